@@ -1,0 +1,116 @@
+"""A content-addressed blob store on the filesystem for the documents of §9.
+
+A blob is stored once at ``<root>/<sha[:2]>/<sha>``. An upload streams into a temporary file
+under ``<root>/.tmp`` while it is hashed, stops as soon as it passes ``max_bytes`` (so a client
+cannot fill the disk), and is renamed into place atomically: a reader never sees half a blob.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import tempfile
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Protocol
+
+from shared.errors import DomainError, NotFound
+
+from .media import sniff_file
+
+
+@dataclass(frozen=True)
+class BlobRef:
+    """A stored blob: its SHA-256 (hex), its size in bytes and its sniffed media type."""
+
+    sha256: str
+    size: int
+    media_type: str
+
+
+class BlobStore(Protocol):
+    """The port the handlers use; :class:`FileBlobStore` is the filesystem adapter."""
+
+    async def put(self, stream: AsyncIterator[bytes], max_bytes: int) -> BlobRef: ...
+
+    def path_of(self, sha256: str) -> Path: ...
+
+
+def too_large(max_bytes: int) -> DomainError:
+    return DomainError(
+        code="document_too_large",
+        detail=f"the upload is larger than {max_bytes} bytes",
+        status=413,
+        extra={"max_bytes": max_bytes},
+    )
+
+
+class FileBlobStore:
+    """Blobs as files under ``root``, named by their SHA-256."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._tmp = root / ".tmp"
+
+    def path_of(self, sha256: str) -> Path:
+        """Where the blob ``sha256`` lives (it may not exist)."""
+        return self.root / sha256[:2] / sha256
+
+    def exists(self, sha256: str) -> bool:
+        return self.path_of(sha256).is_file()
+
+    def require(self, sha256: str) -> Path:
+        """The blob's path, or 404 ``blob_not_found``."""
+        path = self.path_of(sha256)
+        if not path.is_file():
+            raise NotFound("blob_not_found", f"no blob {sha256}")
+        return path
+
+    async def put(self, stream: AsyncIterator[bytes], max_bytes: int) -> BlobRef:
+        """Store ``stream``; 413 ``document_too_large`` as soon as it passes ``max_bytes``."""
+        self._tmp.mkdir(parents=True, exist_ok=True)
+        handle = tempfile.NamedTemporaryFile(dir=self._tmp, delete=False)
+        temp = Path(handle.name)
+        try:
+            with handle:
+                sha256, size = await _copy(stream, handle, max_bytes)
+            media_type = await asyncio.to_thread(sniff_file, temp)
+            await asyncio.to_thread(_settle, temp, self.path_of(sha256))
+        finally:
+            # Synchronous on purpose: one unlink is cheap and must happen even while the task
+            # is being cancelled, or an aborted upload would leave its partial file behind.
+            _discard(temp)
+        return BlobRef(sha256=sha256, size=size, media_type=media_type)
+
+
+async def _copy(stream: AsyncIterator[bytes], out: IO[bytes], max_bytes: int) -> tuple[str, int]:
+    """Write ``stream`` to ``out`` while hashing it; never write past ``max_bytes``."""
+    digest = hashlib.sha256()
+    size = 0
+    async for chunk in stream:
+        size += len(chunk)
+        if size > max_bytes:
+            raise too_large(max_bytes)
+        digest.update(chunk)
+        await asyncio.to_thread(out.write, chunk)
+    await asyncio.to_thread(_sync, out)
+    return digest.hexdigest(), size
+
+
+def _sync(out: IO[bytes]) -> None:
+    out.flush()
+    os.fsync(out.fileno())
+
+
+def _discard(temp: Path) -> None:
+    temp.unlink(missing_ok=True)
+
+
+def _settle(temp: Path, target: Path) -> None:
+    """Rename into place atomically, unless the same bytes are already stored."""
+    if target.is_file():
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(temp, target)

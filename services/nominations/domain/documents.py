@@ -1,0 +1,105 @@
+"""The documents of an application file (§9, §11.2).
+
+§9 lists six items. Item 6, the project work, is "a presentation (slides) and a video of at
+most 5 minutes": two different files with different checks (a video has a duration). The rule
+chosen here: **the file has seven kinds of document, one per file; item 6 is complete only
+when both the presentation and the video are attached**, and each missing one is named on its
+own in a rejection. Which kinds an edition requires is edition data
+(:attr:`.rules.NominationRules.required_document_kinds`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from types import MappingProxyType
+
+from .values import Names
+
+
+class DocumentKind(StrEnum):
+    application_form = "application_form"
+    identity_document = "identity_document"
+    service_record = "service_record"
+    questionnaire = "questionnaire"
+    socio_economic_indicators = "socio_economic_indicators"
+    project_presentation = "project_presentation"
+    project_video = "project_video"
+
+
+@dataclass(frozen=True)
+class DocumentSpec:
+    """A kind of document, the §9 item it belongs to, and its human names."""
+
+    kind: DocumentKind
+    item: int
+    names: Names
+
+
+def _spec(kind: DocumentKind, item: int, ru: str, en: str) -> DocumentSpec:
+    return DocumentSpec(kind=kind, item=item, names=Names(ru=ru, en=en))
+
+
+_K = DocumentKind
+DOCUMENTS = MappingProxyType(
+    {
+        spec.kind: spec
+        for spec in (
+            _spec(
+                _K.application_form,
+                1,
+                "Заявление об участии в конкурсе (приложение 1)",
+                "Application to take part in the competition (Annex 1)",
+            ),
+            _spec(
+                _K.identity_document,
+                2,
+                "Копия удостоверения личности",
+                "Copy of the identity document",
+            ),
+            _spec(
+                _K.service_record,
+                3,
+                "Послужной список, заверенный кадровой службой",
+                "Service record certified by the HR service",
+            ),
+            _spec(
+                _K.questionnaire,
+                4,
+                "Анкета участника конкурса (приложение 2)",
+                "Participant's questionnaire (Annex 2)",
+            ),
+            _spec(
+                _K.socio_economic_indicators,
+                5,
+                "Показатели социально-экономического развития села на 1 января",
+                "Socio-economic indicators of the village as of 1 January",
+            ),
+            _spec(
+                _K.project_presentation,
+                6,
+                "Проектная работа: презентация (слайды)",
+                "Project work: slide presentation",
+            ),
+            _spec(
+                _K.project_video,
+                6,
+                "Проектная работа: видеоролик (не более 5 минут)",
+                "Project work: video (at most 5 minutes)",
+            ),
+        )
+    }
+)
+"""Every kind of document of §9, in the order of §9."""
+
+VIDEO_KINDS = frozenset({DocumentKind.project_video})
+"""Kinds whose file must be a video with a measured duration (§9 item 6)."""
+
+
+def missing_kinds(
+    required: Iterable[DocumentKind], attached: Iterable[DocumentKind]
+) -> list[DocumentKind]:
+    """The required kinds not attached, in the order of ``required`` (§9, §11.2)."""
+    present = set(attached)
+    return [kind for kind in required if kind not in present]

@@ -1,0 +1,55 @@
+"""The rules an edition fixes, as data carried by ``EditionAnnounced`` (DOMAIN intro).
+
+Nothing here has a default: every figure comes from the edition's data
+(``data/edition-2020.json`` for 2020), so that a later edition changes it without code.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Self
+
+from pydantic import Field, model_validator
+
+from .documents import DocumentKind
+from .rubric import Rubric
+from .values import Frozen
+
+Positive = Annotated[int, Field(gt=0)]
+
+
+class NominationRules(Frozen):
+    """The nominations section of an edition's rules (§6, §9, §11, Annex 3)."""
+
+    min_years_in_post: Positive = Field(description="§6: at least this many years as akim")
+    video_max_seconds: Positive = Field(description="§9 item 6: the video's maximum length")
+    required_document_kinds: tuple[DocumentKind, ...] = Field(
+        description="§9: the kinds a complete file holds (item 6 = presentation + video)"
+    )
+    max_document_bytes: dict[DocumentKind, Positive] = Field(
+        description="largest accepted upload per kind of document, bytes"
+    )
+    accepted_media_types: dict[DocumentKind, tuple[str, ...]] = Field(
+        description="media types (sniffed from the bytes) accepted per kind of document"
+    )
+    indicators_as_of: date = Field(description="§9 item 5: the indicators' reference date")
+    rubric: Rubric = Field(description="Annex 3: the questionnaire score")
+
+    @model_validator(mode="after")
+    def _every_required_kind_has_limits(self) -> Self:
+        for kind in self.required_document_kinds:
+            if kind not in self.max_document_bytes or kind not in self.accepted_media_types:
+                raise ValueError(f"{kind} needs a size limit and accepted media types")
+        return self
+
+    @property
+    def min_months_in_post(self) -> int:
+        return self.min_years_in_post * 12
+
+
+class EditionRules(Frozen):
+    """One section per service; ``scoring`` and ``survey`` are defined by those services."""
+
+    nominations: NominationRules
+    scoring: dict[str, Any] = Field(default_factory=dict)
+    survey: dict[str, Any] = Field(default_factory=dict)

@@ -1,0 +1,162 @@
+"""The public event contract of the nominations service (topic ``uzdik.nominations.events``).
+
+Every event is a past-tense fact, frozen, JSON-serialisable: ids are UUID strings, territorial
+units 9-digit KATO strings, money whole tenge, times timezone-aware. Streams: one per edition
+(``EditionAnnounced``, ``DeadlineExtended``) and one per application (all the others).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar
+
+from pydantic import AwareDatetime, Field, StringConstraints
+
+from shared.errors import ErrorItem
+from shared.events import Event, EventRegistry
+
+from .domain.calendar import CalendarStep, EditionCalendar
+from .domain.documents import DocumentKind
+from .domain.questionnaire import PersonName, Questionnaire
+from .domain.rubric import QuestionnaireScore
+from .domain.rules import EditionRules
+from .domain.values import Count, Frozen, Id, Kato, Text
+
+registry = EventRegistry()
+
+Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+
+
+class RuleFailure(Frozen):
+    """One failed admission rule (§11): a stable code, a message, the field at fault."""
+
+    code: str
+    detail: str
+    field: str | None = None
+
+    @classmethod
+    def of(cls, item: ErrorItem) -> RuleFailure:
+        return cls(code=item.code, detail=item.detail, field=item.field)
+
+    def as_error(self) -> ErrorItem:
+        return ErrorItem(code=self.code, detail=self.detail, field=self.field)
+
+
+@registry.register
+class EditionAnnounced(Event):
+    """§8: the Agency announced an edition, its calendar and its rules."""
+
+    event_type: ClassVar[str] = "EditionAnnounced"
+    edition_id: Id
+    year: Annotated[int, Field(ge=2020, le=2100)]
+    title: Text
+    calendar: EditionCalendar
+    rules: EditionRules
+
+
+@registry.register
+class DeadlineExtended(Event):
+    """The organiser moved one step's deadline later (DOMAIN "Timeline")."""
+
+    event_type: ClassVar[str] = "DeadlineExtended"
+    edition_id: Id
+    step: CalendarStep
+    previous_deadline: AwareDatetime
+    new_deadline: AwareDatetime
+    reason: Text
+
+
+@registry.register
+class ApplicationSubmitted(Event):
+    """§9: a nominator submitted an akim's application within the window."""
+
+    event_type: ClassVar[str] = "ApplicationSubmitted"
+    application_id: Id
+    edition_id: Id
+    submitted_at: AwareDatetime
+    region_kato: Kato
+    district_kato: Kato
+    rural_district_kato: Kato
+    questionnaire: Questionnaire
+
+
+@registry.register
+class DocumentAttached(Event):
+    """§9: a document of the file was stored; a later one of the same kind supersedes it."""
+
+    event_type: ClassVar[str] = "DocumentAttached"
+    application_id: Id
+    kind: DocumentKind
+    sha256: Sha256
+    size_bytes: Count
+    media_type: str
+    filename: Text
+    duration_seconds: float | None = Field(None, description="videos only, measured")
+    attached_at: AwareDatetime
+
+
+@registry.register
+class ApplicationAdmitted(Event):
+    """§10: the Regional commission admitted the candidate to stage I."""
+
+    event_type: ClassVar[str] = "ApplicationAdmitted"
+    application_id: Id
+    edition_id: Id
+    region_kato: Kato
+    district_kato: Kato
+    rural_district_kato: Kato
+    akim: PersonName
+    decided_at: AwareDatetime
+
+
+@registry.register
+class ApplicationRejected(Event):
+    """§11: the candidate is not admitted; every failed rule is listed."""
+
+    event_type: ClassVar[str] = "ApplicationRejected"
+    application_id: Id
+    edition_id: Id
+    errors: Annotated[tuple[RuleFailure, ...], Field(min_length=1)]
+    decided_at: AwareDatetime
+
+
+@registry.register
+class QuestionnaireScored(Event):
+    """§12, Annex 3: the questionnaire score computed by the edition's rubric."""
+
+    event_type: ClassVar[str] = "QuestionnaireScored"
+    application_id: Id
+    score: QuestionnaireScore
+    scored_at: AwareDatetime
+
+
+@registry.register
+class QuestionnaireScoreConfirmed(Event):
+    """§12 (DOMAIN "verified by the secretary"): the secretary confirmed the score."""
+
+    event_type: ClassVar[str] = "QuestionnaireScoreConfirmed"
+    application_id: Id
+    total: Count
+    confirmed_at: AwareDatetime
+
+
+@registry.register
+class QuestionnaireScoreCorrected(Event):
+    """The secretary corrected the score; the new one supersedes the old, which is kept."""
+
+    event_type: ClassVar[str] = "QuestionnaireScoreCorrected"
+    application_id: Id
+    score: QuestionnaireScore
+    previous_total: Count
+    reason: Text
+    corrected_at: AwareDatetime
+
+
+@registry.register
+class ApplicationWithdrawn(Event):
+    """The nominator withdrew the application; the akim may apply again within the window."""
+
+    event_type: ClassVar[str] = "ApplicationWithdrawn"
+    application_id: Id
+    edition_id: Id
+    reason: Text
+    withdrawn_at: AwareDatetime

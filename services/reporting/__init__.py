@@ -1,0 +1,1 @@
+"""Reporting: read models (projections) folded from every service's log, and published results."""

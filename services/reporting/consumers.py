@@ -1,0 +1,27 @@
+"""The live projector: every event of every topic, folded into reporting's read models."""
+
+from __future__ import annotations
+
+from shared.consumers import Consumer
+from shared.events import Envelope
+from shared.store.eventstore import EventStore, UnitOfWork
+from services.reporting.projections import load_all, targets
+
+SOURCES = ["nominations", "scoring", "survey"]
+
+
+async def project(uow: UnitOfWork, envelope: Envelope) -> None:
+    event = envelope.model_dump(mode="json")
+    for t in targets(event):
+        new = t.fold(await uow.docs.get(t.model, t.key), event)
+        if new is None:
+            await uow.docs.delete(t.model, t.key)
+        else:
+            await uow.docs.put(t.model, t.key, new)
+
+
+def projector(store: EventStore) -> Consumer:
+    load_all()
+    consumer = Consumer("reporting", store, SOURCES)
+    consumer.on("*")(project)
+    return consumer

@@ -1,0 +1,62 @@
+"""Reporting's read API: read models over HTTP, filterable, cursor-paginated."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, Field
+
+from shared.auth import Principal
+from shared.errors import NotFound
+from shared.http import principal
+from shared.runtime import ServiceContext
+from shared.store.docs import DocStore
+
+READERS = ("organiser", "auditor", "secretary", "chair", "member", "operator", "ethics")
+MODELS = ("editions", "commissions", "surveys", "audit")
+
+
+class Page(BaseModel):
+    items: list[dict[str, Any]] = Field(description="documents of the read model, by key")
+    next: str | None = Field(None, description="cursor: pass as ?after= for the next page")
+
+
+def _matches(doc: dict[str, Any], filters: dict[str, str | None]) -> bool:
+    return all(v is None or str(doc.get(k)) == v for k, v in filters.items())
+
+
+def router(ctx: ServiceContext) -> APIRouter:
+    api = APIRouter(prefix="/v1", tags=["read models"])
+
+    @api.get("/read-models/{model}", response_model=Page)
+    async def list_model(
+        model: str,
+        after: str | None = Query(None, description="cursor from the previous page"),
+        limit: int = Query(100, ge=1, le=1000),
+        edition_id: str | None = None,
+        region: str | None = None,
+        district: str | None = None,
+        stage: str | None = None,
+        who: Principal = Depends(principal),
+    ) -> Page:
+        who.act_as(*READERS)
+        filters = {"edition_id": edition_id, "region": region, "district": district,
+                   "stage": stage}
+        async with ctx.store.engine.connect() as conn:
+            rows = await DocStore(conn).list(model)
+        items = [d for k, d in rows if (after is None or k > after) and _matches(d, filters)]
+        page = items[:limit]
+        keys = [k for k, d in rows if (after is None or k > after) and _matches(d, filters)]
+        return Page(items=page, next=keys[limit - 1] if len(items) > limit else None)
+
+    @api.get("/read-models/{model}/{key}")
+    async def get_one(model: str, key: str, who: Principal = Depends(principal)) -> Any:
+        who.act_as(*READERS)
+        async with ctx.store.engine.connect() as conn:
+            doc = await DocStore(conn).get(model, key)
+        if doc is None:
+            raise NotFound("not_found", f"no {model} document {key}")
+        return doc
+
+    return api

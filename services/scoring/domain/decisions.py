@@ -1,0 +1,87 @@
+"""What every ranked decision shares: rank, cut, break the tie, or wait for the casting vote.
+
+Used by the nomination (§12), the regional ranking (§16) and the winners (§21). A decision is
+keyed by ``(purpose, scope)``; it is either decided, pending the chair's casting vote, or open.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from services.scoring.domain.commission import require_commission
+from services.scoring.domain.ranking import Cut, cut, order, ranks
+from services.scoring.domain.state import DecisionKey, Scoring
+from services.scoring.domain.tiebreak import TieFacts, TieOutcome, break_tie
+from services.scoring.events import Purpose, RankEntry, RankingComputed
+from shared.errors import Conflict, DomainError, ErrorItem
+
+
+def ensure_undecided(state: Scoring, key: DecisionKey, code: str) -> None:
+    """409 ``casting_vote_pending`` while the chair has to settle a tie; ``code`` once decided."""
+    if key in state.pending:
+        raise Conflict("casting_vote_pending", f"the {key[0]} waits for the chair's casting vote")
+    if key in state.decided:
+        raise Conflict(code, f"the {key[0]} is already decided")
+
+
+def unscored_error(candidate_ids: list[str], kind: str) -> DomainError:
+    """409 listing every candidate still without a live sheet of ``kind``."""
+    items = [ErrorItem("candidate_unscored", f"{c}: no live {kind} sheet", c) for c in sorted(candidate_ids)]
+    detail = f"{len(items)} candidate(s) have no live {kind} sheet yet"
+    return DomainError("candidates_unscored", detail, status=409, errors=items)
+
+
+def settle(
+    state: Scoring, totals: dict[str, Decimal], seats: int, purpose: Purpose
+) -> tuple[Cut, TieOutcome]:
+    """Cut at ``seats``; run the purpose's tie-break chain on a tie across the cut-off only."""
+    split = cut(totals, seats)
+    if not split.tied:
+        return split, TieOutcome(advanced=(), still_tied=(), seats_left=0)
+    rules = state.rules
+    chain = rules.nomination_tie_breaks if purpose == "nomination" else rules.winners_tie_breaks
+    return split, break_tie(split.tied, split.seats_left, chain, _facts(state, split.tied))
+
+
+def _facts(state: Scoring, candidate_ids: tuple[str, ...]) -> dict[str, TieFacts]:
+    facts: dict[str, TieFacts] = {}
+    for cid in candidate_ids:
+        known = state.candidates.get(cid)
+        if known is None:  # e.g. the Republican view: facts not folded in = not available
+            continue
+        reg = known.registration
+        feedback = known.feedback.score if known.feedback is not None else None
+        facts[cid] = TieFacts(reg.complex_projects, reg.trilingual, feedback, reg.justified_complaints)
+    return facts
+
+
+def ranking(
+    state: Scoring,
+    sitting_id: str,
+    purpose: Purpose,
+    scope: str | None,
+    entries: dict[str, RankEntry],
+    settled: tuple[Cut, TieOutcome],
+) -> RankingComputed:
+    """The RankingComputed of ``entries`` (best first, ranks filled in) and its outcome."""
+    totals = {c: e.total for c, e in entries.items()}
+    rank = ranks(totals)
+    split, outcome = settled
+    pending = bool(outcome.still_tied)
+    return RankingComputed(
+        commission_id=require_commission(state).commission_id,
+        sitting_id=sitting_id,
+        purpose=purpose,
+        scope=scope,
+        entries=tuple(entries[c].model_copy(update={"rank": rank[c]}) for c in order(totals)),
+        seats=len(split.selected) + len(outcome.advanced) + outcome.seats_left,
+        selected=(*split.selected, *outcome.advanced),
+        tie_break_steps=outcome.steps,
+        status="pending_casting_vote" if pending else "complete",
+        tied=outcome.still_tied,
+        seats_left=outcome.seats_left if pending else 0,
+    )
+
+
+def entry_of(ranking: RankingComputed, candidate_id: str) -> RankEntry:
+    return next(e for e in ranking.entries if e.candidate_id == candidate_id)

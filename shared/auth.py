@@ -1,0 +1,101 @@
+"""Bearer tokens (JWT): a JWKS-backed verifier for a real identity provider, a dev issuer.
+
+Claims: sub, name, roles, region (KATO; absent for republic-wide roles), commission, exp.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jwt
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.errors import Forbidden, Unauthorized
+from shared.events import Actor
+from shared.settings import Settings
+
+ROLES = frozenset(
+    {"organiser", "secretary", "member", "chair", "ethics", "operator", "auditor", "nominator"}
+)
+ASYMMETRIC = ["RS256", "ES256", "EdDSA", "PS256"]
+
+
+class Principal(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    sub: str
+    name: str = ""
+    roles: list[str] = Field(default_factory=list)
+    region: str | None = None
+    commission: str | None = None
+
+    def act_as(self, *roles: str, region: str | None = None) -> Actor:
+        """The actor for a command that needs one of ``roles`` (and ``region`` when scoped)."""
+        role = next((r for r in roles if r in self.roles), None)
+        if role is None:
+            raise Forbidden(
+                "role_not_allowed",
+                f"this needs one of the roles {', '.join(roles)}; the token has "
+                f"{', '.join(self.roles) or 'none'}",
+            )
+        if region is not None and self.region is not None and self.region != region:
+            raise Forbidden(
+                "region_not_allowed",
+                f"the token is for region {self.region}; this concerns region {region}",
+            )
+        return Actor(id=self.sub, role=role, region=self.region)
+
+
+class TokenVerifier:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._jwks = jwt.PyJWKClient(settings.jwks_url) if settings.jwks_url else None
+
+    def verify(self, token: str) -> Principal:
+        try:
+            claims = self._decode(token)
+        except jwt.ExpiredSignatureError as exc:
+            raise Unauthorized("token_expired", "the bearer token has expired") from exc
+        except (jwt.PyJWTError, ValueError) as exc:
+            raise Unauthorized("token_invalid", f"the bearer token is not valid: {exc}") from exc
+        unknown = set(claims.get("roles", [])) - ROLES
+        if unknown:
+            raise Unauthorized("token_invalid", f"unknown roles in token: {sorted(unknown)}")
+        return Principal.model_validate(claims, strict=False)
+
+    def _decode(self, token: str) -> dict[str, Any]:
+        options = {"require": ["exp", "sub"]}
+        s = self.settings
+        if self._jwks is not None:
+            key = self._jwks.get_signing_key_from_jwt(token).key
+            return jwt.decode(  # type: ignore[no-any-return]
+                token, key, algorithms=ASYMMETRIC, audience=s.jwt_audience,
+                issuer=s.jwt_issuer, options=options,
+            )
+        if not s.dev_jwt_secret:
+            raise ValueError("no JWKS URL and no dev issuer configured")
+        return jwt.decode(  # type: ignore[no-any-return]
+            token, s.dev_jwt_secret, algorithms=["HS256"], audience=s.jwt_audience,
+            issuer=s.jwt_issuer, options=options,
+        )
+
+
+def issue_dev_token(
+    settings: Settings, sub: str, roles: list[str], region: str | None = None,
+    commission: str | None = None, name: str = "", ttl: timedelta = timedelta(hours=8),
+    now: datetime | None = None,
+) -> str:
+    """A token from the dev issuer (local runs, demo, tests). Never for production."""
+    if not settings.dev_jwt_secret:
+        raise ValueError("the dev issuer is disabled (UZDIK_DEV_JWT_SECRET is empty)")
+    issued = now or datetime.now(UTC)
+    claims: dict[str, Any] = {
+        "sub": sub, "name": name or sub, "roles": roles, "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience, "iat": issued, "exp": issued + ttl,
+    }
+    if region:
+        claims["region"] = region
+    if commission:
+        claims["commission"] = commission
+    return jwt.encode(claims, settings.dev_jwt_secret, algorithm="HS256")

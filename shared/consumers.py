@@ -1,0 +1,114 @@
+"""Idempotent consumers and the embedded transport.
+
+A :class:`Consumer` applies each event at most once *in effect*: the effect and the record of
+what was applied commit in one transaction, and delivery (Kafka or a tailer) acknowledges only
+after that commit. The same consumers run on Kafka (shared.kafka) and on the embedded transport
+(:class:`Tailer`, which tails another service's event store in process).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+
+from shared.events import Envelope
+from shared.logging import get_logger
+from shared.metrics import CONSUMER_APPLIED, CONSUMER_DUPLICATES, CONSUMER_LAG
+from shared.store.eventstore import EventStore, UnitOfWork
+
+Handler = Callable[[UnitOfWork, Envelope], Awaitable[None]]
+log = get_logger("uzdik.consumer")
+
+
+@dataclass
+class Consumer:
+    """A named consumer in a service: handlers by event type, and the services it reads."""
+
+    name: str
+    store: EventStore
+    sources: list[str]
+    handlers: dict[str, Handler] = field(default_factory=dict)
+
+    def on(self, *event_types: str) -> Callable[[Handler], Handler]:
+        def deco(fn: Handler) -> Handler:
+            for event_type in event_types:
+                self.handlers[event_type] = fn
+            return fn
+
+        return deco
+
+    def wants(self, envelope: Envelope) -> bool:
+        return envelope.service in self.sources and (
+            envelope.event_type in self.handlers or "*" in self.handlers
+        )
+
+    async def handle(self, envelope: Envelope) -> bool:
+        """Apply once; return False when it was already applied or is not ours."""
+        if not self.wants(envelope):
+            return False
+        event_id = str(envelope.event_id)
+        async with self.store.transaction() as uow:
+            if await uow.already_applied(self.name, event_id):
+                CONSUMER_DUPLICATES.labels(self.name).inc()
+                return False
+            handler = self.handlers.get(envelope.event_type) or self.handlers["*"]
+            await handler(uow, envelope)
+            await uow.mark_applied(self.name, event_id)
+        CONSUMER_APPLIED.labels(self.name).inc()
+        return True
+
+
+class Tailer:
+    """Embedded transport: feed a consumer from another service's event store."""
+
+    def __init__(self, consumer: Consumer, source: EventStore, batch: int = 500) -> None:
+        self.consumer, self.source, self.batch = consumer, source, batch
+
+    async def step(self) -> int:
+        async with self.consumer.store.transaction() as uow:
+            position = await uow.checkpoint(self.consumer.name, self.source.service)
+        events = await self.source.read_all(after=position, limit=self.batch)
+        for envelope in events:
+            await self.consumer.handle(envelope)
+        if events:
+            async with self.consumer.store.transaction() as uow:
+                last = events[-1].global_position
+                await uow.set_checkpoint(self.consumer.name, self.source.service, last)
+            lag = await self.source.head() - last
+            CONSUMER_LAG.labels(self.consumer.name, self.source.service).set(lag)
+        return len(events)
+
+
+class EmbeddedBus:
+    """All tailers of an embedded deployment; ``drain`` runs them until nothing moves."""
+
+    def __init__(self, tailers: Iterable[Tailer] = ()) -> None:
+        self.tailers = list(tailers)
+
+    def connect(self, consumer: Consumer, stores: dict[str, EventStore]) -> None:
+        for source in consumer.sources:
+            self.tailers.append(Tailer(consumer, stores[source]))
+
+    async def drain(self) -> int:
+        total = 0
+        while True:
+            moved = 0
+            for tailer in self.tailers:
+                moved += await tailer.step()
+            total += moved
+            if moved == 0:
+                return total
+
+    async def run(self, stop: asyncio.Event, poll_seconds: float = 0.05) -> None:
+        while not stop.is_set():
+            try:
+                moved = await self.drain()
+            except Exception as exc:  # keep tailing; the failed event is retried next step
+                log.error("embedded.consume_failed", error=str(exc))
+                moved = 0
+            if moved == 0:
+                try:
+                    await asyncio.wait_for(stop.wait(), timeout=poll_seconds)
+                except TimeoutError:
+                    pass

@@ -1,0 +1,177 @@
+"""The HTTP edge every service shares: problem+json, auth, idempotency, health and metrics."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+from uuid import uuid4
+
+import sqlalchemy as sa
+import structlog
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shared.auth import Principal, TokenVerifier
+from shared.errors import ConcurrencyError, DomainError, ErrorItem, Unauthorized
+from shared.metrics import HTTP_REQUESTS
+from shared.store import schema
+from shared.store.eventstore import EventStore, UnitOfWork
+
+PROBLEM = "application/problem+json"
+ReadyCheck = Callable[[], Awaitable[None]]
+
+
+def problem(
+    status: int, code: str, title: str, detail: str,
+    errors: Sequence[ErrorItem] = (), **extra: Any,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": f"https://uzdik.example/problems/{code.replace('_', '-')}",
+        "title": title, "status": status, "code": code, "detail": detail,
+    }
+    if errors:
+        body["errors"] = [e.as_dict() for e in errors]
+    body.update({k: v for k, v in extra.items() if k not in body})
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def _domain_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DomainError)
+    response = problem(
+        exc.status, exc.code, exc.problem_title, exc.detail, exc.errors, **exc.extra
+    )
+    if exc.status == 429 and "retry_after" in exc.extra:
+        response.headers["Retry-After"] = str(exc.extra["retry_after"])
+    return response
+
+
+def _validation_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    items = [
+        ErrorItem(
+            code=str(e.get("type", "invalid")),
+            detail=str(e.get("msg", "")),
+            field=".".join(str(p) for p in e.get("loc", ()) if p != "body") or None,
+        )
+        for e in exc.errors()
+    ]
+    return problem(400, "request_invalid", "The request is malformed",
+                   f"{len(items)} field(s) failed validation", items)
+
+
+def _http_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    return problem(exc.status_code, code, str(exc.detail), str(exc.detail))
+
+
+def principal(request: Request) -> Principal:
+    """FastAPI dependency: the verified bearer token's principal (401 otherwise)."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized("token_missing", "an Authorization: Bearer <token> header is required")
+    verifier: TokenVerifier = request.app.state.verifier
+    found = verifier.verify(token.strip())
+    structlog.contextvars.bind_contextvars(actor=found.sub)
+    return found
+
+
+def correlation_id(request: Request) -> str:
+    return str(getattr(request.state, "correlation_id", uuid4()))
+
+
+async def command(
+    request: Request, store: EventStore, scope: str,
+    run: Callable[[UnitOfWork], Awaitable[Any]], status: int = 201, attempts: int = 3,
+) -> JSONResponse:
+    """Run a command in one transaction, honouring ``Idempotency-Key`` (same key+body: same
+    answer, nothing appended) and retrying a lost optimistic-concurrency race."""
+    key = request.headers.get("idempotency-key")
+    body_hash = hashlib.sha256(await request.body()).hexdigest()
+    for attempt in range(attempts):
+        try:
+            async with store.transaction() as uow:
+                if key and (stored := await _stored(uow, scope, key, body_hash)):
+                    return stored
+                result = await run(uow)
+                content = result.model_dump(mode="json") if hasattr(result, "model_dump") else result
+                if key:
+                    await uow.conn.execute(schema.idempotency_keys.insert().values(
+                        scope=scope, key=key, request_hash=body_hash, status_code=status,
+                        response=json.dumps(content, ensure_ascii=False),
+                    ))
+                return JSONResponse(content, status_code=status)
+        except ConcurrencyError:
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+async def _stored(uow: UnitOfWork, scope: str, key: str, body_hash: str) -> JSONResponse | None:
+    t = schema.idempotency_keys.c
+    row = (await uow.conn.execute(
+        sa.select(t.request_hash, t.status_code, t.response).where(t.scope == scope, t.key == key)
+    )).first()
+    if row is None:
+        return None
+    if row.request_hash != body_hash:
+        raise DomainError(
+            code="idempotency_key_reused", status=422,
+            detail="this Idempotency-Key was already used with a different request body",
+        )
+    return JSONResponse(json.loads(row.response), status_code=row.status_code,
+                        headers={"Idempotent-Replayed": "true"})
+
+
+def create_app(
+    service: str, verifier: TokenVerifier, routers: Sequence[APIRouter],
+    ready_checks: Sequence[ReadyCheck] = (), **fastapi_kwargs: Any,
+) -> FastAPI:
+    app = FastAPI(title=f"uzdik {service}", version="1", **fastapi_kwargs)
+    app.state.verifier = verifier
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+
+    @app.middleware("http")
+    async def correlate(request: Request, call_next: Any) -> Response:
+        cid = request.headers.get("x-correlation-id") or str(uuid4())
+        request.state.correlation_id = cid
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(correlation_id=cid, service=service)
+        started = time.perf_counter()
+        response: Response = await call_next(request)
+        response.headers["X-Correlation-ID"] = cid
+        HTTP_REQUESTS.labels(service, request.method, str(response.status_code)).observe(
+            time.perf_counter() - started
+        )
+        return response
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": service}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> Response:
+        for check in ready_checks:
+            try:
+                await check()
+            except Exception as exc:
+                return problem(503, "not_ready", "Service not ready", f"{check.__name__}: {exc}")
+        return JSONResponse({"status": "ready", "service": service})
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    for router in routers:
+        app.include_router(router)
+    return app

@@ -1,0 +1,113 @@
+"""Kafka adapters (FastStream + aiokafka): the relay's publisher and the consumers' subscribers.
+
+Subscribers use ``AckPolicy.NACK_ON_ERROR`` with a consumer group: the offset is committed only
+after the handler (and so its database transaction) finished; a failure rewinds to the message,
+which is redelivered. FastStream's default (ACK_FIRST) would be at-most-once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker, KafkaMessage
+
+from shared.consumers import Consumer
+from shared.events import Envelope
+from shared.logging import get_logger
+from shared.relay import Record, topic_for
+
+log = get_logger("uzdik.kafka")
+
+
+def make_broker(bootstrap: str, client_id: str = "uzdik") -> KafkaBroker:
+    return KafkaBroker(
+        bootstrap,
+        client_id=client_id,
+        enable_idempotence=True,
+        acks="all",
+        request_timeout_ms=15000,
+        linger_ms=2,
+        logger=None,
+    )
+
+
+class KafkaPublisher:
+    """The relay's port to Kafka: an idempotent producer (acks=all) through FastStream.
+
+    It owns its broker connection; after a failed send the connection is rebuilt, so a broker
+    that went away and came back is used again (the relay re-sends from its published mark).
+    """
+
+    def __init__(self, bootstrap: str, client_id: str = "uzdik-relay") -> None:
+        self.bootstrap, self.client_id = bootstrap, client_id
+        self.broker: KafkaBroker | None = None
+
+    async def _connected(self) -> KafkaBroker:
+        if self.broker is None:
+            broker = make_broker(self.bootstrap, self.client_id)
+            await broker.connect()
+            self.broker = broker
+        return self.broker
+
+    async def close(self) -> None:
+        if self.broker is not None:
+            broker, self.broker = self.broker, None
+            await broker.stop()
+
+    async def publish(self, topic: str, records: Sequence[Record]) -> int:
+        broker = await self._connected()
+        futures: list[asyncio.Future[Any]] = []
+        try:
+            for record in records:
+                future = await broker.publish(
+                    record.value, topic, key=record.key, headers=record.headers, no_confirm=True
+                )
+                futures.append(future)  # type: ignore[arg-type]
+        except BaseException:
+            await self._settle(futures)
+            await self.close()
+            raise
+        acked = await self._settle(futures)
+        if acked < len(records):
+            await self.close()
+        return acked
+
+    @staticmethod
+    async def _settle(futures: list[asyncio.Future[Any]]) -> int:
+        results = await asyncio.gather(*futures, return_exceptions=True)
+        acked = 0
+        for result in results:
+            if isinstance(result, BaseException):
+                break
+            acked += 1
+        return acked
+
+
+def decode(body: Any) -> Envelope:
+    if isinstance(body, bytes | bytearray | str):
+        body = json.loads(body)
+    return Envelope.model_validate(body)
+
+
+def subscribe(broker: KafkaBroker, consumer: Consumer, prefix: str = "uzdik") -> None:
+    """Feed ``consumer`` from its sources' topics, committing after each applied event."""
+    topics = [topic_for(source, prefix) for source in consumer.sources]
+
+    @broker.subscriber(
+        *topics,
+        group_id=f"{prefix}-{consumer.name}",
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        max_poll_records=200,
+    )
+    async def on_event(body: Any, message: KafkaMessage) -> None:
+        try:
+            await consumer.handle(decode(message.body))
+        except Exception as exc:
+            log.error("kafka.consume_failed", consumer=consumer.name, error=str(exc))
+            await asyncio.sleep(0.5)  # back off before the redelivery
+            raise

@@ -1,0 +1,163 @@
+"""The relay of the transactional outbox: appended events → ``uzdik.<service>.events``.
+
+At-least-once: the published mark moves only past events Kafka acknowledged, in position order,
+so a broker outage loses nothing and a retry re-sends from the first unacknowledged event.
+Only one relay per service is active: PostgreSQL advisory lock (a process lock on SQLite).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import sqlalchemy as sa
+
+from shared.events import Envelope
+from shared.logging import get_logger
+from shared.metrics import RELAY_BACKLOG, RELAY_ERRORS, RELAY_PUBLISHED
+from shared.store import schema
+from shared.store.canonical import canonical_json
+from shared.store.eventstore import EventStore, lock_key
+
+log = get_logger("uzdik.relay")
+
+
+def topic_for(service: str, prefix: str = "uzdik") -> str:
+    return f"{prefix}.{service}.events"
+
+
+@dataclass(frozen=True)
+class Record:
+    key: bytes
+    value: bytes
+    headers: dict[str, str]
+
+
+def to_record(envelope: Envelope) -> Record:
+    return Record(
+        key=envelope.stream_id.encode(),
+        value=canonical_json(envelope.model_dump(mode="json")).encode(),
+        headers={
+            "event_type": envelope.event_type,
+            "event_id": str(envelope.event_id),
+            "schema_version": str(envelope.schema_version),
+            "stream_version": str(envelope.stream_version),
+            "global_position": str(envelope.global_position),
+            "hash": envelope.hash,
+        },
+    )
+
+
+class LogPublisher(Protocol):
+    async def publish(self, topic: str, records: Sequence[Record]) -> int:
+        """Send in order; return how many from the start Kafka acknowledged."""
+        ...
+
+
+class Relay:
+    def __init__(
+        self, store: EventStore, publisher: LogPublisher, topic: str | None = None,
+        batch_size: int = 500, idle_seconds: float = 0.05,
+    ) -> None:
+        self.store = store
+        self.publisher = publisher
+        self.topic = topic or topic_for(store.service)
+        self.batch_size = batch_size
+        self.idle_seconds = idle_seconds
+
+    async def published_position(self) -> int:
+        rs = schema.relay_state.c
+        async with self.store.engine.connect() as conn:
+            value = await conn.scalar(sa.select(rs.published_position).where(rs.name == self.topic))
+            return int(value or 0)
+
+    async def _mark(self, position: int) -> None:
+        rs = schema.relay_state
+        async with self.store.engine.begin() as conn:
+            done = await conn.execute(
+                rs.update().where(rs.c.name == self.topic).values(published_position=position)
+            )
+            if done.rowcount == 0:
+                await conn.execute(rs.insert().values(name=self.topic, published_position=position))
+
+    async def backlog(self) -> int:
+        return await self.store.head() - await self.published_position()
+
+    async def publish_pending(self) -> int:
+        """Publish one batch of unpublished events; return how many were acknowledged."""
+        after = await self.published_position()
+        pending = await self.store.read_all(after=after, limit=self.batch_size)
+        if not pending:
+            RELAY_BACKLOG.labels(self.store.service).set(0)
+            return 0
+        acked = await self.publisher.publish(self.topic, [to_record(e) for e in pending])
+        if acked:
+            await self._mark(pending[acked - 1].global_position)
+            RELAY_PUBLISHED.labels(self.store.service).inc(acked)
+        if acked < len(pending):
+            raise RuntimeError(f"Kafka acknowledged {acked} of {len(pending)} events")
+        return acked
+
+    async def drain(self) -> int:
+        total = 0
+        while n := await self.publish_pending():
+            total += n
+        return total
+
+    async def run(self, stop: asyncio.Event) -> None:
+        async with single_active(self.store, f"relay.{self.topic}", stop):
+            await self._loop(stop)
+
+    async def _loop(self, stop: asyncio.Event) -> None:
+        delay = 0.2
+        while not stop.is_set():
+            try:
+                n = await self.publish_pending()
+                RELAY_BACKLOG.labels(self.store.service).set(await self.backlog())
+                delay = 0.2
+                if n == 0:
+                    await _sleep_or_stop(stop, self.idle_seconds)
+            except Exception as exc:  # the broker may be down: retry, lose nothing
+                RELAY_ERRORS.labels(self.store.service).inc()
+                log.warning("relay.publish_failed", topic=self.topic, error=str(exc), retry_in=delay)
+                await _sleep_or_stop(stop, delay)
+                delay = min(delay * 2, 5.0)
+
+
+async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    except TimeoutError:
+        pass
+
+
+class single_active:  # noqa: N801 - used as a context manager
+    """Hold a PostgreSQL session advisory lock while active; others wait as standbys."""
+
+    _local: dict[str, asyncio.Lock] = {}
+
+    def __init__(self, store: EventStore, name: str, stop: asyncio.Event) -> None:
+        self.store, self.name, self.stop = store, name, stop
+        self._conn: sa.ext.asyncio.AsyncConnection | None = None
+        self._lock = self._local.setdefault(f"{store.url}#{name}", asyncio.Lock())
+
+    async def __aenter__(self) -> None:
+        await self._lock.acquire()
+        if self.store.dialect != "postgresql":
+            return
+        key = lock_key(self.name)
+        while not self.stop.is_set():
+            conn = await self.store.engine.connect()
+            if await conn.scalar(sa.select(sa.func.pg_try_advisory_lock(key))):
+                self._conn = conn
+                log.info("relay.active", lock=self.name)
+                return
+            await conn.close()
+            await _sleep_or_stop(self.stop, 1.0)
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._conn is not None:
+            await self._conn.close()  # closing the session releases the advisory lock
+        self._lock.release()

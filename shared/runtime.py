@@ -1,0 +1,112 @@
+"""Wiring a service from settings: its store, HTTP app, consumers, relay — in either transport.
+
+Each service describes itself with a :class:`ServiceSpec`; :class:`ServiceRuntime` builds it.
+Distributed: PostgreSQL + Kafka (relay publishes, FastStream subscribers consume).
+Embedded: SQLite, and an :class:`~shared.consumers.EmbeddedBus` tails the other services' stores.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+
+from shared.auth import TokenVerifier
+from shared.consumers import Consumer
+from shared.events import EventRegistry
+from shared.migrations import current_revision, head_revision, upgrade
+from shared.settings import Settings
+from shared.store.eventstore import EventStore
+
+
+@dataclass
+class ServiceContext:
+    """What a service's entrypoints and handlers are built from."""
+
+    name: str
+    settings: Settings
+    store: EventStore
+    registry: EventRegistry
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    registry: EventRegistry
+    routers: Callable[[ServiceContext], list[APIRouter]]
+    consumers: Callable[[ServiceContext], list[Consumer]] = lambda _: []
+    setup: Callable[[ServiceContext], None] = lambda _: None
+
+
+class ServiceRuntime:
+    def __init__(self, spec: ServiceSpec, settings: Settings, url: str | None = None) -> None:
+        from shared.http import create_app
+
+        self.spec = spec
+        self.settings = settings
+        store = EventStore(spec.name, url or settings.database_url_for(spec.name))
+        self.ctx = ServiceContext(spec.name, settings, store, spec.registry)
+        spec.setup(self.ctx)
+        self.consumers = spec.consumers(self.ctx)
+        self.broker: Any = None
+        self.verifier = TokenVerifier(settings)
+        self.app: FastAPI = create_app(
+            spec.name, self.verifier, spec.routers(self.ctx),
+            ready_checks=[self.database_ready, self.broker_ready],
+        )
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stop = asyncio.Event()
+
+    @property
+    def store(self) -> EventStore:
+        return self.ctx.store
+
+    async def migrate(self) -> None:
+        await upgrade(self.store.engine)
+
+    async def database_ready(self) -> None:
+        revision = await current_revision(self.store.engine)
+        if revision != head_revision():
+            raise RuntimeError(f"database at migration {revision}, code needs {head_revision()}")
+
+    async def broker_ready(self) -> None:
+        if self.broker is not None and not await self.broker.ping(timeout=5.0):
+            raise RuntimeError("Kafka broker not reachable")
+
+    async def start_distributed(self, relay: bool = True, consume: bool = True) -> None:
+        """Connect to Kafka, start the relay and the subscribers (after migrating)."""
+        from shared.kafka import KafkaPublisher, make_broker, subscribe
+        from shared.relay import Relay, topic_for
+
+        bootstrap = self.settings.kafka_bootstrap_servers
+        if not bootstrap:
+            raise RuntimeError("KAFKA_BOOTSTRAP_SERVERS is not set")
+        await self.migrate()
+        self.broker = make_broker(bootstrap, client_id=f"uzdik-{self.spec.name}")
+        if consume:
+            for consumer in self.consumers:
+                subscribe(self.broker, consumer, self.settings.topic_prefix)
+        await self.broker.start()
+        if relay:
+            self.publisher = KafkaPublisher(bootstrap, client_id=f"uzdik-{self.spec.name}-relay")
+            self.relay = Relay(self.store, self.publisher,
+                               topic=topic_for(self.spec.name, self.settings.topic_prefix),
+                               batch_size=self.settings.relay_batch_size,
+                               idle_seconds=self.settings.relay_idle_seconds)
+            self._tasks.append(asyncio.create_task(self.relay.run(self._stop)))
+
+    async def stop(self) -> None:
+        self._stop.set()
+        for task in self._tasks:
+            with suppress(asyncio.CancelledError):
+                await asyncio.wait_for(task, timeout=10)
+        if self.broker is not None:
+            await self.broker.stop()
+        if getattr(self, "publisher", None) is not None:
+            await self.publisher.close()
+        await self.store.close()

@@ -1,0 +1,275 @@
+"""Append-only event store with optimistic concurrency, a global position and a hash chain.
+
+Appends in one service database are serialised (PostgreSQL: a transaction-level advisory lock;
+SQLite: one writer in process), so positions are gapless and become visible in order — which is
+what lets tailers and the relay read "everything after position N" safely.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import zlib
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from uuid import uuid4
+
+import sqlalchemy as sa
+from sqlalchemy import event as sa_event
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from shared.errors import ConcurrencyError
+from shared.events import Actor, Envelope, Event, Metadata
+from shared.store import schema
+from shared.store.canonical import GENESIS, canonical_json, chain, event_bytes
+from shared.store.docs import DocStore
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """An event to append, with its cause."""
+
+    event: Event
+    occurred_at: datetime | None = None
+
+
+def make_engine(url: str) -> AsyncEngine:
+    if url.startswith("sqlite"):
+        engine = create_async_engine(url, connect_args={"timeout": 60})
+
+        @sa_event.listens_for(engine.sync_engine, "connect")
+        def _pragmas(dbapi_conn: Any, _: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA busy_timeout=60000")
+            cur.close()
+
+        return engine
+    return create_async_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True)
+
+
+def lock_key(name: str) -> int:
+    return zlib.crc32(name.encode()) & 0x7FFFFFFF
+
+
+def row_to_envelope(service: str, row: Any) -> Envelope:
+    return Envelope(
+        service=service,
+        global_position=row.global_position,
+        stream_id=row.stream_id,
+        stream_version=row.stream_version,
+        event_type=row.event_type,
+        schema_version=row.schema_version,
+        payload=json.loads(row.payload),
+        metadata=Metadata.model_validate(json.loads(row.metadata)),
+        prev_hash=row.prev_hash,
+        hash=row.hash,
+    )
+
+
+class UnitOfWork:
+    """One transaction on a service database: append events, write read models, track."""
+
+    def __init__(self, store: EventStore, conn: AsyncConnection) -> None:
+        self.store = store
+        self.conn = conn
+        self.docs = DocStore(conn)
+        self._head: tuple[int, str] | None = None
+        self.appended: list[Envelope] = []
+
+    async def _lock_head(self) -> tuple[int, str]:
+        if self._head is None:
+            if self.store.dialect == "postgresql":
+                key = lock_key(f"uzdik.events.{self.store.service}")
+                await self.conn.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
+            last = (
+                await self.conn.execute(
+                    sa.select(schema.events.c.global_position, schema.events.c.hash)
+                    .order_by(schema.events.c.global_position.desc())
+                    .limit(1)
+                )
+            ).first()
+            self._head = (last.global_position, last.hash) if last else (0, GENESIS)
+        return self._head
+
+    async def stream_version(self, stream_id: str) -> int:
+        ev = schema.events.c
+        value = await self.conn.scalar(
+            sa.select(sa.func.max(ev.stream_version)).where(ev.stream_id == stream_id)
+        )
+        return int(value or 0)
+
+    async def load(self, stream_id: str) -> list[Envelope]:
+        ev = schema.events
+        rows = await self.conn.execute(
+            sa.select(ev).where(ev.c.stream_id == stream_id).order_by(ev.c.stream_version)
+        )
+        return [row_to_envelope(self.store.service, r) for r in rows]
+
+    async def append(
+        self,
+        stream_id: str,
+        expected_version: int | None,
+        events: Sequence[Event | NewEvent],
+        actor: Actor,
+        correlation_id: str,
+        causation_id: str | None = None,
+    ) -> list[Envelope]:
+        """Append after checking the stream is still at ``expected_version`` (None: any)."""
+        position, prev = await self._lock_head()
+        current = await self.stream_version(stream_id)
+        if expected_version is not None and current != expected_version:
+            raise ConcurrencyError(stream_id, expected_version, current)
+        now = self.store.clock()
+        rows, out = [], []
+        for offset, item in enumerate(events, start=1):
+            new = item if isinstance(item, NewEvent) else NewEvent(item)
+            position += 1
+            row, envelope = self._row(
+                new, position, stream_id, current + offset, prev, now, actor,
+                correlation_id, causation_id,
+            )
+            prev = envelope.hash
+            rows.append(row)
+            out.append(envelope)
+        if not rows:
+            return []
+        try:
+            await self.conn.execute(schema.events.insert(), rows)
+        except IntegrityError as exc:
+            raise ConcurrencyError(stream_id, expected_version or current) from exc
+        self._head = (position, prev)
+        self.appended.extend(out)
+        return out
+
+    def _row(
+        self, new: NewEvent, position: int, stream_id: str, version: int, prev: str,
+        now: datetime, actor: Actor, correlation_id: str, causation_id: str | None,
+    ) -> tuple[dict[str, Any], Envelope]:
+        meta = Metadata(
+            event_id=uuid4(), occurred_at=new.occurred_at or now, recorded_at=now,
+            actor=actor, correlation_id=correlation_id, causation_id=causation_id,
+        )
+        meta_json = meta.model_dump(mode="json")
+        payload = new.event.to_payload()
+        ev = new.event
+        digest = chain(prev, event_bytes(
+            global_position=position, stream_id=stream_id, stream_version=version,
+            event_type=ev.event_type, schema_version=ev.schema_version,
+            payload=payload, metadata=meta_json,
+        ))
+        row = {
+            "global_position": position, "stream_id": stream_id, "stream_version": version,
+            "event_type": ev.event_type, "schema_version": ev.schema_version,
+            "event_id": str(meta.event_id), "payload": canonical_json(payload),
+            "metadata": canonical_json(meta_json), "prev_hash": prev, "hash": digest,
+        }
+        envelope = Envelope(
+            service=self.store.service, global_position=position, stream_id=stream_id,
+            stream_version=version, event_type=ev.event_type, schema_version=ev.schema_version,
+            payload=payload, metadata=meta, prev_hash=prev, hash=digest,
+        )
+        return row, envelope
+
+    async def already_applied(self, consumer: str, event_id: str) -> bool:
+        ae = schema.applied_events.c
+        found = await self.conn.scalar(
+            sa.select(sa.func.count()).where(ae.consumer == consumer, ae.event_id == event_id)
+        )
+        return bool(found)
+
+    async def mark_applied(self, consumer: str, event_id: str) -> None:
+        await self.conn.execute(
+            schema.applied_events.insert().values(consumer=consumer, event_id=event_id)
+        )
+
+    async def checkpoint(self, consumer: str, source: str) -> int:
+        cp = schema.checkpoints.c
+        value = await self.conn.scalar(
+            sa.select(cp.position).where(cp.consumer == consumer, cp.source == source)
+        )
+        return int(value or 0)
+
+    async def set_checkpoint(self, consumer: str, source: str, position: int) -> None:
+        cp = schema.checkpoints
+        updated = await self.conn.execute(
+            cp.update()
+            .where(cp.c.consumer == consumer, cp.c.source == source)
+            .values(position=position)
+        )
+        if updated.rowcount == 0:
+            await self.conn.execute(
+                cp.insert().values(consumer=consumer, source=source, position=position)
+            )
+
+
+class EventStore:
+    """A service's event store."""
+
+    def __init__(self, service: str, url: str, clock: Clock = utcnow) -> None:
+        self.service = service
+        self.url = url
+        self.engine = make_engine(url)
+        self.dialect = self.engine.dialect.name
+        self.clock = clock
+        self._writer = asyncio.Lock() if self.dialect == "sqlite" else None
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[UnitOfWork]:
+        if self._writer is not None:
+            async with self._writer, self.engine.begin() as conn:
+                yield UnitOfWork(self, conn)
+        else:
+            async with self.engine.begin() as conn:
+                yield UnitOfWork(self, conn)
+
+    async def append(
+        self,
+        stream_id: str,
+        expected_version: int | None,
+        events: Sequence[Event | NewEvent],
+        actor: Actor,
+        correlation_id: str | None = None,
+        causation_id: str | None = None,
+    ) -> list[Envelope]:
+        async with self.transaction() as uow:
+            return await uow.append(
+                stream_id, expected_version, events, actor,
+                correlation_id or str(uuid4()), causation_id,
+            )
+
+    async def load(self, stream_id: str) -> list[Envelope]:
+        async with self.engine.connect() as conn:
+            return await UnitOfWork(self, conn).load(stream_id)
+
+    async def read_all(self, after: int = 0, limit: int = 1000) -> list[Envelope]:
+        ev = schema.events
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                sa.select(ev).where(ev.c.global_position > after)
+                .order_by(ev.c.global_position).limit(limit)
+            )
+            return [row_to_envelope(self.service, r) for r in rows]
+
+    async def head(self) -> int:
+        async with self.engine.connect() as conn:
+            value = await conn.scalar(sa.select(sa.func.max(schema.events.c.global_position)))
+            return int(value or 0)
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as conn:
+            await conn.scalar(sa.select(sa.func.count()).select_from(schema.relay_state))

@@ -1,0 +1,78 @@
+"""Tables every service database has. Migrations (Alembic) create them; see shared/migrations."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("global_position", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("stream_id", sa.String(200), nullable=False),
+    sa.Column("stream_version", sa.Integer, nullable=False),
+    sa.Column("event_type", sa.String(120), nullable=False),
+    sa.Column("schema_version", sa.Integer, nullable=False),
+    sa.Column("event_id", sa.String(36), nullable=False, unique=True),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("metadata", sa.Text, nullable=False),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.UniqueConstraint("stream_id", "stream_version", name="uq_events_stream_version"),
+)
+
+# The transactional outbox's mark: events up to this position are on Kafka.
+relay_state = sa.Table(
+    "relay_state",
+    metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("published_position", sa.BigInteger, nullable=False),
+)
+
+# What a consumer applied, written in the same transaction as the effect.
+applied_events = sa.Table(
+    "applied_events",
+    metadata,
+    sa.Column("consumer", sa.String(100), primary_key=True),
+    sa.Column("event_id", sa.String(36), primary_key=True),
+)
+
+# Where an in-process tailer (embedded transport) got to in another service's store.
+checkpoints = sa.Table(
+    "checkpoints",
+    metadata,
+    sa.Column("consumer", sa.String(100), primary_key=True),
+    sa.Column("source", sa.String(100), primary_key=True),
+    sa.Column("position", sa.BigInteger, nullable=False),
+)
+
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column("scope", sa.String(200), primary_key=True),
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("request_hash", sa.String(64), nullable=False),
+    sa.Column("status_code", sa.Integer, nullable=False),
+    sa.Column("response", sa.Text, nullable=False),
+)
+
+# Read models (projections and the lookups a service needs) as JSON documents.
+documents = sa.Table(
+    "documents",
+    metadata,
+    sa.Column("model", sa.String(100), primary_key=True),
+    sa.Column("key", sa.String(300), primary_key=True),
+    sa.Column("doc", sa.Text, nullable=False),
+)
+
+
+def documents_table(name: str, md: sa.MetaData | None = None) -> sa.Table:
+    """A documents table under another name (replay builds into fresh tables, then swaps)."""
+    return sa.Table(
+        name,
+        md or sa.MetaData(),
+        sa.Column("model", sa.String(100), primary_key=True),
+        sa.Column("key", sa.String(300), primary_key=True),
+        sa.Column("doc", sa.Text, nullable=False),
+    )

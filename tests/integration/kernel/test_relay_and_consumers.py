@@ -1,0 +1,165 @@
+"""The outbox relay and idempotent consumers over the real Kafka broker and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from shared.consumers import Consumer
+from shared.events import Envelope
+from shared.kafka import KafkaPublisher, make_broker, subscribe
+from shared.migrations import upgrade
+from shared.relay import Relay, to_record, topic_for
+from shared.store.eventstore import EventStore, UnitOfWork
+from tests.conftest import ROOT
+from tests.kernel_events import ACTOR, Noted
+
+KAFKA_SH = ROOT / "deploy" / "local" / "kafka.sh"
+
+
+async def read_topic(bootstrap: str, topic: str, expect: int, timeout: float = 60) -> list[dict]:
+    """Everything on ``topic`` from offset zero (waits until at least ``expect`` records)."""
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None,
+                                auto_offset_reset="earliest", enable_auto_commit=False)
+    await consumer.start()
+    got: list[dict] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while len(got) < expect and time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=500)
+            for records in batch.values():
+                got.extend(json.loads(r.value) for r in records)
+    finally:
+        await consumer.stop()
+    return got
+
+
+async def wait_for(predicate, timeout: float = 90, step: float = 0.2) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if await predicate():
+            return
+        await asyncio.sleep(step)
+    raise AssertionError("condition not reached in time")
+
+
+@pytest.fixture
+async def store(pg_url: str) -> AsyncIterator[EventStore]:
+    s = EventStore("kernel", pg_url)
+    await upgrade(s.engine)
+    yield s
+    await s.close()
+
+
+@pytest.fixture(scope="module")
+def private_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """A broker of this test's own (other ports, fresh data), so it can be stopped."""
+    env = {**os.environ, "KAFKA_PORT": "19092", "KAFKA_CONTROLLER_PORT": "19093",
+           "KAFKA_DATA_DIR": str(tmp_path_factory.mktemp("kafka")), "KAFKA_HEAP": "384m"}
+    subprocess.run([str(KAFKA_SH), "start"], env=env, check=True)
+    yield env
+    subprocess.run([str(KAFKA_SH), "stop"], env=env, check=False)
+
+
+async def test_events_appended_while_the_broker_is_down_arrive_after_it_restarts(
+    store: EventStore, private_broker: dict[str, str], topic_prefix: str
+) -> None:
+    bootstrap = "127.0.0.1:19092"
+    topic = topic_for("kernel", topic_prefix)
+    publisher = KafkaPublisher(bootstrap)
+    relay = Relay(store, publisher, topic=topic, batch_size=50)
+    stop = asyncio.Event()
+    running = asyncio.create_task(relay.run(stop))
+    try:
+        for i in range(20):
+            await store.append(f"s-{i % 4}", None, [Noted(text="before", n=i)], ACTOR)
+        await wait_for(lambda: _caught_up(relay))
+        subprocess.run([str(KAFKA_SH), "stop"], env=private_broker, check=True)
+        for i in range(20, 60):
+            await store.append(f"s-{i % 4}", None, [Noted(text="during", n=i)], ACTOR)
+        await asyncio.sleep(3)
+        assert await relay.backlog() > 0  # nothing could be published meanwhile
+        subprocess.run([str(KAFKA_SH), "start"], env=private_broker, check=True)
+        await wait_for(lambda: _caught_up(relay), timeout=120)
+    finally:
+        stop.set()
+        await running
+        await publisher.close()
+    on_topic = await read_topic(bootstrap, topic, expect=60)
+    first: dict[str, dict] = {}
+    for event in on_topic:
+        first.setdefault(event["metadata"]["event_id"], event)
+    assert len(first) == 60  # none lost
+    stored = await store.read_all()
+    assert {str(e.event_id) for e in stored} == set(first)
+    for stream in {e.stream_id for e in stored}:
+        versions = [e["stream_version"] for e in first.values() if e["stream_id"] == stream]
+        assert versions == sorted(versions)  # none reordered within a stream
+
+
+async def _caught_up(relay: Relay) -> bool:
+    return await relay.backlog() == 0
+
+
+def counting_consumer(store: EventStore) -> Consumer:
+    consumer = Consumer("counter", store, sources=["kernel"])
+
+    @consumer.on("Noted")
+    async def count(uow: UnitOfWork, envelope: Envelope) -> None:
+        doc = await uow.docs.get("counts", envelope.stream_id) or {"n": 0, "seen": []}
+        doc["n"] += 1
+        doc["seen"].append(envelope.payload["n"])
+        await uow.docs.put("counts", envelope.stream_id, doc)
+
+    return consumer
+
+
+async def test_a_consumer_handed_the_same_event_twice_applies_it_once(store: EventStore) -> None:
+    [envelope] = await store.append("dup-1", 0, [Noted(text="once", n=7)], ACTOR)
+    consumer = counting_consumer(store)
+    assert await consumer.handle(envelope) is True
+    assert await consumer.handle(envelope) is False
+    async with store.transaction() as uow:
+        assert await uow.docs.get("counts", "dup-1") == {"n": 1, "seen": [7]}
+
+
+async def test_a_kafka_subscriber_applies_redelivered_events_once_and_commits_after(
+    store: EventStore, kafka_bootstrap: str, topic_prefix: str
+) -> None:
+    topic = topic_for("kernel", topic_prefix)
+    events = []
+    for i in range(10):
+        events += await store.append(f"k-{i % 2}", None, [Noted(text="k", n=i)], ACTOR)
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, enable_idempotence=True)
+    await producer.start()
+    try:
+        for envelope in [*events, *events[:5]]:  # the first five delivered twice
+            record = to_record(envelope)
+            await producer.send_and_wait(topic, record.value, key=record.key)
+    finally:
+        await producer.stop()
+    broker = make_broker(kafka_bootstrap)
+    subscribe(broker, counting_consumer(store), prefix=topic_prefix)
+    await broker.start()
+    try:
+        async def done() -> bool:
+            async with store.transaction() as uow:
+                docs = [await uow.docs.get("counts", f"k-{j}") for j in (0, 1)]
+            return all(docs) and sum(d["n"] for d in docs if d) >= 10
+
+        await wait_for(done, timeout=60)
+        await asyncio.sleep(1.5)  # the duplicates, if they were to be applied, would be now
+    finally:
+        await broker.stop()
+    async with store.transaction() as uow:
+        docs = {j: await uow.docs.get("counts", f"k-{j}") for j in (0, 1)}
+    assert docs[0] == {"n": 5, "seen": [0, 2, 4, 6, 8]}
+    assert docs[1] == {"n": 5, "seen": [1, 3, 5, 7, 9]}

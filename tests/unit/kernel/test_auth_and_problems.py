@@ -1,0 +1,99 @@
+"""Auth and problem+json at the HTTP edge, through a real FastAPI app (no I/O beyond ASGI)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import jwt
+import pytest
+from fastapi import APIRouter, Depends
+
+from shared.auth import Principal, TokenVerifier, issue_dev_token
+from shared.errors import RuleViolation
+from shared.http import create_app, principal
+from shared.settings import Settings
+
+SETTINGS = Settings(dev_jwt_secret="unit-test-secret-that-is-long-enough-for-hs256")
+
+
+def app() -> httpx.AsyncClient:
+    api = APIRouter()
+
+    @api.post("/v1/regions/{region}/things")
+    async def act(region: str, who: Principal = Depends(principal)) -> dict[str, str]:
+        actor = who.act_as("secretary", region=region)
+        return {"actor": actor.id, "role": actor.role}
+
+    @api.post("/v1/broken")
+    async def broken() -> None:
+        raise RuleViolation("score_out_of_range", "criterion 3 is 11; the maximum is 10")
+
+    fastapi_app = create_app("unit", TokenVerifier(SETTINGS), [api])
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=fastapi_app), base_url="http://t")
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def test_a_request_without_a_token_is_refused_with_401_problem_json() -> None:
+    async with app() as client:
+        r = await client.post("/v1/regions/110000000/things")
+    assert r.status_code == 401
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.json()["code"] == "token_missing"
+
+
+async def test_an_expired_token_is_refused_with_401() -> None:
+    token = issue_dev_token(SETTINGS, "s1", ["secretary"], region="110000000",
+                            now=datetime.now(UTC) - timedelta(hours=10), ttl=timedelta(hours=1))
+    async with app() as client:
+        r = await client.post("/v1/regions/110000000/things", headers=bearer(token))
+    assert r.status_code == 401 and r.json()["code"] == "token_expired"
+
+
+async def test_a_token_signed_with_another_key_is_refused() -> None:
+    forged = jwt.encode({"sub": "x", "roles": ["secretary"], "exp": 4102444800,
+                         "iss": SETTINGS.jwt_issuer, "aud": SETTINGS.jwt_audience},
+                        "not-the-secret-but-just-as-long-as-the-real-one!", algorithm="HS256")
+    async with app() as client:
+        r = await client.post("/v1/regions/110000000/things", headers=bearer(forged))
+    assert r.status_code == 401 and r.json()["code"] == "token_invalid"
+
+
+async def test_another_regions_token_is_refused_with_403() -> None:
+    token = issue_dev_token(SETTINGS, "s1", ["secretary"], region="150000000")
+    async with app() as client:
+        r = await client.post("/v1/regions/110000000/things", headers=bearer(token))
+    assert r.status_code == 403
+    assert r.json()["code"] == "region_not_allowed"
+
+
+async def test_a_role_that_may_not_act_is_refused_with_403() -> None:
+    token = issue_dev_token(SETTINGS, "m1", ["member"], region="110000000")
+    async with app() as client:
+        r = await client.post("/v1/regions/110000000/things", headers=bearer(token))
+    assert r.status_code == 403 and r.json()["code"] == "role_not_allowed"
+
+
+async def test_the_right_token_acts_and_names_the_actor() -> None:
+    token = issue_dev_token(SETTINGS, "s1", ["secretary"], region="110000000")
+    async with app() as client:
+        r = await client.post("/v1/regions/110000000/things", headers=bearer(token))
+    assert r.status_code == 200 and r.json() == {"actor": "s1", "role": "secretary"}
+
+
+async def test_a_domain_refusal_is_problem_json_with_its_stable_code() -> None:
+    async with app() as client:
+        r = await client.post("/v1/broken")
+    body = r.json()
+    assert r.status_code == 422 and body["code"] == "score_out_of_range"
+    assert body["type"].endswith("/score-out-of-range") and "maximum is 10" in body["detail"]
+
+
+@pytest.mark.parametrize("roles", [["wizard"], ["member", "root"]])
+def test_unknown_roles_in_a_token_are_refused(roles: list[str]) -> None:
+    token = issue_dev_token(SETTINGS, "x", roles)
+    with pytest.raises(Exception, match="unknown roles"):
+        TokenVerifier(SETTINGS).verify(token)
