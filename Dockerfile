@@ -1,14 +1,13 @@
 # syntax=docker/dockerfile:1.7
 # One image for every uzdik service: `uzdik serve <service>` / `uzdik migrate <service>`.
 #
-# Base images are pinned by exact tag. Before a release, pin them by digest as well
-# (`docker buildx imagetools inspect python:3.11.14-slim-bookworm` prints it), e.g.
-#   --build-arg PYTHON_IMAGE=python:3.11.14-slim-bookworm@sha256:<digest>
-# The builder and the runtime stage must use the same image: the venv's interpreter
-# symlink points at /usr/local/bin/python3.11 of that image.
-ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm
+# Both stages use the same base image, pinned by exact tag: the venv built in the first is
+# copied into the second, and its interpreter link points at that image's
+# /usr/local/bin/python3.11. Before a release, add the digest to both FROM lines
+# (`docker buildx imagetools inspect python:3.11.14-slim-bookworm` prints it):
+#   FROM python:3.11.14-slim-bookworm@sha256:<digest>
 
-FROM ${PYTHON_IMAGE} AS builder
+FROM python:3.11.14-slim-bookworm AS builder
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 # uv from PyPI, pinned: the lock file is read by the same uv the developers use.
 RUN pip install --no-cache-dir uv==0.13.9
@@ -28,7 +27,7 @@ COPY services ./services
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --locked --no-dev --no-editable
 
-FROM ${PYTHON_IMAGE} AS runtime
+FROM python:3.11.14-slim-bookworm AS runtime
 # A fixed, high UID/GID (>= 10000) that the Kubernetes manifests name in runAsUser.
 RUN groupadd --system --gid 10001 uzdik \
     && useradd --system --uid 10001 --gid uzdik --no-create-home \

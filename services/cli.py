@@ -92,7 +92,7 @@ def demo(
 
 def _progress() -> Progress:
     return Progress(
-        TextColumn("[bold]replay"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,} events"),
+        TextColumn("[bold]replay"), BarColumn(), TextColumn("{task.completed:,} events"),
         TextColumn("{task.fields[rate]:,.0f} ev/s"), TextColumn("lag {task.fields[lag]:,}"),
         TimeElapsedColumn(), console=console,
     )

@@ -25,8 +25,9 @@ def stable_id(*parts: object) -> str:
 
 class Scenario:
     def __init__(self, clients: Mapping[str, httpx.AsyncClient], settings: Settings,
-                 console: Console | None = None) -> None:
+                 console: Console | None = None, now: datetime | None = None) -> None:
         self.clients, self.settings, self.console = clients, settings, console
+        self.now = (now or datetime.now(UTC)).replace(microsecond=0)
 
     def bearer(self, sub: str, roles: list[str], region: str | None = None) -> dict[str, str]:
         token = issue_dev_token(self.settings, sub, roles, region=region)
@@ -46,7 +47,7 @@ class Scenario:
         organiser = self.bearer("organiser-1", ["organiser"])
         announce = default_edition_2020(edition_id)
         await self.post("nominations", "/v1/editions", announce.model_dump(mode="json"), organiser)
-        now = datetime.now(UTC).replace(microsecond=0)
+        now = self.now
         survey = {
             "survey_id": stable_id("survey", 1), "edition_id": edition_id,
             "candidate_id": stable_id("candidate", 1), "settlement_kato": "111033000",

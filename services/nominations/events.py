@@ -19,7 +19,7 @@ from .domain.documents import DocumentKind
 from .domain.questionnaire import PersonName, Questionnaire
 from .domain.rubric import QuestionnaireScore
 from .domain.rules import EditionRules
-from .domain.values import Count, Frozen, Id, Kato, Text
+from .domain.values import Count, EditionYear, Frozen, Id, Kato, Text
 
 registry = EventRegistry()
 
@@ -47,7 +47,7 @@ class EditionAnnounced(Event):
 
     event_type: ClassVar[str] = "EditionAnnounced"
     edition_id: Id
-    year: Annotated[int, Field(ge=2020, le=2100)]
+    year: EditionYear
     title: Text
     calendar: EditionCalendar
     rules: EditionRules

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 Doc = dict[str, Any]
 
@@ -28,12 +29,7 @@ class KafkaSource:
                 auto_offset_reset="earliest",
             )
             await consumer.start()
-            known = await consumer.topics()
-            parts = [
-                TopicPartition(t, p)
-                for t in self.topics if t in known
-                for p in sorted(consumer.partitions_for_topic(t) or ())
-            ]
+            parts = await self._partitions()
             consumer.assign(parts)
             if parts:
                 self._start = await consumer.beginning_offsets(parts)
@@ -41,6 +37,20 @@ class KafkaSource:
                 await consumer.seek_to_beginning(*parts)
             self._consumer = consumer
         return self._consumer
+
+    async def _partitions(self) -> list[TopicPartition]:
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
+        await admin.start()
+        try:
+            known = set(await admin.list_topics())
+            wanted = [t for t in self.topics if t in known]
+            described = await admin.describe_topics(wanted) if wanted else []
+        finally:
+            await admin.close()
+        return sorted(
+            (TopicPartition(d["topic"], p["partition"]) for d in described for p in d["partitions"]),
+            key=lambda tp: (tp.topic, tp.partition),
+        )
 
     async def total(self) -> int:
         await self._open()

@@ -25,6 +25,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from services.survey.domain.answers import refusal
 from services.survey.domain.iin import iin_problem
 from services.survey.domain.rubric import LANGS, Lang, Rubric
+from services.survey.domain.state import SurveyState
+from services.survey.domain.survey import ensure_accepting
 from shared.errors import DomainError, ErrorItem
 
 _HERE = Path(__file__).parent
@@ -72,6 +74,7 @@ _RETRY = Nn_(
     "Too many attempts. Please try again in %(num)d seconds.",
 )
 _CRITERION = N_("Criterion %(number)s: choose a score from %(min)s to %(max)s.")
+_ALIASES = {"kz": "kk"}  # the country code, often used for Kazakh on local sites
 _ANSWER_FIELD = re.compile(r"^answers\[(\d+)\]$")
 
 
@@ -95,8 +98,9 @@ def message(code: str, lang: Lang, **params: Any) -> str:
 
 def pick_language(query_lang: str | None, accept_language: str | None) -> Lang:
     """``?lang=`` when valid, else the best of ``Accept-Language`` by q-value, else kk."""
-    if query_lang and query_lang.strip().lower() in LANGS:
-        return _as_lang(query_lang.strip().lower())
+    wanted = _ALIASES.get((query_lang or "").strip().lower(), (query_lang or "").strip().lower())
+    if wanted in LANGS:
+        return _as_lang(wanted)
     best: tuple[float, int, Lang] | None = None
     for order, part in enumerate((accept_language or "").split(",")):
         tag, _, rest = part.strip().partition(";")
@@ -110,11 +114,15 @@ def pick_language(query_lang: str | None, accept_language: str | None) -> Lang:
 
 
 def _quality(params: str) -> float:
-    match = re.search(r"q\s*=\s*([0-9.]+)", params)
+    """The q-value of one Accept-Language entry; a malformed one counts as 0 (ignored)."""
+    match = re.search(r"q\s*=\s*([^;\s]*)", params)
+    if match is None:
+        return 1.0
     try:
-        return float(match.group(1)) if match else 1.0
+        quality = float(match.group(1))
     except ValueError:
         return 0.0
+    return quality if 0 <= quality <= 1 else 0.0
 
 
 def _as_lang(code: str) -> Lang:
@@ -138,6 +146,27 @@ class SurveyPage:
             if self.place.get(code):
                 return self.place[code]
         return ""
+
+
+@dataclass(frozen=True)
+class _Link:
+    anchor: str
+    message: str
+
+
+@dataclass(frozen=True)
+class _Summary:
+    message: str
+    links: tuple[_Link, ...]
+
+
+def notice_for(state: SurveyState | None, now: datetime) -> str | None:
+    """The refusal code whose notice replaces the form at ``now``, or None when open."""
+    try:
+        ensure_accepting(state, now)
+    except DomainError as refused:
+        return refused.code
+    return None
 
 
 def read_form(form: Mapping[str, str], rubric: Rubric) -> tuple[str, list[int]]:
@@ -188,8 +217,8 @@ def render_form(
     ]
     summary = None
     if error is not None:
-        items = [{"anchor": anchor, "message": text} for anchor, text in fields.items()]
-        summary = {"message": message(error.code, lang, **error.extra), "items": items}
+        links = tuple(_Link(anchor, text) for anchor, text in fields.items())
+        summary = _Summary(message(error.code, lang, **error.extra), links)
     return (
         _env(lang)
         .get_template("form.html")

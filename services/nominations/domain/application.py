@@ -14,7 +14,7 @@ from shared.errors import Conflict, RuleViolation
 from shared.events import Event
 
 from ..events import ApplicationSubmitted, ApplicationWithdrawn, DocumentAttached
-from .application_state import ApplicationState, ApplicationStatus, require_undecided
+from .application_state import ApplicationState, require_undecided
 from .calendar import CalendarStep
 from .documents import DocumentKind
 from .edition import EditionState
@@ -76,14 +76,16 @@ def submit(
     unit = territory.find(kato)
     if unit is None or unit.level is not Level.rural_district:
         raise RuleViolation("unknown_rural_district", f"{kato} is not a rural district")
-    return [_submitted(command, territory, at)]
+    return [_submitted(edition.edition_id, command, territory, at)]
 
 
-def _submitted(command: SubmitApplication, territory: Territory, at: datetime) -> Event:
+def _submitted(
+    edition_id: str, command: SubmitApplication, territory: Territory, at: datetime
+) -> Event:
     kato = command.questionnaire.rural_district_kato
     return ApplicationSubmitted(
         application_id=command.application_id,
-        edition_id=command.edition_id,
+        edition_id=edition_id,
         submitted_at=at,
         region_kato=territory.region_of(kato).kato,
         district_kato=territory.district_of(kato).kato,
@@ -133,7 +135,7 @@ def attach_document(
 
 def withdraw(state: ApplicationState, command: WithdrawApplication, at: datetime) -> list[Event]:
     """The nominator withdraws a submitted or admitted application, giving a reason."""
-    if state.status not in (ApplicationStatus.submitted, ApplicationStatus.admitted):
+    if not state.is_live:
         raise Conflict(
             f"application_{state.status}",
             f"application {state.application_id} is {state.status}; it cannot be withdrawn",

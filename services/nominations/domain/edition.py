@@ -18,15 +18,15 @@ from ..events import DeadlineExtended, EditionAnnounced
 from .calendar import CalendarStep, EditionCalendar
 from .roles import ORGANISER, require_role
 from .rules import EditionRules, NominationRules
-from .values import Frozen, Id, almaty_iso, almaty_text
+from .values import EditionYear, Frozen, Id, Text, almaty_iso, almaty_text
 
 
 class AnnounceEdition(Frozen):
     """Command: announce an edition with its calendar and rules (§8)."""
 
     edition_id: Id
-    year: int
-    title: str
+    year: EditionYear
+    title: Text
     calendar: EditionCalendar
     rules: EditionRules
 

@@ -28,12 +28,30 @@ def check_eligibility(application: ApplicationState, edition: EditionState) -> l
     rules = edition.nomination_rules
     questionnaire = application.questionnaire
     return [
+        *consents(questionnaire),
         *term_in_post(questionnaire, rules),
         *unlifted_sanctions(questionnaire),
         *arrived_late(application, edition),
         *missing_documents(application, rules),
         *document_problems(application, rules),
         *indicators_date(questionnaire, rules),
+    ]
+
+
+def consents(questionnaire: Questionnaire) -> list[ErrorItem]:
+    """Annex 1 and Annex 2: the akim accepts the terms and the processing of personal data."""
+    statement = questionnaire.statement
+    missing = {
+        "agrees_to_terms": (statement.agrees_to_terms, "the terms of the competition (Annex 1)"),
+        "consents_to_personal_data": (
+            statement.consents_to_personal_data,
+            "the processing of personal data (Annex 2)",
+        ),
+    }
+    return [
+        ErrorItem("consent_missing", f"no consent to {what}", f"questionnaire.statement.{name}")
+        for name, (given, what) in missing.items()
+        if not given
     ]
 
 

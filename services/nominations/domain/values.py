@@ -28,6 +28,8 @@ Tenge = Annotated[int, Field(ge=0)]
 
 Count = Annotated[int, Field(ge=0)]
 
+EditionYear = Annotated[int, Field(ge=2000, le=2100)]
+
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 
 

@@ -8,6 +8,7 @@ assessments of each nominee during the interview stage.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from services.scoring.domain.commands import (
@@ -46,9 +47,7 @@ def register(state: Scoring, cmd: RegisterCandidate) -> list[Event]:
 
 def _registration_problems(state: Scoring, cmd: RegisterCandidate) -> list[ErrorItem]:
     top = state.rules.questionnaire_max
-    nested = (
-        cmd.rural_district[:4] == cmd.district[:4] and cmd.district[:2] == cmd.region[:2]
-    )
+    nested = cmd.rural_district[:4] == cmd.district[:4] and cmd.district[:2] == cmd.region[:2]
     checks = [
         (
             not 0 <= cmd.questionnaire_score <= top,
@@ -112,27 +111,23 @@ def on_registered(state: Scoring, event: CandidateRegistered) -> Scoring:
 
 
 def on_survey(state: Scoring, event: SurveyResultReceived) -> Scoring:
-    return _update(state, event.candidate_id, survey=event)
+    return _update(state, event.candidate_id, lambda c: replace(c, survey=event))
 
 
 def on_ethics(state: Scoring, event: EthicsResultRecorded) -> Scoring:
-    return _update(state, event.candidate_id, ethics=event)
+    return _update(state, event.candidate_id, lambda c: replace(c, ethics=event))
 
 
 def on_feedback(state: Scoring, event: FeedbackAssessmentRecorded) -> Scoring:
-    return _update(state, event.candidate_id, feedback=event)
+    return _update(state, event.candidate_id, lambda c: replace(c, feedback=event))
 
 
 def on_nominated(state: Scoring, event: CandidateNominated) -> Scoring:
-    return _update(state, event.candidate_id, nomination=event)
+    return _update(state, event.candidate_id, lambda c: replace(c, nomination=event))
 
 
-def _update(
-    state: Scoring,
-    candidate_id: str,
-    **changes: SurveyResultReceived | EthicsResultRecorded | FeedbackAssessmentRecorded | CandidateNominated,
-) -> Scoring:
+def _update(state: Scoring, candidate_id: str, change: Callable[[Candidate], Candidate]) -> Scoring:
     candidate = state.candidates.get(candidate_id)
     if candidate is None:  # a fold of a partial log (e.g. the Republican view)
         return state
-    return replace(state, candidates={**state.candidates, candidate_id: replace(candidate, **changes)})
+    return replace(state, candidates={**state.candidates, candidate_id: change(candidate)})

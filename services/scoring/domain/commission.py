@@ -137,7 +137,9 @@ def ensure_in_scope(state: Scoring, candidate_id: str) -> None:
     if candidate is None:
         raise NotFound("candidate_unknown", f"{candidate_id} is not registered")
     if candidate.registration.region != commission.region:
-        detail = f"{candidate_id} is of region {candidate.registration.region}, not {commission.region}"
+        detail = (
+            f"{candidate_id} is of region {candidate.registration.region}, not {commission.region}"
+        )
         raise Forbidden("candidate_out_of_scope", detail)
 
 

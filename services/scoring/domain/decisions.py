@@ -6,14 +6,22 @@ keyed by ``(purpose, scope)``; it is either decided, pending the chair's casting
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
 from decimal import Decimal
 
 from services.scoring.domain.commission import require_commission
 from services.scoring.domain.ranking import Cut, cut, order, ranks
-from services.scoring.domain.state import DecisionKey, Scoring
+from services.scoring.domain.rules import TieBreak
+from services.scoring.domain.state import DecisionKey, Pending, Scoring
 from services.scoring.domain.tiebreak import TieFacts, TieOutcome, break_tie
-from services.scoring.events import Purpose, RankEntry, RankingComputed
+from services.scoring.events import CastingVoteRecorded, Purpose, RankEntry, RankingComputed
 from shared.errors import Conflict, DomainError, ErrorItem
+
+CASTING_VOTE_DECIDES: frozenset[Purpose] = frozenset({"nomination", "winners"})
+"""Decisions taken by the ranking itself, so a surviving tie waits for the chair (§3, §4).
+The regional ranking only informs the commission's pick (§16): a tie there is shown, and any of
+the tied top may be picked without a reason."""
 
 
 def ensure_undecided(state: Scoring, key: DecisionKey, code: str) -> None:
@@ -26,20 +34,21 @@ def ensure_undecided(state: Scoring, key: DecisionKey, code: str) -> None:
 
 def unscored_error(candidate_ids: list[str], kind: str) -> DomainError:
     """409 listing every candidate still without a live sheet of ``kind``."""
-    items = [ErrorItem("candidate_unscored", f"{c}: no live {kind} sheet", c) for c in sorted(candidate_ids)]
+    items = [
+        ErrorItem("candidate_unscored", f"{c}: no live {kind} sheet", c)
+        for c in sorted(candidate_ids)
+    ]
     detail = f"{len(items)} candidate(s) have no live {kind} sheet yet"
     return DomainError("candidates_unscored", detail, status=409, errors=items)
 
 
 def settle(
-    state: Scoring, totals: dict[str, Decimal], seats: int, purpose: Purpose
+    state: Scoring, totals: dict[str, Decimal], seats: int, chain: Sequence[TieBreak]
 ) -> tuple[Cut, TieOutcome]:
-    """Cut at ``seats``; run the purpose's tie-break chain on a tie across the cut-off only."""
+    """Cut at ``seats``; run the tie-break ``chain`` on a tie across the cut-off only."""
     split = cut(totals, seats)
     if not split.tied:
         return split, TieOutcome(advanced=(), still_tied=(), seats_left=0)
-    rules = state.rules
-    chain = rules.nomination_tie_breaks if purpose == "nomination" else rules.winners_tie_breaks
     return split, break_tie(split.tied, split.seats_left, chain, _facts(state, split.tied))
 
 
@@ -51,7 +60,9 @@ def _facts(state: Scoring, candidate_ids: tuple[str, ...]) -> dict[str, TieFacts
             continue
         reg = known.registration
         feedback = known.feedback.score if known.feedback is not None else None
-        facts[cid] = TieFacts(reg.complex_projects, reg.trilingual, feedback, reg.justified_complaints)
+        facts[cid] = TieFacts(
+            reg.complex_projects, reg.trilingual, feedback, reg.justified_complaints
+        )
     return facts
 
 
@@ -61,27 +72,46 @@ def ranking(
     purpose: Purpose,
     scope: str | None,
     entries: dict[str, RankEntry],
+    seats: int,
     settled: tuple[Cut, TieOutcome],
 ) -> RankingComputed:
     """The RankingComputed of ``entries`` (best first, ranks filled in) and its outcome."""
     totals = {c: e.total for c, e in entries.items()}
     rank = ranks(totals)
     split, outcome = settled
-    pending = bool(outcome.still_tied)
+    pending = bool(outcome.still_tied) and purpose in CASTING_VOTE_DECIDES
     return RankingComputed(
         commission_id=require_commission(state).commission_id,
         sitting_id=sitting_id,
         purpose=purpose,
         scope=scope,
         entries=tuple(entries[c].model_copy(update={"rank": rank[c]}) for c in order(totals)),
-        seats=len(split.selected) + len(outcome.advanced) + outcome.seats_left,
+        seats=seats,
         selected=(*split.selected, *outcome.advanced),
         tie_break_steps=outcome.steps,
         status="pending_casting_vote" if pending else "complete",
         tied=outcome.still_tied,
-        seats_left=outcome.seats_left if pending else 0,
+        seats_left=outcome.seats_left,
     )
 
 
 def entry_of(ranking: RankingComputed, candidate_id: str) -> RankEntry:
     return next(e for e in ranking.entries if e.candidate_id == candidate_id)
+
+
+# --- evolve -------------------------------------------------------------------------------
+
+
+def on_ranking(state: Scoring, event: RankingComputed) -> Scoring:
+    if event.purpose not in CASTING_VOTE_DECIDES:
+        return state
+    key: DecisionKey = (event.purpose, event.scope)
+    if event.status == "pending_casting_vote":
+        return replace(state, pending={**state.pending, key: Pending(ranking=event)})
+    return replace(state, decided=state.decided | {key})
+
+
+def on_casting_vote(state: Scoring, event: CastingVoteRecorded) -> Scoring:
+    key: DecisionKey = (event.purpose, event.scope)
+    pending = {k: v for k, v in state.pending.items() if k != key}
+    return replace(state, pending=pending, decided=state.decided | {key})

@@ -15,8 +15,8 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from services.scoring.events import SheetKind, Stage
 from services.scoring.domain.refusals import refuse
+from services.scoring.events import SheetKind, Stage
 from shared.errors import ErrorItem
 
 _frozen = ConfigDict(frozen=True, extra="forbid")
@@ -141,7 +141,9 @@ def _check(criterion: Criterion, scores: Mapping[str, object], default: int) -> 
 def _extra(rubric: Rubric, key: str) -> ErrorItem:
     if any(c.key == key for c in rubric.derived):
         return ErrorItem("criterion_derived", f"{key} is filled in by rule", f"scores.{key}")
-    return ErrorItem("criterion_unknown", f"{key} is not on the {rubric.kind} sheet", f"scores.{key}")
+    return ErrorItem(
+        "criterion_unknown", f"{key} is not on the {rubric.kind} sheet", f"scores.{key}"
+    )
 
 
 _ORDER = ("score_out_of_range", "score_not_integer", "criterion_derived")

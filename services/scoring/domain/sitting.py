@@ -29,7 +29,9 @@ def open_sitting(state: Scoring, cmd: OpenSitting) -> list[Event]:
     ensure_open(state, cmd.stage)
     if cmd.sitting_id in state.sittings:
         raise Conflict("sitting_already_opened", f"sitting {cmd.sitting_id} exists")
-    purpose = require_text(cmd.purpose, "purpose_required", "say what the sitting is for", "purpose")
+    purpose = require_text(
+        cmd.purpose, "purpose_required", "say what the sitting is for", "purpose"
+    )
     return [
         SittingOpened(
             sitting_id=cmd.sitting_id,
@@ -48,7 +50,9 @@ def record_attendance(state: Scoring, cmd: RecordAttendance) -> list[Event]:
     ensure_open(state, sitting.opened.stage)
     ensure_unsealed(sitting)
     if strangers := [p for p in cmd.present if p not in commission.member_ids]:
-        refuse([ErrorItem("attendee_not_member", f"{p} is not a member", "present") for p in strangers])
+        refuse(
+            [ErrorItem("attendee_not_member", f"{p} is not a member", "present") for p in strangers]
+        )
     here = set(cmd.present)
     members = commission.member_ids
     required, quorate = quorum(state.rules, len(here), len(members))
@@ -92,7 +96,11 @@ def ensure_quorate(sitting: Sitting) -> AttendanceRecorded:
     if attendance is None:
         raise Conflict("attendance_not_recorded", "record who is present first")
     if not attendance.quorate:
-        present, members, required = len(attendance.present), attendance.members, attendance.required
+        present, members, required = (
+            len(attendance.present),
+            attendance.members,
+            attendance.required,
+        )
         detail = f"{present} of {members} members present; at least {required} are required."
         raise Conflict(
             "sitting_not_quorate", detail, present=present, members=members, required=required
@@ -147,4 +155,3 @@ def _update(state: Scoring, sitting_id: str, change: _Change) -> Scoring:
     if sitting is None:  # a fold of a partial log: nothing to attach it to
         return state
     return replace(state, sittings={**state.sittings, sitting_id: change(sitting)})
-

@@ -12,7 +12,7 @@ from services.scoring.domain.commands import CloseStage, ReopenStage
 from services.scoring.domain.commission import require_commission
 from services.scoring.domain.refusals import require_text
 from services.scoring.domain.state import Commission, Scoring
-from services.scoring.events import Level, Purpose, StageClosed, StageReopened, Stage
+from services.scoring.events import Level, Purpose, Stage, StageClosed, StageReopened
 from shared.errors import Conflict, RuleViolation
 from shared.events import Event
 
@@ -49,7 +49,17 @@ def close(state: Scoring, cmd: CloseStage) -> list[Event]:
     waiting = [key for key in state.pending if STAGE_OF_DECISION[key[0]] == cmd.stage]
     if waiting:
         raise Conflict("casting_vote_pending", f"a tie waits for the chair: {waiting[0]}")
+    if cmd.stage == "stage1_interview":
+        _ensure_finalists(state, commission)
     return [StageClosed(commission_id=commission.commission_id, stage=cmd.stage, closed_at=cmd.at)]
+
+
+def _ensure_finalists(state: Scoring, commission: Commission) -> None:
+    """§16: exactly ``finalists_per_region`` finalists before the interview stage closes."""
+    picked = sum(1 for f in state.finalists.values() if f.region == commission.region)
+    wanted = state.rules.finalists_per_region
+    if picked != wanted:
+        raise Conflict("finalist_not_selected", f"{picked} of {wanted} finalist(s) selected")
 
 
 def reopen(state: Scoring, cmd: ReopenStage) -> list[Event]:

@@ -50,7 +50,12 @@ def register_defence(state: Scoring, cmd: RegisterDefence) -> list[Event]:
 def _defence_problems(state: Scoring, cmd: RegisterDefence) -> list[ErrorItem]:
     budget, talk = state.rules.stage2_budget_max_tenge, state.rules.talk_max_seconds
     checks = [
-        (cmd.budget_tenge < 0, "budget_invalid", "the budget is a non-negative sum", "budget_tenge"),
+        (
+            cmd.budget_tenge < 0,
+            "budget_invalid",
+            "the budget is a non-negative sum",
+            "budget_tenge",
+        ),
         (
             cmd.budget_tenge > budget,
             "budget_over_limit",

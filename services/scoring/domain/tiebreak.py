@@ -64,7 +64,9 @@ def _step(before: TieOutcome, criterion: TieBreak, facts: Mapping[str, TieFacts]
     values = {c: _value(facts.get(c, TieFacts()), attribute) for c in before.still_tied}
     if any(v is None for v in values.values()):
         skipped = _record(criterion, prefer, values, (), (), before.still_tied, applied=False)
-        return TieOutcome(before.advanced, before.still_tied, before.seats_left, (*before.steps, skipped))
+        return TieOutcome(
+            before.advanced, before.still_tied, before.seats_left, (*before.steps, skipped)
+        )
     advanced, rest, out, seats = _split(before.still_tied, values, prefer, before.seats_left)
     step = _record(criterion, prefer, values, advanced, out, rest, applied=True)
     return TieOutcome((*before.advanced, *advanced), rest, seats, (*before.steps, step))

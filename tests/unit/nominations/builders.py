@@ -94,8 +94,12 @@ def full_questionnaire() -> Questionnaire:
             for kind in ("departmental", "state", "honorary_title", "international")
         ],
         education=[
-            {"institution": "КазНАУ", "graduated_in": 2001, "speciality": "агроном",
-             "level": "higher"},
+            {
+                "institution": "КазНАУ",
+                "graduated_in": 2001,
+                "speciality": "агроном",
+                "level": "higher",
+            },
             {"institution": "АГУ", "graduated_in": 2008, "speciality": "ГМУ", "level": "higher"},
         ],
         academic_degree="кандидат экономических наук",
@@ -113,8 +117,9 @@ def submitted(
 ) -> ApplicationState:
     """An application submitted to the 2020 edition."""
     current = state or edition_2020()
+    form = questionnaire(**overrides)
     command = SubmitApplication(
-        application_id=new_id(), edition_id=current.edition_id, questionnaire=questionnaire(**overrides)
+        application_id=new_id(), edition_id=current.edition_id, questionnaire=form
     )
     events = submit(current, command, live_application_id=None, territory=load_territory(), at=at)
     return fold_application(events)

@@ -100,8 +100,12 @@ def test_withdrawn_application_lets_the_akim_apply_again() -> None:
     state = edition_2020()
     first = submitted(state)
     first = evolve_application(
-        first, withdraw(first, WithdrawApplication(application_id=first.application_id,
-                                                   reason="wrong district"), IN_WINDOW)
+        first,
+        withdraw(
+            first,
+            WithdrawApplication(application_id=first.application_id, reason="wrong district"),
+            IN_WINDOW,
+        ),
     )
     assert first.status is ApplicationStatus.withdrawn
     assert not first.is_live
@@ -194,8 +198,10 @@ def test_withdrawn_application_takes_no_more_documents() -> None:
     state = edition_2020()
     app = submitted(state)
     app = evolve_application(
-        app, withdraw(app, WithdrawApplication(application_id=app.application_id,
-                                               reason="moved"), IN_WINDOW)
+        app,
+        withdraw(
+            app, WithdrawApplication(application_id=app.application_id, reason="moved"), IN_WINDOW
+        ),
     )
     with pytest.raises(Conflict) as refused:
         attach(app, state, DocumentKind.identity_document)

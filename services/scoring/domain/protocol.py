@@ -1,0 +1,137 @@
+"""The protocol (протокол) of a sitting, its digest and its signatures (§3, §4).
+
+The protocol is a pure function of the log: the commission, the SittingOpened, and every event
+recorded at the sitting in log order (attendance and quorum, each member's sheets and
+corrections, rankings with their tie-break steps, casting votes, decisions). Its canonical form
+is JSON with sorted keys, no whitespace, UTF-8; the digest is the sha256 of those bytes. The
+chair and the secretary sign the digest with Ed25519; once signed, the sitting is sealed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from services.scoring.domain.commands import SignProtocol
+from services.scoring.domain.commission import require_commission
+from services.scoring.domain.refusals import refuse
+from services.scoring.domain.signatures import verify_digest
+from services.scoring.domain.sitting import require_sitting
+from services.scoring.domain.state import Scoring
+from services.scoring.events import ProtocolSigned, Role, Signature
+from shared.errors import Conflict, ErrorItem, Forbidden
+from shared.events import Event
+
+FORMAT = "uzdik/protocol/v1"
+
+
+def document(state: Scoring, sitting_id: str) -> dict[str, Any]:
+    """The protocol of a sitting as a JSON-ready document."""
+    commission = require_commission(state)
+    sitting = require_sitting(state, sitting_id)
+    return {
+        "format": FORMAT,
+        "commission": {
+            "commission_id": commission.commission_id,
+            "edition_id": commission.edition_id,
+            "level": commission.level,
+            "region": commission.region,
+        },
+        "sitting": sitting.opened.to_payload(),
+        "records": [_record(e) for e in sitting.records],
+    }
+
+
+def _record(event: Event) -> dict[str, Any]:
+    return {
+        "event_type": event.event_type,
+        "schema_version": event.schema_version,
+        "payload": event.to_payload(),
+    }
+
+
+def canonical(doc: Mapping[str, Any]) -> bytes:
+    """Sorted keys, compact separators, UTF-8, no NaN: the same bytes on every replay."""
+    text = json.dumps(
+        doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
+    return text.encode("utf-8")
+
+
+def digest(doc: Mapping[str, Any]) -> str:
+    """Lowercase hex sha256 of the canonical document."""
+    return hashlib.sha256(canonical(doc)).hexdigest()
+
+
+def sign_protocol(state: Scoring, cmd: SignProtocol) -> list[Event]:
+    """The chair and the secretary sign; a forged signature is 422 ``signature_invalid``."""
+    commission = require_commission(state)
+    sitting = require_sitting(state, cmd.sitting_id)
+    if sitting.signed is not None:
+        raise Conflict("protocol_already_signed", f"sitting {cmd.sitting_id} is signed")
+    if sitting.attendance is None:
+        raise Conflict("attendance_not_recorded", "a protocol states who attended")
+    signers: dict[Role, str] = {
+        "chair": commission.chair_id,
+        "secretary": commission.secretary.person_id,
+    }
+    _ensure_signers(cmd.signatures, signers)
+    wanted = digest(document(state, cmd.sitting_id))
+    if forged := [
+        s for s in cmd.signatures if not verify_digest(s.public_key, wanted, s.signature)
+    ]:
+        refuse(
+            [
+                ErrorItem("signature_invalid", f"the {s.role}'s signature does not verify", s.role)
+                for s in forged
+            ]
+        )
+    return [
+        ProtocolSigned(
+            commission_id=commission.commission_id,
+            sitting_id=cmd.sitting_id,
+            digest=wanted,
+            signatures=cmd.signatures,
+            signed_at=cmd.at,
+        )
+    ]
+
+
+def _ensure_signers(signatures: tuple[Signature, ...], signers: Mapping[Role, str]) -> None:
+    roles = [s.role for s in signatures]
+    if sorted(roles) != sorted(signers):
+        missing = [str(r) for r in signers if r not in roles] or ["one signature per role"]
+        refuse([ErrorItem("signature_missing", f"needed: {m}", "signatures") for m in missing])
+    for signature in signatures:
+        if signature.person_id != signers[signature.role]:
+            raise Forbidden(
+                f"signer_not_{signature.role}", f"{signature.person_id} is not the {signature.role}"
+            )
+
+
+@dataclass(frozen=True)
+class Verification:
+    """An auditor's verdict; ``problems`` names every failure (empty when valid)."""
+
+    problems: tuple[str, ...]
+
+    @property
+    def valid(self) -> bool:
+        return not self.problems
+
+
+def verify(doc: Mapping[str, Any], signed: ProtocolSigned) -> Verification:
+    """Recompute the digest of ``doc`` and check it and every signature against ``signed``."""
+    problems: list[str] = []
+    if digest(doc) != signed.digest:
+        problems.append("digest_mismatch")
+    for s in signed.signatures:
+        if not verify_digest(s.public_key, signed.digest, s.signature):
+            problems.append(f"signature_invalid:{s.role}")
+    for role in ("chair", "secretary"):
+        if role not in {s.role for s in signed.signatures}:
+            problems.append(f"signature_missing:{role}")
+    return Verification(problems=tuple(problems))
