@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from typing import Any
 
 from rich.console import Console
@@ -24,7 +23,9 @@ async def verify_all(settings: Settings, services: list[str], console: Console) 
                 console.print(f"[red]FAIL[/red] {report.discrepancy}")
                 ok = False
                 continue
-            console.print(f"ok   {service}: {report.events} events, chain head {report.head_hash[:16]}")
+            console.print(
+                f"ok   {service}: {report.events} events, chain head {report.head_hash[:16]}"
+            )
             if settings.kafka_bootstrap_servers:
                 topic = topic_for(service, settings.topic_prefix)
                 problem = await compare_topic(store, settings.kafka_bootstrap_servers, topic)
@@ -39,11 +40,18 @@ async def verify_all(settings: Settings, services: list[str], console: Console) 
 
 
 def _recompute(e: dict[str, Any]) -> str:
-    return chain(e["prev_hash"], event_bytes(
-        global_position=e["global_position"], stream_id=e["stream_id"],
-        stream_version=e["stream_version"], event_type=e["event_type"],
-        schema_version=e["schema_version"], payload=e["payload"], metadata=e["metadata"],
-    ))
+    return chain(
+        e["prev_hash"],
+        event_bytes(
+            global_position=e["global_position"],
+            stream_id=e["stream_id"],
+            stream_version=e["stream_version"],
+            event_type=e["event_type"],
+            schema_version=e["schema_version"],
+            payload=e["payload"],
+            metadata=e["metadata"],
+        ),
+    )
 
 
 async def compare_topic(store: EventStore, bootstrap: str, topic: str) -> str | None:
@@ -60,7 +68,9 @@ async def compare_topic(store: EventStore, bootstrap: str, topic: str) -> str | 
             if _recompute(e) != e["hash"]:
                 return f"event {e['metadata']['event_id']} on the topic was altered"
             if e["stream_version"] < last_version.get(e["stream_id"], 0):
-                return f"event {e['metadata']['event_id']} is out of order in stream {e['stream_id']}"
+                return (
+                    f"event {e['metadata']['event_id']} is out of order in stream {e['stream_id']}"
+                )
             last_version[e["stream_id"]] = e["stream_version"]
             on_topic[e["metadata"]["event_id"]] = e
     after = 0
@@ -89,6 +99,3 @@ async def _published(store: EventStore, topic: str) -> int:
             return 0
 
     return await Relay(store, _Null(), topic=topic).published_position()
-
-
-

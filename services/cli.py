@@ -13,12 +13,15 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from services.registry import SERVICES, WRITERS, spec
+from services.reporting.replay import EventSource
 from shared.auth import ROLES, issue_dev_token
 from shared.logging import configure_logging
 from shared.settings import Settings
-from services.registry import SERVICES, WRITERS, spec
 
-app = typer.Typer(help="uzdik — the Best Rural Akim competition, event-sourced.", no_args_is_help=True)
+app = typer.Typer(
+    help="uzdik — the Best Rural Akim competition, event-sourced.", no_args_is_help=True
+)
 audit_app = typer.Typer(help="Auditors' tools: verify the logs, print a candidate's trail.")
 app.add_typer(audit_app, name="audit")
 console = Console(stderr=True)
@@ -71,8 +74,11 @@ def token(
     unknown = set(role) - ROLES
     if unknown:
         raise typer.BadParameter(f"unknown role(s) {sorted(unknown)}; one of {sorted(ROLES)}")
-    print(issue_dev_token(_settings(), sub, role, region, commission, name,
-                          ttl=timedelta(hours=hours)))
+    print(
+        issue_dev_token(
+            _settings(), sub, role, region, commission, name, ttl=timedelta(hours=hours)
+        )
+    )
 
 
 @app.command()
@@ -92,15 +98,21 @@ def demo(
 
 def _progress() -> Progress:
     return Progress(
-        TextColumn("[bold]replay"), BarColumn(), TextColumn("{task.completed:,} events"),
-        TextColumn("{task.fields[rate]:,.0f} ev/s"), TextColumn("lag {task.fields[lag]:,}"),
-        TimeElapsedColumn(), console=console,
+        TextColumn("[bold]replay"),
+        BarColumn(),
+        TextColumn("{task.completed:,} events"),
+        TextColumn("{task.fields[rate]:,.0f} ev/s"),
+        TextColumn("lag {task.fields[lag]:,}"),
+        TimeElapsedColumn(),
+        console=console,
     )
 
 
 @app.command()
 def replay(
-    data_dir: Annotated[Path | None, typer.Option(help="embedded mode: the databases' folder")] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="embedded mode: the databases' folder")
+    ] = None,
     swap: Annotated[bool, typer.Option(help="swap the rebuilt read models in")] = True,
 ) -> None:
     """Rebuild reporting's read models from offset zero of every log; prove they equal the
@@ -125,16 +137,24 @@ def replay(
         for model in sorted(set(report.rebuilt) | set(report.live)):
             same = "same" if report.rebuilt.get(model) == report.live.get(model) else "DIFFERENT"
             console.print(f"  {model:<14} {report.rebuilt.get(model, '-')[:16]}  {same}")
-        print(json.dumps({"events": report.events, "duplicates_skipped": report.duplicates,
-                          "seconds": round(report.seconds, 3),
-                          "events_per_s": round(report.events_per_s),
-                          "identical": report.identical, "differing": report.differing()}))
+        print(
+            json.dumps(
+                {
+                    "events": report.events,
+                    "duplicates_skipped": report.duplicates,
+                    "seconds": round(report.seconds, 3),
+                    "events_per_s": round(report.events_per_s),
+                    "identical": report.identical,
+                    "differing": report.differing(),
+                }
+            )
+        )
         return 0 if report.identical else 1
 
     raise typer.Exit(asyncio.run(run()))
 
 
-def _source(settings: Settings) -> object:
+def _source(settings: Settings) -> EventSource:
     from services.reporting.replay import StoreSource
     from shared.relay import topic_for
     from shared.store.eventstore import EventStore
@@ -142,13 +162,17 @@ def _source(settings: Settings) -> object:
     if settings.kafka_bootstrap_servers:
         from services.reporting.kafka_source import KafkaSource
 
-        return KafkaSource(settings.kafka_bootstrap_servers, [topic_for(s, settings.topic_prefix) for s in WRITERS])
+        return KafkaSource(
+            settings.kafka_bootstrap_servers, [topic_for(s, settings.topic_prefix) for s in WRITERS]
+        )
     return StoreSource([EventStore(s, settings.database_url_for(s)) for s in WRITERS])
 
 
 @audit_app.command("verify")
 def audit_verify(
-    data_dir: Annotated[Path | None, typer.Option(help="embedded mode: the databases' folder")] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="embedded mode: the databases' folder")
+    ] = None,
     service: Annotated[list[str] | None, typer.Option(help="only these services")] = None,
 ) -> None:
     """Recompute every service's hash chain (and, with Kafka, compare the topics); name the

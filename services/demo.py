@@ -12,15 +12,15 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from shared.auth import issue_dev_token
-from shared.settings import Settings
 from services.embedded import Embedded
 from services.scenario import Scenario
+from shared.auth import issue_dev_token
+from shared.settings import Settings
 
 
 async def run_demo(settings: Settings, data_dir: Path, fresh: bool, console: Console) -> int:
-    if fresh and data_dir.exists():
-        shutil.rmtree(data_dir)
+    if fresh:
+        shutil.rmtree(data_dir, ignore_errors=True)
     started = time.perf_counter()
     async with Embedded(settings, data_dir) as system:
         scenario = Scenario(system.clients, settings, console=console)
@@ -37,14 +37,21 @@ async def read_models(system: Embedded, settings: Settings) -> dict[str, list[di
     client = system.clients["reporting"]
     out: dict[str, list[dict[str, Any]]] = {}
     for model in ("editions", "commissions", "surveys"):
-        r = await client.get(f"/v1/read-models/{model}", headers={"Authorization": f"Bearer {token}"})
+        r = await client.get(
+            f"/v1/read-models/{model}", headers={"Authorization": f"Bearer {token}"}
+        )
         r.raise_for_status()
         out[model] = r.json()["items"]
     return out
 
 
-def show(console: Console, summary: dict[str, Any], read: dict[str, list[dict[str, Any]]],
-         data_dir: Path, elapsed: float) -> None:
+def show(
+    console: Console,
+    summary: dict[str, Any],
+    read: dict[str, list[dict[str, Any]]],
+    data_dir: Path,
+    elapsed: float,
+) -> None:
     table = Table(title="uzdik demo — read back from reporting's projections")
     table.add_column("read model")
     table.add_column("documents", justify="right")

@@ -11,20 +11,25 @@ from types import TracebackType
 
 import httpx
 
+from services.registry import SERVICES, spec
 from shared.consumers import EmbeddedBus
 from shared.runtime import ServiceRuntime
 from shared.settings import Settings
-from services.registry import SERVICES, spec
+from shared.store.eventstore import Clock, utcnow
 
 
 class Embedded:
-    def __init__(self, settings: Settings, data_dir: Path | None = None) -> None:
+    def __init__(
+        self, settings: Settings, data_dir: Path | None = None, clock: Clock = utcnow
+    ) -> None:
         self.settings = settings.model_copy(update={"data_dir": data_dir or settings.data_dir})
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.runtimes = {
             name: ServiceRuntime(
-                spec(name), self.settings,
+                spec(name),
+                self.settings,
                 url=f"sqlite+aiosqlite:///{self.settings.data_dir / name}.db",
+                clock=clock,
             )
             for name in SERVICES
         }

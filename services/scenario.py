@@ -24,8 +24,13 @@ def stable_id(*parts: object) -> str:
 
 
 class Scenario:
-    def __init__(self, clients: Mapping[str, httpx.AsyncClient], settings: Settings,
-                 console: Console | None = None, now: datetime | None = None) -> None:
+    def __init__(
+        self,
+        clients: Mapping[str, httpx.AsyncClient],
+        settings: Settings,
+        console: Console | None = None,
+        now: datetime | None = None,
+    ) -> None:
         self.clients, self.settings, self.console = clients, settings, console
         self.now = (now or datetime.now(UTC)).replace(microsecond=0)
 
@@ -49,17 +54,25 @@ class Scenario:
         await self.post("nominations", "/v1/editions", announce.model_dump(mode="json"), organiser)
         now = self.now
         survey = {
-            "survey_id": stable_id("survey", 1), "edition_id": edition_id,
-            "candidate_id": stable_id("candidate", 1), "settlement_kato": "111033000",
-            "region_kato": "110000000", "opens_at": (now - timedelta(days=1)).isoformat(),
+            "survey_id": stable_id("survey", 1),
+            "edition_id": edition_id,
+            "candidate_id": stable_id("candidate", 1),
+            "settlement_kato": "111033000",
+            "region_kato": "110000000",
+            "opens_at": (now - timedelta(days=1)).isoformat(),
             "closes_at": (now + timedelta(days=14)).isoformat(),
         }
         await self.post("survey", "/v1/surveys", survey, organiser)
-        members = [{"person_id": stable_id("member", "110000000", i), "name": f"Member {i}"}
-                   for i in range(1, 10)]
+        members = [
+            {"person_id": stable_id("member", "110000000", i), "name": f"Member {i}"}
+            for i in range(1, 10)
+        ]
         commission = {
-            "commission_id": stable_id("commission", "110000000"), "edition_id": edition_id,
-            "level": "regional", "region": "110000000", "members": members,
+            "commission_id": stable_id("commission", "110000000"),
+            "edition_id": edition_id,
+            "level": "regional",
+            "region": "110000000",
+            "members": members,
             "chair_id": members[0]["person_id"],
             "secretary": {"person_id": stable_id("secretary", "110000000"), "name": "Secretary"},
         }

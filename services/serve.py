@@ -15,8 +15,12 @@ async def serve(spec: ServiceSpec, settings: Settings, relay: bool, consume: boo
     runtime = ServiceRuntime(spec, settings)
     await runtime.start_distributed(relay=relay, consume=consume)
     config = uvicorn.Config(
-        runtime.app, host=settings.http_host, port=settings.http_port,
-        log_level="warning", access_log=False, lifespan="off",
+        runtime.app,
+        host=settings.http_host,
+        port=settings.http_port,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
     )
     log.info("service.started", service=spec.name, port=settings.http_port)
     try:

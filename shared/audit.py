@@ -45,10 +45,14 @@ async def verify_chain(store: EventStore, batch: int = 5000) -> ChainReport:
     prev, expected_position, count, after = GENESIS, 1, 0, 0
     async with store.engine.connect() as conn:
         while True:
-            rows = (await conn.execute(
-                sa.select(ev).where(ev.c.global_position > after)
-                .order_by(ev.c.global_position).limit(batch)
-            )).all()
+            rows = (
+                await conn.execute(
+                    sa.select(ev)
+                    .where(ev.c.global_position > after)
+                    .order_by(ev.c.global_position)
+                    .limit(batch)
+                )
+            ).all()
             if not rows:
                 return ChainReport(store.service, count, prev, None)
             for row in rows:
@@ -73,11 +77,18 @@ def _check(row: sa.Row[tuple[object, ...]], prev: str, expected_position: int) -
         return "stored payload or metadata is not valid JSON"
     if metadata.get("event_id") != row.event_id:
         return "event_id differs from the one in its metadata"
-    digest = chain(prev, event_bytes(
-        global_position=row.global_position, stream_id=row.stream_id,
-        stream_version=row.stream_version, event_type=row.event_type,
-        schema_version=row.schema_version, payload=payload, metadata=metadata,
-    ))
+    digest = chain(
+        prev,
+        event_bytes(
+            global_position=row.global_position,
+            stream_id=row.stream_id,
+            stream_version=row.stream_version,
+            event_type=row.event_type,
+            schema_version=row.schema_version,
+            payload=payload,
+            metadata=metadata,
+        ),
+    )
     if digest != row.hash:
         return "content altered: recomputed hash differs from the stored hash"
     return None

@@ -65,25 +65,38 @@ class TokenVerifier:
         return Principal.model_validate(claims, strict=False)
 
     def _decode(self, token: str) -> dict[str, Any]:
-        options = {"require": ["exp", "sub"]}
+        options: Any = {"require": ["exp", "sub"]}
         s = self.settings
         if self._jwks is not None:
             key = self._jwks.get_signing_key_from_jwt(token).key
-            return jwt.decode(  # type: ignore[no-any-return]
-                token, key, algorithms=ASYMMETRIC, audience=s.jwt_audience,
-                issuer=s.jwt_issuer, options=options,
+            return jwt.decode(
+                token,
+                key,
+                algorithms=ASYMMETRIC,
+                audience=s.jwt_audience,
+                issuer=s.jwt_issuer,
+                options=options,
             )
         if not s.dev_jwt_secret:
             raise ValueError("no JWKS URL and no dev issuer configured")
-        return jwt.decode(  # type: ignore[no-any-return]
-            token, s.dev_jwt_secret, algorithms=["HS256"], audience=s.jwt_audience,
-            issuer=s.jwt_issuer, options=options,
+        return jwt.decode(
+            token,
+            s.dev_jwt_secret,
+            algorithms=["HS256"],
+            audience=s.jwt_audience,
+            issuer=s.jwt_issuer,
+            options=options,
         )
 
 
 def issue_dev_token(
-    settings: Settings, sub: str, roles: list[str], region: str | None = None,
-    commission: str | None = None, name: str = "", ttl: timedelta = timedelta(hours=8),
+    settings: Settings,
+    sub: str,
+    roles: list[str],
+    region: str | None = None,
+    commission: str | None = None,
+    name: str = "",
+    ttl: timedelta = timedelta(hours=8),
     now: datetime | None = None,
 ) -> str:
     """A token from the dev issuer (local runs, demo, tests). Never for production."""
@@ -91,8 +104,13 @@ def issue_dev_token(
         raise ValueError("the dev issuer is disabled (UZDIK_DEV_JWT_SECRET is empty)")
     issued = now or datetime.now(UTC)
     claims: dict[str, Any] = {
-        "sub": sub, "name": name or sub, "roles": roles, "iss": settings.jwt_issuer,
-        "aud": settings.jwt_audience, "iat": issued, "exp": issued + ttl,
+        "sub": sub,
+        "name": name or sub,
+        "roles": roles,
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+        "iat": issued,
+        "exp": issued + ttl,
     }
     if region:
         claims["region"] = region

@@ -12,7 +12,9 @@ S = TypeVar("S")
 
 
 async def load_state(
-    uow: UnitOfWork, stream_id: str, registry: EventRegistry,
+    uow: UnitOfWork,
+    stream_id: str,
+    registry: EventRegistry,
     evolve: Callable[[S | None, Event], S],
 ) -> tuple[S | None, int]:
     """Fold a stream into its state; return it with the stream's version."""
@@ -24,9 +26,14 @@ async def load_state(
 
 
 async def execute(
-    uow: UnitOfWork, stream_id: str, registry: EventRegistry,
-    evolve: Callable[[S | None, Event], S], decide: Callable[[S | None], Sequence[Event]],
-    actor: Actor, correlation_id: str, causation_id: str | None = None,
+    uow: UnitOfWork,
+    stream_id: str,
+    registry: EventRegistry,
+    evolve: Callable[[S | None, Event], S],
+    decide: Callable[[S | None], Sequence[Event]],
+    actor: Actor,
+    correlation_id: str,
+    causation_id: str | None = None,
 ) -> list[Envelope]:
     """Load → decide → append at the loaded version (a race loses with a 409)."""
     state, version = await load_state(uow, stream_id, registry, evolve)

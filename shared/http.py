@@ -28,12 +28,19 @@ ReadyCheck = Callable[[], Awaitable[None]]
 
 
 def problem(
-    status: int, code: str, title: str, detail: str,
-    errors: Sequence[ErrorItem] = (), **extra: Any,
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    errors: Sequence[ErrorItem] = (),
+    **extra: Any,
 ) -> JSONResponse:
     body: dict[str, Any] = {
         "type": f"https://uzdik.example/problems/{code.replace('_', '-')}",
-        "title": title, "status": status, "code": code, "detail": detail,
+        "title": title,
+        "status": status,
+        "code": code,
+        "detail": detail,
     }
     if errors:
         body["errors"] = [e.as_dict() for e in errors]
@@ -44,9 +51,7 @@ def problem(
 
 def _domain_error(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
-    response = problem(
-        exc.status, exc.code, exc.problem_title, exc.detail, exc.errors, **exc.extra
-    )
+    response = problem(exc.status, exc.code, exc.problem_title, exc.detail, exc.errors, **exc.extra)
     if exc.status == 429 and "retry_after" in exc.extra:
         response.headers["Retry-After"] = str(exc.extra["retry_after"])
     return response
@@ -62,8 +67,13 @@ def _validation_error(_: Request, exc: Exception) -> Response:
         )
         for e in exc.errors()
     ]
-    return problem(400, "request_invalid", "The request is malformed",
-                   f"{len(items)} field(s) failed validation", items)
+    return problem(
+        400,
+        "request_invalid",
+        "The request is malformed",
+        f"{len(items)} field(s) failed validation",
+        items,
+    )
 
 
 def _http_error(_: Request, exc: Exception) -> Response:
@@ -89,8 +99,12 @@ def correlation_id(request: Request) -> str:
 
 
 async def command(
-    request: Request, store: EventStore, scope: str,
-    run: Callable[[UnitOfWork], Awaitable[Any]], status: int = 201, attempts: int = 3,
+    request: Request,
+    store: EventStore,
+    scope: str,
+    run: Callable[[UnitOfWork], Awaitable[Any]],
+    status: int = 201,
+    attempts: int = 3,
 ) -> JSONResponse:
     """Run a command in one transaction, honouring ``Idempotency-Key`` (same key+body: same
     answer, nothing appended) and retrying a lost optimistic-concurrency race."""
@@ -102,12 +116,19 @@ async def command(
                 if key and (stored := await _stored(uow, scope, key, body_hash)):
                     return stored
                 result = await run(uow)
-                content = result.model_dump(mode="json") if hasattr(result, "model_dump") else result
+                content = (
+                    result.model_dump(mode="json") if hasattr(result, "model_dump") else result
+                )
                 if key:
-                    await uow.conn.execute(schema.idempotency_keys.insert().values(
-                        scope=scope, key=key, request_hash=body_hash, status_code=status,
-                        response=json.dumps(content, ensure_ascii=False),
-                    ))
+                    await uow.conn.execute(
+                        schema.idempotency_keys.insert().values(
+                            scope=scope,
+                            key=key,
+                            request_hash=body_hash,
+                            status_code=status,
+                            response=json.dumps(content, ensure_ascii=False),
+                        )
+                    )
                 return JSONResponse(content, status_code=status)
         except ConcurrencyError:
             if attempt == attempts - 1:
@@ -117,23 +138,34 @@ async def command(
 
 async def _stored(uow: UnitOfWork, scope: str, key: str, body_hash: str) -> JSONResponse | None:
     t = schema.idempotency_keys.c
-    row = (await uow.conn.execute(
-        sa.select(t.request_hash, t.status_code, t.response).where(t.scope == scope, t.key == key)
-    )).first()
+    row = (
+        await uow.conn.execute(
+            sa.select(t.request_hash, t.status_code, t.response).where(
+                t.scope == scope, t.key == key
+            )
+        )
+    ).first()
     if row is None:
         return None
     if row.request_hash != body_hash:
         raise DomainError(
-            code="idempotency_key_reused", status=422,
+            code="idempotency_key_reused",
+            status=422,
             detail="this Idempotency-Key was already used with a different request body",
         )
-    return JSONResponse(json.loads(row.response), status_code=row.status_code,
-                        headers={"Idempotent-Replayed": "true"})
+    return JSONResponse(
+        json.loads(row.response),
+        status_code=row.status_code,
+        headers={"Idempotent-Replayed": "true"},
+    )
 
 
 def create_app(
-    service: str, verifier: TokenVerifier, routers: Sequence[APIRouter],
-    ready_checks: Sequence[ReadyCheck] = (), **fastapi_kwargs: Any,
+    service: str,
+    verifier: TokenVerifier,
+    routers: Sequence[APIRouter],
+    ready_checks: Sequence[ReadyCheck] = (),
+    **fastapi_kwargs: Any,
 ) -> FastAPI:
     app = FastAPI(title=f"uzdik {service}", version="1", **fastapi_kwargs)
     app.state.verifier = verifier

@@ -66,7 +66,7 @@ class KafkaPublisher:
                 future = await broker.publish(
                     record.value, topic, key=record.key, headers=record.headers, no_confirm=True
                 )
-                futures.append(future)  # type: ignore[arg-type]
+                futures.append(future)
         except BaseException:
             await self._settle(futures)
             await self.close()

@@ -2,9 +2,7 @@
 
 from prometheus_client import Counter, Gauge, Histogram
 
-RELAY_BACKLOG = Gauge(
-    "uzdik_relay_backlog", "Events appended but not yet on Kafka", ["service"]
-)
+RELAY_BACKLOG = Gauge("uzdik_relay_backlog", "Events appended but not yet on Kafka", ["service"])
 RELAY_PUBLISHED = Counter(
     "uzdik_relay_published_total", "Events the relay published to Kafka", ["service"]
 )

@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.events import Envelope
 from shared.logging import get_logger
@@ -58,8 +59,12 @@ class LogPublisher(Protocol):
 
 class Relay:
     def __init__(
-        self, store: EventStore, publisher: LogPublisher, topic: str | None = None,
-        batch_size: int = 500, idle_seconds: float = 0.05,
+        self,
+        store: EventStore,
+        publisher: LogPublisher,
+        topic: str | None = None,
+        batch_size: int = 500,
+        idle_seconds: float = 0.05,
     ) -> None:
         self.store = store
         self.publisher = publisher
@@ -121,7 +126,9 @@ class Relay:
                     await _sleep_or_stop(stop, self.idle_seconds)
             except Exception as exc:  # the broker may be down: retry, lose nothing
                 RELAY_ERRORS.labels(self.store.service).inc()
-                log.warning("relay.publish_failed", topic=self.topic, error=str(exc), retry_in=delay)
+                log.warning(
+                    "relay.publish_failed", topic=self.topic, error=str(exc), retry_in=delay
+                )
                 await _sleep_or_stop(stop, delay)
                 delay = min(delay * 2, 5.0)
 
@@ -133,14 +140,14 @@ async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
         pass
 
 
-class single_active:  # noqa: N801 - used as a context manager
+class single_active:
     """Hold a PostgreSQL session advisory lock while active; others wait as standbys."""
 
-    _local: dict[str, asyncio.Lock] = {}
+    _local: ClassVar[dict[str, asyncio.Lock]] = {}
 
     def __init__(self, store: EventStore, name: str, stop: asyncio.Event) -> None:
         self.store, self.name, self.stop = store, name, stop
-        self._conn: sa.ext.asyncio.AsyncConnection | None = None
+        self._conn: AsyncConnection | None = None
         self._lock = self._local.setdefault(f"{store.url}#{name}", asyncio.Lock())
 
     async def __aenter__(self) -> None:

@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
@@ -20,7 +21,7 @@ from shared.consumers import Consumer
 from shared.events import EventRegistry
 from shared.migrations import current_revision, head_revision, upgrade
 from shared.settings import Settings
-from shared.store.eventstore import EventStore
+from shared.store.eventstore import Clock, EventStore, utcnow
 
 
 @dataclass
@@ -31,7 +32,12 @@ class ServiceContext:
     settings: Settings
     store: EventStore
     registry: EventRegistry
+    clock: Clock = utcnow
     extras: dict[str, Any] = field(default_factory=dict)
+
+    def now(self) -> datetime:
+        """Business time: the wall clock, or a scenario's simulated clock (demo, tests)."""
+        return self.clock()
 
 
 @dataclass(frozen=True)
@@ -44,19 +50,24 @@ class ServiceSpec:
 
 
 class ServiceRuntime:
-    def __init__(self, spec: ServiceSpec, settings: Settings, url: str | None = None) -> None:
+    def __init__(
+        self, spec: ServiceSpec, settings: Settings, url: str | None = None,
+        clock: Clock = utcnow,
+    ) -> None:
         from shared.http import create_app
 
         self.spec = spec
         self.settings = settings
         store = EventStore(spec.name, url or settings.database_url_for(spec.name))
-        self.ctx = ServiceContext(spec.name, settings, store, spec.registry)
+        self.ctx = ServiceContext(spec.name, settings, store, spec.registry, clock=clock)
         spec.setup(self.ctx)
         self.consumers = spec.consumers(self.ctx)
         self.broker: Any = None
         self.verifier = TokenVerifier(settings)
         self.app: FastAPI = create_app(
-            spec.name, self.verifier, spec.routers(self.ctx),
+            spec.name,
+            self.verifier,
+            spec.routers(self.ctx),
             ready_checks=[self.database_ready, self.broker_ready],
         )
         self._tasks: list[asyncio.Task[None]] = []
@@ -94,10 +105,13 @@ class ServiceRuntime:
         await self.broker.start()
         if relay:
             self.publisher = KafkaPublisher(bootstrap, client_id=f"uzdik-{self.spec.name}-relay")
-            self.relay = Relay(self.store, self.publisher,
-                               topic=topic_for(self.spec.name, self.settings.topic_prefix),
-                               batch_size=self.settings.relay_batch_size,
-                               idle_seconds=self.settings.relay_idle_seconds)
+            self.relay = Relay(
+                self.store,
+                self.publisher,
+                topic=topic_for(self.spec.name, self.settings.topic_prefix),
+                batch_size=self.settings.relay_batch_size,
+                idle_seconds=self.settings.relay_idle_seconds,
+            )
             self._tasks.append(asyncio.create_task(self.relay.run(self._stop)))
 
     async def stop(self) -> None:

@@ -22,9 +22,10 @@ KAFKA_IMAGE = "apache/kafka:4.1.1"
 
 
 def _docker() -> bool:
-    return shutil.which("docker") is not None and subprocess.run(
-        ["docker", "info"], capture_output=True, check=False
-    ).returncode == 0
+    return (
+        shutil.which("docker") is not None
+        and subprocess.run(["docker", "info"], capture_output=True, check=False).returncode == 0
+    )
 
 
 def _unavailable(what: str) -> None:

@@ -11,9 +11,9 @@ from typing import Any
 
 import httpx
 
+from services.registry import SERVICES, spec
 from shared.runtime import ServiceRuntime
 from shared.settings import Settings
-from services.registry import SERVICES, spec
 
 MakeUrl = Callable[[], Awaitable[str]]
 
@@ -21,8 +21,9 @@ MakeUrl = Callable[[], Awaitable[str]]
 class Distributed:
     def __init__(self, make_url: MakeUrl, bootstrap: str, prefix: str) -> None:
         self.make_url, self.bootstrap, self.prefix = make_url, bootstrap, prefix
-        self.settings = Settings(kafka_bootstrap_servers=bootstrap, topic_prefix=prefix,
-                                 relay_idle_seconds=0.02)
+        self.settings = Settings(
+            kafka_bootstrap_servers=bootstrap, topic_prefix=prefix, relay_idle_seconds=0.02
+        )
         self.runtimes: dict[str, ServiceRuntime] = {}
         self.clients: dict[str, httpx.AsyncClient] = {}
 
@@ -32,11 +33,13 @@ class Distributed:
             await rt.start_distributed()
             self.runtimes[name] = rt
             self.clients[name] = httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=rt.app), base_url=f"http://{name}")
+                transport=httpx.ASGITransport(app=rt.app), base_url=f"http://{name}"
+            )
         return self
 
-    async def __aexit__(self, t: type[BaseException] | None, e: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
         for client in self.clients.values():
             await client.aclose()
         for rt in self.runtimes.values():

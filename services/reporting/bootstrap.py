@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from shared.events import EventRegistry
-from shared.runtime import ServiceSpec
 from services.reporting.consumers import projector
 from services.reporting.entrypoints import http
+from shared.events import EventRegistry
+from shared.runtime import ServiceSpec
 
 SPEC = ServiceSpec(
     name="reporting",
@@ -13,5 +13,3 @@ SPEC = ServiceSpec(
     routers=lambda ctx: [http.router(ctx)],
     consumers=lambda ctx: [projector(ctx.store)],
 )
-
-

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from services.reporting.projections import load_all, targets
 from shared.consumers import Consumer
 from shared.events import Envelope
 from shared.store.eventstore import EventStore, UnitOfWork
-from services.reporting.projections import load_all, targets
 
 SOURCES = ["nominations", "scoring", "survey"]
 

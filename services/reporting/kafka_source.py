@@ -24,8 +24,11 @@ class KafkaSource:
     async def _open(self) -> AIOKafkaConsumer:
         if self._consumer is None:
             consumer = AIOKafkaConsumer(
-                bootstrap_servers=self.bootstrap, enable_auto_commit=False, group_id=None,
-                fetch_max_bytes=64 * 1024 * 1024, max_partition_fetch_bytes=16 * 1024 * 1024,
+                bootstrap_servers=self.bootstrap,
+                enable_auto_commit=False,
+                group_id=None,
+                fetch_max_bytes=64 * 1024 * 1024,
+                max_partition_fetch_bytes=16 * 1024 * 1024,
                 auto_offset_reset="earliest",
             )
             await consumer.start()
@@ -48,7 +51,11 @@ class KafkaSource:
         finally:
             await admin.close()
         return sorted(
-            (TopicPartition(d["topic"], p["partition"]) for d in described for p in d["partitions"]),
+            (
+                TopicPartition(d["topic"], p["partition"])
+                for d in described
+                for p in d["partitions"]
+            ),
             key=lambda tp: (tp.topic, tp.partition),
         )
 

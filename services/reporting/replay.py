@@ -14,10 +14,10 @@ from uuid import uuid4
 
 import sqlalchemy as sa
 
+from services.reporting.projections import Doc, apply_in_memory, load_all
 from shared.store import schema
 from shared.store.canonical import canonical_json
 from shared.store.eventstore import EventStore
-from services.reporting.projections import Doc, apply_in_memory, load_all
 
 State = dict[tuple[str, str], Doc]
 Progress = Callable[[int, int, float], None]  # done, total, events/s
@@ -70,7 +70,9 @@ class ReplayReport:
 async def fold(source: EventSource, progress: Progress | None = None) -> tuple[State, int, int]:
     """Fold every event once (duplicates on an at-least-once topic are skipped by id)."""
     load_all()
-    total, state, seen = await source.total(), {}, set()
+    total = await source.total()
+    state: State = {}
+    seen: set[str] = set()
     done = dups = 0
     started = time.perf_counter()
     async for batch in source.batches():
@@ -114,7 +116,9 @@ async def swap_in(store: EventStore, rows: list[tuple[str, str, str]]) -> None:
         await conn.run_sync(fresh.metadata.create_all)
         for i in range(0, len(rows), 5000):
             chunk = rows[i : i + 5000]
-            await conn.execute(fresh.insert(), [{"model": m, "key": k, "doc": d} for m, k, d in chunk])
+            await conn.execute(
+                fresh.insert(), [{"model": m, "key": k, "doc": d} for m, k, d in chunk]
+            )
     async with store.transaction() as uow:
         await uow.conn.execute(sa.text("DROP TABLE IF EXISTS documents_previous"))
         await uow.conn.execute(sa.text("ALTER TABLE documents RENAME TO documents_previous"))

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from shared.events import Actor, Envelope, Event
-from shared.handlers import execute
-from shared.store.eventstore import UnitOfWork
 from services.scoring.domain import commission as commissions
 from services.scoring.domain.commands import FormCommission
 from services.scoring.domain.state import Scoring, initial
 from services.scoring.events import CommissionFormed, registry
+from shared.events import Actor, Envelope, Event
+from shared.handlers import execute
+from shared.store.eventstore import UnitOfWork
 
 
 def commission_stream(commission_id: str) -> str:
@@ -26,6 +26,11 @@ async def form_commission(
     uow: UnitOfWork, command: FormCommission, actor: Actor, correlation_id: str
 ) -> list[Envelope]:
     return await execute(
-        uow, commission_stream(command.commission_id), registry, evolve,
-        lambda state: commissions.form(state or initial(), command), actor, correlation_id,
+        uow,
+        commission_stream(command.commission_id),
+        registry,
+        evolve,
+        lambda state: commissions.form(state or initial(), command),
+        actor,
+        correlation_id,
     )

@@ -10,7 +10,7 @@ Choices documented for integrators:
 * The residents' roll is **not** carried in :class:`ResidentsRollUploaded`: a rural district may
   hold tens of thousands of residents, far over a Kafka message. The event carries the count and
   the SHA-256 of the canonical roll (the sorted resident keys, one per line, ``\\n``-terminated,
-  :func:`services.survey.domain.survey.roll_digest`); the handler stores the keys themselves,
+  :func:`services.survey.domain.roll.roll_digest`); the handler stores the keys themselves,
   addressed by that digest, so an auditor can verify them.
 * Means are :class:`~decimal.Decimal` rounded half-up to 4 decimals from the exact fraction and
   serialised as JSON strings (``"7.2500"``): byte-identical on every replay, no float ``repr``.

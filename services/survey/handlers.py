@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from shared.events import Actor, Envelope
-from shared.handlers import execute
-from shared.store.eventstore import UnitOfWork
 from services.survey.domain import state as survey_state
 from services.survey.domain.rubric import SurveyRules
 from services.survey.domain.survey import OpenSurvey, open_survey
 from services.survey.events import registry
+from shared.events import Actor, Envelope
+from shared.handlers import execute
+from shared.store.eventstore import UnitOfWork
 
 
 def survey_stream(survey_id: str) -> str:

@@ -98,7 +98,8 @@ def message(code: str, lang: Lang, **params: Any) -> str:
 
 def pick_language(query_lang: str | None, accept_language: str | None) -> Lang:
     """``?lang=`` when valid, else the best of ``Accept-Language`` by q-value, else kk."""
-    wanted = _ALIASES.get((query_lang or "").strip().lower(), (query_lang or "").strip().lower())
+    wanted = (query_lang or "").strip().lower()
+    wanted = _ALIASES.get(wanted, wanted)
     if wanted in LANGS:
         return _as_lang(wanted)
     best: tuple[float, int, Lang] | None = None

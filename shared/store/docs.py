@@ -21,7 +21,7 @@ class DocStore:
     async def get(self, model: str, key: str) -> dict[str, Any] | None:
         t = self.table.c
         text = await self.conn.scalar(sa.select(t.doc).where(t.model == model, t.key == key))
-        return None if text is None else json.loads(text)  # type: ignore[no-any-return]
+        return None if text is None else dict(json.loads(text))
 
     async def put(self, model: str, key: str, doc: dict[str, Any]) -> None:
         t = self.table

@@ -103,6 +103,11 @@ class UnitOfWork:
             self._head = (last.global_position, last.hash) if last else (0, GENESIS)
         return self._head
 
+    async def lock(self) -> None:
+        """Take the service's append lock now (before reading what a decision depends on,
+        e.g. a uniqueness check across streams); it is held until the transaction ends."""
+        await self._lock_head()
+
     async def stream_version(self, stream_id: str) -> int:
         ev = schema.events.c
         value = await self.conn.scalar(
@@ -125,8 +130,10 @@ class UnitOfWork:
         actor: Actor,
         correlation_id: str,
         causation_id: str | None = None,
+        occurred_at: datetime | None = None,
     ) -> list[Envelope]:
-        """Append after checking the stream is still at ``expected_version`` (None: any)."""
+        """Append after checking the stream is still at ``expected_version`` (None: any).
+        ``occurred_at`` is business time (default: now); ``recorded_at`` is always now."""
         position, prev = await self._lock_head()
         current = await self.stream_version(stream_id)
         if expected_version is not None and current != expected_version:
@@ -134,11 +141,18 @@ class UnitOfWork:
         now = self.store.clock()
         rows, out = [], []
         for offset, item in enumerate(events, start=1):
-            new = item if isinstance(item, NewEvent) else NewEvent(item)
+            new = item if isinstance(item, NewEvent) else NewEvent(item, occurred_at)
             position += 1
             row, envelope = self._row(
-                new, position, stream_id, current + offset, prev, now, actor,
-                correlation_id, causation_id,
+                new,
+                position,
+                stream_id,
+                current + offset,
+                prev,
+                now,
+                actor,
+                correlation_id,
+                causation_id,
             )
             prev = envelope.hash
             rows.append(row)
@@ -154,31 +168,63 @@ class UnitOfWork:
         return out
 
     def _row(
-        self, new: NewEvent, position: int, stream_id: str, version: int, prev: str,
-        now: datetime, actor: Actor, correlation_id: str, causation_id: str | None,
+        self,
+        new: NewEvent,
+        position: int,
+        stream_id: str,
+        version: int,
+        prev: str,
+        now: datetime,
+        actor: Actor,
+        correlation_id: str,
+        causation_id: str | None,
     ) -> tuple[dict[str, Any], Envelope]:
         meta = Metadata(
-            event_id=uuid4(), occurred_at=new.occurred_at or now, recorded_at=now,
-            actor=actor, correlation_id=correlation_id, causation_id=causation_id,
+            event_id=uuid4(),
+            occurred_at=new.occurred_at or now,
+            recorded_at=now,
+            actor=actor,
+            correlation_id=correlation_id,
+            causation_id=causation_id,
         )
         meta_json = meta.model_dump(mode="json")
         payload = new.event.to_payload()
         ev = new.event
-        digest = chain(prev, event_bytes(
-            global_position=position, stream_id=stream_id, stream_version=version,
-            event_type=ev.event_type, schema_version=ev.schema_version,
-            payload=payload, metadata=meta_json,
-        ))
+        digest = chain(
+            prev,
+            event_bytes(
+                global_position=position,
+                stream_id=stream_id,
+                stream_version=version,
+                event_type=ev.event_type,
+                schema_version=ev.schema_version,
+                payload=payload,
+                metadata=meta_json,
+            ),
+        )
         row = {
-            "global_position": position, "stream_id": stream_id, "stream_version": version,
-            "event_type": ev.event_type, "schema_version": ev.schema_version,
-            "event_id": str(meta.event_id), "payload": canonical_json(payload),
-            "metadata": canonical_json(meta_json), "prev_hash": prev, "hash": digest,
+            "global_position": position,
+            "stream_id": stream_id,
+            "stream_version": version,
+            "event_type": ev.event_type,
+            "schema_version": ev.schema_version,
+            "event_id": str(meta.event_id),
+            "payload": canonical_json(payload),
+            "metadata": canonical_json(meta_json),
+            "prev_hash": prev,
+            "hash": digest,
         }
         envelope = Envelope(
-            service=self.store.service, global_position=position, stream_id=stream_id,
-            stream_version=version, event_type=ev.event_type, schema_version=ev.schema_version,
-            payload=payload, metadata=meta, prev_hash=prev, hash=digest,
+            service=self.store.service,
+            global_position=position,
+            stream_id=stream_id,
+            stream_version=version,
+            event_type=ev.event_type,
+            schema_version=ev.schema_version,
+            payload=payload,
+            metadata=meta,
+            prev_hash=prev,
+            hash=digest,
         )
         return row, envelope
 
@@ -248,8 +294,12 @@ class EventStore:
     ) -> list[Envelope]:
         async with self.transaction() as uow:
             return await uow.append(
-                stream_id, expected_version, events, actor,
-                correlation_id or str(uuid4()), causation_id,
+                stream_id,
+                expected_version,
+                events,
+                actor,
+                correlation_id or str(uuid4()),
+                causation_id,
             )
 
     async def load(self, stream_id: str) -> list[Envelope]:
@@ -260,8 +310,10 @@ class EventStore:
         ev = schema.events
         async with self.engine.connect() as conn:
             rows = await conn.execute(
-                sa.select(ev).where(ev.c.global_position > after)
-                .order_by(ev.c.global_position).limit(limit)
+                sa.select(ev)
+                .where(ev.c.global_position > after)
+                .order_by(ev.c.global_position)
+                .limit(limit)
             )
             return [row_to_envelope(self.service, r) for r in rows]
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
+from services.nominations import handlers
+from services.nominations.domain.edition import AnnounceEdition
 from shared.auth import Principal
 from shared.http import command, correlation_id, principal
 from shared.runtime import ServiceContext
-from services.nominations import handlers
-from services.nominations.domain.edition import AnnounceEdition
 
 
 class Appended(BaseModel):

@@ -41,8 +41,7 @@ def router(ctx: ServiceContext) -> APIRouter:
         who: Principal = Depends(principal),
     ) -> Page:
         who.act_as(*READERS)
-        filters = {"edition_id": edition_id, "region": region, "district": district,
-                   "stage": stage}
+        filters = {"edition_id": edition_id, "region": region, "district": district, "stage": stage}
         async with ctx.store.engine.connect() as conn:
             rows = await DocStore(conn).list(model)
         items = [d for k, d in rows if (after is None or k > after) and _matches(d, filters)]

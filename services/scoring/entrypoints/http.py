@@ -7,12 +7,12 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
-from shared.auth import Principal
-from shared.http import command, correlation_id, principal
-from shared.runtime import ServiceContext
 from services.scoring import handlers
 from services.scoring.domain.commands import FormCommission
 from services.scoring.events import Person
+from shared.auth import Principal
+from shared.http import command, correlation_id, principal
+from shared.runtime import ServiceContext
 
 
 class FormCommissionBody(BaseModel):
@@ -40,8 +40,12 @@ def router(ctx: ServiceContext) -> APIRouter:
         """Form a Regional (§3) or the Republican (§4) commission. Organiser only."""
         actor = who.act_as("organiser", region=body.region)
         cmd = FormCommission(
-            commission_id=body.commission_id, edition_id=body.edition_id, level=body.level,
-            region=body.region, members=tuple(body.members), chair_id=body.chair_id,
+            commission_id=body.commission_id,
+            edition_id=body.edition_id,
+            level=body.level,
+            region=body.region,
+            members=tuple(body.members),
+            chair_id=body.chair_id,
             secretary=body.secretary,
         )
 

@@ -5,8 +5,8 @@ Annex 5 criterion. Refusals, in the order they are checked:
 
 * ``survey_not_open`` (409) before ``opens_at``; ``survey_closed`` (409) from ``closes_at`` on
   or after :class:`SurveyClosed`;
-* ``invalid_iin``, ``wrong_answer_count``, ``answer_out_of_range`` (422), all listed together
-  in ``errors`` (:func:`services.survey.domain.answers.validate_response`);
+* ``invalid_iin``, ``wrong_answer_count``, ``answer_out_of_range``, ``answer_not_integer``
+  (422), all listed together in ``errors`` (:func:`.answers.validate_response`);
 * ``not_on_roll`` (403) when a residents' roll exists and the resident is not on it;
 * ``already_answered`` (409), whose detail says nothing about the first response.
 

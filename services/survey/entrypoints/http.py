@@ -8,12 +8,12 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
-from shared.auth import Principal
-from shared.http import command, correlation_id, principal
-from shared.runtime import ServiceContext
 from services.survey import handlers
 from services.survey.domain.rubric import SurveyRules
 from services.survey.domain.survey import OpenSurvey
+from shared.auth import Principal
+from shared.http import command, correlation_id, principal
+from shared.runtime import ServiceContext
 
 
 class OpenSurveyBody(BaseModel):

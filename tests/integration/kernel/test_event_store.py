@@ -60,9 +60,10 @@ async def test_an_altered_payload_is_named_by_the_chain_check(store: EventStore)
         await store.append(f"x-{i}", 0, [Noted(text=f"e{i}", n=i)], ACTOR)
     victim = (await store.read_all())[2]
     async with store.engine.begin() as conn:
-        await conn.execute(sa.text(
-            "UPDATE events SET payload = :p WHERE global_position = 3"
-        ), {"p": '{"n":2,"text":"forged"}'})
+        await conn.execute(
+            sa.text("UPDATE events SET payload = :p WHERE global_position = 3"),
+            {"p": '{"n":2,"text":"forged"}'},
+        )
     report = await verify_chain(store)
     assert not report.ok and report.discrepancy is not None
     assert report.discrepancy.global_position == 3

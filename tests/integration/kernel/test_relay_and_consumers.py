@@ -8,7 +8,6 @@ import os
 import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -27,8 +26,13 @@ KAFKA_SH = ROOT / "deploy" / "local" / "kafka.sh"
 
 async def read_topic(bootstrap: str, topic: str, expect: int, timeout: float = 60) -> list[dict]:
     """Everything on ``topic`` from offset zero (waits until at least ``expect`` records)."""
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None,
-                                auto_offset_reset="earliest", enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
     await consumer.start()
     got: list[dict] = []
     deadline = time.monotonic() + timeout
@@ -62,8 +66,13 @@ async def store(pg_url: str) -> AsyncIterator[EventStore]:
 @pytest.fixture(scope="module")
 def private_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """A broker of this test's own (other ports, fresh data), so it can be stopped."""
-    env = {**os.environ, "KAFKA_PORT": "19092", "KAFKA_CONTROLLER_PORT": "19093",
-           "KAFKA_DATA_DIR": str(tmp_path_factory.mktemp("kafka")), "KAFKA_HEAP": "384m"}
+    env = {
+        **os.environ,
+        "KAFKA_PORT": "19092",
+        "KAFKA_CONTROLLER_PORT": "19093",
+        "KAFKA_DATA_DIR": str(tmp_path_factory.mktemp("kafka")),
+        "KAFKA_HEAP": "384m",
+    }
     subprocess.run([str(KAFKA_SH), "start"], env=env, check=True)
     yield env
     subprocess.run([str(KAFKA_SH), "stop"], env=env, check=False)
@@ -150,6 +159,7 @@ async def test_a_kafka_subscriber_applies_redelivered_events_once_and_commits_af
     subscribe(broker, counting_consumer(store), prefix=topic_prefix)
     await broker.start()
     try:
+
         async def done() -> bool:
             async with store.transaction() as uow:
                 docs = [await uow.docs.get("counts", f"k-{j}") for j in (0, 1)]

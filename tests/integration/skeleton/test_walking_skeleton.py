@@ -10,19 +10,27 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from shared.auth import issue_dev_token
-from shared.relay import topic_for
-from shared.settings import Settings
-from shared.store.eventstore import EventStore
 from services.embedded import Embedded
 from services.reporting.kafka_source import KafkaSource
 from services.reporting.replay import replay
 from services.scenario import Scenario
+from shared.auth import issue_dev_token
+from shared.relay import topic_for
+from shared.settings import Settings
+from shared.store.eventstore import EventStore
 from tests.conftest import ROOT
 from tests.harness import Distributed
 
-VOLATILE = {"recorded_at", "recorded_by", "event_id", "hash", "correlation_id", "position",
-            "occurred_at", "causation_id"}
+VOLATILE = {
+    "recorded_at",
+    "recorded_by",
+    "event_id",
+    "hash",
+    "correlation_id",
+    "position",
+    "occurred_at",
+    "causation_id",
+}
 
 
 async def read_model(client: Any, settings: Settings, model: str) -> list[dict[str, Any]]:
@@ -41,8 +49,17 @@ async def models_of(client: Any, settings: Settings) -> dict[str, Any]:
     for model in ("editions", "commissions", "surveys"):
         out[model] = [stable(d) for d in await read_model(client, settings, model)]
     trail = await read_model(client, settings, "audit")
-    out["audit"] = sorted((d["service"], d["event_type"], d["stream_id"], d["stream_version"],
-                           d["actor"]["id"], d["actor"]["role"]) for d in trail)
+    out["audit"] = sorted(
+        (
+            d["service"],
+            d["event_type"],
+            d["stream_id"],
+            d["stream_version"],
+            d["actor"]["id"],
+            d["actor"]["role"],
+        )
+        for d in trail
+    )
     return out
 
 
@@ -56,7 +73,10 @@ async def test_each_service_command_reaches_reporting_over_kafka_and_postgres(
         distributed = await models_of(system.clients["reporting"], system.settings)
         assert [len(distributed[m]) for m in ("editions", "commissions", "surveys")] == [1, 1, 1]
         assert {row[1] for row in distributed["audit"]} == {
-            "EditionAnnounced", "CommissionFormed", "SurveyOpened"}
+            "EditionAnnounced",
+            "CommissionFormed",
+            "SurveyOpened",
+        }
         assert {row[4] for row in distributed["audit"]} == {"organiser-1"}  # the actor recorded
 
         # replay from offset zero of every topic rebuilds exactly the live read models
@@ -75,15 +95,22 @@ async def test_each_service_command_reaches_reporting_over_kafka_and_postgres(
 
 
 def uzdik(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(ROOT / ".venv" / "bin" / "uzdik"), *args], capture_output=True,
-                          text=True, env=env, cwd=ROOT, timeout=120)
+    return subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "uzdik"), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
+    )
 
 
 def test_the_demo_runs_then_audit_verify_names_an_altered_event(tmp_path: Path) -> None:
     import os
 
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")}
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")
+    }
     demo = uzdik("demo", "--data-dir", str(tmp_path), env=env)
     assert demo.returncode == 0, demo.stderr
     clean = uzdik("audit", "verify", "--data-dir", str(tmp_path), env=env)
@@ -91,8 +118,11 @@ def test_the_demo_runs_then_audit_verify_names_an_altered_event(tmp_path: Path) 
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'nominations.db'}")
     with engine.begin() as conn:
         event_id = conn.scalar(sa.text("SELECT event_id FROM events WHERE global_position = 1"))
-        conn.execute(sa.text(
-            "UPDATE events SET payload = replace(payload, '2020', '2021') WHERE global_position = 1"))
+        conn.execute(
+            sa.text(
+                "UPDATE events SET payload = replace(payload, '2020', '2021') WHERE global_position = 1"
+            )
+        )
     engine.dispose()
     tampered = uzdik("audit", "verify", "--data-dir", str(tmp_path), env=env)
     assert tampered.returncode == 1
@@ -104,8 +134,9 @@ def test_replay_in_the_embedded_mode_rebuilds_identical_read_models(tmp_path: Pa
     import json
     import os
 
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")}
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")
+    }
     assert uzdik("demo", "--data-dir", str(tmp_path), env=env).returncode == 0
     result = uzdik("replay", "--data-dir", str(tmp_path), env=env)
     assert result.returncode == 0, result.stderr

@@ -46,17 +46,31 @@ async def test_a_request_without_a_token_is_refused_with_401_problem_json() -> N
 
 
 async def test_an_expired_token_is_refused_with_401() -> None:
-    token = issue_dev_token(SETTINGS, "s1", ["secretary"], region="110000000",
-                            now=datetime.now(UTC) - timedelta(hours=10), ttl=timedelta(hours=1))
+    token = issue_dev_token(
+        SETTINGS,
+        "s1",
+        ["secretary"],
+        region="110000000",
+        now=datetime.now(UTC) - timedelta(hours=10),
+        ttl=timedelta(hours=1),
+    )
     async with app() as client:
         r = await client.post("/v1/regions/110000000/things", headers=bearer(token))
     assert r.status_code == 401 and r.json()["code"] == "token_expired"
 
 
 async def test_a_token_signed_with_another_key_is_refused() -> None:
-    forged = jwt.encode({"sub": "x", "roles": ["secretary"], "exp": 4102444800,
-                         "iss": SETTINGS.jwt_issuer, "aud": SETTINGS.jwt_audience},
-                        "not-the-secret-but-just-as-long-as-the-real-one!", algorithm="HS256")
+    forged = jwt.encode(
+        {
+            "sub": "x",
+            "roles": ["secretary"],
+            "exp": 4102444800,
+            "iss": SETTINGS.jwt_issuer,
+            "aud": SETTINGS.jwt_audience,
+        },
+        "not-the-secret-but-just-as-long-as-the-real-one!",
+        algorithm="HS256",
+    )
     async with app() as client:
         r = await client.post("/v1/regions/110000000/things", headers=bearer(forged))
     assert r.status_code == 401 and r.json()["code"] == "token_invalid"

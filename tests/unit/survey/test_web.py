@@ -4,7 +4,7 @@ in Kazakh, Russian and English."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import pytest
@@ -15,6 +15,7 @@ from services.survey.domain.rubric import LANGS
 from services.survey.web import (
     SurveyPage,
     message,
+    notice_for,
     pick_language,
     read_form,
     render_confirmation,
@@ -22,7 +23,7 @@ from services.survey.web import (
 )
 from shared.errors import DomainError, RuleViolation
 
-from .builders import RULES
+from .builders import CLOSES, DURING, OPENS, RULES, opened_events, state_of
 
 PAGE = SurveyPage(
     survey_id=UUID("0190f5a0-0000-7000-8000-000000000001"),
@@ -41,6 +42,8 @@ PAGE = SurveyPage(
         (None, None, "kk"),
         ("ru", "en", "ru"),
         ("EN", None, "en"),
+        ("kz", "ru", "kk"),
+        (None, "ru;q=2, en;q=0.5", "en"),
         ("de", "ru-RU,ru;q=0.9,en;q=0.8", "ru"),
         (None, "en-US,en;q=0.9,ru;q=0.8", "en"),
         (None, "de-DE,de;q=0.9", "kk"),
@@ -260,12 +263,20 @@ def test_russian_plural_forms_of_retry_after(seconds: int, expected: str) -> Non
 def test_kazakh_and_english_retry_after() -> None:
     assert (
         message("rate_limited", "kk", retry_after=7)
-        == "Әрекет тым көп. 7 секундтан кейін қайталап көріңіз."
+        == "Әрекеттер саны тым көп. 7 секундтан кейін қайталап көріңіз."
     )
     assert message("rate_limited", "en", retry_after=1).endswith("in 1 second.")
 
 
 # --- reading the posted form -----------------------------------------------------------------
+
+
+def test_the_notice_follows_the_surveys_state_and_clock() -> None:
+    state = state_of(opened_events())
+    assert notice_for(state, OPENS - timedelta(seconds=1)) == "survey_not_open"
+    assert notice_for(state, DURING) is None
+    assert notice_for(state, CLOSES) == "survey_closed"
+    assert notice_for(None, DURING) == "survey_not_found"
 
 
 def test_the_posted_form_gives_the_iin_and_the_answers_in_rubric_order() -> None:

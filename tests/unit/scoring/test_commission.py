@@ -1,0 +1,153 @@
+"""§3–§5: nine voting members with the chair among them, a non-voting secretary; recusal; scope."""
+
+from __future__ import annotations
+
+from services.scoring.domain import commands as c
+from services.scoring.events import MemberRecused, MemberReplaced, Person
+from tests.unit.scoring.builders import (
+    ALL,
+    CHAIR,
+    EDITION,
+    MEMBERS,
+    OTHER_DISTRICT,
+    OTHER_REGION,
+    OTHER_RURAL,
+    REGION,
+    SECRETARY,
+    Desk,
+    regional_desk,
+    register,
+    sheet,
+    sitting,
+)
+
+
+def form(members=MEMBERS, chair=CHAIR, secretary=SECRETARY, region=REGION) -> c.FormCommission:
+    return c.FormCommission(
+        commission_id="rc",
+        edition_id=EDITION,
+        level="regional",
+        region=region,
+        members=tuple(members),
+        chair_id=chair,
+        secretary=secretary,
+    )
+
+
+def test_a_commission_of_nine_members_with_the_chair_among_them_is_formed():
+    desk = Desk()
+    desk.do(form())
+    assert desk.state.commission is not None
+    assert desk.state.commission.member_ids == ALL
+
+
+def test_a_commission_of_eight_members_is_refused():
+    error = Desk().refuse(form(members=MEMBERS[:8]))
+    assert error.code == "commission_size"
+    assert error.detail == "9 members required; 8 given"
+
+
+def test_every_formation_rule_broken_is_listed():
+    error = Desk().refuse(form(members=MEMBERS[1:], chair=CHAIR, secretary=MEMBERS[1], region=None))
+    assert [e.code for e in error.errors] == [
+        "commission_size",
+        "chair_not_member",
+        "secretary_is_member",
+        "region_invalid",
+    ]
+
+
+def test_a_commission_is_formed_once():
+    desk = regional_desk()
+    assert desk.refuse(form()).code == "commission_already_formed"
+
+
+def test_a_member_is_replaced_and_the_newcomer_may_score():
+    desk = regional_desk()
+    register(desk, "c1")
+    newcomer = Person(person_id="m10", name="Newcomer")
+    desk.do(c.ReplaceMember(outgoing_id="m9", incoming=newcomer, reason="moved to another post"))
+    sitting(desk, present=(*ALL[:8], "m10"))
+    desk.do(sheet(desk, "m10", "c1"))
+    assert desk.refuse(sheet(desk, "m9", "c1")).code == "not_a_member"
+
+
+def test_replacing_the_chair_names_the_new_chair():
+    desk = regional_desk()
+    newcomer = Person(person_id="m10", name="Newcomer")
+    without = c.ReplaceMember(outgoing_id=CHAIR, incoming=newcomer, reason="retired")
+    assert desk.refuse(without).code == "chair_not_member"
+    [event] = desk.do(
+        c.ReplaceMember(outgoing_id=CHAIR, incoming=newcomer, reason="retired", chair_id="m2")
+    )
+    assert isinstance(event, MemberReplaced) and event.chair_id == "m2"
+    assert desk.state.commission is not None and desk.state.commission.chair_id == "m2"
+
+
+def test_the_secretary_gives_no_sheet():
+    desk = regional_desk()
+    register(desk, "c1")
+    sitting(desk)
+    error = desk.refuse(sheet(desk, SECRETARY.person_id, "c1"))
+    assert (error.code, error.status) == ("not_a_member", 403)
+
+
+def test_a_recusal_needs_a_reason():
+    desk = regional_desk()
+    register(desk, "c1")
+    error = desk.refuse(c.RecuseMember(member_id="m2", candidate_id="c1", reason="  "))
+    assert error.code == "recusal_reason_required"
+
+
+def test_a_recused_member_sheet_for_that_candidate_is_refused():
+    desk = regional_desk()
+    register(desk, "c1")
+    register(desk, "c2")
+    [event] = desk.do(c.RecuseMember(member_id="m2", candidate_id="c1", reason="same village"))
+    assert isinstance(event, MemberRecused)
+    sitting(desk)
+    error = desk.refuse(sheet(desk, "m2", "c1"))
+    assert (error.code, error.status) == ("member_recused", 403)
+    desk.do(sheet(desk, "m2", "c2"))  # other candidates: still scores
+
+
+def test_a_member_of_one_region_cannot_score_a_candidate_of_another():
+    desk = regional_desk(region=REGION)
+    register(desk, "c9", region=OTHER_REGION, district=OTHER_DISTRICT, rural=OTHER_RURAL)
+    sitting(desk)
+    error = desk.refuse(sheet(desk, "m2", "c9"))
+    assert (error.code, error.status) == ("candidate_out_of_scope", 403)
+
+
+def test_an_unknown_candidate_is_not_found():
+    desk = regional_desk()
+    sitting(desk)
+    assert desk.refuse(sheet(desk, "m2", "ghost")).status == 404
+
+
+def test_a_registration_with_a_district_outside_its_region_is_refused():
+    desk = regional_desk()
+    error = desk.refuse(
+        c.RegisterCandidate(
+            candidate_id="c1",
+            application_id="a1",
+            edition_id=EDITION,
+            name="Akim",
+            rural_district=OTHER_RURAL,
+            district=OTHER_DISTRICT,
+            region=REGION,
+            questionnaire_score=10,
+            complex_projects=0,
+            trilingual=False,
+            justified_complaints=0,
+        )
+    )
+    assert error.code == "kato_inconsistent"
+
+
+def test_the_same_admission_delivered_twice_appends_nothing():
+    desk = regional_desk()
+    register(desk, "c1")
+    size = len(desk.log)
+    register(desk, "c1")
+    assert len(desk.log) == size

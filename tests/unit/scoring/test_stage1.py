@@ -1,0 +1,173 @@
+"""§12: stage-I points, at most N nominees per district, the tie-break chain, the casting vote."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from services.scoring.domain import ScoringRules
+from services.scoring.domain import commands as c
+from services.scoring.events import (
+    CandidateNominated,
+    CastingVoteRecorded,
+    RankingComputed,
+)
+from tests.unit.scoring.builders import (
+    ALL,
+    CHAIR,
+    DISTRICT,
+    RURAL,
+    Desk,
+    regional_desk,
+    register,
+    score_by,
+    sitting,
+)
+
+SCORERS = ALL[:3]
+
+
+def nominate(desk: Desk) -> tuple[RankingComputed, list[str]]:
+    events = desk.do(c.NominateDistrict(sitting_id="s1", district=DISTRICT))
+    ranking = events[0]
+    assert isinstance(ranking, RankingComputed)
+    nominees = [e.candidate_id for e in events[1:] if isinstance(e, CandidateNominated)]
+    return ranking, nominees
+
+
+def district_of_four(desk: Desk, c3: dict, c4: dict) -> None:
+    """Points 70, 65, 60, 60: the 3rd and the 4th tie across the cut-off of 3."""
+    register(desk, "c1", questionnaire=20, rural=RURAL[0])
+    register(desk, "c2", questionnaire=15, rural=RURAL[1])
+    register(desk, "c3", questionnaire=10, rural=RURAL[2], **c3)
+    register(desk, "c4", questionnaire=10, rural=RURAL[3], **c4)
+    sitting(desk)
+    for candidate in ("c1", "c2", "c3", "c4"):
+        score_by(desk, SCORERS, candidate, value=5)
+
+
+def test_stage_one_points_are_the_questionnaire_plus_the_mean_project_sheet():
+    desk = regional_desk()
+    register(desk, "c1", questionnaire=12)
+    sitting(desk)
+    score_by(desk, ["m1"], "c1", value=8)
+    score_by(desk, ["m2", "m3"], "c1", value=9)
+    ranking, nominees = nominate(desk)
+    [entry] = ranking.entries
+    assert entry.total == Decimal("99.3333")  # 12 + (80 + 90 + 90) / 3
+    assert [(x.name, x.value) for x in entry.components] == [
+        ("questionnaire", Decimal("12.0000")),
+        ("project_mean", Decimal("87.3333")),
+    ]
+    assert (entry.sheets, entry.sheet_sums) == ({"project": 3}, {"project": 260})
+    assert nominees == ["c1"]
+
+
+def test_a_tie_across_the_cut_off_is_decided_by_the_first_separating_tie_break():
+    desk = regional_desk()
+    district_of_four(
+        desk,
+        c3={"complex_projects": 1, "trilingual": True},
+        c4={"complex_projects": 1, "trilingual": False},
+    )
+    ranking, nominees = nominate(desk)
+    assert [(e.candidate_id, e.rank) for e in ranking.entries] == [
+        ("c1", 1),
+        ("c2", 2),
+        ("c3", 3),
+        ("c4", 3),
+    ]
+    first, second = ranking.tie_break_steps
+    assert (first.criterion, first.applied, first.still_tied) == ("complex_projects", True, ("c3", "c4"))
+    assert (first.advanced, first.eliminated) == ((), ())
+    assert (second.criterion, second.advanced, second.eliminated) == ("trilingual", ("c3",), ("c4",))
+    assert second.values == {"c3": Decimal(1), "c4": Decimal(0)}
+    assert ranking.status == "complete" and ranking.selected == ("c1", "c2", "c3")
+    assert nominees == ["c1", "c2", "c3"]
+
+
+def test_the_feedback_assessment_counts_only_where_available():
+    desk = regional_desk()
+    district_of_four(desk, c3={"complaints": 2}, c4={"complaints": 1})
+    ranking, nominees = nominate(desk)
+    steps = [(s.criterion, s.applied) for s in ranking.tie_break_steps]
+    assert steps == [
+        ("complex_projects", True),
+        ("trilingual", True),
+        ("feedback", False),  # nobody has a feedback assessment at nomination time
+        ("fewest_complaints", True),
+    ]
+    assert ranking.tie_break_steps[-1].advanced == ("c4",)
+    assert nominees == ["c1", "c2", "c4"]
+
+
+def test_a_tie_through_the_whole_chain_waits_for_the_casting_vote_which_settles_it():
+    desk = regional_desk()
+    same = {"complex_projects": 2, "trilingual": True, "complaints": 0}
+    district_of_four(desk, c3=same, c4=same)
+    ranking, nominees = nominate(desk)
+    assert ranking.status == "pending_casting_vote"
+    assert (ranking.tied, ranking.seats_left) == (("c3", "c4"), 1)
+    assert len(ranking.tie_break_steps) == 4
+    assert nominees == ["c1", "c2"]
+    assert desk.refuse(c.NominateDistrict(sitting_id="s1", district=DISTRICT)).code == (
+        "casting_vote_pending"
+    )
+
+    vote = c.CastCastingVote(sitting_id="s1", chair_id=CHAIR, purpose="nomination", scope=DISTRICT, chosen=("c4",))
+    assert desk.refuse(c.CastCastingVote(**{**vote.__dict__, "chair_id": "m2"})).code == "not_the_chair"
+    assert desk.refuse(c.CastCastingVote(**{**vote.__dict__, "chosen": ("c3", "c4")})).code == (
+        "casting_vote_invalid"
+    )
+    assert desk.refuse(c.CastCastingVote(**{**vote.__dict__, "chosen": ("c1",)})).code == (
+        "casting_vote_invalid"
+    )
+    cast, nominated = desk.do(vote)
+    assert isinstance(cast, CastingVoteRecorded) and cast.tied == ("c3", "c4")
+    assert isinstance(nominated, CandidateNominated)
+    assert (nominated.candidate_id, nominated.basis, nominated.rank) == ("c4", "casting_vote", 3)
+    assert desk.refuse(c.NominateDistrict(sitting_id="s1", district=DISTRICT)).code == (
+        "district_already_nominated"
+    )
+    assert desk.refuse(vote).code == "no_pending_tie"
+
+
+def test_a_tie_that_does_not_cross_the_cut_off_is_left_alone():
+    desk = regional_desk()
+    register(desk, "c1", questionnaire=10, rural=RURAL[0])
+    register(desk, "c2", questionnaire=10, rural=RURAL[1])
+    register(desk, "c3", questionnaire=5, rural=RURAL[2])
+    register(desk, "c4", questionnaire=1, rural=RURAL[3])
+    sitting(desk)
+    for candidate in ("c1", "c2", "c3", "c4"):
+        score_by(desk, SCORERS, candidate)
+    ranking, nominees = nominate(desk)
+    assert ranking.tie_break_steps == ()
+    assert nominees == ["c1", "c2", "c3"]
+
+
+def test_the_number_of_nominees_is_edition_data():
+    desk = regional_desk(ScoringRules(nominees_per_district=2))
+    district_of_four(desk, c3={}, c4={})
+    _, nominees = nominate(desk)
+    assert nominees == ["c1", "c2"]
+
+
+def test_a_district_is_nominated_only_when_every_candidate_has_a_project_sheet():
+    desk = regional_desk()
+    register(desk, "c1", rural=RURAL[0])
+    register(desk, "c2", rural=RURAL[1])
+    sitting(desk)
+    score_by(desk, SCORERS, "c1")
+    error = desk.refuse(c.NominateDistrict(sitting_id="s1", district=DISTRICT))
+    assert (error.code, error.status) == ("candidates_unscored", 409)
+    assert [e.field for e in error.errors] == ["c2"]
+
+
+def test_no_nomination_at_a_sitting_without_quorum():
+    desk = regional_desk()
+    register(desk, "c1")
+    sitting(desk)
+    score_by(desk, SCORERS, "c1")
+    sitting(desk, "s2", present=ALL[:5])
+    error = desk.refuse(c.NominateDistrict(sitting_id="s2", district=DISTRICT))
+    assert error.code == "sitting_not_quorate"
