@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import TypeVar
 
 from shared.events import Actor, Envelope, Event, EventRegistry
@@ -34,8 +35,11 @@ async def execute(
     actor: Actor,
     correlation_id: str,
     causation_id: str | None = None,
+    occurred_at: datetime | None = None,
 ) -> list[Envelope]:
     """Load → decide → append at the loaded version (a race loses with a 409)."""
     state, version = await load_state(uow, stream_id, registry, evolve)
     events = decide(state)
-    return await uow.append(stream_id, version, events, actor, correlation_id, causation_id)
+    return await uow.append(
+        stream_id, version, events, actor, correlation_id, causation_id, occurred_at
+    )

@@ -18,7 +18,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 K8S = REPO / "deploy" / "k8s"
-OVERLAYS = sorted(p.name for p in (K8S / "overlays").iterdir() if (p / "kustomization.yaml").is_file())
+OVERLAYS = sorted(
+    p.name for p in (K8S / "overlays").iterdir() if (p / "kustomization.yaml").is_file()
+)
 SERVICES = ("nominations", "scoring", "survey", "reporting")
 TOOL_NAMES = ("kustomize", "checkov", "hadolint", "kubernetes-validate", "python")
 

@@ -52,7 +52,9 @@ def test_generated_overlays_are_up_to_date() -> None:
 def test_generator_is_idempotent(tmp_path: Path) -> None:
     for _ in range(2):
         subprocess.run(
-            [sys.executable, str(GENERATOR), "--output", str(tmp_path)], check=True, capture_output=True
+            [sys.executable, str(GENERATOR), "--output", str(tmp_path)],
+            check=True,
+            capture_output=True,
         )
     committed = {p.relative_to(K8S / "overlays") for p in (K8S / "overlays").glob("*/*.yaml")}
     written = {p.relative_to(tmp_path) for p in tmp_path.glob("*/*.yaml")}

@@ -38,23 +38,66 @@ CUSTOM_KINDS = {
 # kind -> {dotted path of a mapping: the keys it may hold}; "[]" steps into each list item.
 ALLOWED_KEYS: dict[str, dict[str, set[str]]] = {
     "Kafka": {
-        "spec": {"kafka", "entityOperator", "clusterCa", "clientsCa", "cruiseControl",
-                 "kafkaExporter", "maintenanceTimeWindows"},
-        "spec.kafka": {"version", "metadataVersion", "listeners", "config", "authorization",
-                       "rack", "metricsConfig", "logging", "template", "jvmOptions",
-                       "resources", "quotas", "tieredStorage", "image"},
-        "spec.kafka.listeners.[]": {"name", "port", "type", "tls", "authentication",
-                                    "configuration", "networkPolicyPeers"},
+        "spec": {
+            "kafka",
+            "entityOperator",
+            "clusterCa",
+            "clientsCa",
+            "cruiseControl",
+            "kafkaExporter",
+            "maintenanceTimeWindows",
+        },
+        "spec.kafka": {
+            "version",
+            "metadataVersion",
+            "listeners",
+            "config",
+            "authorization",
+            "rack",
+            "metricsConfig",
+            "logging",
+            "template",
+            "jvmOptions",
+            "resources",
+            "quotas",
+            "tieredStorage",
+            "image",
+        },
+        "spec.kafka.listeners.[]": {
+            "name",
+            "port",
+            "type",
+            "tls",
+            "authentication",
+            "configuration",
+            "networkPolicyPeers",
+        },
         "spec.entityOperator": {"topicOperator", "userOperator", "template", "tlsSidecar"},
-        "spec.kafkaExporter": {"topicRegex", "groupRegex", "topicExcludeRegex",
-                               "groupExcludeRegex", "resources", "logging", "template",
-                               "enableSaramaLogging", "showAllOffsets", "image"},
+        "spec.kafkaExporter": {
+            "topicRegex",
+            "groupRegex",
+            "topicExcludeRegex",
+            "groupExcludeRegex",
+            "resources",
+            "logging",
+            "template",
+            "enableSaramaLogging",
+            "showAllOffsets",
+            "image",
+        },
     },
     "KafkaNodePool": {
         "spec": {"replicas", "roles", "storage", "resources", "jvmOptions", "template"},
         "spec.storage": {"type", "volumes"},
-        "spec.storage.volumes.[]": {"id", "type", "size", "class", "deleteClaim",
-                                    "kraftMetadata", "selector"},
+        "spec.storage.volumes.[]": {
+            "id",
+            "type",
+            "size",
+            "class",
+            "deleteClaim",
+            "kraftMetadata",
+            "selector",
+        },
     },
     "KafkaTopic": {
         "spec": {"topicName", "partitions", "replicas", "config"},
@@ -66,34 +109,92 @@ ALLOWED_KEYS: dict[str, dict[str, set[str]]] = {
         "spec.authorization.acls.[].resource": {"type", "name", "patternType"},
     },
     "Cluster": {
-        "spec": {"instances", "imageName", "primaryUpdateStrategy", "enableSuperuserAccess",
-                 "bootstrap", "storage", "walStorage", "postgresql", "resources", "affinity",
-                 "backup", "monitoring", "description", "inheritedMetadata"},
+        "spec": {
+            "instances",
+            "imageName",
+            "primaryUpdateStrategy",
+            "enableSuperuserAccess",
+            "bootstrap",
+            "storage",
+            "walStorage",
+            "postgresql",
+            "resources",
+            "affinity",
+            "backup",
+            "monitoring",
+            "description",
+            "inheritedMetadata",
+        },
         "spec.bootstrap": {"initdb", "recovery", "pg_basebackup"},
-        "spec.bootstrap.initdb": {"database", "owner", "secret", "postInitApplicationSQL",
-                                  "encoding", "localeCollate", "localeCType", "dataChecksums"},
+        "spec.bootstrap.initdb": {
+            "database",
+            "owner",
+            "secret",
+            "postInitApplicationSQL",
+            "encoding",
+            "localeCollate",
+            "localeCType",
+            "dataChecksums",
+        },
         "spec.storage": {"size", "storageClass", "resizeInUseVolumes", "pvcTemplate"},
-        "spec.affinity": {"enablePodAntiAffinity", "topologyKey", "podAntiAffinityType",
-                          "nodeSelector", "tolerations"},
+        "spec.affinity": {
+            "enablePodAntiAffinity",
+            "topologyKey",
+            "podAntiAffinityType",
+            "nodeSelector",
+            "tolerations",
+        },
         "spec.backup": {"barmanObjectStore", "retentionPolicy", "target", "volumeSnapshot"},
-        "spec.backup.barmanObjectStore": {"destinationPath", "endpointURL", "s3Credentials",
-                                          "azureCredentials", "googleCredentials", "wal",
-                                          "data", "serverName", "tags", "endpointCA"},
-        "spec.backup.barmanObjectStore.s3Credentials": {"accessKeyId", "secretAccessKey",
-                                                        "region", "sessionToken",
-                                                        "inheritFromIAMRole"},
+        "spec.backup.barmanObjectStore": {
+            "destinationPath",
+            "endpointURL",
+            "s3Credentials",
+            "azureCredentials",
+            "googleCredentials",
+            "wal",
+            "data",
+            "serverName",
+            "tags",
+            "endpointCA",
+        },
+        "spec.backup.barmanObjectStore.s3Credentials": {
+            "accessKeyId",
+            "secretAccessKey",
+            "region",
+            "sessionToken",
+            "inheritFromIAMRole",
+        },
         "spec.backup.barmanObjectStore.wal": {"compression", "maxParallel", "encryption"},
-        "spec.backup.barmanObjectStore.data": {"compression", "jobs", "encryption",
-                                               "immediateCheckpoint"},
+        "spec.backup.barmanObjectStore.data": {
+            "compression",
+            "jobs",
+            "encryption",
+            "immediateCheckpoint",
+        },
     },
     "ScheduledBackup": {
-        "spec": {"schedule", "immediate", "backupOwnerReference", "method", "cluster",
-                 "suspend", "target", "online"},
+        "spec": {
+            "schedule",
+            "immediate",
+            "backupOwnerReference",
+            "method",
+            "cluster",
+            "suspend",
+            "target",
+            "online",
+        },
     },
     "PodMonitor": {
         "spec": {"selector", "podMetricsEndpoints", "namespaceSelector", "jobLabel"},
-        "spec.podMetricsEndpoints.[]": {"port", "path", "interval", "scrapeTimeout",
-                                        "relabelings", "metricRelabelings", "scheme"},
+        "spec.podMetricsEndpoints.[]": {
+            "port",
+            "path",
+            "interval",
+            "scrapeTimeout",
+            "relabelings",
+            "metricRelabelings",
+            "scheme",
+        },
     },
     "PrometheusRule": {
         "spec": {"groups"},
@@ -102,8 +203,19 @@ ALLOWED_KEYS: dict[str, dict[str, set[str]]] = {
     },
 }
 
-ACL_OPERATIONS = {"Read", "Write", "Create", "Delete", "Alter", "Describe", "ClusterAction",
-                  "AlterConfigs", "DescribeConfigs", "IdempotentWrite", "All"}
+ACL_OPERATIONS = {
+    "Read",
+    "Write",
+    "Create",
+    "Delete",
+    "Alter",
+    "Describe",
+    "ClusterAction",
+    "AlterConfigs",
+    "DescribeConfigs",
+    "IdempotentWrite",
+    "All",
+}
 ACL_RESOURCE_TYPES = {"topic", "group", "cluster", "transactionalId"}
 
 
@@ -134,13 +246,17 @@ def test_core_resources_validate_against_kubernetes_schemas(
         files.append(str(path))
     result = subprocess.run(
         [tools["kubernetes-validate"], "--strict", "-k", KUBERNETES_VERSION, *files],
-        capture_output=True, text=True, timeout=300, check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     lines = result.stdout.splitlines()
     problems = [line for line in lines if " passed for resource " not in line]
     assert result.returncode == 0 and not problems, "\n".join(problems) + result.stderr
-    assert len(lines) == sum(len([x for x in r.resources if not is_custom(x)])
-                             for r in rendered.values())
+    assert len(lines) == sum(
+        len([x for x in r.resources if not is_custom(x)]) for r in rendered.values()
+    )
 
 
 def test_custom_resources_are_known_kinds(overlay: Rendered) -> None:
@@ -194,18 +310,21 @@ def test_alert_expressions_are_promql(tools: dict[str, str], rendered: dict[str,
     exprs = [rule["expr"] for r in rules for rule in at(r, "spec.groups.[].rules.[]")]
     assert exprs
     check = (
-        "import json, sys, promql_parser\n"
-        "for e in json.load(sys.stdin): promql_parser.parse(e)\n"
+        "import json, sys, promql_parser\nfor e in json.load(sys.stdin): promql_parser.parse(e)\n"
     )
     result = subprocess.run(
-        [tools["python"], "-c", check], input=json.dumps(exprs), capture_output=True, text=True,
+        [tools["python"], "-c", check],
+        input=json.dumps(exprs),
+        capture_output=True,
+        text=True,
         check=False,
     )
     assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.parametrize("metric", ["uzdik_relay_backlog", "uzdik_consumer_lag",
-                                    "uzdik_http_requests_total"])
+@pytest.mark.parametrize(
+    "metric", ["uzdik_relay_backlog", "uzdik_consumer_lag", "uzdik_http_requests_total"]
+)
 def test_alerts_watch_the_services_metrics(rendered: dict[str, Rendered], metric: str) -> None:
     rules = rendered["republic"].of_kind("PrometheusRule")
     exprs = [rule["expr"] for r in rules for rule in at(r, "spec.groups.[].rules.[]")]

@@ -160,12 +160,18 @@ def _egress_of(overlay: Rendered, labels: dict[str, str]) -> list[Resource]:
 def test_network_lets_a_service_reach_only_its_db_kafka_dns_and_idp(
     overlay: Rendered, service: str
 ) -> None:
-    labels = pod_spec(overlay.one("Deployment", service)) and overlay.one(
-        "Deployment", service
-    )["spec"]["template"]["metadata"]["labels"]
-    policies = [p for p in overlay.of_kind("NetworkPolicy") if _selects(p["spec"]["podSelector"], labels)]
-    assert any(set(p["spec"]["policyTypes"]) == {"Ingress", "Egress"} and not p["spec"].get("egress")
-               and not p["spec"].get("ingress") for p in policies), "a default deny applies"
+    labels = overlay.one("Deployment", service)["spec"]["template"]["metadata"]["labels"]
+    policies = [
+        p for p in overlay.of_kind("NetworkPolicy") if _selects(p["spec"]["podSelector"], labels)
+    ]
+    deny_all = [
+        p
+        for p in policies
+        if set(p["spec"]["policyTypes"]) == {"Ingress", "Egress"}
+        and not p["spec"].get("egress")
+        and not p["spec"].get("ingress")
+    ]
+    assert deny_all, "a default-deny policy selects the service's pods"
     reached = set()
     for rule in _egress_of(overlay, labels):
         ports = {p["port"] for p in rule["ports"]}

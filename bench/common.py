@@ -1,0 +1,166 @@
+"""Shared helpers of the benchmarks: the services, a fresh database, timing, progress, results.
+
+Services are found like ``scripts/test.sh`` finds them: ``DATABASE_URL`` and
+``KAFKA_BOOTSTRAP_SERVERS``, when set, win; otherwise the local PostgreSQL and Kafka of
+``deploy/local`` are started (a no-op when they already run) and their addresses used.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "bench" / "README.md"
+_STARTED = time.perf_counter()
+
+
+def say(message: str) -> None:
+    """A progress line on stderr, stamped with the seconds since the benchmark started."""
+    print(f"[{time.perf_counter() - _STARTED:7.1f}s] {message}", file=sys.stderr, flush=True)
+
+
+def num(value: float) -> str:
+    return f"{value:,.0f}"
+
+
+def per_second(count: int, seconds: float) -> float:
+    return count / seconds if seconds > 0 else 0.0
+
+
+# --- the services -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Services:
+    database_url: str
+    bootstrap: str
+
+
+def _local(script: str, extra_env: dict[str, str]) -> str:
+    """Start one deploy/local service and return the value of the KEY=value line it prints."""
+    path = ROOT / "deploy" / "local" / script
+    env = {**os.environ, **extra_env}
+    subprocess.run([str(path), "start"], check=True, env=env, stdout=sys.stderr)
+    line = subprocess.run([str(path), "env"], check=True, env=env, capture_output=True, text=True)
+    return line.stdout.strip().split("=", 1)[1]
+
+
+def ensure_services() -> Services:
+    """Addresses from the environment, else the local services (started when needed)."""
+    database_url = os.environ.get("DATABASE_URL") or _local("postgres.sh", {"UZDIK_PG_FAST": "1"})
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or _local("kafka.sh", {})
+    return Services(database_url, bootstrap)
+
+
+# --- a fresh PostgreSQL database ------------------------------------------------------------
+
+
+def with_database(url: str, name: str) -> str:
+    """``url`` (an SQLAlchemy URL, maybe ``{service}``-templated) pointing at database ``name``."""
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+def asyncpg_dsn(url: str) -> str:
+    parsed = make_url(url.replace("{service}", "postgres"))
+    return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def safe_name(name: str) -> str:
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name):
+        raise ValueError(f"not a plain database name: {name!r}")
+    return name
+
+
+async def create_database(admin_url: str, name: str) -> None:
+    conn = await asyncpg.connect(asyncpg_dsn(admin_url))
+    try:
+        await conn.execute(f"CREATE DATABASE {safe_name(name)}")
+    finally:
+        await conn.close()
+
+
+async def drop_database(admin_url: str, name: str) -> None:
+    conn = await asyncpg.connect(asyncpg_dsn(admin_url))
+    try:
+        await conn.execute(f"DROP DATABASE IF EXISTS {safe_name(name)} WITH (FORCE)")
+    finally:
+        await conn.close()
+
+
+# --- timing and progress --------------------------------------------------------------------
+
+
+@dataclass
+class Phases:
+    """Wall-clock seconds per named phase, in the order they ran."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def timed(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        say(f"{name}: start")
+        try:
+            yield
+        finally:
+            self.seconds[name] = time.perf_counter() - started
+            say(f"{name}: {self.seconds[name]:.1f} s")
+
+    def summary(self) -> str:
+        return "  ".join(f"{name}={s:.1f}s" for name, s in self.seconds.items())
+
+
+class Ticker:
+    """Prints ``label done/total events, rate ev/s`` at most every ``every`` seconds."""
+
+    def __init__(self, label: str, total: int, every: float = 2.0) -> None:
+        self.label, self.total, self.every = label, total, every
+        self.started = self.last = time.perf_counter()
+
+    def tick(self, done: int, force: bool = False) -> None:
+        now = time.perf_counter()
+        if force or now - self.last >= self.every:
+            self.last = now
+            rate = per_second(done, now - self.started)
+            say(f"{self.label}: {num(done)}/{num(self.total)} events, {num(rate)} ev/s")
+
+
+def peak_rss_mb(children: bool = False) -> float:
+    """Peak resident memory (MiB) of this process, or of its largest waited-for child."""
+    who = resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF
+    return resource.getrusage(who).ru_maxrss / 1024
+
+
+def machine() -> str:
+    cpus = os.cpu_count() or 0
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{cpus} cores, {mem:.0f} GiB, Python {platform.python_version()}"
+
+
+# --- results in bench/README.md ---------------------------------------------------------------
+
+
+def append_row(readme: Path, marker: str, row: list[str]) -> None:
+    """Append ``row`` to the markdown table that follows the line ``<!-- marker -->``."""
+    lines = readme.read_text(encoding="utf-8").splitlines()
+    tag = f"<!-- {marker} -->"
+    at = lines.index(tag) + 1
+    while at < len(lines) and not lines[at].startswith("|"):
+        at += 1
+    while at < len(lines) and lines[at].startswith("|"):
+        at += 1
+    lines.insert(at, "| " + " | ".join(row) + " |")
+    readme.write_text("\n".join(lines) + "\n", encoding="utf-8")
