@@ -58,6 +58,30 @@ class Consumer:
         CONSUMER_APPLIED.labels(self.name).inc()
         return True
 
+    async def handle_batch(self, envelopes: list[Envelope]) -> int:
+        """Apply a batch in ONE transaction (all or nothing); skip what was applied before.
+
+        Returns how many were applied. Used by both transports for throughput: a failure
+        rolls the whole batch back, and the transport redelivers it."""
+        mine = [e for e in envelopes if self.wants(e)]
+        if not mine:
+            return 0
+        async with self.store.transaction() as uow:
+            done = await uow.applied_among(self.name, [str(e.event_id) for e in mine])
+            fresh: list[Envelope] = []
+            for envelope in mine:
+                event_id = str(envelope.event_id)
+                if event_id in done:
+                    CONSUMER_DUPLICATES.labels(self.name).inc()
+                    continue
+                done.add(event_id)
+                handler = self.handlers.get(envelope.event_type) or self.handlers["*"]
+                await handler(uow, envelope)
+                fresh.append(envelope)
+            await uow.mark_applied_many(self.name, [str(e.event_id) for e in fresh])
+        CONSUMER_APPLIED.labels(self.name).inc(len(fresh))
+        return len(fresh)
+
 
 class Tailer:
     """Embedded transport: feed a consumer from another service's event store."""
@@ -69,8 +93,7 @@ class Tailer:
         async with self.consumer.store.transaction() as uow:
             position = await uow.checkpoint(self.consumer.name, self.source.service)
         events = await self.source.read_all(after=position, limit=self.batch)
-        for envelope in events:
-            await self.consumer.handle(envelope)
+        await self.consumer.handle_batch(events)
         if events:
             async with self.consumer.store.transaction() as uow:
                 last = events[-1].global_position

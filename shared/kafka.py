@@ -12,12 +12,14 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from aiokafka import TopicPartition
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 
 from shared.consumers import Consumer
 from shared.events import Envelope
 from shared.logging import get_logger
+from shared.metrics import CONSUMER_LAG
 from shared.relay import Record, topic_for
 
 log = get_logger("uzdik.kafka")
@@ -102,12 +104,57 @@ def subscribe(broker: KafkaBroker, consumer: Consumer, prefix: str = "uzdik") ->
         group_id=f"{prefix}-{consumer.name}",
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
-        max_poll_records=200,
+        batch=True,
+        max_records=500,
+        batch_timeout_ms=50,
     )
-    async def on_event(body: Any, message: KafkaMessage) -> None:
+    async def on_events(body: Any, message: KafkaMessage) -> None:
+        raw = message.raw_message
+        records = raw if isinstance(raw, tuple | list) else (raw,)
         try:
-            await consumer.handle(decode(message.body))
+            await consumer.handle_batch([decode(r.value) for r in records])
         except Exception as exc:
             log.error("kafka.consume_failed", consumer=consumer.name, error=str(exc))
             await asyncio.sleep(0.5)  # back off before the redelivery
             raise
+        _record_lag(consumer.name, message, records[-1])
+
+
+def _record_lag(name: str, message: KafkaMessage, last: Any) -> None:
+    """uzdik_consumer_lag: the partition's high watermark minus what was just applied."""
+    try:
+        tp = TopicPartition(last.topic, last.partition)
+        highwater = message.consumer.highwater(tp)  # type: ignore[attr-defined]
+        if highwater is not None:
+            CONSUMER_LAG.labels(name, last.topic).set(max(highwater - last.offset - 1, 0))
+    except (AttributeError, AssertionError):  # a consumer without partition metadata yet
+        pass
+
+
+async def ensure_topics(bootstrap: str, topics: Sequence[str], partitions: int = 3) -> None:
+    """Create the topics when absent: ``partitions`` partitions, retention forever (the log is
+    the system of record). Existing topics are left as they are."""
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [t for t in topics if t not in existing]
+        if missing:
+            new = [
+                NewTopic(
+                    t,
+                    num_partitions=partitions,
+                    replication_factor=1,
+                    topic_configs={"retention.ms": "-1", "retention.bytes": "-1"},
+                )
+                for t in missing
+            ]
+            try:
+                await admin.create_topics(new)
+            except Exception as exc:  # raced with another service creating it
+                if "TopicAlreadyExists" not in type(exc).__name__ + str(exc):
+                    raise
+    finally:
+        await admin.close()

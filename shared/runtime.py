@@ -51,7 +51,10 @@ class ServiceSpec:
 
 class ServiceRuntime:
     def __init__(
-        self, spec: ServiceSpec, settings: Settings, url: str | None = None,
+        self,
+        spec: ServiceSpec,
+        settings: Settings,
+        url: str | None = None,
         clock: Clock = utcnow,
     ) -> None:
         from shared.http import create_app
@@ -91,13 +94,21 @@ class ServiceRuntime:
 
     async def start_distributed(self, relay: bool = True, consume: bool = True) -> None:
         """Connect to Kafka, start the relay and the subscribers (after migrating)."""
-        from shared.kafka import KafkaPublisher, make_broker, subscribe
+        from shared.kafka import KafkaPublisher, ensure_topics, make_broker, subscribe
         from shared.relay import Relay, topic_for
 
         bootstrap = self.settings.kafka_bootstrap_servers
         if not bootstrap:
             raise RuntimeError("KAFKA_BOOTSTRAP_SERVERS is not set")
         await self.migrate()
+        prefix = self.settings.topic_prefix
+        await ensure_topics(
+            bootstrap,
+            [
+                topic_for(self.spec.name, prefix),
+                *(topic_for(s, prefix) for c in self.consumers for s in c.sources),
+            ],
+        )
         self.broker = make_broker(bootstrap, client_id=f"uzdik-{self.spec.name}")
         if consume:
             for consumer in self.consumers:

@@ -164,6 +164,8 @@ class FeedbackAssessmentRecorded(Event):
 
 @registry.register
 class SittingOpened(Event):
+    """A sitting (заседание) of the commission opened, for one stage."""
+
     event_type = "SittingOpened"
     sitting_id: Id
     commission_id: Id

@@ -240,6 +240,25 @@ class UnitOfWork:
             schema.applied_events.insert().values(consumer=consumer, event_id=event_id)
         )
 
+    async def applied_among(self, consumer: str, event_ids: list[str]) -> set[str]:
+        ae = schema.applied_events.c
+        found: set[str] = set()
+        for i in range(0, len(event_ids), 500):
+            rows = await self.conn.execute(
+                sa.select(ae.event_id).where(
+                    ae.consumer == consumer, ae.event_id.in_(event_ids[i : i + 500])
+                )
+            )
+            found.update(r.event_id for r in rows)
+        return found
+
+    async def mark_applied_many(self, consumer: str, event_ids: list[str]) -> None:
+        if event_ids:
+            await self.conn.execute(
+                schema.applied_events.insert(),
+                [{"consumer": consumer, "event_id": e} for e in event_ids],
+            )
+
     async def checkpoint(self, consumer: str, source: str) -> int:
         cp = schema.checkpoints.c
         value = await self.conn.scalar(

@@ -86,8 +86,11 @@ _EVOLVERS: dict[type[Event], _Evolver] = {
 
 def decide(state: Scoring, command: cmd.Command) -> list[Event]:
     """The events ``command`` causes, or a :class:`shared.errors.DomainError` refusing it."""
+    decider = _DECIDERS.get(type(command))
+    if decider is None:
+        raise TypeError(f"not a scoring command: {type(command).__name__}")
     try:
-        return _DECIDERS[type(command)](state, command)
+        return decider(state, command)
     except ValidationError as error:  # a malformed value reached an event: 422, never 500
         refuse([_item(e) for e in error.errors()])
 

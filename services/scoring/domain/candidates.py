@@ -26,6 +26,7 @@ from services.scoring.events import (
     CandidateRegistered,
     EthicsResultRecorded,
     FeedbackAssessmentRecorded,
+    Stage,
     SurveyResultReceived,
 )
 from shared.errors import Conflict, ErrorItem, NotFound
@@ -68,8 +69,9 @@ def receive_survey(state: Scoring, cmd: ReceiveSurveyResult) -> list[Event]:
 
 
 def record_ethics(state: Scoring, cmd: RecordEthicsResult) -> list[Event]:
-    """§14.1: the ethics commissioner's result, once per nominee."""
+    """§14.1: the ethics commissioner's result, once per nominee, in the interview stage."""
     candidate = _assessable(state, cmd.candidate_id, cmd.score, state.rules.ethics_max)
+    ensure_nominated(state, cmd.candidate_id)
     if candidate.ethics is not None:
         raise Conflict("ethics_already_recorded", f"{cmd.candidate_id} has an ethics result")
     commission_id = require_commission(state).commission_id
@@ -77,7 +79,11 @@ def record_ethics(state: Scoring, cmd: RecordEthicsResult) -> list[Event]:
 
 
 def record_feedback(state: Scoring, cmd: RecordFeedbackAssessment) -> list[Event]:
-    """§14.2: how the akim keeps in touch with residents, once per nominee."""
+    """§14.2: how the akim keeps in touch with residents, once per candidate.
+
+    Usually taken for nominees before the interview; taken earlier (in the selection stage),
+    it is "available" to the §12 tie-break (3) as well.
+    """
     candidate = _assessable(state, cmd.candidate_id, cmd.score, state.rules.feedback_max)
     if candidate.feedback is not None:
         raise Conflict("feedback_already_recorded", f"{cmd.candidate_id} has an assessment")
@@ -86,10 +92,12 @@ def record_feedback(state: Scoring, cmd: RecordFeedbackAssessment) -> list[Event
 
 
 def _assessable(state: Scoring, candidate_id: str, score: int, top: int) -> Candidate:
-    ensure_stage_of(require_commission(state), "stage1_interview")
-    ensure_open(state, "stage1_interview")
+    """In scope, within its scale, and in an open stage: the interview once nominated."""
     ensure_in_scope(state, candidate_id)
-    ensure_nominated(state, candidate_id)
+    nominated = state.candidates[candidate_id].nomination is not None
+    stage: Stage = "stage1_interview" if nominated else "stage1_selection"
+    ensure_stage_of(require_commission(state), stage)
+    ensure_open(state, stage)
     if not 0 <= score <= top:
         refuse([ErrorItem("score_out_of_range", f"{score} is outside 0..{top}", "score")])
     return state.candidates[candidate_id]

@@ -65,7 +65,7 @@ def replace_member(state: Scoring, cmd: ReplaceMember) -> list[Event]:
         raise NotFound("member_unknown", f"{cmd.outgoing_id} is not a member")
     taken = (*commission.member_ids, commission.secretary.person_id)
     if cmd.incoming.person_id in taken:
-        raise Conflict("duplicate_member", f"{cmd.incoming.person_id} already sits on it")
+        raise Conflict("already_a_member", f"{cmd.incoming.person_id} already sits on it")
     reason = require_text(cmd.reason, "reason_required", "say why", "reason")
     chair = commission.chair_id if cmd.outgoing_id != commission.chair_id else cmd.chair_id
     after = {*commission.member_ids, cmd.incoming.person_id} - {cmd.outgoing_id}

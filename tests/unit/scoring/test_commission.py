@@ -22,7 +22,12 @@ from tests.unit.scoring.builders import (
 )
 
 
-def form(members=MEMBERS, chair=CHAIR, secretary=SECRETARY, region=REGION) -> c.FormCommission:
+def form(
+    members: tuple[Person, ...] = MEMBERS,
+    chair: str = CHAIR,
+    secretary: Person = SECRETARY,
+    region: str | None = REGION,
+) -> c.FormCommission:
     return c.FormCommission(
         commission_id="rc",
         edition_id=EDITION,
@@ -34,20 +39,20 @@ def form(members=MEMBERS, chair=CHAIR, secretary=SECRETARY, region=REGION) -> c.
     )
 
 
-def test_a_commission_of_nine_members_with_the_chair_among_them_is_formed():
+def test_a_commission_of_nine_members_with_the_chair_among_them_is_formed() -> None:
     desk = Desk()
     desk.do(form())
     assert desk.state.commission is not None
     assert desk.state.commission.member_ids == ALL
 
 
-def test_a_commission_of_eight_members_is_refused():
+def test_a_commission_of_eight_members_is_refused() -> None:
     error = Desk().refuse(form(members=MEMBERS[:8]))
     assert error.code == "commission_size"
     assert error.detail == "9 members required; 8 given"
 
 
-def test_every_formation_rule_broken_is_listed():
+def test_every_formation_rule_broken_is_listed() -> None:
     error = Desk().refuse(form(members=MEMBERS[1:], chair=CHAIR, secretary=MEMBERS[1], region=None))
     assert [e.code for e in error.errors] == [
         "commission_size",
@@ -57,12 +62,12 @@ def test_every_formation_rule_broken_is_listed():
     ]
 
 
-def test_a_commission_is_formed_once():
+def test_a_commission_is_formed_once() -> None:
     desk = regional_desk()
     assert desk.refuse(form()).code == "commission_already_formed"
 
 
-def test_a_member_is_replaced_and_the_newcomer_may_score():
+def test_a_member_is_replaced_and_the_newcomer_may_score() -> None:
     desk = regional_desk()
     register(desk, "c1")
     newcomer = Person(person_id="m10", name="Newcomer")
@@ -72,7 +77,7 @@ def test_a_member_is_replaced_and_the_newcomer_may_score():
     assert desk.refuse(sheet(desk, "m9", "c1")).code == "not_a_member"
 
 
-def test_replacing_the_chair_names_the_new_chair():
+def test_replacing_the_chair_names_the_new_chair() -> None:
     desk = regional_desk()
     newcomer = Person(person_id="m10", name="Newcomer")
     without = c.ReplaceMember(outgoing_id=CHAIR, incoming=newcomer, reason="retired")
@@ -84,7 +89,7 @@ def test_replacing_the_chair_names_the_new_chair():
     assert desk.state.commission is not None and desk.state.commission.chair_id == "m2"
 
 
-def test_the_secretary_gives_no_sheet():
+def test_the_secretary_gives_no_sheet() -> None:
     desk = regional_desk()
     register(desk, "c1")
     sitting(desk)
@@ -92,14 +97,14 @@ def test_the_secretary_gives_no_sheet():
     assert (error.code, error.status) == ("not_a_member", 403)
 
 
-def test_a_recusal_needs_a_reason():
+def test_a_recusal_needs_a_reason() -> None:
     desk = regional_desk()
     register(desk, "c1")
     error = desk.refuse(c.RecuseMember(member_id="m2", candidate_id="c1", reason="  "))
     assert error.code == "recusal_reason_required"
 
 
-def test_a_recused_member_sheet_for_that_candidate_is_refused():
+def test_a_recused_member_sheet_for_that_candidate_is_refused() -> None:
     desk = regional_desk()
     register(desk, "c1")
     register(desk, "c2")
@@ -111,7 +116,7 @@ def test_a_recused_member_sheet_for_that_candidate_is_refused():
     desk.do(sheet(desk, "m2", "c2"))  # other candidates: still scores
 
 
-def test_a_member_of_one_region_cannot_score_a_candidate_of_another():
+def test_a_member_of_one_region_cannot_score_a_candidate_of_another() -> None:
     desk = regional_desk(region=REGION)
     register(desk, "c9", region=OTHER_REGION, district=OTHER_DISTRICT, rural=OTHER_RURAL)
     sitting(desk)
@@ -119,13 +124,13 @@ def test_a_member_of_one_region_cannot_score_a_candidate_of_another():
     assert (error.code, error.status) == ("candidate_out_of_scope", 403)
 
 
-def test_an_unknown_candidate_is_not_found():
+def test_an_unknown_candidate_is_not_found() -> None:
     desk = regional_desk()
     sitting(desk)
     assert desk.refuse(sheet(desk, "m2", "ghost")).status == 404
 
 
-def test_a_registration_with_a_district_outside_its_region_is_refused():
+def test_a_registration_with_a_district_outside_its_region_is_refused() -> None:
     desk = regional_desk()
     error = desk.refuse(
         c.RegisterCandidate(
@@ -145,7 +150,7 @@ def test_a_registration_with_a_district_outside_its_region_is_refused():
     assert error.code == "kato_inconsistent"
 
 
-def test_the_same_admission_delivered_twice_appends_nothing():
+def test_the_same_admission_delivered_twice_appends_nothing() -> None:
     desk = regional_desk()
     register(desk, "c1")
     size = len(desk.log)

@@ -14,7 +14,7 @@ def desk_with_candidate() -> Desk:
     return desk
 
 
-def test_sitting_with_five_of_nine_members_is_not_quorate_and_refuses_scores():
+def test_sitting_with_five_of_nine_members_is_not_quorate_and_refuses_scores() -> None:
     desk = desk_with_candidate()
     [attendance] = sitting(desk, present=ALL[:5])
     assert isinstance(attendance, AttendanceRecorded)
@@ -25,7 +25,7 @@ def test_sitting_with_five_of_nine_members_is_not_quorate_and_refuses_scores():
     assert error.detail == "5 of 9 members present; at least 6 are required."
 
 
-def test_sitting_with_six_of_nine_members_is_quorate_and_takes_scores():
+def test_sitting_with_six_of_nine_members_is_quorate_and_takes_scores() -> None:
     desk = desk_with_candidate()
     [attendance] = sitting(desk, present=ALL[:6])
     assert isinstance(attendance, AttendanceRecorded) and attendance.quorate
@@ -33,28 +33,28 @@ def test_sitting_with_six_of_nine_members_is_quorate_and_takes_scores():
     assert isinstance(event, ScoreRecorded) and event.total == 70
 
 
-def test_a_late_arrival_makes_the_sitting_quorate():
+def test_a_late_arrival_makes_the_sitting_quorate() -> None:
     desk = desk_with_candidate()
     sitting(desk, present=ALL[:5])
     desk.do(c.RecordAttendance(sitting_id="s1", present=ALL[:6]))
     desk.do(sheet(desk, "m1", "c1"))
 
 
-def test_an_absent_member_gives_no_sheet():
+def test_an_absent_member_gives_no_sheet() -> None:
     desk = desk_with_candidate()
     sitting(desk, present=ALL[:6])
     error = desk.refuse(sheet(desk, "m9", "c1"))
     assert (error.code, error.status) == ("member_absent", 409)
 
 
-def test_attendance_lists_only_members():
+def test_attendance_lists_only_members() -> None:
     desk = desk_with_candidate()
     desk.do(c.OpenSitting(sitting_id="s1", stage="stage1_selection", purpose="x", at=AT))
     error = desk.refuse(c.RecordAttendance(sitting_id="s1", present=(*ALL[:6], "stranger")))
     assert error.code == "attendee_not_member"
 
 
-def test_a_second_sheet_for_the_same_candidate_is_refused():
+def test_a_second_sheet_for_the_same_candidate_is_refused() -> None:
     desk = desk_with_candidate()
     sitting(desk)
     desk.do(sheet(desk, "m1", "c1"))
@@ -63,7 +63,7 @@ def test_a_second_sheet_for_the_same_candidate_is_refused():
     assert (error.code, error.status) == ("sheet_already_recorded", 409)
 
 
-def test_a_correction_supersedes_the_sheet_and_both_are_kept():
+def test_a_correction_supersedes_the_sheet_and_both_are_kept() -> None:
     desk = desk_with_candidate()
     sitting(desk)
     desk.do(sheet(desk, "m1", "c1", value=5))
@@ -85,23 +85,29 @@ def test_a_correction_supersedes_the_sheet_and_both_are_kept():
     assert records == ["AttendanceRecorded", "ScoreRecorded", "ScoreCorrected"]
 
 
-def test_a_correction_needs_a_reason_and_the_live_sheet_of_its_own_member():
+def test_a_correction_needs_a_reason_and_the_live_sheet_of_its_own_member() -> None:
     desk = desk_with_candidate()
     sitting(desk)
     desk.do(sheet(desk, "m1", "c1"))
-    base = dict(sheet_id="x", supersedes="project-m1-c1", sitting_id="s1", scores=flat(desk, "project", 6))
-    assert desk.refuse(c.CorrectScore(member_id="m1", reason="", **base)).code == (
-        "correction_reason_required"
-    )
-    assert desk.refuse(c.CorrectScore(member_id="m2", reason="typo", **base)).code == "not_sheet_owner"
-    desk.do(c.CorrectScore(member_id="m1", reason="typo", **base))
-    stale = {**base, "sheet_id": "y"}
-    assert desk.refuse(c.CorrectScore(member_id="m1", reason="again", **stale)).code == (
-        "sheet_superseded"
-    )
+    scores = flat(desk, "project", 6)
+
+    def correction(sheet_id: str, member: str, reason: str) -> c.CorrectScore:
+        return c.CorrectScore(
+            sheet_id=sheet_id,
+            supersedes="project-m1-c1",
+            sitting_id="s1",
+            member_id=member,
+            reason=reason,
+            scores=scores,
+        )
+
+    assert desk.refuse(correction("x", "m1", "")).code == "correction_reason_required"
+    assert desk.refuse(correction("x", "m2", "typo")).code == "not_sheet_owner"
+    desk.do(correction("x", "m1", "typo"))
+    assert desk.refuse(correction("y", "m1", "again")).code == "sheet_superseded"
 
 
-def test_an_out_of_range_score_is_refused_with_the_criterion():
+def test_an_out_of_range_score_is_refused_with_the_criterion() -> None:
     desk = desk_with_candidate()
     sitting(desk)
     scores = {**flat(desk, "project", 5), "feasibility": 12}
@@ -110,7 +116,7 @@ def test_an_out_of_range_score_is_refused_with_the_criterion():
     assert error.errors[0].field == "scores.feasibility"
 
 
-def test_a_sheet_of_another_stage_is_refused_at_this_sitting():
+def test_a_sheet_of_another_stage_is_refused_at_this_sitting() -> None:
     desk = desk_with_candidate()
     sitting(desk)
     assert desk.refuse(sheet(desk, "m1", "c1", kind="essay")).code == "sheet_not_of_stage"

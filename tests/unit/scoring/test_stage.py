@@ -19,8 +19,8 @@ def closed() -> Desk:
     return desk
 
 
-def test_nothing_changes_in_a_closed_stage(closed: Desk):
-    refused = [
+def test_nothing_changes_in_a_closed_stage(closed: Desk) -> None:
+    refused: list[c.Command] = [
         sheet(closed, "m2", "c1"),
         c.OpenSitting(sitting_id="s2", stage="stage1_selection", purpose="more", at=AT),
         c.RecordAttendance(sitting_id="s1", present=ALL),
@@ -32,12 +32,12 @@ def test_nothing_changes_in_a_closed_stage(closed: Desk):
         assert (error.code, error.status) == ("stage_closed", 409), command
 
 
-def test_a_reopening_needs_a_reason(closed: Desk):
+def test_a_reopening_needs_a_reason(closed: Desk) -> None:
     error = closed.refuse(c.ReopenStage(stage="stage1_selection", reason=" ", at=AT))
     assert error.code == "reopen_reason_required"
 
 
-def test_a_reopened_stage_takes_scores_again(closed: Desk):
+def test_a_reopened_stage_takes_scores_again(closed: Desk) -> None:
     [event] = closed.do(
         c.ReopenStage(stage="stage1_selection", reason="a member's sheet was lost", at=AT)
     )
@@ -45,19 +45,19 @@ def test_a_reopened_stage_takes_scores_again(closed: Desk):
     closed.do(sheet(closed, "m2", "c1"))
 
 
-def test_an_open_stage_cannot_be_reopened():
+def test_an_open_stage_cannot_be_reopened() -> None:
     desk = regional_desk()
     error = desk.refuse(c.ReopenStage(stage="stage1_selection", reason="why not", at=AT))
     assert error.code == "stage_not_closed"
 
 
-def test_a_regional_commission_does_not_run_stage_two():
+def test_a_regional_commission_does_not_run_stage_two() -> None:
     desk = regional_desk()
     error = desk.refuse(c.OpenSitting(sitting_id="s1", stage="stage2", purpose="x", at=AT))
     assert error.code == "stage_not_of_commission"
 
 
-def test_the_interview_stage_closes_only_with_its_finalist():
+def test_the_interview_stage_closes_only_with_its_finalist() -> None:
     desk = regional_desk()
     error = desk.refuse(c.CloseStage(stage="stage1_interview", at=AT))
     assert error.code == "finalist_not_selected"

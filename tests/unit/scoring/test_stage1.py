@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from services.scoring.domain import ScoringRules
 from services.scoring.domain import commands as c
@@ -34,7 +35,7 @@ def nominate(desk: Desk) -> tuple[RankingComputed, list[str]]:
     return ranking, nominees
 
 
-def district_of_four(desk: Desk, c3: dict, c4: dict) -> None:
+def district_of_four(desk: Desk, c3: dict[str, Any], c4: dict[str, Any]) -> None:
     """Points 70, 65, 60, 60: the 3rd and the 4th tie across the cut-off of 3."""
     register(desk, "c1", questionnaire=20, rural=RURAL[0])
     register(desk, "c2", questionnaire=15, rural=RURAL[1])
@@ -45,7 +46,7 @@ def district_of_four(desk: Desk, c3: dict, c4: dict) -> None:
         score_by(desk, SCORERS, candidate, value=5)
 
 
-def test_stage_one_points_are_the_questionnaire_plus_the_mean_project_sheet():
+def test_stage_one_points_are_the_questionnaire_plus_the_mean_project_sheet() -> None:
     desk = regional_desk()
     register(desk, "c1", questionnaire=12)
     sitting(desk)
@@ -62,7 +63,7 @@ def test_stage_one_points_are_the_questionnaire_plus_the_mean_project_sheet():
     assert nominees == ["c1"]
 
 
-def test_a_tie_across_the_cut_off_is_decided_by_the_first_separating_tie_break():
+def test_a_tie_across_the_cut_off_is_decided_by_the_first_separating_tie_break() -> None:
     desk = regional_desk()
     district_of_four(
         desk,
@@ -77,15 +78,23 @@ def test_a_tie_across_the_cut_off_is_decided_by_the_first_separating_tie_break()
         ("c4", 3),
     ]
     first, second = ranking.tie_break_steps
-    assert (first.criterion, first.applied, first.still_tied) == ("complex_projects", True, ("c3", "c4"))
+    assert (first.criterion, first.applied, first.still_tied) == (
+        "complex_projects",
+        True,
+        ("c3", "c4"),
+    )
     assert (first.advanced, first.eliminated) == ((), ())
-    assert (second.criterion, second.advanced, second.eliminated) == ("trilingual", ("c3",), ("c4",))
+    assert (second.criterion, second.advanced, second.eliminated) == (
+        "trilingual",
+        ("c3",),
+        ("c4",),
+    )
     assert second.values == {"c3": Decimal(1), "c4": Decimal(0)}
     assert ranking.status == "complete" and ranking.selected == ("c1", "c2", "c3")
     assert nominees == ["c1", "c2", "c3"]
 
 
-def test_the_feedback_assessment_counts_only_where_available():
+def test_the_feedback_assessment_counts_only_where_available() -> None:
     desk = regional_desk()
     district_of_four(desk, c3={"complaints": 2}, c4={"complaints": 1})
     ranking, nominees = nominate(desk)
@@ -100,7 +109,19 @@ def test_the_feedback_assessment_counts_only_where_available():
     assert nominees == ["c1", "c2", "c4"]
 
 
-def test_a_tie_through_the_whole_chain_waits_for_the_casting_vote_which_settles_it():
+def test_a_feedback_assessment_taken_before_nomination_breaks_the_tie() -> None:
+    desk = regional_desk()
+    district_of_four(desk, c3={}, c4={})
+    for candidate, score in (("c3", 6), ("c4", 8)):
+        desk.do(c.RecordFeedbackAssessment(candidate_id=candidate, assessor_id="sec", score=score))
+    ranking, nominees = nominate(desk)
+    feedback = ranking.tie_break_steps[-1]
+    assert (feedback.criterion, feedback.applied) == ("feedback", True)
+    assert (feedback.advanced, feedback.eliminated) == (("c4",), ("c3",))
+    assert nominees == ["c1", "c2", "c4"]
+
+
+def test_a_tie_through_the_whole_chain_waits_for_the_casting_vote_which_settles_it() -> None:
     desk = regional_desk()
     same = {"complex_projects": 2, "trilingual": True, "complaints": 0}
     district_of_four(desk, c3=same, c4=same)
@@ -113,8 +134,13 @@ def test_a_tie_through_the_whole_chain_waits_for_the_casting_vote_which_settles_
         "casting_vote_pending"
     )
 
-    vote = c.CastCastingVote(sitting_id="s1", chair_id=CHAIR, purpose="nomination", scope=DISTRICT, chosen=("c4",))
-    assert desk.refuse(c.CastCastingVote(**{**vote.__dict__, "chair_id": "m2"})).code == "not_the_chair"
+    vote = c.CastCastingVote(
+        sitting_id="s1", chair_id=CHAIR, purpose="nomination", scope=DISTRICT, chosen=("c4",)
+    )
+    assert (
+        desk.refuse(c.CastCastingVote(**{**vote.__dict__, "chair_id": "m2"})).code
+        == "not_the_chair"
+    )
     assert desk.refuse(c.CastCastingVote(**{**vote.__dict__, "chosen": ("c3", "c4")})).code == (
         "casting_vote_invalid"
     )
@@ -131,7 +157,7 @@ def test_a_tie_through_the_whole_chain_waits_for_the_casting_vote_which_settles_
     assert desk.refuse(vote).code == "no_pending_tie"
 
 
-def test_a_tie_that_does_not_cross_the_cut_off_is_left_alone():
+def test_a_tie_that_does_not_cross_the_cut_off_is_left_alone() -> None:
     desk = regional_desk()
     register(desk, "c1", questionnaire=10, rural=RURAL[0])
     register(desk, "c2", questionnaire=10, rural=RURAL[1])
@@ -145,14 +171,14 @@ def test_a_tie_that_does_not_cross_the_cut_off_is_left_alone():
     assert nominees == ["c1", "c2", "c3"]
 
 
-def test_the_number_of_nominees_is_edition_data():
+def test_the_number_of_nominees_is_edition_data() -> None:
     desk = regional_desk(ScoringRules(nominees_per_district=2))
     district_of_four(desk, c3={}, c4={})
     _, nominees = nominate(desk)
     assert nominees == ["c1", "c2"]
 
 
-def test_a_district_is_nominated_only_when_every_candidate_has_a_project_sheet():
+def test_a_district_is_nominated_only_when_every_candidate_has_a_project_sheet() -> None:
     desk = regional_desk()
     register(desk, "c1", rural=RURAL[0])
     register(desk, "c2", rural=RURAL[1])
@@ -163,7 +189,7 @@ def test_a_district_is_nominated_only_when_every_candidate_has_a_project_sheet()
     assert [e.field for e in error.errors] == ["c2"]
 
 
-def test_no_nomination_at_a_sitting_without_quorum():
+def test_no_nomination_at_a_sitting_without_quorum() -> None:
     desk = regional_desk()
     register(desk, "c1")
     sitting(desk)

@@ -1,0 +1,158 @@
+"""§3/§4 protocols: canonical document → sha256 digest → Ed25519 signatures of chair and secretary."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from services.scoring.domain import commands as c
+from services.scoring.domain import initial, replay
+from services.scoring.domain.protocol import canonical, digest, document, verify
+from services.scoring.domain.signatures import (
+    generate_key_pair,
+    load_public_key,
+    public_key_text,
+    sign_digest,
+    verify_digest,
+)
+from services.scoring.events import ProtocolSigned, Signature, registry
+from tests.unit.scoring.builders import (
+    AT,
+    CHAIR,
+    SECRETARY,
+    Desk,
+    regional_desk,
+    register,
+    score_by,
+    sheet,
+    sitting,
+)
+
+CHAIR_KEY, CHAIR_PUBLIC = generate_key_pair()
+SECRETARY_KEY, SECRETARY_PUBLIC = generate_key_pair()
+
+
+@pytest.fixture
+def sat() -> Desk:
+    desk = regional_desk()
+    register(desk, "c1")
+    sitting(desk)
+    score_by(desk, ("m1", "m2", "m3"), "c1", value=6)
+    return desk
+
+
+def signatures(digest_hex: str) -> tuple[Signature, ...]:
+    return (
+        Signature(
+            role="chair",
+            person_id=CHAIR,
+            public_key=CHAIR_PUBLIC,
+            signature=sign_digest(CHAIR_KEY, digest_hex),
+        ),
+        Signature(
+            role="secretary",
+            person_id=SECRETARY.person_id,
+            public_key=SECRETARY_PUBLIC,
+            signature=sign_digest(SECRETARY_KEY, digest_hex),
+        ),
+    )
+
+
+def sign(desk: Desk) -> ProtocolSigned:
+    wanted = digest(document(desk.state, "s1"))
+    [signed] = desk.do(c.SignProtocol(sitting_id="s1", signatures=signatures(wanted), at=AT))
+    assert isinstance(signed, ProtocolSigned)
+    return signed
+
+
+def test_the_protocol_is_canonical_json_of_the_sitting(sat: Desk) -> None:
+    doc = document(sat.state, "s1")
+    raw = canonical(doc)
+    assert raw.startswith(b'{"commission":{') and b", " not in raw and b": " not in raw
+    assert [r["event_type"] for r in doc["records"]] == ["AttendanceRecorded"] + [
+        "ScoreRecorded"
+    ] * 3
+    assert len(digest(doc)) == 64
+
+
+def test_a_signed_protocol_verifies(sat: Desk) -> None:
+    signed = sign(sat)
+    assert verify(document(sat.state, "s1"), signed).valid
+
+
+def test_a_protocol_whose_content_changed_fails_verification(sat: Desk) -> None:
+    signed = sign(sat)
+    doc = copy.deepcopy(document(sat.state, "s1"))
+    doc["records"][1]["payload"]["total"] = 100
+    assert verify(doc, signed).problems == ("digest_mismatch",)
+
+
+def test_a_changed_digest_fails_verification(sat: Desk) -> None:
+    signed = sign(sat)
+    doc = document(sat.state, "s1")
+    tampered = signed.model_copy(update={"digest": "0" * 64})
+    assert set(verify(doc, tampered).problems) == {
+        "digest_mismatch",
+        "signature_invalid:chair",
+        "signature_invalid:secretary",
+    }
+
+
+def test_a_forged_signature_fails_verification(sat: Desk) -> None:
+    signed = sign(sat)
+    forger, _ = generate_key_pair()
+    chair, secretary = signed.signatures
+    forged = chair.model_copy(update={"signature": sign_digest(forger, signed.digest)})
+    result = verify(
+        document(sat.state, "s1"), signed.model_copy(update={"signatures": (forged, secretary)})
+    )
+    assert result.problems == ("signature_invalid:chair",)
+
+
+def test_a_forged_signature_is_refused_at_signing(sat: Desk) -> None:
+    wanted = digest(document(sat.state, "s1"))
+    forger, _ = generate_key_pair()
+    chair, secretary = signatures(wanted)
+    forged = chair.model_copy(update={"signature": sign_digest(forger, wanted)})
+    error = sat.refuse(c.SignProtocol(sitting_id="s1", signatures=(forged, secretary), at=AT))
+    assert (error.code, error.status) == ("signature_invalid", 422)
+
+
+def test_only_the_chair_and_the_secretary_sign(sat: Desk) -> None:
+    wanted = digest(document(sat.state, "s1"))
+    chair, secretary = signatures(wanted)
+    error = sat.refuse(c.SignProtocol(sitting_id="s1", signatures=(chair,), at=AT))
+    assert error.code == "signature_missing"
+    impostor = chair.model_copy(update={"person_id": "m2"})
+    assert (
+        sat.refuse(c.SignProtocol(sitting_id="s1", signatures=(impostor, secretary), at=AT)).status
+        == 403
+    )
+
+
+def test_a_signed_sitting_is_sealed(sat: Desk) -> None:
+    sign(sat)
+    assert sat.refuse(sheet(sat, "m4", "c1")).code == "protocol_signed"
+    wanted = digest(document(sat.state, "s1"))
+    assert sat.refuse(
+        c.SignProtocol(sitting_id="s1", signatures=signatures(wanted), at=AT)
+    ).code == ("protocol_already_signed")
+
+
+def test_replaying_the_stored_log_rebuilds_the_protocol_byte_for_byte(sat: Desk) -> None:
+    signed = sign(sat)
+    stored = [(e.event_type, e.schema_version, e.to_payload()) for e in sat.log]
+    decoded = [registry.decode(t, v, p) for t, v, p in stored]
+    rebuilt = replay(decoded, initial())
+    assert canonical(document(rebuilt, "s1")) == canonical(document(sat.state, "s1"))
+    assert verify(document(rebuilt, "s1"), signed).valid
+
+
+def test_public_keys_travel_as_hex_or_base64() -> None:
+    private, b64 = generate_key_pair()
+    hexa = public_key_text(private, "hex")
+    assert load_public_key(hexa).public_bytes_raw() == load_public_key(b64).public_bytes_raw()
+    signature = sign_digest(private, "ab" * 32)
+    assert verify_digest(hexa, "ab" * 32, signature)
+    assert not verify_digest("not a key", "ab" * 32, signature)
