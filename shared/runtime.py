@@ -47,6 +47,7 @@ class ServiceSpec:
     routers: Callable[[ServiceContext], list[APIRouter]]
     consumers: Callable[[ServiceContext], list[Consumer]] = lambda _: []
     setup: Callable[[ServiceContext], None] = lambda _: None
+    topic: str | None = None  # the relay's topic suffix; default "<service>.events"
 
 
 class ServiceRuntime:
@@ -102,10 +103,13 @@ class ServiceRuntime:
             raise RuntimeError("KAFKA_BOOTSTRAP_SERVERS is not set")
         await self.migrate()
         prefix = self.settings.topic_prefix
+        own = (
+            f"{prefix}.{self.spec.topic}" if self.spec.topic else topic_for(self.spec.name, prefix)
+        )
         await ensure_topics(
             bootstrap,
             [
-                topic_for(self.spec.name, prefix),
+                own,
                 *(topic_for(s, prefix) for c in self.consumers for s in c.sources),
             ],
         )
@@ -119,7 +123,7 @@ class ServiceRuntime:
             self.relay = Relay(
                 self.store,
                 self.publisher,
-                topic=topic_for(self.spec.name, self.settings.topic_prefix),
+                topic=own,
                 batch_size=self.settings.relay_batch_size,
                 idle_seconds=self.settings.relay_idle_seconds,
             )

@@ -1,27 +1,251 @@
-"""Nominations service layer: one function per command (load, decide, append)."""
+"""Nominations service layer: one function per command (load, decide, append, keep lookups).
+
+Every handler runs inside the caller's transaction (:func:`shared.http.command`); the lookup
+documents of :mod:`.adapters.lookups` change in that same transaction, after the append.
+"""
 
 from __future__ import annotations
 
-from services.nominations.domain import edition
-from services.nominations.events import registry
-from shared.events import Actor, Envelope
-from shared.handlers import execute
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from shared.errors import Conflict
+from shared.events import SYSTEM, Actor, Envelope, Event
+from shared.handlers import execute, load_state
 from shared.store.eventstore import UnitOfWork
+
+from .adapters import lookups
+from .domain import application, application_state, edition, eligibility, questionnaire_score
+from .domain.application import AttachDocument, SubmitApplication, WithdrawApplication
+from .domain.application_state import ApplicationState, ApplicationStatus, require_application
+from .domain.documents import DocumentKind
+from .domain.edition import AnnounceEdition, EditionState, ExtendDeadline
+from .domain.questionnaire_score import CorrectQuestionnaireScore
+from .domain.territory import Level, load_territory
+from .events import registry
+
+
+@dataclass(frozen=True)
+class Cause:
+    """Who asks, under which correlation id, at which business time (``ServiceContext.now``)."""
+
+    actor: Actor
+    correlation_id: str
+    at: datetime
+    causation_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """An application after a command, and the events the command appended."""
+
+    state: ApplicationState
+    envelopes: list[Envelope]
+
+    @property
+    def event_ids(self) -> list[str]:
+        return [str(e.event_id) for e in self.envelopes]
+
+
+Decision = Callable[[ApplicationState, EditionState], Sequence[Event]]
 
 
 def edition_stream(edition_id: str) -> str:
     return f"edition-{edition_id}"
 
 
+def application_stream(application_id: str) -> str:
+    return f"application-{application_id}"
+
+
+def region_of_rural_district(kato: str) -> str | None:
+    """The region of a rural district (None when ``kato`` is no rural district)."""
+    territory = load_territory()
+    unit = territory.find(kato)
+    if unit is None or unit.level is not Level.rural_district:
+        return None
+    return territory.region_of(kato).kato
+
+
+# --- queries ---------------------------------------------------------------------------------
+
+
+async def load_edition(uow: UnitOfWork, edition_id: str) -> EditionState:
+    """The edition, or 404 ``edition_not_found``."""
+    state, _ = await load_state(uow, edition_stream(edition_id), registry, edition.evolve)
+    return edition.require_edition(state, edition_id)
+
+
+async def load_application(uow: UnitOfWork, application_id: str) -> tuple[ApplicationState, int]:
+    """The application and its stream version, or 404 ``application_not_found``."""
+    stream = application_stream(application_id)
+    state, version = await load_state(uow, stream, registry, application_state.evolve)
+    return require_application(state, application_id), version
+
+
+async def upload_limit(
+    uow: UnitOfWork, application_id: str, kind: DocumentKind, at: datetime
+) -> int:
+    """How many bytes a ``kind`` upload may have now (refused before any byte is stored)."""
+    state, _ = await load_application(uow, application_id)
+    current = await load_edition(uow, state.edition_id)
+    return application.upload_limit(state, current, kind, at)
+
+
+# --- edition commands ------------------------------------------------------------------------
+
+
 async def announce_edition(
-    uow: UnitOfWork, command: edition.AnnounceEdition, actor: Actor, correlation_id: str
+    uow: UnitOfWork, command: AnnounceEdition, cause: Cause
 ) -> list[Envelope]:
+    """§8: the organiser announces an edition, its calendar and its rules."""
     return await execute(
         uow,
         edition_stream(command.edition_id),
         registry,
         edition.evolve,
-        lambda state: edition.announce(state, command, actor),
-        actor,
-        correlation_id,
+        lambda state: edition.announce(state, command, cause.actor),
+        cause.actor,
+        cause.correlation_id,
+        occurred_at=cause.at,
     )
+
+
+async def extend_deadline(uow: UnitOfWork, command: ExtendDeadline, cause: Cause) -> list[Envelope]:
+    """The organiser moves one step's deadline later, with a reason."""
+    return await execute(
+        uow,
+        edition_stream(command.edition_id),
+        registry,
+        edition.evolve,
+        lambda state: edition.extend_deadline(state, command, cause.actor),
+        cause.actor,
+        cause.correlation_id,
+        occurred_at=cause.at,
+    )
+
+
+# --- application commands --------------------------------------------------------------------
+
+
+async def submit_application(uow: UnitOfWork, command: SubmitApplication, cause: Cause) -> Outcome:
+    """§9: one live application per akim per edition, decided under the append lock."""
+    await uow.lock()
+    current = await load_edition(uow, command.edition_id)
+    stream = application_stream(command.application_id)
+    if await uow.stream_version(stream):
+        raise Conflict(
+            "application_exists",
+            f"application {command.application_id} already exists",
+            application_id=command.application_id,
+        )
+    live = await lookups.live_application(
+        uow.docs, command.edition_id, command.questionnaire.rural_district_kato
+    )
+    events = application.submit(
+        current, command, live_application_id=live, territory=load_territory(), at=cause.at
+    )
+    return await _append(uow, None, 0, events, cause)
+
+
+async def attach_document(uow: UnitOfWork, command: AttachDocument, cause: Cause) -> Outcome:
+    """§9: the stored blob joins the file as ``command.kind`` (the same bytes again: nothing)."""
+    return await _decide(
+        uow,
+        command.application_id,
+        lambda app, ed: application.attach_document(app, ed, command, cause.at),
+        cause,
+    )
+
+
+async def check_application(uow: UnitOfWork, application_id: str, cause: Cause) -> Outcome:
+    """§10, §11: the secretary's admission check; an admitted questionnaire is scored at once."""
+    checked = await _decide(
+        uow,
+        application_id,
+        lambda app, ed: eligibility.decide_admission(app, ed, cause.actor, cause.at),
+        cause,
+    )
+    if checked.state.status is not ApplicationStatus.admitted:
+        return checked
+    system = replace(cause, actor=SYSTEM, causation_id=checked.event_ids[0])
+    scored = await score_questionnaire(uow, application_id, system)
+    return Outcome(scored.state, [*checked.envelopes, *scored.envelopes])
+
+
+async def score_questionnaire(uow: UnitOfWork, application_id: str, cause: Cause) -> Outcome:
+    """Annex 3: the edition's rubric scores an admitted candidate's questionnaire."""
+    return await _decide(
+        uow,
+        application_id,
+        lambda app, ed: questionnaire_score.score_questionnaire(app, ed, cause.at),
+        cause,
+    )
+
+
+async def confirm_score(uow: UnitOfWork, application_id: str, cause: Cause) -> Outcome:
+    """The region's secretary confirms the computed questionnaire score."""
+    return await _decide(
+        uow,
+        application_id,
+        lambda app, ed: questionnaire_score.confirm_score(app, ed, cause.actor, cause.at),
+        cause,
+    )
+
+
+async def correct_score(
+    uow: UnitOfWork, command: CorrectQuestionnaireScore, cause: Cause
+) -> Outcome:
+    """The region's secretary replaces the score by the items that apply, with a reason."""
+    return await _decide(
+        uow,
+        command.application_id,
+        lambda app, ed: questionnaire_score.correct_score(app, ed, command, cause.actor, cause.at),
+        cause,
+    )
+
+
+async def withdraw_application(
+    uow: UnitOfWork, command: WithdrawApplication, cause: Cause
+) -> Outcome:
+    """The nominator withdraws the application; the akim may apply again."""
+    return await _decide(
+        uow,
+        command.application_id,
+        lambda app, _: application.withdraw(app, command, cause.at),
+        cause,
+    )
+
+
+async def _decide(uow: UnitOfWork, application_id: str, decide: Decision, cause: Cause) -> Outcome:
+    state, version = await load_application(uow, application_id)
+    current = await load_edition(uow, state.edition_id)
+    return await _append(uow, state, version, decide(state, current), cause)
+
+
+async def _append(
+    uow: UnitOfWork,
+    before: ApplicationState | None,
+    version: int,
+    events: Sequence[Event],
+    cause: Cause,
+) -> Outcome:
+    if not events:
+        assert before is not None
+        return Outcome(before, [])
+    after = before
+    for event in events:
+        after = application_state.evolve(after, event)
+    assert after is not None
+    envelopes = await uow.append(
+        application_stream(after.application_id),
+        version,
+        events,
+        cause.actor,
+        cause.correlation_id,
+        cause.causation_id,
+        cause.at,
+    )
+    await lookups.record(uow.docs, after, created=before is None)
+    return Outcome(after, envelopes)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from services.reporting.consumers import projector
-from services.reporting.entrypoints import http
-from shared.events import EventRegistry
+from services.reporting.entrypoints import documents, http
+from services.reporting.events import registry
 from shared.runtime import ServiceSpec
 
 SPEC = ServiceSpec(
     name="reporting",
-    registry=EventRegistry(),
-    routers=lambda ctx: [http.router(ctx)],
+    registry=registry,
+    topic="results",
+    routers=lambda ctx: [http.router(ctx), documents.router(ctx)],
     consumers=lambda ctx: [projector(ctx.store)],
 )

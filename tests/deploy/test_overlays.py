@@ -93,6 +93,10 @@ def test_region_overlays_carry_their_kato_code_and_realm(overlay: Rendered) -> N
         assert settings["UZDIK_REGION"] in kato_oblasts()
     else:
         assert settings["UZDIK_REGION"] == ""  # republic and dev see every region
+    if overlay.overlay == "dev":  # the built-in dev issuer
+        assert settings["UZDIK_JWKS_URL"] == "" and "UZDIK_DEV_JWT_SECRET" not in settings
+        return
+    assert settings["UZDIK_DEV_JWT_SECRET"] == "", "the dev issuer is off in production"
     assert settings["UZDIK_JWT_ISSUER"].endswith(f"/realms/{slug}")
     assert settings["UZDIK_JWKS_URL"].startswith(settings["UZDIK_JWT_ISSUER"] + "/")
 

@@ -323,7 +323,7 @@ def test_alert_expressions_are_promql(tools: dict[str, str], rendered: dict[str,
 
 
 @pytest.mark.parametrize(
-    "metric", ["uzdik_relay_backlog", "uzdik_consumer_lag", "uzdik_http_requests_total"]
+    "metric", ["uzdik_relay_backlog", "uzdik_consumer_lag", "uzdik_http_request_seconds_count"]
 )
 def test_alerts_watch_the_services_metrics(rendered: dict[str, Rendered], metric: str) -> None:
     rules = rendered["republic"].of_kind("PrometheusRule")

@@ -36,7 +36,7 @@ from tests.deploy.conftest import REPO, SERVICES, Rendered, Resource, pod_spec
 
 READY_TIMEOUT_S = 60.0
 MIGRATE_TIMEOUT_S = 120.0
-KAFKA_TLS_VARS = {"KAFKA_SSL_CAFILE", "KAFKA_SSL_CERTFILE", "KAFKA_SSL_KEYFILE"}
+KAFKA_TLS_VARS = {"UZDIK_KAFKA_SSL_CAFILE", "UZDIK_KAFKA_SSL_CERTFILE", "UZDIK_KAFKA_SSL_KEYFILE"}
 
 pytestmark = pytest.mark.integration
 
@@ -130,7 +130,7 @@ class Substitutions:
             env.pop(name, None)
         env |= {
             "KAFKA_BOOTSTRAP_SERVERS": self.kafka,
-            "KAFKA_SECURITY_PROTOCOL": "PLAINTEXT",
+            "UZDIK_KAFKA_SECURITY_PROTOCOL": "PLAINTEXT",
             "UZDIK_HTTP_HOST": "127.0.0.1",
             "UZDIK_HTTP_PORT": str(self.port),
             "TMPDIR": str(mounts["/tmp"]),

@@ -37,6 +37,8 @@ class BlobStore(Protocol):
 
     def path_of(self, sha256: str) -> Path: ...
 
+    def require(self, sha256: str) -> Path: ...
+
 
 def too_large(max_bytes: int) -> DomainError:
     return DomainError(
@@ -76,6 +78,8 @@ class FileBlobStore:
         try:
             with handle:
                 sha256, size = await _copy(stream, handle, max_bytes)
+                if not self.exists(sha256):  # a known blob is discarded: no need to sync it
+                    await asyncio.to_thread(_sync, handle)
             media_type = await asyncio.to_thread(sniff_file, temp)
             await asyncio.to_thread(_settle, temp, self.path_of(sha256))
         finally:
@@ -95,7 +99,6 @@ async def _copy(stream: AsyncIterator[bytes], out: IO[bytes], max_bytes: int) ->
             raise too_large(max_bytes)
         digest.update(chunk)
         await asyncio.to_thread(out.write, chunk)
-    await asyncio.to_thread(_sync, out)
     return digest.hexdigest(), size
 
 

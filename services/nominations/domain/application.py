@@ -118,13 +118,39 @@ def late_error(code: str, deadline: datetime, at: datetime) -> RuleViolation:
     )
 
 
-def attach_document(
-    state: ApplicationState, edition: EditionState, command: AttachDocument, at: datetime
-) -> list[Event]:
-    """§9: a document joins the file while the window is open; the same kind again replaces it."""
+def require_file_open(state: ApplicationState, edition: EditionState, at: datetime) -> None:
+    """§9: documents join a file still awaiting its check, while the window is open."""
     require_undecided(state)
     if edition.calendar.is_over(CalendarStep.application_window, at):
         raise late_error("document_late", edition.calendar.application_window_closes_at, at)
+
+
+def upload_limit(
+    state: ApplicationState, edition: EditionState, kind: DocumentKind, at: datetime
+) -> int:
+    """The most bytes a ``kind`` upload may have now; refuses first what attaching would.
+
+    Checked before the bytes are read, so that no upload is stored for a closed file.
+    """
+    require_file_open(state, edition, at)
+    rules = edition.nomination_rules
+    limit = rules.max_document_bytes.get(kind)
+    if limit is None or kind not in rules.accepted_media_types:
+        raise RuleViolation("document_kind_not_accepted", f"{kind} is not taken this edition")
+    return limit
+
+
+def attach_document(
+    state: ApplicationState, edition: EditionState, command: AttachDocument, at: datetime
+) -> list[Event]:
+    """§9: a document joins the file while the window is open; the same kind again replaces it.
+
+    The very same bytes again as the same kind change nothing (an idempotent upload).
+    """
+    attached = state.documents.get(command.kind)
+    if attached is not None and attached.sha256 == command.sha256:
+        return []
+    require_file_open(state, edition, at)
     rules = edition.nomination_rules
     require_size(rules, command.kind, command.size_bytes)
     problems = file_problems(rules, command.kind, command.media_type, command.duration_seconds)

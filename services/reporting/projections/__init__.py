@@ -61,4 +61,11 @@ def apply_in_memory(state: dict[tuple[str, str], Doc], event: Doc) -> None:
 
 def load_all() -> None:
     """Import every projection module so their routers register."""
-    from services.reporting.projections import audit, entities  # noqa: F401
+    from services.reporting.projections import (  # noqa: F401
+        audit,
+        dossier,
+        entities,
+        protocols,
+        ratings,
+        surveys,
+    )

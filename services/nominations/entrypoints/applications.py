@@ -1,0 +1,159 @@
+"""Commands on applications: submit, admission check, questionnaire score, withdrawal."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from shared.auth import Principal
+from shared.http import command, principal
+from shared.runtime import ServiceContext
+from shared.store.eventstore import UnitOfWork
+
+from .. import handlers
+from ..domain.application import SubmitApplication, WithdrawApplication
+from ..domain.questionnaire_score import CorrectQuestionnaireScore
+from ..handlers import Cause, Outcome
+from .common import NOMINATING, authorised, cause, scope
+from .ids import uuid7
+from .schemas import (
+    AdmissionDecision,
+    ApplicationReceipt,
+    ScoreCorrectionBody,
+    ScoreView,
+    SubmitApplicationBody,
+    WithdrawalBody,
+)
+from .views import created, decision, score_view
+
+Handler = Callable[[UnitOfWork, Cause], Awaitable[Outcome]]
+View = Callable[[Outcome], BaseModel]
+
+
+def router(ctx: ServiceContext) -> APIRouter:
+    api = APIRouter(prefix="/v1/applications", tags=["applications"])
+
+    async def on_application(
+        request: Request,
+        who: Principal,
+        application_id: UUID,
+        name: str,
+        roles: tuple[str, ...],
+        handle: Handler,
+        view: View,
+    ) -> JSONResponse:
+        """Authorise by the application's region, run ``handle`` in one transaction."""
+
+        async def run(uow: UnitOfWork) -> BaseModel:
+            actor = await authorised(uow, who, str(application_id), *roles)
+            return view(await handle(uow, cause(ctx, request, actor)))
+
+        return await command(request, ctx.store, scope(name, who), run)
+
+    @api.post("", status_code=201, response_model=ApplicationReceipt)
+    async def submit_application(
+        body: SubmitApplicationBody, request: Request, who: Principal = Depends(principal)
+    ) -> JSONResponse:
+        """Submit an akim's application within the window (§7, §9). Nominator or secretary of
+        the akim's region. 409 ``duplicate_application`` names the akim's live application."""
+        region = handlers.region_of_rural_district(body.questionnaire.rural_district_kato)
+        actor = who.act_as(*NOMINATING, region=region)
+        cmd = SubmitApplication(
+            application_id=str(body.application_id or uuid7()),
+            edition_id=str(body.edition_id),
+            questionnaire=body.questionnaire,
+        )
+
+        async def run(uow: UnitOfWork) -> BaseModel:
+            return created(await handlers.submit_application(uow, cmd, cause(ctx, request, actor)))
+
+        response = await command(request, ctx.store, scope("submit_application", who), run)
+        response.headers["Location"] = f"/v1/applications/{cmd.application_id}"
+        return response
+
+    @api.post(
+        "/{application_id}/admission-check", status_code=201, response_model=AdmissionDecision
+    )
+    async def check_application(
+        application_id: UUID, request: Request, who: Principal = Depends(principal)
+    ) -> JSONResponse:
+        """The secretary's completeness and eligibility check (§10, §11), in the check period.
+        A rejection lists every failed rule; an admission scores the questionnaire (Annex 3)."""
+        return await on_application(
+            request,
+            who,
+            application_id,
+            "check_application",
+            ("secretary",),
+            lambda uow, c: handlers.check_application(uow, str(application_id), c),
+            decision,
+        )
+
+    @api.post(
+        "/{application_id}/questionnaire-score/confirmation",
+        status_code=201,
+        response_model=ScoreView,
+    )
+    async def confirm_score(
+        application_id: UUID, request: Request, who: Principal = Depends(principal)
+    ) -> JSONResponse:
+        """The region's secretary confirms the computed questionnaire score (§12)."""
+        return await on_application(
+            request,
+            who,
+            application_id,
+            "confirm_score",
+            ("secretary",),
+            lambda uow, c: handlers.confirm_score(uow, str(application_id), c),
+            score_view,
+        )
+
+    @api.post(
+        "/{application_id}/questionnaire-score/corrections",
+        status_code=201,
+        response_model=ScoreView,
+    )
+    async def correct_score(
+        application_id: UUID,
+        body: ScoreCorrectionBody,
+        request: Request,
+        who: Principal = Depends(principal),
+    ) -> JSONResponse:
+        """The region's secretary corrects the score: the rubric items that apply, and why."""
+        cmd = CorrectQuestionnaireScore(
+            application_id=str(application_id), items=tuple(body.items), reason=body.reason
+        )
+        return await on_application(
+            request,
+            who,
+            application_id,
+            "correct_score",
+            ("secretary",),
+            lambda uow, c: handlers.correct_score(uow, cmd, c),
+            score_view,
+        )
+
+    @api.post("/{application_id}/withdrawal", status_code=201, response_model=ApplicationReceipt)
+    async def withdraw_application(
+        application_id: UUID,
+        body: WithdrawalBody,
+        request: Request,
+        who: Principal = Depends(principal),
+    ) -> JSONResponse:
+        """Withdraw a live application, for a reason; the akim may apply again (§9)."""
+        cmd = WithdrawApplication(application_id=str(application_id), reason=body.reason)
+        return await on_application(
+            request,
+            who,
+            application_id,
+            "withdraw_application",
+            NOMINATING,
+            lambda uow, c: handlers.withdraw_application(uow, cmd, c),
+            created,
+        )
+
+    return api

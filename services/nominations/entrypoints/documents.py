@@ -1,0 +1,121 @@
+"""Documents of an application file (§9): raw uploads into the blob store, then the event.
+
+The bytes are checked, not the client's word: the size limit is enforced while streaming
+(413 before the disk fills), the media type is sniffed, a video's length is measured.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import FileResponse, JSONResponse
+from starlette.types import Message
+
+from shared.auth import Principal
+from shared.errors import NotFound
+from shared.http import command, principal
+from shared.runtime import ServiceContext
+from shared.store.eventstore import UnitOfWork
+
+from .. import handlers
+from ..adapters.blobs import BlobRef, BlobStore, too_large
+from ..adapters.media import VIDEO_TYPES, measure_video
+from ..domain.application import AttachDocument
+from ..domain.documents import VIDEO_KINDS, DocumentKind
+from .common import NOMINATING, READERS, authorised, cause, reading, scope
+from .schemas import DocumentView
+from .views import document_view
+
+BLOBS = "blobs"
+"""The key of the blob store in ``ServiceContext.extras`` (set by ``bootstrap``)."""
+
+
+def router(ctx: ServiceContext) -> APIRouter:
+    api = APIRouter(prefix="/v1/applications", tags=["documents"])
+    blobs: BlobStore = ctx.extras[BLOBS]
+
+    @api.put(
+        "/{application_id}/documents/{kind}",
+        response_model=DocumentView,
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+                },
+            }
+        },
+    )
+    async def upload_document(
+        application_id: UUID,
+        kind: DocumentKind,
+        request: Request,
+        filename: str | None = Query(None, min_length=1, max_length=255, description="file name"),
+        who: Principal = Depends(principal),
+    ) -> JSONResponse:
+        """Upload one document of the file as the raw request body (§9). Nominator or secretary
+        of the region, while the window is open. The same bytes again change nothing."""
+        app_id = str(application_id)
+        async with reading(ctx.store) as uow:
+            actor = await authorised(uow, who, app_id, *NOMINATING)
+            limit = await handlers.upload_limit(uow, app_id, kind, ctx.now())
+        refuse_declared_oversize(request, limit)
+        blob = await blobs.put(request.stream(), limit)
+        cmd = AttachDocument(
+            application_id=app_id,
+            kind=kind,
+            sha256=blob.sha256,
+            size_bytes=blob.size,
+            media_type=blob.media_type,
+            filename=filename or str(kind),
+            duration_seconds=await measured(blobs, blob, kind),
+        )
+
+        async def run(uow: UnitOfWork) -> DocumentView:
+            outcome = await handlers.attach_document(uow, cmd, cause(ctx, request, actor))
+            return document_view(outcome, kind)
+
+        described = described_by(request, cmd.model_dump_json().encode())
+        return await command(described, ctx.store, scope("attach_document", who), run, 200)
+
+    @api.get("/{application_id}/documents/{kind}", response_class=FileResponse)
+    async def download_document(
+        application_id: UUID, kind: DocumentKind, who: Principal = Depends(principal)
+    ) -> FileResponse:
+        """The bytes of one document of the file, with its sniffed media type."""
+        async with reading(ctx.store) as uow:
+            await authorised(uow, who, str(application_id), *READERS)
+            state, _ = await handlers.load_application(uow, str(application_id))
+        doc = state.documents.get(kind)
+        if doc is None:
+            raise NotFound("document_not_attached", f"no {kind} is attached to {application_id}")
+        return FileResponse(
+            blobs.require(doc.sha256), media_type=doc.media_type, filename=doc.filename
+        )
+
+    return api
+
+
+def refuse_declared_oversize(request: Request, limit: int) -> None:
+    """413 at once when the declared ``Content-Length`` is already past the limit."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large(limit)
+
+
+async def measured(blobs: BlobStore, blob: BlobRef, kind: DocumentKind) -> float | None:
+    """A video's measured length; None for other kinds or files that are no video."""
+    if kind not in VIDEO_KINDS or blob.media_type not in VIDEO_TYPES:
+        return None
+    return await measure_video(blobs.path_of(blob.sha256))
+
+
+def described_by(request: Request, body: bytes) -> Request:
+    """The request, its (already streamed) body replaced by a description of the upload, so
+    that an ``Idempotency-Key`` replay is matched on the bytes' digest, not re-read."""
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return Request(request.scope, receive)

@@ -1,0 +1,187 @@
+"""Render a sitting's protocol from reporting's read models (a pure function of them)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from services.reporting.documents.labels import LABELS
+
+Doc = dict[str, Any]
+_env = Environment(
+    loader=PackageLoader("services.reporting.documents", "templates"),
+    autoescape=select_autoescape(["html", "j2"]),
+    keep_trailing_newline=True,
+)
+
+
+def _kind(kind: str, labels: dict[str, str]) -> str:
+    return labels.get("stage2_sheet" if kind == "stage2" else kind, kind)
+
+
+def _candidate(candidates: dict[str, Doc], cid: str) -> str:
+    return str(candidates.get(cid, {}).get("name") or cid[:8])
+
+
+def view(protocol: Doc, commission: Doc | None, candidates: dict[str, Doc], lang: str) -> Doc:
+    """Everything the template shows, already in the protocol's language and order."""
+    labels = LABELS[lang]
+    commission = commission or {}
+    present = set((protocol.get("attendance") or {}).get("present", []))
+    people = {m["person_id"]: m["name"] for m in commission.get("members", [])}
+    members = [
+        {
+            "name": m["name"],
+            "present": m["person_id"] in present,
+            "chair": m["person_id"] == commission.get("chair_id"),
+        }
+        for m in commission.get("members", [])
+    ]
+    level = commission.get("level", "regional")
+    title = labels[level] + (f" ({commission['region']})" if commission.get("region") else "")
+    return {
+        "lang": lang,
+        "L": labels,
+        "p": protocol,
+        "commission_title": title,
+        "members": members,
+        "secretary": (commission.get("secretary") or {}).get("name", ""),
+        "chair": people.get(commission.get("chair_id", ""), ""),
+        "sheets": _sheets(protocol, people, candidates, labels),
+        "totals": _totals(protocol, candidates, labels),
+        "rankings": [_ranking(r, candidates) for r in protocol.get("rankings", [])],
+        "casting_votes": [
+            _casting(c, people, candidates, labels) for c in protocol.get("casting_votes", [])
+        ],
+        "decisions": [_decision(d, candidates, labels) for d in protocol.get("decisions", [])],
+    }
+
+
+def _sheets(
+    p: Doc, people: dict[str, str], candidates: dict[str, Doc], labels: dict[str, str]
+) -> list[Doc]:
+    rows = []
+    for s in sorted(
+        p.get("sheets", {}).values(),
+        key=lambda s: (
+            _candidate(candidates, s["candidate_id"]),
+            s["kind"],
+            people.get(s["member_id"], s["member_id"]),
+            s["recorded_at"],
+        ),
+    ):
+        scores = ", ".join(f"{k}: {v}" for k, v in sorted(s["scores"].items()))
+        rows.append(
+            {
+                **s,
+                "candidate": _candidate(candidates, s["candidate_id"]),
+                "member": people.get(s["member_id"], s["member_id"][:8]),
+                "kind_label": _kind(s["kind"], labels),
+                "scores_text": scores,
+            }
+        )
+    return rows
+
+
+def _totals(p: Doc, candidates: dict[str, Doc], labels: dict[str, str]) -> list[Doc]:
+    live: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for s in p.get("sheets", {}).values():
+        if not s.get("superseded_by"):
+            live[(s["candidate_id"], s["kind"])].append(int(s["total"]))
+    out = []
+    for (cid, kind), totals in live.items():
+        mean = (Decimal(sum(totals)) / len(totals)).quantize(Decimal("0.0001"), ROUND_HALF_UP)
+        out.append(
+            {
+                "candidate": _candidate(candidates, cid),
+                "kind_label": _kind(kind, labels),
+                "sum": sum(totals),
+                "mean": str(mean),
+                "candidate_id": cid,
+                "kind": kind,
+            }
+        )
+    return sorted(out, key=lambda t: (t["candidate"], t["kind"]))
+
+
+def _ranking(r: Doc, candidates: dict[str, Doc]) -> Doc:
+    selected = set(r.get("selected") or [])
+    entries = [
+        {
+            "rank": e["rank"],
+            "candidate": _candidate(candidates, e["candidate_id"]),
+            "total": e["total"],
+            "selected": e["candidate_id"] in selected,
+            "components_text": "; ".join(
+                f"{c['name']} {c['value']}×{c['weight']}" for c in e.get("components", [])
+            ),
+        }
+        for e in r.get("entries", [])
+    ]
+    steps = [
+        {
+            "criterion": s["criterion"],
+            "applied": s["applied"],
+            "text": " / ".join(
+                ", ".join(_candidate(candidates, c) for c in s[k]) or "—"
+                for k in ("advanced", "eliminated", "still_tied")
+            ),
+        }
+        for s in r.get("tie_break_steps") or []
+    ]
+    return {
+        "scope": r.get("scope"),
+        "scope_name": r.get("scope"),
+        "entries": entries,
+        "steps": steps,
+    }
+
+
+def _casting(
+    c: Doc, people: dict[str, str], candidates: dict[str, Doc], labels: dict[str, str]
+) -> Doc:
+    chosen = ", ".join(_candidate(candidates, x) for x in c["chosen"])
+    tied = ", ".join(_candidate(candidates, x) for x in c["tied"])
+    who = people.get(c["chair_id"], c["chair_id"][:8])
+    return {"text": f"{who}: {tied} → {labels['chosen']}: {chosen}"}
+
+
+def _decision(d: Doc, candidates: dict[str, Doc], labels: dict[str, str]) -> str:
+    kind = d["decision"]
+    if kind == "CandidateNominated":
+        return (
+            f"{_candidate(candidates, d['candidate_id'])} — {labels['nominated']} "
+            f"({labels['points']} {d['points']}, {labels['rank']} {d['rank']})"
+        )
+    if kind == "FinalistSelected":
+        reason = f"; {labels['reason']}: {d['reason']}" if d.get("reason") else ""
+        return (
+            f"{_candidate(candidates, d['candidate_id'])} — {labels['finalist']} "
+            f"({labels['points']} {d['regional_total']}){reason}"
+        )
+    winners = "; ".join(
+        f"{w['place']}. {_candidate(candidates, w['candidate_id'])} ({labels['mean']} {w['mean']})"
+        for w in d.get("winners", [])
+    )
+    return f"{labels['winners']}: {winners}"
+
+
+def render_html(
+    protocol: Doc, commission: Doc | None, candidates: dict[str, Doc], lang: str = "ru"
+) -> str:
+    return _env.get_template("protocol.html.j2").render(
+        **view(protocol, commission, candidates, lang)
+    )
+
+
+def render_pdf(html: str) -> bytes:
+    """PDF through WeasyPrint; a fixed identifier keeps it byte-identical across replays."""
+    from weasyprint import HTML
+
+    pdf: bytes = HTML(string=html).write_pdf(
+        pdf_identifier=b"uzdik-protocol", uncompressed_pdf=False
+    )
+    return pdf

@@ -1,0 +1,92 @@
+"""Documents over HTTP: protocols (HTML, PDF; ru, kk), ratings (CSV, XLSX), dossiers, trail."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import HTMLResponse, Response
+
+from services.reporting.documents import protocol as protocols
+from services.reporting.documents import ratings as ratings_doc
+from shared.auth import Principal
+from shared.errors import NotFound
+from shared.http import principal
+from shared.runtime import ServiceContext
+from shared.store.docs import DocStore
+
+READERS = ("organiser", "auditor", "secretary", "chair", "member", "operator", "ethics")
+Lang = Literal["ru", "kk"]
+
+
+async def load_protocol(ctx: ServiceContext, sitting_id: str) -> tuple[Any, Any, dict[str, Any]]:
+    async with ctx.store.engine.connect() as conn:
+        docs = DocStore(conn)
+        protocol = await docs.get("protocols", sitting_id)
+        if protocol is None:
+            raise NotFound("sitting_unknown", f"no protocol for sitting {sitting_id}")
+        commission = await docs.get("commissions", protocol.get("commission_id", ""))
+        candidates = dict(await docs.list("candidates"))
+    return protocol, commission, candidates
+
+
+async def protocol_html(ctx: ServiceContext, sitting_id: str, lang: str) -> str:
+    protocol, commission, candidates = await load_protocol(ctx, sitting_id)
+    return protocols.render_html(protocol, commission, candidates, lang)
+
+
+def router(ctx: ServiceContext) -> APIRouter:
+    api = APIRouter(prefix="/v1", tags=["documents"])
+
+    @api.get("/protocols/{sitting_id}.html", response_class=HTMLResponse)
+    async def protocol_page(
+        sitting_id: str, lang: Lang = "ru", who: Principal = Depends(principal)
+    ) -> HTMLResponse:
+        """The protocol of a sitting, laid out like the official one."""
+        who.act_as(*READERS)
+        return HTMLResponse(await protocol_html(ctx, sitting_id, lang))
+
+    @api.get("/protocols/{sitting_id}.pdf")
+    async def protocol_pdf(
+        sitting_id: str, lang: Lang = "ru", who: Principal = Depends(principal)
+    ) -> Response:
+        who.act_as(*READERS)
+        pdf = protocols.render_pdf(await protocol_html(ctx, sitting_id, lang))
+        return Response(pdf, media_type="application/pdf")
+
+    @api.get("/ratings.{fmt}")
+    async def ratings_export(
+        fmt: Literal["csv", "xlsx"],
+        purpose: str | None = Query(None, description="nomination, regional"),
+        who: Principal = Depends(principal),
+    ) -> Response:
+        """Every rating with its components, as CSV or XLSX."""
+        who.act_as(*READERS)
+        async with ctx.store.engine.connect() as conn:
+            docs = DocStore(conn)
+            rows = [
+                d
+                for _, d in await docs.list("ratings")
+                if purpose is None or d.get("purpose") == purpose
+            ]
+            candidates = dict(await docs.list("candidates"))
+        if fmt == "csv":
+            return Response(ratings_doc.to_csv(rows, candidates), media_type="text/csv")
+        return Response(
+            ratings_doc.to_xlsx(rows, candidates),
+            media_type=("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        )
+
+    @api.get("/candidates/{candidate_id}/dossier")
+    async def dossier(candidate_id: str, who: Principal = Depends(principal)) -> Any:
+        """A candidate's dossier: application, scores, survey, decisions and history."""
+        who.act_as(*READERS)
+        async with ctx.store.engine.connect() as conn:
+            docs = DocStore(conn)
+            candidate = await docs.get("candidates", candidate_id)
+            if candidate is None:
+                raise NotFound("candidate_unknown", f"no candidate {candidate_id}")
+            application = await docs.get("applications", candidate.get("application_id", ""))
+        return {"candidate": candidate, "application": application}
+
+    return api

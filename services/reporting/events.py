@@ -1,0 +1,94 @@
+"""The integrators' contract: what reporting publishes on ``uzdik.results``.
+
+Versioned like every event here: a new shape is a new ``schema_version`` with an upcaster; the
+JSON Schema of every version is committed under ``docs/results/`` and the AsyncAPI document
+under ``docs/asyncapi.json`` (``uzdik docs`` regenerates both). A message is the envelope
+(event_type, schema_version, stream_id, metadata, hash …) with the event in ``payload``.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.events import Event, EventRegistry
+
+registry = EventRegistry()
+
+
+class _Value(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Nominee(_Value):
+    candidate_id: str
+    name: str = Field(description="the rural akim's full name")
+    district: str = Field(description="KATO of the district")
+    rural_district: str | None = Field(None, description="KATO of the rural district")
+    points: str | None = Field(None, description="stage-I points, decimal as a string")
+    rank: int | None = None
+    basis: str | None = Field(None, description="points, tie_break or casting_vote")
+
+
+@registry.register
+class NomineesPublished(Event):
+    """§12–§13: the stage-I nominees of a region, published when its stage I closes."""
+
+    event_type = "NomineesPublished"
+    edition_id: str
+    region: str = Field(description="KATO of the region")
+    commission_id: str
+    nominees: tuple[Nominee, ...]
+
+
+@registry.register
+class FinalistsPublished(Event):
+    """§16–§17: a region's finalist (exactly one per region), with the regional total."""
+
+    event_type = "FinalistsPublished"
+    edition_id: str
+    region: str
+    candidate_id: str
+    name: str
+    regional_total: str = Field(description="decimal as a string")
+    components: tuple[dict[str, str], ...] = Field(description="name, value, weight, weighted")
+    reason: str | None = Field(None, description="why the pick departs from the ranking")
+
+
+class Winner(_Value):
+    place: int
+    candidate_id: str
+    name: str
+    region: str | None
+    mean: str = Field(description="mean of the members' Annex 7 sheet totals")
+    sum: int
+
+
+@registry.register
+class WinnersAnnounced(Event):
+    """§21: the three winners of the edition."""
+
+    event_type = "WinnersAnnounced"
+    commission_id: str
+    winners: tuple[Winner, ...]
+    by_casting_vote: bool
+
+
+class SignatureOut(_Value):
+    role: str
+    person_id: str
+    public_key: str = Field(description="Ed25519 public key")
+    signature: str = Field(description="signature of the digest")
+
+
+@registry.register
+class ProtocolPublished(Event):
+    """A sitting's protocol, signed by the chair and the secretary; verify the signatures
+    against ``digest`` (sha256 of the canonical protocol) with the public keys."""
+
+    event_type = "ProtocolPublished"
+    sitting_id: str
+    commission_id: str
+    digest: str
+    signatures: tuple[SignatureOut, ...]
+    html: str = Field(description="path of the protocol on the reporting API, Russian")
+    pdf: str = Field(description="path of the protocol's PDF")
