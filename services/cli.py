@@ -184,6 +184,17 @@ def audit_verify(
     raise typer.Exit(0 if ok else 1)
 
 
+@app.command()
+def docs(
+    out: Annotated[Path, typer.Option(help="where docs/ lives")] = Path("docs"),
+) -> None:
+    """Regenerate the integrators' contract: JSON Schemas and the AsyncAPI document."""
+    from services.reporting.contract import write
+
+    for path in write(out):
+        console.print(f"wrote {path}")
+
+
 def main() -> None:
     try:
         app()

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import csv
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.deploy.conftest import K8S, OVERLAYS, REPO, SERVICES, Rendered
+from tests.deploy.conftest import K8S, OVERLAYS, SERVICES, Rendered
 
 GENERATOR = K8S / "gen_overlays.py"
-KATO = Path("data/kato/rural-districts.csv")
 
 
 def config(r: Rendered) -> dict[str, str]:
@@ -22,16 +22,17 @@ def config(r: Rendered) -> dict[str, str]:
 
 
 def kato_oblasts() -> dict[str, str]:
-    """KATO code -> Russian name of every oblast, from the handbook's KATO data."""
-    for path in (REPO / KATO, REPO.parent / "shared" / KATO):
-        if path.is_file():
-            with path.open(encoding="utf-8", newline="") as f:
-                return {
-                    row["kato_code"]: row["name_ru"]
-                    for row in csv.DictReader(f)
-                    if row["level"] == "region" and row["name_kk"].endswith("облысы")
-                }
-    pytest.fail(f"KATO data not found beside the repository ({KATO})")
+    """KATO code -> Russian name of every oblast, from the KATO data the generator reads."""
+    spec = importlib.util.spec_from_file_location("gen_overlays", GENERATOR)
+    assert spec and spec.loader
+    generator = sys.modules.setdefault(spec.name, importlib.util.module_from_spec(spec))
+    spec.loader.exec_module(generator)  # dataclasses need the module in sys.modules
+    with generator.find_kato(None).open(encoding="utf-8", newline="") as f:
+        return {
+            row["kato_code"]: row["name_ru"]
+            for row in csv.DictReader(f)
+            if row["level"] == "region" and row["name_kk"].endswith("облысы")
+        }
 
 
 def test_there_is_one_overlay_per_oblast_plus_republic_and_dev() -> None:
@@ -119,9 +120,11 @@ def test_backups_of_each_deployment_go_to_its_own_prefix(overlay: Rendered) -> N
     assert scheduled == expected
 
 
-def test_production_overlays_replicate_three_times(overlay: Rendered) -> None:
-    if overlay.overlay == "dev":
-        pytest.skip("dev is one node")
+@pytest.mark.parametrize("name", [o for o in OVERLAYS if o != "dev"])
+def test_production_overlays_replicate_three_times(
+    name: str, rendered: dict[str, Rendered]
+) -> None:
+    overlay = rendered[name]
     (pool,) = overlay.of_kind("KafkaNodePool")
     assert pool["spec"]["replicas"] == 3
     assert sorted(pool["spec"]["roles"]) == ["broker", "controller"]
