@@ -29,13 +29,13 @@ class _Envelope(BaseModel):
 
 def message_model(cls: type[Event]) -> type[BaseModel]:
     """The Kafka message of one event type: the envelope with that event as payload."""
-    return create_model(  # type: ignore[call-overload,no-any-return]
-        f"{cls.event_type}Message",
-        __base__=_Envelope,
-        __doc__=cls.__doc__,
-        event_type=(Literal[cls.event_type], ...),  # type: ignore[valid-type]
-        schema_version=(Literal[cls.schema_version], ...),  # type: ignore[valid-type]
-        payload=(cls, ...),
+    fields: dict[str, Any] = {
+        "event_type": (Literal[cls.event_type], ...),
+        "schema_version": (Literal[cls.schema_version], ...),
+        "payload": (cls, ...),
+    }
+    return create_model(
+        f"{cls.event_type}Message", __base__=_Envelope, __doc__=cls.__doc__, **fields
     )
 
 
