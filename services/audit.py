@@ -26,6 +26,10 @@ async def verify_all(settings: Settings, services: list[str], console: Console) 
             console.print(
                 f"ok   {service}: {report.events} events, chain head {report.head_hash[:16]}"
             )
+            if service == "scoring":
+                for broken in await verify_protocols(store):
+                    console.print(f"[red]FAIL[/red] scoring: {broken}")
+                    ok = False
             if settings.kafka_bootstrap_servers:
                 topic = topic_for(service, settings.topic_prefix)
                 problem = await compare_topic(store, settings.kafka_bootstrap_servers, topic)
@@ -99,3 +103,67 @@ async def _published(store: EventStore, topic: str) -> int:
             return 0
 
     return await Relay(store, _Null(), topic=topic).published_position()
+
+
+async def verify_protocols(store: EventStore) -> list[str]:
+    """Every ProtocolSigned in scoring's log: rebuild the sitting's protocol from the log up
+    to the signature, recompute its digest, check both Ed25519 signatures."""
+    from services.scoring.domain import initial, replay
+    from services.scoring.domain.protocol import document, verify
+    from services.scoring.events import ProtocolSigned, registry
+
+    problems: list[str] = []
+    after = 0
+    while rows := await store.read_all(after=after, limit=5000):
+        for env in rows:
+            if env.event_type != "ProtocolSigned":
+                continue
+            signed = registry.load(env)
+            assert isinstance(signed, ProtocolSigned)
+            history = [
+                registry.load(e)
+                for e in await store.load(env.stream_id)
+                if e.stream_version < env.stream_version
+            ]
+            try:
+                doc = document(replay(history, initial()), signed.sitting_id)
+            except Exception as exc:  # the log no longer yields that sitting at all
+                problems.append(f"protocol of sitting {signed.sitting_id}: cannot rebuild ({exc})")
+                continue
+            found = verify(doc, signed).problems
+            if found:
+                problems.append(
+                    f"protocol of sitting {signed.sitting_id} (event {env.event_id}): "
+                    f"{', '.join(found)}"
+                )
+        after = rows[-1].global_position
+    return problems
+
+
+async def candidate_trail(store: EventStore, candidate_id: str) -> list[dict[str, Any]]:
+    """Every scoring fact about one candidate, in log order: who scored what, when, and why."""
+    out: list[dict[str, Any]] = []
+    after = 0
+    while rows := await store.read_all(after=after, limit=5000):
+        for env in rows:
+            if env.payload.get("candidate_id") != candidate_id and candidate_id not in str(
+                env.payload.get("chosen", "")
+            ):
+                continue
+            p = env.payload
+            out.append(
+                {
+                    "position": env.global_position,
+                    "event": env.event_type,
+                    "occurred_at": env.metadata.occurred_at.isoformat(),
+                    "recorded_at": env.metadata.recorded_at.isoformat(),
+                    "actor": f"{env.actor.id} ({env.actor.role})",
+                    "sitting": p.get("sitting_id"),
+                    "kind": p.get("kind"),
+                    "total": p.get("total", p.get("points", p.get("regional_total"))),
+                    "supersedes": p.get("supersedes"),
+                    "reason": p.get("reason"),
+                }
+            )
+        after = rows[-1].global_position
+    return out

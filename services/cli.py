@@ -195,6 +195,64 @@ def docs(
         console.print(f"wrote {path}")
 
 
+@audit_app.command("trail")
+def audit_trail(
+    candidate: Annotated[str, typer.Option(help="the candidate's id")],
+    data_dir: Annotated[
+        Path | None, typer.Option(help="embedded mode: the databases' folder")
+    ] = None,
+) -> None:
+    """Print the history of a candidate's scores: every sheet, correction and decision."""
+    from rich.table import Table
+
+    from services.audit import candidate_trail
+    from shared.store.eventstore import EventStore
+
+    settings = _settings(data_dir=data_dir)
+
+    async def run() -> list[dict[str, object]]:
+        store = EventStore("scoring", settings.database_url_for("scoring"))
+        try:
+            return await candidate_trail(store, candidate)
+        finally:
+            await store.close()
+
+    rows = asyncio.run(run())
+    table = Table(title=f"candidate {candidate}: {len(rows)} events")
+    for column in (
+        "position",
+        "event",
+        "occurred_at",
+        "actor",
+        "sitting",
+        "kind",
+        "total",
+        "supersedes",
+        "reason",
+    ):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            *(
+                str(row[c] or "")
+                for c in (
+                    "position",
+                    "event",
+                    "occurred_at",
+                    "actor",
+                    "sitting",
+                    "kind",
+                    "total",
+                    "supersedes",
+                    "reason",
+                )
+            )
+        )
+    Console().print(table)
+    if not rows:
+        raise typer.Exit(1)
+
+
 def main() -> None:
     try:
         app()

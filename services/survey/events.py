@@ -16,6 +16,13 @@ Choices documented for integrators:
   serialised as JSON strings (``"7.2500"``): byte-identical on every replay, no float ``repr``.
   With no response the means are ``null`` (no result is not a zero score).
 * Refused requests (closed survey, repeat, invalid IIN…) are answers to the caller, not events.
+* Candidate and edition ids are the strings the scoring and nominations services minted
+  (UUIDs in practice); the survey id is a UUID (``uuid5`` of the candidate id when the survey
+  was opened by a nomination, so a redelivered nomination cannot open a second survey).
+* All events of one survey — its opening, roll, responses, flags and closing — are one stream,
+  ``survey-<survey_id>``, so a survey's events are ordered on the topic (one partition key).
+* :class:`SurveyClosed` repeats the candidate, edition and rubric: the scoring service turns it
+  into its ``SurveyResultReceived`` without having to remember the opening.
 """
 
 from __future__ import annotations
@@ -40,6 +47,7 @@ FlagReason = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
 Channel = Literal["web", "api", "paper"]
 CloseReason = Literal["deadline", "manual"]
 Mean = Annotated[Decimal, Field(ge=0, decimal_places=4)]
+Id = Annotated[str, Field(min_length=1, max_length=64, description="an id minted upstream")]
 
 
 def _aware(value: datetime) -> datetime:
@@ -59,8 +67,8 @@ class SurveyOpened(Event):
     schema_version = 1
 
     survey_id: UUID
-    edition_id: UUID
-    candidate_id: UUID
+    edition_id: Id
+    candidate_id: Id
     settlement_kato: Kato = Field(description="KATO of the nominee's rural district")
     region_kato: Kato
     opens_at: AwareDatetime
@@ -143,6 +151,9 @@ class SurveyClosed(Event):
     schema_version = 1
 
     survey_id: UUID
+    candidate_id: Id
+    edition_id: Id
+    rubric_id: str = Field(description="the Annex 5 rubric the means follow")
     closed_at: AwareDatetime
     reason: CloseReason
     result: SurveyResult

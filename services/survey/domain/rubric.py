@@ -107,6 +107,9 @@ class SurveyRules(BaseModel):
     per_ip: TokenBucketRule
     per_survey: TokenBucketRule
     burst: BurstRule
+    open_days: int = Field(
+        ge=1, description="how long a survey opened by a nomination takes answers"
+    )
 
     @classmethod
     def edition_2020(cls) -> SurveyRules:

@@ -23,11 +23,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from services.survey.domain.answers import RecordResponse, validate_response
+from services.survey.domain.answers import RecordResponse, ValidResponse, validate_response
 from services.survey.domain.results import result_of
 from services.survey.domain.rubric import SurveyRules
 from services.survey.domain.state import SurveyState, require
 from services.survey.events import (
+    Channel,
     CloseReason,
     ResponseFlagged,
     ResponseRecorded,
@@ -51,8 +52,8 @@ class OpenSurvey:
     """Command: open the survey of one nominee's rural district."""
 
     survey_id: UUID
-    edition_id: UUID
-    candidate_id: UUID
+    edition_id: UUID | str
+    candidate_id: UUID | str
     settlement_kato: str
     region_kato: str
     opens_at: datetime
@@ -72,8 +73,8 @@ def open_survey(
     return [
         SurveyOpened(
             survey_id=cmd.survey_id,
-            edition_id=cmd.edition_id,
-            candidate_id=cmd.candidate_id,
+            edition_id=str(cmd.edition_id),
+            candidate_id=str(cmd.candidate_id),
             settlement_kato=cmd.settlement_kato,
             region_kato=cmd.region_kato,
             opens_at=cmd.opens_at,
@@ -121,20 +122,34 @@ def record_response(
     """Record one resident's answers (§14.3: one response per resident)."""
     current = ensure_accepting(state, now)
     valid = validate_response(cmd, rules.rubric, pepper, today=now.date())
-    ensure_admissible(facts or facts_from_state(current, valid.resident))
+    facts = facts or facts_from_state(current, valid.resident)
+    return [accept_response(current, valid, cmd.response_id, cmd.channel, now, facts, flags)]
+
+
+def accept_response(
+    state: SurveyState | None,
+    valid: ValidResponse,
+    response_id: UUID,
+    channel: Channel,
+    now: datetime,
+    facts: ResidentFacts,
+    flags: Sequence[str] = (),
+) -> ResponseRecorded:
+    """Record a response already validated at the edge (the IIN is gone by now: only its key
+    travels), given the resident's facts looked up under the append lock."""
+    current = ensure_accepting(state, now)
+    ensure_admissible(facts)
     reasons = tuple(dict.fromkeys(flags))
-    return [
-        ResponseRecorded(
-            survey_id=current.survey_id,
-            response_id=cmd.response_id,
-            resident=valid.resident,
-            channel=cmd.channel,
-            answers=valid.answers,
-            total=sum(valid.answers),
-            flagged=bool(reasons),
-            flag_reasons=reasons,
-        )
-    ]
+    return ResponseRecorded(
+        survey_id=current.survey_id,
+        response_id=response_id,
+        resident=valid.resident,
+        channel=channel,
+        answers=valid.answers,
+        total=sum(valid.answers),
+        flagged=bool(reasons),
+        flag_reasons=reasons,
+    )
 
 
 def flag_response(
@@ -155,8 +170,11 @@ def flag_response(
     ]
 
 
-def close_survey(state: SurveyState | None, *, now: datetime, reason: CloseReason) -> list[Event]:
-    """Close the survey with its final result; at the deadline, ``closed_at`` is the deadline."""
+def close_survey(
+    state: SurveyState | None, *, now: datetime, reason: CloseReason, flagged: int | None = None
+) -> list[Event]:
+    """Close the survey with its final result; at the deadline, ``closed_at`` is the deadline.
+    A handler that keeps the flags in a table (not in ``tally.flagged``) passes their count."""
     current = require(state)
     if current.status == "closed":
         raise Conflict("survey_closed", "the survey is already closed")
@@ -165,6 +183,17 @@ def close_survey(state: SurveyState | None, *, now: datetime, reason: CloseReaso
         raise Conflict("deadline_not_reached", "the survey's deadline has not passed yet")
     closed_at = deadline if reason == "deadline" else now
     result = result_of(current.tally)
+    if flagged is not None:
+        result = result.model_copy(update={"flagged": flagged})
+    opened = current.opened
     return [
-        SurveyClosed(survey_id=current.survey_id, closed_at=closed_at, reason=reason, result=result)
+        SurveyClosed(
+            survey_id=current.survey_id,
+            candidate_id=opened.candidate_id,
+            edition_id=opened.edition_id,
+            rubric_id=opened.rubric_id,
+            closed_at=closed_at,
+            reason=reason,
+            result=result,
+        )
     ]
