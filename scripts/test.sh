@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$(date +%s)
 scripts/venv.sh
+scripts/system-deps.sh
 if [[ -z "${DATABASE_URL:-}" || -z "${KAFKA_BOOTSTRAP_SERVERS:-}" ]]; then
   if docker info >/dev/null 2>&1; then
     echo "test: Docker engine found; fixtures will use testcontainers" >&2

@@ -123,6 +123,19 @@ class CandidateRegistered(Event):
 
 
 @registry.register
+class CandidateQuestionnaireCorrected(Event):
+    """The region's secretary corrected a registered candidate's Annex 3 score (nominations).
+
+    Later rankings use the new score; a ranking already decided stays as it was decided."""
+
+    event_type = "CandidateQuestionnaireCorrected"
+    candidate_id: Id
+    questionnaire_score: int = Field(ge=0)
+    previous_score: int = Field(ge=0)
+    reason: Text
+
+
+@registry.register
 class SurveyResultReceived(Event):
     """The resident survey's result (§14.3, Annex 5) from the survey service; null = no answer."""
 

@@ -12,17 +12,19 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from services.scoring.domain.commands import (
+    CorrectCandidateQuestionnaire,
     ReceiveSurveyResult,
     RecordEthicsResult,
     RecordFeedbackAssessment,
     RegisterCandidate,
 )
 from services.scoring.domain.commission import ensure_in_scope, ensure_nominated, require_commission
-from services.scoring.domain.refusals import refuse
+from services.scoring.domain.refusals import refuse, require_text
 from services.scoring.domain.stage import ensure_open, ensure_stage_of
 from services.scoring.domain.state import Candidate, Scoring
 from services.scoring.events import (
     CandidateNominated,
+    CandidateQuestionnaireCorrected,
     CandidateRegistered,
     EthicsResultRecorded,
     FeedbackAssessmentRecorded,
@@ -57,6 +59,26 @@ def _registration_problems(state: Scoring, cmd: RegisterCandidate) -> list[Error
         (not nested, ErrorItem("kato_inconsistent", "rural district ⊂ district ⊂ region")),
     ]
     return [item for failed, item in checks if failed]
+
+
+def correct_questionnaire(state: Scoring, cmd: CorrectCandidateQuestionnaire) -> list[Event]:
+    """The secretary's correction of the Annex 3 score (nominations); the same score: nothing."""
+    candidate = _known(state, cmd.candidate_id)
+    top = state.rules.questionnaire_max
+    if not 0 <= cmd.questionnaire_score <= top:
+        detail = f"questionnaire is 0..{top}"
+        refuse([ErrorItem("score_out_of_range", detail, "questionnaire_score")])
+    if cmd.questionnaire_score == candidate.questionnaire_score:
+        return []
+    reason = require_text(cmd.reason, "reason_required", "say why", "reason")
+    return [
+        CandidateQuestionnaireCorrected(
+            candidate_id=cmd.candidate_id,
+            questionnaire_score=cmd.questionnaire_score,
+            previous_score=candidate.questionnaire_score,
+            reason=reason,
+        )
+    ]
 
 
 def receive_survey(state: Scoring, cmd: ReceiveSurveyResult) -> list[Event]:
@@ -116,6 +138,11 @@ def _known(state: Scoring, candidate_id: str) -> Candidate:
 def on_registered(state: Scoring, event: CandidateRegistered) -> Scoring:
     candidates = {**state.candidates, event.candidate_id: Candidate(registration=event)}
     return replace(state, candidates=candidates)
+
+
+def on_questionnaire_corrected(state: Scoring, event: CandidateQuestionnaireCorrected) -> Scoring:
+    score = event.questionnaire_score
+    return _update(state, event.candidate_id, lambda c: replace(c, corrected_questionnaire=score))
 
 
 def on_survey(state: Scoring, event: SurveyResultReceived) -> Scoring:

@@ -65,6 +65,13 @@ class RegisterCandidate:
 
 
 @dataclass(frozen=True)
+class CorrectCandidateQuestionnaire:
+    candidate_id: str
+    questionnaire_score: int
+    reason: str
+
+
+@dataclass(frozen=True)
 class ReceiveSurveyResult:
     candidate_id: str
     survey_id: str
@@ -190,6 +197,7 @@ Command = (
     | ReplaceMember
     | RecuseMember
     | RegisterCandidate
+    | CorrectCandidateQuestionnaire
     | ReceiveSurveyResult
     | RecordEthicsResult
     | RecordFeedbackAssessment

@@ -51,7 +51,7 @@ def points(state: Scoring, candidate: Candidate) -> RankEntry | None:
     if not totals:
         return None
     places = state.rules.decimals
-    questionnaire = fixed(candidate.registration.questionnaire_score, places)
+    questionnaire = fixed(candidate.questionnaire_score, places)
     project = mean(totals, places)
     return RankEntry(
         candidate_id=candidate_id,

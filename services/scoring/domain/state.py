@@ -65,10 +65,17 @@ class Candidate:
     """An admitted candidate and what the commission learnt about them."""
 
     registration: CandidateRegistered
+    corrected_questionnaire: int | None = None
     survey: SurveyResultReceived | None = None
     ethics: EthicsResultRecorded | None = None
     feedback: FeedbackAssessmentRecorded | None = None
     nomination: CandidateNominated | None = None
+
+    @property
+    def questionnaire_score(self) -> int:
+        """The Annex 3 score as last corrected by the secretary (nominations)."""
+        corrected = self.corrected_questionnaire
+        return self.registration.questionnaire_score if corrected is None else corrected
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ keys, each followed by ``\\n``, in ASCII.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Sequence
 
 from services.survey.domain.iin import iin_problem, resident_key
@@ -23,16 +24,23 @@ def roll_digest(keys: Iterable[str]) -> str:
     return hashlib.sha256(canonical.encode("ascii")).hexdigest()
 
 
-def roll_keys(iins: Sequence[str], pepper: bytes) -> frozenset[str]:
-    """The keys of a list of IINs (line 1 = first IIN); 422 ``invalid_roll`` naming bad lines."""
+_KEY = re.compile(r"^[0-9a-f]{64}$")
+
+
+def roll_keys(entries: Sequence[str], pepper: bytes) -> frozenset[str]:
+    """The keys of a roll (line 1 = first entry); 422 ``invalid_roll`` naming bad lines.
+
+    An entry is an IIN, hashed at once (the IIN is not kept), or a resident key already
+    computed (64 lowercase hex digits, ``HMAC-SHA256(pepper, IIN)``) by a system that holds
+    the pepper."""
     errors = [
         ErrorItem("invalid_iin", problem.detail, field=f"line {number}")
-        for number, iin in enumerate(iins, start=1)
-        if (problem := iin_problem(iin)) is not None
+        for number, entry in enumerate(entries, start=1)
+        if not _KEY.match(entry) and (problem := iin_problem(entry)) is not None
     ]
     if errors:
         raise RuleViolation("invalid_roll", f"{len(errors)} invalid IIN(s) in the roll", errors)
-    return frozenset(resident_key(iin, pepper) for iin in iins)
+    return frozenset(e if _KEY.match(e) else resident_key(e, pepper) for e in entries)
 
 
 def upload_roll(state: SurveyState | None, keys: frozenset[str]) -> list[Event]:

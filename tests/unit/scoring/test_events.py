@@ -15,6 +15,7 @@ CONTRACT = {
     "MemberReplaced",
     "MemberRecused",
     "CandidateRegistered",
+    "CandidateQuestionnaireCorrected",
     "SurveyResultReceived",
     "EthicsResultRecorded",
     "FeedbackAssessmentRecorded",

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Debian packages the tests use beyond Python: kcat (a non-Python Kafka client, to prove the
+# results contract), wrk (load generator), and Chromium for the browser tests. Idempotent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+need=()
+command -v kcat >/dev/null 2>&1 || need+=(kcat)
+if ((${#need[@]})); then
+  echo "system-deps: installing ${need[*]}" >&2
+  apt-get update -q >/dev/null 2>&1 || true
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o DPkg::Lock::Timeout=600 "${need[@]}" >/dev/null
+fi
+[[ -x scripts/chromium.sh ]] && scripts/chromium.sh
+[[ -x deploy/k8s/tools.sh ]] && deploy/k8s/tools.sh
+exit 0
