@@ -18,7 +18,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_IMAGE = "postgres:16.4-alpine"
-KAFKA_IMAGE = "apache/kafka:4.1.1"
+KAFKA_IMAGE = "confluentinc/cp-kafka:7.6.0"
 
 
 def _docker() -> bool:
@@ -43,7 +43,7 @@ def pg_admin_url() -> Iterator[str]:
         return
     if not _docker():
         _unavailable("PostgreSQL")
-    from testcontainers.postgres import PostgresContainer
+    from testcontainers.community.postgres import PostgresContainer
 
     with PostgresContainer(POSTGRES_IMAGE, driver="asyncpg") as pg:
         yield pg.get_connection_url()
@@ -57,7 +57,7 @@ def kafka_bootstrap() -> Iterator[str]:
         return
     if not _docker():
         _unavailable("Kafka")
-    from testcontainers.kafka import KafkaContainer
+    from testcontainers.community.kafka import KafkaContainer
 
     with KafkaContainer(KAFKA_IMAGE).with_kraft() as kafka:
         yield kafka.get_bootstrap_server()
