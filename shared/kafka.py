@@ -9,25 +9,51 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 from collections.abc import Sequence
 from typing import Any
 
 from aiokafka import TopicPartition
+from aiokafka.helpers import create_ssl_context
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
+from faststream.security import BaseSecurity
 
 from shared.consumers import Consumer
 from shared.events import Envelope
 from shared.logging import get_logger
 from shared.metrics import CONSUMER_LAG
 from shared.relay import Record, topic_for
+from shared.settings import Settings
 
 log = get_logger("uzdik.kafka")
 
 
+def ssl_context(settings: Settings | None = None) -> ssl.SSLContext | None:
+    """TLS to the brokers (Strimzi's listener with client certificates), from the environment:
+    UZDIK_KAFKA_SECURITY_PROTOCOL=SSL and the PEM files UZDIK_KAFKA_SSL_{CA,CERT,KEY}FILE."""
+    s = settings or Settings()
+    if s.kafka_security_protocol.upper() != "SSL":
+        return None
+    context: ssl.SSLContext = create_ssl_context(
+        cafile=str(s.kafka_ssl_cafile) if s.kafka_ssl_cafile else None,
+        certfile=str(s.kafka_ssl_certfile) if s.kafka_ssl_certfile else None,
+        keyfile=str(s.kafka_ssl_keyfile) if s.kafka_ssl_keyfile else None,
+    )
+    return context
+
+
+def client_kwargs() -> dict[str, Any]:
+    """What every aiokafka client of ours gets: plaintext, or SSL with the context above."""
+    context = ssl_context()
+    return {"security_protocol": "SSL", "ssl_context": context} if context else {}
+
+
 def make_broker(bootstrap: str, client_id: str = "uzdik") -> KafkaBroker:
+    context = ssl_context()
     return KafkaBroker(
         bootstrap,
+        security=BaseSecurity(ssl_context=context, use_ssl=True) if context else None,
         client_id=client_id,
         enable_idempotence=True,
         acks="all",
@@ -136,7 +162,9 @@ async def ensure_topics(bootstrap: str, topics: Sequence[str], partitions: int =
     the system of record). Existing topics are left as they are."""
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    if not Settings().kafka_create_topics:
+        return  # the platform (Strimzi KafkaTopic) owns the topics
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **client_kwargs())
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -153,8 +181,11 @@ async def ensure_topics(bootstrap: str, topics: Sequence[str], partitions: int =
             ]
             try:
                 await admin.create_topics(new)
-            except Exception as exc:  # raced with another service creating it
-                if "TopicAlreadyExists" not in type(exc).__name__ + str(exc):
+            except Exception as exc:  # raced with another service, or not ours to create
+                text = type(exc).__name__ + str(exc)
+                if "TopicAlreadyExists" in text or "Authorization" in text:
+                    log.warning("kafka.topics_not_created", topics=missing, reason=text)
+                else:
                     raise
     finally:
         await admin.close()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "uzdik-dev-issuer-secret-not-for-production"
@@ -43,9 +43,30 @@ class Settings(BaseSettings):
     signing_keys_dir: Path | None = None
     blob_dir: Path | None = None
 
+    kafka_security_protocol: str = "PLAINTEXT"
+    kafka_ssl_cafile: Path | None = None
+    kafka_ssl_certfile: Path | None = None
+    kafka_ssl_keyfile: Path | None = None
+    kafka_create_topics: bool = True
+
     relay_batch_size: int = 500
     relay_idle_seconds: float = 0.05
     consumer_poll_seconds: float = 0.05
+
+    @field_validator(
+        "region",
+        "jwks_url",
+        "kafka_ssl_cafile",
+        "kafka_ssl_certfile",
+        "kafka_ssl_keyfile",
+        "database_url",
+        "kafka_bootstrap_servers",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        """An empty variable (a Kubernetes ConfigMap's ``UZDIK_REGION: ""``) means unset."""
+        return None if value == "" else value
 
     @property
     def distributed(self) -> bool:

@@ -9,6 +9,8 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from shared.kafka import client_kwargs
+
 Doc = dict[str, Any]
 
 
@@ -30,6 +32,7 @@ class KafkaSource:
                 fetch_max_bytes=64 * 1024 * 1024,
                 max_partition_fetch_bytes=16 * 1024 * 1024,
                 auto_offset_reset="earliest",
+                **client_kwargs(),
             )
             await consumer.start()
             parts = await self._partitions()
@@ -42,7 +45,7 @@ class KafkaSource:
         return self._consumer
 
     async def _partitions(self) -> list[TopicPartition]:
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, **client_kwargs())
         await admin.start()
         try:
             known = set(await admin.list_topics())
