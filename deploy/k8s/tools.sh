@@ -38,7 +38,7 @@ install_kustomize() {
   [[ -x "$cache/bin/kustomize" && "$(cat "$stamp" 2>/dev/null)" == "$KUSTOMIZE_VERSION" ]] && return
   command -v go >/dev/null || { say "go is needed to build kustomize"; exit 1; }
   say "installing kustomize $KUSTOMIZE_VERSION into $cache/bin (go install, ~30 s)"
-  GOBIN="$cache/bin" GOTOOLCHAIN=local GOFLAGS=-mod=mod \
+  GOBIN="$cache/bin" GOTOOLCHAIN=local \
     go install "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION" >&2
   echo "$KUSTOMIZE_VERSION" >"$stamp"
 }
@@ -49,6 +49,7 @@ install_py_tools() {
   say "installing $PY_TOOLS into $venv"
   rm -rf "$venv"
   if command -v uv >/dev/null; then
+    export UV_PYTHON_DOWNLOADS=never  # use an installed Python; none can be downloaded here
     uv venv -q --python 3.11 "$venv" >&2 || uv venv -q "$venv" >&2
     # shellcheck disable=SC2086  # word splitting of the pinned list is intended
     VIRTUAL_ENV="$venv" uv pip install -q $PY_TOOLS >&2

@@ -152,3 +152,11 @@ def test_survey_scales_more_in_the_republic(rendered: dict[str, Rendered]) -> No
 
     regions = [o for o in rendered if o.startswith("region-")]
     assert all(2 < most(o) < most("republic") for o in regions)
+
+
+def test_autoscaled_deployments_leave_the_replica_count_to_the_hpa(overlay: Rendered) -> None:
+    if overlay.overlay == "dev":
+        return  # one replica on one node; the HPA may still add a second
+    for hpa in overlay.of_kind("HorizontalPodAutoscaler"):
+        target = hpa["spec"]["scaleTargetRef"]
+        assert "replicas" not in overlay.one(target["kind"], target["name"])["spec"]

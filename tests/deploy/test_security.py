@@ -13,18 +13,13 @@ WRITES = {
     "nominations": {"uzdik.nominations.events"},
     "scoring": {"uzdik.scoring.events"},
     "survey": {"uzdik.survey.events"},
-    "reporting": {"uzdik.reporting.events", "uzdik.results"},
+    "reporting": {"uzdik.results"},
 }
 READS = {
     "nominations": set(),
     "scoring": {"uzdik.nominations.events", "uzdik.survey.events"},
     "survey": {"uzdik.scoring.events"},
-    "reporting": {
-        "uzdik.nominations.events",
-        "uzdik.scoring.events",
-        "uzdik.survey.events",
-        "uzdik.reporting.events",
-    },
+    "reporting": {"uzdik.nominations.events", "uzdik.scoring.events", "uzdik.survey.events"},
 }
 EVENT_TOPICS = {
     "uzdik.nominations.events",
