@@ -87,12 +87,25 @@ def demo(
         ".uzdik/demo"
     ),
     fresh: Annotated[bool, typer.Option(help="start from empty databases")] = True,
+    region: Annotated[
+        list[str] | None, typer.Option(help="only these regions (KATO); default all 17")
+    ] = None,
+    per_district: Annotated[int, typer.Option(help="applications per district")] = 4,
+    responses: Annotated[int, typer.Option(help="survey responses per nominee")] = 12,
+    pdf: Annotated[bool, typer.Option(help="render every protocol as PDF too")] = True,
+    seed: Annotated[int, typer.Option(help="random seed of the synthetic edition")] = 2020,
 ) -> None:
-    """Run an edition end to end in the embedded mode (SQLite, nothing to start)."""
+    """Run a whole 2020 edition in the embedded mode (SQLite, nothing to start)."""
     from services.demo import run_demo
+    from services.scenario import Scale
 
     configure_logging(json=False, level="WARNING")
-    code = asyncio.run(run_demo(_settings(), data_dir, fresh=fresh, console=console))
+    scale = Scale(
+        regions=region or None, per_district=per_district, responses_per_survey=responses, seed=seed
+    )
+    code = asyncio.run(
+        run_demo(_settings(), data_dir, fresh=fresh, console=Console(), scale=scale, pdf=pdf)
+    )
     raise typer.Exit(code)
 
 

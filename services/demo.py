@@ -1,11 +1,11 @@
-"""``uzdik demo``: an edition run end to end in the embedded mode, through the services' own
-HTTP commands (in process), then read back from reporting's projections."""
+"""``uzdik demo``: a whole synthetic 2020 edition in the embedded mode (SQLite, nothing to
+start), through the services' own HTTP commands, on a simulated 2020 clock; then the results,
+protocols and ratings read back from reporting's projections."""
 
 from __future__ import annotations
 
 import shutil
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -13,56 +13,111 @@ from rich.console import Console
 from rich.table import Table
 
 from services.embedded import Embedded
-from services.scenario import Scenario
+from services.scenario import Outcome, Scale, Scenario, SimClock, trust_local_proxy
 from shared.auth import issue_dev_token
 from shared.settings import Settings
 
 
-async def run_demo(settings: Settings, data_dir: Path, fresh: bool, console: Console) -> int:
+async def run_demo(
+    settings: Settings,
+    data_dir: Path,
+    fresh: bool,
+    console: Console,
+    scale: Scale | None = None,
+    pdf: bool = True,
+) -> int:
     if fresh:
         shutil.rmtree(data_dir, ignore_errors=True)
     started = time.perf_counter()
-    async with Embedded(settings, data_dir) as system:
-        scenario = Scenario(system.clients, settings, console=console)
-        summary = await scenario.run(drain=system.drain)
-        await system.drain()
-        read = await read_models(system, settings)
-    elapsed = time.perf_counter() - started
-    show(console, summary, read, data_dir, elapsed)
+    clock = SimClock()
+    trust_local_proxy()
+    console.print("[bold]uzdik demo[/bold]: the 2020 edition, embedded (SQLite), simulated clock")
+    async with Embedded(settings, data_dir, clock=clock.now) as system:
+        scenario = Scenario(system.clients, settings, console=console, clock=clock)
+        outcome = await scenario.edition(scale or Scale(), settle=system.drain)
+        written = await export(system, settings, data_dir / "out", pdf=pdf)
+    show(console, outcome, written, data_dir, time.perf_counter() - started)
     return 0
 
 
-async def read_models(system: Embedded, settings: Settings) -> dict[str, list[dict[str, Any]]]:
+async def export(system: Embedded, settings: Settings, out: Path, pdf: bool) -> dict[str, Any]:
+    """Protocols (HTML ru+kk, PDF ru) and ratings (CSV, XLSX), through reporting's API."""
+    out.mkdir(parents=True, exist_ok=True)
     token = issue_dev_token(settings, "demo-auditor", ["auditor"])
+    headers = {"Authorization": f"Bearer {token}"}
     client = system.clients["reporting"]
-    out: dict[str, list[dict[str, Any]]] = {}
-    for model in ("editions", "commissions", "surveys"):
-        r = await client.get(
-            f"/v1/read-models/{model}", headers={"Authorization": f"Bearer {token}"}
-        )
-        r.raise_for_status()
-        out[model] = r.json()["items"]
-    return out
+    sittings = await _all(client, "/v1/read-models/protocols", headers)
+    for p in sittings:
+        sid = p["sitting_id"]
+        for lang in ("ru", "kk"):
+            r = await client.get(
+                f"/v1/protocols/{sid}.html", params={"lang": lang}, headers=headers
+            )
+            (out / f"protocol-{sid}.{lang}.html").write_bytes(r.content)
+        if pdf:
+            r = await client.get(f"/v1/protocols/{sid}.pdf", headers=headers)
+            (out / f"protocol-{sid}.ru.pdf").write_bytes(r.content)
+    for fmt in ("csv", "xlsx"):
+        r = await client.get(f"/v1/ratings.{fmt}", headers=headers)
+        (out / f"ratings.{fmt}").write_bytes(r.content)
+    return {"dir": out, "protocols": len(sittings)}
+
+
+async def _all(client: Any, path: str, headers: dict[str, str]) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    params: dict[str, Any] = {"limit": 1000}
+    while True:
+        page = (await client.get(path, params=params, headers=headers)).json()
+        items += page["items"]
+        if not page.get("next"):
+            return items
+        params["after"] = page["next"]
 
 
 def show(
-    console: Console,
-    summary: dict[str, Any],
-    read: dict[str, list[dict[str, Any]]],
-    data_dir: Path,
-    elapsed: float,
+    console: Console, o: Outcome, written: dict[str, Any], data_dir: Path, elapsed: float
 ) -> None:
-    table = Table(title="uzdik demo — read back from reporting's projections")
-    table.add_column("read model")
-    table.add_column("documents", justify="right")
-    for model, items in read.items():
-        table.add_row(model, str(len(items)))
-    console.print(table)
-    for line in summary.get("lines", []):
-        console.print(line)
-    console.print(f"databases: {data_dir}/*.db")
+    console.print(
+        f"\napplications {o.applications}, admitted {o.admitted}, "
+        f"rejected {len(o.rejected)}; survey responses {o.responses}"
+    )
+    reasons: dict[str, int] = {}
+    for errors in o.rejected.values():
+        for e in errors:
+            reasons[e["code"]] = reasons.get(e["code"], 0) + 1
+    console.print(
+        "rejections by rule: " + ", ".join(f"{k} {v}" for k, v in sorted(reasons.items()))
+    )
+    nominees = Table(title="Stage-I nominees per region (§12)")
+    nominees.add_column("region")
+    nominees.add_column("nominees", justify="right")
+    nominees.add_column("first of them")
+    for region, items in sorted(o.nominees.items()):
+        first = items[0] if items else {}
+        nominees.add_row(region, str(len(items)), str(first.get("name", "")))
+    console.print(nominees)
+    finalists = Table(title="Regional finalists (§16)")
+    for column in ("region", "finalist", "regional total"):
+        finalists.add_column(column)
+    for region, f in sorted(o.finalists.items()):
+        finalists.add_row(
+            region, str(f.get("name", f.get("candidate_id"))), str(f.get("regional_total"))
+        )
+    console.print(finalists)
+    winners = Table(title="The three winners (§21)")
+    for column in ("place", "winner", "mean of Annex 7 sheets", "sum"):
+        winners.add_column(column)
+    for w in o.winners:
+        winners.add_row(
+            str(w.get("place")),
+            str(w.get("name", w.get("candidate_id"))),
+            str(w.get("mean")),
+            str(w.get("sum")),
+        )
+    console.print(winners)
+    console.print(
+        f"protocols ({written['protocols']} sittings, HTML ru/kk + PDF) and ratings "
+        f"(CSV, XLSX): {written['dir']}"
+    )
+    console.print(f"event stores: {data_dir}/{{nominations,scoring,survey,reporting}}.db")
     console.print(f"done in {elapsed:.1f} s")
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())

@@ -1,12 +1,22 @@
-"""A scripted edition, driven through the services' HTTP APIs (used by the demo and the e2e
-test, so the embedded and the distributed runs issue the very same commands)."""
+"""A scripted edition, driven through the services' HTTP APIs. The demo runs it embedded; the
+end-to-end test runs the very same commands distributed and compares the outcome.
+
+The business clock is simulated (:class:`SimClock`): the scenario moves it through the 2020
+calendar (Asia/Almaty), so deadlines are enforced exactly as they would be that year.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from random import Random
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 from rich.console import Console
@@ -15,12 +25,56 @@ from shared.auth import issue_dev_token
 from shared.settings import Settings
 
 NS = uuid.UUID("6b1c7c1e-6c55-4b7a-9d41-2f4f1c2a2020")
+ALMATY = ZoneInfo("Asia/Almaty")
 Drain = Callable[[], Awaitable[Any]]
 
 
 def stable_id(*parts: object) -> str:
     """Deterministic ids, so two runs of the scenario produce comparable read models."""
     return str(uuid.uuid5(NS, "/".join(str(p) for p in parts)))
+
+
+class SimClock:
+    """Business time under the scenario's control."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.current = start or datetime.now(UTC)
+
+    def now(self) -> datetime:
+        return self.current
+
+    def set(self, year: int, month: int, day: int, hour: int = 10) -> None:
+        self.current = datetime(year, month, day, hour, tzinfo=ALMATY)
+
+
+@dataclass
+class Scale:
+    """How big an edition: which regions, applicants per district, responses per survey."""
+
+    regions: list[str] | None = None  # None: all 17 oblasts
+    per_district: int = 4
+    responses_per_survey: int = 12
+    seed: int = 2020
+
+
+@dataclass
+class Outcome:
+    edition_id: str = ""
+    applications: int = 0
+    admitted: int = 0
+    rejected: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    nominees: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    responses: int = 0
+    finalists: dict[str, dict[str, Any]] = field(default_factory=dict)
+    winners: list[dict[str, Any]] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    lines: list[str] = field(default_factory=list)
+
+
+def trust_local_proxy() -> None:
+    """The scenario's residents reach the survey through an in-process client that stands for
+    the regional akimat's reverse proxy (their address in X-Forwarded-For)."""
+    os.environ.setdefault("UZDIK_SURVEY_TRUSTED_PROXIES", "127.0.0.1/32")
 
 
 class Scenario:
@@ -30,12 +84,24 @@ class Scenario:
         settings: Settings,
         console: Console | None = None,
         now: datetime | None = None,
+        clock: SimClock | None = None,
     ) -> None:
         self.clients, self.settings, self.console = clients, settings, console
         self.now = (now or datetime.now(UTC)).replace(microsecond=0)
+        self.clock = clock or SimClock(self.now)
 
-    def bearer(self, sub: str, roles: list[str], region: str | None = None) -> dict[str, str]:
-        token = issue_dev_token(self.settings, sub, roles, region=region)
+    def bearer(
+        self, sub: str, roles: list[str], region: str | None = None, commission: str | None = None
+    ) -> dict[str, str]:
+        token = issue_dev_token(
+            self.settings,
+            sub,
+            roles,
+            region=region,
+            commission=commission,
+            ttl=timedelta(days=3650),
+            now=datetime.now(UTC),
+        )
         return {"Authorization": f"Bearer {token}"}
 
     async def post(self, service: str, path: str, body: Any, headers: dict[str, str]) -> Any:
@@ -43,6 +109,10 @@ class Scenario:
         if r.status_code >= 400:
             raise RuntimeError(f"{service} {path}: {r.status_code} {r.text}")
         return r.json()
+
+    def say(self, text: str) -> None:
+        if self.console is not None:
+            self.console.print(text)
 
     async def run(self, drain: Drain | None = None) -> dict[str, Any]:
         """The walking skeleton: one command per service."""
@@ -80,3 +150,131 @@ class Scenario:
         if drain:
             await drain()
         return {"edition_id": edition_id, "lines": [f"edition {edition_id} announced"]}
+
+    async def edition(self, scale: Scale, settle: Drain) -> Outcome:
+        """A whole 2020 edition: applications, checks, stage I, surveys, finals, stage II."""
+        from services.nominations import demo_steps as nominations
+        from services.scoring import demo_steps as scoring
+
+        rng, out = Random(scale.seed), Outcome()
+        regions = scale.regions or scoring.regions_2020()
+        out.edition_id = edition_id = stable_id("edition", 2020, scale.seed)
+        nom, sco = self.clients["nominations"], self.clients["scoring"]
+
+        async def step(name: str, work: Callable[[], Awaitable[Any]]) -> Any:
+            started = time.perf_counter()
+            result = await work()
+            await settle()
+            out.timings[name] = time.perf_counter() - started
+            self.say(f"  {name}: {out.timings[name]:.1f} s")
+            return result
+
+        self.clock.set(2020, 5, 30)
+        await step("announce", lambda: nominations.announce_2020(nom, self.bearer, edition_id))
+        self.clock.set(2020, 6, 1)
+        boards = await step(
+            "commissions",
+            lambda: scoring.form_commissions(
+                sco, self.bearer, Random(rng.getrandbits(64)), edition_id, regions
+            ),
+        )
+        self.clock.set(2020, 6, 10)
+        seeds = {r: rng.getrandbits(64) for r in regions}
+        submitted = await step(
+            "applications",
+            lambda: asyncio.gather(
+                *(
+                    nominations.submit_region_batch(
+                        nom, self.bearer, edition_id, r, scale.per_district, Random(seeds[r])
+                    )
+                    for r in regions
+                )
+            ),
+        )
+        out.applications = sum(len(s) for s in submitted)
+        self.clock.set(2020, 6, 25)
+        checked = await step(
+            "admission",
+            lambda: asyncio.gather(
+                *(nominations.check_all(nom, self.bearer, edition_id, r) for r in regions)
+            ),
+        )
+        for admitted, rejected in checked:
+            out.admitted += len(admitted)
+            out.rejected.update(rejected)
+        self.clock.set(2020, 6, 29)
+        stage1 = await step(
+            "stage I", lambda: scoring.stage1(sco, self.bearer, Random(rng.getrandbits(64)), boards)
+        )
+        out.nominees = stage1.nominees
+        self.clock.set(2020, 7, 5)
+        out.responses = await step("survey", lambda: self.survey(boards, scale, rng))
+        self.clock.set(2020, 7, 20)
+        await step(
+            "survey closed",
+            lambda: self.post(
+                "survey", "/v1/survey-closures", {}, self.bearer("organiser-1", ["organiser"])
+            ),
+        )
+        await scoring.wait_for_surveys(sco, self.bearer, boards)
+        self.clock.set(2020, 7, 28)
+        final = await step(
+            "regional final",
+            lambda: scoring.regional_final(sco, self.bearer, Random(rng.getrandbits(64)), boards),
+        )
+        out.finalists = final.finalists
+        self.clock.set(2020, 9, 15)
+        stage2 = await step(
+            "stage II",
+            lambda: scoring.stage2(sco, self.bearer, Random(rng.getrandbits(64)), boards, final),
+        )
+        out.winners = stage2.winners
+        return out
+
+    async def survey(self, boards: Any, scale: Scale, rng: Random) -> int:
+        """Residents answer each nominee's survey (valid, unique IINs), a few at a time."""
+        from services.survey.domain.iin import make_iin
+        from services.survey.handlers import survey_id_for
+
+        nominees = sorted(
+            n["candidate_id"] for ns in (await self._nominees(boards)).values() for n in ns
+        )
+        start = (scale.seed % 1000) * 10_000
+        iins = (make_iin(start + n) for n in range(len(nominees) * scale.responses_per_survey))
+        jobs = [
+            (
+                str(survey_id_for(c)),
+                next(iins),
+                [min(10, max(0, int(rng.gauss(7, 2)))) for _ in range(16)],
+            )
+            for c in nominees
+            for _ in range(scale.responses_per_survey)
+        ]
+        gate = asyncio.Semaphore(16)
+        client = self.clients["survey"]
+
+        async def answer(n: int, job: tuple[str, str, list[int]]) -> None:
+            survey_id, iin, answers = job
+            # each resident from an address of their own, behind the in-process "proxy"
+            resident = f"10.{(n >> 16) & 255}.{(n >> 8) & 255}.{n & 255}"
+            async with gate:
+                r = await client.post(
+                    f"/v1/surveys/{survey_id}/responses",
+                    json={"iin": iin, "answers": answers},
+                    headers={"X-Forwarded-For": resident},
+                )
+            if r.status_code != 201:
+                raise RuntimeError(f"survey {survey_id}: {r.status_code} {r.text}")
+
+        await asyncio.gather(*(answer(n, j) for n, j in enumerate(jobs)))
+        return len(jobs)
+
+    async def _nominees(self, boards: Any) -> dict[str, list[dict[str, Any]]]:
+        from services.scoring import demo_steps as scoring
+
+        out: dict[str, list[dict[str, Any]]] = {}
+        for region, board in sorted(boards.regional.items()):
+            out[region] = await scoring._candidates(
+                self.clients["scoring"], self.bearer, board, nominated=True
+            )
+        return out

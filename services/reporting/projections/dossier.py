@@ -133,6 +133,29 @@ def candidate(event: Doc) -> list[Target]:
     return [Target("candidates", p["candidate_id"], fold)]
 
 
+FACTS: dict[str, Any] = {
+    "CandidateNominated": lambda p: {
+        "nominated": True,
+        "stage1_points": p.get("points"),
+        "stage1_rank": p.get("rank"),
+        "nomination_basis": p.get("basis"),
+    },
+    "FinalistSelected": lambda p: {
+        "finalist": True,
+        "regional_total": p.get("regional_total"),
+        "regional_components": p.get("components"),
+    },
+    "SurveyResultReceived": lambda p: {
+        "survey": {k: p.get(k) for k in ("responses", "mean_total", "mean_per_criterion")}
+    },
+    "EthicsResultRecorded": lambda p: {"ethics_score": p.get("score")},
+    "FeedbackAssessmentRecorded": lambda p: {"feedback_score": p.get("score")},
+    "ProjectDefenceRegistered": lambda p: {
+        "defence": {k: p.get(k) for k in ("title", "budget_tenge", "talk_seconds", "mode")}
+    },
+}
+
+
 @on(
     "CandidateNominated",
     "FinalistSelected",
@@ -143,27 +166,7 @@ def candidate(event: Doc) -> list[Target]:
 )
 def candidate_fact(event: Doc) -> list[Target]:
     p, kind = event["payload"], event["event_type"]
-    fields: dict[str, Any] = {
-        "CandidateNominated": {
-            "nominated": True,
-            "stage1_points": p.get("points"),
-            "stage1_rank": p.get("rank"),
-            "nomination_basis": p.get("basis"),
-        },
-        "FinalistSelected": {
-            "finalist": True,
-            "regional_total": p.get("regional_total"),
-            "regional_components": p.get("components"),
-        },
-        "SurveyResultReceived": {
-            "survey": {k: p[k] for k in ("responses", "mean_total", "mean_per_criterion")}
-        },
-        "EthicsResultRecorded": {"ethics_score": p.get("score")},
-        "FeedbackAssessmentRecorded": {"feedback_score": p.get("score")},
-        "ProjectDefenceRegistered": {
-            "defence": {k: p[k] for k in ("title", "budget_tenge", "talk_seconds", "mode")}
-        },
-    }[kind]
+    fields: dict[str, Any] = FACTS[kind](p)
 
     def fold(doc: Doc | None, e: Doc) -> Doc:
         return {
