@@ -14,13 +14,16 @@ import httpx
 from services.registry import SERVICES, spec
 from shared.runtime import ServiceRuntime
 from shared.settings import Settings
+from shared.store.eventstore import Clock, utcnow
 
 MakeUrl = Callable[[], Awaitable[str]]
 
 
 class Distributed:
-    def __init__(self, make_url: MakeUrl, bootstrap: str, prefix: str) -> None:
-        self.make_url, self.bootstrap, self.prefix = make_url, bootstrap, prefix
+    def __init__(
+        self, make_url: MakeUrl, bootstrap: str, prefix: str, clock: Clock = utcnow
+    ) -> None:
+        self.make_url, self.bootstrap, self.prefix, self.clock = make_url, bootstrap, prefix, clock
         self.settings = Settings(
             kafka_bootstrap_servers=bootstrap, topic_prefix=prefix, relay_idle_seconds=0.02
         )
@@ -29,7 +32,8 @@ class Distributed:
 
     async def __aenter__(self) -> Distributed:
         for name in SERVICES:
-            rt = ServiceRuntime(spec(name), self.settings, url=await self.make_url())
+            rt = ServiceRuntime(spec(name), self.settings, url=await self.make_url(),
+                                clock=self.clock)
             await rt.start_distributed()
             self.runtimes[name] = rt
             self.clients[name] = httpx.AsyncClient(
@@ -58,6 +62,20 @@ class Distributed:
                     return
             await asyncio.sleep(0.2)
         raise AssertionError("the distributed system did not settle in time")
+
+    async def quiescent(self, timeout: float = 120.0, still: int = 4) -> None:
+        """Wait until nothing moves: every relay published everything and no store grew for
+        ``still`` polls in a row (each consumer reacts within that time, or it would show)."""
+        deadline, calm, last = time.monotonic() + timeout, 0, None
+        while time.monotonic() < deadline:
+            heads = [await rt.store.head() for rt in self.runtimes.values()]
+            backlog = [await rt.relay.backlog() for rt in self.runtimes.values()]
+            calm = calm + 1 if heads == last and not any(backlog) else 0
+            if calm >= still and await self._quiet():
+                return
+            last = heads
+            await asyncio.sleep(0.4)
+        raise AssertionError("the distributed system did not become quiescent in time")
 
     async def _quiet(self) -> bool:
         for rt in self.runtimes.values():
