@@ -24,7 +24,7 @@ async def run_demo(
     fresh: bool,
     console: Console,
     scale: Scale | None = None,
-    pdf: bool = True,
+    pdf: str = "finals",
 ) -> int:
     if fresh:
         shutil.rmtree(data_dir, ignore_errors=True)
@@ -40,8 +40,9 @@ async def run_demo(
     return 0
 
 
-async def export(system: Embedded, settings: Settings, out: Path, pdf: bool) -> dict[str, Any]:
-    """Protocols (HTML ru+kk, PDF ru) and ratings (CSV, XLSX), through reporting's API."""
+async def export(system: Embedded, settings: Settings, out: Path, pdf: str) -> dict[str, Any]:
+    """Protocols (HTML ru+kk; PDF ru of the finals, or all, or none) and ratings (CSV, XLSX),
+    through reporting's API. A stage-I protocol of a large region runs to dozens of pages."""
     out.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once, before the work
     token = issue_dev_token(settings, "demo-auditor", ["auditor"])
     headers = {"Authorization": f"Bearer {token}"}
@@ -54,7 +55,7 @@ async def export(system: Embedded, settings: Settings, out: Path, pdf: bool) -> 
                 f"/v1/protocols/{sid}.html", params={"lang": lang}, headers=headers
             )
             (out / f"protocol-{sid}.{lang}.html").write_bytes(r.content)
-        if pdf:
+        if pdf == "all" or (pdf == "finals" and p.get("stage") != "stage1_selection"):
             r = await client.get(f"/v1/protocols/{sid}.pdf", headers=headers)
             (out / f"protocol-{sid}.ru.pdf").write_bytes(r.content)
     for fmt in ("csv", "xlsx"):
