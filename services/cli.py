@@ -92,7 +92,9 @@ def demo(
     ] = None,
     per_district: Annotated[int, typer.Option(help="applications per district")] = 4,
     responses: Annotated[int, typer.Option(help="survey responses per nominee")] = 12,
-    pdf: Annotated[bool, typer.Option(help="render every protocol as PDF too")] = True,
+    pdf: Annotated[
+        str, typer.Option(help="PDF protocols: finals (interviews, stage II), all, none")
+    ] = "finals",
     seed: Annotated[int, typer.Option(help="random seed of the synthetic edition")] = 2020,
 ) -> None:
     """Run a whole 2020 edition in the embedded mode (SQLite, nothing to start)."""

@@ -117,7 +117,7 @@ def show(
         )
     console.print(winners)
     console.print(
-        f"protocols ({written['protocols']} sittings, HTML ru/kk + PDF) and ratings "
+        f"protocols ({written['protocols']} sittings: HTML ru/kk, PDF ru) and ratings "
         f"(CSV, XLSX): {written['dir']}"
     )
     console.print(f"event stores: {data_dir}/{{nominations,scoring,survey,reporting}}.db")
