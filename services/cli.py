@@ -263,7 +263,7 @@ def audit_trail(
                 )
             )
         )
-    Console().print(table)
+    Console(width=240).print(table)
     if not rows:
         raise typer.Exit(1)
 

@@ -11,7 +11,6 @@ from typing import Any
 
 import jsonschema
 
-from shared.events import Actor
 from services.scoring.domain.signatures import generate_key_pair, sign_digest
 from services.scoring.events import (
     CandidateRegistered,
@@ -22,6 +21,7 @@ from services.scoring.events import (
     Winner,
     WinnersDecided,
 )
+from shared.events import Actor
 from tests.conftest import ROOT
 from tests.harness import Distributed
 

@@ -1,0 +1,172 @@
+"""Protocols from the log, and what an auditor's tools find when the log is tampered with."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from services.audit import compare_topic, verify_protocols
+from services.embedded import Embedded
+from services.scenario import Scale, Scenario, SimClock, trust_local_proxy
+from services.scoring.domain.signatures import generate_key_pair, sign_digest
+from services.scoring.events import ProtocolSigned, Signature, registry
+from shared.auth import issue_dev_token
+from shared.events import Actor
+from shared.settings import Settings
+from shared.store.eventstore import EventStore
+from tests.conftest import ROOT
+from tests.harness import Distributed
+from tests.kernel_events import ACTOR, Noted
+
+SMALL = Scale(regions=["620000000"], per_district=2, responses_per_survey=2, seed=11)
+
+
+@pytest.fixture(scope="module")
+def edition(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small embedded edition (one region, every stage), run once for this module."""
+    import asyncio
+
+    trust_local_proxy()
+    data = tmp_path_factory.mktemp("edition")
+
+    async def run() -> None:
+        clock, settings = SimClock(), Settings()
+        async with Embedded(settings, data, clock=clock.now) as system:
+            await Scenario(system.clients, settings, clock=clock).edition(SMALL, system.drain)
+            await system.drain()
+
+    asyncio.run(run())
+    return data
+
+
+def docs(data: Path, model: str) -> dict[str, dict[str, Any]]:
+    engine = sa.create_engine(f"sqlite:///{data / 'reporting.db'}")
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT key, doc FROM documents WHERE model = :m"),
+                            {"m": model}).all()
+    engine.dispose()
+    return {k: json.loads(d) for k, d in rows}
+
+
+def test_each_protocols_totals_equal_the_sum_of_its_live_sheets(edition: Path) -> None:
+    protocols = docs(edition, "protocols")
+    assert {p["stage"] for p in protocols.values()} == {
+        "stage1_selection", "stage1_interview", "stage2"}
+    checked = 0
+    for protocol in protocols.values():
+        sums: dict[tuple[str, str], int] = defaultdict(int)
+        for sheet in protocol["sheets"].values():
+            if not sheet["superseded_by"]:
+                sums[(sheet["candidate_id"], sheet["kind"])] += sheet["total"]
+        for ranking in protocol["rankings"]:
+            for entry in ranking["entries"]:
+                for kind, total in entry["sheet_sums"].items():
+                    assert sums[(entry["candidate_id"], kind)] == total
+                    checked += 1
+    assert checked > 10
+
+
+def uzdik(*args: str) -> subprocess.CompletedProcess[str]:
+    import os
+
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")}
+    return subprocess.run([str(ROOT / ".venv" / "bin" / "uzdik"), *args], capture_output=True,
+                          text=True, env=env, cwd=ROOT, timeout=300)
+
+
+def test_a_replayed_protocol_is_byte_identical_in_html_and_pdf(edition: Path) -> None:
+    async def render(sitting: str) -> tuple[bytes, bytes]:
+        settings = Settings()
+        async with Embedded(settings, edition) as system:
+            token = issue_dev_token(settings, "auditor-1", ["auditor"])
+            h = {"Authorization": f"Bearer {token}"}
+            client = system.clients["reporting"]
+            html = (await client.get(f"/v1/protocols/{sitting}.html?lang=kk", headers=h)).content
+            pdf = (await client.get(f"/v1/protocols/{sitting}.pdf", headers=h)).content
+        return html, pdf
+
+    import asyncio
+
+    final = next(k for k, p in docs(edition, "protocols").items() if p["stage"] == "stage2")
+    before = asyncio.run(render(final))
+    for _ in range(2):  # replay twice from the same log
+        result = uzdik("replay", "--data-dir", str(edition))
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout.strip().splitlines()[-1])["identical"] is True
+        assert asyncio.run(render(final)) == before
+    assert before[1].startswith(b"%PDF") and "ХАТТАМА" in before[0].decode()
+
+
+def test_audit_trail_prints_a_candidates_sheets(edition: Path) -> None:
+    winner = next(iter(docs(edition, "results")["winners"]["winners"]))["candidate_id"]
+    result = uzdik("audit", "trail", "--candidate", winner, "--data-dir", str(edition))
+    assert result.returncode == 0, result.stderr
+    assert "ScoreRecorded" in result.stdout and "FinalistSelected" in result.stdout
+
+
+async def test_a_forged_protocol_signature_is_found(edition: Path, tmp_path: Path) -> None:
+    import shutil
+
+    shutil.copy(edition / "scoring.db", tmp_path / "scoring.db")
+    store = EventStore("scoring", f"sqlite+aiosqlite:///{tmp_path / 'scoring.db'}")
+    assert await verify_protocols(store) == []
+    signed = [e for e in await store.read_all(limit=100000) if e.event_type == "ProtocolSigned"]
+    genuine = registry.load(signed[-1])
+    assert isinstance(genuine, ProtocolSigned)
+    key, public = generate_key_pair()  # not the chair's key
+    forged = genuine.model_copy(update={"signatures": (
+        Signature(role="chair", person_id=genuine.signatures[0].person_id, public_key=public,
+                  signature=sign_digest(key, "00" * 32)), *genuine.signatures[1:])})
+    # appended through the store, so the hash chain itself is intact
+    await store.append(signed[-1].stream_id, None, [forged], Actor(id="intruder", role="chair"))
+    problems = await verify_protocols(store)
+    await store.close()
+    assert len(problems) == 1 and "signature_invalid:chair" in problems[0]
+
+
+def test_an_altered_event_is_named_by_audit_verify(edition: Path, tmp_path: Path) -> None:
+    import shutil
+
+    for name in ("nominations", "scoring", "survey"):
+        shutil.copy(edition / f"{name}.db", tmp_path / f"{name}.db")
+    assert uzdik("audit", "verify", "--data-dir", str(tmp_path)).returncode == 0
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'scoring.db'}")
+    with engine.begin() as conn:
+        row = conn.execute(sa.text("SELECT global_position, event_id FROM events "
+                                   "WHERE event_type = 'ScoreRecorded' LIMIT 1")).one()
+        conn.execute(sa.text("UPDATE events SET payload = replace(payload, :a, :b) "
+                             "WHERE global_position = :p"),
+                     {"a": '"total":', "b": '"total":1', "p": row[0]})
+    engine.dispose()
+    result = uzdik("audit", "verify", "--data-dir", str(tmp_path))
+    assert result.returncode == 1
+    assert row[1] in result.stdout + result.stderr
+
+
+async def test_an_event_missing_from_the_topic_is_found(
+    pg_url_factory: Any, kafka_bootstrap: str, topic_prefix: str
+) -> None:
+    async with Distributed(pg_url_factory, kafka_bootstrap, topic_prefix) as system:
+        rt = system.runtimes["nominations"]
+        for i in range(5):
+            await rt.store.append(f"n-{i}", 0, [Noted(text="x", n=i)], ACTOR)
+        await system.settled()
+        topic = f"{topic_prefix}.nominations.events"
+        assert await compare_topic(rt.store, kafka_bootstrap, topic) is None
+        await system.runtimes["nominations"].stop()  # the relay stops; nothing else publishes
+        [lost] = await rt.store.append("n-lost", 0, [Noted(text="lost", n=9)], ACTOR)
+        async with rt.store.engine.begin() as conn:  # a relay that claims it published it
+            await conn.execute(sa.text("UPDATE relay_state SET published_position = :p"),
+                               {"p": lost.global_position})
+        problem = await compare_topic(EventStore("nominations", system.url("nominations")),
+                                      kafka_bootstrap, topic)
+    assert problem is not None and str(lost.event_id) in problem and "missing" in problem
+
+
