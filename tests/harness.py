@@ -4,6 +4,8 @@ Kafka topics (a prefix per test), relay and FastStream consumers — the product
 from __future__ import annotations
 
 import asyncio
+import tempfile
+from pathlib import Path
 import time
 from collections.abc import Awaitable, Callable
 from types import TracebackType
@@ -24,8 +26,10 @@ class Distributed:
         self, make_url: MakeUrl, bootstrap: str, prefix: str, clock: Clock = utcnow
     ) -> None:
         self.make_url, self.bootstrap, self.prefix, self.clock = make_url, bootstrap, prefix, clock
+        self.blobs = tempfile.TemporaryDirectory(prefix="uzdik-blobs-")
         self.settings = Settings(
-            kafka_bootstrap_servers=bootstrap, topic_prefix=prefix, relay_idle_seconds=0.02
+            kafka_bootstrap_servers=bootstrap, topic_prefix=prefix, relay_idle_seconds=0.02,
+            blob_dir=Path(self.blobs.name),
         )
         self.runtimes: dict[str, ServiceRuntime] = {}
         self.clients: dict[str, httpx.AsyncClient] = {}
@@ -48,6 +52,7 @@ class Distributed:
             await client.aclose()
         for rt in self.runtimes.values():
             await rt.stop()
+        self.blobs.cleanup()
 
     def url(self, service: str) -> str:
         return self.runtimes[service].store.url

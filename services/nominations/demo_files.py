@@ -44,10 +44,7 @@ _REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _PKG = "http://schemas.openxmlformats.org/package/2006/relationships"
 _CT = "application/vnd.openxmlformats-officedocument.presentationml"
 _NS = f'xmlns:a="{_A}" xmlns:r="{_R}" xmlns:p="{_P}"'
-_TREE = (
-    '<p:nvGrpSpPr><p:cNvPr id="1" name=""/><p:cNvGrpSpPr/><p:nvPr/></p:nvGrpSpPr>'
-    "<p:grpSpPr/>"
-)
+_TREE = '<p:nvGrpSpPr><p:cNvPr id="1" name=""/><p:cNvGrpSpPr/><p:nvPr/></p:nvGrpSpPr><p:grpSpPr/>'
 
 
 def _rels(*items: tuple[str, str]) -> str:
@@ -55,7 +52,7 @@ def _rels(*items: tuple[str, str]) -> str:
         f'<Relationship Id="rId{n}" Type="{_REL}/{kind}" Target="{target}"/>'
         for n, (kind, target) in enumerate(items, start=1)
     )
-    return f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Relationships xmlns="{_PKG}">{rels}</Relationships>'
+    return _xml(f'<Relationships xmlns="{_PKG}">{rels}</Relationships>')
 
 
 def _xml(body: str) -> str:
@@ -73,7 +70,8 @@ def _content_types() -> str:
     overrides = "".join(f'<Override PartName="{p}" ContentType="{t}"/>' for p, t in parts.items())
     return _xml(
         '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="rels" '
+        'ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
         '<Default Extension="xml" ContentType="application/xml"/>'
         f"{overrides}</Types>"
     )
@@ -92,6 +90,7 @@ def _theme() -> str:
     font = '<a:latin typeface="Arial"/><a:ea typeface=""/><a:cs typeface=""/>'
     fill = '<a:solidFill><a:schemeClr val="phClr"/></a:solidFill>'
     line = f'<a:ln w="9525">{fill}</a:ln>'
+    effect = "<a:effectStyle><a:effectLst/></a:effectStyle>"
     return _xml(
         f'<a:theme xmlns:a="{_A}" name="uzdik"><a:themeElements>'
         f'<a:clrScheme name="uzdik">{colours}</a:clrScheme>'
@@ -99,7 +98,7 @@ def _theme() -> str:
         f"<a:minorFont>{font}</a:minorFont></a:fontScheme>"
         f'<a:fmtScheme name="uzdik"><a:fillStyleLst>{fill * 3}</a:fillStyleLst>'
         f"<a:lnStyleLst>{line * 3}</a:lnStyleLst>"
-        f"<a:effectStyleLst>{'<a:effectStyle><a:effectLst/></a:effectStyle>' * 3}</a:effectStyleLst>"
+        f"<a:effectStyleLst>{effect * 3}</a:effectStyleLst>"
         f"<a:bgFillStyleLst>{fill * 3}</a:bgFillStyleLst></a:fmtScheme>"
         "</a:themeElements></a:theme>"
     )

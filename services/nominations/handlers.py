@@ -160,17 +160,17 @@ async def attach_document(uow: UnitOfWork, command: AttachDocument, cause: Cause
 
 
 async def check_application(uow: UnitOfWork, application_id: str, cause: Cause) -> Outcome:
-    """§10, §11: the secretary's admission check; an admitted questionnaire is scored at once."""
-    checked = await _decide(
-        uow,
-        application_id,
-        lambda app, ed: eligibility.decide_admission(app, ed, cause.actor, cause.at),
-        cause,
-    )
+    """§10, §11: the secretary's admission check; an admitted questionnaire is scored at once
+    (by the system, caused by the admission)."""
+    state, version = await load_application(uow, application_id)
+    current = await load_edition(uow, state.edition_id)
+    decided = eligibility.decide_admission(state, current, cause.actor, cause.at)
+    checked = await _append(uow, state, version, decided, cause)
     if checked.state.status is not ApplicationStatus.admitted:
         return checked
     system = replace(cause, actor=SYSTEM, causation_id=checked.event_ids[0])
-    scored = await score_questionnaire(uow, application_id, system)
+    scoring = questionnaire_score.score_questionnaire(checked.state, current, cause.at)
+    scored = await _append(uow, checked.state, version + len(decided), scoring, system)
     return Outcome(scored.state, [*checked.envelopes, *scored.envelopes])
 
 

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from pydantic import AwareDatetime
+from pydantic import AwareDatetime, Field
 
 from shared.errors import Conflict, NotFound, RuleViolation
 from shared.events import Actor, Event
@@ -24,11 +24,11 @@ from .values import EditionYear, Frozen, Id, Text, almaty_iso, almaty_text
 class AnnounceEdition(Frozen):
     """Command: announce an edition with its calendar and rules (§8)."""
 
-    edition_id: Id
-    year: EditionYear
-    title: Text
-    calendar: EditionCalendar
-    rules: EditionRules
+    edition_id: Id = Field(description="the edition's id (UUID), chosen by the organiser")
+    year: EditionYear = Field(description="the competition year")
+    title: Text = Field(description="the edition's official title")
+    calendar: EditionCalendar = Field(description="every deadline, Asia/Almaty (DOMAIN Timeline)")
+    rules: EditionRules = Field(description="every figure of the edition, as data")
 
 
 class ExtendDeadline(Frozen):

@@ -23,9 +23,9 @@ class Migration(Frozen):
 class ExtraIndicator(Frozen):
     """Any further indicator the nominator reports (§9 item 5: "… и т.д.")."""
 
-    name: Text
-    value: float
-    unit: str = ""
+    name: Text = Field(description="what is measured")
+    value: float = Field(description="its value")
+    unit: str = Field("", description="its unit")
 
 
 class SocioEconomicIndicators(Frozen):
@@ -33,8 +33,8 @@ class SocioEconomicIndicators(Frozen):
 
     as_of: date = Field(description="the date the figures refer to: 1 January of the edition year")
     investment_tenge: Tenge = Field(description="investment attracted, tenge")
-    jobs_created: Count
+    jobs_created: Count = Field(description="jobs created")
     agricultural_output_tenge: Tenge = Field(description="agricultural output, tenge")
-    migration: Migration
+    migration: Migration = Field(description="migration level")
     registered_offences: Count = Field(description="crime level: offences registered")
-    extra: tuple[ExtraIndicator, ...] = ()
+    extra: tuple[ExtraIndicator, ...] = Field((), description="further indicators")

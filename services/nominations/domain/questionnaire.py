@@ -28,7 +28,7 @@ class NominatorKind(StrEnum):
 
 
 class Nominator(Frozen):
-    kind: NominatorKind
+    kind: NominatorKind = Field(description="which of the four nominators of §7")
     name: Text | None = Field(None, description="the nominating body; empty for self-nomination")
 
     @model_validator(mode="after")
@@ -39,9 +39,9 @@ class Nominator(Frozen):
 
 
 class PersonName(Frozen):
-    surname: Text
-    given_name: Text
-    patronymic: Text | None = None
+    surname: Text = Field(description="family name (фамилия)")
+    given_name: Text = Field(description="given name (имя)")
+    patronymic: Text | None = Field(None, description="patronymic (отчество), if any")
 
     @property
     def full(self) -> str:
@@ -51,9 +51,11 @@ class PersonName(Frozen):
 class ApplicationStatement(Frozen):
     """Annex 1: the request to take part, consent to the terms, date (and Annex 2's consent)."""
 
-    agrees_to_terms: bool
-    consents_to_personal_data: bool
-    signed_on: date
+    agrees_to_terms: bool = Field(description="Annex 1: accepts the terms of the competition")
+    consents_to_personal_data: bool = Field(
+        description="Annex 2: consents to the processing of personal data"
+    )
+    signed_on: date = Field(description="the date of the signature")
 
 
 class EducationLevel(StrEnum):
@@ -63,18 +65,18 @@ class EducationLevel(StrEnum):
 
 
 class Education(Frozen):
-    institution: Text
-    graduated_in: Year
-    speciality: Text
-    qualification: Text | None = None
-    level: EducationLevel
+    institution: Text = Field(description="the school, college or university")
+    graduated_in: Year = Field(description="year of graduation")
+    speciality: Text = Field(description="speciality (специальность)")
+    qualification: Text | None = Field(None, description="qualification, if stated")
+    level: EducationLevel = Field(description="vocational, higher or postgraduate")
 
 
 class ServiceLength(Frozen):
     """Length of civil service (стаж государственной службы)."""
 
-    years: Count
-    months: Annotated[int, Field(ge=0, le=11)] = 0
+    years: Count = Field(le=70, description="whole years")
+    months: Annotated[int, Field(ge=0, le=11)] = Field(0, description="months beyond the years")
 
     @property
     def total_months(self) -> int:
@@ -91,16 +93,16 @@ class AwardKind(StrEnum):
 
 
 class Award(Frozen):
-    kind: AwardKind
-    title: Text
-    year: Year | None = None
+    kind: AwardKind = Field(description="Annex 3 criterion 3: the kind of award")
+    title: Text = Field(description="the award's name")
+    year: Year | None = Field(None, description="year awarded")
 
 
 class Activity(Frozen):
     """A seminar, internship, course, scientific work or proposal: a title and a year."""
 
-    title: Text
-    year: Year | None = None
+    title: Text = Field(description="its title")
+    year: Year | None = Field(None, description="the year")
 
 
 class ProjectRole(StrEnum):
@@ -109,8 +111,8 @@ class ProjectRole(StrEnum):
 
 
 class Project(Frozen):
-    title: Text
-    role: ProjectRole
+    title: Text = Field(description="the project's title")
+    role: ProjectRole = Field(description="whether the akim developed or implemented it")
 
 
 class Language(StrEnum):
@@ -127,9 +129,9 @@ class LanguageLevel(StrEnum):
 
 
 class LanguageSkill(Frozen):
-    language: Language
+    language: Language = Field(description="state (Kazakh), russian, english or other")
     name: Text | None = Field(None, description="the language's name when language is 'other'")
-    level: LanguageLevel
+    level: LanguageLevel = Field(description="basic, intermediate or fluent (free command)")
 
 
 class SanctionKind(StrEnum):
@@ -140,37 +142,37 @@ class SanctionKind(StrEnum):
 class Sanction(Frozen):
     """A disciplinary or administrative sanction; §6 admits only akims whose are all lifted."""
 
-    kind: SanctionKind
-    imposed_on: date
-    lifted: bool
-    lifted_on: date | None = None
-    description: Text | None = None
+    kind: SanctionKind = Field(description="disciplinary or administrative")
+    imposed_on: date = Field(description="when it was imposed")
+    lifted: bool = Field(description="whether it has been lifted (§6 admits only lifted ones)")
+    lifted_on: date | None = Field(None, description="when it was lifted")
+    description: Text | None = Field(None, description="what it was for")
 
 
 class Questionnaire(Frozen):
     """Everything the nominator declares about the akim (Annex 1, Annex 2, §9 item 5)."""
 
-    nominator: Nominator
-    akim: PersonName
-    birth_date: date | None = None
-    position: Text
-    rural_district_kato: Kato
-    statement: ApplicationStatement
-    education: tuple[Education, ...] = ()
-    academic_degree: Text | None = None
-    civil_service: ServiceLength
-    months_as_akim: Count = Field(description="length in the post of akim, months (§6)")
-    awards: tuple[Award, ...] = ()
-    seminars: tuple[Activity, ...] = ()
-    internships: tuple[Activity, ...] = ()
-    refresher_courses: tuple[Activity, ...] = ()
-    scientific_works: tuple[Activity, ...] = ()
-    projects: tuple[Project, ...] = ()
+    nominator: Nominator = Field(description="who puts the akim forward (§7)")
+    akim: PersonName = Field(description="the candidate")
+    birth_date: date | None = Field(None, description="the akim's date of birth")
+    position: Text = Field(description="the post held, as in the service record")
+    rural_district_kato: Kato = Field(description="KATO code of the akim's rural district")
+    statement: ApplicationStatement = Field(description="Annex 1 statement and consents")
+    education: tuple[Education, ...] = Field((), description="every education completed")
+    academic_degree: Text | None = Field(None, description="academic degree, if any")
+    civil_service: ServiceLength = Field(description="length of civil service")
+    months_as_akim: Count = Field(le=720, description="length in the post of akim, months (§6)")
+    awards: tuple[Award, ...] = Field((), description="awards by kind (Annex 3 criterion 3)")
+    seminars: tuple[Activity, ...] = Field((), description="seminars and forums attended")
+    internships: tuple[Activity, ...] = Field((), description="internships completed")
+    refresher_courses: tuple[Activity, ...] = Field((), description="refresher courses")
+    scientific_works: tuple[Activity, ...] = Field((), description="publications")
+    projects: tuple[Project, ...] = Field((), description="projects developed or implemented")
     implements_complex_projects: bool = Field(False, description="§12 tie-break (1)")
-    languages: tuple[LanguageSkill, ...] = ()
+    languages: tuple[LanguageSkill, ...] = Field((), description="languages and their level")
     proposals: tuple[Activity, ...] = Field((), description="ways to improve the state body")
-    sanctions: tuple[Sanction, ...] = ()
-    indicators: SocioEconomicIndicators
+    sanctions: tuple[Sanction, ...] = Field((), description="every sanction, lifted or not")
+    indicators: SocioEconomicIndicators = Field(description="§9 item 5, as of 1 January")
 
     def fluent_in(self, *languages: Language) -> bool:
         """True when the akim has free command of every one of ``languages``."""

@@ -73,12 +73,12 @@ class CriterionMode(StrEnum):
 
 
 class RubricItem(Frozen):
-    key: str
-    names: Names
-    points: Count
-    fact: Fact
-    at_least: Annotated[int, Field(ge=1)] = 1
-    at_most: int | None = None
+    key: str = Field(description="stable key of the item, e.g. state_language")
+    names: Names = Field(description="the item as Annex 3 words it")
+    points: Count = Field(description="points the item earns")
+    fact: Fact = Field(description="the number read from the questionnaire")
+    at_least: Annotated[int, Field(ge=1)] = Field(1, description="applies from this value")
+    at_most: int | None = Field(None, description="applies up to this value (none: no bound)")
 
     def applies(self, facts: dict[Fact, int]) -> bool:
         value = facts[self.fact]
@@ -86,11 +86,11 @@ class RubricItem(Frozen):
 
 
 class Criterion(Frozen):
-    number: int
-    key: str
-    names: Names
-    mode: CriterionMode
-    items: tuple[RubricItem, ...]
+    number: int = Field(description="the criterion's number in Annex 3")
+    key: str = Field(description="stable key of the criterion")
+    names: Names = Field(description="the criterion as Annex 3 words it")
+    mode: CriterionMode = Field(description="one_choice: the best item; additive: every item")
+    items: tuple[RubricItem, ...] = Field(description="the items that earn points")
 
     @property
     def max_points(self) -> int:
@@ -99,28 +99,30 @@ class Criterion(Frozen):
 
 
 class CriterionScore(Frozen):
-    number: int
-    key: str
-    points: Count
-    max_points: Count
+    number: int = Field(description="the criterion's number in Annex 3")
+    key: str = Field(description="stable key of the criterion")
+    points: Count = Field(description="points earned")
+    max_points: Count = Field(description="the most the criterion gives")
     items: tuple[str, ...] = Field(description="keys of the items that earned the points")
 
 
 class QuestionnaireScore(Frozen):
-    rubric_id: str
-    total: Count
-    max_total: Count
-    criteria: tuple[CriterionScore, ...]
+    rubric_id: str = Field(description="the rubric that scored it")
+    total: Count = Field(description="points in all")
+    max_total: Count = Field(description="the rubric's maximum")
+    criteria: tuple[CriterionScore, ...] = Field(description="the breakdown per criterion")
 
 
 class Rubric(Frozen):
     """Annex 3 as data; ``max_total`` is checked against the criteria."""
 
-    rubric_id: str
-    source: str
-    readings: tuple[str, ...] = ()
-    max_total: Count
-    criteria: tuple[Criterion, ...]
+    rubric_id: str = Field(description="stable id of the rubric, e.g. annex3-2020")
+    source: str = Field(description="where the rubric comes from")
+    readings: tuple[str, ...] = Field(
+        (), description="readings chosen where the source is ambiguous"
+    )
+    max_total: Count = Field(description="the most a questionnaire can score")
+    criteria: tuple[Criterion, ...] = Field(description="the criteria, in Annex 3 order")
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

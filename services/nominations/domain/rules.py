@@ -50,6 +50,6 @@ class NominationRules(Frozen):
 class EditionRules(Frozen):
     """One section per service; ``scoring`` and ``survey`` are defined by those services."""
 
-    nominations: NominationRules
-    scoring: dict[str, Any] = Field(default_factory=dict)
-    survey: dict[str, Any] = Field(default_factory=dict)
+    nominations: NominationRules = Field(description="§6, §9, §11, Annex 3")
+    scoring: dict[str, Any] = Field(default_factory=dict, description="the scoring service's")
+    survey: dict[str, Any] = Field(default_factory=dict, description="the survey service's")

@@ -42,8 +42,8 @@ class Frozen(BaseModel):
 class Names(Frozen):
     """A human name of a rule or a thing in Russian and English."""
 
-    ru: str
-    en: str
+    ru: str = Field(description="in Russian")
+    en: str = Field(description="in English")
 
 
 def almaty_text(moment: datetime) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request
@@ -27,32 +28,45 @@ from .schemas import (
     ScoreView,
     SubmitApplicationBody,
     WithdrawalBody,
+    problems,
 )
 from .views import created, decision, score_view
 
 Handler = Callable[[UnitOfWork, Cause], Awaitable[Outcome]]
-View = Callable[[Outcome], BaseModel]
+
+
+@dataclass(frozen=True)
+class Intent:
+    """A command on an existing application: its name, who may give it, how it answers."""
+
+    name: str
+    roles: tuple[str, ...]
+    view: Callable[[Outcome], BaseModel]
+
+
+CHECK = Intent("check_application", ("secretary",), decision)
+CONFIRM = Intent("confirm_score", ("secretary",), score_view)
+CORRECT = Intent("correct_score", ("secretary",), score_view)
+WITHDRAW = Intent("withdraw_application", NOMINATING, created)
 
 
 def router(ctx: ServiceContext) -> APIRouter:
-    api = APIRouter(prefix="/v1/applications", tags=["applications"])
+    api = APIRouter(
+        prefix="/v1/applications",
+        tags=["applications"],
+        responses=problems(400, 401, 403, 404, 409, 422),
+    )
 
     async def on_application(
-        request: Request,
-        who: Principal,
-        application_id: UUID,
-        name: str,
-        roles: tuple[str, ...],
-        handle: Handler,
-        view: View,
+        request: Request, who: Principal, application_id: UUID, intent: Intent, handle: Handler
     ) -> JSONResponse:
-        """Authorise by the application's region, run ``handle`` in one transaction."""
+        """Authorise by the application's region, then ``handle`` in one transaction."""
 
         async def run(uow: UnitOfWork) -> BaseModel:
-            actor = await authorised(uow, who, str(application_id), *roles)
-            return view(await handle(uow, cause(ctx, request, actor)))
+            actor = await authorised(uow, who, str(application_id), *intent.roles)
+            return intent.view(await handle(uow, cause(ctx, request, actor)))
 
-        return await command(request, ctx.store, scope(name, who), run)
+        return await command(request, ctx.store, scope(intent.name, who), run)
 
     @api.post("", status_code=201, response_model=ApplicationReceipt)
     async def submit_application(
@@ -87,10 +101,8 @@ def router(ctx: ServiceContext) -> APIRouter:
             request,
             who,
             application_id,
-            "check_application",
-            ("secretary",),
+            CHECK,
             lambda uow, c: handlers.check_application(uow, str(application_id), c),
-            decision,
         )
 
     @api.post(
@@ -106,10 +118,8 @@ def router(ctx: ServiceContext) -> APIRouter:
             request,
             who,
             application_id,
-            "confirm_score",
-            ("secretary",),
+            CONFIRM,
             lambda uow, c: handlers.confirm_score(uow, str(application_id), c),
-            score_view,
         )
 
     @api.post(
@@ -131,10 +141,8 @@ def router(ctx: ServiceContext) -> APIRouter:
             request,
             who,
             application_id,
-            "correct_score",
-            ("secretary",),
+            CORRECT,
             lambda uow, c: handlers.correct_score(uow, cmd, c),
-            score_view,
         )
 
     @api.post("/{application_id}/withdrawal", status_code=201, response_model=ApplicationReceipt)
@@ -150,10 +158,8 @@ def router(ctx: ServiceContext) -> APIRouter:
             request,
             who,
             application_id,
-            "withdraw_application",
-            NOMINATING,
+            WITHDRAW,
             lambda uow, c: handlers.withdraw_application(uow, cmd, c),
-            created,
         )
 
     return api

@@ -24,7 +24,7 @@ from ..adapters.media import VIDEO_TYPES, measure_video
 from ..domain.application import AttachDocument
 from ..domain.documents import VIDEO_KINDS, DocumentKind
 from .common import NOMINATING, READERS, authorised, cause, reading, scope
-from .schemas import DocumentView
+from .schemas import DocumentView, problems
 from .views import document_view
 
 BLOBS = "blobs"
@@ -32,7 +32,11 @@ BLOBS = "blobs"
 
 
 def router(ctx: ServiceContext) -> APIRouter:
-    api = APIRouter(prefix="/v1/applications", tags=["documents"])
+    api = APIRouter(
+        prefix="/v1/applications",
+        tags=["documents"],
+        responses=problems(400, 401, 403, 404, 409, 413, 422),
+    )
     blobs: BlobStore = ctx.extras[BLOBS]
 
     @api.put(
@@ -60,17 +64,7 @@ def router(ctx: ServiceContext) -> APIRouter:
         async with reading(ctx.store) as uow:
             actor = await authorised(uow, who, app_id, *NOMINATING)
             limit = await handlers.upload_limit(uow, app_id, kind, ctx.now())
-        refuse_declared_oversize(request, limit)
-        blob = await blobs.put(request.stream(), limit)
-        cmd = AttachDocument(
-            application_id=app_id,
-            kind=kind,
-            sha256=blob.sha256,
-            size_bytes=blob.size,
-            media_type=blob.media_type,
-            filename=filename or str(kind),
-            duration_seconds=await measured(blobs, blob, kind),
-        )
+        cmd = await store_upload(blobs, request, limit, app_id, kind, filename or str(kind))
 
         async def run(uow: UnitOfWork) -> DocumentView:
             outcome = await handlers.attach_document(uow, cmd, cause(ctx, request, actor))
@@ -95,6 +89,28 @@ def router(ctx: ServiceContext) -> APIRouter:
         )
 
     return api
+
+
+async def store_upload(
+    blobs: BlobStore,
+    request: Request,
+    limit: int,
+    application_id: str,
+    kind: DocumentKind,
+    filename: str,
+) -> AttachDocument:
+    """Stream the body into the blob store (at most ``limit`` bytes); what the bytes are."""
+    refuse_declared_oversize(request, limit)
+    blob = await blobs.put(request.stream(), limit)
+    return AttachDocument(
+        application_id=application_id,
+        kind=kind,
+        sha256=blob.sha256,
+        size_bytes=blob.size,
+        media_type=blob.media_type,
+        filename=filename,
+        duration_seconds=await measured(blobs, blob, kind),
+    )
 
 
 def refuse_declared_oversize(request: Request, limit: int) -> None:

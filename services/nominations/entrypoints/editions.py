@@ -17,14 +17,23 @@ from .. import handlers
 from ..domain.edition import AnnounceEdition, ExtendDeadline
 from ..domain.territory import Level, load_territory
 from .common import cause, reading, scope
-from .schemas import Appended, EditionView, ExtendDeadlineBody, TerritoryUnit, TerritoryView
+from .schemas import (
+    Appended,
+    EditionView,
+    ExtendDeadlineBody,
+    TerritoryUnit,
+    TerritoryView,
+    problems,
+)
 from .views import edition_view, territory_unit, territory_view
 
 KatoPath = Path(pattern=r"^\d{9}$", description="9-digit KATO code")
 
 
 def router(ctx: ServiceContext) -> APIRouter:
-    api = APIRouter(prefix="/v1", tags=["editions"])
+    api = APIRouter(
+        prefix="/v1", tags=["editions"], responses=problems(400, 401, 403, 404, 409, 422)
+    )
 
     @api.post("/editions", status_code=201, response_model=Appended)
     async def announce_edition(
@@ -69,7 +78,7 @@ def router(ctx: ServiceContext) -> APIRouter:
 
 
 def territory_router() -> APIRouter:
-    api = APIRouter(tags=["territory"])
+    api = APIRouter(tags=["territory"], responses=problems(400, 404))
 
     @api.get("/territories", response_model=list[TerritoryUnit])
     async def regions() -> list[TerritoryUnit]:

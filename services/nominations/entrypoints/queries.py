@@ -18,7 +18,7 @@ from .. import handlers
 from ..adapters import lookups
 from ..domain.territory import Level, load_territory
 from .common import READERS, authorised, reading
-from .schemas import ApplicationPage, ApplicationSummary, ApplicationView
+from .schemas import ApplicationPage, ApplicationSummary, ApplicationView, problems
 from .views import application_view
 
 Status = Literal["submitted", "admitted", "rejected", "withdrawn"]
@@ -26,7 +26,9 @@ KATO = r"^\d{9}$"
 
 
 def router(ctx: ServiceContext) -> APIRouter:
-    api = APIRouter(prefix="/v1/applications", tags=["applications"])
+    api = APIRouter(
+        prefix="/v1/applications", tags=["applications"], responses=problems(400, 401, 403, 404)
+    )
 
     @api.get("/{application_id}", response_model=ApplicationView)
     async def get_application(
@@ -95,6 +97,7 @@ def decode(cursor: str) -> str:
     if not cursor:
         return ""
     try:
-        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        padded = cursor + "=" * (-len(cursor) % 4)
+        return base64.b64decode(padded, altchars=b"-_", validate=True).decode()
     except (binascii.Error, UnicodeDecodeError) as error:
         raise DomainError("cursor_invalid", "the cursor is not one this API gave", 400) from error

@@ -21,6 +21,7 @@ from shared.store.eventstore import EventStore
 from tests.conftest import ROOT
 from tests.harness import Distributed
 
+SMALL_DEMO = ("--region", "620000000", "--per-district", "1", "--responses", "2", "--pdf", "none")
 VOLATILE = {
     "recorded_at",
     "recorded_by",
@@ -111,7 +112,7 @@ def test_the_demo_runs_then_audit_verify_names_an_altered_event(tmp_path: Path) 
     env = {
         k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")
     }
-    demo = uzdik("demo", "--data-dir", str(tmp_path), env=env)
+    demo = uzdik("demo", *SMALL_DEMO, "--data-dir", str(tmp_path), env=env)
     assert demo.returncode == 0, demo.stderr
     clean = uzdik("audit", "verify", "--data-dir", str(tmp_path), env=env)
     assert clean.returncode == 0, clean.stderr
@@ -137,8 +138,8 @@ def test_replay_in_the_embedded_mode_rebuilds_identical_read_models(tmp_path: Pa
     env = {
         k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")
     }
-    assert uzdik("demo", "--data-dir", str(tmp_path), env=env).returncode == 0
+    assert uzdik("demo", *SMALL_DEMO, "--data-dir", str(tmp_path), env=env).returncode == 0
     result = uzdik("replay", "--data-dir", str(tmp_path), env=env)
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout.strip().splitlines()[-1])
-    assert summary["identical"] is True and summary["events"] >= 3
+    assert summary["identical"] is True and summary["events"] >= 100

@@ -1,0 +1,145 @@
+"""Submission and the secretary's admission check through HTTP, on PostgreSQL (§6–§11)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from services.nominations.domain.documents import DocumentKind
+from services.nominations.domain.values import ALMATY
+
+from .support import Nominations
+
+UNLIFTED = {"kind": "disciplinary", "imposed_on": "2019-11-04", "lifted": False}
+
+
+async def test_a_complete_eligible_application_is_admitted_and_its_score_confirmed(
+    api: Nominations,
+) -> None:
+    edition = await api.announce()
+    application = await api.submitted(edition)
+    await api.attach_all(application)
+    decision = await api.check(application)
+    assert decision.status_code == 201, decision.text
+    assert decision.json()["status"] == "admitted"
+    assert decision.json()["questionnaire_score"]["max_total"] == 29
+    url = f"/v1/applications/{application}/questionnaire-score/confirmation"
+    confirmed = await api.client.post(url, headers=api.secretary)
+    assert confirmed.status_code == 201, confirmed.text
+    assert (await api.get(application))["score_confirmed"] is True
+
+
+async def test_a_rejection_lists_every_failed_rule(api: Nominations) -> None:
+    edition = await api.announce()
+    application = await api.submitted(edition, months_as_akim=11, sanctions=[UNLIFTED])
+    await api.attach_all(application, skip=[DocumentKind.project_video])
+    decision = await api.check(application)
+    assert decision.status_code == 201, decision.text
+    body = decision.json()
+    assert body["status"] == "rejected"
+    assert [(e["code"], e["field"]) for e in body["errors"]] == [
+        ("akim_term_too_short", "questionnaire.months_as_akim"),
+        ("sanction_not_lifted", "questionnaire.sanctions[0]"),
+        ("document_missing", "documents.project_video"),
+    ]
+    assert (await api.get(application))["rejection_codes"] == [e["code"] for e in body["errors"]]
+
+
+async def test_an_akim_with_eleven_months_in_post_is_rejected_as_term_too_short(
+    api: Nominations,
+) -> None:
+    edition = await api.announce()
+    application = await api.submitted(edition, months_as_akim=11)
+    await api.attach_all(application)
+    errors = (await api.check(application)).json()["errors"]
+    assert [e["code"] for e in errors] == ["akim_term_too_short"]
+    assert "11 months" in errors[0]["detail"]
+
+
+async def test_an_akim_with_a_sanction_not_lifted_is_rejected(api: Nominations) -> None:
+    edition = await api.announce()
+    application = await api.submitted(edition, sanctions=[UNLIFTED])
+    await api.attach_all(application)
+    errors = (await api.check(application)).json()["errors"]
+    assert [e["code"] for e in errors] == ["sanction_not_lifted"]
+
+
+async def test_an_application_a_minute_after_the_window_is_refused_with_the_deadline(
+    api: Nominations,
+) -> None:
+    edition = await api.announce()
+    api.clock.set(datetime(2020, 6, 21, 0, 1, tzinfo=ALMATY))
+    refused = await api.submit(edition)
+    assert refused.status_code == 422, refused.text
+    body = refused.json()
+    assert body["code"] == "application_late"
+    assert body["deadline"] == "2020-06-21T00:00:00+06:00"
+    assert body["received_at"] == "2020-06-21T00:01:00+06:00"
+    assert "2020-06-21 00:00" in body["detail"]
+
+
+async def test_a_second_application_for_the_same_akim_is_refused_naming_the_first(
+    api: Nominations,
+) -> None:
+    edition = await api.announce()
+    first = await api.submitted(edition)
+    refused = await api.submit(edition)
+    assert refused.status_code == 409, refused.text
+    assert (refused.json()["code"], refused.json()["application_id"]) == (
+        "duplicate_application",
+        first,
+    )
+
+
+async def test_withdrawing_lets_the_akim_apply_again(api: Nominations) -> None:
+    edition = await api.announce()
+    first = await api.submitted(edition)
+    url = f"/v1/applications/{first}/withdrawal"
+    withdrawn = await api.client.post(
+        url, json={"reason": "подано с ошибкой"}, headers=api.nominator
+    )
+    assert withdrawn.status_code == 201, withdrawn.text
+    assert withdrawn.json()["status"] == "withdrawn"
+    assert (await api.submit(edition)).status_code == 201
+
+
+async def test_an_extended_window_takes_an_application_the_old_one_refused(
+    api: Nominations,
+) -> None:
+    edition = await api.announce()
+    extension = {
+        "step": "application_window",
+        "new_deadline": "2020-06-23T00:00:00+06:00",
+        "reason": "паводок в районе",
+    }
+    url = f"/v1/editions/{edition}/deadline-extensions"
+    extended = await api.client.post(url, json=extension, headers=api.organiser)
+    assert extended.status_code == 201, extended.text
+    api.clock.set(datetime(2020, 6, 21, 0, 1, tzinfo=ALMATY))
+    assert (await api.submit(edition)).status_code == 201
+    shown = (await api.client.get(f"/v1/editions/{edition}")).json()
+    assert shown["calendar"]["application_window_closes_at"] == "2020-06-23T00:00:00+06:00"
+    assert shown["extensions"][0]["reason"] == "паводок в районе"
+
+
+async def test_the_secretary_corrects_a_score_with_a_reason_and_the_old_one_is_kept(
+    api: Nominations,
+) -> None:
+    edition = await api.announce()
+    application = await api.submitted(edition)
+    await api.attach_all(application)
+    assert (await api.check(application)).json()["questionnaire_score"]["total"] == 0
+    url = f"/v1/applications/{application}/questionnaire-score/corrections"
+    body = {"items": ["state_language"], "reason": "сертификат Казтест не учтён"}
+    corrected = await api.client.post(url, json=body, headers=api.secretary)
+    assert corrected.status_code == 201, corrected.text
+    assert corrected.json()["superseded_totals"] == [0]
+    assert corrected.json()["score"]["total"] == 3  # Annex 3: the state language, 3 points
+    assert corrected.json()["confirmed"] is True
+
+
+async def test_the_check_before_the_window_closes_is_refused(api: Nominations) -> None:
+    edition = await api.announce()
+    application = await api.submitted(edition)
+    url = f"/v1/applications/{application}/admission-check"
+    early = await api.client.post(url, headers=api.secretary)
+    assert (early.status_code, early.json()["code"]) == (409, "check_period_not_started")

@@ -1,0 +1,118 @@
+"""Uploads of the documents of §9 through HTTP: checked on the bytes, stored once."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from services.nominations import demo_files
+from services.nominations.domain.documents import DocumentKind
+from services.nominations.domain.values import ALMATY
+from shared.runtime import ServiceRuntime
+
+from .support import Nominations
+
+
+def stored(blob_dir: Path) -> list[Path]:
+    return [p for p in blob_dir.rglob("*") if p.is_file()]
+
+
+async def events_of(runtime: ServiceRuntime, application_id: str) -> list[str]:
+    return [e.event_type for e in await runtime.store.load(f"application-{application_id}")]
+
+
+async def test_a_video_of_five_minutes_and_one_second_is_refused_as_too_long(
+    api: Nominations,
+) -> None:
+    edition = await api.announce()
+    application = await api.submitted(edition)
+    video = demo_files.video(301, 16)
+    refused = await api.upload(application, DocumentKind.project_video, video)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["code"] == "video_too_long"
+    assert "301 s" in refused.json()["detail"]
+    accepted = await api.upload(application, DocumentKind.project_video, demo_files.video(300, 16))
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["duration_seconds"] == pytest.approx(300)
+
+
+async def test_uploading_the_same_document_twice_stores_it_once(
+    api: Nominations, runtime: ServiceRuntime, blob_dir: Path
+) -> None:
+    edition = await api.announce()
+    application = await api.submitted(edition)
+    data = demo_files.pdf() + b"% once\n"
+    first = await api.upload(application, DocumentKind.service_record, data)
+    again = await api.upload(application, DocumentKind.service_record, data)
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert (first.json()["changed"], again.json()["changed"]) == (True, False)
+    assert again.json()["event_ids"] == []
+    other_kind = await api.upload(application, DocumentKind.identity_document, data)
+    sha = first.json()["sha256"]
+    assert other_kind.json()["sha256"] == sha
+    assert [p for p in stored(blob_dir) if p.name == sha] == [blob_dir / sha[:2] / sha]
+    assert (await events_of(runtime, application)).count("DocumentAttached") == 2
+
+
+async def test_the_media_type_is_sniffed_from_the_bytes_not_taken_from_the_client(
+    api: Nominations,
+) -> None:
+    edition = await api.announce()
+    application = await api.submitted(edition)
+    lying = await api.upload(
+        application,
+        DocumentKind.project_presentation,
+        b"MZ\x90\x00",
+        **{"content-type": "application/pdf"},
+    )
+    assert (lying.status_code, lying.json()["code"]) == (422, "document_media_type_not_allowed")
+    slides = await api.upload(application, DocumentKind.project_presentation, demo_files.pptx())
+    assert slides.json()["media_type"].endswith("presentationml.presentation")
+
+
+async def test_an_upload_past_the_limit_is_refused_with_413_and_nothing_stored(
+    api: Nominations, blob_dir: Path
+) -> None:
+    edition = await api.announce(max_bytes={DocumentKind.identity_document: 1000})
+    application = await api.submitted(edition)
+    before = stored(blob_dir)
+    declared = await api.upload(application, DocumentKind.identity_document, b"%PDF-" + b"x" * 2000)
+    assert (declared.status_code, declared.json()["code"]) == (413, "document_too_large")
+
+    async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: caught while streaming
+        for _ in range(50):
+            yield b"%PDF-" + b"x" * 95
+
+    url = f"/v1/applications/{application}/documents/identity_document"
+    streamed = await api.client.put(url, content=chunks(), headers=api.nominator)
+    assert (streamed.status_code, streamed.json()["max_bytes"]) == (413, 1000)
+    assert stored(blob_dir) == before
+
+
+async def test_a_document_after_the_window_is_refused_before_its_bytes_are_stored(
+    api: Nominations, blob_dir: Path
+) -> None:
+    edition = await api.announce()
+    application = await api.submitted(edition)
+    api.clock.set(datetime(2020, 6, 21, 0, 0, tzinfo=ALMATY))
+    before = stored(blob_dir)
+    late = await api.upload(application, DocumentKind.service_record, demo_files.pdf() + b"late")
+    assert (late.status_code, late.json()["code"]) == (422, "document_late")
+    assert stored(blob_dir) == before
+
+
+async def test_an_attached_document_is_downloaded_with_its_sniffed_type(api: Nominations) -> None:
+    edition = await api.announce()
+    application = await api.submitted(edition)
+    await api.upload(application, DocumentKind.service_record, demo_files.pdf())
+    url = f"/v1/applications/{application}/documents/service_record"
+    got = await api.client.get(url, headers=api.secretary)
+    assert got.status_code == 200
+    assert (got.headers["content-type"], got.content) == ("application/pdf", demo_files.pdf())
+    missing = await api.client.get(
+        url.replace("service_record", "project_video"), headers=api.secretary
+    )
+    assert (missing.status_code, missing.json()["code"]) == (404, "document_not_attached")
