@@ -105,11 +105,14 @@ async def command(
     run: Callable[[UnitOfWork], Awaitable[Any]],
     status: int = 201,
     attempts: int = 3,
+    body_hash: str | None = None,
 ) -> JSONResponse:
     """Run a command in one transaction, honouring ``Idempotency-Key`` (same key+body: same
-    answer, nothing appended) and retrying a lost optimistic-concurrency race."""
+    answer, nothing appended) and retrying a lost optimistic-concurrency race.
+
+    ``body_hash`` identifies the request when its body was streamed elsewhere (an upload)."""
     key = request.headers.get("idempotency-key")
-    body_hash = hashlib.sha256(await request.body()).hexdigest()
+    body_hash = body_hash or hashlib.sha256(await request.body()).hexdigest()
     for attempt in range(attempts):
         try:
             async with store.transaction() as uow:
