@@ -5,8 +5,8 @@ No I/O, no framework: a handler loads events, folds them with :func:`evolve` (or
 command and appends what it returns. Refusals are :class:`shared.errors.DomainError` with a
 stable ``code``. Module by rule: :mod:`.commission`, :mod:`.sitting`, :mod:`.sheets`,
 :mod:`.stage`, :mod:`.stage1`, :mod:`.tiebreak`, :mod:`.casting`, :mod:`.regional`,
-:mod:`.stage2`, :mod:`.winners`, :mod:`.protocol`; the edition's figures are :mod:`.rules` and
-:mod:`.rubrics`.
+:mod:`.stage2`, :mod:`.winners`, :mod:`.protocol`, :mod:`.deadlines` (the edition's calendar);
+the edition's figures are :mod:`.rules` and :mod:`.rubrics`.
 """
 
 from services.scoring.domain.aggregate import decide, evolve, replay

@@ -100,6 +100,29 @@ def sign_protocol(state: Scoring, cmd: SignProtocol) -> list[Event]:
     ]
 
 
+def accept_signature(state: Scoring, sitting_id: str, signature: Signature, seen: str) -> str:
+    """One signer's signature, checked on its own before the other arrives; returns the digest.
+
+    ``seen`` is the digest the signer read and signed: when the protocol changed since, the
+    signature is over another document (409 ``protocol_digest_mismatch``, naming the new one).
+    """
+    commission = require_commission(state)
+    sitting = require_sitting(state, sitting_id)
+    if sitting.signed is not None:
+        raise Conflict("protocol_already_signed", f"sitting {sitting_id} is signed")
+    if sitting.attendance is None:
+        raise Conflict("attendance_not_recorded", "a protocol states who attended")
+    wanted = digest(document(state, sitting_id))
+    if seen != wanted:
+        detail = f"the protocol changed since it was read: its digest is now {wanted}"
+        raise Conflict("protocol_digest_mismatch", detail, digest=wanted)
+    signers = {"chair": commission.chair_id, "secretary": commission.secretary.person_id}
+    _ensure_signers((signature,), {signature.role: signers[signature.role]})
+    if not verify_digest(signature.public_key, wanted, signature.signature):
+        refuse([ErrorItem("signature_invalid", "the signature does not verify", "signature")])
+    return wanted
+
+
 def _ensure_signers(signatures: tuple[Signature, ...], signers: Mapping[Role, str]) -> None:
     roles = [s.role for s in signatures]
     if sorted(roles) != sorted(signers):

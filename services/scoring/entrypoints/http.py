@@ -1,58 +1,70 @@
-"""Scoring HTTP API (thin: validate, authorise, call the handler)."""
+"""Scoring HTTP API (thin: validate, authorise, build the command, call the handler).
+
+Routes by resource: :mod:`.routes_commissions`, :mod:`.routes_sittings`,
+:mod:`.routes_decisions`, :mod:`.routes_candidates`. Commands run in one transaction through
+:func:`shared.http.command` (Idempotency-Key, concurrency retry); queries read the folded
+commission on a plain connection.
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+from uuid import uuid4
 
-from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
 
-from services.scoring import handlers
-from services.scoring.domain.commands import FormCommission
-from services.scoring.events import Person
-from shared.auth import Principal
-from shared.http import command, correlation_id, principal
+from services.scoring.adapters.repository import Cause, Repository
+from shared.events import Actor
+from shared.http import command, correlation_id
 from shared.runtime import ServiceContext
+from shared.store.eventstore import UnitOfWork
 
 
-class FormCommissionBody(BaseModel):
-    commission_id: str
-    edition_id: str
-    level: Literal["regional", "republican"]
-    region: str | None = Field(None, pattern=r"^\d{9}$")
-    members: list[Person] = Field(description="voting members; the chair is one of them")
-    chair_id: str
-    secretary: Person
+class Api:
+    """What every route needs: the service context, the repository, time and transactions."""
+
+    def __init__(self, ctx: ServiceContext, repo: Repository) -> None:
+        self.ctx, self.repo = ctx, repo
+
+    def cause(self, request: Request, actor: Actor) -> Cause:
+        return Cause(actor, correlation_id(request), self.ctx.now())
+
+    async def command(
+        self,
+        request: Request,
+        scope: str,
+        run: Callable[[UnitOfWork], Awaitable[Any]],
+        status: int = 201,
+    ) -> JSONResponse:
+        return await command(request, self.ctx.store, f"scoring.{scope}", run, status)
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[UnitOfWork]:
+        """A read-only unit of work (no transaction, no writer lock)."""
+        store = self.ctx.store
+        async with store.engine.connect() as conn:
+            yield UnitOfWork(store, conn)
 
 
-class Appended(BaseModel):
-    id: str = Field(description="the resource the command created or changed")
-    event_ids: list[str] = Field(description="ids of the events the command appended")
+def new_id() -> str:
+    return str(uuid4())
 
 
-def router(ctx: ServiceContext) -> APIRouter:
-    api = APIRouter(prefix="/v1", tags=["commissions"])
+def router(ctx: ServiceContext, repo: Repository) -> list[APIRouter]:
+    from services.scoring.entrypoints import (
+        routes_candidates,
+        routes_commissions,
+        routes_decisions,
+        routes_sittings,
+    )
 
-    @api.post("/commissions", status_code=201, response_model=Appended)
-    async def form_commission(
-        body: FormCommissionBody, request: Request, who: Principal = Depends(principal)
-    ) -> object:
-        """Form a Regional (§3) or the Republican (§4) commission. Organiser only."""
-        actor = who.act_as("organiser", region=body.region)
-        cmd = FormCommission(
-            commission_id=body.commission_id,
-            edition_id=body.edition_id,
-            level=body.level,
-            region=body.region,
-            members=tuple(body.members),
-            chair_id=body.chair_id,
-            secretary=body.secretary,
-        )
-
-        async def run(uow):  # type: ignore[no-untyped-def]
-            envelopes = await handlers.form_commission(uow, cmd, actor, correlation_id(request))
-            return Appended(id=body.commission_id, event_ids=[str(e.event_id) for e in envelopes])
-
-        return await command(request, ctx.store, "form_commission", run)
-
-    return api
+    api = Api(ctx, repo)
+    return [
+        routes_commissions.router(api),
+        routes_sittings.router(api),
+        routes_decisions.router(api),
+        routes_candidates.router(api),
+    ]

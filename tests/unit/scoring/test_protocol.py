@@ -8,7 +8,7 @@ import pytest
 
 from services.scoring.domain import commands as c
 from services.scoring.domain import initial, replay
-from services.scoring.domain.protocol import canonical, digest, document, verify
+from services.scoring.domain.protocol import accept_signature, canonical, digest, document, verify
 from services.scoring.domain.signatures import (
     generate_key_pair,
     load_public_key,
@@ -17,6 +17,7 @@ from services.scoring.domain.signatures import (
     verify_digest,
 )
 from services.scoring.events import ProtocolSigned, Signature, registry
+from shared.errors import DomainError
 from tests.unit.scoring.builders import (
     AT,
     CHAIR,
@@ -156,3 +157,26 @@ def test_public_keys_travel_as_hex_or_base64() -> None:
     signature = sign_digest(private, "ab" * 32)
     assert verify_digest(hexa, "ab" * 32, signature)
     assert not verify_digest("not a key", "ab" * 32, signature)
+
+
+def test_each_signer_is_checked_alone_against_the_digest_they_read(sat: Desk) -> None:
+    read = digest(document(sat.state, "s1"))
+    chair, secretary = signatures(read)
+    assert accept_signature(sat.state, "s1", chair, read) == read
+    assert accept_signature(sat.state, "s1", secretary, read) == read
+    sat.do(sheet(sat, "m4", "c1"))  # the protocol changes after it was read
+    with pytest.raises(DomainError) as stale:
+        accept_signature(sat.state, "s1", chair, read)
+    now = digest(document(sat.state, "s1"))
+    assert (stale.value.code, stale.value.status, stale.value.extra) == (
+        "protocol_digest_mismatch",
+        409,
+        {"digest": now},
+    )
+    with pytest.raises(DomainError) as forged:
+        accept_signature(sat.state, "s1", chair, now)  # a signature over the old digest
+    assert forged.value.code == "signature_invalid"
+    impostor = signatures(now)[0].model_copy(update={"person_id": "m2"})
+    with pytest.raises(DomainError) as wrong:
+        accept_signature(sat.state, "s1", impostor, now)
+    assert (wrong.value.code, wrong.value.status) == ("signer_not_chair", 403)

@@ -1,0 +1,1 @@
+"""The scoring service's I/O: the commission streams (with a state cache) and its lookups."""

@@ -1,0 +1,180 @@
+"""Candidates: the assessments of §14 (ethics, feedback), stage-II defences (§19), and queries."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel
+
+from services.scoring import handlers, views
+from services.scoring.adapters import lookups
+from services.scoring.adapters.repository import Repository
+from services.scoring.domain import commands as cmd
+from services.scoring.entrypoints.access import authorise
+from services.scoring.entrypoints.bodies import Appended, AssessmentBody, DefenceBody, Page
+from services.scoring.entrypoints.http import Api
+from shared.auth import Principal
+from shared.errors import NotFound
+from shared.http import principal
+from shared.store.eventstore import UnitOfWork
+
+
+class CandidatesPage(Page):
+    items: list[views.CandidateView]
+
+
+class SheetHistory(BaseModel):
+    candidate_id: str
+    sheets: list[views.SheetView] = []
+
+
+async def home(uow: UnitOfWork, candidate_id: str) -> dict[str, str]:
+    """Where a candidate is registered (404 ``candidate_unknown``)."""
+    found = await lookups.candidate(uow.docs, candidate_id)
+    if found is None:
+        raise NotFound("candidate_unknown", f"{candidate_id} is not registered")
+    return found
+
+
+async def republican(uow: UnitOfWork, edition_id: str) -> str:
+    found = await lookups.seated(uow.docs, edition_id, None)
+    if found is None:
+        raise NotFound("commission_not_found", f"no Republican commission for {edition_id} yet")
+    return found
+
+
+async def histories(uow: UnitOfWork, repo: Repository, candidate_id: str) -> list[views.SheetView]:
+    where = await home(uow, candidate_id)
+    ids = [where["commission_id"]]
+    if (rep := await lookups.seated(uow.docs, where["edition_id"], None)) is not None:
+        ids.append(rep)
+    found: list[views.SheetView] = []
+    for commission_id in ids:
+        found += views.sheet_history((await repo.load(uow, commission_id)).state, candidate_id)
+    return found
+
+
+def router(api: Api) -> APIRouter:
+    r = APIRouter(prefix="/v1", tags=["candidates"])
+    repo = api.repo
+
+    async def assess(
+        uow: UnitOfWork,
+        request: Request,
+        who: Principal,
+        candidate_id: str,
+        kind: str,
+        body: AssessmentBody,
+    ) -> Appended:
+        commission_id = (await home(uow, candidate_id))["commission_id"]
+        ref = await repo.ref(uow, commission_id)
+        command: cmd.Command
+        if kind == "ethics":
+            actor = authorise(who, ref, "ethics")
+            command = cmd.RecordEthicsResult(candidate_id, who.sub, body.score, body.note)
+        else:
+            actor = authorise(who, ref, "secretary", "chair", "member")
+            command = cmd.RecordFeedbackAssessment(candidate_id, who.sub, body.score, body.note)
+        out = await handlers.act(uow, repo, commission_id, command, api.cause(request, actor))
+        return Appended(id=candidate_id, event_ids=out.event_ids)
+
+    @r.post("/candidates/{candidate_id}/ethics-results", status_code=201, response_model=Appended)
+    async def record_ethics(
+        candidate_id: str,
+        body: AssessmentBody,
+        request: Request,
+        who: Principal = Depends(principal),
+    ) -> object:
+        """§14.1: the ethics commissioner's (the token's subject) result for a nominee."""
+
+        async def run(uow: UnitOfWork) -> Appended:
+            return await assess(uow, request, who, candidate_id, "ethics", body)
+
+        return await api.command(request, "ethics", run)
+
+    @r.post(
+        "/candidates/{candidate_id}/feedback-assessments", status_code=201, response_model=Appended
+    )
+    async def record_feedback(
+        candidate_id: str,
+        body: AssessmentBody,
+        request: Request,
+        who: Principal = Depends(principal),
+    ) -> object:
+        """§14.2: how open the akim is to residents (receptions, social media, meetings…),
+        assessed by the commission (its secretary, chair or a member: the token's subject)."""
+
+        async def run(uow: UnitOfWork) -> Appended:
+            return await assess(uow, request, who, candidate_id, "feedback", body)
+
+        return await api.command(request, "feedback", run)
+
+    @r.post("/candidates/{candidate_id}/defences", status_code=201, response_model=Appended)
+    async def register_defence(
+        candidate_id: str, body: DefenceBody, request: Request, who: Principal = Depends(principal)
+    ) -> object:
+        """§19: a finalist's project defence before the Republican commission (its secretary or
+        the organiser): a budget over the limit (``budget_over_limit``) or a talk over 5 minutes
+        (``talk_too_long``) is refused."""
+
+        async def run(uow: UnitOfWork) -> Appended:
+            commission_id = await republican(uow, (await home(uow, candidate_id))["edition_id"])
+            actor = authorise(who, await repo.ref(uow, commission_id), "secretary", "organiser")
+            command = cmd.RegisterDefence(
+                candidate_id=candidate_id,
+                title=body.title,
+                budget_tenge=body.budget_tenge,
+                talk_seconds=body.talk_seconds,
+                mode=body.mode,
+            )
+            out = await handlers.act(uow, repo, commission_id, command, api.cause(request, actor))
+            return Appended(id=candidate_id, event_ids=out.event_ids)
+
+        return await api.command(request, "register_defence", run)
+
+    @r.get("/commissions/{commission_id}/candidates", response_model=CandidatesPage)
+    async def list_candidates(
+        commission_id: str,
+        district: str | None = Query(None, pattern=r"^\d{9}$"),
+        nominated: bool | None = None,
+        after: str | None = None,
+        limit: int = Query(100, ge=1, le=1000),
+        who: Principal = Depends(principal),
+    ) -> CandidatesPage:
+        """The commission's candidates (the Republican one: its finalists' regional records are
+        with the regions), filtered by district and nomination; cursor-paginated by id."""
+        async with api.reading() as uow:
+            state = (await repo.load(uow, commission_id)).state
+        picked = [
+            c
+            for cid, c in sorted(state.candidates.items())
+            if (district is None or c.registration.district == district)
+            and (nominated is None or (c.nomination is not None) == nominated)
+            and (after is None or cid > after)
+        ]
+        page = picked[:limit]
+        more = len(picked) > limit
+        return CandidatesPage(
+            items=[views.candidate_view(state, c) for c in page],
+            next=page[-1].registration.candidate_id if more else None,
+        )
+
+    @r.get("/candidates/{candidate_id}", response_model=views.CandidateView)
+    async def get_candidate(
+        candidate_id: str, who: Principal = Depends(principal)
+    ) -> views.CandidateView:
+        """A candidate: registration, tie-break facts, nomination, survey, assessments."""
+        async with api.reading() as uow:
+            where = await home(uow, candidate_id)
+            state = (await repo.load(uow, where["commission_id"])).state
+        return views.candidate_view(state, state.candidates[candidate_id])
+
+    @r.get("/candidates/{candidate_id}/sheets", response_model=SheetHistory)
+    async def sheet_history(candidate_id: str, who: Principal = Depends(principal)) -> SheetHistory:
+        """Every sheet given for the candidate, in both stages, superseded ones included (who
+        scored what, at which sitting, and every correction with its reason)."""
+        async with api.reading() as uow:
+            return SheetHistory(
+                candidate_id=candidate_id, sheets=await histories(uow, repo, candidate_id)
+            )
+
+    return r
