@@ -32,6 +32,15 @@ def _settings(**overrides: object) -> Settings:
     return settings.model_copy(update={k: v for k, v in overrides.items() if v is not None})
 
 
+def _settings_for(data_dir: Path | None) -> Settings:
+    """``--data-dir`` means the embedded databases in that folder: DATABASE_URL and Kafka from
+    the environment would otherwise win over it (``Settings.database_url_for``)."""
+    if data_dir is None:
+        return _settings()
+    embedded = {"data_dir": data_dir, "database_url": None, "kafka_bootstrap_servers": None}
+    return _settings().model_copy(update=embedded)
+
+
 @app.command()
 def serve(
     service: Annotated[str, typer.Argument(help=f"one of {', '.join(SERVICES)}")],
@@ -134,7 +143,7 @@ def replay(
     live ones (a digest per read model), then swap them in."""
     from services.reporting.replay import replay as run_replay
 
-    settings = _settings(data_dir=data_dir)
+    settings = _settings_for(data_dir)
 
     async def run() -> int:
         from shared.store.eventstore import EventStore
@@ -194,7 +203,7 @@ def audit_verify(
     first discrepancy and exit non-zero."""
     from services.audit import verify_all
 
-    settings = _settings(data_dir=data_dir)
+    settings = _settings_for(data_dir)
     ok = asyncio.run(verify_all(settings, service or list(WRITERS), console))
     raise typer.Exit(0 if ok else 1)
 
@@ -223,7 +232,7 @@ def audit_trail(
     from services.audit import candidate_trail
     from shared.store.eventstore import EventStore
 
-    settings = _settings(data_dir=data_dir)
+    settings = _settings_for(data_dir)
 
     async def run() -> list[dict[str, object]]:
         store = EventStore("scoring", settings.database_url_for("scoring"))

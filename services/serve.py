@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import uvicorn
 
 from shared.logging import get_logger
@@ -9,6 +13,21 @@ from shared.runtime import ServiceRuntime, ServiceSpec
 from shared.settings import Settings
 
 log = get_logger("uzdik.serve")
+
+
+class _Server(uvicorn.Server):
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        """SIGTERM/SIGINT stop the server and return, so that ``runtime.stop()`` runs and the
+        process exits 0. (uvicorn's own re-raises the signal after its shutdown, which kills
+        the process before the relay, the consumers and the database pool are closed.)"""
+        handled = (signal.SIGINT, signal.SIGTERM)
+        originals = {sig: signal.signal(sig, self.handle_exit) for sig in handled}
+        try:
+            yield
+        finally:
+            for sig, handler in originals.items():
+                signal.signal(sig, handler)
 
 
 async def serve(spec: ServiceSpec, settings: Settings, relay: bool, consume: bool) -> None:
@@ -24,7 +43,7 @@ async def serve(spec: ServiceSpec, settings: Settings, relay: bool, consume: boo
     )
     log.info("service.started", service=spec.name, port=settings.http_port)
     try:
-        await uvicorn.Server(config).serve()
+        await _Server(config).serve()
     finally:
         await runtime.stop()
         log.info("service.stopped", service=spec.name)

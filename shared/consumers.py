@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from shared.events import Envelope
 from shared.logging import get_logger
 from shared.metrics import CONSUMER_APPLIED, CONSUMER_DUPLICATES, CONSUMER_LAG
+from shared.store.docs import CachedDocStore
 from shared.store.eventstore import EventStore, UnitOfWork
 
 Handler = Callable[[UnitOfWork, Envelope], Awaitable[None]]
@@ -29,6 +30,7 @@ class Consumer:
     store: EventStore
     sources: list[str]
     handlers: dict[str, Handler] = field(default_factory=dict)
+    cache_docs: bool = False  # write-behind read models for the span of a batch
 
     def on(self, *event_types: str) -> Callable[[Handler], Handler]:
         def deco(fn: Handler) -> Handler:
@@ -67,6 +69,8 @@ class Consumer:
         if not mine:
             return 0
         async with self.store.transaction() as uow:
+            if self.cache_docs:
+                uow.docs = CachedDocStore(uow.conn)
             done = await uow.applied_among(self.name, [str(e.event_id) for e in mine])
             fresh: list[Envelope] = []
             for envelope in mine:
@@ -78,6 +82,8 @@ class Consumer:
                 handler = self.handlers.get(envelope.event_type) or self.handlers["*"]
                 await handler(uow, envelope)
                 fresh.append(envelope)
+            if isinstance(uow.docs, CachedDocStore):
+                await uow.docs.flush()
             await uow.mark_applied_many(self.name, [str(e.event_id) for e in fresh])
         CONSUMER_APPLIED.labels(self.name).inc(len(fresh))
         return len(fresh)

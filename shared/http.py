@@ -19,11 +19,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.auth import Principal, TokenVerifier
 from shared.errors import ConcurrencyError, DomainError, ErrorItem, Unauthorized
+from shared.logging import get_logger
 from shared.metrics import HTTP_REQUESTS
 from shared.store import schema
 from shared.store.eventstore import EventStore, UnitOfWork
 
 PROBLEM = "application/problem+json"
+PROBES = frozenset({"/healthz", "/readyz", "/metrics"})  # polled constantly: not logged
+log = get_logger("uzdik.http")
 ReadyCheck = Callable[[], Awaitable[None]]
 
 
@@ -185,9 +188,16 @@ def create_app(
         started = time.perf_counter()
         response: Response = await call_next(request)
         response.headers["X-Correlation-ID"] = cid
-        HTTP_REQUESTS.labels(service, request.method, str(response.status_code)).observe(
-            time.perf_counter() - started
-        )
+        elapsed = time.perf_counter() - started
+        HTTP_REQUESTS.labels(service, request.method, str(response.status_code)).observe(elapsed)
+        if request.url.path not in PROBES:
+            log.info(
+                "http.request",
+                method=request.method,
+                path=request.url.path,
+                status=response.status_code,
+                ms=round(elapsed * 1000, 1),
+            )
         return response
 
     @app.get("/healthz", include_in_schema=False)

@@ -27,6 +27,6 @@ async def project(uow: UnitOfWork, envelope: Envelope) -> None:
 
 def projector(store: EventStore) -> Consumer:
     load_all()
-    consumer = Consumer("reporting", store, SOURCES)
+    consumer = Consumer("reporting", store, SOURCES, cache_docs=True)
     consumer.on("*")(project)
     return consumer

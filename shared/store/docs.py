@@ -49,3 +49,39 @@ class DocStore:
         rows = await self.conn.stream(sa.select(t.model, t.key, t.doc).order_by(t.model, t.key))
         async for r in rows:
             yield r.model, r.key, r.doc
+
+
+class CachedDocStore(DocStore):
+    """Write-behind over a DocStore for one batch: each document is read and written once per
+    batch, however many events of the batch fold into it (a protocol gathers hundreds)."""
+
+    def __init__(self, conn: AsyncConnection, table: sa.Table = schema.documents) -> None:
+        super().__init__(conn, table)
+        self._cache: dict[tuple[str, str], dict[str, Any] | None] = {}
+        self._dirty: set[tuple[str, str]] = set()
+
+    async def get(self, model: str, key: str) -> dict[str, Any] | None:
+        if (model, key) not in self._cache:
+            self._cache[(model, key)] = await super().get(model, key)
+        return self._cache[(model, key)]
+
+    async def put(self, model: str, key: str, doc: dict[str, Any]) -> None:
+        self._cache[(model, key)] = doc
+        self._dirty.add((model, key))
+
+    async def delete(self, model: str, key: str) -> None:
+        self._cache[(model, key)] = None
+        self._dirty.add((model, key))
+
+    async def list(self, model: str, prefix: str = "") -> list[tuple[str, dict[str, Any]]]:
+        await self.flush()
+        return await super().list(model, prefix)
+
+    async def flush(self) -> None:
+        for model, key in sorted(self._dirty):
+            doc = self._cache[(model, key)]
+            if doc is None:
+                await super().delete(model, key)
+            else:
+                await super().put(model, key, doc)
+        self._dirty.clear()

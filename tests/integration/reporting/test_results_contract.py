@@ -59,6 +59,7 @@ async def test_results_reach_kcat_and_validate_against_the_published_schemas(
                 name=f"Akim {n}", rural_district="111033000", district="111000000",
                 region="110000000", questionnaire_score=20, complex_projects=1,
                 trilingual=True, justified_complaints=0)], ORGANISER)
+        await system.settled()  # registered long before the winners, as in any edition
         await scoring.append("commission-rep", 1, [
             WinnersDecided(commission_id="rep", sitting_id="s-final", by_casting_vote=False,
                            winners=tuple(Winner(candidate_id=f"c{n}", place=n,
