@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from shared.events import Envelope
 from shared.logging import get_logger
-from shared.metrics import CONSUMER_APPLIED, CONSUMER_DUPLICATES, CONSUMER_LAG
+from shared.metrics import CONSUMER_APPLIED, CONSUMER_DUPLICATES, CONSUMER_LAG, DEAD_LETTERS
 from shared.store.docs import CachedDocStore
 from shared.store.eventstore import EventStore, UnitOfWork
 
@@ -31,6 +31,8 @@ class Consumer:
     sources: list[str]
     handlers: dict[str, Handler] = field(default_factory=dict)
     cache_docs: bool = False  # write-behind read models for the span of a batch
+    max_attempts: int = 5  # then an event that keeps failing becomes a dead letter
+    _failures: dict[str, int] = field(default_factory=dict, repr=False)
 
     def on(self, *event_types: str) -> Callable[[Handler], Handler]:
         def deco(fn: Handler) -> Handler:
@@ -61,10 +63,51 @@ class Consumer:
         return True
 
     async def handle_batch(self, envelopes: list[Envelope]) -> int:
-        """Apply a batch in ONE transaction (all or nothing); skip what was applied before.
+        """Apply a batch in ONE transaction; skip what was applied before.
 
-        Returns how many were applied. Used by both transports for throughput: a failure
-        rolls the whole batch back, and the transport redelivers it."""
+        If the batch fails, its events are applied one by one, so one poison event cannot
+        hold the others back: it fails (and is redelivered) up to ``max_attempts`` times,
+        then it is set aside as a dead letter — recorded, logged, counted — and the log moves
+        on. Returns how many were applied."""
+        try:
+            return await self._apply_batch(envelopes)
+        except Exception:
+            if len(envelopes) == 1:
+                return await self._apply_or_bury(envelopes[0])
+        applied = 0
+        for envelope in envelopes:
+            applied += await self._apply_or_bury(envelope)
+        return applied
+
+    async def _apply_or_bury(self, envelope: Envelope) -> int:
+        event_id = str(envelope.event_id)
+        try:
+            applied = await self._apply_batch([envelope])
+        except Exception as exc:
+            self._failures[event_id] = self._failures.get(event_id, 0) + 1
+            if self._failures[event_id] < self.max_attempts:
+                raise
+            await self._bury(envelope, exc)
+            return 0
+        self._failures.pop(event_id, None)
+        return applied
+
+    async def _bury(self, envelope: Envelope, exc: Exception) -> None:
+        event_id = str(envelope.event_id)
+        log.error("consumer.dead_letter", consumer=self.name, event_id=event_id,
+                  event_type=envelope.event_type, error=repr(exc))
+        DEAD_LETTERS.labels(self.name).inc()
+        async with self.store.transaction() as uow:
+            await uow.docs.put("dead_letters", f"{self.name}:{event_id}", {
+                "consumer": self.name, "event_id": event_id, "service": envelope.service,
+                "global_position": envelope.global_position,
+                "event_type": envelope.event_type, "error": repr(exc)[:2000],
+            })
+            if not await uow.already_applied(self.name, event_id):
+                await uow.mark_applied(self.name, event_id)
+        self._failures.pop(event_id, None)
+
+    async def _apply_batch(self, envelopes: list[Envelope]) -> int:
         mine = [e for e in envelopes if self.wants(e)]
         if not mine:
             return 0

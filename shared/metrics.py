@@ -19,3 +19,6 @@ CONSUMER_DUPLICATES = Counter(
 HTTP_REQUESTS = Histogram(
     "uzdik_http_request_seconds", "HTTP request latency", ["service", "method", "status"]
 )
+DEAD_LETTERS = Counter(
+    "uzdik_consumer_dead_letters_total", "Events set aside after repeated failures", ["consumer"]
+)

@@ -173,3 +173,30 @@ async def test_a_kafka_subscriber_applies_redelivered_events_once_and_commits_af
         docs = {j: await uow.docs.get("counts", f"k-{j}") for j in (0, 1)}
     assert docs[0] == {"n": 5, "seen": [0, 2, 4, 6, 8]}
     assert docs[1] == {"n": 5, "seen": [1, 3, 5, 7, 9]}
+
+
+async def test_a_poison_event_is_set_aside_after_its_retries_and_the_rest_flow(
+    store: EventStore,
+) -> None:
+    events = []
+    for i in range(3):
+        events += await store.append(f"p-{i}", 0, [Noted(text="poison" if i == 1 else "ok", n=i)],
+                                     ACTOR)
+    consumer = Consumer("picky", store, sources=["kernel"], max_attempts=3)
+
+    @consumer.on("Noted")
+    async def apply(uow: UnitOfWork, envelope: Envelope) -> None:
+        if envelope.payload["text"] == "poison":
+            raise ValueError("cannot apply this one")
+        await uow.docs.put("seen", envelope.stream_id, {"n": envelope.payload["n"]})
+
+    for _ in range(2):  # delivered, fails, redelivered …
+        with pytest.raises(ValueError):
+            await consumer.handle_batch(events)
+    assert await consumer.handle_batch(events) == 1  # third failure: set aside; p-2 flows
+    async with store.transaction() as uow:
+        assert await uow.docs.get("seen", "p-0") == {"n": 0}
+        assert await uow.docs.get("seen", "p-2") == {"n": 2}
+        dead = await uow.docs.list("dead_letters")
+    assert [d["event_id"] for _, d in dead] == [str(events[1].event_id)]
+    assert "cannot apply" in dead[0][1]["error"]
