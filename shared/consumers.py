@@ -94,15 +94,27 @@ class Consumer:
 
     async def _bury(self, envelope: Envelope, exc: Exception) -> None:
         event_id = str(envelope.event_id)
-        log.error("consumer.dead_letter", consumer=self.name, event_id=event_id,
-                  event_type=envelope.event_type, error=repr(exc))
+        log.error(
+            "consumer.dead_letter",
+            consumer=self.name,
+            event_id=event_id,
+            event_type=envelope.event_type,
+            error=repr(exc),
+        )
         DEAD_LETTERS.labels(self.name).inc()
         async with self.store.transaction() as uow:
-            await uow.docs.put("dead_letters", f"{self.name}:{event_id}", {
-                "consumer": self.name, "event_id": event_id, "service": envelope.service,
-                "global_position": envelope.global_position,
-                "event_type": envelope.event_type, "error": repr(exc)[:2000],
-            })
+            await uow.docs.put(
+                "dead_letters",
+                f"{self.name}:{event_id}",
+                {
+                    "consumer": self.name,
+                    "event_id": event_id,
+                    "service": envelope.service,
+                    "global_position": envelope.global_position,
+                    "event_type": envelope.event_type,
+                    "error": repr(exc)[:2000],
+                },
+            )
             if not await uow.already_applied(self.name, event_id):
                 await uow.mark_applied(self.name, event_id)
         self._failures.pop(event_id, None)

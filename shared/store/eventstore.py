@@ -115,10 +115,13 @@ class UnitOfWork:
         )
         return int(value or 0)
 
-    async def load(self, stream_id: str) -> list[Envelope]:
+    async def load(self, stream_id: str, after_version: int = 0) -> list[Envelope]:
+        """The stream's events after ``after_version`` (all of them by default), in order."""
         ev = schema.events
         rows = await self.conn.execute(
-            sa.select(ev).where(ev.c.stream_id == stream_id).order_by(ev.c.stream_version)
+            sa.select(ev)
+            .where(ev.c.stream_id == stream_id, ev.c.stream_version > after_version)
+            .order_by(ev.c.stream_version)
         )
         return [row_to_envelope(self.store.service, r) for r in rows]
 
@@ -301,6 +304,12 @@ class EventStore:
         else:
             async with self.engine.begin() as conn:
                 yield UnitOfWork(self, conn)
+
+    @asynccontextmanager
+    async def reader(self) -> AsyncIterator[UnitOfWork]:
+        """A read-only unit of work: no writer lock, nothing committed (queries, GETs)."""
+        async with self.engine.connect() as conn:
+            yield UnitOfWork(self, conn)
 
     async def append(
         self,
