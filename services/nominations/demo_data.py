@@ -134,8 +134,19 @@ def _person(rng: Random) -> dict[str, str]:
     return {
         "surname": rng.choice(SURNAMES) + ending,
         "given_name": rng.choice(FEMALE if female else MALE),
-        "patronymic": father + ("овна" if female else "ович"),
+        "patronymic": patronymic(father, female),
     }
+
+
+def patronymic(father: str, female: bool) -> str:
+    """Russian-style patronymic: Алексей → Алексеевич, Амангельды → Амангельдиевич."""
+    if father.endswith("ей"):
+        stem, male_end, female_end = father[:-2], "еевич", "еевна"
+    elif father.endswith("ы"):
+        stem, male_end, female_end = father[:-1], "иевич", "иевна"
+    else:
+        stem, male_end, female_end = father, "ович", "овна"
+    return stem + (female_end if female else male_end)
 
 
 def _education(rng: Random) -> list[dict[str, Any]]:

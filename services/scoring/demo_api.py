@@ -121,9 +121,9 @@ async def open_quorate_sitting(
 
 
 PURPOSE = {
-    "stage1_selection": "Stage I: project scoring and nominations per district (§12)",
-    "stage1_interview": "Stage I: assessments, interviews and the regional finalist (§14–§16)",
-    "stage2": "Stage II: project defences and the winners (§19–§21)",
+    "stage1_selection": "I этап: оценка проектов и выдвижение по районам (п. 12)",
+    "stage1_interview": "I этап: оценки, собеседования и финалист региона (пп. 14–16)",
+    "stage2": "II этап: защита проектов и определение победителей (пп. 19–21)",
 }
 
 

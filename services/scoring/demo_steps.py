@@ -174,7 +174,18 @@ def _key(rng: Random) -> Ed25519PrivateKey:
 
 
 def _name(person_id: str) -> str:
-    return f"Person {person_id[:8]}"
+    """A commission member's (synthetic) full name, fixed by the person's id."""
+    from services.nominations.demo_data import FATHERS, FEMALE, MALE, SURNAMES, patronymic
+
+    rng = Random(person_id)
+    female = rng.random() < 0.35
+    return " ".join(
+        (
+            rng.choice(SURNAMES) + ("а" if female else ""),
+            rng.choice(FEMALE if female else MALE),
+            patronymic(rng.choice(FATHERS), female),
+        )
+    )
 
 
 # --- 2. stage I: selection and nomination (§12) -----------------------------------------------

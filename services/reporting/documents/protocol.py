@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -47,6 +49,7 @@ def view(protocol: Doc, commission: Doc | None, candidates: dict[str, Doc], lang
         "L": labels,
         "p": protocol,
         "commission_title": title,
+        "opened": local_time(protocol.get("opened_at")),
         "members": members,
         "secretary": (commission.get("secretary") or {}).get("name", ""),
         "chair": people.get(commission.get("chair_id", ""), ""),
@@ -167,6 +170,14 @@ def _decision(d: Doc, candidates: dict[str, Doc], labels: dict[str, str]) -> str
         for w in d.get("winners", [])
     )
     return f"{labels['winners']}: {winners}"
+
+
+def local_time(value: str | None) -> str:
+    """An RFC 3339 instant as a protocol writes it: Almaty time, dd.mm.yyyy HH:MM."""
+    if not value:
+        return ""
+    moment = datetime.fromisoformat(value).astimezone(ZoneInfo("Asia/Almaty"))
+    return moment.strftime("%d.%m.%Y %H:%M")
 
 
 def render_html(
