@@ -24,12 +24,13 @@ from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "bench" / "README.md"
-_STARTED = time.perf_counter()
+# Child processes inherit the start time, so every line is stamped on the same clock.
+_STARTED = float(os.environ.setdefault("UZDIK_BENCH_STARTED", str(time.time())))
 
 
 def say(message: str) -> None:
     """A progress line on stderr, stamped with the seconds since the benchmark started."""
-    print(f"[{time.perf_counter() - _STARTED:7.1f}s] {message}", file=sys.stderr, flush=True)
+    print(f"[{time.time() - _STARTED:7.1f}s] {message}", file=sys.stderr, flush=True)
 
 
 def num(value: float) -> str:
@@ -108,11 +109,14 @@ class Phases:
     """Wall-clock seconds per named phase, in the order they ran."""
 
     seconds: dict[str, float] = field(default_factory=dict)
+    load: dict[str, float] = field(default_factory=dict)  # 1-minute load average at the start
 
     @contextmanager
     def timed(self, name: str) -> Iterator[None]:
         started = time.perf_counter()
-        say(f"{name}: start")
+        self.load[name] = os.getloadavg()[0]
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        say(f"{name}: start (load average {load})")
         try:
             yield
         finally:

@@ -1,0 +1,1650 @@
+"""``make bench-replay``: fill the topics with a realistic edition, then measure replay.
+
+One run: (1) fill fresh topics ``bench<stamp>.{nominations,scoring,survey}.events`` with
+``--events`` envelopes (default 1,000,000, or ``BENCH_EVENTS``) of one realistic edition, and
+write the live read models of a fresh reporting database by folding those very events in memory;
+(2) the reference: a plain aiokafka consumer reads every topic and ``json.loads`` each value;
+(3) ``uzdik replay`` of every projection, as a subprocess, timed from outside; (4) the
+reference once more (the better of the two is used). Last line on stdout:
+``replay events=<n> events_per_s=<n> reference_events_per_s=<n> ratio=<n> identical=<bool>``
+where events_per_s is per second of the replay process's wall-clock time and ratio is
+events_per_s / reference_events_per_s. The figures are appended to bench/README.md ("Replay").
+
+The envelopes are built without an event store (an EventStore on SQLite would take hours for a
+million events) but exactly like ``UnitOfWork._row``: the payload of a real, validated event
+class, ``canonical.event_bytes`` chained per service, the JSON of ``to_record``. A sample of them
+is checked against ``Envelope``, ``to_record`` and the events registries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from array import array
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from bench.common import (
+    README,
+    ROOT,
+    Phases,
+    Ticker,
+    append_row,
+    create_database,
+    drop_database,
+    ensure_services,
+    machine,
+    num,
+    peak_rss_mb,
+    per_second,
+    say,
+    with_database,
+)
+from shared.events import Actor, Envelope, Event
+from shared.relay import Record, topic_for
+from shared.store.canonical import GENESIS, canonical_json, chain, event_bytes
+
+SERVICES = ("nominations", "scoring", "survey")
+DEFAULT_EVENTS = 1_000_000
+PEPPER = b"uzdik-bench-pepper"
+DAY = timedelta(days=1)
+
+
+# --- the logs: envelopes exactly as UnitOfWork._row and relay.to_record make them ------------
+
+
+def iso(moment: datetime) -> str:
+    """A datetime as pydantic's JSON mode writes it (``Z`` for UTC)."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def new_uuid(rng: random.Random) -> str:
+    return str(UUID(int=rng.getrandbits(128), version=4))
+
+
+class Log:
+    """One service's event log: positions, stream versions and the hash chain."""
+
+    def __init__(self, service: str, rng: random.Random) -> None:
+        self.service, self.rng = service, rng
+        self.position, self.prev = 0, GENESIS
+        self.versions: dict[str, int] = {}
+        self._actors: dict[Actor, dict[str, Any]] = {}
+
+    def append(
+        self,
+        stream_id: str,
+        event: Event,
+        actor: Actor,
+        at: datetime,
+        correlation_id: str | None = None,
+    ) -> Record:
+        """The Kafka record (``relay.to_record``) of the next event of this log."""
+        self.position += 1
+        version = self.versions[stream_id] = self.versions.get(stream_id, 0) + 1
+        moment = iso(at)
+        actor_json = self._actors.get(actor) or self._actors.setdefault(
+            actor, actor.model_dump(mode="json")
+        )
+        event_id = new_uuid(self.rng)
+        meta = {
+            "event_id": event_id,
+            "occurred_at": moment,
+            "recorded_at": moment,
+            "actor": actor_json,
+            "correlation_id": correlation_id or new_uuid(self.rng),
+            "causation_id": None,
+        }
+        payload = event.to_payload()
+        digest = chain(
+            self.prev,
+            event_bytes(
+                global_position=self.position,
+                stream_id=stream_id,
+                stream_version=version,
+                event_type=event.event_type,
+                schema_version=event.schema_version,
+                payload=payload,
+                metadata=meta,
+            ),
+        )
+        envelope = {
+            "service": self.service,
+            "global_position": self.position,
+            "stream_id": stream_id,
+            "stream_version": version,
+            "event_type": event.event_type,
+            "schema_version": event.schema_version,
+            "payload": payload,
+            "metadata": meta,
+            "prev_hash": self.prev,
+            "hash": digest,
+        }
+        self.prev = digest
+        return Record(
+            key=stream_id.encode(),
+            value=canonical_json(envelope).encode(),
+            headers={
+                "event_type": event.event_type,
+                "event_id": event_id,
+                "schema_version": str(event.schema_version),
+                "stream_version": str(version),
+                "global_position": str(self.position),
+                "hash": digest,
+            },
+        )
+
+
+@dataclass(order=True)
+class Planned:
+    at: datetime
+    seq: int
+    stream_id: str = field(compare=False)
+    event: Event = field(compare=False)
+    actor: Actor = field(compare=False)
+    correlation_id: str | None = field(default=None, compare=False)
+
+
+class Timeline:
+    """Events of one service in the order they happen (ties keep the order they were added)."""
+
+    def __init__(self) -> None:
+        self.items: list[Planned] = []
+
+    def add(
+        self, at: datetime, stream_id: str, event: Event, actor: Actor, corr: str | None = None
+    ) -> None:
+        self.items.append(Planned(at, len(self.items), stream_id, event, actor, corr))
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def sorted(self) -> list[Planned]:
+        return sorted(self.items)
+
+
+def verify(record: Record) -> str:
+    """Check one record like an auditor would; return its event type."""
+    from services.nominations.events import registry as nominations
+    from services.scoring.events import registry as scoring
+    from services.survey.events import registry as survey
+    from shared.relay import to_record
+
+    envelope = Envelope.model_validate_json(record.value)
+    assert to_record(envelope) == record, "not the record the relay would publish"
+    meta = envelope.metadata.model_dump(mode="json")
+    digest = chain(
+        envelope.prev_hash,
+        event_bytes(
+            global_position=envelope.global_position,
+            stream_id=envelope.stream_id,
+            stream_version=envelope.stream_version,
+            event_type=envelope.event_type,
+            schema_version=envelope.schema_version,
+            payload=envelope.payload,
+            metadata=meta,
+        ),
+    )
+    assert digest == envelope.hash, (
+        f"hash mismatch at {envelope.service}:{envelope.global_position}"
+    )
+    registries = {"nominations": nominations, "scoring": scoring, "survey": survey}
+    registries[envelope.service].load(envelope)
+    return envelope.event_type
+
+
+# --- the edition: who applies, who is admitted, nominated, surveyed -----------------------------
+
+SURNAMES = (
+    "Сейтқали",
+    "Жумабеков",
+    "Ахметова",
+    "Нурланов",
+    "Касымов",
+    "Омарова",
+    "Бекенов",
+    "Садыкова",
+    "Тулегенов",
+    "Иманбаев",
+    "Ким",
+    "Петренко",
+    "Абдрахманов",
+    "Есенова",
+)
+GIVEN = (
+    "Ерлан",
+    "Айгуль",
+    "Бауыржан",
+    "Динара",
+    "Нурлан",
+    "Гульнара",
+    "Асхат",
+    "Жанар",
+    "Марат",
+    "Сауле",
+    "Ержан",
+    "Алия",
+    "Серик",
+    "Светлана",
+)
+PATRONYMICS = ("Болатұлы", "Маратовна", "Серикович", "Нурланқызы", "Амангельдиевич", None)
+
+
+@dataclass
+class Applicant:
+    application_id: str
+    rural: str
+    district: str
+    region: str
+    name: dict[str, str | None]
+    flaw: str | None
+    submitted_at: datetime
+    decided_at: datetime
+    trilingual: bool
+    candidate_id: str
+    admitted: bool = False
+    questionnaire_score: int = 0
+    points: Decimal = Decimal(0)
+    survey_id: str = ""
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(
+            p for p in (self.name["surname"], self.name["given_name"], self.name["patronymic"]) if p
+        )
+
+
+@dataclass
+class Commission:
+    commission_id: str
+    region: str | None
+    members: list[str]
+    secretary: str
+
+    @property
+    def stream(self) -> str:
+        return f"commission-{self.commission_id}"
+
+    @property
+    def chair(self) -> str:
+        return self.members[0]
+
+
+@dataclass
+class SurveyPlan:
+    index: int
+    survey_id: str
+    nominee: Applicant
+    responses: int = 0
+    later_flags: int = 0
+    seed: int = 0
+    result: Any = None
+
+
+@dataclass
+class Edition:
+    events: int
+    seed: int
+    edition_id: str
+    applicants: list[Applicant]
+    commissions: dict[str, Commission]
+    republican: Commission
+    nominees: list[Applicant] = field(default_factory=list)
+    surveys: list[SurveyPlan] = field(default_factory=list)
+
+
+def almaty(day: date, hour: float) -> datetime:
+    from services.nominations.domain.values import ALMATY
+
+    return datetime.combine(day, datetime.min.time(), ALMATY) + timedelta(hours=hour)
+
+
+def draw_edition(events: int, seed: int) -> Edition:
+    """The 2020 edition scaled to ``events``: one application per 1,000 events (at most one
+    per rural district of the KATO classifier), commissions of 9 in every region concerned."""
+    from services.nominations.domain.territory import Level, load_territory
+
+    rng = random.Random(seed)
+    territory = load_territory()
+    rurals = sorted(u.kato for u in territory.of_level(Level.rural_district))
+    count = max(12, min(len(rurals), round(events / 1000)))
+    applicants = []
+    for kato in sorted(rng.sample(rurals, count)):
+        flaw = rng.choices(
+            (None, "short_term", "sanction", "missing_document", "withdrawn"), (88, 4, 2, 4, 2)
+        )[0]
+        submitted = almaty(date(2020, 5, 30), rng.uniform(2, 21 * 24 - 6))
+        applicants.append(
+            Applicant(
+                application_id=new_uuid(rng),
+                rural=kato,
+                district=territory.district_of(kato).kato,
+                region=territory.region_of(kato).kato,
+                name={
+                    "surname": rng.choice(SURNAMES),
+                    "given_name": rng.choice(GIVEN),
+                    "patronymic": rng.choice(PATRONYMICS),
+                },
+                flaw=flaw,
+                submitted_at=submitted,
+                decided_at=almaty(date(2020, 6, 22), rng.uniform(9, 7 * 24 + 8)),
+                trilingual=rng.random() < 0.3,
+                candidate_id=new_uuid(rng),
+            )
+        )
+
+    def commission(region: str | None) -> Commission:
+        tag = region or "republic"
+        return Commission(
+            new_uuid(rng), region, [f"member-{tag}-{i}" for i in range(1, 10)], f"secretary-{tag}"
+        )
+
+    regions = sorted({a.region for a in applicants})
+    return Edition(
+        events,
+        seed,
+        new_uuid(rng),
+        applicants,
+        {r: commission(r) for r in regions},
+        commission(None),
+    )
+
+
+# --- nominations: the real domain decides every event ------------------------------------------
+
+
+def questionnaire(app: Applicant, rng: random.Random) -> Any:
+    from services.nominations.domain.questionnaire import Questionnaire
+
+    activity = [{"title": "Форум сельских акимов", "year": 2019}]
+    languages = [{"language": "state", "level": "fluent"}]
+    if app.trilingual:
+        languages += [
+            {"language": "russian", "level": "fluent"},
+            {"language": "english", "level": "fluent"},
+        ]
+    data: dict[str, Any] = {
+        "nominator": rng.choice(
+            [{"kind": "self_nomination"}, {"kind": "local_executive_body", "name": "Аким района"}]
+        ),
+        "akim": app.name,
+        "position": "аким сельского округа",
+        "rural_district_kato": app.rural,
+        "statement": {
+            "agrees_to_terms": True,
+            "consents_to_personal_data": True,
+            "signed_on": app.submitted_at.date().isoformat(),
+        },
+        "civil_service": {"years": rng.randint(1, 25), "months": rng.randint(0, 11)},
+        "months_as_akim": 6 if app.flaw == "short_term" else rng.randint(12, 120),
+        "languages": languages,
+        "awards": [{"kind": "departmental", "title": "Грамота"}] if rng.random() < 0.4 else [],
+        "education": [
+            {
+                "institution": "КазНАУ",
+                "graduated_in": rng.randint(1990, 2015),
+                "speciality": "агроном",
+                "level": "higher",
+            }
+        ],
+        "seminars": activity if rng.random() < 0.6 else [],
+        "projects": [{"title": "Ауыл — ел бесігі", "role": "implemented"}]
+        if rng.random() < 0.3
+        else [],
+        "implements_complex_projects": rng.random() < 0.2,
+        "indicators": {
+            "as_of": "2020-01-01",
+            "investment_tenge": rng.randint(10**6, 10**9),
+            "jobs_created": rng.randint(0, 200),
+            "agricultural_output_tenge": rng.randint(10**7, 10**10),
+            "migration": {"arrived": rng.randint(0, 300), "departed": rng.randint(0, 300)},
+            "registered_offences": rng.randint(0, 40),
+        },
+    }
+    if app.flaw == "sanction":
+        data["sanctions"] = [{"kind": "disciplinary", "imposed_on": "2019-11-02", "lifted": False}]
+    return Questionnaire.model_validate(data)
+
+
+MEDIA = {"project_video": "video/mp4", "project_presentation": "application/pdf"}
+SIZES = {
+    "project_video": (20_000_000, 500_000_000),
+    "project_presentation": (1_000_000, 50_000_000),
+}
+
+
+def nominations(ed: Edition) -> Timeline:
+    """The edition announced, every application's life, one deadline extended."""
+    from services.nominations.domain import edition
+    from services.nominations.domain.calendar import CalendarStep
+    from services.nominations.domain.edition import ExtendDeadline
+    from services.nominations.domain.figures import default_edition_2020
+
+    rng, line, organiser = (
+        random.Random(ed.seed + 1),
+        Timeline(),
+        Actor(id="agency-1", role="organiser"),
+    )
+    stream = f"edition-{ed.edition_id}"
+    announced = edition.announce(None, default_edition_2020(ed.edition_id), organiser)
+    state = edition.fold(announced)
+    assert state is not None
+    line.add(state.calendar.announced_at, stream, announced[0], organiser)
+    for app in ed.applicants:
+        application_life(app, state, rng, line)
+    extend = ExtendDeadline(
+        edition_id=ed.edition_id,
+        step=CalendarStep.defences,
+        new_deadline=state.calendar.defences_deadline + 5 * DAY,
+        reason="перенос защит",
+    )
+    at = almaty(date(2020, 8, 20), 11)
+    line.add(at, stream, edition.extend_deadline(state, extend, organiser)[0], organiser)
+    return line
+
+
+class Life:
+    """One application's stream: its events go to the timeline and fold into its state."""
+
+    def __init__(self, line: Timeline, stream: str) -> None:
+        from services.nominations.domain.application_state import ApplicationState
+
+        self.line, self.stream = line, stream
+        self.state: ApplicationState | None = None
+
+    def take(self, events: list[Event], actor: Actor, when: datetime) -> list[Event]:
+        from services.nominations.domain import application_state
+
+        for event in events:
+            self.line.add(when, self.stream, event, actor)
+            self.state = application_state.evolve(self.state, event)
+        return events
+
+    @property
+    def current(self) -> Any:
+        assert self.state is not None
+        return self.state
+
+
+def application_life(app: Applicant, edition: Any, rng: random.Random, line: Timeline) -> None:
+    """Submitted, documents attached, withdrawn or decided; if admitted, scored and confirmed."""
+    from services.nominations.domain.application import (
+        AttachDocument,
+        SubmitApplication,
+        WithdrawApplication,
+        attach_document,
+        submit,
+        withdraw,
+    )
+    from services.nominations.domain.eligibility import decide_admission
+    from services.nominations.domain.questionnaire_score import confirm_score, score_questionnaire
+    from services.nominations.domain.territory import load_territory
+    from services.nominations.events import ApplicationAdmitted, QuestionnaireScored
+
+    nominator = Actor(id=f"nominator-{app.rural}", role="nominator", region=app.region)
+    secretary = Actor(id=f"secretary-{app.region}", role="secretary", region=app.region)
+    life, at = Life(line, f"application-{app.application_id}"), app.submitted_at
+    command = SubmitApplication(
+        application_id=app.application_id,
+        edition_id=edition.edition_id,
+        questionnaire=questionnaire(app, rng),
+    )
+    territory = load_territory()
+    life.take(
+        submit(edition, command, live_application_id=None, territory=territory, at=at),
+        nominator,
+        at,
+    )
+    kinds = list(edition.nomination_rules.required_document_kinds)
+    if app.flaw == "missing_document":
+        kinds.remove(rng.choice(kinds))
+    if rng.random() < 0.1:
+        kinds.append(kinds[-1])  # a document replaced by a later one of the same kind
+    for n, kind in enumerate(kinds, start=1):
+        at = app.submitted_at + timedelta(minutes=7 * n)
+        video = kind == "project_video"
+        doc = AttachDocument(
+            application_id=app.application_id,
+            kind=kind,
+            sha256=rng.randbytes(32).hex(),
+            size_bytes=rng.randint(*SIZES.get(kind, (50_000, 5_000_000))),
+            media_type=MEDIA.get(kind, "application/pdf"),
+            filename=f"{kind}.bin",
+            duration_seconds=round(rng.uniform(60, 299), 2) if video else None,
+        )
+        life.take(attach_document(life.current, edition, doc, at), nominator, at)
+    if app.flaw == "withdrawn":
+        at += DAY
+        why = WithdrawApplication(application_id=app.application_id, reason="переезд")
+        life.take(withdraw(life.current, why, at), nominator, at)
+        return
+    decision = life.take(
+        decide_admission(life.current, edition, secretary, app.decided_at),
+        secretary,
+        app.decided_at,
+    )
+    app.admitted = isinstance(decision[0], ApplicationAdmitted)
+    if app.admitted:
+        at = app.decided_at + timedelta(hours=1)
+        scored = life.take(
+            score_questionnaire(life.current, edition, at), Actor(id="system", role="system"), at
+        )
+        assert isinstance(scored[0], QuestionnaireScored)
+        app.questionnaire_score = scored[0].score.total
+        at = app.decided_at + timedelta(hours=2)
+        life.take(confirm_score(life.current, edition, secretary, at), secretary, at)
+
+
+# --- scoring: commissions, sittings, sheets, rankings, decisions --------------------------------
+
+Q4 = Decimal("0.0001")
+
+
+def q4(value: Decimal | float | int) -> Decimal:
+    return Decimal(value).quantize(Q4, rounding=ROUND_HALF_UP)
+
+
+def criteria(kind: str) -> list[str]:
+    raw = json.loads((ROOT / "services/scoring/data/rubrics-2020.json").read_text("utf-8"))
+    return next([c["key"] for c in s["criteria"]] for s in raw["sheets"] if s["kind"] == kind)
+
+
+class Scoring:
+    """Builds the scoring service's timeline; one stream per commission."""
+
+    def __init__(self, ed: Edition, results: dict[str, Any] | None) -> None:
+        from services.scoring import events
+
+        self.ev, self.ed, self.results = events, ed, results
+        self.rng = random.Random(ed.seed + 2)  # the same draws whatever ``results`` holds
+        self.line = Timeline()
+        self.keys = {kind: criteria(kind) for kind in ("project", "essay", "interview", "stage2")}
+
+    def person(self, person_id: str) -> dict[str, str]:
+        return {
+            "person_id": person_id,
+            "name": f"{self.rng.choice(GIVEN)} {self.rng.choice(SURNAMES)}",
+        }
+
+    def form(self, c: Commission, at: datetime) -> None:
+        event = self.ev.CommissionFormed(
+            commission_id=c.commission_id,
+            edition_id=self.ed.edition_id,
+            level="regional" if c.region else "republican",
+            region=c.region,
+            members=[self.person(m) for m in c.members],
+            chair_id=c.chair,
+            secretary=self.person(c.secretary),
+        )
+        self.line.add(at, c.stream, event, Actor(id="agency-1", role="organiser", region=c.region))
+
+    def sitting(
+        self, c: Commission, stage: str, purpose: str, at: datetime
+    ) -> tuple[str, list[str]]:
+        sitting_id, secretary = new_uuid(self.rng), self.secretary(c)
+        present = [m for m in c.members if m == c.chair or self.rng.random() < 0.9]
+        absent = [m for m in c.members if m not in present]
+        self.line.add(
+            at,
+            c.stream,
+            self.ev.SittingOpened(
+                sitting_id=sitting_id,
+                commission_id=c.commission_id,
+                stage=stage,
+                purpose=purpose,
+                opened_at=at,
+            ),
+            secretary,
+        )
+        self.line.add(
+            at,
+            c.stream,
+            self.ev.AttendanceRecorded(
+                commission_id=c.commission_id,
+                sitting_id=sitting_id,
+                present=present,
+                absent=absent,
+                members=len(c.members),
+                required=6,
+                quorate=len(present) >= 6,
+            ),
+            secretary,
+        )
+        return sitting_id, present
+
+    def secretary(self, c: Commission) -> Actor:
+        return Actor(id=c.secretary, role="secretary", region=c.region)
+
+    def sheets(
+        self,
+        c: Commission,
+        sitting: str,
+        present: list[str],
+        kind: str,
+        who: Applicant,
+        at: datetime,
+    ) -> list[int]:
+        """Each present member's sheet for ``who``: a few members recuse, a few correct."""
+        totals = []
+        for member in present:
+            actor = Actor(
+                id=member, role="chair" if member == c.chair else "member", region=c.region
+            )
+            if kind == "project" and self.rng.random() < 0.01:
+                self.line.add(
+                    at,
+                    c.stream,
+                    self.ev.MemberRecused(
+                        commission_id=c.commission_id,
+                        member_id=member,
+                        candidate_id=who.candidate_id,
+                        reason="родственник кандидата",
+                    ),
+                    actor,
+                )
+                continue
+            scores = {key: self.rng.randint(4, 10) for key in self.keys[kind]}
+            sheet_id = new_uuid(self.rng)
+            fields = {
+                "commission_id": c.commission_id,
+                "sitting_id": sitting,
+                "member_id": member,
+                "candidate_id": who.candidate_id,
+                "kind": kind,
+            }
+            self.line.add(
+                at,
+                c.stream,
+                self.ev.ScoreRecorded(
+                    sheet_id=sheet_id, scores=scores, total=sum(scores.values()), **fields
+                ),
+                actor,
+            )
+            if self.rng.random() < 0.005:
+                scores = {**scores, self.keys[kind][0]: self.rng.randint(4, 10)}
+                self.line.add(
+                    at + timedelta(minutes=5),
+                    c.stream,
+                    self.ev.ScoreCorrected(
+                        sheet_id=new_uuid(self.rng),
+                        supersedes=sheet_id,
+                        scores=scores,
+                        total=sum(scores.values()),
+                        reason="описка",
+                        **fields,
+                    ),
+                    actor,
+                )
+            totals.append(sum(scores.values()))
+            at += timedelta(seconds=self.rng.randint(30, 300))
+        return totals
+
+    def rank(
+        self,
+        c: Commission,
+        sitting: str,
+        purpose: str,
+        scope: str | None,
+        seats: int,
+        rows: list[tuple[Applicant, Decimal, list[dict[str, Any]], dict[str, int], dict[str, int]]],
+        at: datetime,
+    ) -> list[Applicant]:
+        rows = sorted(rows, key=lambda r: (-r[1], r[0].candidate_id))
+        entries, rank = [], 0
+        for i, (who, total, components, sheets, sums) in enumerate(rows):
+            rank = rank if i and total == rows[i - 1][1] else i + 1
+            entries.append(
+                {
+                    "candidate_id": who.candidate_id,
+                    "rank": rank,
+                    "total": str(total),
+                    "components": components,
+                    "sheets": sheets,
+                    "sheet_sums": sums,
+                }
+            )
+        chosen = [r[0] for r in rows[:seats]]
+        self.line.add(
+            at,
+            c.stream,
+            self.ev.RankingComputed.model_validate(
+                {
+                    "commission_id": c.commission_id,
+                    "sitting_id": sitting,
+                    "purpose": purpose,
+                    "scope": scope,
+                    "entries": entries,
+                    "seats": seats,
+                    "selected": [w.candidate_id for w in chosen],
+                    "status": "complete",
+                }
+            ),
+            self.secretary(c),
+        )
+        return chosen
+
+    def close(self, c: Commission, stage: str, sitting: str, at: datetime) -> None:
+        self.line.add(
+            at,
+            c.stream,
+            self.ev.StageClosed(commission_id=c.commission_id, stage=stage, closed_at=at),
+            self.secretary(c),
+        )
+        digest = hashlib.sha256(f"{c.commission_id}/{sitting}".encode()).hexdigest()
+        signatures = [
+            self.sign(c.chair, "chair", digest),
+            self.sign(c.secretary, "secretary", digest),
+        ]
+        self.line.add(
+            at + timedelta(hours=1),
+            c.stream,
+            self.ev.ProtocolSigned.model_validate(
+                {
+                    "commission_id": c.commission_id,
+                    "sitting_id": sitting,
+                    "digest": digest,
+                    "signatures": signatures,
+                    "signed_at": at + timedelta(hours=1),
+                }
+            ),
+            Actor(id=c.chair, role="chair", region=c.region),
+        )
+
+    def sign(self, person: str, role: str, digest: str) -> dict[str, str]:
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+        from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+        seed = hashlib.sha256(f"{self.ed.seed}:{person}".encode()).digest()  # a key per person
+        key = Ed25519PrivateKey.from_private_bytes(seed)
+        public = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        return {
+            "role": role,
+            "person_id": person,
+            "public_key": base64.b64encode(public).decode(),
+            "signature": base64.b64encode(key.sign(bytes.fromhex(digest))).decode(),
+        }
+
+    def stage_one(self) -> None:
+        """Commissions, candidates, project sheets, a ranking per district, the nominees."""
+        ed = self.ed
+        for c in [*ed.commissions.values(), ed.republican]:
+            self.form(c, almaty(date(2020, 6, 15), 10))
+        for app in ed.applicants:
+            if app.admitted:
+                c = ed.commissions[app.region]
+                self.line.add(
+                    app.decided_at + timedelta(hours=3),
+                    c.stream,
+                    self.ev.CandidateRegistered(
+                        candidate_id=app.candidate_id,
+                        application_id=app.application_id,
+                        edition_id=ed.edition_id,
+                        name=app.full_name,
+                        rural_district=app.rural,
+                        district=app.district,
+                        region=app.region,
+                        questionnaire_score=app.questionnaire_score,
+                        complex_projects=self.rng.randint(0, 3),
+                        trilingual=app.trilingual,
+                        justified_complaints=self.rng.choice((0, 0, 0, 1, 2)),
+                    ),
+                    self.secretary(c),
+                )
+        for region, c in ed.commissions.items():
+            candidates = [a for a in ed.applicants if a.region == region and a.admitted]
+            if not candidates:
+                continue
+            at = almaty(date(2020, 6, 30), 10)
+            sitting, present = self.sitting(c, "stage1_selection", "nomination", at)
+            by_district: dict[str, list[tuple[Any, ...]]] = {}
+            for app in candidates:
+                totals = self.sheets(c, sitting, present, "project", app, at + timedelta(hours=1))
+                mean = q4(Decimal(sum(totals)) / len(totals))
+                app.points = q4(app.questionnaire_score + mean)
+                components = [
+                    {
+                        "name": "questionnaire",
+                        "value": str(app.questionnaire_score),
+                        "weight": "1",
+                        "weighted": str(app.questionnaire_score),
+                    },
+                    {
+                        "name": "project_mean",
+                        "value": str(mean),
+                        "weight": "1",
+                        "weighted": str(mean),
+                    },
+                ]
+                by_district.setdefault(app.district, []).append(
+                    (
+                        app,
+                        app.points,
+                        components,
+                        {"project": len(totals)},
+                        {"project": sum(totals)},
+                    )
+                )
+            at += timedelta(hours=6)
+            for district, rows in sorted(by_district.items()):
+                for n, app in enumerate(
+                    self.rank(c, sitting, "nomination", district, 3, rows, at), 1
+                ):
+                    ed.nominees.append(app)
+                    self.line.add(
+                        at,
+                        c.stream,
+                        self.ev.CandidateNominated(
+                            commission_id=c.commission_id,
+                            sitting_id=sitting,
+                            candidate_id=app.candidate_id,
+                            district=district,
+                            points=app.points,
+                            rank=n,
+                            basis="points",
+                        ),
+                        self.secretary(c),
+                    )
+            self.close(c, "stage1_selection", sitting, at + timedelta(hours=1))
+
+    def stage_one_interviews(self) -> list[Applicant]:
+        """Assessments, the survey results, essays and interviews: one finalist per region."""
+        ed, finalists = self.ed, []
+        for region, c in ed.commissions.items():
+            nominees = [a for a in ed.nominees if a.region == region]
+            if not nominees:
+                continue
+            at = almaty(date(2020, 7, 21), 10)
+            rows = []
+            assessed: dict[str, tuple[int, int]] = {}
+            for app in nominees:
+                ethics, feedback = self.rng.randint(5, 10), self.rng.randint(4, 10)
+                assessed[app.candidate_id] = (ethics, feedback)
+                base = {"commission_id": c.commission_id, "candidate_id": app.candidate_id}
+                self.line.add(
+                    at,
+                    c.stream,
+                    self.ev.EthicsResultRecorded(
+                        commissioner_id=f"ethics-{region}", score=ethics, **base
+                    ),
+                    Actor(id=f"ethics-{region}", role="ethics", region=region),
+                )
+                self.line.add(
+                    at,
+                    c.stream,
+                    self.ev.FeedbackAssessmentRecorded(
+                        assessor_id=c.secretary, score=feedback, **base
+                    ),
+                    self.secretary(c),
+                )
+                result = self.survey_result(app)
+                self.line.add(
+                    at + timedelta(hours=1),
+                    c.stream,
+                    self.ev.SurveyResultReceived(
+                        candidate_id=app.candidate_id,
+                        survey_id=app.survey_id,
+                        rubric_id="annex5-2020",
+                        responses=result.responses,
+                        mean_per_criterion=result.means,
+                        mean_total=result.mean_total,
+                    ),
+                    Actor(id="system", role="system"),
+                )
+            at = almaty(date(2020, 7, 27), 10)
+            sitting, present = self.sitting(c, "stage1_interview", "regional", at)
+            for app in nominees:
+                essay = self.sheets(c, sitting, present, "essay", app, at + timedelta(hours=1))
+                talk = self.sheets(c, sitting, present, "interview", app, at + timedelta(hours=3))
+                ethics, feedback = assessed[app.candidate_id]
+                survey_mean = self.survey_result(app).mean_total or Decimal(0)
+                parts = [
+                    ("stage1_points", app.points, Decimal(1)),
+                    ("survey_mean", survey_mean, Decimal("0.1")),
+                    ("essay_mean", q4(Decimal(sum(essay)) / len(essay)), Decimal(1)),
+                    ("interview_mean", q4(Decimal(sum(talk)) / len(talk)), Decimal(1)),
+                    ("ethics", Decimal(ethics), Decimal(1)),
+                    ("feedback", Decimal(feedback), Decimal(1)),
+                ]
+                components = [
+                    {"name": n, "value": str(v), "weight": str(w), "weighted": str(q4(v * w))}
+                    for n, v, w in parts
+                ]
+                total = q4(sum(q4(v * w) for _, v, w in parts))
+                rows.append(
+                    (
+                        app,
+                        total,
+                        components,
+                        {"essay": len(essay), "interview": len(talk)},
+                        {"essay": sum(essay), "interview": sum(talk)},
+                    )
+                )
+            at += timedelta(hours=8)
+            [finalist] = self.rank(c, sitting, "regional", region, 1, rows, at)
+            top = next(r for r in rows if r[0] is finalist)
+            self.line.add(
+                at,
+                c.stream,
+                self.ev.FinalistSelected.model_validate(
+                    {
+                        "commission_id": c.commission_id,
+                        "sitting_id": sitting,
+                        "edition_id": ed.edition_id,
+                        "region": region,
+                        "candidate_id": finalist.candidate_id,
+                        "regional_total": str(top[1]),
+                        "components": top[2],
+                        "rank": 1,
+                        "top": [finalist.candidate_id],
+                    }
+                ),
+                Actor(id=c.chair, role="chair", region=region),
+            )
+            self.close(c, "stage1_interview", sitting, at + timedelta(hours=1))
+            finalists.append(finalist)
+        return finalists
+
+    def survey_result(self, app: Applicant) -> Any:
+        from services.survey.events import SurveyResult
+
+        if self.results is None:  # first pass, to count the events: any result will do
+            return SurveyResult(
+                responses=1, flagged=0, means=(Decimal(5),) * 16, mean_total=Decimal(80)
+            )
+        return self.results[app.survey_id]
+
+    def stage_two(self, finalists: list[Applicant]) -> None:
+        """The republican defences and the three winners."""
+        c = self.ed.republican
+        for app in finalists:
+            self.line.add(
+                almaty(date(2020, 8, 17), 10),
+                c.stream,
+                self.ev.ProjectDefenceRegistered(
+                    commission_id=c.commission_id,
+                    candidate_id=app.candidate_id,
+                    title="Развитие сельского округа",
+                    budget_tenge=self.rng.randint(10**6, 5 * 10**6),
+                    talk_seconds=self.rng.randint(180, 300),
+                    mode=self.rng.choice(("in_person", "video")),
+                ),
+                self.secretary(c),
+            )
+        at = almaty(date(2020, 9, 15), 10)
+        sitting, present = self.sitting(c, "stage2", "winners", at)
+        rows, winners = [], []
+        for app in finalists:
+            sheets = self.sheets(c, sitting, present, "stage2", app, at + timedelta(hours=1))
+            mean = q4(Decimal(sum(sheets)) / len(sheets))
+            rows.append(
+                (
+                    app,
+                    mean,
+                    [
+                        {
+                            "name": "stage2_mean",
+                            "value": str(mean),
+                            "weight": "1",
+                            "weighted": str(mean),
+                        }
+                    ],
+                    {"stage2": len(sheets)},
+                    {"stage2": sum(sheets)},
+                )
+            )
+        at += timedelta(hours=8)
+        chosen = self.rank(c, sitting, "winners", None, 3, rows, at)
+        for place, app in enumerate(chosen, 1):
+            row = next(r for r in rows if r[0] is app)
+            winners.append(
+                {
+                    "candidate_id": app.candidate_id,
+                    "place": place,
+                    "mean": str(row[1]),
+                    "sum": row[4]["stage2"],
+                    "sheets": row[3]["stage2"],
+                }
+            )
+        self.line.add(
+            at,
+            c.stream,
+            self.ev.WinnersDecided.model_validate(
+                {
+                    "commission_id": c.commission_id,
+                    "sitting_id": sitting,
+                    "winners": winners,
+                    "by_casting_vote": False,
+                }
+            ),
+            Actor(id=c.chair, role="chair"),
+        )
+        self.close(c, "stage2", sitting, at + timedelta(hours=1))
+
+    def after_survey(self) -> Timeline:
+        """Everything after the surveys; the same draws whether ``results`` is known or not."""
+        self.rng, self.line = random.Random(self.ed.seed + 3), Timeline()
+        self.stage_two(self.stage_one_interviews())
+        return self.line
+
+
+# --- survey: thousands of residents' responses per nominee's survey ------------------------------
+
+WEIGHTS = (1, 1, 1, 2, 3, 5, 8, 12, 16, 20, 18)  # residents rate generously
+SURVEY_OPENS = datetime(2020, 7, 2, 3, 0, tzinfo=UTC)
+SURVEY_CLOSES = datetime(2020, 7, 20, 18, 0, tzinfo=UTC)
+
+
+def draw_response(rng: random.Random) -> tuple[str, list[int], str, tuple[str, ...]]:
+    response_id = new_uuid(rng)
+    answers = rng.choices(range(11), WEIGHTS, k=16)
+    roll = rng.random()
+    channel = "web" if roll < 0.85 else "paper" if roll < 0.97 else "api"
+    reasons: tuple[str, ...] = ()
+    if rng.random() < 0.01:
+        reasons = (rng.choice(("burst_from_source", "identical_answers_in_burst")),)
+    return response_id, answers, channel, reasons
+
+
+def plan_surveys(ed: Edition, budget: int, rng: random.Random) -> None:
+    """Split ``budget`` events (responses and later flags) over the nominees' surveys and
+    compute each survey's final result (a first pass over the same random draws)."""
+    from services.survey.domain.results import Tally, result_of
+
+    weights = [rng.uniform(0.5, 1.5) for _ in ed.surveys]
+    share = [int(budget * w / sum(weights)) for w in weights]
+    share[0] += budget - sum(share)
+    for plan, n in zip(ed.surveys, share, strict=True):
+        plan.later_flags = n // 500
+        plan.responses, plan.seed = n - plan.later_flags, rng.getrandbits(64)
+        draws, sums, flagged = random.Random(plan.seed), [0] * 16, 0
+        for _ in range(plan.responses):
+            _, answers, _, reasons = draw_response(draws)
+            sums = [s + a for s, a in zip(sums, answers, strict=True)]
+            flagged += bool(reasons)
+        ids = frozenset(UUID(int=i) for i in range(flagged + plan.later_flags))  # only the count
+        plan.result = result_of(Tally(count=plan.responses, sums=tuple(sums), flagged=ids))
+        assert plan.responses > 0, "too few events for this many surveys"
+
+
+def survey_records(ed: Edition, log: Log, rng: random.Random) -> Iterator[Record]:
+    """SurveyOpened and the roll for every survey, the responses of all surveys interleaved in
+    time (a few flagged after the fact), then SurveyClosed with the result."""
+    from services.survey.events import (
+        ResidentsRollUploaded,
+        ResponseFlagged,
+        ResponseRecorded,
+        SurveyClosed,
+        SurveyOpened,
+    )
+
+    for plan in ed.surveys:
+        app, stream = plan.nominee, f"survey-{plan.survey_id}"
+        at = SURVEY_OPENS - timedelta(hours=2)
+        organiser = Actor(id="agency-1", role="organiser", region=app.region)
+        yield log.append(
+            stream,
+            SurveyOpened(
+                survey_id=plan.survey_id,
+                edition_id=ed.edition_id,
+                candidate_id=app.candidate_id,
+                settlement_kato=app.rural,
+                region_kato=app.region,
+                opens_at=SURVEY_OPENS,
+                closes_at=SURVEY_CLOSES,
+                rubric_id="annex5-2020",
+            ),
+            organiser,
+            at,
+        )
+        yield log.append(
+            stream,
+            ResidentsRollUploaded(
+                survey_id=plan.survey_id,
+                count=plan.responses * 3 + rng.randint(0, 999),
+                sha256=rng.randbytes(32).hex(),
+            ),
+            Actor(id="operator-1", role="operator"),
+            at,
+        )
+    schedule = array("I", (p.index for p in ed.surveys for _ in range(p.responses + p.later_flags)))
+    rng.shuffle(schedule)
+    step = (SURVEY_CLOSES - SURVEY_OPENS) / max(len(schedule), 1)
+    draws = [random.Random(p.seed) for p in ed.surveys]
+    done, recent = [0] * len(ed.surveys), [[] for _ in ed.surveys]  # type: list[int], list[list[str]]
+    imports = [new_uuid(rng) for _ in ed.surveys]
+    resident = Actor(id="resident", role="resident")  # as services/survey/ingest.py records it
+    for i, s in enumerate(schedule):
+        plan, at = ed.surveys[s], SURVEY_OPENS + step * i
+        stream = f"survey-{plan.survey_id}"
+        if done[s] < plan.responses:
+            response_id, answers, channel, reasons = draw_response(draws[s])
+            key = hmac.new(PEPPER, f"{s}:{done[s]}".encode(), hashlib.sha256).hexdigest()
+            event: Event = ResponseRecorded(
+                survey_id=plan.survey_id,
+                response_id=response_id,
+                resident=key,
+                channel=channel,
+                answers=answers,
+                total=sum(answers),
+                flagged=bool(reasons),
+                flag_reasons=reasons,
+                import_id=imports[s] if channel == "paper" else None,
+            )
+            if not reasons and len(recent[s]) < 64:
+                recent[s].append(response_id)
+            yield log.append(stream, event, resident, at)
+        else:  # flag an earlier unflagged response for review
+            target = recent[s].pop() if recent[s] else new_uuid(rng)
+            yield log.append(
+                stream,
+                ResponseFlagged(
+                    survey_id=plan.survey_id,
+                    response_id=target,
+                    reasons=("identical_answers_in_burst",),
+                ),
+                Actor(id="system", role="system"),
+                at,
+            )
+        done[s] += 1
+    for plan in ed.surveys:
+        stream = f"survey-{plan.survey_id}"
+        yield log.append(
+            stream,
+            SurveyClosed(
+                survey_id=plan.survey_id,
+                candidate_id=plan.nominee.candidate_id,
+                edition_id=ed.edition_id,
+                rubric_id="annex5-2020",
+                closed_at=SURVEY_CLOSES,
+                reason="deadline",
+                result=plan.result,
+            ),
+            Actor(id="system", role="system"),
+            SURVEY_CLOSES,
+        )
+
+
+# --- the edition as Kafka records, in log order -------------------------------------------------
+
+
+@dataclass
+class Generated:
+    events: int
+    records: Iterator[tuple[str, Record]]
+    summary: dict[str, int]
+
+
+def generate(events: int, seed: int) -> Generated:
+    """Plan the edition, size the surveys so that there are exactly ``events`` events, and
+    return the records lazily (the responses are drawn while they are sent)."""
+    ed = draw_edition(events, seed)
+    nom = nominations(ed)
+    scoring = Scoring(ed, None)
+    scoring.stage_one()
+    before, rng = scoring.line, random.Random(seed + 4)
+    ed.surveys = [SurveyPlan(i, new_uuid(rng), app) for i, app in enumerate(ed.nominees)]
+    for plan in ed.surveys:
+        plan.nominee.survey_id = plan.survey_id
+    later = len(scoring.after_survey())
+    fixed = len(nom) + len(before) + later + 3 * len(ed.surveys)
+    if events - fixed < 2 * len(ed.surveys):
+        raise SystemExit(f"--events {events} is too few: this edition has {fixed} other events")
+    plan_surveys(ed, events - fixed, rng)
+    scoring.results = {p.survey_id: p.result for p in ed.surveys}
+    after = scoring.after_survey()
+    assert len(after) == later, "the scoring timeline changed between its two passes"
+
+    def records() -> Iterator[tuple[str, Record]]:
+        logs = {s: Log(s, random.Random(seed + 10 + i)) for i, s in enumerate(SERVICES)}
+        for service, line in (("nominations", nom), ("scoring", before)):
+            for p in line.sorted():
+                yield (
+                    service,
+                    logs[service].append(p.stream_id, p.event, p.actor, p.at, p.correlation_id),
+                )
+        for record in survey_records(ed, logs["survey"], rng):
+            yield "survey", record
+        for p in after.sorted():
+            yield "scoring", logs["scoring"].append(p.stream_id, p.event, p.actor, p.at)
+
+    summary = {
+        "applications": len(ed.applicants),
+        "admitted": sum(a.admitted for a in ed.applicants),
+        "regions": len(ed.commissions),
+        "nominees": len(ed.nominees),
+        "surveys": len(ed.surveys),
+        "responses": sum(p.responses for p in ed.surveys),
+    }
+    return Generated(events, records(), summary)
+
+
+# --- filling the topics and the live read models (a child process: its memory goes with it) ----
+
+
+class Sink:
+    """Sends records in per-partition batches (partitioned by key like the relay's producer)."""
+
+    def __init__(self, bootstrap: str, prefix: str, compression: str | None) -> None:
+        from aiokafka import AIOKafkaProducer
+        from aiokafka.partitioner import DefaultPartitioner
+
+        from shared.kafka import client_kwargs
+
+        self.prefix, self.partitioner = prefix, DefaultPartitioner()
+        self.producer = AIOKafkaProducer(
+            bootstrap_servers=bootstrap,
+            acks="all",
+            compression_type=compression,
+            max_batch_size=512 * 1024,
+            linger_ms=5,
+            max_request_size=8 * 1024 * 1024,
+            **client_kwargs(),
+        )
+        self.partitions: dict[str, list[int]] = {}
+        self.batches: dict[tuple[str, int], Any] = {}
+        self.inflight: list[asyncio.Future[Any]] = []
+        self.bytes = 0
+
+    async def start(self) -> None:
+        await self.producer.start()
+        for service in SERVICES:
+            topic = topic_for(service, self.prefix)
+            self.partitions[topic] = sorted(await self.producer.partitions_for(topic))
+
+    async def send(self, service: str, record: Record) -> None:
+        topic = topic_for(service, self.prefix)
+        parts = self.partitions[topic]
+        where = (topic, self.partitioner(record.key, parts, parts))
+        headers = [(k, v.encode()) for k, v in record.headers.items()]
+        batch = self.batches.get(where) or self.batches.setdefault(
+            where, self.producer.create_batch()
+        )
+        if (
+            batch.append(timestamp=None, key=record.key, value=record.value, headers=headers)
+            is None
+        ):
+            await self._ship(where)
+            batch = self.batches[where] = self.producer.create_batch()
+            batch.append(timestamp=None, key=record.key, value=record.value, headers=headers)
+        self.bytes += len(record.value)
+
+    async def _ship(self, where: tuple[str, int]) -> None:
+        batch = self.batches.pop(where)
+        self.inflight.append(await self.producer.send_batch(batch, where[0], partition=where[1]))
+        if len(self.inflight) >= 32:
+            await asyncio.gather(*self.inflight)
+            self.inflight.clear()
+
+    async def close(self) -> None:
+        for where in list(self.batches):
+            await self._ship(where)
+        await asyncio.gather(*self.inflight)
+        await self.producer.stop()
+
+
+class FillSource:
+    """The records as they are sent, decoded as the replay decodes them: the live fold's input
+    (``services.reporting.replay.EventSource``)."""
+
+    def __init__(self, generated: Generated, sink: Sink, check_every: int) -> None:
+        self.generated, self.sink, self.check_every = generated, sink, check_every
+        self.checked = 0
+        self.types: Counter[str] = Counter()
+
+    async def total(self) -> int:
+        return self.generated.events
+
+    async def batches(self) -> AsyncIterator[list[dict[str, Any]]]:
+        chunk: list[bytes] = []
+        for n, (service, record) in enumerate(self.generated.records):
+            await self.sink.send(service, record)
+            if n % self.check_every == 0 or n < 200:
+                verify(record)
+                self.checked += 1
+            chunk.append(record.value)
+            if len(chunk) == 5000:
+                yield self._decode(chunk)
+                chunk = []
+        await self.sink.close()
+        if chunk:
+            yield self._decode(chunk)
+
+    def _decode(self, values: list[bytes]) -> list[dict[str, Any]]:
+        docs = [json.loads(v) for v in values]
+        self.types.update(d["event_type"] for d in docs)
+        return docs
+
+
+def fill(params: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return asyncio.run(_fill(**params))
+    except BaseException as exc:  # domain errors do not unpickle: hand the traceback back
+        import traceback
+
+        raise RuntimeError("".join(traceback.format_exception(exc))) from None
+
+
+async def _fill(
+    events: int,
+    seed: int,
+    prefix: str,
+    bootstrap: str,
+    reporting_url: str,
+    compression: str | None,
+    check_every: int,
+) -> dict[str, Any]:
+    import asyncpg
+
+    from bench.common import asyncpg_dsn
+    from services.reporting.replay import fold, state_rows
+
+    started = time.perf_counter()
+    generated = generate(events, seed)
+    planned = time.perf_counter() - started
+    say(f"fill: edition planned in {planned:.1f} s: {generated.summary}")
+    sink = Sink(bootstrap, prefix, compression)
+    await sink.start()
+    source, ticker = FillSource(generated, sink, check_every), Ticker("fill", events)
+    state, folded, dups = await fold(source, lambda done, total, rate: ticker.tick(done))
+    ticker.tick(folded + dups, force=True)
+    sent = time.perf_counter() - started
+    rows = state_rows(state)
+    del state
+    conn = await asyncpg.connect(asyncpg_dsn(reporting_url))
+    try:
+        await conn.copy_records_to_table("documents", records=rows, columns=("model", "key", "doc"))
+    finally:
+        await conn.close()
+    return {
+        "events": folded,
+        "duplicates": dups,
+        "plan_s": planned,
+        "send_and_fold_s": sent - planned,
+        "live_write_s": time.perf_counter() - started - sent,
+        "live_rows": len(rows),
+        "value_bytes": sink.bytes,
+        "checked": source.checked,
+        "summary": generated.summary,
+        "types": dict(source.types.most_common()),
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+# --- the measurements ---------------------------------------------------------------------------
+
+
+async def reference(
+    bootstrap: str, topics: list[str], max_records: int = 20000, decode: bool = True
+) -> tuple[int, float]:
+    """A plain consumer (no group) reads every partition to its end offset and decodes each
+    value with ``json.loads``; configured like ``KafkaSource`` so only the replay's work differs."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    from shared.kafka import client_kwargs
+
+    started = time.perf_counter()
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **client_kwargs())
+    await admin.start()
+    try:
+        described = await admin.describe_topics(topics)
+    finally:
+        await admin.close()
+    parts = [TopicPartition(d["topic"], p["partition"]) for d in described for p in d["partitions"]]
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        group_id=None,
+        fetch_max_bytes=64 * 1024 * 1024,
+        max_partition_fetch_bytes=16 * 1024 * 1024,
+        auto_offset_reset="earliest",
+        **client_kwargs(),
+    )
+    await consumer.start()
+    try:
+        consumer.assign(parts)
+        end = await consumer.end_offsets(parts)
+        await consumer.seek_to_beginning(*parts)
+        remaining, count = {tp for tp in parts if end[tp] > 0}, 0
+        while remaining:
+            got = await consumer.getmany(timeout_ms=1000, max_records=max_records)
+            for tp, records in got.items():
+                stop = end[tp]
+                for r in records:
+                    if r.offset < stop:
+                        if decode:
+                            json.loads(r.value)
+                        count += 1
+                if records and records[-1].offset >= stop - 1:
+                    remaining.discard(tp)
+    finally:
+        await consumer.stop()
+    return count, time.perf_counter() - started
+
+
+def run_replay(prefix: str, bootstrap: str, reporting_url: str) -> dict[str, Any]:
+    """``uzdik replay`` as an operator runs it, timed from outside; its JSON line parsed."""
+    env = {
+        **os.environ,
+        "UZDIK_REPORTING_DATABASE_URL": reporting_url,
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "UZDIK_TOPIC_PREFIX": prefix,
+    }
+    uzdik = Path(sys.executable).parent / "uzdik"
+    with tempfile.TemporaryFile() as out:
+        started = time.perf_counter()
+        proc = subprocess.Popen([str(uzdik), "replay"], stdout=out, env=env, cwd=ROOT)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        lines = out.read().decode().splitlines()
+    found = [line for line in lines if line.startswith("{")]
+    if not found:
+        raise SystemExit(f"uzdik replay printed no report (exit {proc.returncode}): {lines[-5:]}")
+    return {
+        **json.loads(found[-1]),
+        "wall_s": wall,
+        "exit": proc.returncode,
+        "peak_rss_mb": usage.ru_maxrss / 1024,
+    }
+
+
+# --- setup and teardown ---------------------------------------------------------------------------
+
+
+async def setup(admin_url: str, dbname: str, url: str, bootstrap: str, topics: list[str]) -> None:
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    from shared.kafka import client_kwargs
+    from shared.migrations import upgrade
+    from shared.store.eventstore import make_engine
+
+    await create_database(admin_url, dbname)
+    engine = make_engine(url)
+    try:
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **client_kwargs())
+    await admin.start()
+    try:
+        await admin.create_topics(
+            [NewTopic(t, num_partitions=3, replication_factor=1) for t in topics]
+        )
+    finally:
+        await admin.close()
+
+
+async def teardown(admin_url: str, dbname: str, bootstrap: str, topics: list[str]) -> None:
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    from shared.kafka import client_kwargs
+
+    await drop_database(admin_url, dbname)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **client_kwargs())
+    await admin.start()
+    try:
+        await admin.delete_topics(topics)
+    finally:
+        await admin.close()
+
+
+# --- the command ----------------------------------------------------------------------------------
+
+
+def arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.replay", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument(
+        "--events",
+        type=int,
+        default=int(os.environ.get("BENCH_EVENTS", DEFAULT_EVENTS)),
+        help="events in the edition (default 1,000,000 or BENCH_EVENTS)",
+    )
+    parser.add_argument("--seed", type=int, default=2020)
+    parser.add_argument(
+        "--compression",
+        choices=("none", "lz4", "gzip"),
+        default="none",
+        help="producer compression while filling (lz4 needs cramjam)",
+    )
+    parser.add_argument(
+        "--check-every",
+        type=int,
+        default=1000,
+        help="verify every n-th record against Envelope/to_record/the registries",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the topics and the database")
+    parser.add_argument("--no-readme", action="store_true", help="do not record in bench/README.md")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = arguments(argv)
+    found = ensure_services()
+    stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime())
+    prefix, dbname = f"bench{stamp}", f"uzdik_bench_{stamp}"
+    url, topics = (
+        with_database(found.database_url, dbname),
+        [topic_for(s, f"bench{stamp}") for s in SERVICES],
+    )
+    say(f"bench-replay: {num(args.events)} events, topics {prefix}.*.events, database {dbname}")
+    asyncio.run(setup(found.database_url, dbname, url, found.bootstrap, topics))
+    phases = Phases()
+    try:
+        with phases.timed("fill"), ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+            filled = pool.submit(
+                fill,
+                {
+                    "events": args.events,
+                    "seed": args.seed,
+                    "prefix": prefix,
+                    "bootstrap": found.bootstrap,
+                    "reporting_url": url,
+                    "check_every": args.check_every,
+                    "compression": None if args.compression == "none" else args.compression,
+                },
+            ).result()
+        say(f"fill: {filled}")
+        refs = []
+        with phases.timed("reference-1"):
+            refs.append(asyncio.run(reference(found.bootstrap, topics)))
+        with phases.timed("replay"):
+            replayed = run_replay(prefix, found.bootstrap, url)
+        with phases.timed("reference-2"):
+            refs.append(asyncio.run(reference(found.bootstrap, topics)))
+    finally:
+        if not args.keep:
+            asyncio.run(teardown(found.database_url, dbname, found.bootstrap, topics))
+    return report(args, filled, refs, replayed, phases)
+
+
+MARKER = "bench-replay:results"
+HEADER = (
+    "| date (UTC) | events | fill | reference ev/s | replay wall | replay ev/s (wall) "
+    "| replay ev/s (own report) | ratio | identical | load | machine |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|"
+)
+
+
+def record(row: list[str]) -> None:
+    """Append a row to the table of the section "Replay" of bench/README.md (made if missing)."""
+    text = README.read_text(encoding="utf-8") if README.exists() else "# Benchmarks\n"
+    if f"<!-- {MARKER} -->" not in text:
+        text = text.rstrip("\n") + f"\n\n## Replay\n\n<!-- {MARKER} -->\n{HEADER}\n"
+        README.write_text(text, encoding="utf-8")
+    append_row(README, MARKER, row)
+
+
+def report(
+    args: argparse.Namespace,
+    filled: dict[str, Any],
+    refs: list[tuple[int, float]],
+    replayed: dict[str, Any],
+    phases: Phases,
+) -> int:
+    events = filled["events"]
+    if any(n != events for n, _ in refs):
+        raise SystemExit(f"the reference read {[n for n, _ in refs]} events, not {events}")
+    reference_rate = max(per_second(n, s) for n, s in refs)  # the better of the two
+    rate = per_second(replayed["events"], replayed["wall_s"])
+    ratio = rate / reference_rate if reference_rate else 0.0
+    identical = bool(replayed["identical"]) and replayed["events"] == events
+    say(f"phases: {phases.summary()}")
+    say(
+        "reference: "
+        + ", ".join(f"{num(n)} in {s:.1f} s = {num(per_second(n, s))} ev/s" for n, s in refs)
+        + " (the better one is used)"
+    )
+    say(
+        f"replay: {num(replayed['events'])} events in {replayed['wall_s']:.1f} s wall = "
+        f"{num(rate)} ev/s; its own report: {replayed['seconds']:.1f} s fold = "
+        f"{num(replayed['events_per_s'])} ev/s; peak RSS {replayed['peak_rss_mb']:,.0f} MiB; "
+        f"exit {replayed['exit']}; differing {replayed['differing']}"
+    )
+    if not args.no_readme:
+        record(
+            [
+                time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
+                num(events),
+                f"{phases.seconds['fill']:.0f} s",
+                num(reference_rate),
+                f"{replayed['wall_s']:.0f} s",
+                num(rate),
+                num(replayed["events_per_s"]),
+                f"{ratio:.2f}",
+                str(identical).lower(),
+                f"{phases.load['replay']:.1f}",
+                machine(),
+            ]
+        )
+    print(
+        f"replay events={events} events_per_s={rate:.0f} reference_events_per_s="
+        f"{reference_rate:.0f} ratio={ratio:.2f} identical={str(identical).lower()}",
+        flush=True,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
