@@ -11,5 +11,4 @@ if ((${#need[@]})); then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o DPkg::Lock::Timeout=600 "${need[@]}" >/dev/null
 fi
 [[ -x scripts/chromium.sh ]] && scripts/chromium.sh
-[[ -x deploy/k8s/tools.sh ]] && deploy/k8s/tools.sh
 exit 0
