@@ -7,6 +7,7 @@ Services are found like ``scripts/test.sh`` finds them: ``DATABASE_URL`` and
 
 from __future__ import annotations
 
+import asyncio
 import os
 import platform
 import re
@@ -93,10 +94,19 @@ async def create_database(admin_url: str, name: str) -> None:
         await conn.close()
 
 
-async def drop_database(admin_url: str, name: str) -> None:
+async def drop_database(admin_url: str, name: str, attempts: int = 60) -> None:
+    """DROP ... WITH (FORCE); retried while an autovacuum worker (started by the million rows
+    just written) is in the database: a non-superuser may not terminate it."""
     conn = await asyncpg.connect(asyncpg_dsn(admin_url))
     try:
-        await conn.execute(f"DROP DATABASE IF EXISTS {safe_name(name)} WITH (FORCE)")
+        for attempt in range(attempts):
+            try:
+                await conn.execute(f"DROP DATABASE IF EXISTS {safe_name(name)} WITH (FORCE)")
+                return
+            except (asyncpg.InsufficientPrivilegeError, asyncpg.ObjectInUseError):
+                if attempt == attempts - 1:
+                    raise
+                await asyncio.sleep(2)
     finally:
         await conn.close()
 

@@ -5,9 +5,11 @@ by ``python -m bench.replay --keep``:
     .venv/bin/python -m bench.profile_replay --prefix bench20261127010203 \\
         --database uzdik_bench_20261127010203 [--cprofile fold.prof] [--no-swap]
 
-Stages: Kafka fetch without decoding; ``KafkaSource`` (fetch + ``json.loads``); the fold
-(dedup + ``apply_in_memory``, split per read model); ``state_rows`` (``canonical_json``);
-``digests_of`` the rebuilt rows; ``live_rows``; ``digests_of`` the live rows; ``swap_in``.
+Stages (since the audit trail is a table, sequential here where ``replay`` overlaps some):
+the live digests (documents + ``audit_trail`` streamed by COPY TO); ``KafkaSource`` (fetch +
+orjson); the fold (dedup + ``apply_in_memory`` per read model + the audit rows, their digest and
+the hand-off of their COPY into the fresh table); the wait for the last COPY; ``state_rows``;
+``digests_of`` the rebuilt rows; the swap (documents COPY, renames, commit).
 Prints one line per stage (seconds, share, events/s) to stdout.
 """
 
@@ -53,7 +55,9 @@ class GcClock:
             self.runs[info["generation"]] += 1
 
 
-async def timed_fold(source: Any, stages: Stages, profile: cProfile.Profile | None) -> Any:
+async def timed_fold(
+    source: Any, stages: Stages, profile: cProfile.Profile | None, trail: Any = None
+) -> Any:
     """``replay.fold`` with clocks: time waiting for batches vs. folding, per read model."""
     from services.reporting.projections import load_all, targets
 
@@ -66,16 +70,19 @@ async def timed_fold(source: Any, stages: Stages, profile: cProfile.Profile | No
     clock: Callable[[], float] = time.perf_counter
     waited = folded = 0.0
     mark = clock()
+    audit_s = 0.0
     async for batch in source.batches():
         start = clock()
         waited += start - mark
         if profile:
             profile.enable()
+        fresh = []
         for event in batch:
             event_id = event["metadata"]["event_id"]
             if event_id in seen:
                 continue
             seen.add(event_id)
+            fresh.append(event)
             t0 = clock()
             found = targets(event)
             t1 = clock()
@@ -89,11 +96,16 @@ async def timed_fold(source: Any, stages: Stages, profile: cProfile.Profile | No
                 t2 = clock()
                 per_model[t.model] += t2 - t1
                 t1 = t2
+        if trail is not None:
+            t0 = clock()
+            await trail.add(fresh)
+            audit_s += clock() - t0
         if profile:
             profile.disable()
         mark = clock()
         folded += mark - start
     stages.add("read+decode (KafkaSource)", waited)
+    say(f"  of which the audit trail's rows, lines, digest (and COPY hand-off): {audit_s:.2f} s")
     stages.add("fold (dedup + apply_in_memory)", folded)
     say(f"  of which routing (targets()): {routing:.2f} s")
     for model, seconds in sorted(per_model.items(), key=lambda kv: -kv[1]):
@@ -215,29 +227,34 @@ async def run(args: argparse.Namespace) -> None:
     in_gc = GcClock()
     gc.callbacks.append(in_gc)
     started = time.perf_counter()
-    state = await timed_fold(KafkaSource(found.bootstrap, topics), stages, profile)
-    t = time.perf_counter()
-    rows = r.state_rows(state)
-    stages.add("state_rows (canonical_json)", time.perf_counter() - t)
-    del state
     store = EventStore("reporting", with_database(found.database_url, args.database))
     t = time.perf_counter()
-    rebuilt = r.digests_of(rows)
-    stages.add("digests_of(rebuilt)", time.perf_counter() - t)
-    t = time.perf_counter()
-    live = await r.live_rows(store)
-    stages.add("live_rows (SELECT)", time.perf_counter() - t)
-    t = time.perf_counter()
-    same = r.digests_of(live) == rebuilt
-    stages.add("digests_of(live)", time.perf_counter() - t)
-    del live
-    if args.alternatives:
-        values = await sample_values(found.bootstrap, topics, 200_000)
-        await alternatives(rows, with_database(found.database_url, args.database), values)
-    if not args.no_swap:
+    live = await r.live_digests(store)
+    stages.add("live digests (documents SELECT + audit_trail COPY TO)", time.perf_counter() - t)
+    rebuild = r.Rebuild(store, write=not args.no_swap)
+    async with rebuild:
+        state = await timed_fold(
+            KafkaSource(found.bootstrap, topics), stages, profile, rebuild.trail
+        )
         t = time.perf_counter()
-        await r.swap_in(store, rows)
-        stages.add("swap_in (INSERT + rename)", time.perf_counter() - t)
+        await rebuild.drain()
+        stages.add("audit COPY: wait for the last batch", time.perf_counter() - t)
+        t = time.perf_counter()
+        rows = r.state_rows(state)
+        stages.add("state_rows (canonical_json_fast)", time.perf_counter() - t)
+        del state
+        t = time.perf_counter()
+        rebuilt = r.digests_of(rows)
+        rebuilt["audit"] = rebuild.trail.digest.hexdigest()
+        stages.add("digests_of(rebuilt)", time.perf_counter() - t)
+        same = rebuilt == live
+        if args.alternatives:
+            values = await sample_values(found.bootstrap, topics, 200_000)
+            await alternatives(rows, with_database(found.database_url, args.database), values)
+        if not args.no_swap:
+            t = time.perf_counter()
+            await rebuild.swap(rows)
+            stages.add("swap (documents COPY + renames + commit)", time.perf_counter() - t)
     await store.close()
     total = time.perf_counter() - started
     print(

@@ -1354,7 +1354,8 @@ async def _fill(
     import asyncpg
 
     from bench.common import asyncpg_dsn
-    from services.reporting.replay import fold, state_rows
+    from services.reporting.projections import audit
+    from services.reporting.replay import AuditTrail, fold, gc_paused, state_rows
 
     started = time.perf_counter()
     generated = generate(events, seed)
@@ -1363,14 +1364,29 @@ async def _fill(
     sink = Sink(bootstrap, prefix, compression)
     await sink.start()
     source, ticker = FillSource(generated, sink, check_every), Ticker("fill", events)
-    state, folded, dups = await fold(source, lambda done, total, rate: ticker.tick(done))
+    chunks: list[bytes] = []
+
+    async def keep(data: bytes) -> None:
+        chunks.append(data)
+
+    trail = AuditTrail(write=keep)  # the live audit_trail rows, as the live projector writes
+    with gc_paused():
+        state, folded, dups = await fold(source, lambda done, total, rate: ticker.tick(done), trail)
     ticker.tick(folded + dups, force=True)
     sent = time.perf_counter() - started
     rows = state_rows(state)
     del state
     conn = await asyncpg.connect(asyncpg_dsn(reporting_url))
+
+    async def lines() -> AsyncIterator[bytes]:
+        for chunk in chunks:
+            yield chunk
+
     try:
         await conn.copy_records_to_table("documents", records=rows, columns=("model", "key", "doc"))
+        await conn.copy_to_table(
+            "audit_trail", source=lines(), columns=audit.COLUMNS, format="text"
+        )
     finally:
         await conn.close()
     return {
@@ -1379,7 +1395,7 @@ async def _fill(
         "plan_s": planned,
         "send_and_fold_s": sent - planned,
         "live_write_s": time.perf_counter() - started - sent,
-        "live_rows": len(rows),
+        "live_rows": len(rows) + trail.digest.count,
         "value_bytes": sink.bytes,
         "checked": source.checked,
         "summary": generated.summary,

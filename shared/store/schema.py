@@ -76,3 +76,35 @@ def documents_table(name: str, md: sa.MetaData | None = None) -> sa.Table:
         sa.Column("key", sa.String(300), primary_key=True),
         sa.Column("doc", sa.Text, nullable=False),
     )
+
+
+def audit_trail_table(
+    name: str = "audit_trail", md: sa.MetaData | None = None, primary_key: bool = True
+) -> sa.Table:
+    """Reporting's audit trail: one row per event of every log (who, what, when, through which
+    command). Timestamps are kept as the log's own text, so a row's bytes are stable.
+    ``primary_key=False``: without its key (service, position), for a bulk load that adds it
+    after (a replay's fresh table)."""
+    return sa.Table(
+        name,
+        md or sa.MetaData(),
+        sa.Column("service", sa.String(50), primary_key=primary_key, nullable=False),
+        sa.Column(
+            "position", sa.BigInteger, primary_key=primary_key, autoincrement=False, nullable=False
+        ),
+        sa.Column("event_id", sa.String(36), nullable=False),
+        sa.Column("event_type", sa.String(120), nullable=False),
+        sa.Column("stream_id", sa.String(200), nullable=False),
+        sa.Column("stream_version", sa.Integer, nullable=False),
+        sa.Column("occurred_at", sa.Text, nullable=False),
+        sa.Column("recorded_at", sa.Text, nullable=False),
+        sa.Column("actor_id", sa.Text, nullable=False),
+        sa.Column("actor_role", sa.Text, nullable=False),
+        sa.Column("actor_region", sa.Text, nullable=True),
+        sa.Column("correlation_id", sa.Text, nullable=False),
+        sa.Column("causation_id", sa.Text, nullable=True),
+        sa.Column("hash", sa.String(64), nullable=False),
+    )
+
+
+audit_trail = audit_trail_table("audit_trail", metadata)

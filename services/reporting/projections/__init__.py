@@ -28,10 +28,14 @@ ROUTERS: dict[str, list[Router]] = {}
 EVERY: list[Router] = []
 
 
+_ROUTES: dict[str, tuple[Router, ...]] = {}  # per event type: its routers, then EVERY's
+
+
 def on(*event_types: str) -> Callable[[Router], Router]:
     def deco(fn: Router) -> Router:
         for event_type in event_types:
             ROUTERS.setdefault(event_type, []).append(fn)
+        _ROUTES.clear()
         return fn
 
     return deco
@@ -39,24 +43,34 @@ def on(*event_types: str) -> Callable[[Router], Router]:
 
 def every(fn: Router) -> Router:
     EVERY.append(fn)
+    _ROUTES.clear()
     return fn
+
+
+def routes(event_type: str) -> tuple[Router, ...]:
+    found = _ROUTES.get(event_type)
+    if found is None:
+        found = _ROUTES[event_type] = (*ROUTERS.get(event_type, ()), *EVERY)
+    return found
 
 
 def targets(event: Doc) -> list[Target]:
     found: list[Target] = []
-    for router in (*ROUTERS.get(event["event_type"], ()), *EVERY):
+    for router in routes(event["event_type"]):
         found.extend(router(event))
     return found
 
 
 def apply_in_memory(state: dict[tuple[str, str], Doc], event: Doc) -> None:
     """Fold one event into an in-memory state (replay)."""
-    for t in targets(event):
-        new = t.fold(state.get((t.model, t.key)), event)
-        if new is None:
-            state.pop((t.model, t.key), None)
-        else:
-            state[(t.model, t.key)] = new
+    for router in routes(event["event_type"]):
+        for t in router(event):
+            k = (t.model, t.key)
+            new = t.fold(state.get(k), event)
+            if new is None:
+                state.pop(k, None)
+            else:
+                state[k] = new
 
 
 def load_all() -> None:
