@@ -1,37 +1,290 @@
-"""Survey service layer: one function per command (load, decide, append)."""
+"""Survey service layer: the commands other than a resident's response (see ``ingest``).
+
+Every command takes the service's append lock first, reads the ``survey`` document (the
+snapshot of ``survey-<id>``: nothing is folded), decides with the domain, appends at the
+document's version and writes the document back — all in the caller's transaction.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import os
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
 
-from services.survey.domain import state as survey_state
-from services.survey.domain.rubric import SurveyRules
-from services.survey.domain.survey import OpenSurvey, open_survey
-from services.survey.events import registry
-from shared.events import Actor, Envelope
-from shared.handlers import execute
-from shared.store.eventstore import UnitOfWork
+from services.survey.domain import roll as roll_domain
+from services.survey.domain import survey as survey_domain
+from services.survey.domain.csv_import import ImportReport, import_responses, parse_paper_poll
+from services.survey.domain.rubric import SurveyRules, load_rubric
+from services.survey.domain.survey import OpenSurvey, ensure_accepting
+from services.survey.events import CloseReason, SurveyClosed, SurveyOpened
+from services.survey.readmodels import (
+    ANSWERED,
+    CANDIDATE,
+    DUE,
+    ROLL,
+    SurveyDoc,
+    delete_prefix,
+    due_key,
+    due_surveys,
+    existing_keys,
+    get_survey,
+    insert_docs,
+    put_survey,
+    resident_doc_key,
+    survey_stream,
+    tallied,
+)
+from shared.errors import DomainError, NotFound, RuleViolation
+from shared.events import SYSTEM, Actor, Envelope
+from shared.logging import get_logger
+from shared.store.eventstore import EventStore, UnitOfWork
+
+log = get_logger("uzdik.survey")
+NAMESPACE = uuid.UUID("6f1d4b0e-5c38-4c5e-9a57-9d0f4b6f2a11")
 
 
-def survey_stream(survey_id: str) -> str:
-    return f"survey-{survey_id}"
+def new_id() -> UUID:
+    """A UUIDv7 (API.md: time-ordered ids where we mint them)."""
+    millis = time.time_ns() // 1_000_000
+    raw = bytearray(millis.to_bytes(6, "big") + os.urandom(10))
+    raw[6] = (raw[6] & 0x0F) | 0x70
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    return UUID(bytes=bytes(raw))
 
 
-async def open_survey_command(
+def survey_id_for(candidate_id: str) -> UUID:
+    """The survey of a nominee: the same id however often the nomination is delivered."""
+    return uuid.uuid5(NAMESPACE, f"survey:{candidate_id}")
+
+
+async def require_survey(uow: UnitOfWork, survey_id: UUID | str) -> SurveyDoc:
+    doc = await get_survey(uow, survey_id)
+    if doc is None:
+        raise NotFound("survey_not_found", "no such survey")
+    return doc
+
+
+async def open_survey(
     uow: UnitOfWork,
-    command: OpenSurvey,
+    cmd: OpenSurvey,
     rules: SurveyRules,
     actor: Actor,
     correlation_id: str,
-    now: datetime | None = None,
+    now: datetime,
+    causation_id: str | None = None,
 ) -> list[Envelope]:
-    moment = now or datetime.now(UTC)
-    return await execute(
-        uow,
-        survey_stream(str(command.survey_id)),
-        registry,
-        survey_state.evolve,
-        lambda state: open_survey(state, command, now=moment, rules=rules),
-        actor,
-        correlation_id,
+    """Open a survey (organiser, or a consumed nomination)."""
+    await uow.lock()
+    existing = await get_survey(uow, cmd.survey_id)
+    state = None if existing is None else existing.state()
+    events = survey_domain.open_survey(state, cmd, now=now, rules=rules)
+    envelopes = await uow.append(
+        survey_stream(cmd.survey_id), 0, events, actor, correlation_id, causation_id, now
     )
+    opened = events[0]
+    assert isinstance(opened, SurveyOpened)
+    await put_survey(uow, SurveyDoc(opened=opened, version=len(envelopes)), new=True)
+    await insert_docs(uow, DUE, [(due_key(opened.closes_at, opened.survey_id), {})])
+    return envelopes
+
+
+async def close_survey(
+    uow: UnitOfWork,
+    survey_id: UUID | str,
+    reason: CloseReason,
+    actor: Actor,
+    correlation_id: str,
+    now: datetime,
+) -> SurveyClosed:
+    """Close with the final result (organiser by hand, or the deadline)."""
+    await uow.lock()
+    doc = await require_survey(uow, survey_id)
+    events = survey_domain.close_survey(doc.state(), now=now, reason=reason, flagged=doc.flagged)
+    envelopes = await uow.append(
+        survey_stream(survey_id), doc.version, events, actor, correlation_id, None, now
+    )
+    closed = events[0]
+    assert isinstance(closed, SurveyClosed)
+    updated = doc.model_copy(
+        update={
+            "status": "closed",
+            "version": doc.version + len(envelopes),
+            "closed_at": closed.closed_at,
+            "result": closed.result,
+        }
+    )
+    await put_survey(uow, updated)
+    await uow.docs.delete(DUE, due_key(doc.opened.closes_at, survey_id))
+    return closed
+
+
+async def close_due(store: EventStore, now: datetime) -> list[SurveyClosed]:
+    """Close every open survey whose deadline passed (business time ``now``), each in its own
+    transaction. The embedded mode and the demo call this: their clock is simulated."""
+    async with store.transaction() as uow:
+        due = await due_surveys(uow, now)
+    closed = []
+    for survey_id in due:
+        try:
+            async with store.transaction() as uow:
+                closed.append(
+                    await close_survey(uow, survey_id, "deadline", SYSTEM, f"deadline-{now}", now)
+                )
+        except DomainError as refused:  # closed by hand meanwhile, or a deadline to the µs
+            log.info("survey.close_skipped", survey_id=survey_id, code=refused.code)
+    return closed
+
+
+async def upload_roll(
+    uow: UnitOfWork,
+    survey_id: UUID | str,
+    entries: Sequence[str],
+    pepper: bytes,
+    actor: Actor,
+    correlation_id: str,
+    now: datetime,
+) -> tuple[SurveyDoc, list[Envelope]]:
+    """Set (or replace) the residents' roll: keys stored as documents, the digest logged."""
+    keys = roll_domain.roll_keys(entries, pepper)
+    await uow.lock()
+    doc = await require_survey(uow, survey_id)
+    events = roll_domain.upload_roll(doc.state(), keys)
+    envelopes = await uow.append(
+        survey_stream(survey_id), doc.version, events, actor, correlation_id, None, now
+    )
+    await delete_prefix(uow, ROLL, f"{survey_id}:")
+    await insert_docs(uow, ROLL, [(resident_doc_key(survey_id, k), {}) for k in sorted(keys)])
+    updated = doc.model_copy(
+        update={
+            "version": doc.version + len(envelopes),
+            "roll_count": len(keys),
+            "roll_sha256": roll_domain.roll_digest(keys),
+        }
+    )
+    await put_survey(uow, updated)
+    return updated, envelopes
+
+
+@dataclass(frozen=True)
+class PaperImport:
+    import_id: UUID
+    report: ImportReport
+    envelopes: list[Envelope]
+
+
+async def import_paper_poll(
+    uow: UnitOfWork,
+    survey_id: UUID | str,
+    data: bytes,
+    pepper: bytes,
+    actor: Actor,
+    correlation_id: str,
+    now: datetime,
+) -> PaperImport:
+    """A paper poll's CSV: every line accepted and appended, or nothing (422 naming each
+    refused line and why)."""
+    await uow.lock()
+    doc = await require_survey(uow, survey_id)
+    state = doc.state()
+    ensure_accepting(state, now)
+    rubric = load_rubric(doc.opened.rubric_id)
+    today = now.date()
+    draft = parse_paper_poll(data, rubric, pepper=pepper, answered=(), today=today)
+    residents = {line.resident for line in draft.lines if line.resident is not None}
+    keys = {resident_doc_key(survey_id, r): r for r in residents}
+    answered = {keys[k] for k in await existing_keys(uow, ANSWERED, keys)}
+    roll = None
+    if doc.roll_sha256 is not None:
+        roll = {keys[k] for k in await existing_keys(uow, ROLL, keys)}
+    report = parse_paper_poll(
+        data, rubric, pepper=pepper, answered=answered, roll=roll, today=today
+    )
+    if not report.all_ok:
+        raise import_refusal(report)
+    import_id = new_id()
+    events = import_responses(state, report, now=now, import_id=import_id, new_id=new_id)
+    envelopes = await uow.append(
+        survey_stream(survey_id), doc.version, events, actor, correlation_id, None, now
+    )
+    await insert_docs(uow, ANSWERED, [(k, {}) for k in sorted(keys)])
+    await put_survey(uow, tallied(doc, events, len(envelopes)))
+    return PaperImport(import_id, report, envelopes)
+
+
+def line_report(report: ImportReport) -> list[dict[str, Any]]:
+    """Line by line: accepted, or refused with every reason (never the IIN)."""
+    return [
+        {
+            "line": line.line,
+            "status": "accepted" if line.accepted else "refused",
+            **({"errors": [e.as_dict() for e in line.errors]} if line.errors else {}),
+        }
+        for line in report.lines
+    ]
+
+
+def import_refusal(report: ImportReport) -> DomainError:
+    base = report.refusal()
+    if report.problems:
+        return RuleViolation(base.code, base.detail, base.errors, sha256=report.sha256)
+    return RuleViolation(
+        base.code,
+        base.detail,
+        base.errors,
+        sha256=report.sha256,
+        accepted=report.accepted,
+        refused=report.refused,
+        lines=line_report(report),
+    )
+
+
+# --- opened by a nomination (consumed from the scoring service) -------------------------------
+
+
+async def note_candidate(
+    uow: UnitOfWork,
+    candidate_id: str,
+    facts: dict[str, Any],
+    rules: SurveyRules,
+    now: datetime,
+    causation: Envelope,
+) -> list[Envelope]:
+    """Remember what a nomination's survey needs; open it once both the registration (where)
+    and the nomination (when) are known, whatever order they arrive in."""
+    await uow.lock()
+    known = await uow.docs.get(CANDIDATE, candidate_id) or {}
+    known.update(facts)
+    await uow.docs.put(CANDIDATE, candidate_id, known)
+    if not {"rural_district", "region", "edition_id", "nominated_at"} <= known.keys():
+        return []
+    survey_id = survey_id_for(candidate_id)
+    if await get_survey(uow, survey_id) is not None:
+        return []
+    opens_at = datetime.fromisoformat(known["nominated_at"])
+    cmd = OpenSurvey(
+        survey_id=survey_id,
+        edition_id=known["edition_id"],
+        candidate_id=candidate_id,
+        settlement_kato=known["rural_district"],
+        region_kato=known["region"],
+        opens_at=opens_at,
+        closes_at=opens_at + timedelta(days=rules.open_days),
+    )
+    try:
+        return await open_survey(
+            uow,
+            cmd,
+            rules,
+            SYSTEM,
+            causation.metadata.correlation_id,
+            now,
+            causation_id=str(causation.event_id),
+        )
+    except RuleViolation as refused:  # delivered after its window: nothing left to open
+        log.warning("survey.not_opened", candidate_id=candidate_id, code=refused.code)
+        return []

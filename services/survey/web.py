@@ -294,3 +294,12 @@ def _env(lang: Lang) -> Environment:
     )
     env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
     return env
+
+
+def render_notice(code: str, lang: Lang) -> str:
+    """A page with one message in ``lang`` (e.g. ``survey_not_found``) and no form."""
+    return (
+        _env(lang)
+        .get_template("notice.html")
+        .render(lang=lang, languages=LANGUAGE_NAMES, notice=message(code, lang))
+    )

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 from uuid import UUID
@@ -108,13 +108,32 @@ class _Seen:
 
 
 @dataclass
+class _Window:
+    """Send times within the window, and the sends not flagged yet (at most the limit: once
+    the window is over it, every new send is flagged as it comes)."""
+
+    times: deque[float] = field(default_factory=deque)
+    pending: deque[_Seen] = field(default_factory=deque)
+
+
+@dataclass
 class BurstDetector:
-    """Sliding windows per (survey, source) and per (survey, answer vector)."""
+    """Sliding windows per (survey, source) and per (survey, answer vector); O(1) per send
+    however large the burst."""
 
     rule: BurstRule
-    _sources: dict[tuple[str, str], deque[_Seen]] = field(default_factory=dict)
-    _vectors: dict[tuple[str, tuple[int, ...]], deque[_Seen]] = field(default_factory=dict)
-    _flagged: set[UUID] = field(default_factory=set)
+    _sources: dict[tuple[str, str], _Window] = field(default_factory=dict)
+    _vectors: dict[tuple[str, tuple[int, ...]], _Window] = field(default_factory=dict)
+    _flagged: set[UUID] = field(default_factory=set)  # flagged after the fact, still recent
+    _flagged_at: deque[_Seen] = field(default_factory=deque)
+
+    def forget(self, response_ids: Iterable[UUID], now: float) -> None:
+        """Sends that did not become responses (refused, replayed, failed): never flag them
+        after the fact (they still count towards the burst)."""
+        for rid in response_ids:
+            if rid not in self._flagged:
+                self._flagged.add(rid)
+                self._flagged_at.append(_Seen(now, rid))
 
     def observe(
         self,
@@ -126,42 +145,59 @@ class BurstDetector:
         now: float,
     ) -> BurstVerdict:
         """Note one send (accepted or not) and say which responses the burst flags."""
-        seen = _Seen(now, response_id)
+        self._forget_flagged(now)
         by_source = self._window(self._sources, (str(survey_id), source), now)
         by_vector = self._window(self._vectors, (str(survey_id), tuple(answers)), now)
-        by_source.append(seen)
-        by_vector.append(seen)
-        flagged: dict[UUID, list[str]] = {}
+        reasons: list[str] = []
+        earlier: dict[UUID, list[str]] = {}
         for window, limit, reason in (
             (by_source, self.rule.max_per_source, BURST_FROM_SOURCE),
             (by_vector, self.rule.max_identical, IDENTICAL_ANSWERS),
         ):
-            if len(window) > limit:
-                for item in window:
-                    flagged.setdefault(item.response_id, []).append(reason)
-        mine = tuple(flagged.pop(response_id, ()))
-        earlier = tuple((rid, tuple(r)) for rid, r in flagged.items() if rid not in self._flagged)
-        self._flagged.update(rid for rid, _ in earlier)
-        if mine:
-            self._flagged.add(response_id)
-        return BurstVerdict(reasons=mine, earlier=earlier)
+            window.times.append(now)
+            if len(window.times) > limit:
+                reasons.append(reason)
+                for item in window.pending:
+                    if item.response_id not in self._flagged:
+                        earlier.setdefault(item.response_id, []).append(reason)
+                window.pending.clear()
+        if not reasons:
+            seen = _Seen(now, response_id)
+            by_source.pending.append(seen)
+            by_vector.pending.append(seen)
+        for rid in earlier:
+            self._flagged.add(rid)
+            self._flagged_at.append(_Seen(now, rid))
+        return BurstVerdict(
+            reasons=tuple(reasons), earlier=tuple((rid, tuple(r)) for rid, r in earlier.items())
+        )
 
     def sweep(self, now: float) -> None:
         """Drop windows with nothing recent; bounds memory."""
+        self._forget_flagged(now)
         self._sweep(self._sources, now)
         self._sweep(self._vectors, now)
 
-    def _sweep(self, windows: dict[_K, deque[_Seen]], now: float) -> None:
+    def _sweep(self, windows: dict[_K, _Window], now: float) -> None:
         for key in list(windows):
-            if not self._prune(windows[key], now):
+            if not self._prune(windows[key], now).times:
                 del windows[key]
 
-    def _window(self, windows: dict[_K, deque[_Seen]], key: _K, now: float) -> deque[_Seen]:
-        window = windows.setdefault(key, deque())
-        self._prune(window, now)
+    def _window(self, windows: dict[_K, _Window], key: _K, now: float) -> _Window:
+        window = windows.get(key)
+        if window is None:
+            window = windows[key] = _Window()
+        return self._prune(window, now)
+
+    def _prune(self, window: _Window, now: float) -> _Window:
+        horizon = now - self.rule.window_seconds
+        while window.times and window.times[0] <= horizon:
+            window.times.popleft()
+        while window.pending and window.pending[0].at <= horizon:
+            window.pending.popleft()
         return window
 
-    def _prune(self, window: deque[_Seen], now: float) -> deque[_Seen]:
-        while window and window[0].at <= now - self.rule.window_seconds:
-            self._flagged.discard(window.popleft().response_id)
-        return window
+    def _forget_flagged(self, now: float) -> None:
+        horizon = now - self.rule.window_seconds
+        while self._flagged_at and self._flagged_at[0].at <= horizon:
+            self._flagged.discard(self._flagged_at.popleft().response_id)

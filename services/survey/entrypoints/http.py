@@ -1,25 +1,50 @@
-"""Survey HTTP API (thin: validate, authorise, call the handler)."""
+"""Survey HTTP API (thin: validate, authorise, call the service or a handler).
+
+| route | who | what |
+|---|---|---|
+| ``POST /v1/surveys`` | organiser | open a survey (also opened by a consumed nomination) |
+| ``GET /v1/surveys/{id}`` | anyone | the survey: place, window, status |
+| ``POST /v1/surveys/{id}/responses`` | a resident (no account) | answer once, by IIN |
+| ``POST /v1/surveys/{id}/paper-imports`` | operator | a paper poll's CSV, whole or nothing |
+| ``PUT /v1/surveys/{id}/roll`` | organiser | the residents allowed to answer |
+| ``GET /v1/surveys/{id}/flags`` | organiser, auditor | responses flagged as a burst |
+| ``GET /v1/surveys/{id}/results`` | organiser, auditor, commission | live (or final) result |
+| ``POST /v1/surveys/{id}/closure`` | organiser | close by hand, with the final result |
+| ``POST /v1/survey-closures`` | organiser | close every survey past its deadline now |
+"""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
+from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field, ValidationError
 
 from services.survey import handlers
-from services.survey.domain.rubric import SurveyRules
+from services.survey.domain.results import result_of
 from services.survey.domain.survey import OpenSurvey
+from services.survey.events import SurveyResult
+from services.survey.readmodels import FLAG, SurveyDoc, page
+from services.survey.service import SurveyService, service_of
 from shared.auth import Principal
+from shared.errors import RuleViolation
 from shared.http import command, correlation_id, principal
 from shared.runtime import ServiceContext
+from shared.store.eventstore import UnitOfWork
+
+MAX_IMPORT_BYTES = 5_000_000
+MAX_ROLL = 200_000
 
 
 class OpenSurveyBody(BaseModel):
     survey_id: UUID
-    edition_id: UUID
-    candidate_id: UUID
+    edition_id: str = Field(min_length=1, max_length=64)
+    candidate_id: str = Field(min_length=1, max_length=64)
     settlement_kato: str = Field(pattern=r"^\d{9}$", description="the nominee's rural district")
     region_kato: str = Field(pattern=r"^\d{9}$")
     opens_at: datetime
@@ -31,8 +56,76 @@ class Appended(BaseModel):
     event_ids: list[str] = Field(description="ids of the events the command appended")
 
 
+class ResponseBody(BaseModel):
+    iin: str = Field(
+        max_length=32, description="the resident's 12-digit IIN; never stored, only its HMAC"
+    )
+    answers: list[int] = Field(
+        max_length=64, description="one score per Annex 5 criterion, in the rubric's order"
+    )
+
+
+class Recorded(BaseModel):
+    id: str = Field(description="the response's id")
+    survey_id: str
+    event_ids: list[str]
+
+
+class RollBody(BaseModel):
+    residents: list[Annotated[str, Field(max_length=64)]] = Field(
+        min_length=1,
+        max_length=MAX_ROLL,
+        description="IINs (hashed on arrival, never stored) or resident keys (HMAC, hex)",
+    )
+
+
+class SurveyView(BaseModel):
+    survey_id: str
+    edition_id: str
+    candidate_id: str
+    settlement_kato: str
+    region_kato: str
+    opens_at: datetime
+    closes_at: datetime
+    rubric_id: str
+    status: str
+    closed_at: datetime | None
+    roll: bool = Field(description="whether a residents' roll restricts who may answer")
+
+
+class ResultsView(BaseModel):
+    survey_id: str
+    status: str
+    final: bool = Field(description="true once the survey is closed")
+    rubric_id: str
+    result: SurveyResult
+
+
+def client_source(svc: SurveyService, request: Request) -> str:
+    peer = request.client.host if request.client else None
+    return svc.config.source_of(peer, request.headers.get("x-forwarded-for"))
+
+
+def view(doc: SurveyDoc) -> SurveyView:
+    o = doc.opened
+    return SurveyView(
+        survey_id=str(o.survey_id),
+        edition_id=o.edition_id,
+        candidate_id=o.candidate_id,
+        settlement_kato=o.settlement_kato,
+        region_kato=o.region_kato,
+        opens_at=o.opens_at,
+        closes_at=o.closes_at,
+        rubric_id=o.rubric_id,
+        status=doc.status,
+        closed_at=doc.closed_at,
+        roll=doc.roll_sha256 is not None,
+    )
+
+
 def router(ctx: ServiceContext) -> APIRouter:
     api = APIRouter(prefix="/v1", tags=["surveys"])
+    svc = service_of(ctx)
 
     @api.post("/surveys", status_code=201, response_model=Appended)
     async def open_survey(
@@ -42,12 +135,183 @@ def router(ctx: ServiceContext) -> APIRouter:
         actor = who.act_as("organiser", region=body.region_kato)
         cmd = OpenSurvey(**body.model_dump())
 
-        async def run(uow):  # type: ignore[no-untyped-def]
-            envelopes = await handlers.open_survey_command(
-                uow, cmd, SurveyRules.edition_2020(), actor, correlation_id(request)
+        async def run(uow: UnitOfWork) -> Appended:
+            envelopes = await handlers.open_survey(
+                uow, cmd, svc.rules, actor, correlation_id(request), ctx.now()
             )
             return Appended(id=str(body.survey_id), event_ids=[str(e.event_id) for e in envelopes])
 
         return await command(request, ctx.store, "open_survey", run)
+
+    @api.get("/surveys/{survey_id}", response_model=SurveyView)
+    async def get_survey(survey_id: UUID) -> SurveyView:
+        """The survey as residents and integrators see it (no result while it runs)."""
+        return view(await svc.survey(survey_id))
+
+    @api.post(
+        "/surveys/{survey_id}/responses",
+        status_code=201,
+        response_model=Recorded,
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": ResponseBody.model_json_schema()}},
+            }
+        },
+        responses={
+            403: {"description": "not_on_roll"},
+            404: {"description": "survey_not_found"},
+            409: {"description": "survey_closed, survey_not_open, already_answered"},
+            422: {"description": "invalid_iin, answer_out_of_range, … (each named)"},
+            429: {"description": "rate_limited (Retry-After)"},
+        },
+    )
+    async def respond(survey_id: UUID, request: Request) -> JSONResponse:
+        """A resident's answers (§14.3): once per resident, identified by the IIN, which is
+        never stored — only its HMAC. Durable when answered (committed to the event store)."""
+        raw = await request.body()
+        try:  # parsed here rather than by FastAPI: the hot path of a national vote
+            body = ResponseBody.model_validate_json(raw)
+        except ValidationError as exc:
+            raise RequestValidationError(exc.errors(include_input=False)) from None
+        key = request.headers.get("idempotency-key")
+        accepted = await svc.respond(
+            survey_id,
+            body.iin,
+            body.answers,
+            "api",
+            client_source(svc, request),
+            idempotency_key=key[:128] if key else None,
+            request_hash=hashlib.sha256(raw).hexdigest() if key else "",
+        )
+        headers = {"Idempotent-Replayed": "true"} if accepted.replayed else None
+        return JSONResponse(accepted.body, status_code=201, headers=headers)
+
+    @api.post(
+        "/surveys/{survey_id}/paper-imports",
+        status_code=201,
+        openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+    )
+    async def paper_import(
+        survey_id: UUID, request: Request, who: Principal = Depends(principal)
+    ) -> object:
+        """A paper poll (operator): a CSV ``iin,a1..aN``; every line accepted, or nothing and
+        a 422 ``import_refused`` reporting each line (accepted, or refused and why)."""
+        doc = await svc.survey(survey_id, fresh=True)
+        actor = who.act_as("operator", region=doc.opened.region_kato)
+        data = await request.body()
+        if len(data) > MAX_IMPORT_BYTES:
+            raise RuleViolation("import_too_large", f"at most {MAX_IMPORT_BYTES} bytes")
+
+        async def run(uow: UnitOfWork) -> dict[str, Any]:
+            done = await handlers.import_paper_poll(
+                uow, survey_id, data, svc.pepper, actor, correlation_id(request), ctx.now()
+            )
+            return {
+                "id": str(done.import_id),
+                "survey_id": str(survey_id),
+                "sha256": done.report.sha256,
+                "accepted": done.report.accepted,
+                "refused": 0,
+                "lines": handlers.line_report(done.report),
+                "event_ids": [str(e.event_id) for e in done.envelopes],
+            }
+
+        try:
+            return await command(request, ctx.store, f"paper_import:{survey_id}", run)
+        finally:
+            svc.forget(survey_id)
+
+    @api.put("/surveys/{survey_id}/roll", response_model=Appended)
+    async def upload_roll(
+        survey_id: UUID,
+        request: Request,
+        body: RollBody = Body(),
+        who: Principal = Depends(principal),
+    ) -> object:
+        """The residents' roll (organiser): only residents on it may answer. Replaceable until
+        the first response; logged as its size and digest."""
+        doc = await svc.survey(survey_id, fresh=True)
+        actor = who.act_as("organiser", region=doc.opened.region_kato)
+
+        async def run(uow: UnitOfWork) -> Appended:
+            _, envelopes = await handlers.upload_roll(
+                uow,
+                survey_id,
+                body.residents,
+                svc.pepper,
+                actor,
+                correlation_id(request),
+                ctx.now(),
+            )
+            return Appended(id=str(survey_id), event_ids=[str(e.event_id) for e in envelopes])
+
+        try:
+            return await command(request, ctx.store, f"roll:{survey_id}", run, status=200)
+        finally:
+            svc.forget(survey_id)
+
+    @api.get("/surveys/{survey_id}/flags")
+    async def flags(
+        survey_id: UUID,
+        after: str | None = Query(None, description="cursor: the last key of the last page"),
+        limit: int = Query(100, ge=1, le=1000),
+        who: Principal = Depends(principal),
+    ) -> dict[str, Any]:
+        """Responses flagged for review (a burst from one source, identical answers in a burst);
+        they still count. Oldest first."""
+        doc = await svc.survey(survey_id)
+        who.act_as("organiser", "auditor", region=doc.opened.region_kato)
+        async with ctx.store.engine.connect() as conn:
+            rows = await page(UnitOfWork(ctx.store, conn), FLAG, f"{survey_id}:", after, limit)
+        items = [{"cursor": key, **doc_} for key, doc_ in rows]
+        return {
+            "items": items,
+            "next": rows[-1][0] if len(rows) == limit else None,
+            "flagged": doc.flagged,
+        }
+
+    @api.get("/surveys/{survey_id}/results", response_model=ResultsView)
+    async def results(survey_id: UUID, who: Principal = Depends(principal)) -> ResultsView:
+        """The live result (responses, mean per criterion, mean total), final once closed."""
+        doc = await svc.survey(survey_id)
+        who.act_as(
+            "organiser", "auditor", "chair", "secretary", "member", region=doc.opened.region_kato
+        )
+        result = doc.result or result_of(doc.tally).model_copy(update={"flagged": doc.flagged})
+        return ResultsView(
+            survey_id=str(survey_id),
+            status=doc.status,
+            final=doc.status == "closed",
+            rubric_id=doc.opened.rubric_id,
+            result=result,
+        )
+
+    @api.post("/surveys/{survey_id}/closure", status_code=201)
+    async def close(
+        survey_id: UUID, request: Request, who: Principal = Depends(principal)
+    ) -> object:
+        """Close the survey now (organiser); ``SurveyClosed`` carries the final result."""
+        doc = await svc.survey(survey_id, fresh=True)
+        actor = who.act_as("organiser", region=doc.opened.region_kato)
+
+        async def run(uow: UnitOfWork) -> dict[str, Any]:
+            closed = await handlers.close_survey(
+                uow, survey_id, "manual", actor, correlation_id(request), ctx.now()
+            )
+            return closed.model_dump(mode="json")
+
+        try:
+            return await command(request, ctx.store, f"closure:{survey_id}", run)
+        finally:
+            svc.forget(survey_id)
+
+    @api.post("/survey-closures")
+    async def close_due(who: Principal = Depends(principal)) -> dict[str, list[str]]:
+        """Close every open survey whose deadline passed (business time). The service does
+        this by itself every ``UZDIK_SURVEY_CLOSE_EVERY_S``; the embedded mode, whose clock
+        is simulated, calls this."""
+        who.act_as("organiser")
+        return {"closed": await svc.close_due()}
 
     return api

@@ -1,0 +1,212 @@
+"""The survey service's own lookups, as documents in its database (``shared.store.docs``).
+
+Every document is written in the same transaction as the events it follows from, under the
+service's append lock, so a decision read from them is as good as a fold of the log (and they
+can be rebuilt from it). Models:
+
+* ``survey`` / ``<survey_id>`` — :class:`SurveyDoc`: the opening, status, roll digest, the
+  stream version of ``survey-<survey_id>`` and the live tally (count and sums per criterion).
+  Nothing is folded per request: a batch of responses reads this one document and writes it
+  back once.
+* ``survey_answered`` / ``<survey_id>:<resident key>`` — the resident answered (one per
+  resident: the primary key refuses a second row even if a decision went wrong).
+* ``survey_roll`` / ``<survey_id>:<resident key>`` — the resident is on the survey's roll.
+* ``survey_flag`` / ``<survey_id>:<position, 12 digits>`` — a flagged response, for the organiser;
+  keyed by the position of the flagging event, so the listing is chronological.
+* ``survey_due`` / ``<closes_at, UTC ISO>|<survey_id>`` — open surveys by deadline.
+* ``survey_candidate`` / ``<candidate_id>`` — what a survey opened by a nomination needs to
+  know about the nominee (from ``CandidateRegistered`` and ``CandidateNominated``).
+
+Keys hold HMACs of IINs, never IINs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any, Literal
+from uuid import UUID
+
+import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict
+
+from services.survey.domain.results import Tally
+from services.survey.domain.state import SurveyState
+from services.survey.events import (
+    ResponseFlagged,
+    ResponseRecorded,
+    SurveyOpened,
+    SurveyResult,
+)
+from shared.store import schema
+from shared.store.canonical import canonical_json
+from shared.store.eventstore import UnitOfWork
+
+SURVEY = "survey"
+ANSWERED = "survey_answered"
+ROLL = "survey_roll"
+FLAG = "survey_flag"
+DUE = "survey_due"
+CANDIDATE = "survey_candidate"
+
+_docs = schema.documents
+
+
+def survey_stream(survey_id: UUID | str) -> str:
+    return f"survey-{survey_id}"
+
+
+def resident_doc_key(survey_id: UUID | str, resident: str) -> str:
+    return f"{survey_id}:{resident}"
+
+
+def flag_doc_key(survey_id: UUID | str, position: int) -> str:
+    return f"{survey_id}:{position:012d}"
+
+
+def due_key(closes_at: datetime, survey_id: UUID | str) -> str:
+    return f"{closes_at.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%S.%f')}|{survey_id}"
+
+
+class SurveyDoc(BaseModel):
+    """One survey as the service needs it on every request."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    opened: SurveyOpened
+    status: Literal["open", "closed"] = "open"
+    version: int = 1
+    count: int = 0
+    sums: tuple[int, ...] = ()
+    flagged: int = 0
+    roll_count: int | None = None
+    roll_sha256: str | None = None
+    closed_at: datetime | None = None
+    result: SurveyResult | None = None
+
+    @property
+    def survey_id(self) -> UUID:
+        return self.opened.survey_id
+
+    @property
+    def tally(self) -> Tally:
+        return Tally(count=self.count, sums=self.sums)
+
+    def state(self) -> SurveyState:
+        """The aggregate's state for the domain's decisions (the answered set is in the
+        ``survey_answered`` documents, passed to the decisions as facts)."""
+        return SurveyState(
+            opened=self.opened,
+            status=self.status,
+            tally=self.tally,
+            roll_count=self.roll_count,
+            roll_sha256=self.roll_sha256,
+        )
+
+    def to_doc(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+    @classmethod
+    def from_text(cls, text: str) -> SurveyDoc:
+        return cls.model_validate_json(text)
+
+
+async def get_survey(uow: UnitOfWork, survey_id: UUID | str) -> SurveyDoc | None:
+    text = await uow.conn.scalar(
+        sa.select(_docs.c.doc).where(_docs.c.model == SURVEY, _docs.c.key == str(survey_id))
+    )
+    return None if text is None else SurveyDoc.from_text(text)
+
+
+async def get_surveys(uow: UnitOfWork, survey_ids: Iterable[str]) -> dict[str, SurveyDoc]:
+    keys = sorted(set(survey_ids))
+    rows = await uow.conn.execute(
+        sa.select(_docs.c.key, _docs.c.doc).where(_docs.c.model == SURVEY, _docs.c.key.in_(keys))
+    )
+    return {r.key: SurveyDoc.from_text(r.doc) for r in rows}
+
+
+async def put_survey(uow: UnitOfWork, doc: SurveyDoc, *, new: bool = False) -> None:
+    text = canonical_json(doc.to_doc())
+    key = str(doc.survey_id)
+    if new:
+        await uow.conn.execute(_docs.insert().values(model=SURVEY, key=key, doc=text))
+    else:
+        await uow.conn.execute(
+            _docs.update().where(_docs.c.model == SURVEY, _docs.c.key == key).values(doc=text)
+        )
+
+
+async def existing_keys(uow: UnitOfWork, model: str, keys: Iterable[str]) -> set[str]:
+    """Which of ``keys`` have a document of ``model`` (one query)."""
+    wanted = sorted(set(keys))
+    if not wanted:
+        return set()
+    found: set[str] = set()
+    for start in range(0, len(wanted), 5000):  # bounded IN lists
+        chunk = wanted[start : start + 5000]
+        rows = await uow.conn.execute(
+            sa.select(_docs.c.key).where(_docs.c.model == model, _docs.c.key.in_(chunk))
+        )
+        found.update(r.key for r in rows)
+    return found
+
+
+async def insert_docs(
+    uow: UnitOfWork, model: str, items: Sequence[tuple[str, dict[str, Any]]]
+) -> None:
+    """Insert new documents (one statement); a key that exists fails the transaction."""
+    if items:
+        rows = [{"model": model, "key": k, "doc": canonical_json(d)} for k, d in items]
+        await uow.conn.execute(_docs.insert(), rows)
+
+
+async def delete_prefix(uow: UnitOfWork, model: str, prefix: str) -> None:
+    await uow.conn.execute(
+        _docs.delete().where(_docs.c.model == model, _docs.c.key.startswith(prefix))
+    )
+
+
+async def page(
+    uow: UnitOfWork, model: str, prefix: str, after: str | None, limit: int
+) -> list[tuple[str, dict[str, Any]]]:
+    """Documents of ``model`` whose key starts with ``prefix``, after the key ``after``."""
+    query = sa.select(_docs.c.key, _docs.c.doc).where(
+        _docs.c.model == model, _docs.c.key.startswith(prefix)
+    )
+    if after:
+        query = query.where(_docs.c.key > after)
+    rows = await uow.conn.execute(query.order_by(_docs.c.key).limit(limit))
+    return [(r.key, json.loads(r.doc)) for r in rows]
+
+
+async def due_surveys(uow: UnitOfWork, now: datetime) -> list[str]:
+    """Ids of the open surveys whose deadline is at or before ``now``."""
+    bound = due_key(now, "~")  # "~" sorts after every uuid
+    rows = await uow.conn.execute(
+        sa.select(_docs.c.key).where(_docs.c.model == DUE, _docs.c.key <= bound)
+    )
+    return [r.key.split("|", 1)[1] for r in rows]
+
+
+def tallied(doc: SurveyDoc, events: Sequence[object], appended: int) -> SurveyDoc:
+    """``doc`` after ``appended`` more events on its stream, of which ``events`` are folded
+    into the live tally (responses counted and summed, flags counted)."""
+    count, sums, flagged = doc.count, list(doc.sums), doc.flagged
+    for event in events:
+        if isinstance(event, ResponseRecorded):
+            base = sums or [0] * len(event.answers)
+            sums = [s + a for s, a in zip(base, event.answers, strict=True)]
+            count += 1
+            flagged += event.flagged
+        elif isinstance(event, ResponseFlagged):
+            flagged += 1
+    return doc.model_copy(
+        update={
+            "version": doc.version + appended,
+            "count": count,
+            "sums": tuple(sums),
+            "flagged": flagged,
+        }
+    )

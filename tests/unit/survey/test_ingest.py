@@ -1,0 +1,191 @@
+"""Group commit of responses (services/survey/ingest.py) on an embedded store: one transaction
+per batch, each response decided on its own, refusals that do not fail the others."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from datetime import timedelta
+from pathlib import Path
+from uuid import UUID, uuid4
+
+import pytest
+
+from services.survey import handlers
+from services.survey.domain.answers import ValidResponse
+from services.survey.domain.iin import make_iin, resident_key
+from services.survey.domain.rubric import SurveyRules
+from services.survey.ingest import Accepted, GroupCommit, ResponseWriter, Submission
+from services.survey.readmodels import FLAG, get_survey, page
+from shared.errors import DomainError
+from shared.events import SYSTEM
+from shared.migrations import upgrade
+from shared.store.eventstore import EventStore
+from tests.unit.survey.builders import CLOSES, DURING, PEPPER, open_cmd
+
+RULES = SurveyRules.edition_2020()
+SURVEY = str(open_cmd().survey_id)
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[EventStore]:
+    store = EventStore("survey", f"sqlite+aiosqlite:///{tmp_path / 'survey.db'}")
+    await upgrade(store.engine)
+    async with store.transaction() as uow:
+        await handlers.open_survey(uow, open_cmd(), RULES, SYSTEM, "test", DURING)
+    yield store
+    await store.close()
+
+
+def sub(n: int, value: int = 5, **extra: object) -> Submission:
+    valid = ValidResponse(resident_key(make_iin(n), PEPPER), (value,) * RULES.rubric.size)
+    fields: dict[str, object] = {
+        "survey_id": SURVEY,
+        "response_id": uuid4(),
+        "valid": valid,
+        "channel": "api",
+        **extra,
+    }
+    return Submission(**fields)  # type: ignore[arg-type]
+
+
+def writer(store: EventStore, lost: list[UUID] | None = None) -> ResponseWriter:
+    return ResponseWriter(
+        store,
+        lambda: DURING,
+        on_unrecorded=lambda ids: (lost if lost is not None else []).extend(ids),
+    )
+
+
+async def test_a_batch_is_one_append_and_a_repeat_in_the_same_batch_is_refused(
+    store: EventStore,
+) -> None:
+    lost: list[UUID] = []
+    batch = [sub(1), sub(2, value=7), sub(1, value=9), sub(3)]
+    outcomes = await writer(store, lost).write(batch)
+    assert [type(o).__name__ for o in outcomes] == ["Accepted", "Accepted", "Conflict", "Accepted"]
+    refused = outcomes[2]
+    assert isinstance(refused, DomainError) and refused.code == "already_answered"
+    assert lost == [batch[2].response_id]
+    events = await store.load(f"survey-{SURVEY}")
+    assert [e.event_type for e in events] == ["SurveyOpened"] + ["ResponseRecorded"] * 3
+    assert len({e.metadata.correlation_id for e in events[1:]}) == 1  # one transaction
+    async with store.transaction() as uow:
+        doc = await get_survey(uow, SURVEY)
+    assert doc is not None and (doc.count, doc.version) == (3, 4)
+    assert doc.sums == (17,) * RULES.rubric.size
+    again = await writer(store).write([sub(2)])
+    assert isinstance(again[0], DomainError) and again[0].code == "already_answered"
+
+
+async def test_idempotency_keys_replay_the_first_answer_and_refuse_another_body(
+    store: EventStore,
+) -> None:
+    first = sub(4, idempotency_key="k1", request_hash="h1")
+    same = sub(4, idempotency_key="k1", request_hash="h1")
+    other = sub(5, idempotency_key="k1", request_hash="h2")
+    outcomes = await writer(store).write([first, same, other])
+    a, b, c = outcomes
+    assert isinstance(a, Accepted) and isinstance(b, Accepted) and b.replayed
+    assert a.body == b.body
+    assert isinstance(c, DomainError) and c.code == "idempotency_key_reused"
+    later = await writer(store).write([sub(4, idempotency_key="k1", request_hash="h1")])
+    assert isinstance(later[0], Accepted) and later[0].replayed and later[0].body == a.body
+
+
+async def test_an_unknown_or_closed_survey_refuses_without_failing_the_batch(
+    store: EventStore,
+) -> None:
+    stranger = Submission(
+        survey_id=str(uuid4()),
+        response_id=uuid4(),
+        valid=ValidResponse("a" * 64, (1,) * 16),
+        channel="api",
+    )
+    outcomes = await writer(store).write([stranger, sub(6)])
+    assert isinstance(outcomes[0], DomainError) and outcomes[0].code == "survey_not_found"
+    assert isinstance(outcomes[1], Accepted)
+    late = ResponseWriter(store, lambda: CLOSES + timedelta(seconds=1))
+    closed = await late.write([sub(7)])
+    assert isinstance(closed[0], DomainError) and closed[0].code == "survey_closed"
+
+
+async def test_a_roll_is_checked_under_the_lock(store: EventStore) -> None:
+    async with store.transaction() as uow:
+        await handlers.upload_roll(uow, SURVEY, [make_iin(8)], PEPPER, SYSTEM, "t", DURING)
+    outcomes = await writer(store).write([sub(8), sub(9)])
+    assert isinstance(outcomes[0], Accepted)
+    assert isinstance(outcomes[1], DomainError) and outcomes[1].code == "not_on_roll"
+
+
+async def test_earlier_responses_of_a_burst_are_flagged_after_the_fact(store: EventStore) -> None:
+    early = sub(10)
+    await writer(store).write([early])
+    now_flagged = sub(
+        11,
+        flags=("burst_from_source",),
+        earlier_flags=((early.response_id, ("burst_from_source",)),),
+    )
+    with_earlier_in_batch = sub(12)
+    third = sub(
+        13,
+        flags=("burst_from_source",),
+        earlier_flags=((with_earlier_in_batch.response_id, ("burst_from_source",)),),
+    )
+    await writer(store).write([now_flagged, with_earlier_in_batch, third])
+    events = await store.load(f"survey-{SURVEY}")
+    types = [e.event_type for e in events]
+    assert types.count("ResponseFlagged") == 1  # the one from an earlier batch
+    in_place = [
+        e for e in events if e.payload.get("response_id") == str(with_earlier_in_batch.response_id)
+    ]
+    assert in_place[0].payload["flagged"] is True  # same batch: flagged in its own event
+    async with store.transaction() as uow:
+        flags = await page(uow, FLAG, f"{SURVEY}:", None, 100)
+        doc = await get_survey(uow, SURVEY)
+    assert len(flags) == 4 and doc is not None and doc.flagged == 4
+
+
+async def test_group_commit_batches_concurrent_submissions_and_keeps_their_order() -> None:
+    seen: list[list[int]] = []
+
+    async def write(items: list[int]) -> list[int | Exception]:
+        seen.append(items)
+        await asyncio.sleep(0.01)
+        return [i * 10 if i % 3 else ValueError(str(i)) for i in items]
+
+    commit: GroupCommit[int, int] = GroupCommit(write, max_items=4, linger=0.001)
+    results = await asyncio.gather(
+        *(commit.submit(i) for i in range(1, 10)), return_exceptions=True
+    )
+    assert [r if isinstance(r, int) else str(r) for r in results] == [
+        10,
+        20,
+        "3",
+        40,
+        50,
+        "6",
+        70,
+        80,
+        "9",
+    ]
+    assert [len(b) for b in seen] == [4, 4, 1] and [i for b in seen for i in b] == list(
+        range(1, 10)
+    )
+    assert commit.batches == 3 and commit.items == 9
+
+
+async def test_a_failed_transaction_fails_its_batch_only() -> None:
+    calls = 0
+
+    async def write(items: list[int]) -> Sequence[int | Exception]:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise ConnectionError("database away")
+        return list(items)
+
+    commit: GroupCommit[int, int] = GroupCommit(write, max_items=2, linger=0)
+    results = await asyncio.gather(*(commit.submit(i) for i in range(4)), return_exceptions=True)
+    assert isinstance(results[0], ConnectionError) and isinstance(results[1], ConnectionError)
+    assert results[2:] == [2, 3]
