@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
-from pathlib import Path
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 

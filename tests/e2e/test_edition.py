@@ -7,13 +7,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from shared.relay import topic_for
-from shared.settings import Settings
-from shared.store.eventstore import EventStore
 from services.embedded import Embedded
 from services.reporting.kafka_source import KafkaSource
 from services.reporting.replay import replay
 from services.scenario import Outcome, Scale, Scenario, SimClock, trust_local_proxy
+from shared.relay import topic_for
+from shared.settings import Settings
+from shared.store.eventstore import EventStore
 from tests.harness import Distributed
 
 SCALE = Scale(regions=["110000000", "150000000", "550000000"], per_district=2,
