@@ -241,7 +241,9 @@ class Service:
         self.base = f"http://127.0.0.1:{self.ports[0]}"
         self.settings = Settings(kafka_bootstrap_servers=bootstrap, topic_prefix=prefix)
         self.env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("UZDIK_")},
+            # the caller's UZDIK_* tuning passes (e.g. UZDIK_RELAY_BATCH_SIZE), never a
+            # database address of its own
+            **{k: v for k, v in os.environ.items() if not k.endswith("DATABASE_URL")},
             "DATABASE_URL": database_url,
             "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
             "UZDIK_TOPIC_PREFIX": prefix,
@@ -594,7 +596,11 @@ async def run(
         say(f"warm-up: {num(WARMUP)} responses")
         drive(wrk, service, warm, WARMUP, connections, 90_000_000, work)
         survey_id = service.open_survey()
-        say(f"load: {num(responses)} responses, {connections} connections, {THREADS} wrk threads")
+        load_average = os.getloadavg()[0]
+        say(
+            f"load: {num(responses)} responses, {connections} connections, {THREADS} wrk threads"
+            f" (load average {load_average:.1f})"
+        )
         load = drive(wrk, service, survey_id, responses, connections, 0, work)
         rate = len(load.ok_ids) / load.seconds
         say(
@@ -619,9 +625,8 @@ async def run(
         shutil.rmtree(work, ignore_errors=True)
     ratio = rate / ref if ref else 0.0
     row = [
-        datetime.now(UTC).strftime("%Y-%m-%d"),
-        machine(),
-        f"fsync={pg['fsync']}",
+        datetime.now(UTC).strftime("%Y-%m-%d %H:%M"),
+        f"fsync={pg['fsync']}, synchronous_commit={pg['synchronous_commit']}",
         str(replicas),
         num(len(load.ok_ids)),
         str(connections),
@@ -632,6 +637,8 @@ async def run(
         f"{ratio:.2f}",
         str(lost),
         str(duplicated),
+        f"{load_average:.1f}",
+        machine(),
     ]
     if write:
         record(row)
@@ -642,9 +649,9 @@ async def run(
 
 
 HEADER = (
-    "| date | machine | PostgreSQL | replicas | responses | connections | responses/s "
-    "| p50 ms | p99 ms | reference rows/s | ratio | lost | duplicated |\n"
-    "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    "| date (UTC) | PostgreSQL | replicas | responses | connections | responses/s | p50 ms "
+    "| p99 ms | reference rows/s | ratio | lost | duplicated | load | machine |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 )
 
 
