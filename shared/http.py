@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.auth import Principal, TokenVerifier
 from shared.errors import ConcurrencyError, DomainError, ErrorItem, Unauthorized
@@ -166,6 +167,47 @@ async def _stored(uow: UnitOfWork, scope: str, key: str, body_hash: str) -> JSON
     )
 
 
+class Correlate:
+    """Pure ASGI middleware (no per-request Request/Response objects: it is on the hot path
+    of the survey): the correlation id in, the response header, metrics and one log line."""
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app, self.service = app, service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        cid = next(
+            (v.decode("latin-1") for k, v in scope["headers"] if k == b"x-correlation-id"), None
+        ) or str(uuid4())
+        scope.setdefault("state", {})["correlation_id"] = cid
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(correlation_id=cid, service=self.service)
+        started, status = time.perf_counter(), [500]
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-correlation-id", cid.encode("latin-1")),
+                ]
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+        elapsed = time.perf_counter() - started
+        HTTP_REQUESTS.labels(self.service, scope["method"], str(status[0])).observe(elapsed)
+        if scope["path"] not in PROBES:
+            log.info(
+                "http.request",
+                method=scope["method"],
+                path=scope["path"],
+                status=status[0],
+                ms=round(elapsed * 1000, 1),
+            )
+
+
 def create_app(
     service: str,
     verifier: TokenVerifier,
@@ -179,26 +221,7 @@ def create_app(
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
 
-    @app.middleware("http")
-    async def correlate(request: Request, call_next: Any) -> Response:
-        cid = request.headers.get("x-correlation-id") or str(uuid4())
-        request.state.correlation_id = cid
-        structlog.contextvars.clear_contextvars()
-        structlog.contextvars.bind_contextvars(correlation_id=cid, service=service)
-        started = time.perf_counter()
-        response: Response = await call_next(request)
-        response.headers["X-Correlation-ID"] = cid
-        elapsed = time.perf_counter() - started
-        HTTP_REQUESTS.labels(service, request.method, str(response.status_code)).observe(elapsed)
-        if request.url.path not in PROBES:
-            log.info(
-                "http.request",
-                method=request.method,
-                path=request.url.path,
-                status=response.status_code,
-                ms=round(elapsed * 1000, 1),
-            )
-        return response
+    app.add_middleware(Correlate, service=service)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
