@@ -63,15 +63,25 @@ def kafka_bootstrap() -> Iterator[str]:
         yield kafka.get_bootstrap_server()
 
 
-async def _admin(url: str, sql: str) -> None:
+async def _admin(url: str, sql: str, attempts: int = 5) -> None:
+    """Run one statement on the admin database; a DROP is retried (an autovacuum worker may
+    still be in a database a test just filled, and a non-superuser cannot end it)."""
+    import asyncio
+
     import asyncpg
 
     dsn = url.replace("postgresql+asyncpg://", "postgresql://")
-    conn = await asyncpg.connect(dsn)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
+    for attempt in range(attempts):
+        conn = await asyncpg.connect(dsn)
+        try:
+            await conn.execute(sql)
+            return
+        except asyncpg.PostgresError:
+            if not sql.startswith("DROP") or attempt == attempts - 1:
+                raise
+        finally:
+            await conn.close()
+        await asyncio.sleep(1.0)
 
 
 @pytest.fixture
