@@ -15,12 +15,14 @@ a run is reproducible from its ``random.Random`` seed whatever the interleaving.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable
 from random import Random
 from typing import Any, Protocol, TypeVar
 
 import httpx
+
+from services.demo_http import call as _call
+from services.demo_http import gather as _gather
 
 from . import demo_files
 from .demo_data import PlannedApplication, plan
@@ -39,10 +41,6 @@ T = TypeVar("T")
 
 class Bearer(Protocol):
     def __call__(self, sub: str, roles: list[str], region: str | None = None) -> dict[str, str]: ...
-
-
-class DemoStepFailed(RuntimeError):
-    """The service refused a step the demo expected to succeed."""
 
 
 async def announce_2020(
@@ -166,26 +164,3 @@ async def _check(
         await _call(client.post(f"{url}/questionnaire-score/confirmation", headers=headers))
     errors: list[Reason] = decision["errors"]
     return errors
-
-
-async def _gather(
-    work: Callable[[T], Awaitable[Any]], items: Iterable[T], concurrency: int
-) -> list[Any]:
-    """``work`` on every item, ``concurrency`` at a time."""
-    gate = asyncio.Semaphore(concurrency)
-
-    async def one(item: T) -> Any:
-        async with gate:
-            return await work(item)
-
-    return list(await asyncio.gather(*(one(item) for item in items)))
-
-
-async def _call(request: Awaitable[httpx.Response]) -> Any:
-    response = await request
-    if response.status_code >= 400:
-        raise DemoStepFailed(
-            f"{response.request.method} {response.request.url.path}: "
-            f"{response.status_code} {response.text}"
-        )
-    return response.json()

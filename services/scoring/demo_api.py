@@ -5,9 +5,8 @@ protocol signed by the chair and the secretary with their own Ed25519 keys."""
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from random import Random
 from typing import Any, Protocol, TypeVar
@@ -15,6 +14,7 @@ from typing import Any, Protocol, TypeVar
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from services.demo_http import DemoStepFailed, call
 from services.scoring.domain.signatures import public_key_text, sign_digest
 
 T = TypeVar("T")
@@ -29,10 +29,6 @@ class Bearer(Protocol):
         region: str | None = None,
         commission: str | None = None,
     ) -> dict[str, str]: ...
-
-
-class DemoStepFailed(RuntimeError):
-    """The scoring service refused a step the demo expected to succeed."""
 
 
 @dataclass
@@ -234,25 +230,3 @@ async def sign_protocol(
 async def close_stage(client: httpx.AsyncClient, bearer: Bearer, board: Board, stage: str) -> None:
     path = f"/v1/commissions/{board.commission_id}/stages/{stage}/close"
     await call(client.post(path, headers=board.as_secretary(bearer)))
-
-
-async def gather(
-    work: Callable[[T], Awaitable[Any]], items: Iterable[T], concurrency: int
-) -> list[Any]:
-    gate = asyncio.Semaphore(concurrency)
-
-    async def one(item: T) -> Any:
-        async with gate:
-            return await work(item)
-
-    return list(await asyncio.gather(*(one(item) for item in items)))
-
-
-async def call(request: Awaitable[httpx.Response]) -> Any:
-    response = await request
-    if response.status_code >= 400:
-        raise DemoStepFailed(
-            f"{response.request.method} {response.request.url.path}: "
-            f"{response.status_code} {response.text[:2000]}"
-        )
-    return response.json()

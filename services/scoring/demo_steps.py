@@ -38,18 +38,16 @@ from typing import Any
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from services.demo_http import DemoStepFailed, call, gather
 from services.scoring.demo_api import (
     Bearer,
     Board,
     Commissions,
-    DemoStepFailed,
     Json,
     Timing,
-    call,
     candidates,
     close_stage,
     decide,
-    gather,
     open_quorate_sitting,
     rubric_keys,
     score_all,
