@@ -6,6 +6,8 @@ import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import gc
+
 import uvicorn
 
 from shared.logging import get_logger
@@ -33,6 +35,11 @@ class _Server(uvicorn.Server):
 async def serve(spec: ServiceSpec, settings: Settings, relay: bool, consume: bool) -> None:
     runtime = ServiceRuntime(spec, settings)
     await runtime.start_distributed(relay=relay, consume=consume)
+    # Long-lived start-up objects (app, registries, KATO, rubrics) leave the collector's view,
+    # and young collections run less often: fewer pauses in the request path (p99).
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 50)
     config = uvicorn.Config(
         runtime.app,
         host=settings.http_host,
