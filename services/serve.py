@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
-
-import gc
 
 import uvicorn
 
