@@ -9,7 +9,7 @@ from rich.console import Console
 from shared.audit import verify_chain
 from shared.relay import topic_for
 from shared.settings import Settings
-from shared.store.canonical import chain, event_bytes
+from shared.store.canonical import event_hash
 from shared.store.eventstore import EventStore
 
 
@@ -44,18 +44,7 @@ async def verify_all(settings: Settings, services: list[str], console: Console) 
 
 
 def _recompute(e: dict[str, Any]) -> str:
-    return chain(
-        e["prev_hash"],
-        event_bytes(
-            global_position=e["global_position"],
-            stream_id=e["stream_id"],
-            stream_version=e["stream_version"],
-            event_type=e["event_type"],
-            schema_version=e["schema_version"],
-            payload=e["payload"],
-            metadata=e["metadata"],
-        ),
-    )
+    return event_hash(e["prev_hash"], e)
 
 
 async def compare_topic(store: EventStore, bootstrap: str, topic: str) -> str | None:

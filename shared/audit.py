@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from shared.store import schema
-from shared.store.canonical import GENESIS, chain, event_bytes
+from shared.store.canonical import GENESIS, event_hash
 from shared.store.eventstore import EventStore
 
 
@@ -77,18 +77,16 @@ def _check(row: sa.Row[tuple[object, ...]], prev: str, expected_position: int) -
         return "stored payload or metadata is not valid JSON"
     if metadata.get("event_id") != row.event_id:
         return "event_id differs from the one in its metadata"
-    digest = chain(
-        prev,
-        event_bytes(
-            global_position=row.global_position,
-            stream_id=row.stream_id,
-            stream_version=row.stream_version,
-            event_type=row.event_type,
-            schema_version=row.schema_version,
-            payload=payload,
-            metadata=metadata,
-        ),
-    )
+    fields = {
+        "global_position": row.global_position,
+        "stream_id": row.stream_id,
+        "stream_version": row.stream_version,
+        "event_type": row.event_type,
+        "schema_version": row.schema_version,
+        "payload": payload,
+        "metadata": metadata,
+    }
+    digest = event_hash(prev, fields)
     if digest != row.hash:
         return "content altered: recomputed hash differs from the stored hash"
     return None

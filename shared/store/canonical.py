@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -77,3 +78,20 @@ def event_bytes(
 
 def chain(prev_hash: str, data: bytes) -> str:
     return hashlib.sha256(prev_hash.encode("ascii") + data).hexdigest()
+
+
+def event_hash(prev_hash: str, fields: Mapping[str, Any]) -> str:
+    """The chain link of one event, from the fields of its row or envelope (the one place the
+    store, the auditor's chain check and the topic check compute it)."""
+    return chain(
+        prev_hash,
+        event_bytes(
+            global_position=fields["global_position"],
+            stream_id=fields["stream_id"],
+            stream_version=fields["stream_version"],
+            event_type=fields["event_type"],
+            schema_version=fields["schema_version"],
+            payload=fields["payload"],
+            metadata=fields["metadata"],
+        ),
+    )

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from shared.errors import ConcurrencyError
 from shared.events import Actor, Envelope, Event, Metadata
 from shared.store import schema
-from shared.store.canonical import GENESIS, canonical_json, chain, event_bytes
+from shared.store.canonical import GENESIS, canonical_json, event_hash
 from shared.store.docs import DocStore
 
 Clock = Callable[[], datetime]
@@ -193,17 +193,17 @@ class UnitOfWork:
         meta_json = meta.model_dump(mode="json")
         payload = new.event.to_payload()
         ev = new.event
-        digest = chain(
+        digest = event_hash(
             prev,
-            event_bytes(
-                global_position=position,
-                stream_id=stream_id,
-                stream_version=version,
-                event_type=ev.event_type,
-                schema_version=ev.schema_version,
-                payload=payload,
-                metadata=meta_json,
-            ),
+            {
+                "global_position": position,
+                "stream_id": stream_id,
+                "stream_version": version,
+                "event_type": ev.event_type,
+                "schema_version": ev.schema_version,
+                "payload": payload,
+                "metadata": meta_json,
+            },
         )
         row = {
             "global_position": position,
