@@ -30,6 +30,7 @@ import argparse
 import asyncio
 import json
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -39,6 +40,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -235,9 +237,16 @@ class Service:
     the relay is single-active), each on its own port."""
 
     def __init__(
-        self, database_url: str, bootstrap: str, prefix: str, log: Path, replicas: int = 1
+        self,
+        database_url: str,
+        bootstrap: str,
+        prefix: str,
+        log: Path,
+        replicas: int = 1,
+        relay_process: bool = False,
     ) -> None:
         self.ports = [free_port() for _ in range(replicas)]
+        self.relay_process = relay_process
         self.base = f"http://127.0.0.1:{self.ports[0]}"
         self.settings = Settings(kafka_bootstrap_servers=bootstrap, topic_prefix=prefix)
         self.env = {
@@ -248,7 +257,7 @@ class Service:
             "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
             "UZDIK_TOPIC_PREFIX": prefix,
             "UZDIK_HTTP_HOST": "127.0.0.1",
-            "UZDIK_LOG_LEVEL": "WARNING",
+            "UZDIK_LOG_LEVEL": os.environ.get("UZDIK_LOG_LEVEL", "WARNING"),
             "UZDIK_SURVEY_TRUSTED_PROXIES": "127.0.0.1/32",
             "UZDIK_SURVEY_LIMITS": json.dumps(LIMITS),
         }
@@ -256,19 +265,25 @@ class Service:
         self.processes: list[subprocess.Popen[bytes]] = []
 
     def start(self) -> None:
-        for port in self.ports:
+        uzdik = str(ROOT / ".venv" / "bin" / "uzdik")
+        wrap = shlex.split(os.environ.get("BENCH_SURVEY_WRAP", ""))  # e.g. a profiler
+        serve = [*wrap, uzdik, "serve", "survey", *(["--no-relay"] if self.relay_process else [])]
+        commands = [(serve, {"UZDIK_HTTP_PORT": str(port)}) for port in self.ports]
+        if self.relay_process:  # the outbox relay on its own (no HTTP, no consumers)
+            commands.append(([uzdik, "relay", "survey"], {"UZDIK_HTTP_PORT": str(free_port())}))
+        for command, extra in commands:
             with self.log.open("ab") as out:
                 self.processes.append(
                     subprocess.Popen(
-                        [str(ROOT / ".venv" / "bin" / "uzdik"), "serve", "survey"],
+                        command,
                         cwd=ROOT,
-                        env={**self.env, "UZDIK_HTTP_PORT": str(port)},
+                        env={**self.env, **extra},
                         stdout=out,
                         stderr=subprocess.STDOUT,
                     )
                 )
         deadline = time.monotonic() + 60
-        waiting = list(zip(self.ports, self.processes, strict=True))
+        waiting = list(zip(self.ports, self.processes[: len(self.ports)], strict=True))
         while waiting and time.monotonic() < deadline:
             port, process = waiting[0]
             if process.poll() is not None:
@@ -316,6 +331,37 @@ class Service:
         if r.status_code != 201:
             raise SystemExit(f"opening the survey failed: {r.status_code} {r.text}")
         return survey_id
+
+
+def cpu_seconds(match: Callable[[str], bool]) -> float:
+    """CPU time (user + system) of the processes whose command line ``match`` accepts."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, UnicodeDecodeError):
+            continue
+        if match(cmdline):
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
+def cpu_by_role(service: Service) -> dict[str, float]:
+    return {
+        "service": sum(cpu_seconds_of(f"/proc/{p.pid}") for p in service.processes),
+        "postgres": cpu_seconds(lambda c: c.startswith("postgres")),
+        "kafka": cpu_seconds(lambda c: "kafka" in c and "java" in c),
+    }
+
+
+def cpu_seconds_of(proc: str) -> float:
+    try:
+        fields = Path(f"{proc}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def drive(
@@ -548,9 +594,16 @@ async def reference(admin_url: str, rows: list[asyncpg.Record], connections: int
                         await conn.execute(insert_event, *event)
                         await conn.execute(insert_answered, answered)
 
+        cpu = cpu_seconds(lambda c: c.startswith("postgres")), time.process_time()
         started = time.perf_counter()
         await asyncio.gather(*(writer() for _ in range(connections)))
         seconds = time.perf_counter() - started
+        server = cpu_seconds(lambda c: c.startswith("postgres")) - cpu[0]
+        client = time.process_time() - cpu[1]
+        say(
+            f"reference CPU per row: client {client * 1e6 / len(work):.0f} µs, postgres"
+            f" {server * 1e6 / len(work):.0f} µs ({(client + server) / seconds:.2f} cores)"
+        )
         await pool.close()
         return len(work) / seconds
     finally:
@@ -572,7 +625,12 @@ async def settings_of(url: str) -> dict[str, str]:
 
 
 async def run(
-    responses: int, connections: int, replicas: int, keep: bool, write: bool = True
+    responses: int,
+    connections: int,
+    replicas: int,
+    keep: bool,
+    write: bool = True,
+    relay_process: bool = False,
 ) -> str:
     services = ensure_services()
     wrk = ensure_wrk()
@@ -587,10 +645,16 @@ async def run(
     )
     prefix = f"bench{uuid.uuid4().hex[:8]}"
     work = Path(tempfile.mkdtemp(prefix="uzdik-bench-survey-"))
-    service = Service(url, services.bootstrap, prefix, work / "service.log", replicas)
+    service = Service(
+        url, services.bootstrap, prefix, work / "service.log", replicas, relay_process
+    )
     try:
         ports = ", ".join(map(str, service.ports))
-        say(f"uzdik serve survey × {replicas} on {ports} (database {name}, topics {prefix}.*)")
+        relaying = " + uzdik relay survey" if relay_process else ""
+        say(
+            f"uzdik serve survey × {replicas} on {ports}{relaying}"
+            f" (database {name}, topics {prefix}.*)"
+        )
         service.start()
         warm = service.open_survey()
         say(f"warm-up: {num(WARMUP)} responses")
@@ -601,12 +665,20 @@ async def run(
             f"load: {num(responses)} responses, {connections} connections, {THREADS} wrk threads"
             f" (load average {load_average:.1f})"
         )
+        before = cpu_by_role(service)
         load = drive(wrk, service, survey_id, responses, connections, 0, work)
+        after = cpu_by_role(service)
         rate = len(load.ok_ids) / load.seconds
         say(
             f"load: {num(len(load.ok_ids))} × 201 in {load.seconds:.2f} s = {num(rate)}/s; "
             f"p50 {load.p50_ms:.1f} ms, p99 {load.p99_ms:.1f} ms, max {load.max_ms:.1f} ms; "
             f"statuses {dict(load.statuses)}"
+        )
+        per = {k: (after[k] - before[k]) * 1e6 / max(1, load.answered) for k in after}
+        say(
+            "CPU per response during the load: "
+            + ", ".join(f"{k} {v:.0f} µs" for k, v in per.items())
+            + f" ({(sum(after.values()) - sum(before.values())) / load.seconds:.2f} cores)"
         )
         await published(url)
         rows = await stored_rows(url, survey_id)
@@ -681,6 +753,12 @@ def main() -> None:
         default=int(os.environ.get("BENCH_SURVEY_REPLICAS", "1")),
         help="processes of the service (wrk's threads are spread over them)",
     )
+    parser.add_argument(
+        "--relay-process",
+        action=argparse.BooleanOptionalAction,
+        default=os.environ.get("BENCH_SURVEY_RELAY_PROCESS", "0") == "1",
+        help="run the outbox relay as a process of its own (uzdik relay survey)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the database and the files")
     parser.add_argument(
         "--no-record", action="store_true", help="do not add the run to bench/README.md"
@@ -688,7 +766,14 @@ def main() -> None:
     args = parser.parse_args()
     responses = args.responses - args.responses % THREADS
     line = asyncio.run(
-        run(responses, args.connections, args.replicas, args.keep, not args.no_record)
+        run(
+            responses,
+            args.connections,
+            args.replicas,
+            args.keep,
+            not args.no_record,
+            args.relay_process,
+        )
     )
     print(line, flush=True)
 

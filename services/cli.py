@@ -63,6 +63,30 @@ def serve(
 
 
 @app.command()
+def relay(
+    service: Annotated[str, typer.Argument(help=f"one of {', '.join(SERVICES)}")],
+) -> None:
+    """Run only a service's outbox relay (store → Kafka), with /healthz, /readyz and /metrics
+    on the HTTP port: a process of its own beside ``uzdik serve <service> --no-relay``, so that
+    publishing never takes the API's CPU. One relay is active at a time; others wait."""
+    from dataclasses import replace
+
+    from services.serve import serve as run
+
+    settings = _settings()
+    configure_logging(json=settings.log_json, level=settings.log_level)
+    runner: Any = asyncio.run
+    try:
+        import uvloop
+
+        runner = uvloop.run
+    except ImportError:
+        pass
+    relay_only = replace(spec(service), routers=lambda _ctx: [])
+    runner(run(relay_only, settings, relay=True, consume=False))
+
+
+@app.command()
 def migrate(service: Annotated[str, typer.Argument(help="service, or 'all'")]) -> None:
     """Apply the database migrations of a service (or all) and exit."""
     from shared.runtime import ServiceRuntime

@@ -7,15 +7,18 @@ while the previous transaction is being written (or, when idle, for ``linger`` s
 :class:`ResponseWriter` writes them in **one** transaction:
 
 1. take the service's append lock (``uow.lock()``), so every fact read below is final;
-2. read the ``survey`` documents of the batch, the ``survey_answered`` and ``survey_roll``
-   documents of its residents and the stored ``Idempotency-Key`` answers — one query each;
+2. read the ``survey`` documents of the batch, the ``survey_roll`` documents of its residents
+   (surveys with a roll only) and the stored ``Idempotency-Key`` answers — one query each;
 3. decide each response in arrival order with the domain (:func:`accept_response`): a refusal
-   (closed survey, not on the roll, already answered — also by an earlier response of the same
-   batch, idempotency key reused) is that response's answer and does not fail the others;
-4. append the accepted ones, per survey, in one ``uow.append`` on ``survey-<id>`` at the version
-   kept in the survey document; insert their ``survey_answered`` rows, flags and idempotency
-   answers; write each survey document back once with the new tally and version;
-5. commit, then resolve each request's future.
+   (closed survey, not on the roll, already answered by an earlier response of the same batch,
+   idempotency key reused) is that response's answer and does not fail the others;
+4. claim the accepted residents' ``survey_answered`` documents in one statement
+   (:func:`claim_keys`): a resident whose document exists already answered — that response is
+   refused ``already_answered`` like any other repeat;
+5. append the rest, per survey, in one ``uow.append`` on ``survey-<id>`` at the version kept in
+   the survey document; insert their flags and idempotency answers; write each survey document
+   back once with the new tally and version;
+6. commit, then resolve each request's future.
 
 A failure of the transaction itself (database down, a lost race that the lock should have
 made impossible) fails every request of the batch after ``attempts`` tries; nothing of it is
@@ -37,13 +40,14 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from services.survey.domain.answers import ValidResponse
-from services.survey.domain.survey import ResidentFacts, accept_response
+from services.survey.domain.survey import ResidentFacts, accept_response, ensure_admissible
 from services.survey.events import Channel, ResponseFlagged, ResponseRecorded
 from services.survey.readmodels import (
     ANSWERED,
     FLAG,
     ROLL,
     SurveyDoc,
+    claim_keys,
     existing_keys,
     flag_doc_key,
     get_surveys,
@@ -230,11 +234,15 @@ class ResponseWriter:
             now = self.now()
             stored = await self._stored_answers(uow, batch)
             docs = await get_surveys(uow, {s.survey_id for s in batch})
-            residents = {resident_doc_key(s.survey_id, s.valid.resident) for s in batch}
-            answered = await existing_keys(uow, ANSWERED, residents)
             with_roll = {sid for sid, d in docs.items() if d.roll_sha256 is not None}
             on_roll = await existing_keys(
-                uow, ROLL, {r for r in residents if r.split(":", 1)[0] in with_roll}
+                uow,
+                ROLL,
+                {
+                    resident_doc_key(s.survey_id, s.valid.resident)
+                    for s in batch
+                    if s.survey_id in with_roll
+                },
             )
             work: dict[str, _Work] = {}
             first_with_key: dict[str, int] = {}
@@ -258,7 +266,7 @@ class ResponseWriter:
                 w = work.setdefault(sub.survey_id, _Work(doc))
                 resident = resident_doc_key(sub.survey_id, sub.valid.resident)
                 facts = ResidentFacts(
-                    already_answered=resident in answered or resident in w.answered,
+                    already_answered=resident in w.answered,  # the store's: claimed below
                     on_roll=None if doc.roll_sha256 is None else resident in on_roll,
                 )
                 try:
@@ -274,12 +282,17 @@ class ResponseWriter:
                 w.events.append(event)
                 w.owners.append(index)
                 self._flag_earlier(w, sub)
+            claimed = await claim_keys(
+                uow, ANSWERED, [r for w in work.values() for r in w.answered]
+            )
+            for w in work.values():
+                for index in _drop_answered(w, claimed):
+                    outcomes[index] = _already_answered()
             for survey_id, w in work.items():
                 if w.events:
                     out.docs.append(await self._append(uow, survey_id, w, batch, now, out))
             for index, outcome in out.accepted.items():
                 outcomes[index] = outcome
-            await insert_docs(uow, ANSWERED, out.answered)
             await insert_docs(uow, FLAG, out.flags)
             if out.idempotency:
                 await uow.conn.execute(schema.idempotency_keys.insert(), out.idempotency)
@@ -319,7 +332,6 @@ class ResponseWriter:
                 }
                 out.accepted[owner] = Accepted(body)
                 out.recorded.append((event.response_id, survey_id))
-                out.answered.append((resident_doc_key(survey_id, event.resident), {}))
                 key = _scoped_key(sub)
                 if key is not None:
                     out.idempotency.append(
@@ -394,9 +406,36 @@ class _Out:
     docs: list[SurveyDoc] = field(default_factory=list)
     accepted: dict[int, Accepted] = field(default_factory=dict)
     recorded: list[tuple[UUID, str]] = field(default_factory=list)
-    answered: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     flags: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     idempotency: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _drop_answered(w: _Work, claimed: set[str]) -> list[int]:
+    """Take out of ``w`` the responses of residents whose ``survey_answered`` document was
+    there before this batch; the submissions' indexes."""
+    dropped: list[int] = []
+    events: list[Event] = []
+    owners: list[int] = []
+    for event, owner in zip(w.events, w.owners, strict=True):
+        if isinstance(event, ResponseRecorded):
+            resident = resident_doc_key(str(event.survey_id), event.resident)
+            if resident not in claimed:
+                dropped.append(owner)
+                w.answered.discard(resident)
+                continue
+        events.append(event)
+        owners.append(owner)
+    w.events, w.owners = events, owners
+    return dropped
+
+
+def _already_answered() -> DomainError:
+    """The domain's own refusal of a repeat (the same code and words as any other)."""
+    try:
+        ensure_admissible(ResidentFacts(already_answered=True))
+    except DomainError as refused:
+        return refused
+    raise AssertionError("a resident who answered was admitted")
 
 
 def _scoped_key(sub: Submission) -> str | None:

@@ -30,6 +30,7 @@ from uuid import UUID
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from services.survey.domain.results import Tally
 from services.survey.domain.state import SurveyState
@@ -151,6 +152,43 @@ async def existing_keys(uow: UnitOfWork, model: str, keys: Iterable[str]) -> set
         )
         found.update(r.key for r in rows)
     return found
+
+
+CLAIM_CHUNK = 1_000
+
+
+async def claim_keys(uow: UnitOfWork, model: str, keys: Iterable[str]) -> set[str]:
+    """Insert an empty document of ``model`` for each key that has none; the keys inserted
+    (a key missing from the answer had its document already — committed, or written by a
+    concurrent transaction that this one waited for).
+
+    One statement per thousand keys, each key an index probe whatever the planner's statistics
+    say. (A lookup ``key IN (...)`` on a table filling faster than autovacuum analyses it — a
+    fresh survey database under a national vote — is planned as a scan of the whole model:
+    milliseconds per batch, growing with every response.)"""
+    wanted = sorted(set(keys))
+    claimed: set[str] = set()
+    for start in range(0, len(wanted), CLAIM_CHUNK):
+        chunk = wanted[start : start + CLAIM_CHUNK]
+        if uow.store.dialect == "postgresql":
+            rows = await uow.conn.execute(_CLAIM_PG, {"model": model, "keys": chunk})
+        else:
+            statement = (
+                sqlite_insert(_docs)
+                .values([{"model": model, "key": k, "doc": "{}"} for k in chunk])
+                .on_conflict_do_nothing()
+                .returning(_docs.c.key)
+            )
+            rows = await uow.conn.execute(statement)
+        claimed.update(r.key for r in rows)
+    return claimed
+
+
+_CLAIM_PG = sa.text(
+    "INSERT INTO documents (model, key, doc) "
+    "SELECT :model, k, '{}' FROM unnest(CAST(:keys AS VARCHAR[])) AS k "
+    "ON CONFLICT DO NOTHING RETURNING key"
+)
 
 
 async def insert_docs(
