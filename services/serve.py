@@ -46,6 +46,9 @@ async def serve(spec: ServiceSpec, settings: Settings, relay: bool, consume: boo
         log_level="warning",
         access_log=False,
         lifespan="off",
+        # X-Forwarded-For is the services' own business (the survey trusts its configured
+        # proxies only, per request): uvicorn must not rewrite the peer before them.
+        proxy_headers=False,
     )
     log.info("service.started", service=spec.name, port=settings.http_port)
     try:

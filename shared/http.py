@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 from uuid import uuid4
 
@@ -53,7 +55,7 @@ def problem(
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
-def _domain_error(_: Request, exc: Exception) -> Response:
+def _domain_error(_: Request | None, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
     response = problem(exc.status, exc.code, exc.problem_title, exc.detail, exc.errors, **exc.extra)
     if exc.status == 429 and "retry_after" in exc.extra:
@@ -61,7 +63,7 @@ def _domain_error(_: Request, exc: Exception) -> Response:
     return response
 
 
-def _validation_error(_: Request, exc: Exception) -> Response:
+def _validation_error(_: Request | None, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     items = [
         ErrorItem(
@@ -208,11 +210,101 @@ class Correlate:
             )
 
 
+class RawRequest:
+    """What a :class:`FastRoute` handler sees of its request: path parameters, headers, peer
+    and the body (read whole, at most ``limit`` bytes: 413 ``payload_too_large`` beyond)."""
+
+    __slots__ = ("_receive", "params", "scope")
+
+    def __init__(self, scope: Scope, receive: Receive, params: dict[str, str]) -> None:
+        self.scope, self.params, self._receive = scope, params, receive
+
+    def header(self, name: bytes) -> str | None:
+        """The first value of a header (``name`` in lower case)."""
+        for key, value in self.scope["headers"]:
+            if key == name:
+                return str(value.decode("latin-1"))
+        return None
+
+    @property
+    def peer(self) -> str | None:
+        client = self.scope.get("client")
+        return str(client[0]) if client else None
+
+    async def body(self, limit: int) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await self._receive()
+            if message["type"] == "http.disconnect":
+                raise ClientDisconnect()
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise DomainError(
+                    code="payload_too_large",
+                    status=413,
+                    detail=f"the request body exceeds {limit} bytes",
+                )
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+
+class ClientDisconnect(Exception):
+    """The client went away before its request body arrived."""
+
+
+@dataclass(frozen=True)
+class FastRoute:
+    """A hot endpoint served as pure ASGI ahead of FastAPI's routing, dependency injection and
+    response models (the survey's responses under a national vote). It answers with the same
+    problem+json as every route (a :class:`DomainError` or a ``RequestValidationError`` raised
+    by the handler), inside the same correlation, metrics and log line; its FastAPI twin stays
+    for the OpenAPI document and calls the same code."""
+
+    method: str
+    path: re.Pattern[str]  # full match; named groups are the path parameters
+    handler: Callable[[RawRequest], Awaitable[Response]]
+
+
+class FastLane:
+    """Pure ASGI middleware: a request matching a :class:`FastRoute` is answered here."""
+
+    def __init__(self, app: ASGIApp, routes: Sequence[FastRoute]) -> None:
+        self.app, self.routes = app, tuple(routes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            for route in self.routes:
+                if scope["method"] == route.method and (
+                    match := route.path.fullmatch(scope["path"])
+                ):
+                    await self._serve(route, match.groupdict(), scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
+
+    @staticmethod
+    async def _serve(
+        route: FastRoute, params: dict[str, str], scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        try:
+            response = await route.handler(RawRequest(scope, receive, params))
+        except DomainError as exc:
+            response = _domain_error(None, exc)
+        except RequestValidationError as exc:
+            response = _validation_error(None, exc)
+        except ClientDisconnect:
+            return
+        await response(scope, receive, send)
+
+
 def create_app(
     service: str,
     verifier: TokenVerifier,
     routers: Sequence[APIRouter],
     ready_checks: Sequence[ReadyCheck] = (),
+    fast_routes: Sequence[FastRoute] = (),
     **fastapi_kwargs: Any,
 ) -> FastAPI:
     app = FastAPI(title=f"uzdik {service}", version="1", **fastapi_kwargs)
@@ -221,6 +313,8 @@ def create_app(
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
 
+    if fast_routes:  # added first: inside Correlate, which the next line puts around it
+        app.add_middleware(FastLane, routes=fast_routes)
     app.add_middleware(Correlate, service=service)
 
     @app.get("/healthz", include_in_schema=False)

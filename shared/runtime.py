@@ -19,6 +19,7 @@ from fastapi import APIRouter, FastAPI
 from shared.auth import TokenVerifier
 from shared.consumers import Consumer
 from shared.events import EventRegistry
+from shared.http import FastRoute
 from shared.migrations import current_revision, head_revision, upgrade
 from shared.settings import Settings
 from shared.store.eventstore import Clock, EventStore, utcnow
@@ -47,6 +48,7 @@ class ServiceSpec:
     routers: Callable[[ServiceContext], list[APIRouter]]
     consumers: Callable[[ServiceContext], list[Consumer]] = lambda _: []
     setup: Callable[[ServiceContext], None] = lambda _: None
+    fast_routes: Callable[[ServiceContext], list[FastRoute]] = lambda _: []
     topic: str | None = None  # the relay's topic suffix; default "<service>.events"
 
 
@@ -73,6 +75,7 @@ class ServiceRuntime:
             self.verifier,
             spec.routers(self.ctx),
             ready_checks=[self.database_ready, self.broker_ready],
+            fast_routes=spec.fast_routes(self.ctx),
         )
         self._tasks: list[asyncio.Task[None]] = []
         self._stop = asyncio.Event()

@@ -13,4 +13,5 @@ SPEC = ServiceSpec(
     setup=service.install,
     routers=lambda ctx: [http.router(ctx), pages.router(ctx)],
     consumers=lambda ctx: [consumers.nominees(ctx)],
+    fast_routes=http.fast_routes,
 )

@@ -158,3 +158,20 @@ async def test_close_due_closes_at_the_deadline_of_business_time(store: EventSto
     assert closed.candidate_id == str(open_cmd().candidate_id)
     assert closed.result.responses == 0 and closed.result.mean_total is None
     assert await handlers.close_due(store, CLOSES + timedelta(days=1)) == []
+
+
+def test_the_fast_route_serves_exactly_the_documented_responses_path() -> None:
+    """The residents' responses are answered by a pure-ASGI route ahead of FastAPI; its FastAPI
+    twin documents it. The two must name the same path, or the lane would silently be skipped."""
+    from services.survey.bootstrap import SPEC
+    from services.survey.entrypoints.http import RESPONSES_PATH
+    from shared.runtime import ServiceRuntime
+    from shared.settings import Settings
+
+    runtime = ServiceRuntime(SPEC, Settings(), url="sqlite+aiosqlite:///:memory:")
+    documented = [p for p in runtime.app.openapi()["paths"] if p.endswith("/responses")]
+    assert documented == ["/v1/surveys/{survey_id}/responses"]
+    survey_id = str(uuid4())
+    assert RESPONSES_PATH.fullmatch(documented[0].replace("{survey_id}", survey_id))
+    assert [(r.method, r.path) for r in SPEC.fast_routes(runtime.ctx)] == [("POST", RESPONSES_PATH)]
+    assert not RESPONSES_PATH.fullmatch(f"/v1/surveys/{survey_id}/responses/x")
