@@ -8,9 +8,10 @@ Only one relay per service is active: PostgreSQL advisory lock (a process lock o
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -49,6 +50,35 @@ def to_record(envelope: Envelope) -> Record:
             "hash": envelope.hash,
         },
     )
+
+
+def record_of_row(service: str, row: Any) -> Record:
+    """:func:`to_record` of the row's envelope, from the stored row itself: the payload and
+    metadata texts are spliced into the envelope's canonical JSON as stored (the bytes their
+    hash was computed over), without decoding and encoding them again."""
+    value = (
+        f'{{"event_type":{_string(row.event_type)},"global_position":{int(row.global_position)},'
+        f'"hash":{_string(row.hash)},"metadata":{row.metadata},"payload":{row.payload},'
+        f'"prev_hash":{_string(row.prev_hash)},"schema_version":{int(row.schema_version)},'
+        f'"service":{_string(service)},"stream_id":{_string(row.stream_id)},'
+        f'"stream_version":{int(row.stream_version)}}}'
+    )
+    return Record(
+        key=row.stream_id.encode(),
+        value=value.encode(),
+        headers={
+            "event_type": row.event_type,
+            "event_id": row.event_id,
+            "schema_version": str(row.schema_version),
+            "stream_version": str(row.stream_version),
+            "global_position": str(row.global_position),
+            "hash": row.hash,
+        },
+    )
+
+
+def _string(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False)
 
 
 class LogPublisher(Protocol):
@@ -93,11 +123,14 @@ class Relay:
     async def publish_pending(self) -> int:
         """Publish one batch of unpublished events; return how many were acknowledged."""
         after = await self.published_position()
-        pending = await self.store.read_all(after=after, limit=self.batch_size)
+        pending = await self.store.read_rows(after=after, limit=self.batch_size)
         if not pending:
             RELAY_BACKLOG.labels(self.store.service).set(0)
             return 0
-        acked = await self.publisher.publish(self.topic, [to_record(e) for e in pending])
+        service = self.store.service
+        acked = await self.publisher.publish(
+            self.topic, [record_of_row(service, r) for r in pending]
+        )
         if acked:
             await self._mark(pending[acked - 1].global_position)
             RELAY_PUBLISHED.labels(self.store.service).inc(acked)

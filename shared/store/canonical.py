@@ -76,6 +76,31 @@ def event_bytes(
     return canonical_json(body).encode("utf-8")
 
 
+def event_bytes_of_text(
+    *,
+    global_position: int,
+    stream_id: str,
+    stream_version: int,
+    event_type: str,
+    schema_version: int,
+    payload_text: str,
+    metadata_text: str,
+) -> bytes:
+    """:func:`event_bytes` from the canonical texts of the payload and the metadata (as the
+    store keeps them): the very same bytes — keys in sorted order, the two texts spliced in —
+    without encoding the payload and the metadata a second time."""
+    return (
+        f'{{"event_type":{_string(event_type)},"global_position":{int(global_position)},'
+        f'"metadata":{metadata_text},"payload":{payload_text},'
+        f'"schema_version":{int(schema_version)},"stream_id":{_string(stream_id)},'
+        f'"stream_version":{int(stream_version)}}}'
+    ).encode()
+
+
+def _string(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
 def chain(prev_hash: str, data: bytes) -> str:
     return hashlib.sha256(prev_hash.encode("ascii") + data).hexdigest()
 

@@ -25,7 +25,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from shared.errors import ConcurrencyError
 from shared.events import Actor, Envelope, Event, Metadata
 from shared.store import schema
-from shared.store.canonical import GENESIS, canonical_json, event_hash
+from shared.store.canonical import (
+    GENESIS,
+    canonical_json_fast,
+    chain,
+    event_bytes_of_text,
+)
 from shared.store.docs import DocStore
 
 Clock = Callable[[], datetime]
@@ -193,17 +198,19 @@ class UnitOfWork:
         meta_json = meta.model_dump(mode="json")
         payload = new.event.to_payload()
         ev = new.event
-        digest = event_hash(
+        payload_text = canonical_json_fast(payload)
+        metadata_text = canonical_json_fast(meta_json)
+        digest = chain(
             prev,
-            {
-                "global_position": position,
-                "stream_id": stream_id,
-                "stream_version": version,
-                "event_type": ev.event_type,
-                "schema_version": ev.schema_version,
-                "payload": payload,
-                "metadata": meta_json,
-            },
+            event_bytes_of_text(
+                global_position=position,
+                stream_id=stream_id,
+                stream_version=version,
+                event_type=ev.event_type,
+                schema_version=ev.schema_version,
+                payload_text=payload_text,
+                metadata_text=metadata_text,
+            ),
         )
         row = {
             "global_position": position,
@@ -212,12 +219,12 @@ class UnitOfWork:
             "event_type": ev.event_type,
             "schema_version": ev.schema_version,
             "event_id": str(meta.event_id),
-            "payload": canonical_json(payload),
-            "metadata": canonical_json(meta_json),
+            "payload": payload_text,
+            "metadata": metadata_text,
             "prev_hash": prev,
             "hash": digest,
         }
-        envelope = Envelope(
+        envelope = Envelope.model_construct(  # its parts are validated already
             service=self.store.service,
             global_position=position,
             stream_id=stream_id,
@@ -344,6 +351,19 @@ class EventStore:
                 .limit(limit)
             )
             return [row_to_envelope(self.service, r) for r in rows]
+
+    async def read_rows(self, after: int = 0, limit: int = 1000) -> list[Any]:
+        """The stored rows after ``after``, in order, as they are (payload and metadata as
+        their canonical texts): for the relay, which publishes them without decoding them."""
+        ev = schema.events
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                sa.select(ev)
+                .where(ev.c.global_position > after)
+                .order_by(ev.c.global_position)
+                .limit(limit)
+            )
+            return list(rows)
 
     async def head(self) -> int:
         async with self.engine.connect() as conn:

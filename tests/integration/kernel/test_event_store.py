@@ -86,3 +86,20 @@ async def test_many_appends_in_one_transaction_commit_together(store: EventStore
             await uow.append(f"batch-{i}", 0, [Noted(text="x", n=i)], ACTOR, "corr")
     assert await store.head() == 50
     assert (await verify_chain(store)).events == 50
+
+
+async def test_the_relay_publishes_a_stored_row_exactly_as_the_record_of_its_envelope(
+    store: EventStore,
+) -> None:
+    """The relay splices the stored payload and metadata texts into the message; that must be
+    byte for byte what encoding the decoded envelope gives (and what the chain was hashed on)."""
+    from shared.relay import record_of_row, to_record
+    from shared.store.eventstore import row_to_envelope
+
+    texts = ['quote " and \\ backslash', "Үздік ауыл әкімі 🏆", "tab\tnew\nline\x01", "", "z" * 500]
+    await store.append("odd-1", 0, [Noted(text=t, n=2**62 - i) for i, t in enumerate(texts)], ACTOR)
+    rows = await store.read_rows()
+    assert [r.global_position for r in rows] == [1, 2, 3, 4, 5]
+    for row in rows:
+        assert record_of_row("kernel", row) == to_record(row_to_envelope("kernel", row))
+    assert await store.read_rows(after=4, limit=10) == rows[4:]

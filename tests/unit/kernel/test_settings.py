@@ -10,7 +10,9 @@ from shared.kafka import client_kwargs, ssl_context
 from shared.settings import Settings
 
 
-def test_an_empty_region_from_a_configmap_means_every_region(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_empty_region_from_a_configmap_means_every_region(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("UZDIK_REGION", "")
     assert Settings().region is None
 
