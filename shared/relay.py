@@ -122,21 +122,29 @@ class Relay:
 
     async def publish_pending(self) -> int:
         """Publish one batch of unpublished events; return how many were acknowledged."""
-        after = await self.published_position()
+        acked, _ = await self._publish_after(await self.published_position())
+        return acked
+
+    async def _publish_after(self, after: int) -> tuple[int, int]:
+        """Publish one batch after position ``after``; (acknowledged, the new mark)."""
         pending = await self.store.read_rows(after=after, limit=self.batch_size)
         if not pending:
             RELAY_BACKLOG.labels(self.store.service).set(0)
-            return 0
+            return 0, after
         service = self.store.service
         acked = await self.publisher.publish(
             self.topic, [record_of_row(service, r) for r in pending]
         )
         if acked:
-            await self._mark(pending[acked - 1].global_position)
+            after = pending[acked - 1].global_position
+            await self._mark(after)
             RELAY_PUBLISHED.labels(self.store.service).inc(acked)
         if acked < len(pending):
             raise RuntimeError(f"Kafka acknowledged {acked} of {len(pending)} events")
-        return acked
+        # a full batch may leave more behind; a short one was everything there was
+        backlog = await self.store.head() - after if len(pending) == self.batch_size else 0
+        RELAY_BACKLOG.labels(self.store.service).set(backlog)
+        return acked, after
 
     async def drain(self) -> int:
         total = 0
@@ -150,14 +158,17 @@ class Relay:
 
     async def _loop(self, stop: asyncio.Event) -> None:
         delay = 0.2
+        mark: int | None = None  # the published mark: only this (single active) relay moves it
         while not stop.is_set():
             try:
-                n = await self.publish_pending()
-                RELAY_BACKLOG.labels(self.store.service).set(await self.backlog())
+                if mark is None:
+                    mark = await self.published_position()
+                n, mark = await self._publish_after(mark)
                 delay = 0.2
                 if n == 0:
                     await _sleep_or_stop(stop, self.idle_seconds)
             except Exception as exc:  # the broker may be down: retry, lose nothing
+                mark = None  # read it again: a failed commit may or may not have landed
                 RELAY_ERRORS.labels(self.store.service).inc()
                 log.warning(
                     "relay.publish_failed", topic=self.topic, error=str(exc), retry_in=delay
