@@ -8,7 +8,6 @@ Only one relay per service is active: PostgreSQL advisory lock (a process lock o
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
@@ -20,7 +19,7 @@ from shared.events import Envelope
 from shared.logging import get_logger
 from shared.metrics import RELAY_BACKLOG, RELAY_ERRORS, RELAY_PUBLISHED
 from shared.store import schema
-from shared.store.canonical import canonical_json
+from shared.store.canonical import canonical_json, json_string
 from shared.store.eventstore import EventStore, lock_key
 
 log = get_logger("uzdik.relay")
@@ -57,10 +56,10 @@ def record_of_row(service: str, row: Any) -> Record:
     metadata texts are spliced into the envelope's canonical JSON as stored (the bytes their
     hash was computed over), without decoding and encoding them again."""
     value = (
-        f'{{"event_type":{_string(row.event_type)},"global_position":{int(row.global_position)},'
-        f'"hash":{_string(row.hash)},"metadata":{row.metadata},"payload":{row.payload},'
-        f'"prev_hash":{_string(row.prev_hash)},"schema_version":{int(row.schema_version)},'
-        f'"service":{_string(service)},"stream_id":{_string(row.stream_id)},'
+        f'{{"event_type":{json_string(row.event_type)},"global_position":{int(row.global_position)},'
+        f'"hash":{json_string(row.hash)},"metadata":{row.metadata},"payload":{row.payload},'
+        f'"prev_hash":{json_string(row.prev_hash)},"schema_version":{int(row.schema_version)},'
+        f'"service":{json_string(service)},"stream_id":{json_string(row.stream_id)},'
         f'"stream_version":{int(row.stream_version)}}}'
     )
     return Record(
@@ -75,10 +74,6 @@ def record_of_row(service: str, row: Any) -> Record:
             "hash": row.hash,
         },
     )
-
-
-def _string(value: str) -> str:
-    return json.dumps(value, ensure_ascii=False)
 
 
 class LogPublisher(Protocol):

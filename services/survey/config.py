@@ -24,6 +24,7 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from services.survey.domain.rubric import SurveyRules, load_rules
 
@@ -79,8 +80,13 @@ class SurveyConfig:
         return source
 
     def _trusted(self, address: str) -> bool:
-        try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
-            return False
-        return any(ip in net for net in self.trusted_proxies)
+        return _trusted(address, self.trusted_proxies)
+
+
+@lru_cache(maxsize=65_536)  # the same proxies and residents come back, request after request
+def _trusted(address: str, proxies: tuple[Network, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in net for net in proxies)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
@@ -13,8 +13,13 @@ import orjson
 GENESIS = "0" * 64
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """Sorted keys, no spaces, UTF-8 text as is (``json.dumps`` with those options; one
+    encoder for all calls rather than a new one per call)."""
+    return _CANONICAL.encode(value)
 
 
 def _orjson_same(value: Any) -> bool:
@@ -90,15 +95,19 @@ def event_bytes_of_text(
     store keeps them): the very same bytes — keys in sorted order, the two texts spliced in —
     without encoding the payload and the metadata a second time."""
     return (
-        f'{{"event_type":{_string(event_type)},"global_position":{int(global_position)},'
+        f'{{"event_type":{json_string(event_type)},"global_position":{int(global_position)},'
         f'"metadata":{metadata_text},"payload":{payload_text},'
-        f'"schema_version":{int(schema_version)},"stream_id":{_string(stream_id)},'
+        f'"schema_version":{int(schema_version)},"stream_id":{json_string(stream_id)},'
         f'"stream_version":{int(stream_version)}}}'
     ).encode()
 
 
-def _string(value: str) -> str:
-    return json.dumps(value, ensure_ascii=False)
+def json_string(value: str) -> str:
+    """A JSON string literal as ``json.dumps(value, ensure_ascii=False)`` writes it."""
+    return _encode_string(value)
+
+
+_encode_string: Callable[[str], str] = json.encoder.encode_basestring
 
 
 def chain(prev_hash: str, data: bytes) -> str:
