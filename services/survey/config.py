@@ -8,7 +8,7 @@ in ``data/``; these are the knobs of one deployment:
 * ``UZDIK_SURVEY_TRUSTED_PROXIES`` — comma-separated addresses or networks of the reverse
   proxies whose ``X-Forwarded-For`` names the resident's address (default: none; the peer
   address is the source).
-* ``UZDIK_SURVEY_BATCH_MAX`` (default 500) and ``UZDIK_SURVEY_BATCH_LINGER_MS`` (default 2):
+* ``UZDIK_SURVEY_BATCH_MAX`` (default 500) and ``UZDIK_SURVEY_BATCH_LINGER_MS`` (default 5):
   group commit — at most this many responses per transaction, and how long an idle writer
   waits for company before it writes.
 * ``UZDIK_SURVEY_CLOSE_EVERY_S`` (default 30): how often the service closes the surveys whose
@@ -63,7 +63,7 @@ class SurveyConfig:
             rules=rules,
             trusted_proxies=proxies,
             batch_max=max(1, int(env.get("UZDIK_SURVEY_BATCH_MAX", "500"))),
-            batch_linger=max(0.0, float(env.get("UZDIK_SURVEY_BATCH_LINGER_MS", "2")) / 1000),
+            batch_linger=max(0.0, float(env.get("UZDIK_SURVEY_BATCH_LINGER_MS", "5")) / 1000),
             close_every=max(0.0, float(env.get("UZDIK_SURVEY_CLOSE_EVERY_S", "30"))),
             edition=rules.edition,
         )
