@@ -5,8 +5,9 @@ One run:
 
 1. PostgreSQL and Kafka from ``DATABASE_URL`` / ``KAFKA_BOOTSTRAP_SERVERS``, else the local ones
    of ``deploy/local`` (started when needed, :func:`bench.common.ensure_services`).
-2. ``uzdik serve survey`` as a subprocess on a fresh database and topic prefix; a survey opened
-   through the API; a warm-up survey answered first.
+2. ``uzdik serve survey`` as subprocesses (``--replicas``, default 2: the deployment's minimum,
+   its HPA's ``minReplicas``; wrk's two threads talk one to each) on a fresh database and topic
+   prefix; a survey opened through the API; a warm-up survey answered first.
 3. The load: ``wrk`` (Debian's, installed when absent) with a Lua script that builds valid,
    unique IINs (checksum with both weight passes) and random answers, each resident from an
    address of their own (``X-Forwarded-For``: the bench stands for the akimat's reverse proxy),
@@ -750,7 +751,7 @@ def main() -> None:
     parser.add_argument(
         "--replicas",
         type=int,
-        default=int(os.environ.get("BENCH_SURVEY_REPLICAS", "1")),
+        default=int(os.environ.get("BENCH_SURVEY_REPLICAS", "2")),
         help="processes of the service (wrk's threads are spread over them)",
     )
     parser.add_argument(
