@@ -13,7 +13,7 @@ import ssl
 from collections.abc import Sequence
 from typing import Any
 
-from aiokafka import TopicPartition
+from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.helpers import create_ssl_context
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
@@ -64,37 +64,52 @@ def make_broker(bootstrap: str, client_id: str = "uzdik") -> KafkaBroker:
 
 
 class KafkaPublisher:
-    """The relay's port to Kafka: an idempotent producer (acks=all) through FastStream.
+    """The relay's port to Kafka: an idempotent aiokafka producer (acks=all; TLS as every
+    client of ours). Straight aiokafka rather than FastStream's publisher: the relay sends what
+    is already encoded, and FastStream's per-message path cost twice the CPU per event
+    (36 against 16 µs, measured on this broker) under a national vote.
 
-    It owns its broker connection; after a failed send the connection is rebuilt, so a broker
-    that went away and came back is used again (the relay re-sends from its published mark).
+    It owns its connection; after a failed send the producer is rebuilt, so a broker that went
+    away and came back is used again (the relay re-sends from its published mark).
     """
 
     def __init__(self, bootstrap: str, client_id: str = "uzdik-relay") -> None:
         self.bootstrap, self.client_id = bootstrap, client_id
-        self.broker: KafkaBroker | None = None
+        self.producer: AIOKafkaProducer | None = None
 
-    async def _connected(self) -> KafkaBroker:
-        if self.broker is None:
-            broker = make_broker(self.bootstrap, self.client_id)
-            await broker.connect()
-            self.broker = broker
-        return self.broker
+    async def _connected(self) -> AIOKafkaProducer:
+        if self.producer is None:
+            producer = AIOKafkaProducer(
+                bootstrap_servers=self.bootstrap,
+                client_id=self.client_id,
+                enable_idempotence=True,
+                acks="all",
+                request_timeout_ms=15000,
+                linger_ms=2,
+                **client_kwargs(),
+            )
+            try:
+                await producer.start()
+            except BaseException:
+                await producer.stop()
+                raise
+            self.producer = producer
+        return self.producer
 
     async def close(self) -> None:
-        if self.broker is not None:
-            broker, self.broker = self.broker, None
-            await broker.stop()
+        if self.producer is not None:
+            producer, self.producer = self.producer, None
+            await producer.stop()
 
     async def publish(self, topic: str, records: Sequence[Record]) -> int:
-        broker = await self._connected()
+        producer = await self._connected()
         futures: list[asyncio.Future[Any]] = []
         try:
             for record in records:
-                future = await broker.publish(
-                    record.value, topic, key=record.key, headers=record.headers, no_confirm=True
+                headers = [(k, v.encode()) for k, v in record.headers.items()]
+                futures.append(
+                    await producer.send(topic, record.value, key=record.key, headers=headers)
                 )
-                futures.append(future)
         except BaseException:
             await self._settle(futures)
             await self.close()
