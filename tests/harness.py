@@ -28,7 +28,9 @@ class Distributed:
         self.make_url, self.bootstrap, self.prefix, self.clock = make_url, bootstrap, prefix, clock
         self.blobs = tempfile.TemporaryDirectory(prefix="uzdik-blobs-")
         self.settings = Settings(
-            kafka_bootstrap_servers=bootstrap, topic_prefix=prefix, relay_idle_seconds=0.02,
+            kafka_bootstrap_servers=bootstrap,
+            topic_prefix=prefix,
+            relay_idle_seconds=0.02,
             blob_dir=Path(self.blobs.name),
         )
         self.runtimes: dict[str, ServiceRuntime] = {}
@@ -36,8 +38,9 @@ class Distributed:
 
     async def __aenter__(self) -> Distributed:
         for name in SERVICES:
-            rt = ServiceRuntime(spec(name), self.settings, url=await self.make_url(),
-                                clock=self.clock)
+            rt = ServiceRuntime(
+                spec(name), self.settings, url=await self.make_url(), clock=self.clock
+            )
             await rt.start_distributed()
             self.runtimes[name] = rt
             self.clients[name] = httpx.AsyncClient(

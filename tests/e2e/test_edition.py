@@ -16,17 +16,20 @@ from shared.settings import Settings
 from shared.store.eventstore import EventStore
 from tests.harness import Distributed
 
-SCALE = Scale(regions=["110000000", "150000000", "550000000"], per_district=2,
-              responses_per_survey=3, seed=7)
+SCALE = Scale(
+    regions=["110000000", "150000000", "550000000"], per_district=2, responses_per_survey=3, seed=7
+)
 
 
 def decisions(o: Outcome) -> dict[str, Any]:
     return {
-        "applications": o.applications, "admitted": o.admitted,
+        "applications": o.applications,
+        "admitted": o.admitted,
         "rejected": {k: sorted(e["code"] for e in v) for k, v in o.rejected.items()},
         "nominees": {r: sorted(n["candidate_id"] for n in ns) for r, ns in o.nominees.items()},
-        "finalists": {r: (f["candidate_id"], str(f["regional_total"]))
-                      for r, f in o.finalists.items()},
+        "finalists": {
+            r: (f["candidate_id"], str(f["regional_total"])) for r, f in o.finalists.items()
+        },
         "winners": [(w["place"], w["candidate_id"], str(w["mean"])) for w in o.winners],
     }
 
@@ -39,13 +42,16 @@ async def test_the_distributed_edition_decides_exactly_like_the_embedded_one(
     settings = Settings()
     async with Embedded(settings, tmp_path / "embedded", clock=clock.now) as local:
         embedded = await Scenario(local.clients, settings, clock=clock).edition(
-            SCALE, settle=local.drain)
+            SCALE, settle=local.drain
+        )
 
     clock = SimClock()
-    async with Distributed(pg_url_factory, kafka_bootstrap, topic_prefix,
-                           clock=clock.now) as system:
+    async with Distributed(
+        pg_url_factory, kafka_bootstrap, topic_prefix, clock=clock.now
+    ) as system:
         distributed = await Scenario(system.clients, system.settings, clock=clock).edition(
-            SCALE, settle=system.quiescent)
+            SCALE, settle=system.quiescent
+        )
         await system.quiescent()
         topics = [topic_for(s, topic_prefix) for s in ("nominations", "scoring", "survey")]
         reporting = EventStore("reporting", system.url("reporting"))

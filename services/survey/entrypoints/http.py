@@ -319,8 +319,10 @@ def router(ctx: ServiceContext) -> APIRouter:
 
     @api.get("/surveys/{survey_id}/results", response_model=ResultsView)
     async def results(survey_id: UUID, who: Principal = Depends(principal)) -> ResultsView:
-        """The live result (responses, mean per criterion, mean total), final once closed."""
-        doc = await svc.survey(survey_id)
+        """The live result (responses, mean per criterion, mean total), final once closed.
+        Read from the store, not the per-process cache: another replica may have recorded
+        responses in the last second."""
+        doc = await svc.survey(survey_id, fresh=True)
         who.act_as(
             "organiser", "auditor", "chair", "secretary", "member", region=doc.opened.region_kato
         )

@@ -180,8 +180,9 @@ async def test_a_poison_event_is_set_aside_after_its_retries_and_the_rest_flow(
 ) -> None:
     events = []
     for i in range(3):
-        events += await store.append(f"p-{i}", 0, [Noted(text="poison" if i == 1 else "ok", n=i)],
-                                     ACTOR)
+        events += await store.append(
+            f"p-{i}", 0, [Noted(text="poison" if i == 1 else "ok", n=i)], ACTOR
+        )
     consumer = Consumer("picky", store, sources=["kernel"], max_attempts=3)
 
     @consumer.on("Noted")

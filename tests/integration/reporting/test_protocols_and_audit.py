@@ -48,8 +48,9 @@ def edition(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def docs(data: Path, model: str) -> dict[str, dict[str, Any]]:
     engine = sa.create_engine(f"sqlite:///{data / 'reporting.db'}")
     with engine.connect() as conn:
-        rows = conn.execute(sa.text("SELECT key, doc FROM documents WHERE model = :m"),
-                            {"m": model}).all()
+        rows = conn.execute(
+            sa.text("SELECT key, doc FROM documents WHERE model = :m"), {"m": model}
+        ).all()
     engine.dispose()
     return {k: json.loads(d) for k, d in rows}
 
@@ -57,7 +58,10 @@ def docs(data: Path, model: str) -> dict[str, dict[str, Any]]:
 def test_each_protocols_totals_equal_the_sum_of_its_live_sheets(edition: Path) -> None:
     protocols = docs(edition, "protocols")
     assert {p["stage"] for p in protocols.values()} == {
-        "stage1_selection", "stage1_interview", "stage2"}
+        "stage1_selection",
+        "stage1_interview",
+        "stage2",
+    }
     checked = 0
     for protocol in protocols.values():
         sums: dict[tuple[str, str], int] = defaultdict(int)
@@ -75,10 +79,17 @@ def test_each_protocols_totals_equal_the_sum_of_its_live_sheets(edition: Path) -
 def uzdik(*args: str) -> subprocess.CompletedProcess[str]:
     import os
 
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")}
-    return subprocess.run([str(ROOT / ".venv" / "bin" / "uzdik"), *args], capture_output=True,
-                          text=True, env=env, cwd=ROOT, timeout=300)
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")
+    }
+    return subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "uzdik"), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=300,
+    )
 
 
 def test_a_replayed_protocol_is_byte_identical_in_html_and_pdf(edition: Path) -> None:
@@ -121,9 +132,19 @@ async def test_a_forged_protocol_signature_is_found(edition: Path, tmp_path: Pat
     genuine = registry.load(signed[-1])
     assert isinstance(genuine, ProtocolSigned)
     key, public = generate_key_pair()  # not the chair's key
-    forged = genuine.model_copy(update={"signatures": (
-        Signature(role="chair", person_id=genuine.signatures[0].person_id, public_key=public,
-                  signature=sign_digest(key, "00" * 32)), *genuine.signatures[1:])})
+    forged = genuine.model_copy(
+        update={
+            "signatures": (
+                Signature(
+                    role="chair",
+                    person_id=genuine.signatures[0].person_id,
+                    public_key=public,
+                    signature=sign_digest(key, "00" * 32),
+                ),
+                *genuine.signatures[1:],
+            )
+        }
+    )
     # appended through the store, so the hash chain itself is intact
     await store.append(signed[-1].stream_id, None, [forged], Actor(id="intruder", role="chair"))
     problems = await verify_protocols(store)
@@ -139,11 +160,18 @@ def test_an_altered_event_is_named_by_audit_verify(edition: Path, tmp_path: Path
     assert uzdik("audit", "verify", "--data-dir", str(tmp_path)).returncode == 0
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'scoring.db'}")
     with engine.begin() as conn:
-        row = conn.execute(sa.text("SELECT global_position, event_id FROM events "
-                                   "WHERE event_type = 'ScoreRecorded' LIMIT 1")).one()
-        conn.execute(sa.text("UPDATE events SET payload = replace(payload, :a, :b) "
-                             "WHERE global_position = :p"),
-                     {"a": '"total":', "b": '"total":1', "p": row[0]})
+        row = conn.execute(
+            sa.text(
+                "SELECT global_position, event_id FROM events "
+                "WHERE event_type = 'ScoreRecorded' LIMIT 1"
+            )
+        ).one()
+        conn.execute(
+            sa.text(
+                "UPDATE events SET payload = replace(payload, :a, :b) WHERE global_position = :p"
+            ),
+            {"a": '"total":', "b": '"total":1', "p": row[0]},
+        )
     engine.dispose()
     result = uzdik("audit", "verify", "--data-dir", str(tmp_path))
     assert result.returncode == 1
@@ -163,10 +191,11 @@ async def test_an_event_missing_from_the_topic_is_found(
         await system.runtimes["nominations"].stop()  # the relay stops; nothing else publishes
         [lost] = await rt.store.append("n-lost", 0, [Noted(text="lost", n=9)], ACTOR)
         async with rt.store.engine.begin() as conn:  # a relay that claims it published it
-            await conn.execute(sa.text("UPDATE relay_state SET published_position = :p"),
-                               {"p": lost.global_position})
-        problem = await compare_topic(EventStore("nominations", system.url("nominations")),
-                                      kafka_bootstrap, topic)
+            await conn.execute(
+                sa.text("UPDATE relay_state SET published_position = :p"),
+                {"p": lost.global_position},
+            )
+        problem = await compare_topic(
+            EventStore("nominations", system.url("nominations")), kafka_bootstrap, topic
+        )
     assert problem is not None and str(lost.event_id) in problem and "missing" in problem
-
-

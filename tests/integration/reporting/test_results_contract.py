@@ -33,8 +33,25 @@ def kcat_messages(bootstrap: str, topic: str, expect: int) -> list[dict[str, Any
     assert kcat, "kcat is needed (scripts/test.sh installs it)"
     got: list[dict[str, Any]] = []
     for _ in range(30):
-        run = subprocess.run([kcat, "-C", "-b", bootstrap, "-t", topic, "-o", "beginning", "-e",
-                              "-q", "-f", "%s\\n"], capture_output=True, text=True, timeout=60)
+        run = subprocess.run(
+            [
+                kcat,
+                "-C",
+                "-b",
+                bootstrap,
+                "-t",
+                topic,
+                "-o",
+                "beginning",
+                "-e",
+                "-q",
+                "-f",
+                "%s\\n",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         got = [json.loads(line) for line in run.stdout.splitlines() if line.strip()]
         if len(got) >= expect:
             return got
@@ -49,40 +66,104 @@ async def test_results_reach_kcat_and_validate_against_the_published_schemas(
     digest = "ab" * 32
     async with Distributed(pg_url_factory, kafka_bootstrap, topic_prefix) as system:
         scoring = system.runtimes["scoring"].store
-        await scoring.append("commission-rep", 0, [CommissionFormed(
-            commission_id="rep", edition_id="e2020", level="republican", region=None,
-            members=members, chair_id="m1", secretary=Person(person_id="s1", name="Secretary"))],
-            ORGANISER)
+        await scoring.append(
+            "commission-rep",
+            0,
+            [
+                CommissionFormed(
+                    commission_id="rep",
+                    edition_id="e2020",
+                    level="republican",
+                    region=None,
+                    members=members,
+                    chair_id="m1",
+                    secretary=Person(person_id="s1", name="Secretary"),
+                )
+            ],
+            ORGANISER,
+        )
         for n in range(1, 4):
-            await scoring.append(f"candidate-c{n}", 0, [CandidateRegistered(
-                candidate_id=f"c{n}", application_id=f"a{n}", edition_id="e2020",
-                name=f"Akim {n}", rural_district="111033000", district="111000000",
-                region="110000000", questionnaire_score=20, complex_projects=1,
-                trilingual=True, justified_complaints=0)], ORGANISER)
+            await scoring.append(
+                f"candidate-c{n}",
+                0,
+                [
+                    CandidateRegistered(
+                        candidate_id=f"c{n}",
+                        application_id=f"a{n}",
+                        edition_id="e2020",
+                        name=f"Akim {n}",
+                        rural_district="111033000",
+                        district="111000000",
+                        region="110000000",
+                        questionnaire_score=20,
+                        complex_projects=1,
+                        trilingual=True,
+                        justified_complaints=0,
+                    )
+                ],
+                ORGANISER,
+            )
         await system.settled()  # registered long before the winners, as in any edition
-        await scoring.append("commission-rep", 1, [
-            WinnersDecided(commission_id="rep", sitting_id="s-final", by_casting_vote=False,
-                           winners=tuple(Winner(candidate_id=f"c{n}", place=n,
-                                                mean=Decimal(100 - n), sum=900 - 9 * n, sheets=9)
-                                         for n in range(1, 4))),
-            ProtocolSigned(commission_id="rep", sitting_id="s-final", digest=digest,
-                           signed_at="2020-09-20T18:00:00+06:00",  # type: ignore[arg-type]
-                           signatures=(Signature(role="chair", person_id="m1", public_key=public,
-                                                 signature=sign_digest(key, digest)),
-                                       Signature(role="secretary", person_id="s1",
-                                                 public_key=public,
-                                                 signature=sign_digest(key, digest)))),
-        ], ORGANISER)
+        await scoring.append(
+            "commission-rep",
+            1,
+            [
+                WinnersDecided(
+                    commission_id="rep",
+                    sitting_id="s-final",
+                    by_casting_vote=False,
+                    winners=tuple(
+                        Winner(
+                            candidate_id=f"c{n}",
+                            place=n,
+                            mean=Decimal(100 - n),
+                            sum=900 - 9 * n,
+                            sheets=9,
+                        )
+                        for n in range(1, 4)
+                    ),
+                ),
+                ProtocolSigned(
+                    commission_id="rep",
+                    sitting_id="s-final",
+                    digest=digest,
+                    signed_at="2020-09-20T18:00:00+06:00",  # type: ignore[arg-type]
+                    signatures=(
+                        Signature(
+                            role="chair",
+                            person_id="m1",
+                            public_key=public,
+                            signature=sign_digest(key, digest),
+                        ),
+                        Signature(
+                            role="secretary",
+                            person_id="s1",
+                            public_key=public,
+                            signature=sign_digest(key, digest),
+                        ),
+                    ),
+                ),
+            ],
+            ORGANISER,
+        )
         await system.settled()
         messages = kcat_messages(kafka_bootstrap, f"{topic_prefix}.results", expect=2)
     by_type = {m["event_type"]: m for m in messages}
     assert set(by_type) == {"WinnersAnnounced", "ProtocolPublished"}
     for message in messages:
-        schema = json.loads((ROOT / "docs" / "results" /
-                             f"{message['event_type']}.v{message['schema_version']}.schema.json")
-                            .read_text(encoding="utf-8"))
+        schema = json.loads(
+            (
+                ROOT
+                / "docs"
+                / "results"
+                / f"{message['event_type']}.v{message['schema_version']}.schema.json"
+            ).read_text(encoding="utf-8")
+        )
         jsonschema.validate(message, schema)
     winners = by_type["WinnersAnnounced"]["payload"]["winners"]
     assert [(w["place"], w["name"], w["mean"]) for w in winners] == [
-        (1, "Akim 1", "99"), (2, "Akim 2", "98"), (3, "Akim 3", "97")]
+        (1, "Akim 1", "99"),
+        (2, "Akim 2", "98"),
+        (3, "Akim 3", "97"),
+    ]
     assert by_type["ProtocolPublished"]["payload"]["digest"] == digest

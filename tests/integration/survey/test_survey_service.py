@@ -18,6 +18,7 @@ from services.scoring.events import CandidateNominated, CandidateRegistered, Sur
 from services.survey.domain.iin import make_iin, resident_key
 from services.survey.handlers import survey_id_for
 from shared.relay import topic_for
+from shared.store.eventstore import EventStore
 from tests.integration.survey.service import (
     PEPPER,
     SurveyProcess,
@@ -390,6 +391,58 @@ async def test_a_nomination_opens_the_survey_and_its_result_reaches_the_topic(
     )
     assert result.candidate_id == candidate and result.responses == 2
     assert str(result.mean_total) == "120.0000"
+
+
+async def test_two_replicas_answered_at_once_by_the_same_residents_record_each_once(
+    client: httpx.AsyncClient, service: SurveyProcess
+) -> None:
+    """Each resident sends the same answers to two processes of the service at the same
+    moment (two replicas behind one Service): one 201 and one 409 per resident, one event
+    per resident, whichever replica's batch commits first."""
+    replica = SurveyProcess(
+        service.database_url, service.bootstrap, service.prefix, service.log_path
+    )
+    await replica.start()
+    try:
+        survey_id = await open_survey(client, service)
+        residents = [iin(300 + n) for n in range(40)]
+        async with httpx.AsyncClient(base_url=replica.base_url, timeout=20.0) as other:
+            answers = await asyncio.gather(
+                *(
+                    answer(c, survey_id, resident, [n % 11] * 16, n=1000 + 2 * n + k)
+                    for n, resident in enumerate(residents)
+                    for k, c in enumerate((client, other))
+                )
+            )
+        pairs = [sorted(r.status_code for r in answers[i : i + 2]) for i in range(0, 80, 2)]
+        assert pairs == [[201, 409]] * 40, [r.text for r in answers if r.status_code >= 500]
+        refused = [r.json()["code"] for r in answers if r.status_code == 409]
+        assert set(refused) == {"already_answered"}
+        results = await client.get(
+            f"/v1/surveys/{survey_id}/results", headers=service.token("org", ["organiser"])
+        )
+        assert results.json()["result"]["responses"] == 40
+        store = EventStore("survey", service.database_url)
+        try:
+            stream = await store.load(f"survey-{survey_id}")
+        finally:
+            await store.close()
+        stored = [e.payload["resident"] for e in stream if e.event_type == "ResponseRecorded"]
+        assert sorted(stored) == sorted(resident_key(r, PEPPER.encode()) for r in residents)
+
+        def recorded(events: list[Any]) -> list[Any]:
+            return [
+                e
+                for e in events
+                if e.event_type == "ResponseRecorded" and e.stream_id == f"survey-{survey_id}"
+            ]
+
+        topic = await read_topic(
+            service.bootstrap, service.topic, until=lambda events: len(recorded(events)) >= 40
+        )
+        assert sorted(e.payload["resident"] for e in recorded(topic)) == sorted(stored)
+    finally:
+        replica.stop()
 
 
 async def test_no_iin_is_in_any_table_event_topic_or_log_line(
