@@ -82,7 +82,7 @@ def relay(
         runner = uvloop.run
     except ImportError:
         pass
-    relay_only = replace(spec(service), routers=lambda _ctx: [])
+    relay_only = replace(spec(service), routers=lambda _ctx: [], fast_routes=lambda _ctx: [])
     runner(run(relay_only, settings, relay=True, consume=False))
 
 

@@ -78,7 +78,9 @@ class SurveyProcess:
         prefix: str,
         log_path: Path,
         env: dict[str, str] | None = None,
+        command: tuple[str, ...] = ("serve", "survey"),
     ) -> None:
+        self.command = command
         self.database_url, self.bootstrap, self.prefix = database_url, bootstrap, prefix
         self.log_path = log_path
         self.port = free_port()
@@ -105,7 +107,7 @@ class SurveyProcess:
     def spawn(self) -> subprocess.Popen[bytes]:
         with self.log_path.open("ab") as log:
             return subprocess.Popen(
-                [str(UZDIK), "serve", "survey"],
+                [str(UZDIK), *self.command],
                 cwd=ROOT,
                 env=self.env,
                 stdout=log,

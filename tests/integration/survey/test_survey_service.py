@@ -445,6 +445,51 @@ async def test_two_replicas_answered_at_once_by_the_same_residents_record_each_o
         replica.stop()
 
 
+async def test_the_relay_in_a_process_of_its_own_publishes_what_the_api_recorded(
+    pg_admin_url: str, kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    """``uzdik serve survey --no-relay`` records; ``uzdik relay survey`` (no API, its own
+    health and metrics) publishes; neither does the other's work."""
+    url = await create_database(pg_admin_url)
+    prefix = f"t{uuid.uuid4().hex[:10]}"
+    api = SurveyProcess(
+        url,
+        kafka_bootstrap,
+        prefix,
+        tmp_path / "api.log",
+        command=("serve", "survey", "--no-relay"),
+    )
+    relay = SurveyProcess(
+        url, kafka_bootstrap, prefix, tmp_path / "relay.log", command=("relay", "survey")
+    )
+    try:
+        await api.start()
+        async with httpx.AsyncClient(base_url=api.base_url, timeout=20.0) as client:
+            survey_id = await open_survey(client, api)
+            resident = iin(400)
+            assert (await answer(client, survey_id, resident, [4] * 16)).status_code == 201
+            await asyncio.sleep(0.5)
+            assert await raw_topic(kafka_bootstrap, api.topic, timeout=2.0) == []  # no relay yet
+        await relay.start()  # ready: migrated, Kafka reachable
+        async with httpx.AsyncClient(base_url=relay.base_url, timeout=5.0) as probe:
+            assert (await probe.get("/healthz")).json()["service"] == "survey"
+            assert (await probe.get(f"/v1/surveys/{survey_id}")).status_code == 404  # no API
+            sent = await answer(probe, survey_id, iin(401), [4] * 16)
+            assert sent.status_code == 404  # not even the fast route
+            assert "uzdik_relay" in (await probe.get("/metrics")).text
+
+        def recorded(events: list[Any]) -> bool:
+            return any(e.event_type == "ResponseRecorded" for e in events)
+
+        events = await read_topic(kafka_bootstrap, api.topic, until=recorded)
+        assert [e.event_type for e in events] == ["SurveyOpened", "ResponseRecorded"]
+        assert events[1].payload["resident"] == resident_key(resident, PEPPER.encode())
+    finally:
+        api.stop()
+        relay.stop()
+        await drop_database(pg_admin_url, url)
+
+
 async def test_no_iin_is_in_any_table_event_topic_or_log_line(
     client: httpx.AsyncClient, service: SurveyProcess
 ) -> None:
