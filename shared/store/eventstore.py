@@ -83,6 +83,13 @@ def row_to_envelope(service: str, row: Any) -> Envelope:
     )
 
 
+_APPLIED_PG = sa.text(
+    "SELECT k.id FROM unnest(CAST(:ids AS VARCHAR[])) AS k(id) CROSS JOIN LATERAL "
+    "(SELECT 1 FROM applied_events a WHERE a.consumer = :consumer AND a.event_id = k.id "
+    "LIMIT 1) AS hit"
+)
+
+
 class UnitOfWork:
     """One transaction on a service database: append events, write read models, track."""
 
@@ -251,13 +258,22 @@ class UnitOfWork:
         )
 
     async def applied_among(self, consumer: str, event_ids: list[str]) -> set[str]:
+        """Which of ``event_ids`` this consumer applied already.
+
+        On PostgreSQL one index probe per id (a LATERAL lookup): ``event_id IN (500 ids)`` is
+        planned as a scan of every id the consumer applied while the table grows faster than
+        autovacuum analyses it — a fresh database catching up on a topic: 100–260 ms per batch
+        at 20,000–40,000 rows, against 2 ms (measured; bench/README.md, "Survey")."""
         ae = schema.applied_events.c
         found: set[str] = set()
         for i in range(0, len(event_ids), 500):
+            chunk = event_ids[i : i + 500]
+            if self.store.dialect == "postgresql":
+                rows = await self.conn.execute(_APPLIED_PG, {"consumer": consumer, "ids": chunk})
+                found.update(r.id for r in rows)
+                continue
             rows = await self.conn.execute(
-                sa.select(ae.event_id).where(
-                    ae.consumer == consumer, ae.event_id.in_(event_ids[i : i + 500])
-                )
+                sa.select(ae.event_id).where(ae.consumer == consumer, ae.event_id.in_(chunk))
             )
             found.update(r.event_id for r in rows)
         return found

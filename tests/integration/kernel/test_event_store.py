@@ -103,3 +103,16 @@ async def test_the_relay_publishes_a_stored_row_exactly_as_the_record_of_its_env
     for row in rows:
         assert record_of_row("kernel", row) == to_record(row_to_envelope("kernel", row))
     assert await store.read_rows(after=4, limit=10) == rows[4:]
+
+
+async def test_applied_among_names_exactly_this_consumers_applied_ids(store: EventStore) -> None:
+    """The consumers' dedupe lookup (an index probe per id on PostgreSQL), over chunks."""
+    ids = [f"00000000-0000-4000-8000-{n:012d}" for n in range(1200)]
+    async with store.transaction() as uow:
+        await uow.mark_applied_many("projection", ids[::3])
+        await uow.mark_applied_many("other", ids[1::3])
+    async with store.reader() as uow:
+        assert await uow.applied_among("projection", ids) == set(ids[::3])
+        assert await uow.applied_among("projection", ids[1::3]) == set()
+        assert await uow.applied_among("nobody", ids) == set()
+        assert await uow.applied_among("projection", []) == set()
