@@ -390,12 +390,24 @@ class ResponseWriter:
         if not keys:
             return {}
         t = schema.idempotency_keys.c
-        rows = await uow.conn.execute(
-            sa.select(t.key, t.request_hash, t.response).where(
-                t.scope == IDEMPOTENCY_SCOPE, t.key.in_(keys)
+        if uow.store.dialect == "postgresql":  # an index probe per key, whatever the statistics
+            rows = await uow.conn.execute(
+                _STORED_PG, {"scope": IDEMPOTENCY_SCOPE, "keys": sorted(set(keys))}
             )
-        )
+        else:
+            rows = await uow.conn.execute(
+                sa.select(t.key, t.request_hash, t.response).where(
+                    t.scope == IDEMPOTENCY_SCOPE, t.key.in_(keys)
+                )
+            )
         return {r.key: (r.request_hash, r.response) for r in rows}
+
+
+_STORED_PG = sa.text(
+    "SELECT i.key, i.request_hash, i.response FROM unnest(CAST(:keys AS VARCHAR[])) AS k(key) "
+    "CROSS JOIN LATERAL (SELECT key, request_hash, response FROM idempotency_keys "
+    "WHERE scope = :scope AND key = k.key LIMIT 1) AS i"
+)
 
 
 @dataclass

@@ -147,11 +147,20 @@ async def existing_keys(uow: UnitOfWork, model: str, keys: Iterable[str]) -> set
     found: set[str] = set()
     for start in range(0, len(wanted), 5000):  # bounded IN lists
         chunk = wanted[start : start + 5000]
-        rows = await uow.conn.execute(
-            sa.select(_docs.c.key).where(_docs.c.model == model, _docs.c.key.in_(chunk))
-        )
+        if uow.store.dialect == "postgresql":  # an index probe per key (see claim_keys)
+            rows = await uow.conn.execute(_PRESENT_PG, {"model": model, "keys": chunk})
+        else:
+            rows = await uow.conn.execute(
+                sa.select(_docs.c.key).where(_docs.c.model == model, _docs.c.key.in_(chunk))
+            )
         found.update(r.key for r in rows)
     return found
+
+
+_PRESENT_PG = sa.text(
+    "SELECT k.key FROM unnest(CAST(:keys AS VARCHAR[])) AS k(key) CROSS JOIN LATERAL "
+    "(SELECT 1 FROM documents d WHERE d.model = :model AND d.key = k.key LIMIT 1) AS hit"
+)
 
 
 CLAIM_CHUNK = 1_000
