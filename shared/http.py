@@ -241,14 +241,30 @@ class RawRequest:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > limit:
-                raise DomainError(
-                    code="payload_too_large",
-                    status=413,
-                    detail=f"the request body exceeds {limit} bytes",
-                )
+                raise PayloadTooLarge(limit)
             chunks.append(chunk)
             if not message.get("more_body", False):
                 return b"".join(chunks)
+
+
+class PayloadTooLarge(DomainError):
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            code="payload_too_large", status=413, detail=f"the request body exceeds {limit} bytes"
+        )
+
+
+async def bounded_body(request: Request, limit: int) -> bytes:
+    """A FastAPI route's request body, read whole but at most ``limit`` bytes (413 beyond):
+    what :meth:`RawRequest.body` does for a fast route, for its FastAPI twin."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 class ClientDisconnect(Exception):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
@@ -106,11 +107,17 @@ class Relay:
     async def _mark(self, position: int) -> None:
         rs = schema.relay_state
         async with self.store.engine.begin() as conn:
-            done = await conn.execute(
-                rs.update().where(rs.c.name == self.topic).values(published_position=position)
+            done = await conn.execute(  # never backwards (a relay that lost its lock unseen)
+                rs.update()
+                .where(rs.c.name == self.topic, rs.c.published_position < position)
+                .values(published_position=position)
             )
-            if done.rowcount == 0:
+            if done.rowcount == 0 and await self._unmarked(conn):
                 await conn.execute(rs.insert().values(name=self.topic, published_position=position))
+
+    async def _unmarked(self, conn: AsyncConnection) -> bool:
+        rs = schema.relay_state.c
+        return await conn.scalar(sa.select(rs.name).where(rs.name == self.topic)) is None
 
     async def backlog(self) -> int:
         return await self.store.head() - await self.published_position()
@@ -165,6 +172,8 @@ class Relay:
             except Exception as exc:  # the broker may be down: retry, lose nothing
                 mark = None  # read it again: a failed commit may or may not have landed
                 RELAY_ERRORS.labels(self.store.service).inc()
+                with suppress(Exception):  # the backlog grows while Kafka is away: show it
+                    RELAY_BACKLOG.labels(self.store.service).set(await self.backlog())
                 log.warning(
                     "relay.publish_failed", topic=self.topic, error=str(exc), retry_in=delay
                 )

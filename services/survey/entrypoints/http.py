@@ -34,7 +34,14 @@ from services.survey.readmodels import FLAG, SurveyDoc, page
 from services.survey.service import SurveyService, service_of
 from shared.auth import Principal
 from shared.errors import RuleViolation
-from shared.http import FastRoute, RawRequest, command, correlation_id, principal
+from shared.http import (
+    FastRoute,
+    RawRequest,
+    bounded_body,
+    command,
+    correlation_id,
+    principal,
+)
 from shared.runtime import ServiceContext
 from shared.store.eventstore import UnitOfWork
 
@@ -227,7 +234,7 @@ def router(ctx: ServiceContext) -> APIRouter:
         return await record_response(
             svc,
             survey_id,
-            await request.body(),
+            await bounded_body(request, MAX_RESPONSE_BYTES),
             request.headers.get("idempotency-key"),
             request.client.host if request.client else None,
             request.headers.get("x-forwarded-for"),

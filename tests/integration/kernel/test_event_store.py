@@ -116,3 +116,20 @@ async def test_applied_among_names_exactly_this_consumers_applied_ids(store: Eve
         assert await uow.applied_among("projection", ids[1::3]) == set()
         assert await uow.applied_among("nobody", ids) == set()
         assert await uow.applied_among("projection", []) == set()
+
+
+async def test_the_relay_mark_never_moves_backwards(store: EventStore) -> None:
+    """A relay that lost its lock unseen must not drag the mark back (a republish storm)."""
+    from shared.relay import Record, Relay
+
+    class Nowhere:
+        async def publish(self, topic: str, records: list[Record]) -> int:
+            return 0
+
+    relay = Relay(store, Nowhere(), topic="t.survey.events")
+    assert await relay.published_position() == 0
+    await relay._mark(10)
+    await relay._mark(5)
+    assert await relay.published_position() == 10
+    await relay._mark(12)
+    assert await relay.published_position() == 12

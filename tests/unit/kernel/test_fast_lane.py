@@ -6,14 +6,14 @@ from __future__ import annotations
 import re
 
 import httpx
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ValidationError
 
 from shared.auth import TokenVerifier
 from shared.errors import RuleViolation
-from shared.http import FastRoute, RawRequest, create_app
+from shared.http import FastRoute, RawRequest, bounded_body, create_app
 from shared.settings import Settings
 
 SETTINGS = Settings(dev_jwt_secret="unit-test-secret-that-is-long-enough-for-hs256")
@@ -51,6 +51,10 @@ def client() -> httpx.AsyncClient:
     async def twin(thing: str) -> dict[str, str]:
         seen.append("fastapi")
         return {"thing": thing}
+
+    @api.put("/v1/things/{thing}/counts")
+    async def bounded(thing: str, request: Request) -> dict[str, int]:
+        return {"bytes": len(await bounded_body(request, limit=64))}
 
     @api.get("/v1/things/{thing}/counts")
     async def read(thing: str) -> dict[str, str]:
@@ -109,3 +113,11 @@ async def test_other_methods_and_paths_still_reach_fastapi() -> None:
     assert got.status_code == 200 and other.status_code == 200
     assert seen == ["fastapi", "fastapi"]
     assert missing.status_code == 404 and missing.json()["code"] == "not_found"
+
+
+async def test_a_fastapi_twin_reads_its_body_within_the_same_limit() -> None:
+    async with client() as c:
+        small = await c.put("/v1/things/apples/counts", content=b"x" * 64)
+        big = await c.put("/v1/things/apples/counts", content=b"x" * 65)
+    assert small.status_code == 200 and small.json() == {"bytes": 64}
+    assert big.status_code == 413 and big.json()["code"] == "payload_too_large"
