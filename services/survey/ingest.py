@@ -67,6 +67,7 @@ log = get_logger("uzdik.survey.ingest")
 T = TypeVar("T")
 R = TypeVar("R")
 IDEMPOTENCY_SCOPE = "survey_response"
+UNRECORDED_KEPT = 100_000  # far more than one burst window of one process
 RESIDENT = Actor(id="resident", role="resident")
 
 
@@ -186,6 +187,10 @@ class ResponseWriter:
         self.on_commit = on_commit
         self.on_unrecorded = on_unrecorded
         self.attempts = attempts
+        # responses of this process's batches that were not recorded (refused, or their
+        # transaction failed): a later submission's burst verdict may have been taken while
+        # they were in flight; they must not be flagged after the fact
+        self._unrecorded: dict[UUID, None] = {}
 
     async def write(self, batch: list[Submission]) -> list[Accepted | Exception]:
         """One transaction for the batch; before it returns (or raises), ``on_unrecorded`` hears
@@ -198,6 +203,9 @@ class ResponseWriter:
             fresh = {response_id for response_id, _ in recorded}
             lost = [s.response_id for s in batch if s.response_id not in fresh]
             if lost:
+                self._unrecorded.update(dict.fromkeys(lost))
+                while len(self._unrecorded) > UNRECORDED_KEPT:
+                    del self._unrecorded[next(iter(self._unrecorded))]
                 self.on_unrecorded(lost)
 
     async def _write(
@@ -368,6 +376,8 @@ class ResponseWriter:
             e.response_id: i for i, e in enumerate(w.events) if isinstance(e, ResponseRecorded)
         }
         for response_id, reasons in sub.earlier_flags:
+            if response_id in self._unrecorded:  # refused after the verdict was taken
+                continue
             at = in_batch.get(response_id)
             if at is not None:  # recorded in this very batch: flag it in place
                 event = w.events[at]

@@ -146,6 +146,29 @@ async def test_earlier_responses_of_a_burst_are_flagged_after_the_fact(store: Ev
     assert len(flags) == 4 and doc is not None and doc.flagged == 4
 
 
+async def test_a_response_refused_in_flight_is_never_flagged_after_the_fact(
+    store: EventStore,
+) -> None:
+    """A burst verdict taken while an earlier response was still being written names it; if
+    that response is then refused (its resident had answered), no flag may point at it."""
+    await writer(store).write([sub(20)])
+    w = writer(store)
+    repeat = sub(20, value=9)  # refused in its batch: resident 20 answered already
+    outcomes = await w.write([repeat])
+    assert isinstance(outcomes[0], DomainError) and outcomes[0].code == "already_answered"
+    later = sub(
+        21,
+        flags=("burst_from_source",),
+        earlier_flags=((repeat.response_id, ("burst_from_source",)),),
+    )
+    assert isinstance((await w.write([later]))[0], Accepted)
+    events = await store.load(f"survey-{SURVEY}")
+    assert "ResponseFlagged" not in [e.event_type for e in events]
+    async with store.transaction() as uow:
+        doc = await get_survey(uow, SURVEY)
+    assert doc is not None and doc.flagged == 1  # the later response's own flag only
+
+
 async def test_group_commit_batches_concurrent_submissions_and_keeps_their_order() -> None:
     seen: list[list[int]] = []
 
