@@ -209,3 +209,41 @@ def test_kafka_listener_admits_only_uzdik_pods(overlay: Rendered) -> None:
     assert peer["podSelector"]["matchExpressions"] == [
         {"key": "uzdik.kz/service", "operator": "Exists"}
     ]
+
+
+def test_the_survey_sees_each_resident_behind_the_ingress_and_only_the_ingress_is_trusted(
+    overlay: Rendered,
+) -> None:
+    """Residents reach the survey through ingress-nginx: their address is the last untrusted
+    hop of X-Forwarded-For, so the per-address limits apply per resident, not to the whole
+    region at once. Trusting private peers is safe only while nothing but the ingress
+    controller and Prometheus may connect to the survey's pods."""
+    from services.survey.config import SurveyConfig
+
+    survey = overlay.one("Deployment", "survey")
+    env = {
+        e["name"]: e.get("value", "")
+        for c in pod_spec(survey)["containers"]
+        for e in c.get("env", [])
+    }
+    config = SurveyConfig.from_env(
+        {"UZDIK_SURVEY_TRUSTED_PROXIES": env["UZDIK_SURVEY_TRUSTED_PROXIES"]}
+    )
+    assert config.source_of("10.244.3.17", "203.0.113.7") == "203.0.113.7"  # via the ingress
+    assert config.source_of("10.244.3.17", "203.0.113.7, 10.0.0.4") == "203.0.113.7"
+    assert config.source_of("198.51.100.9", "203.0.113.7") == "198.51.100.9"  # a public peer
+
+    labels = survey["spec"]["template"]["metadata"]["labels"]
+    sources = [
+        peer
+        for p in overlay.of_kind("NetworkPolicy")
+        if _selects(p["spec"]["podSelector"], labels)
+        for rule in p["spec"].get("ingress", [])
+        for peer in rule.get("from", [])
+    ]
+    namespaces = {
+        peer.get("namespaceSelector", {}).get("matchLabels", {}).get("kubernetes.io/metadata.name")
+        for peer in sources
+    }
+    assert sources and None not in namespaces, sources  # every peer is a named namespace
+    assert namespaces <= {"ingress-nginx", "monitoring"}, namespaces
