@@ -28,6 +28,7 @@ from shared.store import schema
 from shared.store.eventstore import EventStore, UnitOfWork
 
 PROBLEM = "application/problem+json"
+CLIENT_CLOSED = 499  # the client went away before it was answered (nginx's convention)
 PROBES = frozenset({"/healthz", "/readyz", "/metrics"})  # polled constantly: not logged
 log = get_logger("uzdik.http")
 ReadyCheck = Callable[[], Awaitable[None]]
@@ -198,6 +199,8 @@ class Correlate:
             await send(message)
 
         await self.app(scope, receive, send_with_id)
+        if scope["state"].get("client_disconnected") and status[0] == 500:
+            status[0] = CLIENT_CLOSED  # nothing was answered: not the server's failure
         elapsed = time.perf_counter() - started
         HTTP_REQUESTS.labels(self.service, scope["method"], str(status[0])).observe(elapsed)
         if scope["path"] not in PROBES:
@@ -311,6 +314,7 @@ class FastLane:
         except RequestValidationError as exc:
             response = _validation_error(None, exc)
         except ClientDisconnect:
+            scope.setdefault("state", {})["client_disconnected"] = True
             return
         await response(scope, receive, send)
 

@@ -121,3 +121,34 @@ async def test_a_fastapi_twin_reads_its_body_within_the_same_limit() -> None:
         big = await c.put("/v1/things/apples/counts", content=b"x" * 65)
     assert small.status_code == 200 and small.json() == {"bytes": 64}
     assert big.status_code == 413 and big.json()["code"] == "payload_too_large"
+
+
+async def test_a_client_gone_before_its_body_is_counted_499_not_a_server_error() -> None:
+    from prometheus_client import REGISTRY
+
+    def count(status: str) -> float:
+        labels = {"service": "unit", "method": "POST", "status": status}
+        return REGISTRY.get_sample_value("uzdik_http_request_seconds_count", labels) or 0.0
+
+    route = FastRoute("POST", re.compile(r"/v1/things/(?P<thing>[a-z]+)/counts"), fast)
+    app = create_app("unit", TokenVerifier(SETTINGS), [], fast_routes=[route])
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/v1/things/apples/counts",
+        "headers": [],
+        "query_string": b"",
+        "client": ("127.0.0.1", 5000),
+    }
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    before = (count("499"), count("500"))
+    await app(scope, receive, send)
+    assert sent == []  # nobody to answer
+    assert (count("499"), count("500")) == (before[0] + 1, before[1])
