@@ -336,33 +336,32 @@ class Service:
 
 def cpu_seconds(match: Callable[[str], bool]) -> float:
     """CPU time (user + system) of the processes whose command line ``match`` accepts."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
+    total = 0.0
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except (OSError, UnicodeDecodeError):
             continue
         if match(cmdline):
-            total += int(fields[11]) + int(fields[12])
-    return total / tick
+            total += cpu_seconds_of(int(pid))
+    return total
+
+
+def cpu_seconds_of(pid: int) -> float:
+    """CPU time (user + system) of one process; 0 when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def cpu_by_role(service: Service) -> dict[str, float]:
     return {
-        "service": sum(cpu_seconds_of(f"/proc/{p.pid}") for p in service.processes),
+        "service": sum(cpu_seconds_of(p.pid) for p in service.processes),
         "postgres": cpu_seconds(lambda c: c.startswith("postgres")),
         "kafka": cpu_seconds(lambda c: "kafka" in c and "java" in c),
     }
-
-
-def cpu_seconds_of(proc: str) -> float:
-    try:
-        fields = Path(f"{proc}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def drive(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from collections.abc import Coroutine
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -52,14 +53,18 @@ def serve(
 
     settings = _settings()
     configure_logging(json=settings.log_json, level=settings.log_level)
-    runner: Any = asyncio.run
-    try:  # a faster event loop where it is installed (Linux wheels); same behaviour
-        import uvloop
+    _run_fast(run(spec(service), settings, relay=relay, consume=consume))
 
-        runner = uvloop.run
+
+def _run_fast(main: Coroutine[Any, Any, None]) -> None:
+    """Run a server's coroutine on uvloop where it is installed (Linux wheels; same
+    behaviour, a faster event loop), else on asyncio's."""
+    try:
+        import uvloop
     except ImportError:
-        pass
-    runner(run(spec(service), settings, relay=relay, consume=consume))
+        asyncio.run(main)
+        return
+    uvloop.run(main)
 
 
 @app.command()
@@ -75,15 +80,8 @@ def relay(
 
     settings = _settings()
     configure_logging(json=settings.log_json, level=settings.log_level)
-    runner: Any = asyncio.run
-    try:
-        import uvloop
-
-        runner = uvloop.run
-    except ImportError:
-        pass
     relay_only = replace(spec(service), routers=lambda _ctx: [], fast_routes=lambda _ctx: [])
-    runner(run(relay_only, settings, relay=True, consume=False))
+    _run_fast(run(relay_only, settings, relay=True, consume=False))
 
 
 @app.command()

@@ -6,7 +6,7 @@ import hashlib
 import json
 import re
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import uuid4
@@ -18,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.auth import Principal, TokenVerifier
@@ -235,19 +236,16 @@ class RawRequest:
         return str(client[0]) if client else None
 
     async def body(self, limit: int) -> bytes:
-        chunks: list[bytes] = []
-        size = 0
+        return await bounded_body(self._chunks(), limit)
+
+    async def _chunks(self) -> AsyncIterator[bytes]:
         while True:
             message = await self._receive()
             if message["type"] == "http.disconnect":
                 raise ClientDisconnect()
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                raise PayloadTooLarge(limit)
-            chunks.append(chunk)
+            yield message.get("body", b"")
             if not message.get("more_body", False):
-                return b"".join(chunks)
+                return
 
 
 class PayloadTooLarge(DomainError):
@@ -257,21 +255,17 @@ class PayloadTooLarge(DomainError):
         )
 
 
-async def bounded_body(request: Request, limit: int) -> bytes:
-    """A FastAPI route's request body, read whole but at most ``limit`` bytes (413 beyond):
-    what :meth:`RawRequest.body` does for a fast route, for its FastAPI twin."""
-    chunks: list[bytes] = []
+async def bounded_body(chunks: AsyncIterable[bytes], limit: int) -> bytes:
+    """A request body read whole but at most ``limit`` bytes (413 beyond): a fast route's
+    (:meth:`RawRequest.body`) or a FastAPI route's (``bounded_body(request.stream(), n)``)."""
+    parts: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    async for chunk in chunks:
         size += len(chunk)
         if size > limit:
             raise PayloadTooLarge(limit)
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-class ClientDisconnect(Exception):
-    """The client went away before its request body arrived."""
+        parts.append(chunk)
+    return b"".join(parts)
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,6 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 from uuid import UUID, uuid4
 
-import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from services.survey.domain.answers import ValidResponse
@@ -62,6 +61,7 @@ from shared.events import Actor, Event
 from shared.logging import get_logger
 from shared.store import schema
 from shared.store.eventstore import EventStore, UnitOfWork
+from shared.store.lookup import rows_by_keys
 
 log = get_logger("uzdik.survey.ingest")
 T = TypeVar("T")
@@ -399,25 +399,15 @@ class ResponseWriter:
         keys = [k for s in batch if (k := _scoped_key(s)) is not None]
         if not keys:
             return {}
-        t = schema.idempotency_keys.c
-        if uow.store.dialect == "postgresql":  # an index probe per key, whatever the statistics
-            rows = await uow.conn.execute(
-                _STORED_PG, {"scope": IDEMPOTENCY_SCOPE, "keys": sorted(set(keys))}
-            )
-        else:
-            rows = await uow.conn.execute(
-                sa.select(t.key, t.request_hash, t.response).where(
-                    t.scope == IDEMPOTENCY_SCOPE, t.key.in_(keys)
-                )
-            )
+        rows = await rows_by_keys(
+            uow.conn,
+            schema.idempotency_keys,
+            ("scope", IDEMPOTENCY_SCOPE),
+            "key",
+            keys,
+            ["key", "request_hash", "response"],
+        )
         return {r.key: (r.request_hash, r.response) for r in rows}
-
-
-_STORED_PG = sa.text(
-    "SELECT i.key, i.request_hash, i.response FROM unnest(CAST(:keys AS VARCHAR[])) AS k(key) "
-    "CROSS JOIN LATERAL (SELECT key, request_hash, response FROM idempotency_keys "
-    "WHERE scope = :scope AND key = k.key LIMIT 1) AS i"
-)
 
 
 @dataclass

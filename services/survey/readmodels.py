@@ -43,6 +43,7 @@ from services.survey.events import (
 from shared.store import schema
 from shared.store.canonical import canonical_json
 from shared.store.eventstore import UnitOfWork
+from shared.store.lookup import rows_by_keys
 
 SURVEY = "survey"
 ANSWERED = "survey_answered"
@@ -140,27 +141,9 @@ async def put_survey(uow: UnitOfWork, doc: SurveyDoc, *, new: bool = False) -> N
 
 
 async def existing_keys(uow: UnitOfWork, model: str, keys: Iterable[str]) -> set[str]:
-    """Which of ``keys`` have a document of ``model`` (one query)."""
-    wanted = sorted(set(keys))
-    if not wanted:
-        return set()
-    found: set[str] = set()
-    for start in range(0, len(wanted), 5000):  # bounded IN lists
-        chunk = wanted[start : start + 5000]
-        if uow.store.dialect == "postgresql":  # an index probe per key (see claim_keys)
-            rows = await uow.conn.execute(_PRESENT_PG, {"model": model, "keys": chunk})
-        else:
-            rows = await uow.conn.execute(
-                sa.select(_docs.c.key).where(_docs.c.model == model, _docs.c.key.in_(chunk))
-            )
-        found.update(r.key for r in rows)
-    return found
-
-
-_PRESENT_PG = sa.text(
-    "SELECT k.key FROM unnest(CAST(:keys AS VARCHAR[])) AS k(key) CROSS JOIN LATERAL "
-    "(SELECT 1 FROM documents d WHERE d.model = :model AND d.key = k.key LIMIT 1) AS hit"
-)
+    """Which of ``keys`` have a document of ``model`` (an index probe per key)."""
+    rows = await rows_by_keys(uow.conn, _docs, ("model", model), "key", list(keys), ["key"])
+    return {r.key for r in rows}
 
 
 CLAIM_CHUNK = 1_000

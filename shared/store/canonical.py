@@ -114,18 +114,30 @@ def chain(prev_hash: str, data: bytes) -> str:
     return hashlib.sha256(prev_hash.encode("ascii") + data).hexdigest()
 
 
-def event_hash(prev_hash: str, fields: Mapping[str, Any]) -> str:
+def event_hash(
+    prev_hash: str,
+    fields: Mapping[str, Any],
+    *,
+    payload_text: str | None = None,
+    metadata_text: str | None = None,
+) -> str:
     """The chain link of one event, from the fields of its row or envelope (the one place the
-    store, the auditor's chain check and the topic check compute it)."""
+    store, the auditor's chain check and the topic check compute it). The store, which has
+    just written the canonical texts of the payload and the metadata, passes them rather than
+    have them encoded again; others pass ``payload`` and ``metadata`` in ``fields``."""
     return chain(
         prev_hash,
-        event_bytes(
+        event_bytes_of_text(
             global_position=fields["global_position"],
             stream_id=fields["stream_id"],
             stream_version=fields["stream_version"],
             event_type=fields["event_type"],
             schema_version=fields["schema_version"],
-            payload=fields["payload"],
-            metadata=fields["metadata"],
+            payload_text=canonical_json(fields["payload"])
+            if payload_text is None
+            else payload_text,
+            metadata_text=(
+                canonical_json(fields["metadata"]) if metadata_text is None else metadata_text
+            ),
         ),
     )

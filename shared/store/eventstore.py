@@ -25,13 +25,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from shared.errors import ConcurrencyError
 from shared.events import Actor, Envelope, Event, Metadata
 from shared.store import schema
-from shared.store.canonical import (
-    GENESIS,
-    canonical_json_fast,
-    chain,
-    event_bytes_of_text,
-)
+from shared.store.canonical import GENESIS, canonical_json_fast, event_hash
 from shared.store.docs import DocStore
+from shared.store.lookup import rows_by_keys
 
 Clock = Callable[[], datetime]
 
@@ -81,13 +77,6 @@ def row_to_envelope(service: str, row: Any) -> Envelope:
         prev_hash=row.prev_hash,
         hash=row.hash,
     )
-
-
-_APPLIED_PG = sa.text(
-    "SELECT k.id FROM unnest(CAST(:ids AS VARCHAR[])) AS k(id) CROSS JOIN LATERAL "
-    "(SELECT 1 FROM applied_events a WHERE a.consumer = :consumer AND a.event_id = k.id "
-    "LIMIT 1) AS hit"
-)
 
 
 class UnitOfWork:
@@ -202,29 +191,19 @@ class UnitOfWork:
             correlation_id=correlation_id,
             causation_id=causation_id,
         )
-        meta_json = meta.model_dump(mode="json")
         payload = new.event.to_payload()
-        ev = new.event
         payload_text = canonical_json_fast(payload)
-        metadata_text = canonical_json_fast(meta_json)
-        digest = chain(
-            prev,
-            event_bytes_of_text(
-                global_position=position,
-                stream_id=stream_id,
-                stream_version=version,
-                event_type=ev.event_type,
-                schema_version=ev.schema_version,
-                payload_text=payload_text,
-                metadata_text=metadata_text,
-            ),
-        )
-        row = {
+        metadata_text = canonical_json_fast(meta.model_dump(mode="json"))
+        place: dict[str, Any] = {
             "global_position": position,
             "stream_id": stream_id,
             "stream_version": version,
-            "event_type": ev.event_type,
-            "schema_version": ev.schema_version,
+            "event_type": new.event.event_type,
+            "schema_version": new.event.schema_version,
+        }
+        digest = event_hash(prev, place, payload_text=payload_text, metadata_text=metadata_text)
+        row = {
+            **place,
             "event_id": str(meta.event_id),
             "payload": payload_text,
             "metadata": metadata_text,
@@ -233,11 +212,7 @@ class UnitOfWork:
         }
         envelope = Envelope.model_construct(  # its parts are validated already
             service=self.store.service,
-            global_position=position,
-            stream_id=stream_id,
-            stream_version=version,
-            event_type=ev.event_type,
-            schema_version=ev.schema_version,
+            **place,
             payload=payload,
             metadata=meta,
             prev_hash=prev,
@@ -258,25 +233,16 @@ class UnitOfWork:
         )
 
     async def applied_among(self, consumer: str, event_ids: list[str]) -> set[str]:
-        """Which of ``event_ids`` this consumer applied already.
-
-        On PostgreSQL one index probe per id (a LATERAL lookup): ``event_id IN (500 ids)`` is
-        planned as a scan of every id the consumer applied while the table grows faster than
-        autovacuum analyses it — a fresh database catching up on a topic: 100–260 ms per batch
-        at 20,000–40,000 rows, against 2 ms (measured; bench/README.md, "Survey")."""
-        ae = schema.applied_events.c
-        found: set[str] = set()
-        for i in range(0, len(event_ids), 500):
-            chunk = event_ids[i : i + 500]
-            if self.store.dialect == "postgresql":
-                rows = await self.conn.execute(_APPLIED_PG, {"consumer": consumer, "ids": chunk})
-                found.update(r.id for r in rows)
-                continue
-            rows = await self.conn.execute(
-                sa.select(ae.event_id).where(ae.consumer == consumer, ae.event_id.in_(chunk))
-            )
-            found.update(r.event_id for r in rows)
-        return found
+        """Which of ``event_ids`` this consumer applied already (an index probe per id)."""
+        rows = await rows_by_keys(
+            self.conn,
+            schema.applied_events,
+            ("consumer", consumer),
+            "event_id",
+            event_ids,
+            ["event_id"],
+        )
+        return {r.event_id for r in rows}
 
     async def mark_applied_many(self, consumer: str, event_ids: list[str]) -> None:
         if event_ids:

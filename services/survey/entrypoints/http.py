@@ -234,7 +234,7 @@ def router(ctx: ServiceContext) -> APIRouter:
         return await record_response(
             svc,
             survey_id,
-            await bounded_body(request, MAX_RESPONSE_BYTES),
+            await bounded_body(request.stream(), MAX_RESPONSE_BYTES),
             request.headers.get("idempotency-key"),
             request.client.host if request.client else None,
             request.headers.get("x-forwarded-for"),

@@ -54,7 +54,7 @@ def client() -> httpx.AsyncClient:
 
     @api.put("/v1/things/{thing}/counts")
     async def bounded(thing: str, request: Request) -> dict[str, int]:
-        return {"bytes": len(await bounded_body(request, limit=64))}
+        return {"bytes": len(await bounded_body(request.stream(), limit=64))}
 
     @api.get("/v1/things/{thing}/counts")
     async def read(thing: str) -> dict[str, str]:
