@@ -133,3 +133,31 @@ async def test_the_relay_mark_never_moves_backwards(store: EventStore) -> None:
     assert await relay.published_position() == 10
     await relay._mark(12)
     assert await relay.published_position() == 12
+
+
+async def test_a_pooled_connection_the_server_closed_is_replaced_not_handed_out(
+    pg_url: str,
+) -> None:
+    """No ping round trip on checkout (it cost three statements per transaction): a pooled
+    connection whose backend is gone is known to the driver and replaced."""
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    store = EventStore("kernel", pg_url)
+    try:
+        await upgrade(store.engine)
+        await store.append("a-1", 0, [Noted(text="one")], ACTOR)
+        async with store.engine.connect() as conn:
+            first = await conn.scalar(sa.text("SELECT pg_backend_pid()"))
+        dsn = make_url(pg_url).set(drivername="postgresql").render_as_string(False)
+        admin = await asyncpg.connect(dsn)
+        try:
+            assert await admin.fetchval("SELECT pg_terminate_backend($1)", first)
+        finally:
+            await admin.close()
+        await asyncio.sleep(0.3)  # the server's goodbye reaches the pooled socket
+        assert await store.head() == 1  # not "connection was closed in the middle of operation"
+        async with store.engine.connect() as conn:
+            assert await conn.scalar(sa.text("SELECT pg_backend_pid()")) != first
+    finally:
+        await store.close()
