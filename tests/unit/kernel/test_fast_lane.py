@@ -31,6 +31,8 @@ async def fast(request: RawRequest) -> Response:
         body = Body.model_validate_json(raw)
     except ValidationError as exc:
         raise RequestValidationError(exc.errors(include_input=False)) from None
+    if body.n == 13:
+        raise RuntimeError("a bug")
     if body.n > 10:
         raise RuleViolation("too_many", f"{body.n} is more than 10")
     return JSONResponse(
@@ -59,11 +61,21 @@ def client() -> httpx.AsyncClient:
     @api.get("/v1/things/{thing}/counts")
     async def read(thing: str) -> dict[str, str]:
         seen.append("fastapi")
+        if thing == "bug":
+            raise RuntimeError("a bug")
         return {"thing": thing}
 
     route = FastRoute("POST", re.compile(r"/v1/things/(?P<thing>[a-z]+)/counts"), fast)
     app = create_app("unit", TokenVerifier(SETTINGS), [api], fast_routes=[route])
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    return httpx.AsyncClient(transport=transport, base_url="http://t")
+
+
+def count(status: str, method: str = "POST") -> float:
+    from prometheus_client import REGISTRY
+
+    labels = {"service": "unit", "method": method, "status": status}
+    return REGISTRY.get_sample_value("uzdik_http_request_seconds_count", labels) or 0.0
 
 
 async def test_a_matching_request_is_answered_by_the_fast_route_with_a_correlation_id() -> None:
@@ -124,12 +136,6 @@ async def test_a_fastapi_twin_reads_its_body_within_the_same_limit() -> None:
 
 
 async def test_a_client_gone_before_its_body_is_counted_499_not_a_server_error() -> None:
-    from prometheus_client import REGISTRY
-
-    def count(status: str) -> float:
-        labels = {"service": "unit", "method": "POST", "status": status}
-        return REGISTRY.get_sample_value("uzdik_http_request_seconds_count", labels) or 0.0
-
     route = FastRoute("POST", re.compile(r"/v1/things/(?P<thing>[a-z]+)/counts"), fast)
     app = create_app("unit", TokenVerifier(SETTINGS), [], fast_routes=[route])
     scope = {
@@ -152,3 +158,21 @@ async def test_a_client_gone_before_its_body_is_counted_499_not_a_server_error()
     await app(scope, receive, send)
     assert sent == []  # nobody to answer
     assert (count("499"), count("500")) == (before[0] + 1, before[1])
+
+
+async def test_a_bug_on_the_fast_route_is_a_500_problem_counted_and_correlated() -> None:
+    before = count("500")
+    async with client() as c:
+        r = await c.post("/v1/things/apples/counts", content=b'{"n": 13}')
+    assert r.status_code == 500
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.json()["code"] == "internal_error" and "x-correlation-id" in r.headers
+    assert count("500") == before + 1
+
+
+async def test_a_bug_in_a_fastapi_route_is_still_counted_as_a_500() -> None:
+    before = count("500", "GET")
+    async with client() as c:
+        r = await c.get("/v1/things/bug/counts")
+    assert r.status_code == 500 and "x-correlation-id" in r.headers
+    assert count("500", "GET") == before + 1
