@@ -31,6 +31,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import shlex
 import shutil
 import signal
@@ -192,6 +193,7 @@ class Load:
     p50_ms: float
     p99_ms: float
     max_ms: float
+    cpu_seconds: float = 0.0  # wrk's own (user + system)
 
 
 async def drop(admin_url: str, name: str) -> None:
@@ -396,6 +398,7 @@ def drive(
         str(out),
     ]
     env = {**os.environ, "SURVEY_BENCH_PORTS": ",".join(map(str, service.ports))}
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)  # the services are not reaped
     process = subprocess.Popen(
         args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
     )
@@ -408,6 +411,8 @@ def drive(
     if process.poll() is None:
         process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=60)
+    reaped = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wrk_cpu = (reaped.ru_utime - children.ru_utime) + (reaped.ru_stime - children.ru_stime)
     line = next((x for x in stdout.splitlines() if x.startswith("WRK ")), None)
     if line is None:
         raise SystemExit(f"wrk printed no result: {stdout}\n{stderr}")
@@ -428,6 +433,7 @@ def drive(
         p50_ms=summary["p50_us"] / 1000,
         p99_ms=summary["p99_us"] / 1000,
         max_ms=summary["max_us"] / 1000,
+        cpu_seconds=wrk_cpu,
     )
 
 
@@ -679,6 +685,7 @@ async def run(
             "CPU per response during the load: "
             + ", ".join(f"{k} {v:.0f} µs" for k, v in per.items())
             + f" ({(sum(after.values()) - sum(before.values())) / load.seconds:.2f} cores)"
+            + f"; load generator (wrk) {load.cpu_seconds * 1e6 / max(1, load.answered):.0f} µs"
         )
         await published(url)
         rows = await stored_rows(url, survey_id)

@@ -24,8 +24,10 @@ class DocStore:
         return None if text is None else dict(json.loads(text))
 
     async def put(self, model: str, key: str, doc: dict[str, Any]) -> None:
+        await self.put_text(model, key, canonical_json(doc))
+
+    async def put_text(self, model: str, key: str, text: str) -> None:
         t = self.table
-        text = canonical_json(doc)
         updated = await self.conn.execute(
             t.update().where(t.c.model == model, t.c.key == key).values(doc=text)
         )

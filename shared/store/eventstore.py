@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import zlib
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,6 +34,45 @@ Clock = Callable[[], datetime]
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Locked:
+    """What :meth:`UnitOfWork.lock` read once the append lock was held."""
+
+    documents: dict[tuple[str, str], str]  # (model, key) → the stored document's text
+    versions: dict[str, int]  # stream → its current version (0: no event yet)
+
+
+# migration 0003: the lock, then the head, the documents and the streams' versions
+_LOCK_PG = sa.text(
+    "SELECT kind, model, key, doc, n FROM uzdik_lock(:lock_key, CAST(:models AS TEXT[]), "
+    "CAST(:keys AS TEXT[]), CAST(:streams AS TEXT[]))"
+)
+_EVENT_COLUMNS = (
+    ("global_position", "BIGINT"),
+    ("stream_id", "VARCHAR"),
+    ("stream_version", "INTEGER"),
+    ("event_type", "VARCHAR"),
+    ("schema_version", "INTEGER"),
+    ("event_id", "VARCHAR"),
+    ("payload", "TEXT"),
+    ("metadata", "TEXT"),
+    ("prev_hash", "VARCHAR"),
+    ("hash", "VARCHAR"),
+)
+_FLUSH_PG = sa.text(
+    "WITH appended AS (INSERT INTO events ("
+    + ", ".join(c for c, _ in _EVENT_COLUMNS)
+    + ") SELECT * FROM unnest("
+    + ", ".join(f"CAST(:{c} AS {t}[])" for c, t in _EVENT_COLUMNS)
+    + ")), created AS (INSERT INTO documents (model, key, doc) SELECT * FROM unnest("
+    "CAST(:new_models AS VARCHAR[]), CAST(:new_keys AS VARCHAR[]), CAST(:new_docs AS TEXT[]))"
+    "), written AS (INSERT INTO documents (model, key, doc) SELECT * FROM unnest("
+    "CAST(:put_models AS VARCHAR[]), CAST(:put_keys AS VARCHAR[]), CAST(:put_docs AS TEXT[]))"
+    " ON CONFLICT (model, key) DO UPDATE SET doc = EXCLUDED.doc) SELECT 1"
+)
+Doc = tuple[str, str, str]  # (model, key, text)
 
 
 @dataclass(frozen=True)
@@ -99,27 +138,74 @@ class UnitOfWork:
         self.conn = conn
         self.docs = DocStore(conn)
         self._head: tuple[int, str] | None = None
+        self._versions: dict[str, int] = {}  # streams' versions known under the lock
+        self._deferred: list[dict[str, Any]] = []  # event rows appended, not yet written
         self.appended: list[Envelope] = []
 
     async def _lock_head(self) -> tuple[int, str]:
         if self._head is None:
-            if self.store.dialect == "postgresql":
-                key = lock_key(f"uzdik.events.{self.store.service}")
-                await self.conn.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
-            last = (
-                await self.conn.execute(
-                    sa.select(schema.events.c.global_position, schema.events.c.hash)
-                    .order_by(schema.events.c.global_position.desc())
-                    .limit(1)
-                )
-            ).first()
-            self._head = (last.global_position, last.hash) if last else (0, GENESIS)
+            await self.lock()
+        assert self._head is not None
         return self._head
 
-    async def lock(self) -> None:
+    async def lock(
+        self, documents: Iterable[tuple[str, str]] = (), streams: Iterable[str] = ()
+    ) -> Locked:
         """Take the service's append lock now (before reading what a decision depends on,
-        e.g. a uniqueness check across streams); it is held until the transaction ends."""
-        await self._lock_head()
+        e.g. a uniqueness check across streams); it is held until the transaction ends.
+
+        Under it, read the ``documents`` (model, key) and the ``streams``' versions: on
+        PostgreSQL in the very round trip that takes the lock (migration 0003), which is also
+        the one that reads the head of the log. A later :meth:`append` to one of ``streams``
+        checks its expected version against the version read here."""
+        wanted, names = sorted(set(documents)), sorted(set(streams))
+        docs: dict[tuple[str, str], str] = {}
+        versions: dict[str, int] = {}
+        if self._head is None and self.store.dialect == "postgresql":
+            rows = await self.conn.execute(
+                _LOCK_PG,
+                {
+                    "lock_key": lock_key(f"uzdik.events.{self.store.service}"),
+                    "models": [m for m, _ in wanted],
+                    "keys": [k for _, k in wanted],
+                    "streams": names,
+                },
+            )
+            head = (0, GENESIS)
+            for kind, model, key, doc, n in rows:
+                if kind == "head":
+                    head = (int(n), key)
+                elif kind == "doc":
+                    docs[(model, key)] = doc
+                else:
+                    versions[key] = int(n or 0)
+            self._head = head
+        else:
+            if self._head is None:  # SQLite: the store's writer lock is held already
+                last = (
+                    await self.conn.execute(
+                        sa.select(schema.events.c.global_position, schema.events.c.hash)
+                        .order_by(schema.events.c.global_position.desc())
+                        .limit(1)
+                    )
+                ).first()
+                self._head = (last.global_position, last.hash) if last else (0, GENESIS)
+            docs = await self._documents(wanted)
+            versions = {name: await self.stream_version(name) for name in names}
+        self._versions.update(versions)
+        return Locked(docs, versions)
+
+    async def _documents(self, wanted: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        by_model: dict[str, list[str]] = {}
+        for model, key in wanted:
+            by_model.setdefault(model, []).append(key)
+        found: dict[tuple[str, str], str] = {}
+        for model, keys in by_model.items():
+            rows = await rows_by_keys(
+                self.conn, schema.documents, ("model", model), "key", keys, ["key", "doc"]
+            )
+            found.update({(model, r.key): r.doc for r in rows})
+        return found
 
     async def stream_version(self, stream_id: str) -> int:
         ev = schema.events.c
@@ -147,11 +233,16 @@ class UnitOfWork:
         correlation_id: str,
         causation_id: str | None = None,
         occurred_at: datetime | None = None,
+        deferred: bool = False,
     ) -> list[Envelope]:
         """Append after checking the stream is still at ``expected_version`` (None: any).
-        ``occurred_at`` is business time (default: now); ``recorded_at`` is always now."""
+        ``occurred_at`` is business time (default: now); ``recorded_at`` is always now.
+        ``deferred``: the rows are written by the next :meth:`flush` (with documents, in one
+        statement) — the envelopes, positions and versions are final already."""
         position, prev = await self._lock_head()
-        current = await self.stream_version(stream_id)
+        current = self._versions.get(stream_id)
+        if current is None:
+            current = await self.stream_version(stream_id)
         if expected_version is not None and current != expected_version:
             raise ConcurrencyError(stream_id, expected_version, current)
         now = self.store.clock()
@@ -175,13 +266,42 @@ class UnitOfWork:
             out.append(envelope)
         if not rows:
             return []
-        try:
-            await self.conn.execute(schema.events.insert(), rows)
-        except IntegrityError as exc:
-            raise ConcurrencyError(stream_id, expected_version or current) from exc
+        if deferred:
+            self._deferred.extend(rows)
+        else:
+            try:
+                await self.conn.execute(schema.events.insert(), rows)
+            except IntegrityError as exc:
+                raise ConcurrencyError(stream_id, expected_version or current) from exc
         self._head = (position, prev)
+        self._versions[stream_id] = current + len(rows)
         self.appended.extend(out)
         return out
+
+    async def flush(self, new: Sequence[Doc] = (), put: Sequence[Doc] = ()) -> None:
+        """Write the events appended with ``deferred=True`` and these documents — ``new``
+        ones (a key that exists fails the transaction: ``IntegrityError``) and ``put`` ones
+        (inserted or replaced) — on PostgreSQL in one statement. The transaction flushes what
+        is left deferred before it commits."""
+        rows, self._deferred = self._deferred, []
+        if self.store.dialect == "postgresql":
+            if not (rows or new or put):
+                return
+            params: dict[str, Any] = {c: [r[c] for r in rows] for c, _ in _EVENT_COLUMNS}
+            for prefix, docs in (("new", new), ("put", put)):
+                params[f"{prefix}_models"] = [d[0] for d in docs]
+                params[f"{prefix}_keys"] = [d[1] for d in docs]
+                params[f"{prefix}_docs"] = [d[2] for d in docs]
+            await self.conn.execute(_FLUSH_PG, params)
+            return
+        if rows:
+            await self.conn.execute(schema.events.insert(), rows)
+        if new:
+            await self.conn.execute(
+                schema.documents.insert(), [{"model": m, "key": k, "doc": d} for m, k, d in new]
+            )
+        for model, key, doc in put:
+            await DocStore(self.conn).put_text(model, key, doc)
 
     def _row(
         self,
@@ -301,10 +421,14 @@ class EventStore:
     async def transaction(self) -> AsyncIterator[UnitOfWork]:
         if self._writer is not None:
             async with self._writer, self.engine.begin() as conn:
-                yield UnitOfWork(self, conn)
+                uow = UnitOfWork(self, conn)
+                yield uow
+                await uow.flush()
         else:
             async with self.engine.begin() as conn:
-                yield UnitOfWork(self, conn)
+                uow = UnitOfWork(self, conn)
+                yield uow
+                await uow.flush()
 
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[UnitOfWork]:
