@@ -6,19 +6,19 @@ national vote that is the bottleneck. :class:`GroupCommit` collects the response
 while the previous transaction is being written (or, when idle, for ``linger`` seconds), and
 :class:`ResponseWriter` writes them in **one** transaction:
 
-1. take the service's append lock (``uow.lock()``), so every fact read below is final;
-2. read the ``survey`` documents of the batch, the ``survey_roll`` documents of its residents
-   (surveys with a roll only) and the stored ``Idempotency-Key`` answers — one query each;
-3. decide each response in arrival order with the domain (:func:`accept_response`): a refusal
-   (closed survey, not on the roll, already answered by an earlier response of the same batch,
-   idempotency key reused) is that response's answer and does not fail the others;
-4. claim the accepted residents' ``survey_answered`` documents in one statement
-   (:func:`claim_keys`): a resident whose document exists already answered — that response is
-   refused ``already_answered`` like any other repeat;
-5. append the rest, per survey, in one ``uow.append`` on ``survey-<id>`` at the version kept in
-   the survey document; insert their flags and idempotency answers; write each survey document
-   back once with the new tally and version;
-6. commit, then resolve each request's future.
+1. take the service's append lock and, in the same round trip on PostgreSQL (``uow.lock``,
+   migration 0003), read under it everything the decisions depend on: the ``survey`` documents
+   of the batch, the ``survey_answered`` and ``survey_roll`` documents of its residents (an
+   index probe each) and the surveys' stream versions; then the stored ``Idempotency-Key``
+   answers (only when the batch has keys);
+2. decide each response in arrival order with the domain (:func:`accept_response`): a refusal
+   (closed survey, not on the roll, already answered — before, or by an earlier response of the
+   same batch —, idempotency key reused) is that response's answer and does not fail the
+   others; every writer of ``survey_answered`` holds the lock, so what was read is final;
+3. append the rest, per survey, on ``survey-<id>`` at the version read under the lock, and
+   write them with who answered, the flags and each survey document's new tally and version
+   in **one** statement (``uow.flush``); the idempotency answers, when there are any;
+4. commit, then resolve each request's future.
 
 A failure of the transaction itself (database down, a lost race that the lock should have
 made impossible) fails every request of the batch after ``attempts`` tries; nothing of it is
@@ -39,20 +39,17 @@ from uuid import UUID, uuid4
 from sqlalchemy.exc import IntegrityError
 
 from services.survey.domain.answers import ValidResponse
-from services.survey.domain.survey import ResidentFacts, accept_response, ensure_admissible
+from services.survey.domain.survey import ResidentFacts, accept_response
 from services.survey.events import Channel, ResponseFlagged, ResponseRecorded
 from services.survey.readmodels import (
     ANSWERED,
     FLAG,
     ROLL,
+    SURVEY,
     SurveyDoc,
-    claim_keys,
-    existing_keys,
     flag_doc_key,
-    get_surveys,
-    insert_docs,
-    put_survey,
     resident_doc_key,
+    survey_doc,
     survey_stream,
     tallied,
 )
@@ -60,7 +57,8 @@ from shared.errors import ConcurrencyError, DomainError, NotFound
 from shared.events import Actor, Event
 from shared.logging import get_logger
 from shared.store import schema
-from shared.store.eventstore import EventStore, UnitOfWork
+from shared.store.canonical import canonical_json
+from shared.store.eventstore import Doc, EventStore, UnitOfWork
 from shared.store.lookup import rows_by_keys
 
 log = get_logger("uzdik.survey.ingest")
@@ -236,22 +234,23 @@ class ResponseWriter:
     async def _write_once(self, batch: list[Submission]) -> tuple[list[Accepted | Exception], _Out]:
         outcomes: list[Accepted | Exception | None] = [None] * len(batch)
         repeats: list[tuple[int, int]] = []  # (index, index of the first with the same key)
+        surveys = sorted({s.survey_id for s in batch})
+        residents = sorted({resident_doc_key(s.survey_id, s.valid.resident) for s in batch})
         async with self.store.transaction() as uow:
-            await uow.lock()
+            locked = await uow.lock(  # PostgreSQL: one round trip, the lock then the reads
+                [(SURVEY, sid) for sid in surveys]
+                + [(model, r) for r in residents for model in (ANSWERED, ROLL)],
+                [survey_stream(sid) for sid in surveys],
+            )
             out = _Out(locked_at=time.perf_counter())
             now = self.now()
+            found = locked.documents
+            docs = {
+                sid: SurveyDoc.from_text(found[(SURVEY, sid)])
+                for sid in surveys
+                if (SURVEY, sid) in found
+            }
             stored = await self._stored_answers(uow, batch)
-            docs = await get_surveys(uow, {s.survey_id for s in batch})
-            with_roll = {sid for sid, d in docs.items() if d.roll_sha256 is not None}
-            on_roll = await existing_keys(
-                uow,
-                ROLL,
-                {
-                    resident_doc_key(s.survey_id, s.valid.resident)
-                    for s in batch
-                    if s.survey_id in with_roll
-                },
-            )
             work: dict[str, _Work] = {}
             first_with_key: dict[str, int] = {}
             for index, sub in enumerate(batch):
@@ -274,8 +273,8 @@ class ResponseWriter:
                 w = work.setdefault(sub.survey_id, _Work(doc))
                 resident = resident_doc_key(sub.survey_id, sub.valid.resident)
                 facts = ResidentFacts(
-                    already_answered=resident in w.answered,  # the store's: claimed below
-                    on_roll=None if doc.roll_sha256 is None else resident in on_roll,
+                    already_answered=resident in w.answered or (ANSWERED, resident) in found,
+                    on_roll=None if doc.roll_sha256 is None else (ROLL, resident) in found,
                 )
                 try:
                     event = accept_response(
@@ -290,18 +289,17 @@ class ResponseWriter:
                 w.events.append(event)
                 w.owners.append(index)
                 self._flag_earlier(w, sub)
-            claimed = await claim_keys(
-                uow, ANSWERED, [r for w in work.values() for r in w.answered]
-            )
-            for w in work.values():
-                for index in _drop_answered(w, claimed):
-                    outcomes[index] = _already_answered()
+            new: list[Doc] = []
             for survey_id, w in work.items():
                 if w.events:
-                    out.docs.append(await self._append(uow, survey_id, w, batch, now, out))
+                    doc = await self._append(uow, survey_id, w, batch, now, out)
+                    out.docs.append(doc)
+                    new.extend((ANSWERED, r, "{}") for r in sorted(w.answered))
+            new.extend((FLAG, k, canonical_json(f)) for k, f in out.flags)
+            # the events, who answered, the flags and the surveys' new tallies: one statement
+            await uow.flush(new=new, put=[survey_doc(d) for d in out.docs])
             for index, outcome in out.accepted.items():
                 outcomes[index] = outcome
-            await insert_docs(uow, FLAG, out.flags)
             if out.idempotency:
                 await uow.conn.execute(schema.idempotency_keys.insert(), out.idempotency)
         for index, first in repeats:
@@ -321,7 +319,8 @@ class ResponseWriter:
         now: datetime,
         out: _Out,
     ) -> SurveyDoc:
-        """Append one survey's events of the batch; note what else to write; the new doc."""
+        """Append one survey's events of the batch (written by the batch's flush); note what
+        else to write; the survey's new doc."""
         envelopes = await uow.append(
             survey_stream(survey_id),
             w.doc.version,
@@ -329,6 +328,7 @@ class ResponseWriter:
             RESIDENT,
             correlation_id=f"survey-batch-{uuid4()}",
             occurred_at=now,
+            deferred=True,
         )
         for event, envelope, owner in zip(w.events, envelopes, w.owners, strict=True):
             if isinstance(event, ResponseRecorded):
@@ -364,9 +364,7 @@ class ResponseWriter:
                     "after_the_fact": later,
                 }
                 out.flags.append((flag_doc_key(survey_id, envelope.global_position), flag))
-        doc = tallied(w.doc, w.events, len(envelopes))
-        await put_survey(uow, doc)
-        return doc
+        return tallied(w.doc, w.events, len(envelopes))
 
     def _flag_earlier(self, w: _Work, sub: Submission) -> None:
         """ResponseFlagged for earlier responses of a burst that were recorded unflagged."""
@@ -420,34 +418,6 @@ class _Out:
     recorded: list[tuple[UUID, str]] = field(default_factory=list)
     flags: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     idempotency: list[dict[str, Any]] = field(default_factory=list)
-
-
-def _drop_answered(w: _Work, claimed: set[str]) -> list[int]:
-    """Take out of ``w`` the responses of residents whose ``survey_answered`` document was
-    there before this batch; the submissions' indexes."""
-    dropped: list[int] = []
-    events: list[Event] = []
-    owners: list[int] = []
-    for event, owner in zip(w.events, w.owners, strict=True):
-        if isinstance(event, ResponseRecorded):
-            resident = resident_doc_key(str(event.survey_id), event.resident)
-            if resident not in claimed:
-                dropped.append(owner)
-                w.answered.discard(resident)
-                continue
-        events.append(event)
-        owners.append(owner)
-    w.events, w.owners = events, owners
-    return dropped
-
-
-def _already_answered() -> DomainError:
-    """The domain's own refusal of a repeat (the same code and words as any other)."""
-    try:
-        ensure_admissible(ResidentFacts(already_answered=True))
-    except DomainError as refused:
-        return refused
-    raise AssertionError("a resident who answered was admitted")
 
 
 def _scoped_key(sub: Submission) -> str | None:

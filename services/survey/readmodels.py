@@ -30,7 +30,6 @@ from uuid import UUID
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from services.survey.domain.results import Tally
 from services.survey.domain.state import SurveyState
@@ -121,12 +120,9 @@ async def get_survey(uow: UnitOfWork, survey_id: UUID | str) -> SurveyDoc | None
     return None if text is None else SurveyDoc.from_text(text)
 
 
-async def get_surveys(uow: UnitOfWork, survey_ids: Iterable[str]) -> dict[str, SurveyDoc]:
-    keys = sorted(set(survey_ids))
-    rows = await uow.conn.execute(
-        sa.select(_docs.c.key, _docs.c.doc).where(_docs.c.model == SURVEY, _docs.c.key.in_(keys))
-    )
-    return {r.key: SurveyDoc.from_text(r.doc) for r in rows}
+def survey_doc(doc: SurveyDoc) -> tuple[str, str, str]:
+    """``doc`` as the (model, key, text) a unit of work's ``flush`` writes."""
+    return SURVEY, str(doc.survey_id), canonical_json(doc.to_doc())
 
 
 async def put_survey(uow: UnitOfWork, doc: SurveyDoc, *, new: bool = False) -> None:
@@ -144,43 +140,6 @@ async def existing_keys(uow: UnitOfWork, model: str, keys: Iterable[str]) -> set
     """Which of ``keys`` have a document of ``model`` (an index probe per key)."""
     rows = await rows_by_keys(uow.conn, _docs, ("model", model), "key", list(keys), ["key"])
     return {r.key for r in rows}
-
-
-CLAIM_CHUNK = 1_000
-
-
-async def claim_keys(uow: UnitOfWork, model: str, keys: Iterable[str]) -> set[str]:
-    """Insert an empty document of ``model`` for each key that has none; the keys inserted
-    (a key missing from the answer had its document already — committed, or written by a
-    concurrent transaction that this one waited for).
-
-    One statement per thousand keys, each key an index probe whatever the planner's statistics
-    say. (A lookup ``key IN (...)`` on a table filling faster than autovacuum analyses it — a
-    fresh survey database under a national vote — is planned as a scan of the whole model:
-    milliseconds per batch, growing with every response.)"""
-    wanted = sorted(set(keys))
-    claimed: set[str] = set()
-    for start in range(0, len(wanted), CLAIM_CHUNK):
-        chunk = wanted[start : start + CLAIM_CHUNK]
-        if uow.store.dialect == "postgresql":
-            rows = await uow.conn.execute(_CLAIM_PG, {"model": model, "keys": chunk})
-        else:
-            statement = (
-                sqlite_insert(_docs)
-                .values([{"model": model, "key": k, "doc": "{}"} for k in chunk])
-                .on_conflict_do_nothing()
-                .returning(_docs.c.key)
-            )
-            rows = await uow.conn.execute(statement)
-        claimed.update(r.key for r in rows)
-    return claimed
-
-
-_CLAIM_PG = sa.text(
-    "INSERT INTO documents (model, key, doc) "
-    "SELECT :model, k, '{}' FROM unnest(CAST(:keys AS VARCHAR[])) AS k "
-    "ON CONFLICT DO NOTHING RETURNING key"
-)
 
 
 async def insert_docs(
