@@ -366,6 +366,23 @@ def cpu_by_role(service: Service) -> dict[str, float]:
     }
 
 
+def batch_metrics(service: Service) -> dict[str, float]:
+    """The group commit's counters summed over the replicas (their /metrics)."""
+    total: dict[str, float] = {}
+    for port in service.ports:
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+        for line in text.splitlines():
+            name, _, value = line.rpartition(" ")
+            if name in ("uzdik_survey_batch_size_sum", "uzdik_survey_batch_size_count"):
+                key = name
+            elif name.startswith("uzdik_survey_batch_seconds_sum{"):
+                key = "locked_sum" if 'part="locked"' in name else "transaction_sum"
+            else:
+                continue
+            total[key] = total.get(key, 0.0) + float(value)
+    return total
+
+
 def drive(
     wrk: str,
     service: Service,
@@ -671,9 +688,9 @@ async def run(
             f"load: {num(responses)} responses, {connections} connections, {THREADS} wrk threads"
             f" (load average {load_average:.1f})"
         )
-        before = cpu_by_role(service)
+        before, batches_before = cpu_by_role(service), batch_metrics(service)
         load = drive(wrk, service, survey_id, responses, connections, 0, work)
-        after = cpu_by_role(service)
+        after, batches_after = cpu_by_role(service), batch_metrics(service)
         rate = len(load.ok_ids) / load.seconds
         say(
             f"load: {num(len(load.ok_ids))} × 201 in {load.seconds:.2f} s = {num(rate)}/s; "
@@ -687,6 +704,15 @@ async def run(
             + f" ({(sum(after.values()) - sum(before.values())) / load.seconds:.2f} cores)"
             + f"; load generator (wrk) {load.cpu_seconds * 1e6 / max(1, load.answered):.0f} µs"
         )
+        batches = {k: batches_after[k] - batches_before.get(k, 0.0) for k in batches_after}
+        if count := batches.get("uzdik_survey_batch_size_count"):
+            say(
+                f"group commit: {num(count)} transactions, "
+                f"{batches['uzdik_survey_batch_size_sum'] / count:.1f} responses each, "
+                f"{batches['transaction_sum'] * 1000 / count:.1f} ms each, of which "
+                f"{batches['locked_sum'] * 1000 / count:.1f} ms holding the append lock "
+                f"({batches['locked_sum'] / load.seconds:.0%} of the time)"
+            )
         await published(url)
         rows = await stored_rows(url, survey_id)
         store = [json.loads(r["payload"]) for r in rows]

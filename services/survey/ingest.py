@@ -36,6 +36,7 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 from uuid import UUID, uuid4
 
+from prometheus_client import Histogram
 from sqlalchemy.exc import IntegrityError
 
 from services.survey.domain.answers import ValidResponse
@@ -67,6 +68,17 @@ R = TypeVar("R")
 IDEMPOTENCY_SCOPE = "survey_response"
 UNRECORDED_KEPT = 100_000  # far more than one burst window of one process
 RESIDENT = Actor(id="resident", role="resident")
+BATCH_SIZE = Histogram(
+    "uzdik_survey_batch_size",
+    "Responses written per group-commit transaction",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512),
+)
+BATCH_SECONDS = Histogram(
+    "uzdik_survey_batch_seconds",
+    "A group commit's transaction: whole, and the part holding the service's append lock",
+    ["part"],
+    buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+)
 
 
 class GroupCommit(Generic[T, R]):
@@ -220,6 +232,10 @@ class ResponseWriter:
                 continue
             recorded.extend(out.recorded)
             self.on_commit(out.docs)
+            done = time.perf_counter()
+            BATCH_SIZE.observe(len(batch))
+            BATCH_SECONDS.labels("transaction").observe(done - started)
+            BATCH_SECONDS.labels("locked").observe(done - out.locked_at)
             log.debug(
                 "survey.batch_committed",
                 submissions=len(batch),
