@@ -8,6 +8,7 @@ Only one relay per service is active: PostgreSQL advisory lock (a process lock o
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass
@@ -91,12 +92,17 @@ class Relay:
         topic: str | None = None,
         batch_size: int = 500,
         idle_seconds: float = 0.05,
+        mark_seconds: float = 0.1,
     ) -> None:
         self.store = store
         self.publisher = publisher
         self.topic = topic or topic_for(store.service)
         self.batch_size = batch_size
         self.idle_seconds = idle_seconds
+        # while events keep coming, the running relay stores its mark at most this often (a
+        # transaction of its own each time); it stores it at once whenever it catches up. A
+        # relay that dies re-sends at most this much: at-least-once, consumers are idempotent.
+        self.mark_seconds = mark_seconds
 
     async def published_position(self) -> int:
         rs = schema.relay_state.c
@@ -127,8 +133,9 @@ class Relay:
         acked, _ = await self._publish_after(await self.published_position())
         return acked
 
-    async def _publish_after(self, after: int) -> tuple[int, int]:
-        """Publish one batch after position ``after``; (acknowledged, the new mark)."""
+    async def _publish_after(self, after: int, mark: bool = True) -> tuple[int, int]:
+        """Publish one batch after position ``after``; (acknowledged, the new mark). The mark
+        is stored unless ``mark`` is false (the caller stores it)."""
         pending = await self.store.read_rows(after=after, limit=self.batch_size)
         if not pending:
             RELAY_BACKLOG.labels(self.store.service).set(0)
@@ -139,7 +146,8 @@ class Relay:
         )
         if acked:
             after = pending[acked - 1].global_position
-            await self._mark(after)
+            if mark:
+                await self._mark(after)
             RELAY_PUBLISHED.labels(self.store.service).inc(acked)
         if acked < len(pending):
             raise RuntimeError(f"Kafka acknowledged {acked} of {len(pending)} events")
@@ -161,12 +169,18 @@ class Relay:
     async def _loop(self, stop: asyncio.Event) -> None:
         delay = 0.2
         mark: int | None = None  # the published mark: only this (single active) relay moves it
+        stored = 0  # the mark as stored
+        stored_at = time.monotonic()
         while not stop.is_set():
             try:
                 if mark is None:
-                    mark = await self.published_position()
-                n, mark = await self._publish_after(mark)
+                    mark = stored = await self.published_position()
+                n, mark = await self._publish_after(mark, mark=False)
                 delay = 0.2
+                now = time.monotonic()
+                if mark != stored and (n == 0 or now - stored_at >= self.mark_seconds):
+                    await self._mark(mark)
+                    stored, stored_at = mark, now
                 if n == 0:
                     await _sleep_or_stop(stop, self.idle_seconds)
             except Exception as exc:  # the broker may be down: retry, lose nothing
@@ -179,6 +193,9 @@ class Relay:
                 )
                 await _sleep_or_stop(stop, delay)
                 delay = min(delay * 2, 5.0)
+        if mark is not None and mark != stored:  # stopping: what was published is marked
+            with suppress(Exception):
+                await self._mark(mark)
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:

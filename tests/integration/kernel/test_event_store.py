@@ -233,3 +233,45 @@ async def test_deferred_appends_from_many_writers_keep_one_gapless_chain(
     assert report.ok and report.events == 60
     async with store.reader() as uow:
         assert len(await uow.docs.list("w")) == 21
+
+
+async def test_a_running_relay_stores_its_mark_when_caught_up_not_after_every_batch(
+    store: EventStore,
+) -> None:
+    """Under a steady stream the mark (a transaction of its own) is stored at most every
+    ``mark_seconds``; whenever the relay catches up it is stored at once."""
+    from shared.relay import Record, Relay
+
+    published: list[int] = []
+    marks: list[int] = []
+
+    class AckAll:
+        async def publish(self, topic: str, records: list[Record]) -> int:
+            published.append(len(records))
+            return len(records)
+
+    class Spy(Relay):
+        async def _mark(self, position: int) -> None:
+            marks.append(position)
+            await super()._mark(position)
+
+    async with store.transaction() as uow:
+        for i in range(200):
+            await uow.append(f"m-{i % 7}", None, [Noted(text="x", n=i)], ACTOR, "c")
+    relay = Spy(store, AckAll(), topic="t.kernel.events", batch_size=50, mark_seconds=60)
+    stop = asyncio.Event()
+    running = asyncio.create_task(relay.run(stop))
+    for _ in range(100):
+        if marks:
+            break
+        await asyncio.sleep(0.05)
+    await store.append("m-late", 0, [Noted(text="late")], ACTOR)
+    for _ in range(100):
+        if marks[-1:] == [201]:
+            break
+        await asyncio.sleep(0.05)
+    stop.set()
+    await running
+    assert published == [50, 50, 50, 50, 1]
+    assert marks == [200, 201]  # not 50, 100, 150: one mark per catching up
+    assert await relay.published_position() == 201
