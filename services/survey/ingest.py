@@ -37,7 +37,7 @@ from typing import Any, Generic, TypeVar
 from uuid import UUID, uuid4
 
 from prometheus_client import Histogram
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from services.survey.domain.answers import ValidResponse
 from services.survey.domain.survey import ResidentFacts, accept_response
@@ -172,6 +172,10 @@ class _Work:
     answered: set[str] = field(default_factory=set)
 
 
+class _StaleConnection(Exception):
+    """The batch's connection was found dead before anything was committed."""
+
+
 class IdempotencyKeyReused(DomainError):
     def __init__(self) -> None:
         super().__init__(
@@ -225,7 +229,7 @@ class ResponseWriter:
             started, cpu = time.perf_counter(), time.process_time()
             try:
                 outcomes, out = await self._write_once(batch)
-            except (ConcurrencyError, IntegrityError) as exc:
+            except (ConcurrencyError, IntegrityError, _StaleConnection) as exc:
                 log.warning("survey.batch_retry", attempt=attempt + 1, error=type(exc).__name__)
                 if attempt == self.attempts - 1:
                     raise
@@ -252,6 +256,27 @@ class ResponseWriter:
         repeats: list[tuple[int, int]] = []  # (index, index of the first with the same key)
         surveys = sorted({s.survey_id for s in batch})
         residents = sorted({resident_doc_key(s.survey_id, s.valid.resident) for s in batch})
+        committing: list[bool] = []  # set once the transaction's body is done
+        try:
+            return await self._decide_and_write(
+                batch, outcomes, repeats, surveys, residents, committing
+            )
+        except DBAPIError as exc:
+            # a pooled connection that died unseen fails the first statement: nothing was
+            # written, try again on another; a failure while committing may have committed
+            if exc.connection_invalidated and not committing:
+                raise _StaleConnection(str(exc.orig)[:200]) from exc
+            raise
+
+    async def _decide_and_write(
+        self,
+        batch: list[Submission],
+        outcomes: list[Accepted | Exception | None],
+        repeats: list[tuple[int, int]],
+        surveys: list[str],
+        residents: list[str],
+        committing: list[bool],
+    ) -> tuple[list[Accepted | Exception], _Out]:
         async with self.store.transaction() as uow:
             locked = await uow.lock(  # PostgreSQL: one round trip, the lock then the reads
                 [(SURVEY, sid) for sid in surveys]
@@ -269,7 +294,9 @@ class ResponseWriter:
             stored = await self._stored_answers(uow, batch)
             work: dict[str, _Work] = {}
             first_with_key: dict[str, int] = {}
+            burst = _Burst({s.response_id for s in batch})
             for index, sub in enumerate(batch):
+                burst.decided.add(sub.response_id)
                 key = _scoped_key(sub)
                 if key is not None:
                     if key in stored:
@@ -292,9 +319,10 @@ class ResponseWriter:
                     already_answered=resident in w.answered or (ANSWERED, resident) in found,
                     on_roll=None if doc.roll_sha256 is None else (ROLL, resident) in found,
                 )
+                flags = tuple(dict.fromkeys(sub.flags + burst.later.pop(sub.response_id, ())))
                 try:
                     event = accept_response(
-                        doc.state(), sub.valid, sub.response_id, sub.channel, now, facts, sub.flags
+                        doc.state(), sub.valid, sub.response_id, sub.channel, now, facts, flags
                     )
                 except DomainError as refused:
                     outcomes[index] = refused
@@ -304,7 +332,7 @@ class ResponseWriter:
                 w.answered.add(resident)
                 w.events.append(event)
                 w.owners.append(index)
-                self._flag_earlier(w, sub)
+                self._flag_earlier(w, sub, burst)
             new: list[Doc] = []
             for survey_id, w in work.items():
                 if w.events:
@@ -318,6 +346,7 @@ class ResponseWriter:
                 outcomes[index] = outcome
             if out.idempotency:
                 await uow.conn.execute(schema.idempotency_keys.insert(), out.idempotency)
+            committing.append(True)
         for index, first in repeats:
             answer = outcomes[first]
             outcomes[index] = (
@@ -382,7 +411,7 @@ class ResponseWriter:
                 out.flags.append((flag_doc_key(survey_id, envelope.global_position), flag))
         return tallied(w.doc, w.events, len(envelopes))
 
-    def _flag_earlier(self, w: _Work, sub: Submission) -> None:
+    def _flag_earlier(self, w: _Work, sub: Submission, burst: _Burst) -> None:
         """ResponseFlagged for earlier responses of a burst that were recorded unflagged."""
         if not sub.earlier_flags:
             return
@@ -393,6 +422,10 @@ class ResponseWriter:
             if response_id in self._unrecorded:  # refused after the verdict was taken
                 continue
             at = in_batch.get(response_id)
+            if at is None and response_id in burst.batch:
+                if response_id not in burst.decided:  # later in this batch: flagged if recorded
+                    burst.later[response_id] = burst.later.get(response_id, ()) + reasons
+                continue  # refused in this batch: nothing to flag
             if at is not None:  # recorded in this very batch: flag it in place
                 event = w.events[at]
                 assert isinstance(event, ResponseRecorded)
@@ -422,6 +455,15 @@ class ResponseWriter:
             ["key", "request_hash", "response"],
         )
         return {r.key: (r.request_hash, r.response) for r in rows}
+
+
+@dataclass
+class _Burst:
+    """A batch's bookkeeping for burst flags that name responses of the same batch."""
+
+    batch: set[UUID]  # the batch's response ids
+    decided: set[UUID] = field(default_factory=set)  # recorded or refused so far
+    later: dict[UUID, tuple[str, ...]] = field(default_factory=dict)  # flags for undecided ones
 
 
 @dataclass

@@ -96,7 +96,9 @@ def make_engine(url: str) -> AsyncEngine:
             cur.close()
 
         return engine
-    engine = create_async_engine(url, pool_size=20, max_overflow=20)
+    # pool_recycle: a connection a middlebox dropped silently (no FIN the driver could see)
+    # is not kept for longer than idle timeouts usually are
+    engine = create_async_engine(url, pool_size=20, max_overflow=20, pool_recycle=1800)
     sa_event.listen(engine.sync_engine.pool, "checkout", _alive)
     return engine
 
@@ -192,8 +194,9 @@ class UnitOfWork:
                 self._head = (last.global_position, last.hash) if last else (0, GENESIS)
             docs = await self._documents(wanted)
             versions = {name: await self.stream_version(name) for name in names}
-        self._versions.update(versions)
-        return Locked(docs, versions)
+        for name, version in versions.items():  # rows appended deferred are not in the table
+            self._versions.setdefault(name, version)
+        return Locked(docs, {name: self._versions[name] for name in versions})
 
     async def _documents(self, wanted: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
         by_model: dict[str, list[str]] = {}

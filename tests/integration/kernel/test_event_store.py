@@ -275,3 +275,13 @@ async def test_a_running_relay_stores_its_mark_when_caught_up_not_after_every_ba
     assert published == [50, 50, 50, 50, 1]
     assert marks == [200, 201]  # not 50, 100, 150: one mark per catching up
     assert await relay.published_position() == 201
+
+
+async def test_reads_under_the_lock_after_a_deferred_append_keep_its_version(
+    store: EventStore,
+) -> None:
+    async with store.transaction() as uow:
+        await uow.append("v-1", 0, [Noted(text="a"), Noted(text="b")], ACTOR, "c", deferred=True)
+        assert (await uow.lock(streams=["v-1"])).versions == {"v-1": 2}  # not the table's 0
+        await uow.append("v-1", 2, [Noted(text="c")], ACTOR, "c", deferred=True)
+    assert [e.stream_version for e in await store.load("v-1")] == [1, 2, 3]

@@ -169,6 +169,42 @@ async def test_a_response_refused_in_flight_is_never_flagged_after_the_fact(
     assert doc is not None and doc.flagged == 1  # the later response's own flag only
 
 
+async def test_a_burst_flag_naming_a_response_of_the_same_batch_follows_its_fate(
+    store: EventStore,
+) -> None:
+    """Refused earlier in the batch (its resident had answered): never flagged. Later in the
+    batch and recorded: flagged in its own event."""
+    await writer(store).write([sub(30)])
+    repeat = sub(30, value=9)
+    later_in_batch = sub(32)
+    naming = sub(
+        31,
+        flags=("burst_from_source",),
+        earlier_flags=(
+            (repeat.response_id, ("burst_from_source",)),
+            (later_in_batch.response_id, ("burst_from_source",)),
+        ),
+    )
+    outcomes = await writer(store).write([repeat, naming, later_in_batch])
+    assert isinstance(outcomes[0], DomainError) and outcomes[0].code == "already_answered"
+    assert isinstance(outcomes[1], Accepted) and isinstance(outcomes[2], Accepted)
+    events = await store.load(f"survey-{SURVEY}")
+    assert "ResponseFlagged" not in [e.event_type for e in events]
+    recorded = {
+        e.payload["response_id"]: e.payload["flagged"]
+        for e in events
+        if e.event_type == "ResponseRecorded"
+    }
+    assert str(repeat.response_id) not in recorded
+    assert recorded[str(naming.response_id)] is True
+    assert recorded[str(later_in_batch.response_id)] is True
+    assert sum(recorded.values()) == 2
+    async with store.transaction() as uow:
+        doc = await get_survey(uow, SURVEY)
+        flags = await page(uow, FLAG, f"{SURVEY}:", None, 100)
+    assert doc is not None and doc.flagged == 2 and len(flags) == 2
+
+
 async def test_group_commit_batches_concurrent_submissions_and_keeps_their_order() -> None:
     seen: list[list[int]] = []
 
@@ -212,3 +248,42 @@ async def test_a_failed_transaction_fails_its_batch_only() -> None:
     results = await asyncio.gather(*(commit.submit(i) for i in range(4)), return_exceptions=True)
     assert isinstance(results[0], ConnectionError) and isinstance(results[1], ConnectionError)
     assert results[2:] == [2, 3]
+
+
+async def test_a_batch_whose_connection_died_unseen_is_written_on_another(
+    store: EventStore,
+) -> None:
+    """The pool hands out a connection whose server went away without the driver seeing it
+    (no ping on checkout): its first statement fails before anything is written, and the
+    batch is tried again; a failure while committing is not (it may have committed)."""
+    from contextlib import asynccontextmanager
+
+    from sqlalchemy.exc import DBAPIError
+
+    dead = DBAPIError(
+        "SELECT uzdik_lock(…)", {}, ConnectionError("gone"), connection_invalidated=True
+    )
+    original = store.transaction
+    failures = {"before": 1, "commit": 0}
+
+    @asynccontextmanager
+    async def flaky():  # type: ignore[no-untyped-def]
+        if failures["before"]:
+            failures["before"] -= 1
+            raise dead
+        async with original() as uow:
+            yield uow
+            if failures["commit"]:
+                failures["commit"] -= 1
+                raise dead
+
+    store.transaction = flaky  # type: ignore[method-assign]
+    outcomes = await writer(store).write([sub(40)])
+    assert isinstance(outcomes[0], Accepted)
+    failures["commit"] = 1
+    with pytest.raises(DBAPIError):
+        await writer(store).write([sub(41)])
+    store.transaction = original  # type: ignore[method-assign]
+    events = await store.load(f"survey-{SURVEY}")
+    recorded = [e for e in events if e.event_type == "ResponseRecorded"]
+    assert len(recorded) == 1  # 40 once; 41's transaction was rolled back
