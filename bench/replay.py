@@ -1411,10 +1411,12 @@ async def reference(
     bootstrap: str, topics: list[str], max_records: int = 20000, decode: bool = True
 ) -> tuple[int, float]:
     """A plain consumer (no group) reads every partition to its end offset and decodes each
-    value with ``json.loads``; configured like ``KafkaSource`` so only the replay's work differs."""
-    from aiokafka import AIOKafkaConsumer, TopicPartition
+    value with ``json.loads``; the consumer is ``KafkaSource``'s, so only the replay's work
+    differs."""
+    from aiokafka import TopicPartition
     from aiokafka.admin import AIOKafkaAdminClient
 
+    from services.reporting.kafka_source import reading_consumer
     from shared.kafka import client_kwargs
 
     started = time.perf_counter()
@@ -1425,15 +1427,7 @@ async def reference(
     finally:
         await admin.close()
     parts = [TopicPartition(d["topic"], p["partition"]) for d in described for p in d["partitions"]]
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
-        enable_auto_commit=False,
-        group_id=None,
-        fetch_max_bytes=64 * 1024 * 1024,
-        max_partition_fetch_bytes=16 * 1024 * 1024,
-        auto_offset_reset="earliest",
-        **client_kwargs(),
-    )
+    consumer = reading_consumer(bootstrap)
     await consumer.start()
     try:
         consumer.assign(parts)

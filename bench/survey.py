@@ -368,18 +368,20 @@ def cpu_by_role(service: Service) -> dict[str, float]:
 
 def batch_metrics(service: Service) -> dict[str, float]:
     """The group commit's counters summed over the replicas (their /metrics)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
     total: dict[str, float] = {}
     for port in service.ports:
         text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
-        for line in text.splitlines():
-            name, _, value = line.rpartition(" ")
-            if name in ("uzdik_survey_batch_size_sum", "uzdik_survey_batch_size_count"):
-                key = name
-            elif name.startswith("uzdik_survey_batch_seconds_sum{"):
-                key = "locked_sum" if 'part="locked"' in name else "transaction_sum"
-            else:
-                continue
-            total[key] = total.get(key, 0.0) + float(value)
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name in ("uzdik_survey_batch_size_sum", "uzdik_survey_batch_size_count"):
+                    key = sample.name
+                elif sample.name == "uzdik_survey_batch_seconds_sum":
+                    key = f"{sample.labels['part']}_sum"  # transaction_sum, locked_sum
+                else:
+                    continue
+                total[key] = total.get(key, 0.0) + sample.value
     return total
 
 

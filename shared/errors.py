@@ -80,3 +80,9 @@ class ConcurrencyError(Conflict):
             stream_id=stream_id,
             expected_version=expected,
         )
+
+
+class ConnectionLost(Exception):
+    """A transaction's database connection was lost before anything was committed: the whole
+    transaction may be run again (``EventStore.transaction`` raises it; a failure while
+    committing stays what it was, since the commit may have landed)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
@@ -10,6 +11,16 @@ from shared.events import Actor, Envelope, Event, EventRegistry
 from shared.store.eventstore import UnitOfWork
 
 S = TypeVar("S")
+
+
+@dataclass(frozen=True)
+class Cause:
+    """Who asks, under which correlation id, at which business time (``ServiceContext.now``)."""
+
+    actor: Actor
+    correlation_id: str
+    at: datetime
+    causation_id: str | None = None
 
 
 async def load_state(

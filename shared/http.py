@@ -22,7 +22,7 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.auth import Principal, TokenVerifier
-from shared.errors import ConcurrencyError, DomainError, ErrorItem, Unauthorized
+from shared.errors import ConcurrencyError, ConnectionLost, DomainError, ErrorItem, Unauthorized
 from shared.logging import get_logger
 from shared.metrics import HTTP_REQUESTS
 from shared.store import schema
@@ -141,7 +141,7 @@ async def command(
                         )
                     )
                 return JSONResponse(content, status_code=status)
-        except ConcurrencyError:
+        except (ConcurrencyError, ConnectionLost):
             if attempt == attempts - 1:
                 raise
     raise AssertionError("unreachable")
@@ -323,7 +323,8 @@ class ServiceApp(FastAPI):
     :class:`FastLane` within it) run before Starlette's own middleware stack, so a hot route
     pays for none of it (each layer is a coroutine and a wrapped ``send`` per request)."""
 
-    def wrap_edge(self, service: str, fast_routes: Sequence[FastRoute]) -> None:
+    def __init__(self, service: str, fast_routes: Sequence[FastRoute] = (), **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         inner: ASGIApp = super().__call__
         self._edge = Correlate(FastLane(inner, fast_routes) if fast_routes else inner, service)
 
@@ -339,12 +340,11 @@ def create_app(
     fast_routes: Sequence[FastRoute] = (),
     **fastapi_kwargs: Any,
 ) -> FastAPI:
-    app = ServiceApp(title=f"uzdik {service}", version="1", **fastapi_kwargs)
+    app = ServiceApp(service, fast_routes, title=f"uzdik {service}", version="1", **fastapi_kwargs)
     app.state.verifier = verifier
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.wrap_edge(service, fast_routes)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

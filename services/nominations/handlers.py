@@ -11,8 +11,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from shared.errors import Conflict
-from shared.events import SYSTEM, Actor, Envelope, Event
-from shared.handlers import execute, load_state
+from shared.events import SYSTEM, Envelope, Event
+from shared.handlers import Cause, execute, load_state
 from shared.store.eventstore import UnitOfWork
 
 from .adapters import lookups
@@ -24,16 +24,6 @@ from .domain.edition import AnnounceEdition, EditionState, ExtendDeadline
 from .domain.questionnaire_score import CorrectQuestionnaireScore
 from .domain.territory import Level, load_territory
 from .events import registry
-
-
-@dataclass(frozen=True)
-class Cause:
-    """Who asks, under which correlation id, at which business time (``ServiceContext.now``)."""
-
-    actor: Actor
-    correlation_id: str
-    at: datetime
-    causation_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,20 @@ def decode(values: list[bytes]) -> list[Doc]:
         return [json.loads(v) for v in values]
 
 
+def reading_consumer(bootstrap: str) -> AIOKafkaConsumer:
+    """A consumer for reading whole topics from the start (no group, no commits, large
+    fetches): the replay's, and the one its benchmark's reference reads with."""
+    return AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        group_id=None,
+        fetch_max_bytes=64 * 1024 * 1024,
+        max_partition_fetch_bytes=16 * 1024 * 1024,
+        auto_offset_reset="earliest",
+        **client_kwargs(),
+    )
+
+
 class KafkaSource:
     """Reads the topics from the beginning up to their end offsets as of the start."""
 
@@ -35,15 +49,7 @@ class KafkaSource:
 
     async def _open(self) -> AIOKafkaConsumer:
         if self._consumer is None:
-            consumer = AIOKafkaConsumer(
-                bootstrap_servers=self.bootstrap,
-                enable_auto_commit=False,
-                group_id=None,
-                fetch_max_bytes=64 * 1024 * 1024,
-                max_partition_fetch_bytes=16 * 1024 * 1024,
-                auto_offset_reset="earliest",
-                **client_kwargs(),
-            )
+            consumer = reading_consumer(self.bootstrap)
             await consumer.start()
             parts = await self._partitions()
             consumer.assign(parts)

@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 from services.scoring import intake
 from services.scoring.adapters import lookups
 from services.scoring.adapters.lookups import CommissionRef
-from services.scoring.adapters.repository import Cause, Loaded, Repository
+from services.scoring.adapters.repository import Loaded, Repository
 from services.scoring.domain import Scoring, decide, protocol, replay
 from services.scoring.domain import commands as cmd
 from services.scoring.domain.deadlines import ensure_in_time
 from services.scoring.events import Signature
 from shared.errors import Conflict, DomainError, ErrorItem, Forbidden
 from shared.events import Envelope, Event
+from shared.handlers import Cause
 from shared.store.eventstore import UnitOfWork
 
 __all__ = ["Cause", "Outcome", "act", "act_many", "form_commission", "open_sitting", "sign"]

@@ -26,11 +26,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from services.scoring.adapters import lookups
-from services.scoring.adapters.repository import Cause, Loaded, Repository
+from services.scoring.adapters.repository import Loaded, Repository
 from services.scoring.domain import ScoringRules, decide
 from services.scoring.domain import commands as cmd
 from shared.errors import DomainError
 from shared.events import Actor, Envelope
+from shared.handlers import Cause
 from shared.logging import get_logger
 from shared.store.eventstore import UnitOfWork
 

@@ -37,7 +37,7 @@ from typing import Any, Generic, TypeVar
 from uuid import UUID, uuid4
 
 from prometheus_client import Histogram
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import IntegrityError
 
 from services.survey.domain.answers import ValidResponse
 from services.survey.domain.survey import ResidentFacts, accept_response
@@ -54,7 +54,7 @@ from services.survey.readmodels import (
     survey_stream,
     tallied,
 )
-from shared.errors import ConcurrencyError, DomainError, NotFound
+from shared.errors import ConcurrencyError, ConnectionLost, DomainError, NotFound
 from shared.events import Actor, Event
 from shared.logging import get_logger
 from shared.store import schema
@@ -172,10 +172,6 @@ class _Work:
     answered: set[str] = field(default_factory=set)
 
 
-class _StaleConnection(Exception):
-    """The batch's connection was found dead before anything was committed."""
-
-
 class IdempotencyKeyReused(DomainError):
     def __init__(self) -> None:
         super().__init__(
@@ -229,7 +225,7 @@ class ResponseWriter:
             started, cpu = time.perf_counter(), time.process_time()
             try:
                 outcomes, out = await self._write_once(batch)
-            except (ConcurrencyError, IntegrityError, _StaleConnection) as exc:
+            except (ConcurrencyError, IntegrityError, ConnectionLost) as exc:
                 log.warning("survey.batch_retry", attempt=attempt + 1, error=type(exc).__name__)
                 if attempt == self.attempts - 1:
                     raise
@@ -256,27 +252,6 @@ class ResponseWriter:
         repeats: list[tuple[int, int]] = []  # (index, index of the first with the same key)
         surveys = sorted({s.survey_id for s in batch})
         residents = sorted({resident_doc_key(s.survey_id, s.valid.resident) for s in batch})
-        committing: list[bool] = []  # set once the transaction's body is done
-        try:
-            return await self._decide_and_write(
-                batch, outcomes, repeats, surveys, residents, committing
-            )
-        except DBAPIError as exc:
-            # a pooled connection that died unseen fails the first statement: nothing was
-            # written, try again on another; a failure while committing may have committed
-            if exc.connection_invalidated and not committing:
-                raise _StaleConnection(str(exc.orig)[:200]) from exc
-            raise
-
-    async def _decide_and_write(
-        self,
-        batch: list[Submission],
-        outcomes: list[Accepted | Exception | None],
-        repeats: list[tuple[int, int]],
-        surveys: list[str],
-        residents: list[str],
-        committing: list[bool],
-    ) -> tuple[list[Accepted | Exception], _Out]:
         async with self.store.transaction() as uow:
             locked = await uow.lock(  # PostgreSQL: one round trip, the lock then the reads
                 [(SURVEY, sid) for sid in surveys]
@@ -346,7 +321,6 @@ class ResponseWriter:
                 outcomes[index] = outcome
             if out.idempotency:
                 await uow.conn.execute(schema.idempotency_keys.insert(), out.idempotency)
-            committing.append(True)
         for index, first in repeats:
             answer = outcomes[first]
             outcomes[index] = (

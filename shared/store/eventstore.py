@@ -11,7 +11,7 @@ import asyncio
 import json
 import zlib
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -19,10 +19,10 @@ from uuid import uuid4
 
 import sqlalchemy as sa
 from sqlalchemy import event as sa_event
-from sqlalchemy.exc import DisconnectionError, IntegrityError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from shared.errors import ConcurrencyError
+from shared.errors import ConcurrencyError, ConnectionLost
 from shared.events import Actor, Envelope, Event, Metadata
 from shared.store import schema
 from shared.store.canonical import GENESIS, canonical_json_fast, event_hash
@@ -304,7 +304,7 @@ class UnitOfWork:
                 schema.documents.insert(), [{"model": m, "key": k, "doc": d} for m, k, d in new]
             )
         for model, key, doc in put:
-            await DocStore(self.conn).put_text(model, key, doc)
+            await self.docs.put_text(model, key, doc)
 
     def _row(
         self,
@@ -422,16 +422,18 @@ class EventStore:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[UnitOfWork]:
-        if self._writer is not None:
-            async with self._writer, self.engine.begin() as conn:
-                uow = UnitOfWork(self, conn)
+        async with self._writer or nullcontext(), self.engine.begin() as conn:
+            uow = UnitOfWork(self, conn)
+            try:
                 yield uow
                 await uow.flush()
-        else:
-            async with self.engine.begin() as conn:
-                uow = UnitOfWork(self, conn)
-                yield uow
-                await uow.flush()
+            except DBAPIError as exc:
+                # a pooled connection that died unseen (no ping on checkout) fails the first
+                # statement: nothing was committed, the whole transaction may be run again;
+                # a failure of the commit itself (below, outside this block) may have landed
+                if exc.connection_invalidated:
+                    raise ConnectionLost(str(exc.orig)[:200]) from exc
+                raise
 
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[UnitOfWork]:
@@ -463,15 +465,7 @@ class EventStore:
             return await UnitOfWork(self, conn).load(stream_id)
 
     async def read_all(self, after: int = 0, limit: int = 1000) -> list[Envelope]:
-        ev = schema.events
-        async with self.engine.connect() as conn:
-            rows = await conn.execute(
-                sa.select(ev)
-                .where(ev.c.global_position > after)
-                .order_by(ev.c.global_position)
-                .limit(limit)
-            )
-            return [row_to_envelope(self.service, r) for r in rows]
+        return [row_to_envelope(self.service, r) for r in await self.read_rows(after, limit)]
 
     async def read_rows(self, after: int = 0, limit: int = 1000) -> list[Any]:
         """The stored rows after ``after``, in order, as they are (payload and metadata as

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from shared.auth import Principal
+from shared.handlers import Cause
 from shared.http import command, principal
 from shared.runtime import ServiceContext
 from shared.store.eventstore import UnitOfWork
@@ -18,7 +19,7 @@ from shared.store.eventstore import UnitOfWork
 from .. import handlers
 from ..domain.application import SubmitApplication, WithdrawApplication
 from ..domain.questionnaire_score import CorrectQuestionnaireScore
-from ..handlers import Cause, Outcome
+from ..handlers import Outcome
 from .common import NOMINATING, authorised, cause, scope
 from .ids import uuid7
 from .schemas import (

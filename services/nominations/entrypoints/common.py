@@ -11,12 +11,12 @@ from fastapi import Request
 from shared.auth import Principal
 from shared.errors import NotFound
 from shared.events import Actor
+from shared.handlers import Cause
 from shared.http import correlation_id
 from shared.runtime import ServiceContext
 from shared.store.eventstore import EventStore, UnitOfWork
 
 from ..adapters import lookups
-from ..handlers import Cause
 
 NOMINATING = ("nominator", "secretary")
 """Who may submit an application, attach its documents and withdraw it."""

@@ -25,23 +25,14 @@ from services.scoring.adapters.lookups import CommissionRef
 from services.scoring.domain import Scoring, ScoringRules, evolve, initial
 from services.scoring.events import FinalistSelected, registry
 from shared.errors import Conflict, NotFound
-from shared.events import Actor, Envelope, Event
+from shared.events import Envelope, Event
+from shared.handlers import Cause
 from shared.store import schema
 from shared.store.eventstore import UnitOfWork, row_to_envelope
 
 
 def stream_of(commission_id: str) -> str:
     return f"commission-{commission_id}"
-
-
-@dataclass(frozen=True)
-class Cause:
-    """Who asks, under which correlation, at which business time (``ServiceContext.now``)."""
-
-    actor: Actor
-    correlation_id: str
-    at: datetime
-    causation_id: str | None = None
 
 
 @dataclass(frozen=True)

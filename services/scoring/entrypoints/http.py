@@ -16,8 +16,9 @@ from uuid import uuid4
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from services.scoring.adapters.repository import Cause, Repository
+from services.scoring.adapters.repository import Repository
 from shared.events import Actor
+from shared.handlers import Cause
 from shared.http import command, correlation_id
 from shared.runtime import ServiceContext
 from shared.store.eventstore import UnitOfWork

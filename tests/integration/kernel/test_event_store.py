@@ -285,3 +285,27 @@ async def test_reads_under_the_lock_after_a_deferred_append_keep_its_version(
         assert (await uow.lock(streams=["v-1"])).versions == {"v-1": 2}  # not the table's 0
         await uow.append("v-1", 2, [Noted(text="c")], ACTOR, "c", deferred=True)
     assert [e.stream_version for e in await store.load("v-1")] == [1, 2, 3]
+
+
+async def test_a_connection_lost_before_the_commit_is_told_apart_from_other_failures(
+    store: EventStore,
+) -> None:
+    """Lost before anything was committed: ``ConnectionLost`` (the transaction may be run
+    again, as ``command`` and the survey's writer do); any other database error as it was."""
+    from sqlalchemy.exc import DBAPIError
+
+    from shared.errors import ConnectionLost
+
+    def failure(invalidated: bool) -> DBAPIError:
+        return DBAPIError(
+            "SELECT 1", {}, ConnectionError("gone"), connection_invalidated=invalidated
+        )
+
+    with pytest.raises(ConnectionLost):
+        async with store.transaction() as uow:
+            await uow.append("c-1", 0, [Noted(text="lost")], ACTOR, "c", deferred=True)
+            raise failure(True)
+    with pytest.raises(DBAPIError):
+        async with store.transaction():
+            raise failure(False)
+    assert await store.head() == 0  # nothing of either was written

@@ -7,11 +7,12 @@ from datetime import UTC, datetime
 import pytest
 
 from services.scoring import handlers
-from services.scoring.adapters.repository import Cause, Repository
+from services.scoring.adapters.repository import Repository
 from services.scoring.domain import Scoring
 from services.scoring.domain import commands as c
 from services.scoring.events import Person
 from shared.events import Actor
+from shared.handlers import Cause
 from shared.migrations import upgrade
 from shared.store.eventstore import EventStore, UnitOfWork
 

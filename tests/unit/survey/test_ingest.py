@@ -266,16 +266,22 @@ async def test_a_batch_whose_connection_died_unseen_is_written_on_another(
     original = store.transaction
     failures = {"before": 1, "commit": 0}
 
+    class Abort(Exception):
+        pass
+
     @asynccontextmanager
     async def flaky():  # type: ignore[no-untyped-def]
-        if failures["before"]:
-            failures["before"] -= 1
-            raise dead
-        async with original() as uow:
-            yield uow
-            if failures["commit"]:
-                failures["commit"] -= 1
-                raise dead
+        try:
+            async with original() as uow:
+                if failures["before"]:  # the first statement meets the dead connection
+                    failures["before"] -= 1
+                    raise dead
+                yield uow
+                if failures["commit"]:  # rolled back here, then fails as a commit would
+                    failures["commit"] -= 1
+                    raise Abort
+        except Abort:
+            raise dead from None
 
     store.transaction = flaky  # type: ignore[method-assign]
     outcomes = await writer(store).write([sub(40)])
