@@ -33,14 +33,14 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 from uuid import UUID, uuid4
 
 from prometheus_client import Histogram
 from sqlalchemy.exc import IntegrityError
 
 from services.survey.domain.answers import ValidResponse
-from services.survey.domain.survey import ResidentFacts, accept_response
+from services.survey.domain.survey import ResidentFacts, accept_response, response_recorded
 from services.survey.events import Channel, ResponseFlagged, ResponseRecorded
 from services.survey.readmodels import (
     ANSWERED,
@@ -59,7 +59,7 @@ from shared.events import Actor, Event
 from shared.logging import get_logger
 from shared.store import schema
 from shared.store.canonical import canonical_json
-from shared.store.eventstore import Doc, EventStore, UnitOfWork
+from shared.store.eventstore import Doc, EventStore, Rendered, UnitOfWork, render
 from shared.store.lookup import rows_by_keys
 
 log = get_logger("uzdik.survey.ingest")
@@ -85,8 +85,10 @@ class GroupCommit(Generic[T, R]):
     """Collects concurrent submissions and hands them to ``write`` in batches.
 
     One batch is in flight at a time (they would queue on the append lock anyway); whatever
-    arrives meanwhile forms the next one. ``write`` returns one outcome per item, in order: a
-    result, or an exception that becomes that item's answer.
+    arrives meanwhile forms the next one. An idle collector starts the next batch once the
+    submissions stop coming (``quiet``) rather than after a fixed ``linger``. ``write``
+    returns one outcome per item, in order: a result, or an exception that becomes that
+    item's answer.
     """
 
     def __init__(
@@ -94,10 +96,12 @@ class GroupCommit(Generic[T, R]):
         write: Callable[[list[T]], Awaitable[Sequence[R | Exception]]],
         max_items: int = 500,
         linger: float = 0.002,
+        quiet: float = 0.0,
     ) -> None:
         self._write = write
         self.max_items = max_items
         self.linger = linger
+        self.quiet = quiet
         self._pending: list[tuple[T, asyncio.Future[R]]] = []
         self._task: asyncio.Task[None] | None = None
         self.batches = 0
@@ -116,9 +120,26 @@ class GroupCommit(Generic[T, R]):
         while self._task is not None and not self._task.done():
             await asyncio.shield(self._task)
 
+    async def _collect(self) -> None:
+        """When idle, wait for more submissions before writing: until none arrived for
+        ``quiet`` seconds (the requests in flight have all been read), at most ``linger``
+        seconds after the first, or ``max_items``; ``quiet=0``: ``linger`` always."""
+        if not self.quiet:
+            await asyncio.sleep(self.linger)
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.linger
+        seen = -1
+        while (count := len(self._pending)) != seen and count < self.max_items:
+            left = deadline - loop.time()
+            if left <= 0:
+                return
+            seen = count
+            await asyncio.sleep(min(self.quiet, left))
+
     async def _drain(self) -> None:
         if self.linger:
-            await asyncio.sleep(self.linger)
+            await self._collect()
         while self._pending:
             batch = self._pending[: self.max_items]
             del self._pending[: self.max_items]
@@ -252,6 +273,9 @@ class ResponseWriter:
         repeats: list[tuple[int, int]] = []  # (index, index of the first with the same key)
         surveys = sorted({s.survey_id for s in batch})
         residents = sorted({resident_doc_key(s.survey_id, s.valid.resident) for s in batch})
+        now = self.now()
+        # the events as they will be if accepted, rendered before the lock (see _Prepared)
+        prepared = _Prepared(batch, f"survey-batch-{uuid4()}", now)
         async with self.store.transaction() as uow:
             locked = await uow.lock(  # PostgreSQL: one round trip, the lock then the reads
                 [(SURVEY, sid) for sid in surveys]
@@ -259,13 +283,13 @@ class ResponseWriter:
                 [survey_stream(sid) for sid in surveys],
             )
             out = _Out(locked_at=time.perf_counter())
-            now = self.now()
             found = locked.documents
             docs = {
                 sid: SurveyDoc.from_text(found[(SURVEY, sid)])
                 for sid in surveys
                 if (SURVEY, sid) in found
             }
+            states = {sid: doc.state() for sid, doc in docs.items()}
             stored = await self._stored_answers(uow, batch)
             work: dict[str, _Work] = {}
             first_with_key: dict[str, int] = {}
@@ -297,7 +321,14 @@ class ResponseWriter:
                 flags = tuple(dict.fromkeys(sub.flags + burst.later.pop(sub.response_id, ())))
                 try:
                     event = accept_response(
-                        doc.state(), sub.valid, sub.response_id, sub.channel, now, facts, flags
+                        states[sub.survey_id],
+                        sub.valid,
+                        sub.response_id,
+                        sub.channel,
+                        now,
+                        facts,
+                        flags,
+                        prepared.event(sub.response_id),
                     )
                 except DomainError as refused:
                     outcomes[index] = refused
@@ -311,7 +342,7 @@ class ResponseWriter:
             new: list[Doc] = []
             for survey_id, w in work.items():
                 if w.events:
-                    doc = await self._append(uow, survey_id, w, batch, now, out)
+                    doc = await self._append(uow, survey_id, w, batch, prepared, out)
                     out.docs.append(doc)
                     new.extend((ANSWERED, r, "{}") for r in sorted(w.answered))
             new.extend((FLAG, k, canonical_json(f)) for k, f in out.flags)
@@ -335,17 +366,18 @@ class ResponseWriter:
         survey_id: str,
         w: _Work,
         batch: list[Submission],
-        now: datetime,
+        prepared: _Prepared,
         out: _Out,
     ) -> SurveyDoc:
         """Append one survey's events of the batch (written by the batch's flush); note what
         else to write; the survey's new doc."""
+        now = prepared.now
         envelopes = await uow.append(
             survey_stream(survey_id),
             w.doc.version,
-            w.events,
+            [prepared.rendered(event) for event in w.events],
             RESIDENT,
-            correlation_id=f"survey-batch-{uuid4()}",
+            correlation_id=prepared.correlation_id,
             occurred_at=now,
             deferred=True,
         )
@@ -429,6 +461,37 @@ class ResponseWriter:
             ["key", "request_hash", "response"],
         )
         return {r.key: (r.request_hash, r.response) for r in rows}
+
+
+class _Prepared:
+    """A batch's responses as the events they become if accepted, rendered (metadata, the
+    canonical texts) before the append lock is taken: under it, an accepted response whose
+    event came out the same (no flag added by a burst meanwhile) is only placed and linked."""
+
+    def __init__(self, batch: Sequence[Submission], correlation_id: str, now: datetime) -> None:
+        self.correlation_id = correlation_id
+        self.now = now
+        self._by_response: dict[UUID, Rendered] = {}
+        for sub in batch:
+            event = response_recorded(
+                UUID(sub.survey_id), sub.valid, sub.response_id, sub.channel, sub.flags
+            )
+            self._by_response[sub.response_id] = render(
+                event, RESIDENT, correlation_id, recorded_at=now, occurred_at=now
+            )
+
+    def event(self, response_id: UUID) -> ResponseRecorded | None:
+        found = self._by_response.get(response_id)
+        return None if found is None else cast(ResponseRecorded, found.event)
+
+    def rendered(self, event: Event) -> Event | Rendered:
+        """``event``'s rendering if it is the very event prepared, else ``event`` (rendered
+        by the append)."""
+        if isinstance(event, ResponseRecorded):
+            found = self._by_response.get(event.response_id)
+            if found is not None and found.event is event:
+                return found
+        return event
 
 
 @dataclass

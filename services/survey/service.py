@@ -62,7 +62,10 @@ class SurveyService:
             on_unrecorded=lambda ids: self.detector.forget(ids, time.monotonic()),
         )
         self.batcher: GroupCommit[Submission, Accepted] = GroupCommit(
-            self.writer.write, self.config.batch_max, self.config.batch_linger
+            self.writer.write,
+            self.config.batch_max,
+            self.config.batch_linger,
+            self.config.batch_quiet,
         )
         self._cache: dict[str, tuple[float, SurveyDoc]] = {}
         self._loading: dict[str, asyncio.Future[SurveyDoc | None]] = {}

@@ -83,6 +83,47 @@ class NewEvent:
     occurred_at: datetime | None = None
 
 
+@dataclass(frozen=True)
+class Rendered:
+    """An event with its metadata and their canonical texts, made by :func:`render` before the
+    append lock is taken: appending it only places it (position, version) and links it."""
+
+    event: Event
+    payload: dict[str, Any]
+    payload_text: str
+    metadata: Metadata
+    metadata_text: str
+
+
+def render(
+    event: Event,
+    actor: Actor,
+    correlation_id: str,
+    *,
+    recorded_at: datetime,
+    occurred_at: datetime | None = None,
+    causation_id: str | None = None,
+) -> Rendered:
+    """``event`` as the store will keep it, but for its place in the log: what a writer can
+    prepare before it holds the lock every other writer of the service waits for."""
+    meta = Metadata(
+        event_id=uuid4(),
+        occurred_at=occurred_at or recorded_at,
+        recorded_at=recorded_at,
+        actor=actor,
+        correlation_id=correlation_id,
+        causation_id=causation_id,
+    )
+    payload = event.to_payload()
+    return Rendered(
+        event,
+        payload,
+        canonical_json_fast(payload),
+        meta,
+        canonical_json_fast(meta.model_dump(mode="json")),
+    )
+
+
 def make_engine(url: str) -> AsyncEngine:
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 60})
@@ -231,7 +272,7 @@ class UnitOfWork:
         self,
         stream_id: str,
         expected_version: int | None,
-        events: Sequence[Event | NewEvent],
+        events: Sequence[Event | NewEvent | Rendered],
         actor: Actor,
         correlation_id: str,
         causation_id: str | None = None,
@@ -239,9 +280,10 @@ class UnitOfWork:
         deferred: bool = False,
     ) -> list[Envelope]:
         """Append after checking the stream is still at ``expected_version`` (None: any).
-        ``occurred_at`` is business time (default: now); ``recorded_at`` is always now.
-        ``deferred``: the rows are written by the next :meth:`flush` (with documents, in one
-        statement) — the envelopes, positions and versions are final already."""
+        ``occurred_at`` is business time (default: now); ``recorded_at`` is always now —
+        except for :class:`Rendered` events, which carry their own metadata (made just before
+        the lock). ``deferred``: the rows are written by the next :meth:`flush` (with
+        documents, in one statement) — the envelopes, positions and versions are final already."""
         position, prev = await self._lock_head()
         current = self._versions.get(stream_id)
         if current is None:
@@ -251,19 +293,20 @@ class UnitOfWork:
         now = self.store.clock()
         rows, out = [], []
         for offset, item in enumerate(events, start=1):
-            new = item if isinstance(item, NewEvent) else NewEvent(item, occurred_at)
+            if isinstance(item, Rendered):
+                rendered = item
+            else:
+                new = item if isinstance(item, NewEvent) else NewEvent(item, occurred_at)
+                rendered = render(
+                    new.event,
+                    actor,
+                    correlation_id,
+                    recorded_at=now,
+                    occurred_at=new.occurred_at,
+                    causation_id=causation_id,
+                )
             position += 1
-            row, envelope = self._row(
-                new,
-                position,
-                stream_id,
-                current + offset,
-                prev,
-                now,
-                actor,
-                correlation_id,
-                causation_id,
-            )
+            row, envelope = self._row(rendered, position, stream_id, current + offset, prev)
             prev = envelope.hash
             rows.append(row)
             out.append(envelope)
@@ -307,49 +350,34 @@ class UnitOfWork:
             await self.docs.put_text(model, key, doc)
 
     def _row(
-        self,
-        new: NewEvent,
-        position: int,
-        stream_id: str,
-        version: int,
-        prev: str,
-        now: datetime,
-        actor: Actor,
-        correlation_id: str,
-        causation_id: str | None,
+        self, rendered: Rendered, position: int, stream_id: str, version: int, prev: str
     ) -> tuple[dict[str, Any], Envelope]:
-        meta = Metadata(
-            event_id=uuid4(),
-            occurred_at=new.occurred_at or now,
-            recorded_at=now,
-            actor=actor,
-            correlation_id=correlation_id,
-            causation_id=causation_id,
-        )
-        payload = new.event.to_payload()
-        payload_text = canonical_json_fast(payload)
-        metadata_text = canonical_json_fast(meta.model_dump(mode="json"))
         place: dict[str, Any] = {
             "global_position": position,
             "stream_id": stream_id,
             "stream_version": version,
-            "event_type": new.event.event_type,
-            "schema_version": new.event.schema_version,
+            "event_type": rendered.event.event_type,
+            "schema_version": rendered.event.schema_version,
         }
-        digest = event_hash(prev, place, payload_text=payload_text, metadata_text=metadata_text)
+        digest = event_hash(
+            prev,
+            place,
+            payload_text=rendered.payload_text,
+            metadata_text=rendered.metadata_text,
+        )
         row = {
             **place,
-            "event_id": str(meta.event_id),
-            "payload": payload_text,
-            "metadata": metadata_text,
+            "event_id": str(rendered.metadata.event_id),
+            "payload": rendered.payload_text,
+            "metadata": rendered.metadata_text,
             "prev_hash": prev,
             "hash": digest,
         }
         envelope = Envelope.model_construct(  # its parts are validated already
             service=self.store.service,
             **place,
-            payload=payload,
-            metadata=meta,
+            payload=rendered.payload,
+            metadata=rendered.metadata,
             prev_hash=prev,
             hash=digest,
         )

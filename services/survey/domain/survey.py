@@ -134,14 +134,36 @@ def accept_response(
     now: datetime,
     facts: ResidentFacts,
     flags: Sequence[str] = (),
+    prepared: ResponseRecorded | None = None,
 ) -> ResponseRecorded:
     """Record a response already validated at the edge (the IIN is gone by now: only its key
-    travels), given the resident's facts looked up under the append lock."""
+    travels), given the resident's facts looked up under the append lock. ``prepared``: the
+    event :func:`response_recorded` made for it before the facts were known, returned as it is
+    when these arguments make the same event."""
     current = ensure_accepting(state, now)
     ensure_admissible(facts)
     reasons = tuple(dict.fromkeys(flags))
+    if (
+        prepared is not None
+        and prepared.response_id == response_id
+        and prepared.survey_id == current.survey_id
+        and prepared.flag_reasons == reasons
+    ):
+        return prepared
+    return response_recorded(current.survey_id, valid, response_id, channel, reasons)
+
+
+def response_recorded(
+    survey_id: UUID,
+    valid: ValidResponse,
+    response_id: UUID,
+    channel: Channel,
+    flags: Sequence[str] = (),
+) -> ResponseRecorded:
+    """The event of an accepted response (whether it is accepted: :func:`accept_response`)."""
+    reasons = tuple(dict.fromkeys(flags))
     return ResponseRecorded(
-        survey_id=current.survey_id,
+        survey_id=survey_id,
         response_id=response_id,
         resident=valid.resident,
         channel=channel,

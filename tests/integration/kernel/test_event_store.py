@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -10,7 +11,7 @@ import sqlalchemy as sa
 from shared.audit import verify_chain
 from shared.errors import ConcurrencyError
 from shared.migrations import upgrade
-from shared.store.eventstore import EventStore
+from shared.store.eventstore import EventStore, render
 from tests.kernel_events import ACTOR, Noted, registry
 
 
@@ -309,3 +310,23 @@ async def test_a_connection_lost_before_the_commit_is_told_apart_from_other_fail
         async with store.transaction():
             raise failure(False)
     assert await store.head() == 0  # nothing of either was written
+
+
+async def test_an_event_rendered_before_the_lock_is_stored_as_rendered_and_linked(
+    store: EventStore,
+) -> None:
+    """``render`` makes an event's metadata and texts before the append lock; the append
+    only places and links it: the stored row carries that metadata, the chain holds, and the
+    envelope is what reading the row back gives."""
+    await store.append("r-1", 0, [Noted(text="before")], ACTOR)
+    at = datetime(2026, 11, 27, 6, 0, tzinfo=UTC)
+    rendered = render(Noted(text="рендер"), ACTOR, "corr-r", recorded_at=at)
+    async with store.transaction() as uow:
+        await uow.lock(streams=["r-1"])
+        (envelope,) = await uow.append("r-1", 1, [rendered], ACTOR, "ignored", deferred=True)
+    stored = (await store.read_all())[-1]
+    assert stored == envelope
+    assert stored.metadata == rendered.metadata and stored.metadata.recorded_at == at
+    assert stored.metadata.correlation_id == "corr-r" and stored.stream_version == 2
+    assert registry.load(stored) == Noted(text="рендер")
+    assert (await verify_chain(store)).ok

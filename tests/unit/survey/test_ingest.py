@@ -234,6 +234,29 @@ async def test_group_commit_batches_concurrent_submissions_and_keeps_their_order
     assert commit.batches == 3 and commit.items == 9
 
 
+async def test_an_idle_collector_writes_once_submissions_stop_coming() -> None:
+    """The batch starts when no submission came for ``quiet`` seconds, not after ``linger``;
+    one arriving after the pause is the next batch."""
+    loop = asyncio.get_running_loop()
+    seen: list[tuple[list[int], float]] = []
+
+    async def write(items: list[int]) -> list[int | Exception]:
+        seen.append((items, loop.time()))
+        return list(items)
+
+    commit: GroupCommit[int, int] = GroupCommit(write, max_items=100, linger=5.0, quiet=0.05)
+    start = loop.time()
+
+    async def later(item: int, delay: float) -> int:
+        await asyncio.sleep(delay)
+        return await commit.submit(item)
+
+    results = await asyncio.gather(later(0, 0), later(1, 0.01), later(2, 0.02), later(3, 0.6))
+    assert results == [0, 1, 2, 3]
+    assert [items for items, _ in seen] == [[0, 1, 2], [3]]
+    assert seen[0][1] - start < 0.5 and seen[1][1] - start < 1.5  # neither waited 5 s
+
+
 async def test_a_failed_transaction_fails_its_batch_only() -> None:
     calls = 0
 
