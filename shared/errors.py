@@ -86,3 +86,9 @@ class ConnectionLost(Exception):
     """A transaction's database connection was lost before anything was committed: the whole
     transaction may be run again (``EventStore.transaction`` raises it; a failure while
     committing stays what it was, since the commit may have landed)."""
+
+
+class StaleRead(Exception):
+    """A batch written with ``EventStore.write`` expected a document as it had read it, and it
+    changed (or a document it creates exists): nothing was written; read again and decide
+    again."""

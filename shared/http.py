@@ -9,7 +9,6 @@ import time
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
-from uuid import uuid4
 
 import sqlalchemy as sa
 import structlog
@@ -23,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.auth import Principal, TokenVerifier
 from shared.errors import ConcurrencyError, ConnectionLost, DomainError, ErrorItem, Unauthorized
+from shared.ids import uuid4
 from shared.logging import get_logger
 from shared.metrics import HTTP_REQUESTS
 from shared.store import schema

@@ -11,10 +11,12 @@ import asyncio
 import json
 import ssl
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.helpers import create_ssl_context
+from aiokafka.partitioner import DefaultPartitioner, murmur2
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 from faststream.security import BaseSecurity
@@ -63,6 +65,24 @@ def make_broker(bootstrap: str, client_id: str = "uzdik") -> KafkaBroker:
     )
 
 
+MAX_BATCH_BYTES = 512 * 1024  # a record batch the relay sends (the broker takes up to 1 MB)
+
+
+class KeyPartitioner:
+    """aiokafka's default partitioner — the Java client's murmur2 of the key, so a stream's
+    events land on the partition any Kafka client would choose — with each key's hash kept:
+    the pure-Python hash cost more than the rest of a send, and a relay sends the same few
+    streams' keys over and over."""
+
+    def __init__(self, keys: int = 65_536) -> None:
+        self._hash = lru_cache(maxsize=keys)(murmur2)
+
+    def __call__(self, key: bytes | None, all_partitions: list[int], available: list[int]) -> int:
+        if key is None:
+            return int(DefaultPartitioner()(key, all_partitions, available))
+        return all_partitions[(int(self._hash(key)) & 0x7FFFFFFF) % len(all_partitions)]
+
+
 class KafkaPublisher:
     """The relay's port to Kafka: an idempotent aiokafka producer (acks=all; TLS as every
     client of ours). Straight aiokafka rather than FastStream's publisher: the relay sends what
@@ -73,9 +93,12 @@ class KafkaPublisher:
     away and came back is used again (the relay re-sends from its published mark).
     """
 
-    def __init__(self, bootstrap: str, client_id: str = "uzdik-relay") -> None:
-        self.bootstrap, self.client_id = bootstrap, client_id
+    def __init__(
+        self, bootstrap: str, client_id: str = "uzdik-relay", max_batch_bytes: int = MAX_BATCH_BYTES
+    ) -> None:
+        self.bootstrap, self.client_id, self.max_batch_bytes = bootstrap, client_id, max_batch_bytes
         self.producer: AIOKafkaProducer | None = None
+        self._partitioner = KeyPartitioner()
 
     async def _connected(self) -> AIOKafkaProducer:
         if self.producer is None:
@@ -86,6 +109,8 @@ class KafkaPublisher:
                 acks="all",
                 request_timeout_ms=15000,
                 linger_ms=2,
+                max_batch_size=self.max_batch_bytes,
+                partitioner=self._partitioner,
                 **client_kwargs(),
             )
             try:
@@ -102,32 +127,65 @@ class KafkaPublisher:
             await producer.stop()
 
     async def publish(self, topic: str, records: Sequence[Record]) -> int:
+        """Send ``records`` in order and return how many from the start Kafka acknowledged.
+
+        The records go as ready-made batches, one open batch per partition (the key's
+        partition, as any client would choose it), in the records' order within each:
+        aiokafka's per-message path cost four times the CPU per record (26 against 6 µs,
+        measured here with 32 records of 1.4 kB)."""
         producer = await self._connected()
-        futures: list[asyncio.Future[Any]] = []
+        sent: list[tuple[list[int], asyncio.Future[Any]]] = []
         try:
-            for record in records:
+            partitions = sorted(await producer.partitions_for(topic))
+            open_: dict[int, tuple[Any, list[int]]] = {}
+            for index, record in enumerate(records):
+                partition = self._partitioner(record.key, partitions, partitions)
                 headers = [(k, v.encode()) for k, v in record.headers.items()]
-                futures.append(
-                    await producer.send(topic, record.value, key=record.key, headers=headers)
-                )
+                for _ in range(2):
+                    batch, members = open_.get(partition) or (producer.create_batch(), [])
+                    if batch.append(
+                        key=record.key, value=record.value, timestamp=None, headers=headers
+                    ):
+                        members.append(index)
+                        open_[partition] = (batch, members)
+                        break
+                    if not members:
+                        raise ValueError(f"record {index} is larger than a batch may be")
+                    del open_[partition]
+                    sent.append(await self._send(producer, topic, partition, batch, members))
+            for partition, (batch, members) in open_.items():
+                sent.append(await self._send(producer, topic, partition, batch, members))
         except BaseException:
-            await self._settle(futures)
+            await self._settle(sent, len(records))
             await self.close()
             raise
-        acked = await self._settle(futures)
+        acked = await self._settle(sent, len(records))
         if acked < len(records):
             await self.close()
         return acked
 
     @staticmethod
-    async def _settle(futures: list[asyncio.Future[Any]]) -> int:
-        results = await asyncio.gather(*futures, return_exceptions=True)
-        acked = 0
-        for result in results:
-            if isinstance(result, BaseException):
-                break
-            acked += 1
-        return acked
+    async def _send(
+        producer: AIOKafkaProducer, topic: str, partition: int, batch: Any, members: list[int]
+    ) -> tuple[list[int], asyncio.Future[Any]]:
+        batch.close()
+        return members, await producer.send_batch(batch, topic, partition=partition)
+
+    @staticmethod
+    async def _settle(sent: list[tuple[list[int], asyncio.Future[Any]]], total: int) -> int:
+        """How many records from the start were acknowledged (a record of a failed batch,
+        or one never sent, ends the prefix)."""
+        results = await asyncio.gather(*(future for _, future in sent), return_exceptions=True)
+        acked = {
+            index
+            for (members, _), result in zip(sent, results, strict=True)
+            if not isinstance(result, BaseException)
+            for index in members
+        }
+        prefix = 0
+        while prefix < total and prefix in acked:
+            prefix += 1
+        return prefix
 
 
 def decode(body: Any) -> Envelope:

@@ -206,7 +206,13 @@ async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
 
 
 class single_active:
-    """Hold a PostgreSQL session advisory lock while active; others wait as standbys."""
+    """Hold a PostgreSQL session advisory lock while active; others wait as standbys.
+
+    The lock's session is in autocommit: it holds the lock and nothing else — no open
+    transaction, so no snapshot that would keep every dead row of the database from being
+    pruned or vacuumed for as long as the relay runs (a counter updated by every batch then
+    costs more with each update). On exit the lock is released and the connection closed,
+    not handed back to the pool with the lock still held."""
 
     _local: ClassVar[dict[str, asyncio.Lock]] = {}
 
@@ -219,10 +225,23 @@ class single_active:
         await self._lock.acquire()
         if self.store.dialect != "postgresql":
             return
+        try:
+            await self._take()
+        except BaseException:  # the database went away while trying: let the caller retry
+            self._lock.release()
+            raise
+
+    async def _take(self) -> None:
         key = lock_key(self.name)
         while not self.stop.is_set():
             conn = await self.store.engine.connect()
-            if await conn.scalar(sa.select(sa.func.pg_try_advisory_lock(key))):
+            try:
+                await conn.execution_options(isolation_level="AUTOCOMMIT")
+                taken = await conn.scalar(sa.select(sa.func.pg_try_advisory_lock(key)))
+            except BaseException:
+                await conn.close()
+                raise
+            if taken:
                 self._conn = conn
                 log.info("relay.active", lock=self.name)
                 return
@@ -230,6 +249,13 @@ class single_active:
             await _sleep_or_stop(self.stop, 1.0)
 
     async def __aexit__(self, *exc: object) -> None:
-        if self._conn is not None:
-            await self._conn.close()  # closing the session releases the advisory lock
-        self._lock.release()
+        try:
+            if self._conn is not None:
+                conn, self._conn = self._conn, None
+                try:
+                    await conn.scalar(sa.select(sa.func.pg_advisory_unlock(lock_key(self.name))))
+                finally:
+                    await conn.invalidate()  # the session ends: nothing of it is pooled
+                    await conn.close()
+        finally:
+            self._lock.release()

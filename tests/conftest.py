@@ -17,6 +17,30 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_uzdik(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """The ``uzdik`` command of the project's venv, run from the repository (output captured).
+    ``env`` None: this process's environment without service addresses, so an embedded run
+    stays embedded."""
+    if env is None:
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")
+        }
+    return subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "uzdik"), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=timeout,
+    )
+
+
 POSTGRES_IMAGE = "postgres:16.4-alpine"
 KAFKA_IMAGE = "confluentinc/cp-kafka:7.6.0"
 

@@ -37,7 +37,8 @@ class SurveyConfig:
     trusted_proxies: tuple[Network, ...] = ()
     batch_max: int = 500
     batch_linger: float = 0.002
-    batch_quiet: float = 0.0003
+    batch_quiet: float = 0.001
+    batch_in_flight: int = 2
     close_every: float = 30.0
     edition: str = "2020"
     extra: dict[str, str] = field(default_factory=dict)
@@ -65,7 +66,8 @@ class SurveyConfig:
             trusted_proxies=proxies,
             batch_max=max(1, int(env.get("UZDIK_SURVEY_BATCH_MAX", "500"))),
             batch_linger=max(0.0, float(env.get("UZDIK_SURVEY_BATCH_LINGER_MS", "5")) / 1000),
-            batch_quiet=max(0.0, float(env.get("UZDIK_SURVEY_BATCH_QUIET_MS", "0.3")) / 1000),
+            batch_quiet=max(0.0, float(env.get("UZDIK_SURVEY_BATCH_QUIET_MS", "1")) / 1000),
+            batch_in_flight=max(1, int(env.get("UZDIK_SURVEY_BATCH_IN_FLIGHT", "2"))),
             close_every=max(0.0, float(env.get("UZDIK_SURVEY_CLOSE_EVERY_S", "30"))),
             edition=rules.edition,
         )

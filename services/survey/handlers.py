@@ -1,14 +1,13 @@
 """Survey service layer: the commands other than a resident's response (see ``ingest``).
 
-Every command takes the service's append lock first, reads the ``survey`` document (the
-snapshot of ``survey-<id>``: nothing is folded), decides with the domain, appends at the
-document's version and writes the document back — all in the caller's transaction.
+Every command takes the service's append lock first, reading under it the version of
+``survey-<id>``; it reads the ``survey`` document (the snapshot of the stream: nothing is
+folded) and, when a decision needs it, the ``survey_tally`` counter; decides with the domain,
+appends at that version and writes the document back — all in the caller's transaction.
 """
 
 from __future__ import annotations
 
-import os
-import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,19 +27,21 @@ from services.survey.readmodels import (
     DUE,
     ROLL,
     SurveyDoc,
+    add_tally,
     delete_prefix,
     due_key,
     due_surveys,
     existing_keys,
     get_survey,
+    get_tally,
     insert_docs,
     put_survey,
     resident_doc_key,
     survey_stream,
-    tallied,
 )
 from shared.errors import DomainError, NotFound, RuleViolation
 from shared.events import SYSTEM, Actor, Envelope
+from shared.ids import uuid7
 from shared.logging import get_logger
 from shared.store.eventstore import EventStore, UnitOfWork
 
@@ -50,11 +51,7 @@ NAMESPACE = uuid.UUID("6f1d4b0e-5c38-4c5e-9a57-9d0f4b6f2a11")
 
 def new_id() -> UUID:
     """A UUIDv7 (API.md: time-ordered ids where we mint them)."""
-    millis = time.time_ns() // 1_000_000
-    raw = bytearray(millis.to_bytes(6, "big") + os.urandom(10))
-    raw[6] = (raw[6] & 0x0F) | 0x70
-    raw[8] = (raw[8] & 0x3F) | 0x80
-    return UUID(bytes=bytes(raw))
+    return uuid7()
 
 
 def survey_id_for(candidate_id: str) -> UUID:
@@ -88,7 +85,7 @@ async def open_survey(
     )
     opened = events[0]
     assert isinstance(opened, SurveyOpened)
-    await put_survey(uow, SurveyDoc(opened=opened, version=len(envelopes)), new=True)
+    await put_survey(uow, SurveyDoc(opened=opened), new=True)
     await insert_docs(uow, DUE, [(due_key(opened.closes_at, opened.survey_id), {})])
     return envelopes
 
@@ -102,18 +99,19 @@ async def close_survey(
     now: datetime,
 ) -> SurveyClosed:
     """Close with the final result (organiser by hand, or the deadline)."""
-    await uow.lock()
+    stream = survey_stream(survey_id)
+    version = (await uow.lock(streams=[stream])).versions[stream]
     doc = await require_survey(uow, survey_id)
-    events = survey_domain.close_survey(doc.state(), now=now, reason=reason, flagged=doc.flagged)
-    envelopes = await uow.append(
-        survey_stream(survey_id), doc.version, events, actor, correlation_id, None, now
+    tally = await get_tally(uow, survey_id)
+    events = survey_domain.close_survey(
+        doc.state(tally), now=now, reason=reason, flagged=tally.flagged
     )
+    await uow.append(stream, version, events, actor, correlation_id, None, now)
     closed = events[0]
     assert isinstance(closed, SurveyClosed)
     updated = doc.model_copy(
         update={
             "status": "closed",
-            "version": doc.version + len(envelopes),
             "closed_at": closed.closed_at,
             "result": closed.result,
         }
@@ -151,17 +149,15 @@ async def upload_roll(
 ) -> tuple[SurveyDoc, list[Envelope]]:
     """Set (or replace) the residents' roll: keys stored as documents, the digest logged."""
     keys = roll_domain.roll_keys(entries, pepper)
-    await uow.lock()
+    stream = survey_stream(survey_id)
+    version = (await uow.lock(streams=[stream])).versions[stream]
     doc = await require_survey(uow, survey_id)
-    events = roll_domain.upload_roll(doc.state(), keys)
-    envelopes = await uow.append(
-        survey_stream(survey_id), doc.version, events, actor, correlation_id, None, now
-    )
+    events = roll_domain.upload_roll(doc.state(await get_tally(uow, survey_id)), keys)
+    envelopes = await uow.append(stream, version, events, actor, correlation_id, None, now)
     await delete_prefix(uow, ROLL, f"{survey_id}:")
     await insert_docs(uow, ROLL, [(resident_doc_key(survey_id, k), {}) for k in sorted(keys)])
     updated = doc.model_copy(
         update={
-            "version": doc.version + len(envelopes),
             "roll_count": len(keys),
             "roll_sha256": roll_domain.roll_digest(keys),
         }
@@ -188,7 +184,8 @@ async def import_paper_poll(
 ) -> PaperImport:
     """A paper poll's CSV: every line accepted and appended, or nothing (422 naming each
     refused line and why)."""
-    await uow.lock()
+    stream = survey_stream(survey_id)
+    version = (await uow.lock(streams=[stream])).versions[stream]
     doc = await require_survey(uow, survey_id)
     state = doc.state()
     ensure_accepting(state, now)
@@ -208,11 +205,9 @@ async def import_paper_poll(
         raise import_refusal(report)
     import_id = new_id()
     events = import_responses(state, report, now=now, import_id=import_id, new_id=new_id)
-    envelopes = await uow.append(
-        survey_stream(survey_id), doc.version, events, actor, correlation_id, None, now
-    )
+    envelopes = await uow.append(stream, version, events, actor, correlation_id, None, now)
     await insert_docs(uow, ANSWERED, [(k, {}) for k in sorted(keys)])
-    await put_survey(uow, tallied(doc, events, len(envelopes)))
+    await add_tally(uow, survey_id, events)
     return PaperImport(import_id, report, envelopes)
 
 

@@ -1,28 +1,30 @@
-"""Group commit of residents' responses: many requests, one transaction.
+"""Group commit of residents' responses: many requests, one statement.
 
 A response is acknowledged only once it is committed to the event store. Committing each one
 in its own transaction costs a round trip per statement and a WAL flush per response; under a
 national vote that is the bottleneck. :class:`GroupCommit` collects the responses that arrive
-while the previous transaction is being written (or, when idle, for ``linger`` seconds), and
-:class:`ResponseWriter` writes them in **one** transaction:
+together, and :class:`ResponseWriter` writes them at once:
 
-1. take the service's append lock and, in the same round trip on PostgreSQL (``uow.lock``,
-   migration 0003), read under it everything the decisions depend on: the ``survey`` documents
-   of the batch, the ``survey_answered`` and ``survey_roll`` documents of its residents (an
-   index probe each) and the surveys' stream versions; then the stored ``Idempotency-Key``
-   answers (only when the batch has keys);
-2. decide each response in arrival order with the domain (:func:`accept_response`): a refusal
+1. render the events the responses become if accepted (before anything is read);
+2. read, without the lock, what the decisions depend on — the ``survey`` documents of the
+   batch, the ``survey_answered`` and ``survey_roll`` documents of its residents and their
+   stored idempotency answers — in one round trip (``EventStore.documents``);
+3. decide each response in arrival order with the domain (:func:`accept_response`): a refusal
    (closed survey, not on the roll, already answered — before, or by an earlier response of the
    same batch —, idempotency key reused) is that response's answer and does not fail the
-   others; every writer of ``survey_answered`` holds the lock, so what was read is final;
-3. append the rest, per survey, on ``survey-<id>`` at the version read under the lock, and
-   write them with who answered, the flags and each survey document's new tally and version
-   in **one** statement (``uow.flush``); the idempotency answers, when there are any;
-4. commit, then resolve each request's future.
+   others;
+4. write the events, who answered, the flags, the idempotency answers and the tally's
+   increment in one statement (``EventStore.write``) that takes the service's append lock,
+   checks the surveys are still as read and places and links the events in the server;
+5. resolve each request's future.
 
-A failure of the transaction itself (database down, a lost race that the lock should have
-made impossible) fails every request of the batch after ``attempts`` tries; nothing of it is
-committed, so a client retry is safe.
+A batch whose reads went stale (another writer stored one of its residents first, a survey was
+closed) writes nothing and is decided again; its last try reads under the lock and cannot go
+stale. Its first try skips step 2 when every survey of the batch was seen before and has no
+roll: the write checks what the read would have told (:meth:`ResponseWriter._may_skip_reads`).
+A failure of the database itself fails every request of the batch; nothing of it is stored, so
+a client retry is safe (a connection lost while the write was under way: what is stored says
+whether it landed).
 """
 
 from __future__ import annotations
@@ -36,8 +38,7 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar, cast
 from uuid import UUID, uuid4
 
-from prometheus_client import Histogram
-from sqlalchemy.exc import IntegrityError
+from prometheus_client import Counter, Histogram
 
 from services.survey.domain.answers import ValidResponse
 from services.survey.domain.survey import ResidentFacts, accept_response, response_recorded
@@ -45,27 +46,26 @@ from services.survey.events import Channel, ResponseFlagged, ResponseRecorded
 from services.survey.readmodels import (
     ANSWERED,
     FLAG,
+    IDEMPOTENT,
     ROLL,
     SURVEY,
+    TALLY,
     SurveyDoc,
-    flag_doc_key,
     resident_doc_key,
-    survey_doc,
     survey_stream,
-    tallied,
+    tally_delta,
 )
-from shared.errors import ConcurrencyError, ConnectionLost, DomainError, NotFound
+from shared.errors import ConnectionLost, DomainError, NotFound, StaleRead
 from shared.events import Actor, Event
 from shared.logging import get_logger
-from shared.store import schema
 from shared.store.canonical import canonical_json
-from shared.store.eventstore import Doc, EventStore, Rendered, UnitOfWork, render
-from shared.store.lookup import rows_by_keys
+from shared.store.eventstore import Batch, Doc, EventStore, Rendered, Renderer
 
 log = get_logger("uzdik.survey.ingest")
 T = TypeVar("T")
 R = TypeVar("R")
 IDEMPOTENCY_SCOPE = "survey_response"
+PARSED_KEPT = 1_000  # survey documents kept parsed (a region has a few hundred surveys)
 UNRECORDED_KEPT = 100_000  # far more than one burst window of one process
 RESIDENT = Actor(id="resident", role="resident")
 BATCH_SIZE = Histogram(
@@ -73,9 +73,13 @@ BATCH_SIZE = Histogram(
     "Responses written per group-commit transaction",
     buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512),
 )
+BATCH_RETRIES = Counter(
+    "uzdik_survey_batch_retries",
+    "Group-commit batches tried again (what they read went stale, or the connection was lost)",
+)
 BATCH_SECONDS = Histogram(
     "uzdik_survey_batch_seconds",
-    "A group commit's transaction: whole, and the part holding the service's append lock",
+    "A group commit: whole (read, decide, write), and its write (the statement under the lock)",
     ["part"],
     buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
 )
@@ -84,11 +88,11 @@ BATCH_SECONDS = Histogram(
 class GroupCommit(Generic[T, R]):
     """Collects concurrent submissions and hands them to ``write`` in batches.
 
-    One batch is in flight at a time (they would queue on the append lock anyway); whatever
-    arrives meanwhile forms the next one. An idle collector starts the next batch once the
-    submissions stop coming (``quiet``) rather than after a fixed ``linger``. ``write``
-    returns one outcome per item, in order: a result, or an exception that becomes that
-    item's answer.
+    At most ``in_flight`` batches are being written at a time; what arrives while none can
+    start forms the next batch, written as soon as one finishes. A batch that can start at
+    once waits for more submissions first: until they stop coming (``quiet``), at most
+    ``linger`` (``quiet=0``: ``linger`` always). ``write`` returns one outcome per item, in
+    order: a result, or an exception that becomes that item's answer.
     """
 
     def __init__(
@@ -97,33 +101,43 @@ class GroupCommit(Generic[T, R]):
         max_items: int = 500,
         linger: float = 0.002,
         quiet: float = 0.0,
+        in_flight: int = 1,
     ) -> None:
         self._write = write
         self.max_items = max_items
         self.linger = linger
         self.quiet = quiet
+        self.in_flight = max(1, in_flight)
         self._pending: list[tuple[T, asyncio.Future[R]]] = []
-        self._task: asyncio.Task[None] | None = None
+        self._collector: asyncio.Task[None] | None = None
+        self._running = 0
+        self._tasks: set[asyncio.Task[None]] = set()
         self.batches = 0
         self.items = 0
 
     async def submit(self, item: T) -> R:
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[R] = loop.create_future()
+        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._pending.append((item, future))
-        if self._task is None or self._task.done():
-            self._task = loop.create_task(self._drain())
+        self._start(fresh=True)
         return await future
 
     async def close(self) -> None:
-        """Wait for the batch in flight and the queued ones."""
-        while self._task is not None and not self._task.done():
-            await asyncio.shield(self._task)
+        """Wait for the batches in flight and the queued ones."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    def _start(self, fresh: bool) -> None:
+        """Start a batch if one may start and none is being collected."""
+        if self._collector is not None or not self._pending or self._running >= self.in_flight:
+            return
+        task = asyncio.get_running_loop().create_task(self._batch(fresh))
+        self._collector = task
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _collect(self) -> None:
-        """When idle, wait for more submissions before writing: until none arrived for
-        ``quiet`` seconds (the requests in flight have all been read), at most ``linger``
-        seconds after the first, or ``max_items``; ``quiet=0``: ``linger`` always."""
+        """Wait for more submissions: until none arrived for ``quiet`` seconds (the requests in
+        flight have all been read), at most ``linger`` seconds, or ``max_items``."""
         if not self.quiet:
             await asyncio.sleep(self.linger)
             return
@@ -137,28 +151,44 @@ class GroupCommit(Generic[T, R]):
             seen = count
             await asyncio.sleep(min(self.quiet, left))
 
-    async def _drain(self) -> None:
-        if self.linger:
-            await self._collect()
-        while self._pending:
+    async def _batch(self, fresh: bool) -> None:
+        try:
+            if fresh and self.linger:
+                await self._collect()
             batch = self._pending[: self.max_items]
             del self._pending[: self.max_items]
-            try:
-                outcomes = await self._write([item for item, _ in batch])
-            except Exception as exc:
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
+        finally:
+            self._collector = None
+        self._running += 1
+        try:
+            self._start(fresh=False)  # more than one batch's worth was waiting
+            await self._settle(batch)
+        finally:
+            self._running -= 1
+            self._start(fresh=False)  # what arrived meanwhile
+
+    async def _settle(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
+        try:
+            outcomes = await self._write([item for item, _ in batch])
+        except Exception as exc:
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        except BaseException:  # cancelled (shutting down): no request is left waiting
+            for _, future in batch:
+                if not future.done():
+                    future.cancel()
+            raise
+        self.batches += 1
+        self.items += len(batch)
+        for (_, future), outcome in zip(batch, outcomes, strict=True):
+            if future.done():  # the client went away; the response is recorded all the same
                 continue
-            self.batches += 1
-            self.items += len(batch)
-            for (_, future), outcome in zip(batch, outcomes, strict=True):
-                if future.done():  # the client went away; the response is recorded all the same
-                    continue
-                if isinstance(outcome, Exception):
-                    future.set_exception(outcome)
-                else:
-                    future.set_result(outcome)
+            if isinstance(outcome, Exception):
+                future.set_exception(outcome)
+            else:
+                future.set_result(outcome)
 
 
 @dataclass(frozen=True)
@@ -222,13 +252,31 @@ class ResponseWriter:
         # transaction failed): a later submission's burst verdict may have been taken while
         # they were in flight; they must not be flagged after the fact
         self._unrecorded: dict[UUID, None] = {}
+        self._survey_docs: dict[str, SurveyDoc] = {}
+        self._seen: dict[str, str] = {}  # survey → its document's text as last read
+        self._in_flight: dict[UUID, asyncio.Future[None]] = {}  # response → its batch's end
 
     async def write(self, batch: list[Submission]) -> list[Accepted | Exception]:
         """One transaction for the batch; before it returns (or raises), ``on_unrecorded`` hears
         of every submission that did not become a new response, so that the burst detector
-        never flags it after the fact."""
+        never flags it after the fact.
+
+        Batches may be written concurrently. One whose burst verdicts name a response of a
+        batch still in flight waits for that batch first: a response is flagged after the
+        fact only once it is recorded (and never if it was not), and after it in the log."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        for sub in batch:
+            self._in_flight[sub.response_id] = done
         recorded: list[tuple[UUID, str]] = []
         try:
+            named = {
+                future
+                for sub in batch
+                for response_id, _ in sub.earlier_flags
+                if (future := self._in_flight.get(response_id)) is not None and future is not done
+            }
+            if named:  # (wait, not gather: cancelling this must not cancel the others)
+                await asyncio.wait(named)
             return await self._write(batch, recorded)
         finally:
             fresh = {response_id for response_id, _ in recorded}
@@ -238,16 +286,29 @@ class ResponseWriter:
                 while len(self._unrecorded) > UNRECORDED_KEPT:
                     del self._unrecorded[next(iter(self._unrecorded))]
                 self.on_unrecorded(lost)
+            for sub in batch:
+                if self._in_flight.get(sub.response_id) is done:
+                    del self._in_flight[sub.response_id]
+            if not done.done():
+                done.set_result(None)
 
     async def _write(
         self, batch: list[Submission], recorded: list[tuple[UUID, str]]
     ) -> list[Accepted | Exception]:
         for attempt in range(self.attempts):
-            started, cpu = time.perf_counter(), time.process_time()
+            started = time.perf_counter()
+            # the last try reads under the lock: it cannot go stale; the first may read nothing
+            if attempt == self.attempts - 1:
+                mode = "locked"
+            elif attempt == 0 and self._may_skip_reads(batch):
+                mode = "unread"
+            else:
+                mode = "read"
             try:
-                outcomes, out = await self._write_once(batch)
-            except (ConcurrencyError, IntegrityError, ConnectionLost) as exc:
-                log.warning("survey.batch_retry", attempt=attempt + 1, error=type(exc).__name__)
+                outcomes, out = await self._write_once(batch, mode)
+            except (StaleRead, ConnectionLost) as exc:
+                log.info("survey.batch_retry", attempt=attempt + 1, error=type(exc).__name__)
+                BATCH_RETRIES.inc()
                 if attempt == self.attempts - 1:
                     raise
                 continue
@@ -256,103 +317,69 @@ class ResponseWriter:
             done = time.perf_counter()
             BATCH_SIZE.observe(len(batch))
             BATCH_SECONDS.labels("transaction").observe(done - started)
-            BATCH_SECONDS.labels("locked").observe(done - out.locked_at)
+            BATCH_SECONDS.labels("write").observe(done - out.writing_at)
             log.debug(
                 "survey.batch_committed",
                 submissions=len(batch),
                 recorded=len(out.recorded),
-                ms=round((time.perf_counter() - started) * 1000, 1),
-                locked_ms=round((time.perf_counter() - out.locked_at) * 1000, 1),
-                cpu_ms=round((time.process_time() - cpu) * 1000, 1),
+                ms=round((done - started) * 1000, 1),
+                write_ms=round((done - out.writing_at) * 1000, 1),
             )
             return outcomes
         raise AssertionError("unreachable")
 
-    async def _write_once(self, batch: list[Submission]) -> tuple[list[Accepted | Exception], _Out]:
-        outcomes: list[Accepted | Exception | None] = [None] * len(batch)
-        repeats: list[tuple[int, int]] = []  # (index, index of the first with the same key)
+    def _may_skip_reads(self, batch: list[Submission]) -> bool:
+        """Whether the batch may be decided without reading: every survey's document was seen
+        and has no roll. What the read would tell is then either known (the survey, expected
+        unchanged by the write) or checked by the write itself: a resident who answered
+        before, or an idempotency key used before, is a document that exists — the statement
+        fails, nothing is written, and the batch is decided again on what it reads."""
+        for sid in {s.survey_id for s in batch}:
+            text = self._seen.get(sid)
+            if text is None or self._parsed(text).roll_sha256 is not None:
+                return False
+        return True
+
+    async def _write_once(
+        self, batch: list[Submission], mode: str
+    ) -> tuple[list[Accepted | Exception], _Out]:
         surveys = sorted({s.survey_id for s in batch})
         residents = sorted({resident_doc_key(s.survey_id, s.valid.resident) for s in batch})
-        now = self.now()
-        # the events as they will be if accepted, rendered before the lock (see _Prepared)
-        prepared = _Prepared(batch, f"survey-batch-{uuid4()}", now)
-        async with self.store.transaction() as uow:
-            locked = await uow.lock(  # PostgreSQL: one round trip, the lock then the reads
-                [(SURVEY, sid) for sid in surveys]
-                + [(model, r) for r in residents for model in (ANSWERED, ROLL)],
-                [survey_stream(sid) for sid in surveys],
-            )
-            out = _Out(locked_at=time.perf_counter())
-            found = locked.documents
-            docs = {
-                sid: SurveyDoc.from_text(found[(SURVEY, sid)])
-                for sid in surveys
-                if (SURVEY, sid) in found
-            }
-            states = {sid: doc.state() for sid, doc in docs.items()}
-            stored = await self._stored_answers(uow, batch)
-            work: dict[str, _Work] = {}
-            first_with_key: dict[str, int] = {}
-            burst = _Burst({s.response_id for s in batch})
-            for index, sub in enumerate(batch):
-                burst.decided.add(sub.response_id)
-                key = _scoped_key(sub)
-                if key is not None:
-                    if key in stored:
-                        outcomes[index] = _stored_outcome(sub, *stored[key])
-                        continue
-                    if key in first_with_key:
-                        first = first_with_key[key]
-                        if batch[first].request_hash != sub.request_hash:
-                            outcomes[index] = IdempotencyKeyReused()
-                        else:
-                            repeats.append((index, first))
-                        continue
-                doc = docs.get(sub.survey_id)
-                if doc is None:
-                    outcomes[index] = NotFound("survey_not_found", "no such survey")
-                    continue
-                w = work.setdefault(sub.survey_id, _Work(doc))
-                resident = resident_doc_key(sub.survey_id, sub.valid.resident)
-                facts = ResidentFacts(
-                    already_answered=resident in w.answered or (ANSWERED, resident) in found,
-                    on_roll=None if doc.roll_sha256 is None else (ROLL, resident) in found,
-                )
-                flags = tuple(dict.fromkeys(sub.flags + burst.later.pop(sub.response_id, ())))
-                try:
-                    event = accept_response(
-                        states[sub.survey_id],
-                        sub.valid,
-                        sub.response_id,
-                        sub.channel,
-                        now,
-                        facts,
-                        flags,
-                        prepared.event(sub.response_id),
-                    )
-                except DomainError as refused:
-                    outcomes[index] = refused
-                    continue
-                if key is not None:
-                    first_with_key[key] = index
-                w.answered.add(resident)
-                w.events.append(event)
-                w.owners.append(index)
-                self._flag_earlier(w, sub, burst)
-            new: list[Doc] = []
-            for survey_id, w in work.items():
-                if w.events:
-                    doc = await self._append(uow, survey_id, w, batch, prepared, out)
-                    out.docs.append(doc)
-                    new.extend((ANSWERED, r, "{}") for r in sorted(w.answered))
-            new.extend((FLAG, k, canonical_json(f)) for k, f in out.flags)
-            # the events, who answered, the flags and the surveys' new tallies: one statement
-            await uow.flush(new=new, put=[survey_doc(d) for d in out.docs])
-            for index, outcome in out.accepted.items():
-                outcomes[index] = outcome
-            if out.idempotency:
-                await uow.conn.execute(schema.idempotency_keys.insert(), out.idempotency)
-        for index, first in repeats:
+        keys = sorted({k for s in batch if (k := _scoped_key(s)) is not None})
+        # the events as they will be if accepted, rendered before anything is read
+        prepared = _Prepared(batch, f"survey-batch-{uuid4()}", self.now())
+        wanted = (
+            [(SURVEY, sid) for sid in surveys]
+            + [(model, r) for r in residents for model in (ANSWERED, ROLL)]
+            + [(IDEMPOTENT, k) for k in keys]
+        )
+        if mode == "locked":
+            async with self.store.transaction() as uow:
+                found = (await uow.lock(wanted)).documents
+                self._see(surveys, found)
+                plan = self._plan(batch, found, prepared)
+                if plan.write is not None:
+                    await uow.write(plan.write)
+        else:
+            if mode == "unread":  # the surveys as last seen; the write checks the rest
+                found = {(SURVEY, sid): self._seen[sid] for sid in surveys}
+            else:
+                found = await self.store.documents(wanted)  # without the lock: one round trip
+                self._see(surveys, found)
+            plan = self._plan(batch, found, prepared)
+            if mode == "unread" and any(
+                isinstance(plan.outcomes[i], Exception) and _scoped_key(sub) is not None
+                for i, sub in enumerate(batch)
+            ):  # a keyed request may be a retry whose answer is stored: read it first
+                raise StaleRead("a keyed request refused without a read")
+            if plan.write is not None:
+                await self.store.write(plan.write)
+            elif mode == "unread":
+                plan.out.docs.clear()  # nothing checked the surveys as seen
+        out, outcomes = plan.out, plan.outcomes
+        for index, outcome in out.accepted.items():
+            outcomes[index] = outcome
+        for index, first in plan.repeats:
             answer = outcomes[first]
             outcomes[index] = (
                 replace(answer, replayed=True) if isinstance(answer, Accepted) else answer
@@ -360,48 +387,114 @@ class ResponseWriter:
         final = [o if o is not None else RuntimeError("no outcome") for o in outcomes]
         return final, out
 
-    async def _append(
-        self,
-        uow: UnitOfWork,
-        survey_id: str,
-        w: _Work,
-        batch: list[Submission],
-        prepared: _Prepared,
-        out: _Out,
-    ) -> SurveyDoc:
-        """Append one survey's events of the batch (written by the batch's flush); note what
-        else to write; the survey's new doc."""
+    def _plan(
+        self, batch: list[Submission], found: dict[tuple[str, str], str], prepared: _Prepared
+    ) -> _Plan:
+        """Decide each response in arrival order on the documents read; what to write."""
+        outcomes: list[Accepted | Exception | None] = [None] * len(batch)
+        repeats: list[tuple[int, int]] = []  # (index, index of the first with the same key)
         now = prepared.now
-        envelopes = await uow.append(
-            survey_stream(survey_id),
-            w.doc.version,
-            [prepared.rendered(event) for event in w.events],
-            RESIDENT,
-            correlation_id=prepared.correlation_id,
-            occurred_at=now,
-            deferred=True,
-        )
-        for event, envelope, owner in zip(w.events, envelopes, w.owners, strict=True):
+        surveys = sorted({s.survey_id for s in batch})
+        keys = sorted({k for s in batch if (k := _scoped_key(s)) is not None})
+        out = _Out()
+        docs = {
+            sid: self._parsed(found[(SURVEY, sid)]) for sid in surveys if (SURVEY, sid) in found
+        }
+        states = {sid: doc.state() for sid, doc in docs.items()}
+        stored = {
+            k: _stored_answer(found[(IDEMPOTENT, k)]) for k in keys if (IDEMPOTENT, k) in found
+        }
+        work: dict[str, _Work] = {}
+        first_with_key: dict[str, int] = {}
+        burst = _Burst({s.response_id for s in batch})
+        for index, sub in enumerate(batch):
+            burst.decided.add(sub.response_id)
+            key = _scoped_key(sub)
+            if key is not None:
+                if key in stored:
+                    outcomes[index] = _stored_outcome(sub, *stored[key])
+                    continue
+                if key in first_with_key:
+                    first = first_with_key[key]
+                    if batch[first].request_hash != sub.request_hash:
+                        outcomes[index] = IdempotencyKeyReused()
+                    else:
+                        repeats.append((index, first))
+                    continue
+            doc = docs.get(sub.survey_id)
+            if doc is None:
+                outcomes[index] = NotFound("survey_not_found", "no such survey")
+                continue
+            w = work.setdefault(sub.survey_id, _Work(doc))
+            resident = resident_doc_key(sub.survey_id, sub.valid.resident)
+            facts = ResidentFacts(
+                already_answered=resident in w.answered or (ANSWERED, resident) in found,
+                on_roll=None if doc.roll_sha256 is None else (ROLL, resident) in found,
+            )
+            flags = tuple(dict.fromkeys(sub.flags + burst.later.pop(sub.response_id, ())))
+            try:
+                event = accept_response(
+                    states[sub.survey_id],
+                    sub.valid,
+                    sub.response_id,
+                    sub.channel,
+                    now,
+                    facts,
+                    flags,
+                    prepared.event(sub.response_id),
+                )
+            except DomainError as refused:
+                outcomes[index] = refused
+                continue
+            if key is not None:
+                first_with_key[key] = index
+            w.answered.add(resident)
+            w.events.append(event)
+            w.owners.append(index)
+            self._flag_earlier(w, sub, burst)
+        for survey_id, w in work.items():
+            if w.events:
+                self._collect(survey_id, w, batch, prepared, out)
+        out.docs.extend(docs.values())
+        out.writing_at = time.perf_counter()
+        write = None
+        if out.events:
+            # the events (placed and linked by the server), who answered, the flags, the
+            # idempotency answers and the tallies: one statement, the only one under the lock;
+            # every decision above stands only if the surveys are still as read (closed, roll)
+            write = Batch(
+                expect=[(SURVEY, sid, found[(SURVEY, sid)]) for sid in docs],
+                events=out.events,
+                new=out.new,
+                new_at=out.new_at,
+                add=out.add,
+            )
+        return _Plan(out, outcomes, repeats, write)
+
+    def _collect(
+        self, survey_id: str, w: _Work, batch: list[Submission], prepared: _Prepared, out: _Out
+    ) -> None:
+        """One survey's part of the batch: its events in order, who answered, its flags (keyed
+        by the position the server gives the flagging event), its tally, the answers."""
+        now = prepared.now
+        stream = survey_stream(survey_id)
+        for event, owner in zip(w.events, w.owners, strict=True):
+            rendered = prepared.rendered(event)
+            at = len(out.events)
+            out.events.append((stream, rendered))
             if isinstance(event, ResponseRecorded):
                 sub = batch[owner]
                 body = {
                     "id": str(event.response_id),
                     "survey_id": survey_id,
-                    "event_ids": [str(envelope.event_id)],
+                    "event_ids": [str(rendered.metadata.event_id)],
                 }
                 out.accepted[owner] = Accepted(body)
                 out.recorded.append((event.response_id, survey_id))
                 key = _scoped_key(sub)
                 if key is not None:
-                    out.idempotency.append(
-                        {
-                            "scope": IDEMPOTENCY_SCOPE,
-                            "key": key,
-                            "request_hash": sub.request_hash,
-                            "status_code": 201,
-                            "response": json.dumps(body),
-                        }
-                    )
+                    answer = {"request_hash": sub.request_hash, "response": body}
+                    out.new.append((IDEMPOTENT, key, canonical_json(answer)))
                 response_id, reasons, later = event.response_id, event.flag_reasons, False
             elif isinstance(event, ResponseFlagged):
                 response_id, reasons, later = event.response_id, event.reasons, True
@@ -414,8 +507,32 @@ class ResponseWriter:
                     "flagged_at": now.isoformat(),
                     "after_the_fact": later,
                 }
-                out.flags.append((flag_doc_key(survey_id, envelope.global_position), flag))
-        return tallied(w.doc, w.events, len(envelopes))
+                out.new_at.append((FLAG, f"{survey_id}:", canonical_json(flag), at))
+        out.new.extend((ANSWERED, r, "{}") for r in sorted(w.answered))
+        delta = tally_delta(w.events)
+        if delta is not None:
+            out.add.append((TALLY, survey_id, delta))
+
+    def _see(self, surveys: list[str], found: dict[tuple[str, str], str]) -> None:
+        """Remember each survey's document as just read (or that it was not found)."""
+        if len(self._seen) >= PARSED_KEPT:
+            self._seen.clear()
+        for sid in surveys:
+            text = found.get((SURVEY, sid))
+            if text is None:
+                self._seen.pop(sid, None)
+            else:
+                self._seen[sid] = text
+
+    def _parsed(self, text: str) -> SurveyDoc:
+        """The survey document of ``text`` (parsed once: it changes only with the survey's
+        own commands, and every batch reads it)."""
+        doc = self._survey_docs.get(text)
+        if doc is None:
+            if len(self._survey_docs) >= PARSED_KEPT:
+                self._survey_docs.clear()
+            doc = self._survey_docs[text] = SurveyDoc.from_text(text)
+        return doc
 
     def _flag_earlier(self, w: _Work, sub: Submission, burst: _Burst) -> None:
         """ResponseFlagged for earlier responses of a burst that were recorded unflagged."""
@@ -445,23 +562,6 @@ class ResponseWriter:
                 )
                 w.owners.append(-1)
 
-    @staticmethod
-    async def _stored_answers(
-        uow: UnitOfWork, batch: list[Submission]
-    ) -> dict[str, tuple[str, str]]:
-        keys = [k for s in batch if (k := _scoped_key(s)) is not None]
-        if not keys:
-            return {}
-        rows = await rows_by_keys(
-            uow.conn,
-            schema.idempotency_keys,
-            ("scope", IDEMPOTENCY_SCOPE),
-            "key",
-            keys,
-            ["key", "request_hash", "response"],
-        )
-        return {r.key: (r.request_hash, r.response) for r in rows}
-
 
 class _Prepared:
     """A batch's responses as the events they become if accepted, rendered (metadata, the
@@ -471,27 +571,25 @@ class _Prepared:
     def __init__(self, batch: Sequence[Submission], correlation_id: str, now: datetime) -> None:
         self.correlation_id = correlation_id
         self.now = now
+        self._renderer = Renderer(RESIDENT, correlation_id, recorded_at=now, occurred_at=now)
         self._by_response: dict[UUID, Rendered] = {}
         for sub in batch:
             event = response_recorded(
                 UUID(sub.survey_id), sub.valid, sub.response_id, sub.channel, sub.flags
             )
-            self._by_response[sub.response_id] = render(
-                event, RESIDENT, correlation_id, recorded_at=now, occurred_at=now
-            )
+            self._by_response[sub.response_id] = self._renderer.render(event)
 
     def event(self, response_id: UUID) -> ResponseRecorded | None:
         found = self._by_response.get(response_id)
         return None if found is None else cast(ResponseRecorded, found.event)
 
-    def rendered(self, event: Event) -> Event | Rendered:
-        """``event``'s rendering if it is the very event prepared, else ``event`` (rendered
-        by the append)."""
+    def rendered(self, event: Event) -> Rendered:
+        """``event``'s rendering: the one prepared if it is the very event prepared."""
         if isinstance(event, ResponseRecorded):
             found = self._by_response.get(event.response_id)
             if found is not None and found.event is event:
                 return found
-        return event
+        return self._renderer.render(event)
 
 
 @dataclass
@@ -504,22 +602,41 @@ class _Burst:
 
 
 @dataclass
-class _Out:
-    """What a batch writes besides the events, and the answers it gives."""
+class _Plan:
+    """A batch decided: the answers so far and what to write (``None``: nothing)."""
 
-    locked_at: float = 0.0  # when the append lock was granted
+    out: _Out
+    outcomes: list[Accepted | Exception | None]
+    repeats: list[tuple[int, int]]
+    write: Batch | None
+
+
+@dataclass
+class _Out:
+    """What a batch writes, and the answers it gives."""
+
+    writing_at: float = 0.0  # when the write (the statement under the lock) was sent
     docs: list[SurveyDoc] = field(default_factory=list)
     accepted: dict[int, Accepted] = field(default_factory=dict)
     recorded: list[tuple[UUID, str]] = field(default_factory=list)
-    flags: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-    idempotency: list[dict[str, Any]] = field(default_factory=list)
+    events: list[tuple[str, Rendered]] = field(default_factory=list)
+    new: list[Doc] = field(default_factory=list)
+    new_at: list[tuple[str, str, str, int]] = field(default_factory=list)
+    add: list[tuple[str, str, list[int]]] = field(default_factory=list)
 
 
 def _scoped_key(sub: Submission) -> str | None:
     return None if sub.idempotency_key is None else f"{sub.survey_id}:{sub.idempotency_key}"
 
 
-def _stored_outcome(sub: Submission, request_hash: str, response: str) -> Accepted | Exception:
+def _stored_answer(text: str) -> tuple[str, dict[str, Any]]:
+    answer = json.loads(text)
+    return answer["request_hash"], answer["response"]
+
+
+def _stored_outcome(
+    sub: Submission, request_hash: str, response: dict[str, Any]
+) -> Accepted | Exception:
     if request_hash != sub.request_hash:
         return IdempotencyKeyReused()
-    return Accepted(json.loads(response), replayed=True)
+    return Accepted(response, replayed=True)

@@ -1,18 +1,23 @@
 """The survey service's own lookups, as documents in its database (``shared.store.docs``).
 
 Every document is written in the same transaction as the events it follows from, under the
-service's append lock, so a decision read from them is as good as a fold of the log (and they
-can be rebuilt from it). Models:
+service's append lock (a batch of responses: ``EventStore.write``, which checks that what it
+decided on is unchanged), so a decision read from them is as good as a fold of the log (and
+they can be rebuilt from it). Models:
 
-* ``survey`` / ``<survey_id>`` — :class:`SurveyDoc`: the opening, status, roll digest, the
-  stream version of ``survey-<survey_id>`` and the live tally (count and sums per criterion).
-  Nothing is folded per request: a batch of responses reads this one document and writes it
-  back once.
+* ``survey`` / ``<survey_id>`` — :class:`SurveyDoc`: the opening, status, roll digest and, once
+  closed, the final result. Only the survey's own commands (open, roll, close) change it: a
+  batch of responses decides on it as read and expects it unchanged when it writes.
+* ``survey_tally`` / ``<survey_id>`` — :class:`LiveTally`, a counter (a JSON array of integers:
+  responses, flagged, then the sum per criterion) that every batch adds to in the statement
+  that appends its responses; nothing is folded per request.
 * ``survey_answered`` / ``<survey_id>:<resident key>`` — the resident answered (one per
   resident: the primary key refuses a second row even if a decision went wrong).
 * ``survey_roll`` / ``<survey_id>:<resident key>`` — the resident is on the survey's roll.
 * ``survey_flag`` / ``<survey_id>:<position, 12 digits>`` — a flagged response, for the organiser;
   keyed by the position of the flagging event, so the listing is chronological.
+* ``survey_idempotent`` / ``<survey_id>:<Idempotency-Key>`` — the answer given to a response
+  sent with that key (its request's hash and the 201 body), replayed to a retry.
 * ``survey_due`` / ``<closes_at, UTC ISO>|<survey_id>`` — open surveys by deadline.
 * ``survey_candidate`` / ``<candidate_id>`` — what a survey opened by a nomination needs to
   know about the nominee (from ``CandidateRegistered`` and ``CandidateNominated``).
@@ -24,6 +29,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 from uuid import UUID
@@ -45,9 +51,11 @@ from shared.store.eventstore import UnitOfWork
 from shared.store.lookup import rows_by_keys
 
 SURVEY = "survey"
+TALLY = "survey_tally"
 ANSWERED = "survey_answered"
 ROLL = "survey_roll"
 FLAG = "survey_flag"
+IDEMPOTENT = "survey_idempotent"
 DUE = "survey_due"
 CANDIDATE = "survey_candidate"
 
@@ -77,10 +85,6 @@ class SurveyDoc(BaseModel):
 
     opened: SurveyOpened
     status: Literal["open", "closed"] = "open"
-    version: int = 1
-    count: int = 0
-    sums: tuple[int, ...] = ()
-    flagged: int = 0
     roll_count: int | None = None
     roll_sha256: str | None = None
     closed_at: datetime | None = None
@@ -90,17 +94,14 @@ class SurveyDoc(BaseModel):
     def survey_id(self) -> UUID:
         return self.opened.survey_id
 
-    @property
-    def tally(self) -> Tally:
-        return Tally(count=self.count, sums=self.sums)
-
-    def state(self) -> SurveyState:
+    def state(self, tally: LiveTally | None = None) -> SurveyState:
         """The aggregate's state for the domain's decisions (the answered set is in the
-        ``survey_answered`` documents, passed to the decisions as facts)."""
+        ``survey_answered`` documents, passed to the decisions as facts; the tally, which a
+        decision on one response does not need, in ``survey_tally``)."""
         return SurveyState(
             opened=self.opened,
             status=self.status,
-            tally=self.tally,
+            tally=(tally or LiveTally()).tally,
             roll_count=self.roll_count,
             roll_sha256=self.roll_sha256,
         )
@@ -111,6 +112,58 @@ class SurveyDoc(BaseModel):
     @classmethod
     def from_text(cls, text: str) -> SurveyDoc:
         return cls.model_validate_json(text)
+
+
+@dataclass(frozen=True)
+class LiveTally:
+    """A survey's running totals as its ``survey_tally`` counter holds them."""
+
+    count: int = 0
+    flagged: int = 0
+    sums: tuple[int, ...] = ()
+
+    @classmethod
+    def from_text(cls, text: str | None) -> LiveTally:
+        if text is None:
+            return cls()
+        values = json.loads(text)
+        return cls(count=values[0], flagged=values[1], sums=tuple(values[2:]))
+
+    @property
+    def tally(self) -> Tally:
+        return Tally(count=self.count, sums=self.sums if self.count else ())
+
+
+def tally_delta(events: Iterable[object]) -> list[int] | None:
+    """What ``events`` add to their survey's counter (responses, flagged, sums); ``None``
+    when nothing."""
+    count, flagged, sums = 0, 0, [0]
+    for event in events:
+        if isinstance(event, ResponseRecorded):
+            count += 1
+            flagged += event.flagged
+            sums = [*sums, *[0] * (len(event.answers) + 1 - len(sums))]
+            for i, answer in enumerate(event.answers, start=1):
+                sums[i] += answer
+        elif isinstance(event, ResponseFlagged):
+            flagged += 1
+    if not (count or flagged):
+        return None
+    return [count, flagged, *sums[1:]]
+
+
+async def get_tally(uow: UnitOfWork, survey_id: UUID | str) -> LiveTally:
+    text = await uow.conn.scalar(
+        sa.select(_docs.c.doc).where(_docs.c.model == TALLY, _docs.c.key == str(survey_id))
+    )
+    return LiveTally.from_text(text)
+
+
+async def add_tally(uow: UnitOfWork, survey_id: UUID | str, events: Sequence[object]) -> None:
+    """Fold ``events`` into the survey's counter (the caller holds the append lock)."""
+    delta = tally_delta(events)
+    if delta is not None:
+        await uow.add(TALLY, str(survey_id), delta)
 
 
 async def get_survey(uow: UnitOfWork, survey_id: UUID | str) -> SurveyDoc | None:
@@ -177,25 +230,3 @@ async def due_surveys(uow: UnitOfWork, now: datetime) -> list[str]:
         sa.select(_docs.c.key).where(_docs.c.model == DUE, _docs.c.key <= bound)
     )
     return [r.key.split("|", 1)[1] for r in rows]
-
-
-def tallied(doc: SurveyDoc, events: Sequence[object], appended: int) -> SurveyDoc:
-    """``doc`` after ``appended`` more events on its stream, of which ``events`` are folded
-    into the live tally (responses counted and summed, flags counted)."""
-    count, sums, flagged = doc.count, list(doc.sums), doc.flagged
-    for event in events:
-        if isinstance(event, ResponseRecorded):
-            base = sums or [0] * len(event.answers)
-            sums = [s + a for s, a in zip(base, event.answers, strict=True)]
-            count += 1
-            flagged += event.flagged
-        elif isinstance(event, ResponseFlagged):
-            flagged += 1
-    return doc.model_copy(
-        update={
-            "version": doc.version + appended,
-            "count": count,
-            "sums": tuple(sums),
-            "flagged": flagged,
-        }
-    )

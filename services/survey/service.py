@@ -66,6 +66,7 @@ class SurveyService:
             self.config.batch_max,
             self.config.batch_linger,
             self.config.batch_quiet,
+            self.config.batch_in_flight,
         )
         self._cache: dict[str, tuple[float, SurveyDoc]] = {}
         self._loading: dict[str, asyncio.Future[SurveyDoc | None]] = {}
@@ -146,22 +147,23 @@ class SurveyService:
     ) -> Accepted:
         moment = time.monotonic()
         self._sweep(moment)
-        self.limiter.check(ip=source, survey_id=survey_id, now=moment)
-        doc = await self.survey(survey_id)
+        sid = str(survey_id)
+        self.limiter.check(ip=source, survey_id=sid, now=moment)
+        doc = await self.survey(sid)
         now = self.ctx.now()
         ensure_accepting(doc.state(), now)
         response_id = handlers.new_id()
         command = RecordResponse(survey_id, response_id, iin, answers, channel)
         valid = validate_response(command, self.rubric(doc), self.pepper, today=now.date())
         verdict = self.detector.observe(
-            survey_id=survey_id,
+            survey_id=sid,
             source=hashlib.blake2b(source.encode(), digest_size=8).hexdigest(),
             response_id=response_id,
             answers=valid.answers,
             now=moment,
         )
         submission = Submission(
-            survey_id=str(survey_id),
+            survey_id=sid,
             response_id=response_id,
             valid=valid,
             channel=channel,

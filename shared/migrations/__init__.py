@@ -19,16 +19,17 @@ def _config(connection: sa.Connection) -> Config:
     return cfg
 
 
-def _upgrade(connection: sa.Connection) -> None:
+def _upgrade(connection: sa.Connection, revision: str = "head") -> None:
     if connection.dialect.name == "postgresql":
         connection.execute(sa.text("SELECT pg_advisory_xact_lock(7351001)"))
-    command.upgrade(_config(connection), "head")
+    command.upgrade(_config(connection), revision)
 
 
-async def upgrade(engine: AsyncEngine) -> None:
-    """Bring a service database to the newest schema (idempotent, safe to race)."""
+async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+    """Bring a service database to the newest schema (idempotent, safe to race); a test of a
+    data migration may stop at an earlier ``revision``."""
     async with engine.begin() as conn:
-        await conn.run_sync(_upgrade)
+        await conn.run_sync(_upgrade, revision)
 
 
 def _current(connection: sa.Connection) -> str | None:

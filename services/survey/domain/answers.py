@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from uuid import UUID
 
-from services.survey.domain.iin import iin_problem, resident_key
+from services.survey.domain.iin import iin_problem, keyed
 from services.survey.domain.rubric import Rubric
 from services.survey.events import Channel
 from shared.errors import ErrorItem, RuleViolation
@@ -70,4 +70,4 @@ def validate_response(
     errors.extend(answer_errors(cmd.answers, rubric))
     if errors:
         raise refusal(errors)
-    return ValidResponse(resident=resident_key(cmd.iin, pepper), answers=tuple(cmd.answers))
+    return ValidResponse(resident=keyed(cmd.iin, pepper), answers=tuple(cmd.answers))

@@ -86,10 +86,24 @@ def validate_iin(iin: str, today: date | None = None) -> str:
 
 def resident_key(iin: str, pepper: bytes) -> str:
     """``HMAC-SHA256(pepper, iin)`` in hex: the only trace of a resident that is kept."""
-    if not pepper:
-        raise ValueError("the resident pepper must not be empty")
     validate_iin(iin)
-    return hmac.new(pepper, iin.encode("ascii"), hashlib.sha256).hexdigest()
+    return keyed(iin, pepper)
+
+
+def keyed(valid_iin: str, pepper: bytes) -> str:
+    """:func:`resident_key` of an IIN already validated (the key's pads computed once per
+    pepper, not per resident)."""
+    base = _KEYED.get(pepper)
+    if base is None:
+        if not pepper:
+            raise ValueError("the resident pepper must not be empty")
+        base = _KEYED[pepper] = hmac.new(pepper, digestmod=hashlib.sha256)
+    mac = base.copy()
+    mac.update(valid_iin.encode("ascii"))
+    return mac.hexdigest()
+
+
+_KEYED: dict[bytes, hmac.HMAC] = {}
 
 
 _SERIALS = 10_000

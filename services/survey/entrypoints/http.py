@@ -21,16 +21,17 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
+import orjson
 from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel, Field, ValidationError
 
 from services.survey import handlers
 from services.survey.domain.results import result_of
 from services.survey.domain.survey import OpenSurvey
 from services.survey.events import SurveyResult
-from services.survey.readmodels import FLAG, SurveyDoc, page
+from services.survey.readmodels import FLAG, SurveyDoc, get_tally, page
 from services.survey.service import SurveyService, service_of
 from shared.auth import Principal
 from shared.errors import RuleViolation
@@ -123,7 +124,7 @@ async def record_response(
     idempotency_key: str | None,
     peer: str | None,
     forwarded_for: str | None,
-) -> JSONResponse:
+) -> Response:
     """``POST /v1/surveys/{id}/responses`` whichever way it arrived: the body parsed and
     validated here (the hot path of a national vote), the service decides, 201 or a problem."""
     try:
@@ -140,7 +141,12 @@ async def record_response(
         request_hash=hashlib.sha256(raw).hexdigest() if idempotency_key else "",
     )
     headers = {"Idempotent-Replayed": "true"} if accepted.replayed else None
-    return JSONResponse(accepted.body, status_code=201, headers=headers)
+    return Response(
+        orjson.dumps(accepted.body), status_code=201, headers=headers, media_type=JSON_MEDIA
+    )
+
+
+JSON_MEDIA = "application/json"
 
 
 def fast_routes(ctx: ServiceContext) -> list[FastRoute]:
@@ -225,7 +231,7 @@ def router(ctx: ServiceContext) -> APIRouter:
             429: {"description": "rate_limited (Retry-After)"},
         },
     )
-    async def respond(survey_id: UUID, request: Request) -> JSONResponse:
+    async def respond(survey_id: UUID, request: Request) -> Response:
         """A resident's answers (§14.3): once per resident, identified by the IIN, which is
         never stored — only its HMAC. Durable when answered (committed to the event store).
 
@@ -315,13 +321,14 @@ def router(ctx: ServiceContext) -> APIRouter:
         they still count. Oldest first."""
         doc = await svc.survey(survey_id)
         who.act_as("organiser", "auditor", region=doc.opened.region_kato)
-        async with ctx.store.engine.connect() as conn:
-            rows = await page(UnitOfWork(ctx.store, conn), FLAG, f"{survey_id}:", after, limit)
+        async with ctx.store.reader() as uow:
+            rows = await page(uow, FLAG, f"{survey_id}:", after, limit)
+            tally = await get_tally(uow, survey_id)
         items = [{"cursor": key, **doc_} for key, doc_ in rows]
         return {
             "items": items,
             "next": rows[-1][0] if len(rows) == limit else None,
-            "flagged": doc.flagged,
+            "flagged": tally.flagged,
         }
 
     @api.get("/surveys/{survey_id}/results", response_model=ResultsView)
@@ -333,7 +340,11 @@ def router(ctx: ServiceContext) -> APIRouter:
         who.act_as(
             "organiser", "auditor", "chair", "secretary", "member", region=doc.opened.region_kato
         )
-        result = doc.result or result_of(doc.tally).model_copy(update={"flagged": doc.flagged})
+        result = doc.result
+        if result is None:
+            async with ctx.store.reader() as uow:
+                tally = await get_tally(uow, survey_id)
+            result = result_of(tally.tally).model_copy(update={"flagged": tally.flagged})
         return ResultsView(
             survey_id=str(survey_id),
             status=doc.status,

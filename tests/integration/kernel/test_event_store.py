@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from shared.audit import verify_chain
-from shared.errors import ConcurrencyError
+from shared.errors import ConcurrencyError, StaleRead
 from shared.migrations import upgrade
-from shared.store.eventstore import EventStore, render
+from shared.relay import single_active
+from shared.store.canonical import canonical_json
+from shared.store.eventstore import Batch, EventStore, Rendered, Renderer, lock_key, render
 from tests.kernel_events import ACTOR, Noted, registry
 
 
@@ -330,3 +334,190 @@ async def test_an_event_rendered_before_the_lock_is_stored_as_rendered_and_linke
     assert stored.metadata.correlation_id == "corr-r" and stored.stream_version == 2
     assert registry.load(stored) == Noted(text="рендер")
     assert (await verify_chain(store)).ok
+
+
+def _rendered(text: str) -> Rendered:
+    return render(Noted(text=text), ACTOR, "corr-w", recorded_at=datetime.now(UTC))
+
+
+async def test_a_batch_is_placed_at_the_ends_of_its_streams_and_linked(
+    store: EventStore,
+) -> None:
+    """``write`` places events after what is there (on PostgreSQL the server links them:
+    the chain check recomputes every hash in Python) and writes the documents with them."""
+    await store.append("w-1", 0, [Noted(text="first")], ACTOR)
+    written = await store.write(
+        Batch(
+            events=[("w-1", _rendered("a")), ("w-2", _rendered("b")), ("w-1", _rendered("ç"))],
+            new=[("note", "n-1", '{"x":1}')],
+            new_at=[("listing", "w:", '{"i":0}', 0), ("listing", "w:", '{"i":2}', 2)],
+            put=[("note", "n-2", '{"y":2}')],
+            add=[("count", "c-1", [1, 2, 3])],
+        )
+    )
+    envelopes = written.envelopes()
+    assert written.positions == [2, 3, 4]
+    assert [(e.stream_id, e.stream_version, e.global_position) for e in envelopes] == [
+        ("w-1", 2, 2),
+        ("w-2", 1, 3),
+        ("w-1", 3, 4),
+    ]
+    assert await store.read_all(after=1) == envelopes
+    assert (await verify_chain(store)).ok
+    await store.write(Batch(add=[("count", "c-1", [10, 20, 30, 40])]))
+    found = await store.documents(
+        [("note", "n-1"), ("note", "n-2"), ("count", "c-1"), ("listing", "w:000000000002")]
+    )
+    assert found == {
+        ("note", "n-1"): '{"x":1}',
+        ("note", "n-2"): '{"y":2}',
+        ("count", "c-1"): "[11,22,33,40]",
+        ("listing", "w:000000000002"): '{"i":0}',
+    }
+    assert ("listing", "w:000000000004") in await store.documents([("listing", "w:000000000004")])
+
+
+async def test_a_batch_whose_reads_went_stale_writes_nothing(store: EventStore) -> None:
+    await store.write(Batch(new=[("doc", "d-1", '{"v":1}')]))
+    before = await store.read_all()
+    stale = Batch(expect=[("doc", "d-1", '{"v":0}')], events=[("s-1", _rendered("x"))])
+    with pytest.raises(StaleRead):
+        await store.write(stale)
+    absent = Batch(expect=[("doc", "d-2", None), ("doc", "d-1", None)], put=[("doc", "d-3", "1")])
+    with pytest.raises(StaleRead):
+        await store.write(absent)
+    exists = Batch(events=[("s-1", _rendered("y"))], new=[("doc", "d-1", '{"v":2}')])
+    with pytest.raises(StaleRead):
+        await store.write(exists)
+    assert await store.read_all() == before
+    assert await store.documents([("doc", "d-1"), ("doc", "d-3")]) == {("doc", "d-1"): '{"v":1}'}
+    fine = Batch(
+        expect=[("doc", "d-1", '{"v":1}'), ("doc", "d-2", None)], put=[("doc", "d-1", "2")]
+    )
+    await store.write(fine)
+    assert await store.documents([("doc", "d-1")]) == {("doc", "d-1"): "2"}
+
+
+async def test_concurrent_batches_keep_one_gapless_chain(store: EventStore) -> None:
+    async def one(i: int) -> list[int]:
+        batch = Batch(
+            events=[(f"c-{i % 3}", _rendered(f"{i}-{j}")) for j in range(5)],
+            add=[("count", "all", [1, 5])],
+        )
+        return (await store.write(batch)).positions
+
+    placed = await asyncio.gather(*(one(i) for i in range(20)))
+    assert sorted(p for batch in placed for p in batch) == list(range(1, 101))
+    assert all(batch == list(range(batch[0], batch[0] + 5)) for batch in placed)
+    report = await verify_chain(store)
+    assert report.ok and report.events == 100
+    assert await store.documents([("count", "all")]) == {("count", "all"): "[20,100]"}
+    versions = [(e.stream_id, e.stream_version) for e in await store.read_all()]
+    for stream in ("c-0", "c-1", "c-2"):
+        mine = [v for s, v in versions if s == stream]
+        assert mine == list(range(1, len(mine) + 1))
+
+
+def test_a_renderer_makes_the_texts_render_makes() -> None:
+    """The batch renderer splices each id into one metadata text: the same bytes as
+    rendering each event on its own (what the chain links)."""
+    at = datetime(2026, 11, 27, 6, 0, 0, 123456, tzinfo=UTC)
+    renderer = Renderer(ACTOR, "corr-«ü»", recorded_at=at, causation_id="cause")
+    for text in ("one", "два", 'quote " and \\\\'):
+        made = renderer.render(Noted(text=text))
+        alone = render(Noted(text=text), ACTOR, "corr-«ü»", recorded_at=at, causation_id="cause")
+        same_id = alone.metadata.model_copy(update={"event_id": made.metadata.event_id})
+        assert made.metadata == same_id
+        assert made.metadata_text == canonical_json(same_id.model_dump(mode="json"))
+        assert (made.payload, made.payload_text) == (alone.payload, alone.payload_text)
+    ids = {renderer.render(Noted(text="x")).metadata.event_id for _ in range(5)}
+    assert len(ids) == 5
+
+
+async def test_the_relay_lock_holds_no_snapshot_and_is_released_when_it_stops(
+    pg_url: str,
+) -> None:
+    """The active relay's lock session is idle, not idle in a transaction: a snapshot held
+    for the relay's whole life would keep every dead row of the database from being pruned
+    (a counter every batch updates grows a longer chain with each update). When the relay
+    stops, the lock is free for a standby at once."""
+    store = EventStore("kernel", pg_url)
+    await upgrade(store.engine)
+    stop = asyncio.Event()
+    try:
+        async with single_active(store, "relay.test", stop):
+            async with store.engine.connect() as conn:
+                held = (
+                    await conn.execute(
+                        sa.text(
+                            "SELECT a.state, a.backend_xmin IS NULL AS no_snapshot "
+                            "FROM pg_locks AS l JOIN pg_stat_activity AS a ON a.pid = l.pid "
+                            "WHERE l.locktype = 'advisory' AND l.granted "
+                            "AND l.objid = :key AND a.datname = current_database()"
+                        ),
+                        {"key": lock_key("relay.test")},
+                    )
+                ).one()
+            assert (held.state, held.no_snapshot) == ("idle", True)
+        async with store.engine.connect() as conn:
+            taken = await conn.scalar(
+                sa.select(sa.func.pg_try_advisory_lock(lock_key("relay.test")))
+            )
+            assert taken is True
+            await conn.scalar(sa.select(sa.func.pg_advisory_unlock(lock_key("relay.test"))))
+    finally:
+        await store.close()
+
+
+@pytest.mark.parametrize("landed", [True, False])
+async def test_a_write_whose_connection_died_is_told_by_what_is_stored(
+    pg_url: str, landed: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The statement commits on its own: a connection lost after sending it may have landed.
+    Landed: the write returns where its events are (no error, nothing written twice). Not
+    landed: ConnectionLost, which a caller may send again."""
+    import asyncpg
+
+    from shared.errors import ConnectionLost
+
+    store = EventStore("kernel", pg_url)
+    await upgrade(store.engine)
+    driver = store._driver
+    calls = [0]
+
+    def flaky() -> Any:
+        @asynccontextmanager
+        async def wrapped() -> Any:
+            async with driver() as conn:
+                calls[0] += 1
+                if calls[0] > 1:  # the check that follows the failure is not disturbed
+                    yield conn
+                    return
+
+                class Dying:
+                    async def fetch(self, query: str, *args: Any) -> Any:
+                        if landed:
+                            await conn.fetch(query, *args)
+                        raise asyncpg.exceptions.ConnectionDoesNotExistError("connection lost")
+
+                yield Dying()
+
+        return wrapped()
+
+    monkeypatch.setattr(store, "_driver", flaky)
+    batch = Batch(events=[("d-1", _rendered("a")), ("d-1", _rendered("b"))])
+    try:
+        if landed:
+            written = await store.write(batch)
+            assert written.positions == [1, 2]
+            monkeypatch.undo()
+            assert [e.event_id for e in await store.read_all()] == [
+                r.metadata.event_id for _, r in batch.events
+            ]
+        else:
+            with pytest.raises(ConnectionLost):
+                await store.write(batch)
+            monkeypatch.undo()
+            assert await store.read_all() == []
+    finally:
+        await store.close()

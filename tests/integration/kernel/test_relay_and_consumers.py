@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import time
+import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -201,3 +202,60 @@ async def test_a_poison_event_is_set_aside_after_its_retries_and_the_rest_flow(
         dead = await uow.docs.list("dead_letters")
     assert [d["event_id"] for _, d in dead] == [str(events[1].event_id)]
     assert "cannot apply" in dead[0][1]["error"]
+
+
+async def test_published_batches_keep_each_streams_order_on_its_keys_partition(
+    kafka_bootstrap: str,
+) -> None:
+    """The relay sends ready-made record batches, one per partition at a time: every record
+    arrives, each stream's in order, on the partition the default partitioner gives its key,
+    with its headers; a batch that fills up is sent and the next one opened."""
+    from aiokafka import AIOKafkaConsumer
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+    from aiokafka.partitioner import DefaultPartitioner
+
+    from shared.relay import Record
+
+    topic = f"batches-{uuid.uuid4().hex[:8]}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1)])
+    finally:
+        await admin.close()
+    streams = [f"stream-{n}" for n in range(7)]
+    records = [
+        Record(
+            key=streams[i % 7].encode(),
+            value=json.dumps({"i": i, "pad": "x" * 900}).encode(),
+            headers={"n": str(i)},
+        )
+        for i in range(300)
+    ]
+    publisher = KafkaPublisher(kafka_bootstrap, max_batch_bytes=16 * 1024)  # ~15 per batch
+    try:
+        assert await publisher.publish(topic, records) == 300
+    finally:
+        await publisher.close()
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=kafka_bootstrap, group_id=None, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    got: list[tuple[int, bytes, int, str]] = []
+    try:
+        deadline = time.monotonic() + 60
+        while len(got) < 300 and time.monotonic() < deadline:
+            for tp, batch in (await consumer.getmany(timeout_ms=500)).items():
+                got.extend(
+                    (tp.partition, r.key, json.loads(r.value)["i"], dict(r.headers)["n"].decode())
+                    for r in batch
+                )
+    finally:
+        await consumer.stop()
+    assert sorted(i for _, _, i, _ in got) == list(range(300))
+    assert all(str(i) == n for _, _, i, n in got)
+    for stream in streams:
+        mine = [(p, i) for p, key, i, _ in got if key == stream.encode()]
+        assert [i for _, i in mine] == sorted(i for _, i in mine)  # the stream's order
+        assert {p for p, _ in mine} == {DefaultPartitioner()(stream.encode(), [0, 1, 2], [0])}
+    assert len({p for p, _, _, _ in got}) > 1  # the keys spread over the partitions

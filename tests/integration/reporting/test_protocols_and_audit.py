@@ -20,7 +20,7 @@ from shared.auth import issue_dev_token
 from shared.events import Actor
 from shared.settings import Settings
 from shared.store.eventstore import EventStore
-from tests.conftest import ROOT
+from tests.conftest import run_uzdik
 from tests.harness import Distributed
 from tests.kernel_events import ACTOR, Noted
 
@@ -77,19 +77,7 @@ def test_each_protocols_totals_equal_the_sum_of_its_live_sheets(edition: Path) -
 
 
 def uzdik(*args: str) -> subprocess.CompletedProcess[str]:
-    import os
-
-    env = {
-        k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")
-    }
-    return subprocess.run(
-        [str(ROOT / ".venv" / "bin" / "uzdik"), *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=300,
-    )
+    return run_uzdik(*args)
 
 
 def test_a_replayed_protocol_is_byte_identical_in_html_and_pdf(edition: Path) -> None:

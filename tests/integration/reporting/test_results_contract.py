@@ -13,7 +13,6 @@ import jsonschema
 
 from services.scoring.domain.signatures import generate_key_pair, sign_digest
 from services.scoring.events import (
-    CandidateRegistered,
     CommissionFormed,
     Person,
     ProtocolSigned,
@@ -22,6 +21,7 @@ from services.scoring.events import (
     WinnersDecided,
 )
 from shared.events import Actor
+from tests.builders import candidate_registered
 from tests.conftest import ROOT
 from tests.harness import Distributed
 
@@ -87,18 +87,8 @@ async def test_results_reach_kcat_and_validate_against_the_published_schemas(
                 f"candidate-c{n}",
                 0,
                 [
-                    CandidateRegistered(
-                        candidate_id=f"c{n}",
-                        application_id=f"a{n}",
-                        edition_id="e2020",
-                        name=f"Akim {n}",
-                        rural_district="111033000",
-                        district="111000000",
-                        region="110000000",
-                        questionnaire_score=20,
-                        complex_projects=1,
-                        trilingual=True,
-                        justified_complaints=0,
+                    candidate_registered(
+                        f"c{n}", application_id=f"a{n}", edition_id="e2020", name=f"Akim {n}"
                     )
                 ],
                 ORGANISER,

@@ -18,7 +18,7 @@ from shared.auth import issue_dev_token
 from shared.relay import topic_for
 from shared.settings import Settings
 from shared.store.eventstore import EventStore
-from tests.conftest import ROOT
+from tests.conftest import run_uzdik
 from tests.harness import Distributed
 
 SMALL_DEMO = ("--region", "620000000", "--per-district", "1", "--responses", "2", "--pdf", "none")
@@ -95,26 +95,15 @@ async def test_each_service_command_reaches_reporting_over_kafka_and_postgres(
     assert local == distributed  # same commands, same read models, whatever the transport
 
 
-def uzdik(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(ROOT / ".venv" / "bin" / "uzdik"), *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=120,
-    )
+def uzdik(*args: str) -> subprocess.CompletedProcess[str]:
+    """Embedded: this environment without service addresses."""
+    return run_uzdik(*args, timeout=120)
 
 
 def test_the_demo_runs_then_audit_verify_names_an_altered_event(tmp_path: Path) -> None:
-    import os
-
-    env = {
-        k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")
-    }
-    demo = uzdik("demo", *SMALL_DEMO, "--data-dir", str(tmp_path), env=env)
+    demo = uzdik("demo", *SMALL_DEMO, "--data-dir", str(tmp_path))
     assert demo.returncode == 0, demo.stderr
-    clean = uzdik("audit", "verify", "--data-dir", str(tmp_path), env=env)
+    clean = uzdik("audit", "verify", "--data-dir", str(tmp_path))
     assert clean.returncode == 0, clean.stderr
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'nominations.db'}")
     with engine.begin() as conn:
@@ -125,7 +114,7 @@ def test_the_demo_runs_then_audit_verify_names_an_altered_event(tmp_path: Path) 
             )
         )
     engine.dispose()
-    tampered = uzdik("audit", "verify", "--data-dir", str(tmp_path), env=env)
+    tampered = uzdik("audit", "verify", "--data-dir", str(tmp_path))
     assert tampered.returncode == 1
     assert str(event_id) in tampered.stderr + tampered.stdout
     assert "altered" in tampered.stderr + tampered.stdout
@@ -133,13 +122,9 @@ def test_the_demo_runs_then_audit_verify_names_an_altered_event(tmp_path: Path) 
 
 def test_replay_in_the_embedded_mode_rebuilds_identical_read_models(tmp_path: Path) -> None:
     import json
-    import os
 
-    env = {
-        k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")
-    }
-    assert uzdik("demo", *SMALL_DEMO, "--data-dir", str(tmp_path), env=env).returncode == 0
-    result = uzdik("replay", "--data-dir", str(tmp_path), env=env)
+    assert uzdik("demo", *SMALL_DEMO, "--data-dir", str(tmp_path)).returncode == 0
+    result = uzdik("replay", "--data-dir", str(tmp_path))
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert summary["identical"] is True and summary["events"] >= 100

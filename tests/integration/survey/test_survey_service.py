@@ -14,11 +14,12 @@ from typing import Any
 import httpx
 import pytest
 
-from services.scoring.events import CandidateNominated, CandidateRegistered, SurveyResultReceived
+from services.scoring.events import CandidateNominated, SurveyResultReceived
 from services.survey.domain.iin import make_iin, resident_key
 from services.survey.handlers import survey_id_for
 from shared.relay import topic_for
 from shared.store.eventstore import EventStore
+from tests.builders import candidate_registered
 from tests.integration.survey.service import (
     PEPPER,
     SurveyProcess,
@@ -305,18 +306,12 @@ async def test_a_nomination_opens_the_survey_and_its_result_reaches_the_topic(
 ) -> None:
     candidate, edition = str(uuid.uuid4()), str(uuid.uuid4())
     commission = f"commission-{uuid.uuid4().hex[:6]}"
-    registered = CandidateRegistered(
-        candidate_id=candidate,
+    registered = candidate_registered(
+        candidate,
         application_id=str(uuid.uuid4()),
         edition_id=edition,
-        name="Akim",
         rural_district=RURAL,
-        district="111000000",
         region=REGION,
-        questionnaire_score=20,
-        complex_projects=1,
-        trilingual=True,
-        justified_complaints=0,
     )
     nominated = CandidateNominated(
         commission_id=commission,

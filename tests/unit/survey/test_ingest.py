@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
@@ -16,7 +17,7 @@ from services.survey.domain.answers import ValidResponse
 from services.survey.domain.iin import make_iin, resident_key
 from services.survey.domain.rubric import SurveyRules
 from services.survey.ingest import Accepted, GroupCommit, ResponseWriter, Submission
-from services.survey.readmodels import FLAG, get_survey, page
+from services.survey.readmodels import FLAG, get_tally, page
 from shared.errors import DomainError
 from shared.events import SYSTEM
 from shared.migrations import upgrade
@@ -71,9 +72,10 @@ async def test_a_batch_is_one_append_and_a_repeat_in_the_same_batch_is_refused(
     assert [e.event_type for e in events] == ["SurveyOpened"] + ["ResponseRecorded"] * 3
     assert len({e.metadata.correlation_id for e in events[1:]}) == 1  # one transaction
     async with store.transaction() as uow:
-        doc = await get_survey(uow, SURVEY)
-    assert doc is not None and (doc.count, doc.version) == (3, 4)
-    assert doc.sums == (17,) * RULES.rubric.size
+        tally = await get_tally(uow, SURVEY)
+        version = (await uow.lock(streams=[f"survey-{SURVEY}"])).versions[f"survey-{SURVEY}"]
+    assert (tally.count, tally.flagged, version) == (3, 0, 4)
+    assert tally.sums == (17,) * RULES.rubric.size
     again = await writer(store).write([sub(2)])
     assert isinstance(again[0], DomainError) and again[0].code == "already_answered"
 
@@ -142,8 +144,8 @@ async def test_earlier_responses_of_a_burst_are_flagged_after_the_fact(store: Ev
     assert in_place[0].payload["flagged"] is True  # same batch: flagged in its own event
     async with store.transaction() as uow:
         flags = await page(uow, FLAG, f"{SURVEY}:", None, 100)
-        doc = await get_survey(uow, SURVEY)
-    assert len(flags) == 4 and doc is not None and doc.flagged == 4
+        tally = await get_tally(uow, SURVEY)
+    assert len(flags) == 4 and tally.flagged == 4
 
 
 async def test_a_response_refused_in_flight_is_never_flagged_after_the_fact(
@@ -165,8 +167,8 @@ async def test_a_response_refused_in_flight_is_never_flagged_after_the_fact(
     events = await store.load(f"survey-{SURVEY}")
     assert "ResponseFlagged" not in [e.event_type for e in events]
     async with store.transaction() as uow:
-        doc = await get_survey(uow, SURVEY)
-    assert doc is not None and doc.flagged == 1  # the later response's own flag only
+        tally = await get_tally(uow, SURVEY)
+    assert tally.flagged == 1  # the later response's own flag only
 
 
 async def test_a_burst_flag_naming_a_response_of_the_same_batch_follows_its_fate(
@@ -200,9 +202,116 @@ async def test_a_burst_flag_naming_a_response_of_the_same_batch_follows_its_fate
     assert recorded[str(later_in_batch.response_id)] is True
     assert sum(recorded.values()) == 2
     async with store.transaction() as uow:
-        doc = await get_survey(uow, SURVEY)
+        tally = await get_tally(uow, SURVEY)
         flags = await page(uow, FLAG, f"{SURVEY}:", None, 100)
-    assert doc is not None and doc.flagged == 2 and len(flags) == 2
+    assert tally.flagged == 2 and len(flags) == 2
+
+
+@pytest.mark.parametrize("fate", ["refused", "recorded"])
+async def test_a_burst_flag_naming_a_response_of_a_batch_in_flight_waits_for_its_fate(
+    store: EventStore, fate: str
+) -> None:
+    """Batches are written concurrently. A verdict naming a response of a batch still in
+    flight waits for that batch: a refused response is never flagged; a recorded one is
+    flagged after it, in the log's order."""
+    await writer(store).write([sub(40)])
+    w = writer(store)
+    named = sub(40, value=9) if fate == "refused" else sub(41)
+    gate = asyncio.Event()
+    documents = store.documents
+
+    async def slow(wanted: Any) -> Any:
+        wanted = list(wanted)
+        if any(named.valid.resident in key for _, key in wanted):
+            await gate.wait()  # the first batch reads only once the second has started
+        return await documents(wanted)
+
+    store.documents = slow  # type: ignore[method-assign]
+    naming = sub(42, flags=("burst_from_source",), earlier_flags=((named.response_id, ("b",)),))
+    first = asyncio.create_task(w.write([named]))
+    await asyncio.sleep(0.01)
+    second = asyncio.create_task(w.write([naming]))
+    await asyncio.sleep(0.05)
+    assert not second.done()  # waiting for the batch its verdict names
+    gate.set()
+    (a,), (b,) = await first, await second
+    assert isinstance(b, Accepted)
+    events = await store.load(f"survey-{SURVEY}")
+    flagged = [e.payload["response_id"] for e in events if e.event_type == "ResponseFlagged"]
+    if fate == "refused":
+        assert isinstance(a, DomainError) and a.code == "already_answered"
+        assert flagged == []
+    else:
+        assert isinstance(a, Accepted) and flagged == [str(named.response_id)]
+        order = [e.payload["response_id"] for e in events if e.event_type != "SurveyOpened"]
+        assert order.index(str(named.response_id)) < len(order) - 1  # recorded, then flagged
+        assert events[-1].event_type == "ResponseFlagged"
+
+
+async def test_group_commit_writes_up_to_in_flight_batches_at_once() -> None:
+    started: list[list[int]] = []
+    release = asyncio.Event()
+
+    async def write(items: list[int]) -> list[int | Exception]:
+        started.append(items)
+        await release.wait()
+        return list(items)
+
+    commit: GroupCommit[int, int] = GroupCommit(write, max_items=2, linger=0, in_flight=2)
+    pending = [asyncio.create_task(commit.submit(i)) for i in range(6)]
+    await asyncio.sleep(0.02)
+    assert started == [[0, 1], [2, 3]]  # two batches in flight, the third waits for a slot
+    release.set()
+    assert await asyncio.gather(*pending) == list(range(6))
+    assert started == [[0, 1], [2, 3], [4, 5]]
+    await commit.close()
+
+
+async def test_a_batch_after_the_first_writes_without_reading_and_the_write_checks_it(
+    store: EventStore,
+) -> None:
+    """Once the survey was seen (without a roll), a batch is decided without a read: the write
+    expects the survey unchanged and refuses an answered resident's second document — then
+    the batch is decided again on what it reads, and the repeat is refused as always."""
+    reads: list[int] = []
+    documents = store.documents
+
+    async def counted(wanted: Any) -> Any:
+        reads.append(1)
+        return await documents(wanted)
+
+    store.documents = counted  # type: ignore[method-assign]
+    w = writer(store)
+    assert isinstance((await w.write([sub(50)]))[0], Accepted)
+    assert len(reads) == 1  # the first batch reads: the survey was not seen yet
+    assert all(isinstance(o, Accepted) for o in await w.write([sub(51), sub(52)]))
+    assert len(reads) == 1  # read nothing
+    repeat, fresh = sub(50, value=9), sub(53)
+    outcomes = await w.write([repeat, fresh])
+    assert isinstance(outcomes[0], DomainError) and outcomes[0].code == "already_answered"
+    assert isinstance(outcomes[1], Accepted)
+    assert len(reads) == 2  # the write refused the repeat's document: decided again on a read
+    async with store.transaction() as uow:
+        await handlers.close_survey(uow, SURVEY, "manual", SYSTEM, "t", DURING)
+    closed = await w.write([sub(54)])  # the survey as seen is open: the write expects it so
+    assert isinstance(closed[0], DomainError) and closed[0].code == "survey_closed"
+    events = await store.load(f"survey-{SURVEY}")
+    assert [e.event_type for e in events].count("ResponseRecorded") == 4
+
+
+async def test_a_keyed_retry_is_replayed_even_when_the_batch_would_skip_its_read(
+    store: EventStore,
+) -> None:
+    """A request sent again with its Idempotency-Key gets its stored answer, also when the
+    survey closed meanwhile and the writer, having seen the survey, would decide unread."""
+    clock = [DURING]
+    w = ResponseWriter(store, lambda: clock[0])
+    first = sub(60, idempotency_key="k-60", request_hash="h")
+    (answer,) = await w.write([first])
+    assert isinstance(answer, Accepted)
+    clock[0] = CLOSES + timedelta(seconds=1)
+    (again,) = await w.write([sub(60, idempotency_key="k-60", request_hash="h")])
+    assert isinstance(again, Accepted) and again.replayed and again.body == answer.body
 
 
 async def test_group_commit_batches_concurrent_submissions_and_keeps_their_order() -> None:

@@ -22,6 +22,7 @@ from services.survey.readmodels import get_survey
 from shared.events import SYSTEM, Actor, Event
 from shared.migrations import upgrade
 from shared.store.eventstore import EventStore
+from tests.builders import candidate_registered
 from tests.unit.survey.builders import CLOSES, DURING, PEPPER, open_cmd
 
 RULES = SurveyRules.edition_2020()
@@ -105,19 +106,7 @@ async def consume(store: EventStore, events: Sequence[Event], now: datetime) -> 
 
 
 def registration(candidate: str) -> CandidateRegistered:
-    return CandidateRegistered(
-        candidate_id=candidate,
-        application_id="a-1",
-        edition_id="edition-2020",
-        name="Akim",
-        rural_district="111033000",
-        district="111000000",
-        region="110000000",
-        questionnaire_score=20,
-        complex_projects=1,
-        trilingual=True,
-        justified_complaints=0,
-    )
+    return candidate_registered(candidate)
 
 
 def nomination(candidate: str) -> CandidateNominated:
