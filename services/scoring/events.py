@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -56,9 +56,21 @@ class Value(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+Position = Annotated[
+    str,
+    Field(
+        pattern=r"^[a-z][a-z0-9_]{0,63}$",
+        description="the person's post, one of ScoringRules.positions (e.g. agency_employee)",
+    ),
+]
+
+
 class Person(Value):
     person_id: Id
     name: Text
+    position: Position | None = Field(
+        None, description="§3/§4: required for the chair and the secretary at formation"
+    )
 
 
 # --- commission (§3, §4, §5) -------------------------------------------------------------
@@ -69,6 +81,7 @@ class CommissionFormed(Event):
     """A Regional (§3) or the Republican (§4) commission: its voting members, chair, secretary."""
 
     event_type = "CommissionFormed"
+    schema_version = 2  # v2: Person.position (§3/§4 qualifications); v1 reads with none
     commission_id: Id
     edition_id: Id
     level: Level
@@ -83,11 +96,21 @@ class MemberReplaced(Event):
     """A voting member left and another took the seat; ``chair_id`` is the chair afterwards."""
 
     event_type = "MemberReplaced"
+    schema_version = 2  # v2: Person.position; v1 reads with none
     commission_id: Id
     outgoing_id: Id
     incoming: Person
     reason: Text
     chair_id: Id
+
+
+def _unchanged(payload: dict[str, Any]) -> dict[str, Any]:
+    """A v1 payload is a valid v2 one: the new fields have their defaults."""
+    return payload
+
+
+for _type in ("CommissionFormed", "MemberReplaced", "RankingComputed", "FinalistSelected"):
+    registry.upcaster(_type, 1)(_unchanged)
 
 
 @registry.register
@@ -106,9 +129,15 @@ class MemberRecused(Event):
 
 @registry.register
 class CandidateRegistered(Event):
-    """An admitted candidate (from nominations) with the facts stage I needs (§12, Annex 3)."""
+    """An admitted candidate (from nominations) with the facts stage I needs (§12, Annex 3).
+
+    v2 (§12 tie-break): (1) is the yes/no ``implements_complex_projects``, no longer a count;
+    (4) ``justified_complaints`` is the figure the secretary recorded with its
+    ``complaints_source`` during the admission check, null when never recorded (unknown is
+    never 0)."""
 
     event_type = "CandidateRegistered"
+    schema_version = 2
     candidate_id: Id
     application_id: Id
     edition_id: Id
@@ -117,9 +146,39 @@ class CandidateRegistered(Event):
     district: Kato
     region: Kato
     questionnaire_score: int = Field(ge=0, description="Annex 3 total, verified by the secretary")
-    complex_projects: int = Field(ge=0, description="tie-break 1: complex projects implemented")
+    implements_complex_projects: bool = Field(description="tie-break 1: yes/no")
     trilingual: bool = Field(description="tie-break 2: state, Russian and English languages")
-    justified_complaints: int = Field(ge=0, description="tie-break 4: justified complaints")
+    justified_complaints: int | None = Field(
+        ge=0, description="tie-break 4: justified complaints; null = not recorded"
+    )
+    complaints_source: str | None = Field(
+        None, max_length=4000, description="where the complaints figure comes from"
+    )
+
+
+@registry.upcaster("CandidateRegistered", 1)
+def _registered_v1(payload: dict[str, Any]) -> dict[str, Any]:
+    """v1 counted complex projects (> 0: yes) and read an unknown complaints figure as 0 (or
+    took the questionnaire's unsourced indicator): no figure recorded with its source, so
+    none."""
+    out = {k: v for k, v in payload.items() if k != "complex_projects"}
+    out["implements_complex_projects"] = int(payload.get("complex_projects") or 0) > 0
+    out["justified_complaints"] = None
+    out["complaints_source"] = None
+    return out
+
+
+@registry.register
+class CandidateComplaintsRecorded(Event):
+    """The region's secretary recorded (nominations' JustifiedComplaintsRecorded) the number of
+    justified citizen complaints about a registered candidate (§12 tie-break 4), with its source;
+    a later one supersedes it."""
+
+    event_type = "CandidateComplaintsRecorded"
+    candidate_id: Id
+    justified_complaints: int = Field(ge=0)
+    source: Text
+    previous: int | None = Field(description="the figure it supersedes; null = none before")
 
 
 @registry.register
@@ -239,12 +298,18 @@ class ScoreCorrected(Event):
 
 
 class Component(Value):
-    """One line of a total: ``weighted = value × weight`` (rounded)."""
+    """One line of a total: ``weighted = value × weight`` (rounded).
+
+    A line of weight 0 is shown beside the total, not added to it. ``value`` null: the figure
+    does not exist (a survey with no responses is "no responses", never 0); ``count`` is the
+    number of survey responses behind a survey mean (v2 of the events that carry components).
+    """
 
     name: str
-    value: Points
+    value: Points | None
     weight: Decimal
-    weighted: Points
+    weighted: Points | None
+    count: int | None = Field(None, ge=0, description="survey responses behind the value")
 
 
 class RankEntry(Value):
@@ -273,6 +338,7 @@ class RankingComputed(Event):
     """A ranking and its cut-off; ``pending_casting_vote`` leaves ``tied`` for the chair."""
 
     event_type = "RankingComputed"
+    schema_version = 2  # v2: Component.value may be null, Component.count
     commission_id: Id
     sitting_id: Id
     purpose: Purpose
@@ -283,7 +349,7 @@ class RankingComputed(Event):
     tie_break_steps: tuple[TieBreakStep, ...] = ()
     status: Literal["complete", "pending_casting_vote"]
     tied: tuple[Id, ...] = ()
-    seats_left: int = 0
+    seats_left: int = Field(0, description="seats not filled by ``selected``")
 
 
 @registry.register
@@ -320,6 +386,7 @@ class FinalistSelected(Event):
     """The region's finalist (§16); ``reason`` is required when it departs from the ranking."""
 
     event_type = "FinalistSelected"
+    schema_version = 2  # v2: Component.value may be null, Component.count
     commission_id: Id
     sitting_id: Id
     edition_id: Id
@@ -330,6 +397,33 @@ class FinalistSelected(Event):
     rank: int
     top: tuple[Id, ...] = Field(description="the candidates ranked first")
     reason: str | None = None
+
+
+@registry.register
+class NoFinalistRecorded(Event):
+    """§16: a region with no admitted candidate has no finalist; the commission records why,
+    and its interview stage may close."""
+
+    event_type = "NoFinalistRecorded"
+    commission_id: Id
+    sitting_id: Id
+    edition_id: Id
+    region: Kato
+    reason: Text
+
+
+@registry.register
+class MaterialsSentToAgency(Event):
+    """§18: the region's secretary sent the materials and the regional decision to the Agency
+    (by 15 August 18:30 in 2020)."""
+
+    event_type = "MaterialsSentToAgency"
+    commission_id: Id
+    edition_id: Id
+    region: Kato
+    finalist_id: Id | None = Field(description="the region's finalist; null: no finalist")
+    note: str = Field("", max_length=4000)
+    sent_at: AwareDatetime
 
 
 @registry.register
@@ -355,13 +449,24 @@ class Winner(Value):
 
 @registry.register
 class WinnersDecided(Event):
-    """The Republican commission's decision on the winners (§21)."""
+    """The Republican commission's decision on the winners (§21).
+
+    v2: with fewer finalists than places, ``places_not_awarded`` names the places left empty and
+    ``not_awarded_reason`` says why."""
 
     event_type = "WinnersDecided"
+    schema_version = 2
     commission_id: Id
     sitting_id: Id
     winners: tuple[Winner, ...]
     by_casting_vote: bool
+    places_not_awarded: tuple[int, ...] = ()
+    not_awarded_reason: str | None = None
+
+
+@registry.upcaster("WinnersDecided", 1)
+def _winners_v1(payload: dict[str, Any]) -> dict[str, Any]:
+    return {**payload, "places_not_awarded": [], "not_awarded_reason": None}
 
 
 # --- stages and protocols ------------------------------------------------------------------

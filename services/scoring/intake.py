@@ -11,11 +11,13 @@ Payloads are read as JSON with defaults (a tolerant reader): a field nominations
 changes nothing here. Redelivery appends nothing: the consumer records what it applied, and
 registration and survey results are idempotent in the domain too.
 
-Tie-break facts (§12) read from the questionnaire: (1) ``complex_projects`` = the number of
-implemented projects when the akim ``implements_complex_projects`` (at least 1), else 0;
-(2) ``trilingual`` = fluent in the state language, Russian and English; (4)
-``justified_complaints`` = the ``justified_complaints`` extra indicator when the nominator gave
-it, else 0 (the questionnaire has no such field yet).
+Tie-break facts (§12) read from the questionnaire: (1) ``implements_complex_projects``, a
+yes/no quality (however many projects); (2) ``trilingual`` = fluent in the state language,
+Russian and English. (4) The number of justified citizen complaints is not the nominator's to
+give: the region's secretary records it with its source during the admission check
+(nominations' ``JustifiedComplaintsRecorded``, a later one superseding the earlier). Before the
+registration it is kept in the intake document and registered with the candidate; after, it is
+recorded on the commission (``CandidateComplaintsRecorded``). Never recorded: null, never 0.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ CALENDAR = {  # the steps of the edition's calendar that bind scoring (domain.de
     "stage_one": "stage_one_deadline",
     "interviews": "interviews_deadline",
     "finalists": "finalists_deadline",
+    "materials": "materials_deadline",
     "defences": "defences_deadline",
 }
 
@@ -131,6 +134,25 @@ async def questionnaire_corrected(
     await _apply(uow, repo, registered_in, command, cause)
 
 
+async def complaints_recorded(
+    uow: UnitOfWork, repo: Repository, payload: dict[str, Any], cause: Cause
+) -> None:
+    """§12 (4): the secretary's figure and its source (JustifiedComplaintsRecorded)."""
+    doc = await _intake(uow, payload["application_id"])
+    doc.setdefault("edition_id", payload.get("edition_id"))
+    doc.update(justified_complaints=int(payload["count"]), complaints_source=payload["source"])
+    await _put(uow, doc)
+    registered_in = doc.get("registered_in")
+    if registered_in is None:
+        return
+    command = cmd.RecordCandidateComplaints(
+        candidate_id=doc["application_id"],
+        justified_complaints=doc["justified_complaints"],
+        source=str(doc["complaints_source"]),
+    )
+    await _apply(uow, repo, registered_in, command, cause)
+
+
 async def application_withdrawn(uow: UnitOfWork, payload: dict[str, Any]) -> None:
     """A withdrawn application that was waiting for its commission no longer waits."""
     doc = await _intake(uow, payload["application_id"])
@@ -206,10 +228,22 @@ def registration(doc: dict[str, Any]) -> cmd.RegisterCandidate:
         district=doc["district"],
         region=doc["region"],
         questionnaire_score=int(doc["score"]),
-        complex_projects=int(doc.get("complex_projects", 0)),
+        implements_complex_projects=_complex(doc),
         trilingual=bool(doc.get("trilingual", False)),
-        justified_complaints=int(doc.get("justified_complaints", 0)),
+        justified_complaints=_count(doc.get("justified_complaints")),
+        complaints_source=doc.get("complaints_source"),
     )
+
+
+def _complex(doc: dict[str, Any]) -> bool:
+    """Yes/no; an intake document kept before the change counted the projects."""
+    if "implements_complex_projects" in doc:
+        return bool(doc["implements_complex_projects"])
+    return int(doc.get("complex_projects") or 0) > 0
+
+
+def _count(value: Any) -> int | None:
+    return None if value is None else int(value)
 
 
 def _ready(doc: dict[str, Any]) -> bool:
@@ -225,25 +259,14 @@ def _ready(doc: dict[str, Any]) -> bool:
 
 def tie_facts(questionnaire: dict[str, Any]) -> dict[str, Any]:
     """The §12 tie-break facts of a questionnaire (see the module docstring)."""
-    implemented = sum(
-        1 for p in questionnaire.get("projects") or () if p.get("role") == "implemented"
-    )
     fluent = {
         s.get("language")
         for s in questionnaire.get("languages") or ()
         if s.get("level") == "fluent"
     }
-    extra = (questionnaire.get("indicators") or {}).get("extra") or ()
-    complaints = next(
-        (int(x.get("value") or 0) for x in extra if x.get("name") == "justified_complaints"), 0
-    )
-    complex_projects = (
-        max(implemented, 1) if questionnaire.get("implements_complex_projects") else 0
-    )
     return {
-        "complex_projects": complex_projects,
+        "implements_complex_projects": bool(questionnaire.get("implements_complex_projects")),
         "trilingual": {"state", "russian", "english"} <= fluent,
-        "justified_complaints": max(complaints, 0),
     }
 
 

@@ -23,6 +23,8 @@ from services.scoring.events import (
     FeedbackAssessmentRecorded,
     FinalistSelected,
     Level,
+    MaterialsSentToAgency,
+    NoFinalistRecorded,
     Person,
     ProjectDefenceRegistered,
     ProtocolSigned,
@@ -58,6 +60,8 @@ class CommissionView(BaseModel):
     nominees: int
     pending_casting_votes: list[str] = Field(description="decisions waiting for the chair")
     finalists: list[FinalistSelected]
+    no_finalist: NoFinalistRecorded | None = Field(description="§16: the region has none, why")
+    materials: MaterialsSentToAgency | None = Field(description="§18: sent to the Agency")
     defences: list[ProjectDefenceRegistered]
     winners: WinnersDecided | None
 
@@ -85,9 +89,12 @@ class CandidateView(BaseModel):
     district: str
     rural_district: str
     questionnaire_score: int
-    complex_projects: int
+    implements_complex_projects: bool = Field(description="§12 tie-break 1: yes/no")
     trilingual: bool
-    justified_complaints: int
+    justified_complaints: int | None = Field(
+        description="§12 tie-break 4, as last recorded by the secretary; null: never recorded"
+    )
+    complaints_source: str | None
     nomination: CandidateNominated | None
     survey: SurveyResultReceived | None
     ethics: EthicsResultRecorded | None
@@ -157,6 +164,8 @@ def commission_view(state: Scoring) -> CommissionView:
         nominees=sum(1 for x in state.candidates.values() if x.nomination is not None),
         pending_casting_votes=[f"{p}:{s or ''}" for p, s in state.pending],
         finalists=list(state.finalists.values()),
+        no_finalist=state.no_finalist,
+        materials=state.materials,
         defences=list(state.defences.values()),
         winners=state.winners,
     )
@@ -199,9 +208,14 @@ def candidate_view(state: Scoring, candidate: Candidate) -> CandidateView:
         district=reg.district,
         rural_district=reg.rural_district,
         questionnaire_score=candidate.questionnaire_score,
-        complex_projects=reg.complex_projects,
+        implements_complex_projects=reg.implements_complex_projects,
         trilingual=reg.trilingual,
-        justified_complaints=reg.justified_complaints,
+        justified_complaints=candidate.justified_complaints,
+        complaints_source=(
+            candidate.complaints.source
+            if candidate.complaints is not None
+            else reg.complaints_source
+        ),
         nomination=candidate.nomination,
         survey=candidate.survey,
         ethics=candidate.ethics,

@@ -1,7 +1,8 @@
 """Candidates and the facts about them stage I weighs (§12, §14.1–§14.3).
 
 An admitted application (nominations) becomes a CandidateRegistered with its Annex 3
-questionnaire score and the §12 tie-break facts; the survey service's result arrives as
+questionnaire score and the §12 tie-break facts (a justified-complaints figure recorded after
+the registration follows as CandidateComplaintsRecorded); the survey service's result arrives as
 SurveyResultReceived; the ethics commissioner and the commission record the §14.1 and §14.2
 assessments of each nominee during the interview stage.
 """
@@ -14,6 +15,7 @@ from dataclasses import replace
 from services.scoring.domain.commands import (
     CorrectCandidateQuestionnaire,
     ReceiveSurveyResult,
+    RecordCandidateComplaints,
     RecordEthicsResult,
     RecordFeedbackAssessment,
     RegisterCandidate,
@@ -23,6 +25,7 @@ from services.scoring.domain.refusals import refuse, require_text
 from services.scoring.domain.stage import ensure_open, ensure_stage_of
 from services.scoring.domain.state import Candidate, Scoring
 from services.scoring.events import (
+    CandidateComplaintsRecorded,
     CandidateNominated,
     CandidateQuestionnaireCorrected,
     CandidateRegistered,
@@ -77,6 +80,35 @@ def correct_questionnaire(state: Scoring, cmd: CorrectCandidateQuestionnaire) ->
             questionnaire_score=cmd.questionnaire_score,
             previous_score=candidate.questionnaire_score,
             reason=reason,
+        )
+    ]
+
+
+def record_complaints(state: Scoring, cmd: RecordCandidateComplaints) -> list[Event]:
+    """§12 (4): the secretary's figure with its source supersedes the earlier one; the same
+    figure from the same source again appends nothing."""
+    candidate = _known(state, cmd.candidate_id)
+    if cmd.justified_complaints < 0:
+        refuse([ErrorItem("complaints_negative", "a count is 0 or more", "count")])
+    source = require_text(cmd.source, "complaints_source_required", "name the source", "source")
+    latest = candidate.complaints
+    if latest is not None and (latest.justified_complaints, latest.source) == (
+        cmd.justified_complaints,
+        source,
+    ):
+        return []
+    reg = candidate.registration
+    if latest is None and (reg.justified_complaints, reg.complaints_source) == (
+        cmd.justified_complaints,
+        source,
+    ):
+        return []
+    return [
+        CandidateComplaintsRecorded(
+            candidate_id=cmd.candidate_id,
+            justified_complaints=cmd.justified_complaints,
+            source=source,
+            previous=candidate.justified_complaints,
         )
     ]
 
@@ -155,6 +187,10 @@ def on_ethics(state: Scoring, event: EthicsResultRecorded) -> Scoring:
 
 def on_feedback(state: Scoring, event: FeedbackAssessmentRecorded) -> Scoring:
     return _update(state, event.candidate_id, lambda c: replace(c, feedback=event))
+
+
+def on_complaints(state: Scoring, event: CandidateComplaintsRecorded) -> Scoring:
+    return _update(state, event.candidate_id, lambda c: replace(c, complaints=event))
 
 
 def on_nominated(state: Scoring, event: CandidateNominated) -> Scoring:

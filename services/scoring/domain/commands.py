@@ -59,9 +59,19 @@ class RegisterCandidate:
     district: str
     region: str
     questionnaire_score: int
-    complex_projects: int
+    implements_complex_projects: bool
     trilingual: bool
+    justified_complaints: int | None = None  # None: never recorded by the secretary
+    complaints_source: str | None = None
+
+
+@dataclass(frozen=True)
+class RecordCandidateComplaints:
+    """§12 (4): the secretary's figure of justified complaints, with its source (nominations)."""
+
+    candidate_id: str
     justified_complaints: int
+    source: str
 
 
 @dataclass(frozen=True)
@@ -159,6 +169,18 @@ class SelectFinalist:
 
 
 @dataclass(frozen=True)
+class RecordNoFinalist:
+    sitting_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class SendMaterials:
+    at: datetime
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class RegisterDefence:
     candidate_id: str
     title: str
@@ -197,6 +219,7 @@ Command = (
     | ReplaceMember
     | RecuseMember
     | RegisterCandidate
+    | RecordCandidateComplaints
     | CorrectCandidateQuestionnaire
     | ReceiveSurveyResult
     | RecordEthicsResult
@@ -209,6 +232,8 @@ Command = (
     | CastCastingVote
     | RankRegion
     | SelectFinalist
+    | RecordNoFinalist
+    | SendMaterials
     | RegisterDefence
     | DecideWinners
     | CloseStage

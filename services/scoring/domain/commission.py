@@ -3,6 +3,12 @@
 A commission has exactly ``ScoringRules.members_per_commission`` voting members; the chair is
 one of them and holds the casting vote; the secretary organises and records but does not vote.
 A Regional commission scores only candidates of its region; the Republican one only finalists.
+
+§3/§4 qualifications, checked at formation (and when the chair changes) against the edition's
+``ScoringRules.qualifications``: the regional chair is the head or deputy head of the regional
+Department, the Republican chair the Agency's deputy chairperson, the Republican secretary an
+Agency employee; the chair's and the secretary's positions are required, every position given
+must be one the edition knows.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from dataclasses import replace
 from services.scoring.domain.commands import FormCommission, RecuseMember, ReplaceMember
 from services.scoring.domain.refusals import refuse, require_text
 from services.scoring.domain.state import Commission, Scoring
-from services.scoring.events import CommissionFormed, MemberRecused, MemberReplaced
+from services.scoring.events import CommissionFormed, MemberRecused, MemberReplaced, Person
 from shared.errors import Conflict, ErrorItem, Forbidden, NotFound
 from shared.events import Event
 
@@ -23,7 +29,7 @@ def form(state: Scoring, cmd: FormCommission) -> list[Event]:
     """§3/§4: exactly N members, the chair among them, the secretary not a voting member."""
     if state.commission is not None:
         raise Conflict("commission_already_formed", f"{cmd.commission_id} is already formed")
-    if problems := _formation_problems(state, cmd):
+    if problems := [*_formation_problems(state, cmd), *_qualification_problems(state, cmd)]:
         refuse(problems)
     return [
         CommissionFormed(
@@ -51,6 +57,37 @@ def _formation_problems(state: Scoring, cmd: FormCommission) -> list[ErrorItem]:
     return [ErrorItem(code, detail) for failed, code, detail in checks if failed]
 
 
+def _qualification_problems(state: Scoring, cmd: FormCommission) -> list[ErrorItem]:
+    """§3/§4: the chair's and the secretary's positions against the edition's lists."""
+    rules = state.rules.qualifications
+    chair = next((m for m in cmd.members if m.person_id == cmd.chair_id), None)
+    problems = [
+        ErrorItem("position_unknown", f"{p.person_id}: {p.position!r} is not a known position")
+        for p in (*cmd.members, cmd.secretary)
+        if p.position is not None and p.position not in rules.positions
+    ]
+    chairs = rules.regional_chair if cmd.level == "regional" else rules.republican_chair
+    secretaries = (
+        rules.regional_secretary if cmd.level == "regional" else rules.republican_secretary
+    )
+    if chair is not None:
+        problems += _position_problems("chair", chair, chairs, cmd.level)
+    problems += _position_problems("secretary", cmd.secretary, secretaries, cmd.level)
+    return problems
+
+
+def _position_problems(
+    role: str, person: Person, allowed: tuple[str, ...], level: str
+) -> list[ErrorItem]:
+    if person.position is None:
+        detail = f"the {level} {role}'s position is required (§3/§4)"
+        return [ErrorItem(f"{role}_position_required", detail, f"{role}.position")]
+    if allowed and person.position not in allowed:
+        detail = f"a {level} {role} is one of {', '.join(allowed)}; not {person.position} (§3/§4)"
+        return [ErrorItem(f"{role}_position_not_allowed", detail, f"{role}.position")]
+    return []
+
+
 def _region_fits(cmd: FormCommission) -> bool:
     if cmd.level == "republican":
         return cmd.region is None
@@ -71,6 +108,8 @@ def replace_member(state: Scoring, cmd: ReplaceMember) -> list[Event]:
     after = {*commission.member_ids, cmd.incoming.person_id} - {cmd.outgoing_id}
     if chair is None or chair not in after:
         refuse([ErrorItem("chair_not_member", "name a chair among the members", "chair_id")])
+    if chair != commission.chair_id:
+        _ensure_chair_qualified(state, commission, cmd.incoming, chair)
     return [
         MemberReplaced(
             commission_id=commission.commission_id,
@@ -80,6 +119,18 @@ def replace_member(state: Scoring, cmd: ReplaceMember) -> list[Event]:
             chair_id=chair,
         )
     ]
+
+
+def _ensure_chair_qualified(
+    state: Scoring, commission: Commission, incoming: Person, chair_id: str
+) -> None:
+    """§3/§4: a new chair holds a position the edition allows for the chair."""
+    people = {m.person_id: m for m in (*commission.members, incoming)}
+    rules = state.rules.qualifications
+    level = commission.level
+    allowed = rules.regional_chair if level == "regional" else rules.republican_chair
+    if problems := _position_problems("chair", people[chair_id], allowed, level):
+        refuse(problems)
 
 
 def recuse(state: Scoring, cmd: RecuseMember) -> list[Event]:

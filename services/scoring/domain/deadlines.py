@@ -7,7 +7,8 @@ event there). Which step a scoring fact belongs to:
 * stage I selection (§12, §13, by 30 June in 2020): project sheets, the nomination ranking,
   nominations and casting votes on them, a feedback assessment taken before the nomination;
 * interviews (§14, by 30 July): ethics and feedback of nominees, essay and interview sheets;
-  the regional ranking and the finalist (§16) by the finalists' deadline;
+  the regional ranking and the finalist (§16), or "no finalist", by the finalists' deadline;
+* materials to the Agency (§18, by 15 August 18:30): the region's MaterialsSentToAgency;
 * defences (§19, by 20 September): defences registered and Annex 7 sheets. The winners are
   decided *after* the defences (§21), so that decision has no deadline;
 * a sitting (its opening and attendance) by the last deadline of its stage (none for stage II).
@@ -31,6 +32,8 @@ from services.scoring.events import (
     EthicsResultRecorded,
     FeedbackAssessmentRecorded,
     FinalistSelected,
+    MaterialsSentToAgency,
+    NoFinalistRecorded,
     ProjectDefenceRegistered,
     Purpose,
     RankingComputed,
@@ -43,7 +46,7 @@ from services.scoring.events import (
 from shared.errors import RuleViolation
 from shared.events import Event
 
-Step = Literal["stage_one", "interviews", "finalists", "defences"]
+Step = Literal["stage_one", "interviews", "finalists", "materials", "defences"]
 ALMATY = ZoneInfo("Asia/Almaty")
 
 OF_SHEET: dict[SheetKind, Step] = {
@@ -73,8 +76,10 @@ def step_of(state: Scoring, event: Event) -> Step | None:
             return OF_DECISION[event.purpose]
         case CandidateNominated():
             return "stage_one"
-        case FinalistSelected():
+        case FinalistSelected() | NoFinalistRecorded():
             return "finalists"
+        case MaterialsSentToAgency():
+            return "materials"
         case EthicsResultRecorded():
             return "interviews"
         case FeedbackAssessmentRecorded():

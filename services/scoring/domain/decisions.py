@@ -61,7 +61,7 @@ def _facts(state: Scoring, candidate_ids: tuple[str, ...]) -> dict[str, TieFacts
         reg = known.registration
         feedback = known.feedback.score if known.feedback is not None else None
         facts[cid] = TieFacts(
-            reg.complex_projects, reg.trilingual, feedback, reg.justified_complaints
+            reg.implements_complex_projects, reg.trilingual, feedback, known.justified_complaints
         )
     return facts
 
@@ -80,6 +80,7 @@ def ranking(
     rank = ranks(totals)
     split, outcome = settled
     pending = bool(outcome.still_tied) and purpose in CASTING_VOTE_DECIDES
+    selected = (*split.selected, *outcome.advanced)
     return RankingComputed(
         commission_id=require_commission(state).commission_id,
         sitting_id=sitting_id,
@@ -87,11 +88,11 @@ def ranking(
         scope=scope,
         entries=tuple(entries[c].model_copy(update={"rank": rank[c]}) for c in order(totals)),
         seats=seats,
-        selected=(*split.selected, *outcome.advanced),
+        selected=selected,
         tie_break_steps=outcome.steps,
         status="pending_casting_vote" if pending else "complete",
         tied=outcome.still_tied,
-        seats_left=outcome.seats_left,
+        seats_left=seats - len(selected),  # the casting vote's seats, or seats nobody fills
     )
 
 

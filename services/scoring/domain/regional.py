@@ -1,10 +1,17 @@
 """Stage I — the regional total and the region's finalist (§14, §15, §16).
 
-**Reading** §15–§16: the regional total is Σ weight × component over the stage-I points, the
-survey mean, the essay mean, the interview mean, the feedback assessment and the ethics result
-(weights: :class:`~services.scoring.domain.rules.RegionalWeights`), shown line by line. The
-commission picks ``ScoringRules.finalists_per_region`` finalist(s); a pick other than the top
-of the ranking needs a written reason (``finalist_reason_required``).
+**Reading (revised)** §15–§16: the interview sheet is where §15's considerations are weighed,
+so the regional ranking is the mean of the members' interview sheet totals. The other components
+— stage-I points, essay mean, survey mean (with its number of responses), ethics result,
+feedback assessment — are shown beside it line by line with weight 0, not added again. The
+weights are edition data (:class:`~services.scoring.domain.rules.RegionalWeights`), so an
+edition may still ask for Σ weight × component. A survey with no responses is "no responses"
+(value null, count 0), never 0: a weighted survey mean without responses is a missing component.
+
+The commission picks ``ScoringRules.finalists_per_region`` finalist(s), each with an ethics
+result recorded (``finalist_ethics_missing``); a pick other than the top of the ranking needs a
+written reason (``finalist_reason_required``). A region with no admitted candidate records "no
+finalist" with the reason instead (:func:`record_no_finalist`), which lets its stage close.
 """
 
 from __future__ import annotations
@@ -15,14 +22,16 @@ from decimal import Decimal
 
 from services.scoring.domain import decisions, sheets
 from services.scoring.domain.arithmetic import fixed, mean, weighted
-from services.scoring.domain.commands import RankRegion, SelectFinalist
+from services.scoring.domain.commands import RankRegion, RecordNoFinalist, SelectFinalist
 from services.scoring.domain.commission import ensure_in_scope, ensure_nominated, require_commission
+from services.scoring.domain.refusals import require_text
 from services.scoring.domain.sitting import working_sitting
 from services.scoring.domain.stage import ensure_stage_of
 from services.scoring.domain.state import Candidate, Scoring
 from services.scoring.events import (
     Component,
     FinalistSelected,
+    NoFinalistRecorded,
     RankEntry,
     RankingComputed,
     SheetKind,
@@ -47,8 +56,13 @@ def select_finalist(state: Scoring, cmd: SelectFinalist) -> list[Event]:
     working_sitting(state, cmd.sitting_id, "stage1_interview")
     if len(finalists_of(state)) >= state.rules.finalists_per_region:
         raise Conflict("finalist_already_selected", f"region {commission.region} has its finalist")
+    if state.no_finalist is not None:
+        raise Conflict("no_finalist_recorded", f"region {commission.region} recorded no finalist")
     ensure_in_scope(state, cmd.candidate_id)
     ensure_nominated(state, cmd.candidate_id)
+    if state.candidates[cmd.candidate_id].ethics is None:
+        detail = f"{cmd.candidate_id} has no ethics result (§14.1) yet"
+        raise Conflict("finalist_ethics_missing", detail)
     ranking = _ranking(state, cmd.sitting_id, _unpicked(state))
     top = tuple(e.candidate_id for e in ranking.entries if e.rank == 1)
     entry = decisions.entry_of(ranking, cmd.candidate_id)
@@ -70,6 +84,34 @@ def select_finalist(state: Scoring, cmd: SelectFinalist) -> list[Event]:
             components=entry.components,
             rank=entry.rank,
             top=top,
+            reason=reason,
+        )
+    ]
+
+
+def record_no_finalist(state: Scoring, cmd: RecordNoFinalist) -> list[Event]:
+    """§16: a region with no admitted candidate records "no finalist" and why; refused while
+    the region has a candidate (``region_has_candidates``) or once it has a finalist."""
+    commission = require_commission(state)
+    ensure_stage_of(commission, "stage1_interview")
+    working_sitting(state, cmd.sitting_id, "stage1_interview")
+    if state.no_finalist is not None:
+        detail = f"region {commission.region} has recorded it"
+        raise Conflict("no_finalist_already_recorded", detail)
+    if finalists_of(state):
+        raise Conflict("finalist_already_selected", f"region {commission.region} has its finalist")
+    mine = [c for c in state.candidates.values() if c.registration.region == commission.region]
+    if mine:
+        nominees = sum(1 for c in mine if c.nomination is not None)
+        detail = f"region {commission.region} has {len(mine)} candidate(s), {nominees} nominated"
+        raise Conflict("region_has_candidates", detail)
+    reason = require_text(cmd.reason, "reason_required", "say why", "reason")
+    return [
+        NoFinalistRecorded(
+            commission_id=commission.commission_id,
+            sitting_id=cmd.sitting_id,
+            edition_id=commission.edition_id,
+            region=commission.region or "",
             reason=reason,
         )
     ]
@@ -102,7 +144,8 @@ def _ranking(state: Scoring, sitting_id: str, field: list[Candidate]) -> Ranking
 
 
 def regional_total(state: Scoring, candidate: Candidate) -> RankEntry:
-    """Every weighted component, or 409 ``components_missing`` naming each one missing."""
+    """Every component, weighted or shown beside; 409 ``components_missing`` naming each
+    weighted one missing (a survey without responses has no mean)."""
     places = state.rules.decimals
     lines: list[Component] = []
     missing: list[str] = []
@@ -110,9 +153,12 @@ def regional_total(state: Scoring, candidate: Candidate) -> RankEntry:
         value = _SOURCES[name](state, candidate)
         if value is None and weight != 0:
             missing.append(name)
-        elif value is not None:
-            product = weighted(value, weight, places)
-            lines.append(Component(name=name, value=value, weight=weight, weighted=product))
+            continue
+        product = None if value is None else weighted(value, weight, places)
+        count = _responses(candidate) if name == "survey_mean" else None
+        lines.append(
+            Component(name=name, value=value, weight=weight, weighted=product, count=count)
+        )
     cid = candidate.registration.candidate_id
     if missing:
         items = [
@@ -125,7 +171,7 @@ def regional_total(state: Scoring, candidate: Candidate) -> RankEntry:
     return RankEntry(
         candidate_id=cid,
         rank=1,
-        total=sum((line.weighted for line in lines), fixed(0, places)),
+        total=sum((x.weighted for x in lines if x.weighted is not None), fixed(0, places)),
         components=tuple(lines),
         sheets={"essay": len(essays), "interview": len(talks)},
         sheet_sums={"essay": sum(essays), "interview": sum(talks)},
@@ -137,10 +183,14 @@ def _points(state: Scoring, c: Candidate) -> Decimal | None:
 
 
 def _survey(state: Scoring, c: Candidate) -> Decimal | None:
-    """No survey yet = missing; a survey without responses = 0 (no one rated the akim)."""
-    if c.survey is None:
+    """No survey yet, or a survey nobody answered: no mean ("no responses", never 0)."""
+    if c.survey is None or c.survey.mean_total is None:
         return None
-    return fixed(c.survey.mean_total or 0, state.rules.decimals)
+    return fixed(c.survey.mean_total, state.rules.decimals)
+
+
+def _responses(c: Candidate) -> int | None:
+    return None if c.survey is None else c.survey.responses
 
 
 def _sheet_mean(kind: SheetKind) -> Source:
@@ -171,3 +221,7 @@ _SOURCES: dict[str, Source] = {
 
 def on_finalist(state: Scoring, event: FinalistSelected) -> Scoring:
     return replace(state, finalists={**state.finalists, event.candidate_id: event})
+
+
+def on_no_finalist(state: Scoring, event: NoFinalistRecorded) -> Scoring:
+    return replace(state, no_finalist=event)

@@ -31,23 +31,55 @@ class Quorum(BaseModel):
 
 
 class RegionalWeights(BaseModel):
-    """**Reading** §15–§16: the regional total is Σ weight × component.
+    """**Reading (revised)** §15–§16: the regional total is Σ weight × component.
 
-    Default 1 for the five components DOMAIN names; ethics 0 because §15 already lets the
-    members weigh the ethics result on the interview sheet (item ``ethics_result``).
+    The interview sheet is where §15's considerations (questionnaire, essay, project, awards,
+    ethics and survey results) are weighed, so by default the ranking is the mean of the
+    members' interview sheet totals alone (weight 1); every other component has weight 0: it is
+    shown beside the total, not added again. An edition may ask for a weighted sum.
     """
 
     model_config = _frozen
 
-    stage1_points: Decimal = Decimal(1)
-    survey_mean: Decimal = Decimal(1)
-    essay_mean: Decimal = Decimal(1)
+    stage1_points: Decimal = Decimal(0)
+    survey_mean: Decimal = Decimal(0)
+    essay_mean: Decimal = Decimal(0)
     interview_mean: Decimal = Decimal(1)
-    feedback: Decimal = Decimal(1)
+    feedback: Decimal = Decimal(0)
     ethics: Decimal = Decimal(0)
 
     def items(self) -> tuple[tuple[str, Decimal], ...]:
         return tuple((name, Decimal(getattr(self, name))) for name in type(self).model_fields)
+
+
+Prerequisite = Literal["ethics", "survey", "essay", "feedback"]
+"""§14: what is recorded for a nominee before the interview (an essay: at least one sheet)."""
+
+
+class Qualifications(BaseModel):
+    """§3/§4: who may chair and who may be the secretary, as positions (enum-like lists).
+
+    ``positions`` are the posts the edition knows; each role lists the ones it accepts
+    (an empty list: any known position, or none given)."""
+
+    model_config = _frozen
+
+    positions: tuple[str, ...] = (
+        "head_of_regional_department",
+        "deputy_head_of_regional_department",
+        "agency_deputy_chairperson",
+        "agency_employee",
+        "regional_department_employee",
+        "akimat_employee",
+        "other",
+    )
+    regional_chair: tuple[str, ...] = (
+        "head_of_regional_department",
+        "deputy_head_of_regional_department",
+    )
+    republican_chair: tuple[str, ...] = ("agency_deputy_chairperson",)
+    regional_secretary: tuple[str, ...] = ()
+    republican_secretary: tuple[str, ...] = ("agency_employee",)
 
 
 class Criterion12Rule(BaseModel):
@@ -87,6 +119,11 @@ class ScoringRules(BaseModel):
     winners: int = Field(default=3, ge=1)
     regional_weights: RegionalWeights = RegionalWeights()
     criterion12: Criterion12Rule = Criterion12Rule()
+    interview_prerequisites: tuple[Prerequisite, ...] = Field(
+        default=("ethics", "survey", "essay", "feedback"),
+        description="§14: recorded before a nominee's interview sheets are accepted",
+    )
+    qualifications: Qualifications = Qualifications()
     nomination_tie_breaks: tuple[TieBreak, ...] = (
         "complex_projects",
         "trilingual",

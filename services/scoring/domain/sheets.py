@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from services.scoring.domain import commission as board
+from services.scoring.domain import prerequisites, stage2
 from services.scoring.domain import sitting as sittings
-from services.scoring.domain import stage2
 from services.scoring.domain.commands import CorrectScore, RecordScore
 from services.scoring.domain.refusals import require_text
 from services.scoring.domain.rubrics import Rubric, validate_entered
@@ -99,9 +99,12 @@ def _rubric(state: Scoring, kind: SheetKind) -> Rubric:
 
 
 def _ensure_stage_scope(state: Scoring, candidate_id: str, kind: SheetKind) -> None:
-    """Interview-stage sheets are for nominees (§14); Annex 7 sheets for defences (§19)."""
+    """Interview-stage sheets are for nominees (§14), interview sheets once the §14 assessments
+    are recorded; Annex 7 sheets for defences (§19)."""
     if kind in ("essay", "interview"):
         board.ensure_nominated(state, candidate_id)
+    if kind == "interview":
+        prerequisites.ensure_ready_for_interview(state, candidate_id)
     if kind == "stage2":
         stage2.ensure_defending(state, candidate_id)
 

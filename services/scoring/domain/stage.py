@@ -55,7 +55,10 @@ def close(state: Scoring, cmd: CloseStage) -> list[Event]:
 
 
 def _ensure_finalists(state: Scoring, commission: Commission) -> None:
-    """§16: exactly ``finalists_per_region`` finalists before the interview stage closes."""
+    """§16: exactly ``finalists_per_region`` finalists before the interview stage closes, or
+    the recorded decision that the region has none (no admitted candidate)."""
+    if state.no_finalist is not None:
+        return
     picked = sum(1 for f in state.finalists.values() if f.region == commission.region)
     wanted = state.rules.finalists_per_region
     if picked != wanted:

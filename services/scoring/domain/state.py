@@ -16,12 +16,15 @@ from services.scoring.domain.rubrics import RubricSet, load_rubrics
 from services.scoring.domain.rules import ScoringRules
 from services.scoring.events import (
     AttendanceRecorded,
+    CandidateComplaintsRecorded,
     CandidateNominated,
     CandidateRegistered,
     EthicsResultRecorded,
     FeedbackAssessmentRecorded,
     FinalistSelected,
     Level,
+    MaterialsSentToAgency,
+    NoFinalistRecorded,
     Person,
     ProjectDefenceRegistered,
     ProtocolSigned,
@@ -70,6 +73,14 @@ class Candidate:
     ethics: EthicsResultRecorded | None = None
     feedback: FeedbackAssessmentRecorded | None = None
     nomination: CandidateNominated | None = None
+    complaints: CandidateComplaintsRecorded | None = None
+
+    @property
+    def justified_complaints(self) -> int | None:
+        """§12 (4): the figure as last recorded by the secretary; None = never recorded."""
+        if self.complaints is not None:
+            return self.complaints.justified_complaints
+        return self.registration.justified_complaints
 
     @property
     def questionnaire_score(self) -> int:
@@ -120,6 +131,8 @@ class Scoring:
     finalists: Mapping[str, FinalistSelected] = field(default_factory=dict)
     defences: Mapping[str, ProjectDefenceRegistered] = field(default_factory=dict)
     winners: WinnersDecided | None = None
+    no_finalist: NoFinalistRecorded | None = None
+    materials: MaterialsSentToAgency | None = None
 
 
 def initial(rules: ScoringRules | None = None, rubrics: RubricSet | None = None) -> Scoring:

@@ -1,11 +1,14 @@
 """The §12 tie-break chain, applied only to a tie that crosses the cut-off.
 
-In the order ``ScoringRules.nomination_tie_breaks`` gives (2020: complex projects, the three
-languages, the feedback assessment where available, fewest justified complaints), each step
+In the order ``ScoringRules.nomination_tie_breaks`` gives (2020: implements complex projects —
+yes/no, so all who do share the step whatever their number of projects —, the three languages,
+the feedback assessment where available, fewest justified complaints), each step
 orders the still-tied candidates by one criterion; whole groups that fit the seats left go
 through, groups after the seats are out, and the group straddling the seats goes to the next
-step. Every step is recorded with the candidates it separated. A tie that survives the chain
-waits for the chair's casting vote.
+step. A step whose figure is missing for any tied candidate (no feedback assessment, no
+complaints figure recorded) is skipped (``applied=False``, the missing values null): an unknown
+figure is never read as 0. Every step is recorded with the candidates it separated. A tie that
+survives the chain waits for the chair's casting vote.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from services.scoring.events import TieBreakStep
 class TieFacts:
     """What a candidate brings to the tie-break; None = not available."""
 
-    complex_projects: int | None = None
+    complex_projects: bool | None = None
     trilingual: bool | None = None
     feedback: int | None = None
     complaints: int | None = None

@@ -4,6 +4,8 @@ Each finalist's result is the mean of the members' live Annex 7 sheet totals (**
 the set of members who scored may differ between finalists, so the mean ranks, the sum is shown
 too; ``ScoringRules.rank_by`` may choose the sum). The best ``ScoringRules.winners`` win; a tie
 across the cut-off goes through ``winners_tie_breaks`` (none in 2020) and then to the chair.
+With fewer finalists in the field than places (§21), only as many win as there are finalists:
+the decision names the places not awarded and why, and the ranking's ``seats_left`` counts them.
 """
 
 from __future__ import annotations
@@ -80,11 +82,18 @@ def decided(
 ) -> WinnersDecided:
     """The decision: winners in ranking order, each at its rank (equal totals share a place)."""
     chosen = set(winners)
+    field = len(ranking.entries)
+    empty = tuple(range(field + 1, ranking.seats + 1))
+    reason = (
+        f"only {field} finalist(s) defended for {ranking.seats} places (§21)" if empty else None
+    )
     return WinnersDecided(
         commission_id=ranking.commission_id,
         sitting_id=sitting_id,
         winners=tuple(_winner(e) for e in ranking.entries if e.candidate_id in chosen),
         by_casting_vote=by_casting_vote,
+        places_not_awarded=empty,
+        not_awarded_reason=reason,
     )
 
 

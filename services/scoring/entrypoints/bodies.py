@@ -12,6 +12,7 @@ from services.scoring.events import (
     DefenceMode,
     FinalistSelected,
     Level,
+    NoFinalistRecorded,
     Person,
     Purpose,
     RankEntry,
@@ -119,6 +120,14 @@ class FinalistBody(Body):
     )
 
 
+class NoFinalistBody(Body):
+    reason: Reason = Field(description="why the region has no finalist (no admitted candidate)")
+
+
+class MaterialsBody(Body):
+    note: str = Field("", max_length=4000, description="what was sent, how (optional)")
+
+
 class DefenceBody(Body):
     title: Reason
     budget_tenge: int = Field(ge=0, description="at most 5,000,000 tenge in 2020 (§19)")
@@ -202,12 +211,21 @@ class Decision(BaseModel):
     seats_left: int
     nominated: list[CandidateNominated] = Field(default_factory=list)
     winners: list[Winner] = Field(default_factory=list)
+    places_not_awarded: list[int] = Field(
+        default_factory=list, description="§21: places left empty (fewer finalists than places)"
+    )
+    not_awarded_reason: str | None = None
     casting_vote: CastingVoteRecorded | None = None
     event_ids: list[str]
 
 
 class Finalist(BaseModel):
     finalist: FinalistSelected
+    event_ids: list[str]
+
+
+class NoFinalist(BaseModel):
+    decision: NoFinalistRecorded
     event_ids: list[str]
 
 

@@ -48,6 +48,10 @@ def intake_consumer(store: EventStore, repo: Repository) -> Consumer:
     async def corrected(uow: UnitOfWork, envelope: Envelope) -> None:
         await intake.questionnaire_corrected(uow, repo, envelope.payload, intake.cause_of(envelope))
 
+    @consumer.on("JustifiedComplaintsRecorded")
+    async def complaints(uow: UnitOfWork, envelope: Envelope) -> None:
+        await intake.complaints_recorded(uow, repo, envelope.payload, intake.cause_of(envelope))
+
     @consumer.on("ApplicationWithdrawn")
     async def withdrawn(uow: UnitOfWork, envelope: Envelope) -> None:
         await intake.application_withdrawn(uow, envelope.payload)

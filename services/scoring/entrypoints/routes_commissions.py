@@ -17,6 +17,7 @@ from services.scoring.entrypoints.bodies import (
     Appended,
     FormCommissionBody,
     Formed,
+    MaterialsBody,
     Page,
     RecusalBody,
     ReopenBody,
@@ -115,6 +116,26 @@ def router(api: Api) -> APIRouter:
             return Appended(id=commission_id, event_ids=out.event_ids)
 
         return await api.command(request, "recuse", run)
+
+    @r.post("/{commission_id}/materials", status_code=201, response_model=Appended)
+    async def send_materials(
+        commission_id: str,
+        body: MaterialsBody,
+        request: Request,
+        who: Principal = Depends(principal),
+    ) -> object:
+        """§18: the region's secretary sends the materials and the regional decision (the
+        finalist, or "no finalist") to the Agency, by the edition's ``materials`` deadline
+        (``deadline_passed`` after it unless extended; ``regional_decision_missing`` before
+        the decision)."""
+
+        async def run(uow: UnitOfWork) -> Appended:
+            actor = authorise(who, await repo.ref(uow, commission_id), "secretary")
+            command = cmd.SendMaterials(at=api.ctx.now(), note=body.note)
+            out = await handlers.act(uow, repo, commission_id, command, api.cause(request, actor))
+            return Appended(id=f"{commission_id}/materials", event_ids=out.event_ids)
+
+        return await api.command(request, "send_materials", run)
 
     @r.post("/{commission_id}/stages/{stage}/close", status_code=201, response_model=Appended)
     async def close_stage(

@@ -14,6 +14,8 @@ from services.scoring.entrypoints.bodies import (
     Decision,
     Finalist,
     FinalistBody,
+    NoFinalist,
+    NoFinalistBody,
     NominationBody,
 )
 from services.scoring.entrypoints.http import Api
@@ -21,6 +23,7 @@ from services.scoring.events import (
     CandidateNominated,
     CastingVoteRecorded,
     FinalistSelected,
+    NoFinalistRecorded,
     RankingComputed,
     WinnersDecided,
 )
@@ -37,8 +40,10 @@ def decision(sitting_id: str, out: handlers.Outcome, pending: RankingComputed | 
     ranking = rankings[0] if rankings else pending
     assert ranking is not None
     votes = [e for e in out.events if isinstance(e, CastingVoteRecorded)]
-    winners = [w for e in out.events if isinstance(e, WinnersDecided) for w in e.winners]
+    decided = [e for e in out.events if isinstance(e, WinnersDecided)]
+    winners = [w for e in decided for w in e.winners]
     settled = ranking.status == "complete" or bool(votes)
+    voted = sum(len(v.chosen) for v in votes)
     return Decision(
         sitting_id=sitting_id,
         purpose=ranking.purpose,
@@ -49,9 +54,11 @@ def decision(sitting_id: str, out: handlers.Outcome, pending: RankingComputed | 
         selected=[*ranking.selected, *(c for v in votes for c in v.chosen)],
         tie_break_steps=list(ranking.tie_break_steps),
         tied=list(ranking.tied),
-        seats_left=0 if settled else ranking.seats_left,
+        seats_left=ranking.seats_left - voted,
         nominated=[e for e in out.events if isinstance(e, CandidateNominated)],
         winners=winners,
+        places_not_awarded=[p for e in decided for p in e.places_not_awarded],
+        not_awarded_reason=next((e.not_awarded_reason for e in decided), None),
         casting_vote=votes[0] if votes else None,
         event_ids=out.event_ids,
     )
@@ -139,6 +146,25 @@ def router(api: Api) -> APIRouter:
             return Finalist(finalist=event, event_ids=out.event_ids)
 
         return await api.command(request, "select_finalist", run)
+
+    @r.post("/no-finalist", status_code=201, response_model=NoFinalist)
+    async def record_no_finalist(
+        sitting_id: str,
+        body: NoFinalistBody,
+        request: Request,
+        who: Principal = Depends(principal),
+    ) -> object:
+        """§16: a region with no admitted candidate records "no finalist" with the reason, so
+        its interview stage can close; refused (409 ``region_has_candidates``) otherwise."""
+
+        async def run(uow: UnitOfWork) -> NoFinalist:
+            command = cmd.RecordNoFinalist(sitting_id=sitting_id, reason=body.reason)
+            out = await decide(uow, request, who, sitting_id, command)
+            (event,) = out.of_type(NoFinalistRecorded)
+            assert isinstance(event, NoFinalistRecorded)
+            return NoFinalist(decision=event, event_ids=out.event_ids)
+
+        return await api.command(request, "record_no_finalist", run)
 
     @r.post("/winners", status_code=201, response_model=Decision)
     async def decide_winners(

@@ -26,11 +26,21 @@ OTHER_REGION = "150000000"  # Aktobe region
 OTHER_DISTRICT = "153200000"
 OTHER_RURAL = "153233000"
 
-MEMBERS = tuple(Person(person_id=f"m{i}", name=f"Member {i}") for i in range(1, 10))
+MEMBERS = (
+    Person(person_id="m1", name="Member 1", position="head_of_regional_department"),
+    Person(person_id="m2", name="Member 2", position="deputy_head_of_regional_department"),
+    *(Person(person_id=f"m{i}", name=f"Member {i}") for i in range(3, 10)),
+)
 ALL = tuple(m.person_id for m in MEMBERS)
 CHAIR = "m1"
-SECRETARY = Person(person_id="sec", name="Secretary")
-REPUBLICAN = tuple(Person(person_id=f"r{i}", name=f"Republican member {i}") for i in range(1, 10))
+SECRETARY = Person(person_id="sec", name="Secretary", position="regional_department_employee")
+REPUBLICAN = (
+    Person(person_id="r1", name="Republican member 1", position="agency_deputy_chairperson"),
+    *(Person(person_id=f"r{i}", name=f"Republican member {i}") for i in range(2, 10)),
+)
+AGENCY_SECRETARY = Person(
+    person_id="agency-sec", name="Agency secretary", position="agency_employee"
+)
 ALL_R = tuple(m.person_id for m in REPUBLICAN)
 
 
@@ -85,7 +95,7 @@ def republican_desk(rules: ScoringRules | None = None) -> Desk:
             region=None,
             members=REPUBLICAN,
             chair_id="r1",
-            secretary=Person(person_id="agency-sec", name="Agency secretary"),
+            secretary=AGENCY_SECRETARY,
         )
     )
     return desk
@@ -96,9 +106,9 @@ def register(
     candidate_id: str,
     *,
     questionnaire: int = 10,
-    complex_projects: int = 0,
+    complex_projects: bool = False,
     trilingual: bool = False,
-    complaints: int = 0,
+    complaints: int | None = 0,
     region: str = REGION,
     district: str = DISTRICT,
     rural: str = RURAL[0],
@@ -113,9 +123,10 @@ def register(
             district=district,
             region=region,
             questionnaire_score=questionnaire,
-            complex_projects=complex_projects,
+            implements_complex_projects=complex_projects,
             trilingual=trilingual,
             justified_complaints=complaints,
+            complaints_source=None if complaints is None else "akimat register",
         )
     )
 

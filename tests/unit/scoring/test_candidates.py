@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from services.scoring.domain import commands as c
-from services.scoring.events import CandidateQuestionnaireCorrected
+from services.scoring.events import CandidateComplaintsRecorded, CandidateQuestionnaireCorrected
 from services.scoring.intake import registration, tie_facts
 from tests.unit.scoring.builders import (
     DISTRICT,
@@ -41,7 +41,10 @@ def test_a_correction_out_of_range_or_for_a_stranger_is_refused() -> None:
     assert desk.refuse(c.CorrectCandidateQuestionnaire("c1", 3, " ")).code == "reason_required"
 
 
-def test_the_tie_break_facts_are_read_from_the_questionnaire() -> None:
+def test_the_tie_break_facts_are_read_from_the_questionnaire_but_not_the_complaints() -> None:
+    """§12 (1) is yes/no whatever the number of projects; (4) is not the nominator's figure:
+    the questionnaire's ``justified_complaints`` indicator is no longer read (rule of issue 13,
+    the assertion changed from the old count and the indicator)."""
     questionnaire = {
         "implements_complex_projects": True,
         "projects": [{"role": "implemented"}, {"role": "developed"}, {"role": "implemented"}],
@@ -52,14 +55,8 @@ def test_the_tie_break_facts_are_read_from_the_questionnaire() -> None:
         ],
         "indicators": {"extra": [{"name": "justified_complaints", "value": 2.0}]},
     }
-    assert tie_facts(questionnaire) == {
-        "complex_projects": 2,
-        "trilingual": False,
-        "justified_complaints": 2,
-    }
-    flagged_only = {"implements_complex_projects": True}
-    assert tie_facts(flagged_only)["complex_projects"] == 1
-    assert tie_facts({}) == {"complex_projects": 0, "trilingual": False, "justified_complaints": 0}
+    assert tie_facts(questionnaire) == {"implements_complex_projects": True, "trilingual": False}
+    assert tie_facts({}) == {"implements_complex_projects": False, "trilingual": False}
 
 
 def test_the_candidate_is_registered_under_its_application_id() -> None:
@@ -71,7 +68,7 @@ def test_the_candidate_is_registered_under_its_application_id() -> None:
         "rural_district": RURAL[0],
         "score": 17,
         "name": "Akimov Erlan",
-        "complex_projects": 1,
+        "implements_complex_projects": True,
         "trilingual": True,
     }
     command = registration(doc)
@@ -80,4 +77,41 @@ def test_the_candidate_is_registered_under_its_application_id() -> None:
         "a1",
         17,
     )
-    assert (command.justified_complaints, command.trilingual) == (0, True)
+    # never recorded by the secretary: unknown, not 0 (issue 13; was 0)
+    assert (command.justified_complaints, command.complaints_source) == (None, None)
+    assert (command.implements_complex_projects, command.trilingual) == (True, True)
+
+
+def test_a_complaints_figure_recorded_before_registration_is_registered_with_its_source() -> None:
+    doc = {
+        "application_id": "a1",
+        "edition_id": "e",
+        "region": "100000000",
+        "district": DISTRICT,
+        "rural_district": RURAL[0],
+        "score": 17,
+        "complex_projects": 3,  # an intake document kept before the change
+        "justified_complaints": 2,
+        "complaints_source": "akimat register of appeals",
+    }
+    command = registration(doc)
+    assert command.implements_complex_projects is True
+    assert (command.justified_complaints, command.complaints_source) == (
+        2,
+        "akimat register of appeals",
+    )
+
+
+def test_a_complaints_figure_after_registration_supersedes_and_counts_in_the_tie_break() -> None:
+    desk = regional_desk()
+    register(desk, "c1", complaints=None)
+    (recorded,) = desk.do(c.RecordCandidateComplaints("c1", 3, "akimat register"))
+    assert isinstance(recorded, CandidateComplaintsRecorded)
+    assert (recorded.previous, recorded.justified_complaints) == (None, 3)
+    assert desk.do(c.RecordCandidateComplaints("c1", 3, "akimat register")) == []  # same
+    (later,) = desk.do(c.RecordCandidateComplaints("c1", 1, "prosecutor's office"))
+    assert (later.previous, desk.state.candidates["c1"].justified_complaints) == (3, 1)  # type: ignore[attr-defined]
+    assert desk.refuse(c.RecordCandidateComplaints("c1", 1, " ")).code == (
+        "complaints_source_required"
+    )
+    assert desk.refuse(c.RecordCandidateComplaints("zz", 1, "x")).code == "candidate_unknown"

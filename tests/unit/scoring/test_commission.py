@@ -52,8 +52,13 @@ def test_a_commission_of_eight_members_is_refused() -> None:
     assert error.detail == "9 members required; 8 given"
 
 
+QUALIFIED_MEMBER = MEMBERS[1].model_copy(update={"position": "akimat_employee"})
+
+
 def test_every_formation_rule_broken_is_listed() -> None:
-    error = Desk().refuse(form(members=MEMBERS[1:], chair=CHAIR, secretary=MEMBERS[1], region=None))
+    error = Desk().refuse(
+        form(members=MEMBERS[1:], chair=CHAIR, secretary=QUALIFIED_MEMBER, region=None)
+    )
     assert [e.code for e in error.errors] == [
         "commission_size",
         "chair_not_member",
@@ -142,7 +147,7 @@ def test_a_registration_with_a_district_outside_its_region_is_refused() -> None:
             district=OTHER_DISTRICT,
             region=REGION,
             questionnaire_score=10,
-            complex_projects=0,
+            implements_complex_projects=False,
             trilingual=False,
             justified_complaints=0,
         )
@@ -156,3 +161,80 @@ def test_the_same_admission_delivered_twice_appends_nothing() -> None:
     size = len(desk.log)
     register(desk, "c1")
     assert len(desk.log) == size
+
+
+def test_the_regional_chair_heads_or_deputises_the_regional_department() -> None:
+    clerk = MEMBERS[0].model_copy(update={"position": "akimat_employee"})
+    error = Desk().refuse(form(members=(clerk, *MEMBERS[1:])))
+    assert (error.code, error.status) == ("chair_position_not_allowed", 422)
+    assert error.errors[0].field == "chair.position"
+    unknown = MEMBERS[0].model_copy(update={"position": "mayor"})
+    assert Desk().refuse(form(members=(unknown, *MEMBERS[1:]))).code == "position_unknown"
+
+
+def test_the_chair_and_the_secretary_must_state_their_positions() -> None:
+    silent = MEMBERS[0].model_copy(update={"position": None})
+    anonymous = SECRETARY.model_copy(update={"position": None})
+    error = Desk().refuse(form(members=(silent, *MEMBERS[1:]), secretary=anonymous))
+    assert [e.code for e in error.errors] == [
+        "chair_position_required",
+        "secretary_position_required",
+    ]
+
+
+def test_the_republican_chair_and_secretary_are_of_the_agency() -> None:
+    from tests.unit.scoring.builders import AGENCY_SECRETARY, REPUBLICAN
+
+    def republican(chair: Person, secretary: Person) -> c.FormCommission:
+        return c.FormCommission(
+            commission_id="rep",
+            edition_id=EDITION,
+            level="republican",
+            region=None,
+            members=(chair, *REPUBLICAN[1:]),
+            chair_id=chair.person_id,
+            secretary=secretary,
+        )
+
+    head = REPUBLICAN[0].model_copy(update={"position": "head_of_regional_department"})
+    outsider = AGENCY_SECRETARY.model_copy(update={"position": "akimat_employee"})
+    error = Desk().refuse(republican(head, outsider))
+    assert [e.code for e in error.errors] == [
+        "chair_position_not_allowed",
+        "secretary_position_not_allowed",
+    ]
+    Desk().do(republican(REPUBLICAN[0], AGENCY_SECRETARY))
+
+
+def test_the_positions_are_edition_data() -> None:
+    from services.scoring.domain import ScoringRules
+    from services.scoring.domain.rules import Qualifications
+
+    clerk = MEMBERS[0].model_copy(update={"position": "akimat_employee"})
+    rules = ScoringRules(qualifications=Qualifications(regional_chair=("akimat_employee",)))
+    Desk(rules).do(form(members=(clerk, *MEMBERS[1:])))
+
+
+def test_a_new_chair_by_replacement_must_be_qualified_too() -> None:
+    desk = regional_desk()
+    newcomer = Person(person_id="m10", name="Newcomer", position="other")
+    error = desk.refuse(
+        c.ReplaceMember(outgoing_id=CHAIR, incoming=newcomer, reason="retired", chair_id="m10")
+    )
+    assert error.code == "chair_position_not_allowed"
+
+
+def test_a_commission_formed_before_positions_were_recorded_still_reads() -> None:
+    from services.scoring.events import CommissionFormed, registry
+
+    v1 = {
+        "commission_id": "rc",
+        "edition_id": EDITION,
+        "level": "regional",
+        "region": REGION,
+        "members": [{"person_id": f"m{i}", "name": f"M {i}"} for i in range(1, 10)],
+        "chair_id": "m1",
+        "secretary": {"person_id": "sec", "name": "Secretary"},
+    }
+    event = registry.decode("CommissionFormed", 1, v1)
+    assert isinstance(event, CommissionFormed) and event.secretary.position is None

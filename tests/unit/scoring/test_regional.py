@@ -40,7 +40,13 @@ def nominees(desk: Desk, *questionnaires: int) -> list[str]:
 
 
 def assess(
-    desk: Desk, cid: str, *, survey: str = "100", feedback: int = 8, ethics: int = 9
+    desk: Desk,
+    cid: str,
+    *,
+    survey: str = "100",
+    feedback: int = 8,
+    ethics: int = 9,
+    interview: int = 7,
 ) -> None:
     mean = Decimal(survey)
     desk.do(
@@ -56,7 +62,7 @@ def assess(
     desk.do(c.RecordFeedbackAssessment(candidate_id=cid, assessor_id="sec", score=feedback))
     desk.do(c.RecordEthicsResult(candidate_id=cid, commissioner_id="ethics", score=ethics))
     score_by(desk, SCORERS, cid, "essay", 6, sitting_id="s2")
-    score_by(desk, SCORERS, cid, "interview", 7, sitting_id="s2")
+    score_by(desk, SCORERS, cid, "interview", interview, sitting_id="s2")
 
 
 @pytest.fixture
@@ -64,7 +70,7 @@ def two_nominees() -> Desk:
     desk = regional_desk()
     nominees(desk, 10, 5)
     assess(desk, "c1")
-    assess(desk, "c2")
+    assess(desk, "c2", interview=6)
     return desk
 
 
@@ -74,24 +80,81 @@ def rank(desk: Desk) -> RankingComputed:
     return ranking
 
 
-def test_the_regional_total_is_shown_component_by_component(two_nominees: Desk) -> None:
+def test_the_regional_ranking_is_the_interview_mean_with_the_rest_shown_beside(
+    two_nominees: Desk,
+) -> None:
+    """DOMAIN "Reading (revised)" (issue 13): the interview mean ranks; stage-I points, survey
+    mean with its responses, essay mean, feedback and ethics are shown with weight 0, not added
+    again (was: Σ of five components, 291 and 286)."""
     ranking = rank(two_nominees)
     top = ranking.entries[0]
-    lines = {x.name: (x.value, x.weight, x.weighted) for x in top.components}
+    lines = {x.name: (x.value, x.weight, x.weighted, x.count) for x in top.components}
     assert lines == {
-        "stage1_points": (Decimal("60.0000"), Decimal(1), Decimal("60.0000")),
-        "survey_mean": (Decimal("100.0000"), Decimal(1), Decimal("100.0000")),
-        "essay_mean": (Decimal("60.0000"), Decimal(1), Decimal("60.0000")),
-        "interview_mean": (Decimal("63.0000"), Decimal(1), Decimal("63.0000")),
-        "feedback": (Decimal("8.0000"), Decimal(1), Decimal("8.0000")),
-        "ethics": (Decimal("9.0000"), Decimal(0), Decimal("0.0000")),
+        "stage1_points": (Decimal("60.0000"), Decimal(0), Decimal("0.0000"), None),
+        "survey_mean": (Decimal("100.0000"), Decimal(0), Decimal("0.0000"), 12),
+        "essay_mean": (Decimal("60.0000"), Decimal(0), Decimal("0.0000"), None),
+        "interview_mean": (Decimal("63.0000"), Decimal(1), Decimal("63.0000"), None),
+        "feedback": (Decimal("8.0000"), Decimal(0), Decimal("0.0000"), None),
+        "ethics": (Decimal("9.0000"), Decimal(0), Decimal("0.0000"), None),
     }
-    assert (top.candidate_id, top.total) == ("c1", Decimal("291.0000"))
-    assert ranking.entries[1].total == Decimal("286.0000")
+    assert (top.candidate_id, top.total) == ("c1", Decimal("63.0000"))
+    assert ranking.entries[1].total == Decimal("54.0000")
+
+
+def test_a_survey_nobody_answered_is_no_responses_never_zero() -> None:
+    desk = regional_desk()
+    nominees(desk, 10)
+    desk.do(
+        c.ReceiveSurveyResult(
+            candidate_id="c1",
+            survey_id="survey-c1",
+            rubric_id="annex5-2020",
+            responses=0,
+            mean_per_criterion=None,
+            mean_total=None,
+        )
+    )
+    desk.do(c.RecordFeedbackAssessment(candidate_id="c1", assessor_id="sec", score=8))
+    desk.do(c.RecordEthicsResult(candidate_id="c1", commissioner_id="ethics", score=9))
+    score_by(desk, SCORERS, "c1", "essay", 6, sitting_id="s2")
+    score_by(desk, SCORERS, "c1", "interview", 7, sitting_id="s2")
+    [entry] = rank(desk).entries
+    survey = next(x for x in entry.components if x.name == "survey_mean")
+    assert (survey.value, survey.weighted, survey.count) == (None, None, 0)
+    assert entry.total == Decimal("63.0000")
+
+
+def test_a_weighted_survey_without_responses_is_a_missing_component_not_zero() -> None:
+    desk = regional_desk(ScoringRules(regional_weights=RegionalWeights(survey_mean=Decimal(1))))
+    nominees(desk, 10)
+    desk.do(
+        c.ReceiveSurveyResult(
+            candidate_id="c1",
+            survey_id="survey-c1",
+            rubric_id="annex5-2020",
+            responses=0,
+            mean_per_criterion=None,
+            mean_total=None,
+        )
+    )
+    error = desk.refuse(c.RankRegion(sitting_id="s2"))
+    assert (error.code, [e.field for e in error.errors]) == (
+        "components_missing",
+        ["c1.survey_mean", "c1.interview_mean"],
+    )
 
 
 def test_the_weights_are_edition_data() -> None:
-    weights = RegionalWeights(survey_mean=Decimal("0.5"), ethics=Decimal(1))
+    """An edition may still ask for a weighted sum of every component."""
+    one = Decimal(1)
+    weights = RegionalWeights(
+        stage1_points=one,
+        survey_mean=Decimal("0.5"),
+        essay_mean=one,
+        interview_mean=one,
+        feedback=one,
+        ethics=one,
+    )
     desk = regional_desk(ScoringRules(regional_weights=weights))
     nominees(desk, 10)
     assess(desk, "c1", survey="99.5")
@@ -116,7 +179,7 @@ def test_the_top_of_the_ranking_is_picked_without_a_reason_and_only_once(
     [event] = two_nominees.do(c.SelectFinalist(sitting_id="s2", candidate_id="c1"))
     assert isinstance(event, FinalistSelected)
     assert (event.regional_total, event.reason, event.region) == (
-        Decimal("291.0000"),
+        Decimal("63.0000"),  # the interview mean (issue 13; was the five-component 291)
         None,
         "100000000",
     )
@@ -131,11 +194,7 @@ def test_a_ranking_waits_for_every_component() -> None:
     score_by(desk, SCORERS, "c1", "essay", 6, sitting_id="s2")
     error = desk.refuse(c.RankRegion(sitting_id="s2"))
     assert (error.code, error.status) == ("components_missing", 409)
-    assert [e.field for e in error.errors] == [
-        "c1.survey_mean",
-        "c1.interview_mean",
-        "c1.feedback",
-    ]
+    assert [e.field for e in error.errors] == ["c1.interview_mean"]  # the one weighted
 
 
 def test_interview_sheets_and_assessments_are_for_nominees_only() -> None:

@@ -67,8 +67,8 @@ def test_a_tie_across_the_cut_off_is_decided_by_the_first_separating_tie_break()
     desk = regional_desk()
     district_of_four(
         desk,
-        c3={"complex_projects": 1, "trilingual": True},
-        c4={"complex_projects": 1, "trilingual": False},
+        c3={"complex_projects": True, "trilingual": True},
+        c4={"complex_projects": True, "trilingual": False},
     )
     ranking, nominees = nominate(desk)
     assert [(e.candidate_id, e.rank) for e in ranking.entries] == [
@@ -123,7 +123,7 @@ def test_a_feedback_assessment_taken_before_nomination_breaks_the_tie() -> None:
 
 def test_a_tie_through_the_whole_chain_waits_for_the_casting_vote_which_settles_it() -> None:
     desk = regional_desk()
-    same = {"complex_projects": 2, "trilingual": True, "complaints": 0}
+    same = {"complex_projects": True, "trilingual": True, "complaints": 0}
     district_of_four(desk, c3=same, c4=same)
     ranking, nominees = nominate(desk)
     assert ranking.status == "pending_casting_vote"
@@ -197,3 +197,86 @@ def test_no_nomination_at_a_sitting_without_quorum() -> None:
     sitting(desk, "s2", present=ALL[:5])
     error = desk.refuse(c.NominateDistrict(sitting_id="s2", district=DISTRICT))
     assert error.code == "sitting_not_quorate"
+
+
+def test_akims_who_both_implement_complex_projects_share_step_one() -> None:
+    """§12 (1) is a yes/no quality: however many projects each has, both do."""
+    desk = regional_desk()
+    district_of_four(
+        desk,
+        c3={"complex_projects": True, "trilingual": False},
+        c4={"complex_projects": True, "trilingual": True},
+    )
+    ranking, nominees = nominate(desk)
+    first, second = ranking.tie_break_steps[:2]
+    assert (first.criterion, first.applied, first.values) == (
+        "complex_projects",
+        True,
+        {"c3": Decimal(1), "c4": Decimal(1)},
+    )
+    assert (first.advanced, first.eliminated, first.still_tied) == ((), (), ("c3", "c4"))
+    assert (second.criterion, second.advanced) == ("trilingual", ("c4",))
+    assert nominees == ["c1", "c2", "c4"]
+
+
+def test_a_registration_of_v1_counting_projects_reads_as_yes_no_and_complaints_unknown() -> None:
+    from services.scoring.events import CandidateRegistered, registry
+
+    v1 = {
+        "candidate_id": "c1",
+        "application_id": "c1",
+        "edition_id": "e",
+        "name": "Akim",
+        "rural_district": RURAL[0],
+        "district": DISTRICT,
+        "region": "100000000",
+        "questionnaire_score": 10,
+        "complex_projects": 3,
+        "trilingual": True,
+        "justified_complaints": 0,
+    }
+    event = registry.decode("CandidateRegistered", 1, v1)
+    assert isinstance(event, CandidateRegistered)
+    assert (event.implements_complex_projects, event.justified_complaints) == (True, None)
+    none = registry.decode("CandidateRegistered", 1, {**v1, "complex_projects": 0})
+    assert isinstance(none, CandidateRegistered) and not none.implements_complex_projects
+
+
+def test_an_unknown_complaints_figure_is_not_read_as_zero_the_step_is_skipped() -> None:
+    desk = regional_desk()
+    district_of_four(desk, c3={"complaints": None}, c4={"complaints": 1})
+    ranking, nominees = nominate(desk)
+    last = ranking.tie_break_steps[-1]
+    assert (last.criterion, last.applied, last.values) == (
+        "fewest_complaints",
+        False,
+        {"c3": None, "c4": Decimal(1)},
+    )
+    assert (ranking.status, ranking.tied, ranking.seats_left) == (
+        "pending_casting_vote",
+        ("c3", "c4"),
+        1,
+    )
+    assert nominees == ["c1", "c2"]
+
+
+def test_a_complaints_figure_recorded_after_registration_breaks_the_tie() -> None:
+    desk = regional_desk()
+    district_of_four(desk, c3={"complaints": None}, c4={"complaints": None})
+    desk.do(c.RecordCandidateComplaints("c3", 0, "akimat register of appeals"))
+    desk.do(c.RecordCandidateComplaints("c4", 2, "akimat register of appeals"))
+    ranking, nominees = nominate(desk)
+    last = ranking.tie_break_steps[-1]
+    assert (last.criterion, last.applied, last.advanced) == ("fewest_complaints", True, ("c3",))
+    assert nominees == ["c1", "c2", "c3"]
+
+
+def test_a_district_with_fewer_candidates_than_seats_leaves_the_rest_unfilled() -> None:
+    desk = regional_desk()
+    register(desk, "c1", rural=RURAL[0])
+    register(desk, "c2", rural=RURAL[1])
+    sitting(desk)
+    for candidate in ("c1", "c2"):
+        score_by(desk, SCORERS, candidate)
+    ranking, _ = nominate(desk)
+    assert (ranking.status, ranking.selected, ranking.seats_left) == ("complete", ("c1", "c2"), 1)
