@@ -137,6 +137,7 @@ class Scenario:
             {"person_id": stable_id("member", "110000000", i), "name": f"Member {i}"}
             for i in range(1, 10)
         ]
+        members[0]["position"] = "head_of_regional_department"  # the chair (§3)
         commission = {
             "commission_id": stable_id("commission", "110000000"),
             "edition_id": edition_id,
@@ -144,7 +145,11 @@ class Scenario:
             "region": "110000000",
             "members": members,
             "chair_id": members[0]["person_id"],
-            "secretary": {"person_id": stable_id("secretary", "110000000"), "name": "Secretary"},
+            "secretary": {
+                "person_id": stable_id("secretary", "110000000"),
+                "name": "Secretary",
+                "position": "regional_department_employee",
+            },
         }
         await self.post("scoring", "/v1/commissions", commission, organiser)
         if drain:

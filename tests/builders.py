@@ -18,8 +18,9 @@ def candidate_registered(candidate_id: str, **fields: Any) -> CandidateRegistere
         "district": "111000000",
         "region": "110000000",
         "questionnaire_score": 20,
-        "complex_projects": 1,
+        "implements_complex_projects": True,
         "trilingual": True,
         "justified_complaints": 0,
+        "complaints_source": "akimat register of appeals",
     }
     return CandidateRegistered(**{**values, **fields})

@@ -9,8 +9,10 @@ The scenario calls, in this order (the survey runs between the second and the th
    survives the §12 chain), the signed protocol, ``stage1_selection`` closed;
 3. (the survey service surveys the nominees; its results reach scoring as events —
    :func:`wait_for_surveys` waits for them in the distributed mode);
-4. :func:`regional_final` — per region: ethics and feedback, essay and interview sheets, the
-   regional ranking, the finalist (the top of the ranking), the signed protocol, closed;
+4. :func:`regional_final` — per region, in the §14 order: ethics and feedback (the survey's
+   result is already in), the essay sheets, then the interview sheets; the regional ranking
+   (the mean interview sheet total, the other components shown), the finalist (the top of the
+   ranking), the signed protocol, closed;
 5. :func:`stage2` — the Republican commission: defences (budget ≤ 5,000,000 tenge, talk
    ≤ 5 min), Annex 7 sheets, the three winners (a casting vote if needed), signed, closed.
 
@@ -139,13 +141,32 @@ async def form_commissions(
             "edition_id": edition_id,
             "level": "regional" if board.region else "republican",
             "region": board.region,
-            "members": [{"person_id": m, "name": _name(m)} for m in board.members],
+            "members": [
+                {"person_id": m, "name": _name(m), **_position(board, m)} for m in board.members
+            ],
             "chair_id": board.chair,
-            "secretary": {"person_id": board.secretary, "name": _name(board.secretary)},
+            "secretary": {
+                "person_id": board.secretary,
+                "name": _name(board.secretary),
+                **_position(board, board.secretary),
+            },
         }
         headers = bearer("organiser-1", ["organiser"], None, None)
         await call(client.post("/v1/commissions", json=body, headers=headers))
     return Commissions(edition_id, boards, republic)
+
+
+def _position(board: Board, person_id: str) -> dict[str, str]:
+    """§3/§4: the regional chair heads the regional Department, the Republican chair is the
+    Agency's deputy chairperson, the Republican secretary an Agency employee."""
+    regional = board.region is not None
+    if person_id == board.chair:
+        return {
+            "position": "head_of_regional_department" if regional else "agency_deputy_chairperson"
+        }
+    if person_id == board.secretary:
+        return {"position": "regional_department_employee" if regional else "agency_employee"}
+    return {}
 
 
 def _board(rng: Random, edition_id: str, region: str | None, size: int, batch: bool) -> Board:
@@ -292,11 +313,11 @@ async def _interview(
     sitting, present = await open_quorate_sitting(client, bearer, rng, board, "stage1_interview")
     await _assess(client, bearer, rng, board, nominees, result.assessments)
     quality = {c["candidate_id"]: rng.uniform(3.0, 9.5) for c in nominees}
-    kinds = ["essay", "interview"]
-    keys = await rubric_keys(client, bearer, board, kinds)
-    await score_all(
-        client, bearer, rng, board, sitting, present, quality, kinds, keys, result.sheets
-    )
+    keys = await rubric_keys(client, bearer, board, ["essay", "interview"])
+    for kind in ("essay", "interview"):  # §14: the essay before the interview
+        await score_all(
+            client, bearer, rng, board, sitting, present, quality, [kind], keys, result.sheets
+        )
     ranking = await call(
         client.post(f"/v1/sittings/{sitting}/regional-ranking", headers=board.as_secretary(bearer))
     )
@@ -312,6 +333,9 @@ async def _interview(
     result.finalists[board.region or ""] = {**picked["finalist"], "name": names[top]}
     await sign_protocol(client, bearer, board, sitting)
     await close_stage(client, bearer, board, "stage1_interview")
+    materials = f"/v1/commissions/{board.commission_id}/materials"  # §18, to the Agency
+    body = {"note": "the file, the protocols and the regional decision"}
+    await call(client.post(materials, json=body, headers=board.as_secretary(bearer)))
 
 
 async def _assess(
@@ -400,7 +424,7 @@ def summary(first: Stage1, final: RegionalFinal, second: Stage2) -> list[str]:
         f"interviews: {final.sheets.sheets} essay + interview sheets "
         f"({final.sheets.ms_per_sheet:.2f} ms/sheet), {final.assessments.requests} assessments; "
         f"{final.total.seconds:.1f} s",
-        "finalists (regional total = Σ weight × component):",
+        "finalists (regional total = mean interview sheet total; other components shown):",
     ]
     for region, f in sorted(final.finalists.items()):
         lines.append(f"  {region}  {f['name']:<32} {f['regional_total']:>10}")

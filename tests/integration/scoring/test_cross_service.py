@@ -46,11 +46,12 @@ async def test_admitted_candidates_reach_the_survey_and_its_result_comes_back(
     seat = await world.form(REGION)  # the formation registers them
     await world.registered(*ids)
     first = await world.candidate(ids[0])
-    assert (first["questionnaire_score"], first["trilingual"], first["complex_projects"]) == (
-        20,
-        True,
-        2,
-    )
+    assert (  # §12 (1) is yes/no (issue 13; was the count of projects, 2)
+        first["questionnaire_score"],
+        first["trilingual"],
+        first["implements_complex_projects"],
+    ) == (20, True, True)
+    assert (first["justified_complaints"], first["complaints_source"]) == (None, None)
     assert first["name"].startswith("Akimov") and first["commission_id"] == seat.commission_id
 
     sitting, _ = await world.sitting(seat, "stage1_selection")

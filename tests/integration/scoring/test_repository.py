@@ -17,7 +17,10 @@ from shared.migrations import upgrade
 from shared.store.eventstore import EventStore, UnitOfWork
 
 SECRETARY = Cause(Actor(id="sec", role="secretary"), "corr", datetime(2020, 6, 20, tzinfo=UTC))
-MEMBERS = tuple(Person(person_id=f"m{i}", name=f"Member {i}") for i in range(1, 10))
+MEMBERS = (
+    Person(person_id="m1", name="Member 1", position="head_of_regional_department"),
+    *(Person(person_id=f"m{i}", name=f"Member {i}") for i in range(2, 10)),
+)
 
 
 class Boom(Exception):
@@ -32,7 +35,7 @@ async def formed(store: EventStore, repo: Repository) -> str:
         region="190000000",
         members=MEMBERS,
         chair_id="m1",
-        secretary=Person(person_id="sec", name="Secretary"),
+        secretary=Person(person_id="sec", name="Secretary", position="akimat_employee"),
     )
     async with store.transaction() as uow:
         await handlers.form_commission(uow, repo, command, SECRETARY)

@@ -35,14 +35,18 @@ async def test_stage_one_and_stage_two_run_through_the_api(world: World) -> None
     assert sorted(final.finalists) == sorted(REGIONS)
     for finalist in final.finalists.values():
         weights = {c["name"]: c["weight"] for c in finalist["components"]}
-        assert weights == {
-            "stage1_points": "1",
-            "survey_mean": "1",
-            "essay_mean": "1",
+        assert weights == {  # issue 13, "Reading (revised)": the interview mean ranks
+            "stage1_points": "0",  # the others are shown beside it, not added again (was 1)
+            "survey_mean": "0",
+            "essay_mean": "0",
             "interview_mean": "1",
-            "feedback": "1",
-            "ethics": "0",  # shown; weighed by the members on the interview sheet (§15)
+            "feedback": "0",
+            "ethics": "0",
         }
+        interview = next(c for c in finalist["components"] if c["name"] == "interview_mean")
+        assert finalist["regional_total"] == interview["value"]
+        survey = next(c for c in finalist["components"] if c["name"] == "survey_mean")
+        assert survey["count"] is not None
 
     second = await demo_steps.stage2(world.scoring, world.bearer, rng, boards, final)
     assert [w["place"] for w in second.winners] == [1, 2, 3]

@@ -258,16 +258,33 @@ class World:
     # --- scoring through its API ------------------------------------------------------------
 
     async def form(self, region: str | None, size: int = 9) -> Seat:
+        """§3/§4: the chair heads the regional Department (the Agency's deputy chairperson for
+        the Republican commission); the Republican secretary is an Agency employee."""
         people = [new_id() for _ in range(size + 1)]
+
+        def chair_position(chair: bool) -> dict[str, str]:
+            if not chair:
+                return {}
+            return {
+                "position": "head_of_regional_department" if region else "agency_deputy_chairperson"
+            }
+
         seat = Seat(new_id(), region, people[:size], people[0], people[-1])
         body = {
             "commission_id": seat.commission_id,
             "edition_id": self.edition_id,
             "level": "regional" if region else "republican",
             "region": region,
-            "members": [{"person_id": p, "name": f"Member {p[:4]}"} for p in seat.members],
+            "members": [
+                {"person_id": p, "name": f"Member {p[:4]}", **chair_position(p == seat.chair)}
+                for p in seat.members
+            ],
             "chair_id": seat.chair,
-            "secretary": {"person_id": seat.secretary, "name": "Secretary"},
+            "secretary": {
+                "person_id": seat.secretary,
+                "name": "Secretary",
+                "position": "regional_department_employee" if region else "agency_employee",
+            },
         }
         await self.ok(
             self.scoring.post(
