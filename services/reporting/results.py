@@ -70,7 +70,9 @@ async def on_finalist(uow: UnitOfWork, envelope: Envelope) -> None:
         candidate_id=p["candidate_id"],
         name=await _name(uow, p["candidate_id"]),
         regional_total=str(p["regional_total"]),
-        components=tuple({k: str(v) for k, v in c.items()} for c in p["components"]),
+        components=tuple(  # a figure that does not exist (no survey responses) is left out
+            {k: str(v) for k, v in c.items() if v is not None} for c in p["components"]
+        ),
         reason=p.get("reason"),
     )
     await _publish(uow, f"results-finalists-{p['region']}", event, envelope)

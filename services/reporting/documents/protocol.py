@@ -55,7 +55,7 @@ def view(protocol: Doc, commission: Doc | None, candidates: dict[str, Doc], lang
         "chair": people.get(commission.get("chair_id", ""), ""),
         "sheets": _sheets(protocol, people, candidates, labels),
         "totals": _totals(protocol, candidates, labels),
-        "rankings": [_ranking(r, candidates) for r in protocol.get("rankings", [])],
+        "rankings": [_ranking(r, candidates, labels) for r in protocol.get("rankings", [])],
         "casting_votes": [
             _casting(c, people, candidates, labels) for c in protocol.get("casting_votes", [])
         ],
@@ -110,7 +110,7 @@ def _totals(p: Doc, candidates: dict[str, Doc], labels: dict[str, str]) -> list[
     return sorted(out, key=lambda t: (t["candidate"], t["kind"]))
 
 
-def _ranking(r: Doc, candidates: dict[str, Doc]) -> Doc:
+def _ranking(r: Doc, candidates: dict[str, Doc], labels: dict[str, str]) -> Doc:
     selected = set(r.get("selected") or [])
     entries = [
         {
@@ -119,7 +119,7 @@ def _ranking(r: Doc, candidates: dict[str, Doc]) -> Doc:
             "total": e["total"],
             "selected": e["candidate_id"] in selected,
             "components_text": "; ".join(
-                f"{c['name']} {c['value']}×{c['weight']}" for c in e.get("components", [])
+                component_text(c, labels) for c in e.get("components", [])
             ),
         }
         for e in r.get("entries", [])
@@ -128,10 +128,7 @@ def _ranking(r: Doc, candidates: dict[str, Doc]) -> Doc:
         {
             "criterion": s["criterion"],
             "applied": s["applied"],
-            "text": " / ".join(
-                ", ".join(_candidate(candidates, c) for c in s[k]) or "—"
-                for k in ("advanced", "eliminated", "still_tied")
-            ),
+            "text": _step_text(s, candidates, labels),
         }
         for s in r.get("tie_break_steps") or []
     ]
@@ -141,6 +138,29 @@ def _ranking(r: Doc, candidates: dict[str, Doc]) -> Doc:
         "entries": entries,
         "steps": steps,
     }
+
+
+def component_text(c: Doc, labels: dict[str, str]) -> str:
+    """``name value×weight``; a line of weight 0 is shown beside the total ("for reference"); a
+    figure that does not exist (a survey nobody answered) is "no responses", never 0."""
+    value = labels["no_responses"] if c.get("value") is None else c["value"]
+    count = f" ({c['count']} {labels['responses']})" if c.get("count") is not None else ""
+    weight = Decimal(str(c.get("weight", 0)))
+    how = f"×{c.get('weight')}" if weight != 0 else f" — {labels['shown']}"
+    return f"{c['name']} {value}{count}{how}"
+
+
+def _step_text(s: Doc, candidates: dict[str, Doc], labels: dict[str, str]) -> str:
+    """What a tie-break step did; a skipped step names whose figure was missing."""
+    if not s["applied"]:
+        missing = [c for c, v in sorted((s.get("values") or {}).items()) if v is None]
+        if missing:
+            names = ", ".join(_candidate(candidates, c) for c in missing)
+            return f"{labels['skipped_missing']} {names}"
+    return " / ".join(
+        ", ".join(_candidate(candidates, c) for c in s[k]) or "—"
+        for k in ("advanced", "eliminated", "still_tied")
+    )
 
 
 def _casting(
@@ -165,11 +185,20 @@ def _decision(d: Doc, candidates: dict[str, Doc], labels: dict[str, str]) -> str
             f"{_candidate(candidates, d['candidate_id'])} — {labels['finalist']} "
             f"({labels['points']} {d['regional_total']}){reason}"
         )
+    if kind == "NoFinalistRecorded":
+        return f"{labels['no_finalist']}: {d['reason']}"
     winners = "; ".join(
         f"{w['place']}. {_candidate(candidates, w['candidate_id'])} ({labels['mean']} {w['mean']})"
         for w in d.get("winners", [])
     )
-    return f"{labels['winners']}: {winners}"
+    empty = d.get("places_not_awarded") or []
+    if not empty:
+        return f"{labels['winners']}: {winners}"
+    places = ", ".join(str(p) for p in empty)
+    why = f" ({d['not_awarded_reason']})" if d.get("not_awarded_reason") else ""
+    return (
+        f"{labels['winners']}: {winners}. {labels['places']} {places}: {labels['not_awarded']}{why}"
+    )
 
 
 def local_time(value: str | None) -> str:

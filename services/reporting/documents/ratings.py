@@ -24,9 +24,7 @@ def rows(ratings: list[Doc], candidates: dict[str, Doc]) -> list[list[Any]]:
     for r in sorted(ratings, key=lambda r: (r.get("purpose", ""), r.get("scope") or "")):
         selected = set(r.get("selected") or [])
         for e in r.get("entries", []):
-            comps = "; ".join(
-                f"{c['name']}={c['value']}×{c['weight']}" for c in e.get("components", [])
-            )
+            comps = "; ".join(_component(c) for c in e.get("components", []))
             out.append(
                 [
                     r["purpose"],
@@ -40,6 +38,14 @@ def rows(ratings: list[Doc], candidates: dict[str, Doc]) -> list[list[Any]]:
                 ]
             )
     return out
+
+
+def _component(c: Doc) -> str:
+    """``name=value×weight``; ``none`` for a figure that does not exist (a survey without
+    responses), with the number of responses behind a survey mean."""
+    value = "none" if c.get("value") is None else c["value"]
+    count = f"(n={c['count']})" if c.get("count") is not None else ""
+    return f"{c['name']}={value}{count}×{c['weight']}"
 
 
 def to_csv(ratings: list[Doc], candidates: dict[str, Doc]) -> str:

@@ -149,6 +149,10 @@ FACTS: dict[str, Any] = {
         "survey": {k: p.get(k) for k in ("responses", "mean_total", "mean_per_criterion")}
     },
     "EthicsResultRecorded": lambda p: {"ethics_score": p.get("score")},
+    "CandidateComplaintsRecorded": lambda p: {
+        "justified_complaints": p.get("justified_complaints"),
+        "complaints_source": p.get("source"),
+    },
     "FeedbackAssessmentRecorded": lambda p: {"feedback_score": p.get("score")},
     "ProjectDefenceRegistered": lambda p: {
         "defence": {k: p.get(k) for k in ("title", "budget_tenge", "talk_seconds", "mode")}
@@ -161,6 +165,7 @@ FACTS: dict[str, Any] = {
     "FinalistSelected",
     "SurveyResultReceived",
     "EthicsResultRecorded",
+    "CandidateComplaintsRecorded",
     "FeedbackAssessmentRecorded",
     "ProjectDefenceRegistered",
 )

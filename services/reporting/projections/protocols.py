@@ -108,7 +108,7 @@ def casting(event: Doc) -> list[Target]:
     return [Target("protocols", event["payload"]["sitting_id"], _fold(change))]
 
 
-@on("CandidateNominated", "FinalistSelected", "WinnersDecided")
+@on("CandidateNominated", "FinalistSelected", "NoFinalistRecorded", "WinnersDecided")
 def decision(event: Doc) -> list[Target]:
     def change(doc: Doc, p: Doc, e: Doc) -> Doc:
         entry = {

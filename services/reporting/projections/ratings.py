@@ -1,5 +1,7 @@
 """Ratings per district (stage-I nomination), region (regional final) and the republic
-(winners), each entry with every component, as the scoring service computed them."""
+(winners), each entry with every component, as the scoring service computed them; per region
+its finalist or the recorded "no finalist" (§16) and when its materials went to the Agency
+(§18)."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ def ranking(event: Doc) -> list[Target]:
             "sitting_id": p["sitting_id"],
             "entries": p["entries"],
             "seats": p["seats"],
+            "seats_left": p.get("seats_left", 0),
             "selected": p["selected"],
             "tie_break_steps": p.get("tie_break_steps", []),
             "status": p["status"],
@@ -63,6 +66,8 @@ def winners(event: Doc) -> list[Target]:
             "winners": p["winners"],
             "by_casting_vote": p["by_casting_vote"],
             "sitting_id": p["sitting_id"],
+            "places_not_awarded": p.get("places_not_awarded", []),
+            "not_awarded_reason": p.get("not_awarded_reason"),
         }
 
     return [Target("results", "winners", fold)]
@@ -82,5 +87,32 @@ def finalist(event: Doc) -> list[Target]:
             "reason": p.get("reason"),
             "edition_id": p["edition_id"],
         }
+
+    return [Target("finalists", p["region"], fold)]
+
+
+@on("NoFinalistRecorded")
+def no_finalist(event: Doc) -> list[Target]:
+    p = event["payload"]
+
+    def fold(doc: Doc | None, e: Doc) -> Doc:
+        return {
+            **(doc or {}),
+            "region": p["region"],
+            "candidate_id": None,
+            "no_finalist": True,
+            "reason": p["reason"],
+            "edition_id": p["edition_id"],
+        }
+
+    return [Target("finalists", p["region"], fold)]
+
+
+@on("MaterialsSentToAgency")
+def materials(event: Doc) -> list[Target]:
+    p = event["payload"]
+
+    def fold(doc: Doc | None, e: Doc) -> Doc:
+        return {**(doc or {"region": p["region"]}), "materials_sent_at": p["sent_at"]}
 
     return [Target("finalists", p["region"], fold)]

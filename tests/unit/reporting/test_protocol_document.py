@@ -1,0 +1,153 @@
+"""Reporting's protocol and ratings show what issue 13 changed in scoring: a skipped tie-break
+step names whose figure is missing, components shown beside the interview mean, a survey with
+no responses, "no finalist" and the places not awarded."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.reporting.documents import ratings
+from services.reporting.documents.protocol import render_html, view
+from services.reporting.projections import load_all, targets
+
+CANDIDATES = {"c3": {"name": "Akimov"}, "c4": {"name": "Beisenov"}}
+
+
+def protocol(**parts: Any) -> dict[str, Any]:
+    return {
+        "sitting_id": "s1",
+        "stage": "stage1_selection",
+        "purpose": "p",
+        "opened_at": "2020-06-25T10:00:00+06:00",
+        "sheets": {},
+        "rankings": [],
+        "casting_votes": [],
+        "decisions": [],
+        "signatures": None,
+        "attendance": None,
+        **parts,
+    }
+
+
+def skipped_step() -> dict[str, Any]:
+    return {
+        "criterion": "fewest_complaints",
+        "prefer": "lower",
+        "applied": False,
+        "values": {"c3": "2", "c4": None},
+        "advanced": [],
+        "eliminated": [],
+        "still_tied": ["c3", "c4"],
+    }
+
+
+def test_a_skipped_tie_break_step_says_whose_figure_is_missing() -> None:
+    ranking = {"entries": [], "selected": [], "tie_break_steps": [skipped_step()]}
+    shown = view(protocol(rankings=[ranking]), None, CANDIDATES, "ru")
+    [step] = shown["rankings"][0]["steps"]
+    assert (step["applied"], step["text"]) == (False, "пропущено: нет показателя у Beisenov")
+    assert "нет показателя у Beisenov" in render_html(
+        protocol(rankings=[ranking]), None, CANDIDATES
+    )
+
+
+def test_components_beside_the_interview_mean_and_a_survey_without_responses() -> None:
+    components = [
+        {"name": "survey_mean", "value": None, "weight": "0", "weighted": None, "count": 0},
+        {"name": "essay_mean", "value": "60.0000", "weight": "0", "weighted": "0.0000"},
+        {"name": "interview_mean", "value": "63.0000", "weight": "1", "weighted": "63.0000"},
+    ]
+    entry = {"candidate_id": "c3", "rank": 1, "total": "63.0000", "components": components}
+    ranking = {"entries": [entry], "selected": ["c3"], "tie_break_steps": []}
+    shown = view(protocol(rankings=[ranking]), None, CANDIDATES, "ru")
+    assert shown["rankings"][0]["entries"][0]["components_text"] == (
+        "survey_mean нет ответов (0 ответов) — справочно; "
+        "essay_mean 60.0000 — справочно; interview_mean 63.0000×1"
+    )
+    rating = {"purpose": "regional", "scope": "100000000", "entries": [entry], "selected": []}
+    [row] = ratings.rows([rating], CANDIDATES)
+    assert row[-1] == ("survey_mean=none(n=0)×0; essay_mean=60.0000×0; interview_mean=63.0000×1")
+
+
+def event(event_type: str, payload: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "event_type": event_type,
+        "payload": payload,
+        "metadata": {"occurred_at": "2020-07-30T10:00:00+06:00", "actor": {"id": "x"}},
+    }
+
+
+def test_no_finalist_and_places_not_awarded_are_stated_in_the_protocol() -> None:
+    load_all()
+    doc = protocol(stage="stage1_interview")
+    none = event(
+        "NoFinalistRecorded",
+        {
+            "commission_id": "rc",
+            "sitting_id": "s1",
+            "edition_id": "e",
+            "region": "100000000",
+            "reason": "no admitted candidate",
+        },
+    )
+    winners = event(
+        "WinnersDecided",
+        {
+            "commission_id": "rep",
+            "sitting_id": "s1",
+            "by_casting_vote": False,
+            "winners": [
+                {"candidate_id": "c3", "place": 1, "mean": "99.0000", "sum": 891, "sheets": 9},
+                {"candidate_id": "c4", "place": 2, "mean": "90.0000", "sum": 810, "sheets": 9},
+            ],
+            "places_not_awarded": [3],
+            "not_awarded_reason": "only 2 finalist(s) defended for 3 places (§21)",
+        },
+    )
+    for e in (none, winners):
+        for target in targets(e):
+            if target.model == "protocols":
+                doc = target.fold(doc, e) or doc
+    decisions = view(doc, None, CANDIDATES, "ru")["decisions"]
+    assert decisions == [
+        "финалиста нет: no admitted candidate",
+        "Победители: 1. Akimov (Средний балл 99.0000); 2. Beisenov (Средний балл 90.0000). "
+        "Места 3: не присуждается (only 2 finalist(s) defended for 3 places (§21))",
+    ]
+
+
+def test_the_region_read_model_states_no_finalist_and_the_materials_sent() -> None:
+    load_all()
+    doc: dict[str, Any] | None = None
+    for e in (
+        event(
+            "NoFinalistRecorded",
+            {
+                "commission_id": "rc",
+                "sitting_id": "s1",
+                "edition_id": "e",
+                "region": "100000000",
+                "reason": "no admitted candidate",
+            },
+        ),
+        event(
+            "MaterialsSentToAgency",
+            {
+                "commission_id": "rc",
+                "edition_id": "e",
+                "region": "100000000",
+                "finalist_id": None,
+                "note": "",
+                "sent_at": "2020-08-10T10:00:00+06:00",
+            },
+        ),
+    ):
+        for target in targets(e):
+            if target.model == "finalists":
+                doc = target.fold(doc, e)
+    assert doc is not None
+    assert (doc["no_finalist"], doc["reason"], doc["materials_sent_at"]) == (
+        True,
+        "no admitted candidate",
+        "2020-08-10T10:00:00+06:00",
+    )
