@@ -91,6 +91,7 @@ class Stage1:
 @dataclass
 class RegionalFinal:
     finalists: dict[str, Json] = field(default_factory=dict)  # region -> FinalistSelected + name
+    no_finalist: list[str] = field(default_factory=list)  # regions without candidates (§16)
     total: Timing = field(default_factory=Timing)
     sheets: Timing = field(default_factory=Timing)
     assessments: Timing = field(default_factory=Timing)  # ethics + feedback, one request each
@@ -100,6 +101,8 @@ class RegionalFinal:
 class Stage2:
     winners: list[Json] = field(default_factory=list)
     by_casting_vote: bool = False
+    not_awarded: list[int] = field(default_factory=list)  # §21: fewer finalists than places
+    not_awarded_reason: str | None = None
     total: Timing = field(default_factory=Timing)
     sheets: Timing = field(default_factory=Timing)
 
@@ -309,6 +312,8 @@ async def _interview(
 ) -> None:
     nominees = await candidates(client, bearer, board, nominated=True)
     if not nominees:
+        if not await candidates(client, bearer, board):
+            await _no_finalist(client, bearer, rng, board, result)
         return
     sitting, present = await open_quorate_sitting(client, bearer, rng, board, "stage1_interview")
     await _assess(client, bearer, rng, board, nominees, result.assessments)
@@ -333,9 +338,28 @@ async def _interview(
     result.finalists[board.region or ""] = {**picked["finalist"], "name": names[top]}
     await sign_protocol(client, bearer, board, sitting)
     await close_stage(client, bearer, board, "stage1_interview")
-    materials = f"/v1/commissions/{board.commission_id}/materials"  # §18, to the Agency
+    await _send_materials(client, bearer, board)
+
+
+async def _no_finalist(
+    client: httpx.AsyncClient, bearer: Bearer, rng: Random, board: Board, result: RegionalFinal
+) -> None:
+    """§16: a region with no admitted candidate records "no finalist" and closes its stage."""
+    sitting, _ = await open_quorate_sitting(client, bearer, rng, board, "stage1_interview")
+    body = {"reason": "no admitted candidate in the region"}
+    path = f"/v1/sittings/{sitting}/no-finalist"
+    await call(client.post(path, json=body, headers=board.as_chair(bearer)))
+    result.no_finalist.append(board.region or "")
+    await sign_protocol(client, bearer, board, sitting)
+    await close_stage(client, bearer, board, "stage1_interview")
+    await _send_materials(client, bearer, board)
+
+
+async def _send_materials(client: httpx.AsyncClient, bearer: Bearer, board: Board) -> None:
+    """§18: the region's secretary sends the file and the decision to the Agency."""
+    path = f"/v1/commissions/{board.commission_id}/materials"
     body = {"note": "the file, the protocols and the regional decision"}
-    await call(client.post(materials, json=body, headers=board.as_secretary(bearer)))
+    await call(client.post(path, json=body, headers=board.as_secretary(bearer)))
 
 
 async def _assess(
@@ -403,6 +427,8 @@ async def stage2(
         for w in decision["winners"]
     ]
     result.by_casting_vote = decision["casting_vote"] is not None
+    result.not_awarded = list(decision["places_not_awarded"])
+    result.not_awarded_reason = decision["not_awarded_reason"]
     await sign_protocol(client, bearer, board, sitting)
     await close_stage(client, bearer, board, "stage2")
     result.total.seconds = time.perf_counter() - started
@@ -428,6 +454,8 @@ def summary(first: Stage1, final: RegionalFinal, second: Stage2) -> list[str]:
     ]
     for region, f in sorted(final.finalists.items()):
         lines.append(f"  {region}  {f['name']:<32} {f['regional_total']:>10}")
+    for region in sorted(final.no_finalist):
+        lines.append(f"  {region}  no finalist: no admitted candidate")
     how = "the chair's casting vote" if second.by_casting_vote else "the members' sheets"
     lines.append(f"winners (by {how}; mean Annex 7 total, sum of totals, sheets):")
     for w in second.winners:
@@ -435,6 +463,9 @@ def summary(first: Stage1, final: RegionalFinal, second: Stage2) -> list[str]:
         lines.append(
             f"  {place}. {name:<30} {region}  {w['mean']:>9} {w['sum']:>5} {w['sheets']:>2}"
         )
+    if second.not_awarded:
+        places = ", ".join(str(p) for p in second.not_awarded)
+        lines.append(f"  place(s) {places} not awarded: {second.not_awarded_reason}")
     return lines
 
 

@@ -66,6 +66,7 @@ LABELS: dict[str, dict[str, str]] = {
         "shown": "справочно",
         "no_finalist": "финалиста нет",
         "not_awarded": "не присуждается",
+        "fewer_finalists": "финалистов меньше, чем мест: {finalists} (§21)",
         "places": "Места",
     },
     "kk": {
@@ -131,6 +132,7 @@ LABELS: dict[str, dict[str, str]] = {
         "shown": "анықтама үшін",
         "no_finalist": "финалист жоқ",
         "not_awarded": "берілмейді",
+        "fewer_finalists": "финалистер орындардан аз: {finalists} (§21)",
         "places": "Орындар",
     },
 }

@@ -195,10 +195,9 @@ def _decision(d: Doc, candidates: dict[str, Doc], labels: dict[str, str]) -> str
     if not empty:
         return f"{labels['winners']}: {winners}"
     places = ", ".join(str(p) for p in empty)
-    why = f" ({d['not_awarded_reason']})" if d.get("not_awarded_reason") else ""
-    return (
-        f"{labels['winners']}: {winners}. {labels['places']} {places}: {labels['not_awarded']}{why}"
-    )
+    why = labels["fewer_finalists"].format(finalists=len(d.get("winners", [])))
+    not_awarded = f"{labels['places']} {places}: {labels['not_awarded']} — {why}"
+    return f"{labels['winners']}: {winners}. {not_awarded}"
 
 
 def local_time(value: str | None) -> str:

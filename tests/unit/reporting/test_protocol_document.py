@@ -112,7 +112,7 @@ def test_no_finalist_and_places_not_awarded_are_stated_in_the_protocol() -> None
     assert decisions == [
         "финалиста нет: no admitted candidate",
         "Победители: 1. Akimov (Средний балл 99.0000); 2. Beisenov (Средний балл 90.0000). "
-        "Места 3: не присуждается (only 2 finalist(s) defended for 3 places (§21))",
+        "Места 3: не присуждается — финалистов меньше, чем мест: 2 (§21)",
     ]
 
 
