@@ -802,9 +802,10 @@ class Scoring:
                         district=app.district,
                         region=app.region,
                         questionnaire_score=app.questionnaire_score,
-                        complex_projects=self.rng.randint(0, 3),
+                        implements_complex_projects=self.rng.randint(0, 3) > 0,
                         trilingual=app.trilingual,
                         justified_complaints=self.rng.choice((0, 0, 0, 1, 2)),
+                        complaints_source="akimat register of appeals",
                     ),
                     self.secretary(c),
                 )
