@@ -121,8 +121,9 @@ def router(api: Api) -> APIRouter:
     async def rank_region(
         sitting_id: str, request: Request, who: Principal = Depends(principal)
     ) -> object:
-        """§15–§16: the region's nominees by regional total, every weighted component shown
-        (stage-I points, survey mean, essay mean, interview mean, feedback, ethics)."""
+        """§15–§16: the region's nominees by the mean of the members' interview sheet totals
+        (edition weights may ask for a weighted sum); stage-I points, survey mean with its
+        responses (null: no responses), essay mean, feedback and ethics are shown beside it."""
 
         async def run(uow: UnitOfWork) -> Decision:
             command = cmd.RankRegion(sitting_id=sitting_id)

@@ -135,3 +135,33 @@ async def test_a_tie_through_the_whole_chain_waits_for_the_casting_vote(world: W
     assert [r["status"] for r in rankings["rankings"]] == ["pending_casting_vote"]
     assert rankings["casting_votes"][0]["chair_id"] == seat.chair
     await world.ok(world.scoring.post(close, headers=world.secretary(seat)), 201)
+
+
+async def test_akims_who_both_implement_complex_projects_share_step_one_whatever_the_count(
+    world: World,
+) -> None:
+    """§12 (1) is yes/no: three projects do not beat one; the languages separate them."""
+    seat, district, ids, sitting = await district_of_four(
+        world,
+        [
+            {"score": 20},
+            {"score": 15},
+            {"score": 10, "complex_projects": 3},
+            {"score": 10, "complex_projects": 1, "trilingual": True},
+        ],
+    )
+    decision = await world.ok(
+        world.scoring.post(
+            f"/v1/sittings/{sitting}/nominations",
+            json={"district": district},
+            headers=world.secretary(seat),
+        )
+    )
+    first, second = decision["tie_break_steps"][:2]
+    assert (first["criterion"], first["advanced"], first["eliminated"]) == (
+        "complex_projects",
+        [],
+        [],
+    )
+    assert first["values"] == {ids[2]: "1", ids[3]: "1"}
+    assert (second["criterion"], second["advanced"]) == ("trilingual", [ids[3]])
