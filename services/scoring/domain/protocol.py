@@ -21,7 +21,7 @@ from services.scoring.domain.refusals import refuse
 from services.scoring.domain.signatures import verify_digest
 from services.scoring.domain.sitting import require_sitting
 from services.scoring.domain.state import Scoring
-from services.scoring.events import ProtocolSigned, Role, Signature
+from services.scoring.events import ProtocolSigned, Role, Signature, as_written
 from shared.errors import Conflict, ErrorItem, Forbidden
 from shared.events import Event
 
@@ -46,11 +46,9 @@ def document(state: Scoring, sitting_id: str) -> dict[str, Any]:
 
 
 def _record(event: Event) -> dict[str, Any]:
-    return {
-        "event_type": event.event_type,
-        "schema_version": event.schema_version,
-        "payload": event.to_payload(),
-    }
+    """As written: a record v1 could express stays v1 (``events.as_written``)."""
+    version, payload = as_written(event)
+    return {"event_type": event.event_type, "schema_version": version, "payload": payload}
 
 
 def canonical(doc: Mapping[str, Any]) -> bytes:

@@ -161,9 +161,7 @@ def regional_total(state: Scoring, candidate: Candidate) -> RankEntry:
         )
     cid = candidate.registration.candidate_id
     if missing:
-        items = [
-            ErrorItem("component_missing", f"{cid}: no {m} yet", f"{cid}.{m}") for m in missing
-        ]
+        items = [ErrorItem("component_missing", _why(candidate, m), f"{cid}.{m}") for m in missing]
         raise DomainError(
             "components_missing", f"{cid} lacks {', '.join(missing)}", 409, errors=items
         )
@@ -176,6 +174,13 @@ def regional_total(state: Scoring, candidate: Candidate) -> RankEntry:
         sheets={"essay": len(essays), "interview": len(talks)},
         sheet_sums={"essay": sum(essays), "interview": sum(talks)},
     )
+
+
+def _why(c: Candidate, component: str) -> str:
+    cid = c.registration.candidate_id
+    if component == "survey_mean" and c.survey is not None:
+        return f"{cid}: the survey has no responses, so no mean to weigh"
+    return f"{cid}: no {component} yet"
 
 
 def _points(state: Scoring, c: Candidate) -> Decimal | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 import pytest
 
@@ -18,9 +19,11 @@ from services.scoring.domain.signatures import (
 )
 from services.scoring.events import ProtocolSigned, Signature, registry
 from shared.errors import DomainError
+from shared.events import Event
 from tests.unit.scoring.builders import (
     AT,
     CHAIR,
+    RURAL,
     SECRETARY,
     Desk,
     regional_desk,
@@ -180,3 +183,51 @@ def test_each_signer_is_checked_alone_against_the_digest_they_read(sat: Desk) ->
     with pytest.raises(DomainError) as wrong:
         accept_signature(sat.state, "s1", impostor, now)
     assert (wrong.value.code, wrong.value.status) == ("signer_not_chair", 403)
+
+
+def test_a_protocol_recorded_with_v1_events_keeps_its_digest_after_the_upgrade() -> None:
+    """Issue 13 made RankingComputed, FinalistSelected and WinnersDecided v2; a protocol signed
+    before holds their v1 payloads, and replaying the stored log writes them as they were."""
+    desk = regional_desk()
+    for i, q in enumerate((20, 15)):
+        register(desk, f"c{i + 1}", questionnaire=q, rural=RURAL[i])
+    sitting(desk)
+    for cid in ("c1", "c2"):
+        score_by(desk, ("m1", "m2", "m3"), cid, value=7)
+    desk.do(c.NominateDistrict(sitting_id="s1", district="103200000"))
+
+    def as_stored_by_v1(e: Event) -> tuple[str, int, dict[str, Any]]:
+        payload = e.to_payload()
+        if e.event_type != "RankingComputed":
+            return e.event_type, e.schema_version, payload
+        entries = [
+            {
+                **x,
+                "components": [
+                    {k: v for k, v in y.items() if k != "count"} for y in x["components"]
+                ],
+            }
+            for x in payload["entries"]
+        ]
+        return e.event_type, 1, {**payload, "entries": entries}
+
+    stored = [as_stored_by_v1(e) for e in desk.log]
+    rebuilt = replay([registry.decode(t, v, p) for t, v, p in stored], initial())
+    records = document(rebuilt, "s1")["records"]
+    written = [(r["event_type"], r["schema_version"], r["payload"]) for r in records]
+    recorded = [s for s in stored if s[2].get("sitting_id") == "s1" and s[0] != "SittingOpened"]
+    assert written == recorded  # byte for byte what the v1 service wrote
+    assert ("RankingComputed", 1) in [(t, v) for t, v, _ in written]
+
+
+def test_a_record_only_v2_can_express_is_written_as_v2() -> None:
+    from decimal import Decimal
+
+    from services.scoring.events import Component, as_written
+    from tests.unit.scoring.builders import finalist
+
+    shown = Component(name="survey_mean", value=None, weight=Decimal(0), weighted=None, count=0)
+    picked = finalist("c1", "100000000", "63").model_copy(update={"components": (shown,)})
+    version, payload = as_written(picked)
+    assert (version, payload["components"][0]["count"]) == (2, 0)
+    assert as_written(finalist("c1", "100000000", "63"))[0] == 1

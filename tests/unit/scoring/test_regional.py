@@ -142,6 +142,7 @@ def test_a_weighted_survey_without_responses_is_a_missing_component_not_zero() -
         "components_missing",
         ["c1.survey_mean", "c1.interview_mean"],
     )
+    assert error.errors[0].detail == "c1: the survey has no responses, so no mean to weigh"
 
 
 def test_the_weights_are_edition_data() -> None:
