@@ -39,9 +39,18 @@ class FormCommissionBody(Body):
     edition_id: Id
     level: Level
     region: Kato | None = Field(None, description="the region of a regional commission")
-    members: list[Person] = Field(description="the voting members (9 in 2020); chair among them")
-    chair_id: Id = Field(description="the member who chairs and holds the casting vote")
-    secretary: Person = Field(description="organises and records; does not vote (§5)")
+    members: list[Person] = Field(
+        description="the voting members (9 in 2020); chair among them, with its position"
+    )
+    chair_id: Id = Field(
+        description="the member who chairs and holds the casting vote: the head or deputy head "
+        "of the regional Department, the Agency's deputy chairperson for the Republican one "
+        "(§3/§4; ScoringRules.qualifications)"
+    )
+    secretary: Person = Field(
+        description="organises and records; does not vote (§5); with its position (an Agency "
+        "employee for the Republican commission)"
+    )
 
 
 class ReplaceMemberBody(Body):

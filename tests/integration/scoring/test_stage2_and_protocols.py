@@ -154,3 +154,32 @@ async def test_a_protocol_whose_digest_changed_fails_verification(world: World) 
     assert forged_doc == {"valid": False, "problems": ["digest_mismatch"]}
     after = await world.sheet(seat, sitting, seat.members[5], candidate, "project", 5)
     assert (after.status_code, after.json()["code"]) == (409, "protocol_signed")
+
+
+async def test_with_two_finalists_the_third_place_is_not_awarded_and_the_answer_says_why(
+    world: World,
+) -> None:
+    await world.announce()
+    regions = [REGION, "470000000"]  # Kyzylorda, Mangystau
+    ids = [cid for region in regions for cid in await admit_region(world, region, 1, 1)]
+    rng = Random(21)
+    boards = await demo_steps.form_commissions(
+        world.scoring, world.bearer, rng, world.edition_id, regions
+    )
+    await world.registered(*ids)
+    await demo_steps.stage1(world.scoring, world.bearer, rng, boards)
+    await survey_nominees(world, [b.commission_id for b in boards.regional.values()])
+    await demo_steps.wait_for_surveys(world.scoring, world.bearer, boards, within=30)
+    final = await demo_steps.regional_final(world.scoring, world.bearer, rng, boards)
+    second = await demo_steps.stage2(world.scoring, world.bearer, rng, boards, final)
+    assert [w["place"] for w in second.winners] == [1, 2]
+    assert second.not_awarded == [3]
+    assert second.not_awarded_reason == "only 2 finalist(s) defended for 3 places (§21)"
+    rankings = await world.ok(
+        world.scoring.get(
+            f"/v1/commissions/{boards.republican.commission_id}/rankings",
+            headers=boards.republican.as_secretary(world.bearer),
+        )
+    )
+    [ranking] = rankings["rankings"]
+    assert (ranking["seats"], len(ranking["selected"]), ranking["seats_left"]) == (3, 2, 1)
