@@ -41,7 +41,9 @@ class EditionView(BaseModel):
     edition_id: str
     known: bool = Field(description="false until scoring has consumed the announcement")
     rules: ScoringRules = Field(description="the 2020 figures with the edition's overrides")
-    deadlines: dict[str, datetime] = Field(description="stage_one, interviews, finalists, defences")
+    deadlines: dict[str, datetime] = Field(
+        description="stage_one, interviews, finalists, materials, defences"
+    )
 
 
 def router(api: Api) -> APIRouter:
