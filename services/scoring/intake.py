@@ -230,8 +230,8 @@ def registration(doc: dict[str, Any]) -> cmd.RegisterCandidate:
         questionnaire_score=int(doc["score"]),
         implements_complex_projects=_complex(doc),
         trilingual=bool(doc.get("trilingual", False)),
-        justified_complaints=_count(doc.get("justified_complaints")),
-        complaints_source=doc.get("complaints_source"),
+        justified_complaints=_complaints(doc),
+        complaints_source=doc.get("complaints_source") or None,
     )
 
 
@@ -242,8 +242,12 @@ def _complex(doc: dict[str, Any]) -> bool:
     return int(doc.get("complex_projects") or 0) > 0
 
 
-def _count(value: Any) -> int | None:
-    return None if value is None else int(value)
+def _complaints(doc: dict[str, Any]) -> int | None:
+    """The secretary's figure, which always comes with its source; an intake document kept
+    before the change may hold the questionnaire's indicator or a default 0 without one."""
+    if not doc.get("complaints_source") or doc.get("justified_complaints") is None:
+        return None
+    return int(doc["justified_complaints"])
 
 
 def _ready(doc: dict[str, Any]) -> bool:

@@ -94,6 +94,8 @@ def test_a_complaints_figure_recorded_before_registration_is_registered_with_its
         "justified_complaints": 2,
         "complaints_source": "akimat register of appeals",
     }
+    old_default = registration({**doc, "justified_complaints": 0, "complaints_source": None})
+    assert old_default.justified_complaints is None  # 0 without a source: the old default
     command = registration(doc)
     assert command.implements_complex_projects is True
     assert (command.justified_complaints, command.complaints_source) == (
