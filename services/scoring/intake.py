@@ -138,9 +138,13 @@ async def complaints_recorded(
     uow: UnitOfWork, repo: Repository, payload: dict[str, Any], cause: Cause
 ) -> None:
     """§12 (4): the secretary's figure and its source (JustifiedComplaintsRecorded)."""
+    count, source = int(payload["count"]), str(payload.get("source") or "").strip()
+    if count < 0 or not source:  # outside the contract: never let it block the registration
+        log.error("intake.complaints_invalid", application=payload["application_id"])
+        return
     doc = await _intake(uow, payload["application_id"])
     doc.setdefault("edition_id", payload.get("edition_id"))
-    doc.update(justified_complaints=int(payload["count"]), complaints_source=payload["source"])
+    doc.update(justified_complaints=count, complaints_source=source)
     await _put(uow, doc)
     registered_in = doc.get("registered_in")
     if registered_in is None:

@@ -42,6 +42,10 @@ async def test_the_complaints_figure_reaches_scoring_before_and_after_registrati
     ids = [await world.admit(rural[i], district, REGION, score=s) for i, s in enumerate(scores)]
     await record(world, ids[2], 2, "akimat register of appeals")  # before the registration
     await record(world, ids[0], 5, "akimat register of appeals")
+    outside = JustifiedComplaintsRecorded.model_construct(  # outside the contract: ignored
+        application_id=ids[1], edition_id=world.edition_id, count=-1, source=""
+    )
+    await world.stores["nominations"].append(f"application-{ids[1]}", None, [outside], SECRETARY)
     seat = await world.form(REGION)
     await world.registered(*ids)
 
@@ -59,6 +63,8 @@ async def test_the_complaints_figure_reaches_scoring_before_and_after_registrati
     await record(world, ids[0], 1, "prosecutor's office")  # after: supersedes the earlier one
     await world.until(lambda: known(ids[0], 1))
     assert (await world.candidate(ids[0]))["complaints_source"] == "prosecutor's office"
+    second = await world.candidate(ids[1])  # registered all the same, its figure unknown
+    assert (second["justified_complaints"], second["complaints_source"]) == (None, None)
     fourth = await world.candidate(ids[3])
     assert (fourth["justified_complaints"], fourth["complaints_source"]) == (None, None)
 
