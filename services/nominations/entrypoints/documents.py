@@ -24,7 +24,7 @@ from ..adapters.media import VIDEO_TYPES, measure_video
 from ..domain.application import AttachDocument
 from ..domain.documents import VIDEO_KINDS, DocumentKind
 from .common import NOMINATING, READERS, authorised, cause, reading, scope
-from .schemas import DocumentView, problems
+from .schemas import DocumentView
 from .views import document_view
 
 BLOBS = "blobs"
@@ -32,11 +32,7 @@ BLOBS = "blobs"
 
 
 def router(ctx: ServiceContext) -> APIRouter:
-    api = APIRouter(
-        prefix="/v1/applications",
-        tags=["documents"],
-        responses=problems(400, 401, 403, 404, 409, 413, 422),
-    )
+    api = APIRouter(prefix="/v1/applications", tags=["documents"])
     blobs: BlobStore = ctx.extras[BLOBS]
 
     @api.put(
