@@ -27,6 +27,7 @@ from .common import NOMINATING, READERS, authorised, cause, reading, scope
 from .schemas import DocumentView
 from .views import document_view
 
+BINARY = {"schema": {"type": "string", "format": "binary"}}
 BLOBS = "blobs"
 """The key of the blob store in ``ServiceContext.extras`` (set by ``bootstrap``)."""
 
@@ -69,7 +70,11 @@ def router(ctx: ServiceContext) -> APIRouter:
         described = described_by(request, cmd.model_dump_json().encode())
         return await command(described, ctx.store, scope("attach_document", who), run, 200)
 
-    @api.get("/{application_id}/documents/{kind}", response_class=FileResponse)
+    @api.get(
+        "/{application_id}/documents/{kind}",
+        response_class=FileResponse,
+        responses={200: {"description": "the bytes, as sniffed", "content": {"*/*": BINARY}}},
+    )
     async def download_document(
         application_id: UUID, kind: DocumentKind, who: Principal = Depends(principal)
     ) -> FileResponse:

@@ -102,10 +102,7 @@ def test_which_routes_need_a_token() -> None:
     """Public: an edition and the territory (nominations), a survey and a resident's answer
     (survey); everything else needs a bearer token."""
     public = {
-        f"{m.upper()} {p}"
-        for s in SERVICES
-        for p, m, op in operations(s)
-        if not op.get("security")
+        f"{m.upper()} {p}" for s in SERVICES for p, m, op in operations(s) if not op.get("security")
     }
     assert public == {
         "GET /v1/editions/{edition_id}",
@@ -145,3 +142,16 @@ async def test_a_body_that_fails_validation_is_the_documented_400(
     assert r.headers["content-type"] == "application/problem+json"
     assert r.json()["code"] == "request_invalid"
     assert "400" in document(service)["paths"][path]["post"]["responses"]
+
+
+def test_files_are_documented_with_their_media_types() -> None:
+    """A file is not JSON: its 200 names the media types it is served as."""
+
+    def ok(service: str, path: str) -> set[str]:
+        return set(document(service)["paths"][path]["get"]["responses"]["200"]["content"])
+
+    xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    assert ok("reporting", "/v1/ratings.{fmt}") == {"text/csv", xlsx}
+    assert ok("reporting", "/v1/protocols/{sitting_id}.pdf") == {"application/pdf"}
+    assert ok("reporting", "/v1/protocols/{sitting_id}.html") == {"text/html"}
+    assert ok("nominations", "/v1/applications/{application_id}/documents/{kind}") == {"*/*"}
