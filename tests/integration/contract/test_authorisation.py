@@ -404,19 +404,20 @@ def request(m: Matrix, op: tuple[str, str, str]) -> tuple[str, dict[str, Any]]:
     return url, dict(bodies[suffix]) if suffix else {}
 
 
-async def appended_by(m: Matrix, service: str, after: int, correlation: str) -> list[str]:
-    """Events the service stored after position ``after`` under ``correlation``."""
-    t = schema.events.c
+async def written_by(m: Matrix, service: str, after: int, correlation: str) -> list[str]:
+    """What the service stored for the request: events after position ``after`` under its
+    correlation id, and an idempotency record under its key (the same value)."""
+    t, k = schema.events.c, schema.idempotency_keys.c
     store = m.system.runtimes[service].store
     async with store.engine.connect() as conn:
         rows = await conn.execute(
             sa.select(t.event_type, t.metadata).where(t.global_position > after)
         )
-        return [
-            r.event_type
-            for r in rows
-            if json.loads(r.metadata).get("correlation_id") == correlation
-        ]
+        keys = await conn.scalar(sa.select(sa.func.count()).where(k.key == correlation))
+    found = [
+        r.event_type for r in rows if json.loads(r.metadata).get("correlation_id") == correlation
+    ]
+    return found + ["idempotency record"] * int(keys or 0)
 
 
 @pytest.mark.parametrize(("op", "who", "where"), CELLS)
@@ -429,6 +430,7 @@ async def test_cell(matrix: Matrix, op: tuple[str, str, str], who: str, where: s
         **kwargs.get("headers", {}),
         **headers(matrix, op, who, where),
         "X-Correlation-ID": correlation,
+        "Idempotency-Key": correlation,
     }
     store = matrix.system.runtimes[service].store
     before = await store.head()
@@ -442,5 +444,7 @@ async def test_cell(matrix: Matrix, op: tuple[str, str, str], who: str, where: s
     assert status in (401, 403), f"expected a refusal ({refused}), got {status} {body}"
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["code"] in refused, body
-    after = await store.head()
-    assert after == before or not await appended_by(matrix, service, before, correlation)
+    # The head stays where it was, but for events the service's consumers may append meanwhile
+    # (under their own correlation ids): none after it is the request's, nor its idempotency key.
+    written = await written_by(matrix, service, before, correlation)
+    assert not written, f"a refused request wrote {written}"
