@@ -46,10 +46,13 @@ class Rule:
     regional: bool = True  # the resource has a region: another region's token is refused
     commission: str = "regional"  # seated roles' claim: the regional or the Republican one
     public: bool = False  # no token needed
+    agency: frozenset[str] = frozenset()  # roles refused with a region (the Agency's alone)
 
 
-def rule(*roles: str, regional: bool = True, commission: str = "regional") -> Rule:
-    return Rule(frozenset(roles), regional, commission)
+def rule(
+    *roles: str, regional: bool = True, commission: str = "regional", agency: tuple[str, ...] = ()
+) -> Rule:
+    return Rule(frozenset(roles), regional, commission, agency=frozenset(agency))
 
 
 ANYONE = Rule(frozenset(ROLES), regional=False)  # a valid token, whatever it says
@@ -111,7 +114,7 @@ WHO: dict[tuple[str, str, str], Rule] = {
     ),
     # the Republican commission has no region; a region-scoped organiser is not the Agency
     ("scoring", "POST", "/v1/candidates/{candidate_id}/defences"): rule(
-        "secretary", "organiser", regional=False, commission="republican"
+        "secretary", "organiser", regional=False, commission="republican", agency=("organiser",)
     ),
     # survey: by the survey's region
     ("survey", "POST", "/v1/surveys"): rule("organiser"),
@@ -161,7 +164,7 @@ def expected(op: tuple[str, str, str], who: str, where: str) -> set[str] | None:
         return None if found.public else {"token_invalid"}
     if who not in found.roles:
         return {"role_not_allowed"}
-    if op == ("scoring", "POST", "/v1/candidates/{candidate_id}/defences") and who == "organiser":
+    if who in found.agency:  # every token of the matrix names a region
         return {"region_not_allowed"}
     if found.regional and where == "other":
         return {"region_not_allowed"}
