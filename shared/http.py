@@ -12,9 +12,10 @@ from typing import Any
 
 import sqlalchemy as sa
 import structlog
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
@@ -25,6 +26,7 @@ from shared.errors import ConcurrencyError, ConnectionLost, DomainError, ErrorIt
 from shared.ids import uuid4
 from shared.logging import get_logger
 from shared.metrics import HTTP_REQUESTS
+from shared.openapi import BEARER_SCHEME, document
 from shared.store import schema
 from shared.store.eventstore import EventStore, UnitOfWork
 
@@ -90,8 +92,11 @@ def _http_error(_: Request, exc: Exception) -> Response:
     return problem(exc.status_code, code, str(exc.detail), str(exc.detail))
 
 
-def principal(request: Request) -> Principal:
-    """FastAPI dependency: the verified bearer token's principal (401 otherwise)."""
+def principal(
+    request: Request, declared: HTTPAuthorizationCredentials | None = Security(BEARER_SCHEME)
+) -> Principal:
+    """FastAPI dependency: the verified bearer token's principal (401 otherwise). ``declared``
+    is unused: it documents the bearer scheme on every route that depends on this one."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
@@ -342,6 +347,7 @@ def create_app(
 ) -> FastAPI:
     app = ServiceApp(service, fast_routes, title=f"uzdik {service}", version="1", **fastapi_kwargs)
     app.state.verifier = verifier
+    document(app)
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -29,7 +29,6 @@ from .schemas import (
     ScoreView,
     SubmitApplicationBody,
     WithdrawalBody,
-    problems,
 )
 from .views import created, decision, score_view
 
@@ -52,11 +51,7 @@ WITHDRAW = Intent("withdraw_application", NOMINATING, created)
 
 
 def router(ctx: ServiceContext) -> APIRouter:
-    api = APIRouter(
-        prefix="/v1/applications",
-        tags=["applications"],
-        responses=problems(400, 401, 403, 404, 409, 422),
-    )
+    api = APIRouter(prefix="/v1/applications", tags=["applications"])
 
     async def on_application(
         request: Request, who: Principal, application_id: UUID, intent: Intent, handle: Handler

@@ -24,19 +24,16 @@ from ..adapters.media import VIDEO_TYPES, measure_video
 from ..domain.application import AttachDocument
 from ..domain.documents import VIDEO_KINDS, DocumentKind
 from .common import NOMINATING, READERS, authorised, cause, reading, scope
-from .schemas import DocumentView, problems
+from .schemas import DocumentView
 from .views import document_view
 
+BINARY = {"schema": {"type": "string", "format": "binary"}}
 BLOBS = "blobs"
 """The key of the blob store in ``ServiceContext.extras`` (set by ``bootstrap``)."""
 
 
 def router(ctx: ServiceContext) -> APIRouter:
-    api = APIRouter(
-        prefix="/v1/applications",
-        tags=["documents"],
-        responses=problems(400, 401, 403, 404, 409, 413, 422),
-    )
+    api = APIRouter(prefix="/v1/applications", tags=["documents"])
     blobs: BlobStore = ctx.extras[BLOBS]
 
     @api.put(
@@ -73,7 +70,11 @@ def router(ctx: ServiceContext) -> APIRouter:
         described = described_by(request, cmd.model_dump_json().encode())
         return await command(described, ctx.store, scope("attach_document", who), run, 200)
 
-    @api.get("/{application_id}/documents/{kind}", response_class=FileResponse)
+    @api.get(
+        "/{application_id}/documents/{kind}",
+        response_class=FileResponse,
+        responses={200: {"description": "the bytes, as sniffed", "content": {"*/*": BINARY}}},
+    )
     async def download_document(
         application_id: UUID, kind: DocumentKind, who: Principal = Depends(principal)
     ) -> FileResponse:

@@ -23,7 +23,6 @@ from .schemas import (
     ExtendDeadlineBody,
     TerritoryUnit,
     TerritoryView,
-    problems,
 )
 from .views import edition_view, territory_unit, territory_view
 
@@ -31,9 +30,7 @@ KatoPath = Path(pattern=r"^\d{9}$", description="9-digit KATO code")
 
 
 def router(ctx: ServiceContext) -> APIRouter:
-    api = APIRouter(
-        prefix="/v1", tags=["editions"], responses=problems(400, 401, 403, 404, 409, 422)
-    )
+    api = APIRouter(prefix="/v1", tags=["editions"])
 
     @api.post("/editions", status_code=201, response_model=Appended)
     async def announce_edition(
@@ -78,7 +75,7 @@ def router(ctx: ServiceContext) -> APIRouter:
 
 
 def territory_router() -> APIRouter:
-    api = APIRouter(tags=["territory"], responses=problems(400, 404))
+    api = APIRouter(tags=["territory"])
 
     @api.get("/territories", response_model=list[TerritoryUnit])
     async def regions() -> list[TerritoryUnit]:

@@ -18,7 +18,7 @@ from .. import handlers
 from ..adapters import lookups
 from ..domain.territory import Level, load_territory
 from .common import READERS, authorised, reading
-from .schemas import ApplicationPage, ApplicationSummary, ApplicationView, problems
+from .schemas import ApplicationPage, ApplicationSummary, ApplicationView
 from .views import application_view
 
 Status = Literal["submitted", "admitted", "rejected", "withdrawn"]
@@ -26,9 +26,7 @@ KATO = r"^\d{9}$"
 
 
 def router(ctx: ServiceContext) -> APIRouter:
-    api = APIRouter(
-        prefix="/v1/applications", tags=["applications"], responses=problems(400, 401, 403, 404)
-    )
+    api = APIRouter(prefix="/v1/applications", tags=["applications"])
 
     @api.get("/{application_id}", response_model=ApplicationView)
     async def get_application(

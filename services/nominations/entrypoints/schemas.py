@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from shared.openapi import Problem as Problem  # the kernel documents every route's refusals
+from shared.openapi import problems as problems  # what a route adds: responses=problems(...)
 
 from ..domain.calendar import CalendarStep, EditionCalendar
 from ..domain.documents import DocumentKind
@@ -164,35 +167,3 @@ class ApplicationView(ApplicationSummary):
     rejection: list[Failure] = Field(description="every failed rule, when rejected")
     score: QuestionnaireScore | None = Field(description="the Annex 3 score in force")
     superseded_scores: list[QuestionnaireScore] = Field(description="scores a correction replaced")
-
-
-class Problem(BaseModel):
-    """RFC 9457 problem details, with a stable ``code`` (../API.md "Errors")."""
-
-    type: str = Field(description="a URI naming the problem")
-    title: str = Field(description="short human summary")
-    status: int = Field(description="the HTTP status")
-    code: str = Field(description="stable code tests and clients rely on")
-    detail: str = Field(description="what happened, with the facts")
-    errors: list[Failure] = Field([], description="every failed rule, when several failed")
-
-
-def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` for the problem+json answers a route gives."""
-    meaning = {
-        400: "malformed request (code request_invalid, cursor_invalid, unknown_district)",
-        401: "no or invalid bearer token",
-        403: "role or region not allowed",
-        404: "unknown edition, application, document or KATO code",
-        409: "conflicts with the state (duplicate, already decided, concurrency)",
-        413: "upload larger than the edition allows (document_too_large)",
-        422: "well-formed but breaks a rule (late, too long a video, calendar out of order)",
-    }
-    return {
-        status: {
-            "model": Problem,
-            "description": meaning[status],
-            "content": {"application/problem+json": {}},
-        }
-        for status in statuses
-    }

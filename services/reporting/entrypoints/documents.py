@@ -17,6 +17,13 @@ from shared.store.docs import DocStore
 
 READERS = ("organiser", "auditor", "secretary", "chair", "member", "operator", "ethics")
 Lang = Literal["ru", "kk"]
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+BINARY = {"schema": {"type": "string", "format": "binary"}}
+
+
+def answers(*media_types: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI for a 200 that is a file in one of ``media_types`` (not JSON)."""
+    return {200: {"description": "the file", "content": {m: BINARY for m in media_types}}}
 
 
 async def load_protocol(ctx: ServiceContext, sitting_id: str) -> tuple[Any, Any, dict[str, Any]]:
@@ -46,7 +53,9 @@ def router(ctx: ServiceContext) -> APIRouter:
         who.act_as(*READERS)
         return HTMLResponse(await protocol_html(ctx, sitting_id, lang))
 
-    @api.get("/protocols/{sitting_id}.pdf")
+    @api.get(
+        "/protocols/{sitting_id}.pdf", response_class=Response, responses=answers("application/pdf")
+    )
     async def protocol_pdf(
         sitting_id: str, lang: Lang = "ru", who: Principal = Depends(principal)
     ) -> Response:
@@ -54,7 +63,7 @@ def router(ctx: ServiceContext) -> APIRouter:
         pdf = protocols.render_pdf(await protocol_html(ctx, sitting_id, lang))
         return Response(pdf, media_type="application/pdf")
 
-    @api.get("/ratings.{fmt}")
+    @api.get("/ratings.{fmt}", response_class=Response, responses=answers("text/csv", XLSX))
     async def ratings_export(
         fmt: Literal["csv", "xlsx"],
         purpose: str | None = Query(None, description="nomination, regional"),
@@ -72,10 +81,7 @@ def router(ctx: ServiceContext) -> APIRouter:
             candidates = dict(await docs.list("candidates"))
         if fmt == "csv":
             return Response(ratings_doc.to_csv(rows, candidates), media_type="text/csv")
-        return Response(
-            ratings_doc.to_xlsx(rows, candidates),
-            media_type=("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-        )
+        return Response(ratings_doc.to_xlsx(rows, candidates), media_type=XLSX)
 
     @api.get("/candidates/{candidate_id}/dossier")
     async def dossier(candidate_id: str, who: Principal = Depends(principal)) -> Any:

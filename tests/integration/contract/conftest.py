@@ -1,0 +1,40 @@
+"""The four services served live on PostgreSQL (one database each) for the contract tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from services.registry import SERVICES
+from shared.settings import Settings
+
+from .live import LiveService
+
+
+@pytest.fixture(scope="package")
+def contract_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return Settings(blob_dir=Path(tmp_path_factory.mktemp("contract-blobs")))
+
+
+@pytest.fixture(scope="package")
+def live(pg_admin_url: str, contract_settings: Settings) -> Iterator[dict[str, str]]:
+    """Each service's base URL, served for the whole package."""
+    servers = [LiveService(name, pg_admin_url, contract_settings) for name in SERVICES]
+    started: list[LiveService] = []
+    try:
+        for server in servers:
+            started.append(server.__enter__())
+        yield {server.service: server.base_url for server in started}
+    finally:
+        for server in reversed(started):
+            server.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="package")
+def contract_token(contract_settings: Settings) -> str:
+    """A valid token from the dev issuer with every role, republic-wide."""
+    from shared.auth import ROLES, issue_dev_token
+
+    return issue_dev_token(contract_settings, "contract-1", sorted(ROLES))
