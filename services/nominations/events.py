@@ -151,6 +151,23 @@ class QuestionnaireScoreCorrected(Event):
     corrected_at: AwareDatetime
 
 
+ComplaintsSource = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)
+]
+
+
+@registry.register
+class JustifiedComplaintsRecorded(Event):
+    """§12 tie-break (4): the secretary recorded the number of justified citizen complaints
+    and where it comes from; a later record supersedes the earlier (both are kept)."""
+
+    event_type: ClassVar[str] = "JustifiedComplaintsRecorded"
+    application_id: Id
+    edition_id: Id
+    count: Count = Field(description="justified citizen complaints against the akim")
+    source: ComplaintsSource = Field(description="where the figure comes from")
+
+
 @registry.register
 class ApplicationWithdrawn(Event):
     """The nominator withdrew the application; the akim may apply again within the window."""
