@@ -373,6 +373,7 @@ def draw_edition(events: int, seed: int) -> Edition:
 
 def questionnaire(app: Applicant, rng: random.Random) -> Any:
     from services.nominations.domain.questionnaire import Questionnaire
+    from services.nominations.domain.tenure import almaty_day, months_before
 
     activity = [{"title": "Форум сельских акимов", "year": 2019}]
     languages = [{"language": "state", "level": "fluent"}]
@@ -394,7 +395,9 @@ def questionnaire(app: Applicant, rng: random.Random) -> Any:
             "signed_on": app.submitted_at.date().isoformat(),
         },
         "civil_service": {"years": rng.randint(1, 25), "months": rng.randint(0, 11)},
-        "months_as_akim": 6 if app.flaw == "short_term" else rng.randint(12, 120),
+        "appointed_akim_on": months_before(
+            almaty_day(app.submitted_at), 6 if app.flaw == "short_term" else rng.randint(12, 120)
+        ).isoformat(),
         "languages": languages,
         "awards": [{"kind": "departmental", "title": "Грамота"}] if rng.random() < 0.4 else [],
         "education": [

@@ -14,7 +14,10 @@ from random import Random
 from typing import Any
 
 from .domain.documents import DocumentKind
+from .domain.tenure import months_before
 from .domain.territory import Unit
+
+WINDOW_OPENS = date(2020, 5, 30)
 
 MALE = ("Ерлан", "Нурлан", "Бауыржан", "Серик", "Асхат", "Даурен", "Ержан", "Марат", "Канат",
         "Айдос", "Берик", "Жандос", "Талгат", "Мурат", "Арман", "Ринат", "Сергей",
@@ -87,6 +90,10 @@ def questionnaire(rng: Random, unit: Unit, reason: Ineligibility | None) -> dict
     """Annex 1 and Annex 2 for a plausible akim of ``unit``."""
     months_as_akim = 11 if reason is Ineligibility.term_too_short else rng.randint(12, 120)
     service_years = rng.randint(months_as_akim // 12 + 1, 30)
+    # the window opens 30 May 2020: a term counted back from then is a year or more on any
+    # day of the window; the short one, counted back from 30 June, is short on every day of it
+    counted_from = date(2020, 6, 30) if reason is Ineligibility.term_too_short else WINDOW_OPENS
+    appointed = months_before(counted_from, months_as_akim)
     return {
         "nominator": _nominator(rng),
         "akim": _person(rng),
@@ -103,7 +110,7 @@ def questionnaire(rng: Random, unit: Unit, reason: Ineligibility | None) -> dict
         if rng.random() < 0.05
         else None,
         "civil_service": {"years": service_years, "months": rng.randint(0, 11)},
-        "months_as_akim": months_as_akim,
+        "appointed_akim_on": appointed.isoformat(),
         "awards": _awards(rng),
         "seminars": _activities(rng, SEMINARS, 3),
         "internships": _activities(rng, ("Стажировка в акимате области",), 1),

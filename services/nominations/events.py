@@ -7,7 +7,8 @@ units 9-digit KATO strings, money whole tenge, times timezone-aware. Streams: on
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar
+from datetime import datetime
+from typing import Annotated, Any, ClassVar
 
 from pydantic import AwareDatetime, Field, StringConstraints
 
@@ -19,6 +20,7 @@ from .domain.documents import DocumentKind
 from .domain.questionnaire import PersonName, Questionnaire
 from .domain.rubric import QuestionnaireScore
 from .domain.rules import EditionRules
+from .domain.tenure import almaty_day, months_before
 from .domain.values import Count, EditionYear, Frozen, Id, Kato, Text
 
 registry = EventRegistry()
@@ -67,9 +69,14 @@ class DeadlineExtended(Event):
 
 @registry.register
 class ApplicationSubmitted(Event):
-    """§9: a nominator submitted an akim's application within the window."""
+    """§9: a nominator submitted an akim's application within the window.
+
+    Version 2: the questionnaire carries ``appointed_akim_on`` (a date) instead of version 1's
+    declared ``months_as_akim`` (see :func:`_submitted_v1_to_v2`).
+    """
 
     event_type: ClassVar[str] = "ApplicationSubmitted"
+    schema_version: ClassVar[int] = 2
     application_id: Id
     edition_id: Id
     submitted_at: AwareDatetime
@@ -77,6 +84,21 @@ class ApplicationSubmitted(Event):
     district_kato: Kato
     rural_district_kato: Kato
     questionnaire: Questionnaire
+
+
+@registry.upcaster("ApplicationSubmitted", 1)
+def _submitted_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 declared whole months in post; version 2 holds the appointment date.
+
+    The date is **approximate**: the day of submission (Asia/Almaty) less the declared
+    months, clamped to a shorter month's end. Such an akim is therefore admitted by
+    version 2's rule exactly when the declared months reached the edition's minimum.
+    """
+    questionnaire = dict(payload["questionnaire"])
+    months = int(questionnaire.pop("months_as_akim"))
+    submitted_on = almaty_day(datetime.fromisoformat(payload["submitted_at"]))
+    questionnaire["appointed_akim_on"] = months_before(submitted_on, months).isoformat()
+    return {**payload, "questionnaire": questionnaire}
 
 
 @registry.register

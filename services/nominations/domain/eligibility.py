@@ -20,6 +20,7 @@ from .files import file_problems
 from .questionnaire import Questionnaire
 from .roles import SECRETARY, require_region, require_role
 from .rules import NominationRules
+from .tenure import almaty_day, served_full_term, years_after
 from .values import almaty_iso, almaty_text
 
 
@@ -29,7 +30,7 @@ def check_eligibility(application: ApplicationState, edition: EditionState) -> l
     questionnaire = application.questionnaire
     return [
         *consents(questionnaire),
-        *term_in_post(questionnaire, rules),
+        *term_in_post(questionnaire, application.submitted_at, rules),
         *unlifted_sanctions(questionnaire),
         *arrived_late(application, edition),
         *missing_documents(application, rules),
@@ -55,16 +56,20 @@ def consents(questionnaire: Questionnaire) -> list[ErrorItem]:
     ]
 
 
-def term_in_post(questionnaire: Questionnaire, rules: NominationRules) -> list[ErrorItem]:
-    """§6: at least ``min_years_in_post`` years in the post of akim."""
-    months = questionnaire.months_as_akim
-    if months >= rules.min_months_in_post:
+def term_in_post(
+    questionnaire: Questionnaire, submitted_at: datetime, rules: NominationRules
+) -> list[ErrorItem]:
+    """§6: at least ``min_years_in_post`` years in the post of akim on the day of submission,
+    counted to the day in Asia/Almaty from the appointment date."""
+    appointed = questionnaire.appointed_akim_on
+    if served_full_term(appointed, submitted_at, rules.min_years_in_post):
         return []
     detail = (
-        f"{months} months in the post of akim; at least {rules.min_years_in_post} year(s) "
-        f"({rules.min_months_in_post} months) are required (§6)"
+        f"appointed akim on {appointed.isoformat()}; on {almaty_day(submitted_at).isoformat()}, "
+        f"the day of submission, that is less than {rules.min_years_in_post} year(s), "
+        f"which are complete on {years_after(appointed, rules.min_years_in_post).isoformat()} (§6)"
     )
-    return [ErrorItem("akim_term_too_short", detail, "questionnaire.months_as_akim")]
+    return [ErrorItem("akim_term_too_short", detail, "questionnaire.appointed_akim_on")]
 
 
 def unlifted_sanctions(questionnaire: Questionnaire) -> list[ErrorItem]:

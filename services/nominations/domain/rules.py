@@ -42,10 +42,6 @@ class NominationRules(Frozen):
                 raise ValueError(f"{kind} needs a size limit and accepted media types")
         return self
 
-    @property
-    def min_months_in_post(self) -> int:
-        return self.min_years_in_post * 12
-
 
 class EditionRules(Frozen):
     """One section per service; ``scoring`` and ``survey`` are defined by those services."""

@@ -53,7 +53,7 @@ def submitted(event: Doc) -> list[Target]:
             nominator=q["nominator"],
             status="submitted",
             submitted_at=p["submitted_at"],
-            months_as_akim=q["months_as_akim"],
+            appointed_akim_on=q.get("appointed_akim_on"),
             documents={},
             errors=[],
         )

@@ -30,29 +30,29 @@ async def test_a_complete_eligible_application_is_admitted_and_its_score_confirm
 
 async def test_a_rejection_lists_every_failed_rule(api: Nominations) -> None:
     edition = await api.announce()
-    application = await api.submitted(edition, months_as_akim=11, sanctions=[UNLIFTED])
+    application = await api.submitted(edition, appointed_akim_on="2019-07-01", sanctions=[UNLIFTED])
     await api.attach_all(application, skip=[DocumentKind.project_video])
     decision = await api.check(application)
     assert decision.status_code == 201, decision.text
     body = decision.json()
     assert body["status"] == "rejected"
     assert [(e["code"], e["field"]) for e in body["errors"]] == [
-        ("akim_term_too_short", "questionnaire.months_as_akim"),
+        ("akim_term_too_short", "questionnaire.appointed_akim_on"),
         ("sanction_not_lifted", "questionnaire.sanctions[0]"),
         ("document_missing", "documents.project_video"),
     ]
     assert (await api.get(application))["rejection_codes"] == [e["code"] for e in body["errors"]]
 
 
-async def test_an_akim_with_eleven_months_in_post_is_rejected_as_term_too_short(
+async def test_an_akim_appointed_less_than_a_year_before_submission_is_rejected_as_term_too_short(
     api: Nominations,
 ) -> None:
     edition = await api.announce()
-    application = await api.submitted(edition, months_as_akim=11)
+    application = await api.submitted(edition, appointed_akim_on="2019-07-01")
     await api.attach_all(application)
     errors = (await api.check(application)).json()["errors"]
     assert [e["code"] for e in errors] == ["akim_term_too_short"]
-    assert "11 months" in errors[0]["detail"]
+    assert "appointed akim on 2019-07-01" in errors[0]["detail"]
 
 
 async def test_an_akim_with_a_sanction_not_lifted_is_rejected(api: Nominations) -> None:

@@ -84,7 +84,7 @@ def questionnaire(
                 "signed_on": "2020-06-01",
             },
             "civil_service": {"years": 5, "months": 0},
-            "months_as_akim": 24,
+            "appointed_akim_on": "2018-06-01",
             "languages": languages,
             "projects": projects,
             "implements_complex_projects": complex_projects > 0,

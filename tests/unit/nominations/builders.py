@@ -65,7 +65,7 @@ def questionnaire(**overrides: Any) -> Questionnaire:
             "signed_on": "2020-06-01",
         },
         "civil_service": {"years": 0, "months": 0},
-        "months_as_akim": 12,
+        "appointed_akim_on": "2019-05-04",
         "indicators": {
             "as_of": "2020-01-01",
             "investment_tenge": 150_000_000,

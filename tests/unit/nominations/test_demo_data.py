@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from datetime import date
 from pathlib import Path
 
 from services.nominations import demo_files
@@ -48,7 +49,8 @@ def test_about_one_in_ten_is_ineligible_each_for_a_named_reason() -> None:
     assert set(reasons) == {None, *Ineligibility}
     for p in plans:
         form = Questionnaire.model_validate(p.questionnaire)
-        assert (form.months_as_akim < 12) == (p.ineligible is Ineligibility.term_too_short)
+        short = form.appointed_akim_on > date(2019, 5, 30)  # a year before the window opens
+        assert short == (p.ineligible is Ineligibility.term_too_short)
         unlifted = any(not s.lifted for s in form.sanctions)
         assert unlifted == (p.ineligible is Ineligibility.sanction_not_lifted)
         complete = set(p.documents) == set(DocumentKind)

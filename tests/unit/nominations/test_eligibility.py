@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from services.nominations.domain.application_state import ApplicationStatus
 from services.nominations.domain.documents import DocumentKind
 from services.nominations.domain.eligibility import check_eligibility, decide_admission
+from services.nominations.domain.values import ALMATY
 from services.nominations.events import ApplicationAdmitted, ApplicationRejected, DocumentAttached
 from shared.errors import Conflict, ErrorItem, Forbidden, RuleViolation
 from shared.events import Actor
@@ -47,18 +48,41 @@ def test_complete_file_of_an_eligible_akim_is_admitted() -> None:
     assert evolve_application(app, [event]).status is ApplicationStatus.admitted
 
 
-def test_eleven_month_akim_fails_the_one_year_rule() -> None:
+def test_an_akim_a_day_short_of_a_year_on_the_day_of_submission_fails_the_rule() -> None:
     state = edition_2020()
-    app = complete(submitted(state, months_as_akim=11), state)
+    late_may = datetime(2020, 5, 31, 23, 59, tzinfo=ALMATY)
+    app = complete(submitted(state, at=late_may, appointed_akim_on="2019-06-01"), state)
     [failure] = check_eligibility(app, state)
-    assert (failure.code, failure.field) == ("akim_term_too_short", "questionnaire.months_as_akim")
-    assert "11 months" in failure.detail
+    assert (failure.code, failure.field) == (
+        "akim_term_too_short",
+        "questionnaire.appointed_akim_on",
+    )
+    assert "2019-06-01" in failure.detail and "2020-05-31" in failure.detail
 
 
-def test_akim_of_exactly_twelve_months_passes_the_one_year_rule() -> None:
+def test_an_akim_of_exactly_one_year_on_the_day_of_submission_passes_the_rule() -> None:
     state = edition_2020()
-    app = complete(submitted(state, months_as_akim=12), state)
+    first_june = datetime(2020, 6, 1, 0, 0, tzinfo=ALMATY)
+    app = complete(submitted(state, at=first_june, appointed_akim_on="2019-06-01"), state)
     assert check_eligibility(app, state) == []
+
+
+def test_the_day_of_submission_is_the_almaty_day_not_the_utc_one() -> None:
+    state = edition_2020()
+    # 1 June 2020 00:30 in Almaty is still 31 May in UTC
+    early = datetime(2020, 5, 31, 18, 30, tzinfo=UTC)
+    app = complete(submitted(state, at=early, appointed_akim_on="2019-06-01"), state)
+    assert check_eligibility(app, state) == []
+
+
+def test_the_minimum_term_is_edition_data() -> None:
+    state = edition_2020()
+    rules = state.rules.model_copy(
+        update={"nominations": state.nomination_rules.model_copy(update={"min_years_in_post": 2})}
+    )
+    two_years = replace(state, rules=rules)
+    app = complete(submitted(two_years, appointed_akim_on="2018-07-01"), two_years)
+    assert codes(check_eligibility(app, two_years)) == ["akim_term_too_short"]
 
 
 def test_each_unlifted_sanction_is_named_and_a_lifted_one_is_not() -> None:
@@ -98,7 +122,7 @@ def test_rejection_lists_every_failed_rule_at_once() -> None:
     indicators = submitted(state).questionnaire.indicators.model_dump()
     app = submitted(
         state,
-        months_as_akim=11,
+        appointed_akim_on="2019-07-01",
         sanctions=[UNLIFTED],
         indicators={**indicators, "as_of": "2019-12-31"},
     )

@@ -108,7 +108,7 @@ def edition_events(state: EditionState) -> list[Event]:
 
 
 def application_events(state: EditionState) -> list[Event]:
-    app = submitted(state, months_as_akim=3)
+    app = submitted(state, appointed_akim_on="2020-03-01")
     [document] = attach_document(app, state, sample_document(app.application_id), IN_WINDOW)
     app = evolve_application(app, [document])
     withdrawal = WithdrawApplication(application_id=app.application_id, reason="moved")
