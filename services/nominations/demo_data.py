@@ -18,6 +18,7 @@ from .domain.tenure import months_before
 from .domain.territory import Unit
 
 WINDOW_OPENS = date(2020, 5, 30)
+PROJECT_WORK = [DocumentKind.project_presentation, DocumentKind.project_video]
 
 MALE = ("Ерлан", "Нурлан", "Бауыржан", "Серик", "Асхат", "Даурен", "Ержан", "Марат", "Канат",
         "Айдос", "Берик", "Жандос", "Талгат", "Мурат", "Арман", "Ринат", "Сергей",
@@ -75,8 +76,10 @@ def plan(rng: Random, rural_district: Unit) -> PlannedApplication:
     reason = rng.choice(list(Ineligibility)) if rng.random() < 0.1 else None
     documents = list(DocumentKind)
     if reason is Ineligibility.documents_missing:
-        for kind in rng.sample(documents, rng.randint(1, 2)):
-            documents.remove(kind)
+        removed = rng.sample(documents, rng.randint(1, 2))
+        if any(kind in PROJECT_WORK for kind in removed):  # §9 item 6: either one would do
+            removed += PROJECT_WORK
+        documents = [kind for kind in documents if kind not in removed]
     return PlannedApplication(
         application_id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
         rural_district=rural_district,

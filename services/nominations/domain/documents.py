@@ -1,11 +1,12 @@
 """The documents of an application file (§9, §11.2).
 
-§9 lists six items. Item 6, the project work, is "a presentation (slides) and a video of at
-most 5 minutes": two different files with different checks (a video has a duration). The rule
-chosen here: **the file has seven kinds of document, one per file; item 6 is complete only
-when both the presentation and the video are attached**, and each missing one is named on its
-own in a rejection. Which kinds an edition requires is edition data
-(:attr:`.rules.NominationRules.required_document_kinds`).
+§9 lists six items. Item 6, the project work, is "a presentation (slides), videos of at most
+5 minutes": two different files with different checks (a video has a duration), one kind of
+document each. **Reading** (DOMAIN "Eligibility"): by default either one satisfies item 6 (a
+video, when given, is at most 5 minutes); an edition may require both
+(:attr:`.rules.NominationRules.project_work_requires_both`). Which kinds an edition requires is
+edition data (:attr:`.rules.NominationRules.required_document_kinds`); the kinds of one §9 item
+are alternatives unless the edition requires them all.
 """
 
 from __future__ import annotations
@@ -98,8 +99,12 @@ VIDEO_KINDS = frozenset({DocumentKind.project_video})
 
 
 def missing_kinds(
-    required: Iterable[DocumentKind], attached: Iterable[DocumentKind]
-) -> list[DocumentKind]:
-    """The required kinds not attached, in the order of ``required`` (§9, §11.2)."""
+    required: Iterable[DocumentKind], attached: Iterable[DocumentKind], *, all_of_item: bool
+) -> list[tuple[DocumentKind, ...]]:
+    """The required items not satisfied, in the order of ``required`` (§9, §11.2): each as
+    the kinds any one of which would satisfy it (``all_of_item``: each kind on its own)."""
     present = set(attached)
-    return [kind for kind in required if kind not in present]
+    items: dict[int | DocumentKind, list[DocumentKind]] = {}
+    for kind in required:
+        items.setdefault(kind if all_of_item else DOCUMENTS[kind].item, []).append(kind)
+    return [tuple(kinds) for kinds in items.values() if not any(kind in present for kind in kinds)]

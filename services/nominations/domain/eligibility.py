@@ -98,15 +98,22 @@ def arrived_late(application: ApplicationState, edition: EditionState) -> list[E
 
 
 def missing_documents(application: ApplicationState, rules: NominationRules) -> list[ErrorItem]:
-    """§9, §11.2: one item per required kind of document that is not attached, by name."""
+    """§9, §11.2: one item per required document not attached, by name; item 6 names both
+    kinds when either would do (the field is the first of them)."""
+    missing = missing_kinds(
+        rules.required_document_kinds,
+        application.documents,
+        all_of_item=rules.project_work_requires_both,
+    )
     return [
         ErrorItem(
             "document_missing",
-            f"missing: {DOCUMENTS[kind].names.en} / {DOCUMENTS[kind].names.ru} "
-            f"(§9 item {DOCUMENTS[kind].item})",
-            f"documents.{kind}",
+            f"missing: {' or '.join(DOCUMENTS[k].names.en for k in kinds)} / "
+            f"{' или '.join(DOCUMENTS[k].names.ru for k in kinds)} "
+            f"(§9 item {DOCUMENTS[kinds[0]].item})",
+            f"documents.{kinds[0]}",
         )
-        for kind in missing_kinds(rules.required_document_kinds, application.documents)
+        for kinds in missing
     ]
 
 

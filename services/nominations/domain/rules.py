@@ -1,7 +1,8 @@
 """The rules an edition fixes, as data carried by ``EditionAnnounced`` (DOMAIN intro).
 
-Nothing here has a default: every figure comes from the edition's data
-(``data/edition-2020.json`` for 2020), so that a later edition changes it without code.
+Every figure comes from the edition's data (``data/edition-2020.json`` for 2020), so that a
+later edition changes it without code; a setting added after 2020 has the 2020 reading as its
+default, so that editions announced before it keep their meaning.
 """
 
 from __future__ import annotations
@@ -24,7 +25,12 @@ class NominationRules(Frozen):
     min_years_in_post: Positive = Field(description="§6: at least this many years as akim")
     video_max_seconds: Positive = Field(description="§9 item 6: the video's maximum length")
     required_document_kinds: tuple[DocumentKind, ...] = Field(
-        description="§9: the kinds a complete file holds (item 6 = presentation + video)"
+        description="§9: the kinds a complete file holds (item 6: presentation, video)"
+    )
+    project_work_requires_both: bool = Field(
+        False,
+        description="§9 item 6: true requires both the presentation and the video; by "
+        "default (DOMAIN's reading) either one satisfies the item",
     )
     max_document_bytes: dict[DocumentKind, Positive] = Field(
         description="largest accepted upload per kind of document, bytes"
