@@ -103,9 +103,14 @@ def _submitted_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
 
 @registry.register
 class DocumentAttached(Event):
-    """§9: a document of the file was stored; a later one of the same kind supersedes it."""
+    """§9: a document of the file was stored; a later one of the same kind supersedes it.
+
+    Version 2 adds ``page_count``, counted from a PDF's bytes (None for other files and for
+    version 1's documents, whose pages were never counted).
+    """
 
     event_type: ClassVar[str] = "DocumentAttached"
+    schema_version: ClassVar[int] = 2
     application_id: Id
     kind: DocumentKind
     sha256: Sha256
@@ -113,7 +118,14 @@ class DocumentAttached(Event):
     media_type: str
     filename: Text
     duration_seconds: float | None = Field(None, description="videos only, measured")
+    page_count: Count | None = Field(None, description="PDFs only, counted from the bytes")
     attached_at: AwareDatetime
+
+
+@registry.upcaster("DocumentAttached", 1)
+def _attached_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 never counted pages: they stay unknown."""
+    return {**payload, "page_count": None}
 
 
 @registry.register

@@ -122,7 +122,9 @@ def document_problems(application: ApplicationState, rules: NominationRules) -> 
     return [
         problem
         for doc in application.documents.values()
-        for problem in file_problems(rules, doc.kind, doc.media_type, doc.duration_seconds)
+        for problem in file_problems(
+            rules, doc.kind, doc.media_type, doc.duration_seconds, doc.page_count
+        )
     ]
 
 

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Self
 
 from pydantic import Field, model_validator
 
-from .documents import DocumentKind
+from .documents import DOCUMENTS, DocumentKind
 from .rubric import Rubric
 from .values import Frozen
 
@@ -39,6 +39,7 @@ class NominationRules(Frozen):
         description="media types (sniffed from the bytes) accepted per kind of document"
     )
     indicators_as_of: date = Field(description="§9 item 5: the indicators' reference date")
+    essay_max_pages: Positive = Field(3, description="§14.4: the essay's most pages (a PDF)")
     rubric: Rubric = Field(description="Annex 3: the questionnaire score")
 
     @model_validator(mode="after")
@@ -46,6 +47,8 @@ class NominationRules(Frozen):
         for kind in self.required_document_kinds:
             if kind not in self.max_document_bytes or kind not in self.accepted_media_types:
                 raise ValueError(f"{kind} needs a size limit and accepted media types")
+            if DOCUMENTS[kind].item is None:
+                raise ValueError(f"{kind} is no document of §9's file; it cannot be required")
         return self
 
 

@@ -146,6 +146,7 @@ class DocumentInfo(BaseModel):
     media_type: str = Field(description="media type sniffed from the bytes")
     filename: str = Field(description="the uploader's file name")
     duration_seconds: float | None = Field(description="measured length (videos only)")
+    page_count: int | None = Field(None, description="pages counted from the bytes (PDFs only)")
     attached_at: datetime = Field(description="when it joined the file")
 
 
@@ -210,7 +211,8 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
         404: "unknown edition, application, document or KATO code",
         409: "conflicts with the state (duplicate, already decided, concurrency)",
         413: "upload larger than the edition allows (document_too_large)",
-        422: "well-formed but breaks a rule (late, too long a video, calendar out of order)",
+        422: "well-formed but breaks a rule (late, too long a video or essay, a file that does "
+        "not open as what it is: document_unreadable, calendar out of order)",
     }
     return {
         status: {
