@@ -74,9 +74,9 @@ class PlannedApplication:
 def plan(rng: Random, rural_district: Unit) -> PlannedApplication:
     """An application for the akim of ``rural_district``; one in ten is ineligible."""
     reason = rng.choice(list(Ineligibility)) if rng.random() < 0.1 else None
-    documents = [kind for kind in DocumentKind if kind is not DocumentKind.essay]
+    documents: list[DocumentKind] = [k for k in DocumentKind if k is not DocumentKind.essay]
     if reason is Ineligibility.documents_missing:
-        removed = rng.sample(documents, rng.randint(1, 2))
+        removed: list[DocumentKind] = rng.sample(documents, rng.randint(1, 2))
         if any(kind in PROJECT_WORK for kind in removed):  # §9 item 6: either one would do
             removed += PROJECT_WORK
         documents = [kind for kind in documents if kind not in removed]

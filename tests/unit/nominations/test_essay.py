@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 import pytest
 
@@ -61,9 +62,7 @@ def test_the_most_pages_are_edition_data() -> None:
         ),
     ],
 )
-def test_an_essay_must_be_a_pdf_whose_pages_were_counted(
-    fields: dict[str, object], code: str
-) -> None:
+def test_an_essay_must_be_a_pdf_whose_pages_were_counted(fields: dict[str, Any], code: str) -> None:
     state = edition_2020()
     with pytest.raises(RuleViolation) as refused:
         attach(submitted(state), state, ESSAY, **fields)
