@@ -15,10 +15,10 @@ from shared.errors import Conflict, NotFound, RuleViolation
 from shared.events import Actor, Event
 
 from ..events import DeadlineExtended, EditionAnnounced
-from .calendar import CalendarStep, EditionCalendar
+from .calendar import CalendarStep, EditionCalendar, end_of_day
 from .roles import ORGANISER, require_role
 from .rules import EditionRules, NominationRules
-from .values import EditionYear, Frozen, Id, Text, almaty_iso, almaty_text
+from .values import EditionYear, Frozen, Id, Text, almaty_iso, almaty_seconds, almaty_text
 
 
 class AnnounceEdition(Frozen):
@@ -63,9 +63,30 @@ def announce(state: EditionState | None, command: AnnounceEdition, actor: Actor)
             f"edition {state.edition_id} was already announced",
             edition_id=state.edition_id,
         )
+    require_announced_in_time(command)
     if not command.calendar.in_order():
         raise RuleViolation("calendar_out_of_order", "a step of the calendar ends before the last")
     return [EditionAnnounced(**command.model_dump())]
+
+
+def require_announced_in_time(command: AnnounceEdition) -> None:
+    """§8: the announcement is published no later than the edition's ``announce_by`` day.
+
+    The moment judged is the calendar's ``announced_at`` (the publication the event records),
+    not the moment the organiser enters it.
+    """
+    announce_by = command.rules.nominations.announce_by
+    if command.calendar.announced_at < end_of_day(announce_by):
+        return
+    announced = command.calendar.announced_at
+    raise RuleViolation(
+        "announcement_late",
+        f"the edition is announced at {almaty_seconds(announced)} Asia/Almaty; §8 requires "
+        f"the announcement no later than {announce_by.isoformat()} "
+        f"(before {almaty_seconds(end_of_day(announce_by))})",
+        announced_at=almaty_iso(announced),
+        announce_by=announce_by.isoformat(),
+    )
 
 
 def extend_deadline(

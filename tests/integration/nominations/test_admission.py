@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 from services.nominations.domain.documents import DocumentKind
+from services.nominations.domain.figures import default_edition_2020
 from services.nominations.domain.values import ALMATY
 
 from .support import Nominations
@@ -153,3 +155,19 @@ async def test_the_check_before_the_window_closes_is_refused(api: Nominations) -
     url = f"/v1/applications/{application}/admission-check"
     early = await api.client.post(url, headers=api.secretary)
     assert (early.status_code, early.json()["code"]) == (409, "check_period_not_started")
+
+
+async def test_an_edition_announced_after_its_announce_by_day_is_refused_422(
+    api: Nominations,
+) -> None:
+    command = default_edition_2020(str(uuid.uuid4()))
+    moment = datetime(2020, 5, 31, 9, 0, tzinfo=ALMATY)
+    calendar = command.calendar.model_copy(
+        update={"announced_at": moment, "application_window_opens_at": moment}
+    )
+    body = command.model_copy(update={"calendar": calendar}).model_dump(mode="json")
+    refused = await api.client.post("/v1/editions", json=body, headers=api.organiser)
+    assert refused.status_code == 422, refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert refused.json()["code"] == "announcement_late"
+    assert "2020-05-31 09:00:00" in refused.json()["detail"]

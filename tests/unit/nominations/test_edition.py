@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 
@@ -142,3 +142,37 @@ def test_only_the_organiser_extends_a_deadline() -> None:
     )
     with pytest.raises(Forbidden):
         edition.extend_deadline(state, command, SECRETARY)
+
+
+def test_an_announcement_on_the_last_allowed_day_is_taken() -> None:
+    command = default_edition_2020(
+        new_id(), announced_at=at(2020, 5, 30, 23, 59) + timedelta(seconds=59)
+    )
+    assert command.rules.nominations.announce_by.isoformat() == "2020-05-30"
+    [event] = edition.announce(None, command, ORGANISER)
+    assert isinstance(event, EditionAnnounced)
+
+
+def test_an_announcement_after_the_editions_date_is_refused_as_late() -> None:
+    command = default_edition_2020(new_id(), announced_at=at(2020, 5, 31))
+    with pytest.raises(RuleViolation) as refused:
+        edition.announce(None, command, ORGANISER)
+    assert (refused.value.code, refused.value.status) == ("announcement_late", 422)
+    assert "2020-05-31 00:00:00" in refused.value.detail
+    assert refused.value.extra["announce_by"] == "2020-05-30"
+
+
+def test_the_announcement_day_is_edition_data() -> None:
+    command = default_edition_2020(new_id())
+    moment = at(2020, 5, 31, 12)
+    calendar = command.calendar.model_copy(
+        update={"announced_at": moment, "application_window_opens_at": moment}
+    )
+    late = command.model_copy(update={"calendar": calendar})
+    with pytest.raises(RuleViolation):
+        edition.announce(None, late, ORGANISER)
+    rules = command.rules.nominations.model_copy(update={"announce_by": date(2020, 5, 31)})
+    allowed = late.model_copy(
+        update={"rules": command.rules.model_copy(update={"nominations": rules})}
+    )
+    assert edition.announce(None, allowed, ORGANISER)
