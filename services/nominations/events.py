@@ -15,7 +15,7 @@ from pydantic import AwareDatetime, Field, StringConstraints
 from shared.errors import ErrorItem
 from shared.events import Event, EventRegistry
 
-from .domain.calendar import CalendarStep, EditionCalendar
+from .domain.calendar import CalendarStep, EditionCalendar, end_of_day
 from .domain.documents import DocumentKind
 from .domain.questionnaire import PersonName, Questionnaire
 from .domain.rubric import QuestionnaireScore
@@ -45,14 +45,27 @@ class RuleFailure(Frozen):
 
 @registry.register
 class EditionAnnounced(Event):
-    """§8: the Agency announced an edition, its calendar and its rules."""
+    """§8: the Agency announced an edition, its calendar and its rules.
+
+    Version 2: the calendar holds ``announcement_deadline`` (§8's "no later than").
+    """
 
     event_type: ClassVar[str] = "EditionAnnounced"
+    schema_version: ClassVar[int] = 2
     edition_id: Id
     year: EditionYear
     title: Text
     calendar: EditionCalendar
     rules: EditionRules
+
+
+@registry.upcaster("EditionAnnounced", 1)
+def _announced_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 had no announcement deadline; it was met: the end of the announcement's day."""
+    calendar = dict(payload["calendar"])
+    announced = datetime.fromisoformat(calendar["announced_at"])
+    calendar["announcement_deadline"] = end_of_day(almaty_day(announced)).isoformat()
+    return {**payload, "calendar": calendar}
 
 
 @registry.register

@@ -43,6 +43,9 @@ class EditionCalendar(Frozen):
     """When each step ends. All values are timezone-aware; compare them as instants."""
 
     announced_at: AwareDatetime = Field(description="§8: the announcement is published")
+    announcement_deadline: AwareDatetime = Field(
+        description="§8: the announcement is published before this (exclusive)"
+    )
     application_window_opens_at: AwareDatetime = Field(description="§9: applications accepted")
     application_window_closes_at: AwareDatetime = Field(description="§9, §11.2 (exclusive)")
     check_period_ends_at: AwareDatetime = Field(description="§10 (exclusive)")

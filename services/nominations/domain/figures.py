@@ -27,7 +27,8 @@ _DATA = files("services.nominations") / "data"
 class CalendarFigures(Frozen):
     """The DOMAIN "Timeline" as the source states it: days, periods and a wall-clock time."""
 
-    announced_on: date = Field(description="§9: the announcement's last allowed day")
+    announce_by: date = Field(description="§8, §9: the announcement's last allowed day")
+    announced_on: date = Field(description="the announcement's day when none is given")
     application_window_days: int = Field(gt=0, description="§9: three weeks")
     check_period_days: int = Field(gt=0, description="§10: ten calendar days")
     stage_one_last_day: date
@@ -51,6 +52,7 @@ def build_calendar(figures: CalendarFigures, announced_at: datetime) -> EditionC
     window_last_day = announced_day + timedelta(days=figures.application_window_days)
     return EditionCalendar(
         announced_at=announced_at,
+        announcement_deadline=end_of_day(figures.announce_by),
         application_window_opens_at=announced_at,
         application_window_closes_at=end_of_day(window_last_day),
         check_period_ends_at=end_of_period(window_last_day, figures.check_period_days),

@@ -22,9 +22,6 @@ Positive = Annotated[int, Field(gt=0)]
 class NominationRules(Frozen):
     """The nominations section of an edition's rules (§6, §9, §11, Annex 3)."""
 
-    announce_by: date = Field(
-        date(2020, 5, 30), description="§8: the announcement no later than this day (Asia/Almaty)"
-    )
     min_years_in_post: Positive = Field(description="§6: at least this many years as akim")
     video_max_seconds: Positive = Field(description="§9 item 6: the video's maximum length")
     required_document_kinds: tuple[DocumentKind, ...] = Field(

@@ -157,7 +157,7 @@ async def test_the_check_before_the_window_closes_is_refused(api: Nominations) -
     assert (early.status_code, early.json()["code"]) == (409, "check_period_not_started")
 
 
-async def test_an_edition_announced_after_its_announce_by_day_is_refused_422(
+async def test_an_edition_announced_after_its_announcement_deadline_is_refused_422(
     api: Nominations,
 ) -> None:
     command = default_edition_2020(str(uuid.uuid4()))

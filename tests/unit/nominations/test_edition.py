@@ -10,9 +10,13 @@ from services.nominations.domain import edition
 from services.nominations.domain.calendar import CalendarStep
 from services.nominations.domain.documents import DocumentKind
 from services.nominations.domain.edition import ExtendDeadline
-from services.nominations.domain.figures import default_edition_2020
+from services.nominations.domain.figures import (
+    build_announcement,
+    default_edition_2020,
+    load_figures,
+)
 from services.nominations.domain.values import ALMATY
-from services.nominations.events import DeadlineExtended, EditionAnnounced
+from services.nominations.events import DeadlineExtended, EditionAnnounced, registry
 from shared.errors import Conflict, Forbidden, RuleViolation
 
 from .builders import ORGANISER, SECRETARY, edition_2020, fold_edition, new_id
@@ -148,7 +152,7 @@ def test_an_announcement_on_the_last_allowed_day_is_taken() -> None:
     command = default_edition_2020(
         new_id(), announced_at=at(2020, 5, 30, 23, 59) + timedelta(seconds=59)
     )
-    assert command.rules.nominations.announce_by.isoformat() == "2020-05-30"
+    assert command.calendar.announcement_deadline == at(2020, 5, 31)  # end of 30 May
     [event] = edition.announce(None, command, ORGANISER)
     assert isinstance(event, EditionAnnounced)
 
@@ -159,20 +163,26 @@ def test_an_announcement_after_the_editions_date_is_refused_as_late() -> None:
         edition.announce(None, command, ORGANISER)
     assert (refused.value.code, refused.value.status) == ("announcement_late", 422)
     assert "2020-05-31 00:00:00" in refused.value.detail
-    assert refused.value.extra["announce_by"] == "2020-05-30"
+    assert refused.value.extra["deadline"] == "2020-05-31T00:00:00+06:00"
 
 
 def test_the_announcement_day_is_edition_data() -> None:
-    command = default_edition_2020(new_id())
+    figures = load_figures("edition-2020.json")
+    assert figures.calendar.announce_by == date(2020, 5, 30)
+    later = figures.model_copy(
+        update={"calendar": figures.calendar.model_copy(update={"announce_by": date(2020, 5, 31)})}
+    )
+    command = build_announcement(later, new_id())
     moment = at(2020, 5, 31, 12)
     calendar = command.calendar.model_copy(
         update={"announced_at": moment, "application_window_opens_at": moment}
     )
-    late = command.model_copy(update={"calendar": calendar})
-    with pytest.raises(RuleViolation):
-        edition.announce(None, late, ORGANISER)
-    rules = command.rules.nominations.model_copy(update={"announce_by": date(2020, 5, 31)})
-    allowed = late.model_copy(
-        update={"rules": command.rules.model_copy(update={"nominations": rules})}
-    )
-    assert edition.announce(None, allowed, ORGANISER)
+    assert edition.announce(None, command.model_copy(update={"calendar": calendar}), ORGANISER)
+
+
+def test_a_stored_version_1_announcement_upcasts_with_its_deadline_met() -> None:
+    payload = default_edition_2020(new_id()).model_dump(mode="json")
+    del payload["calendar"]["announcement_deadline"]
+    event = registry.decode("EditionAnnounced", 1, payload)
+    assert isinstance(event, EditionAnnounced) and event.schema_version == 2
+    assert event.calendar.announcement_deadline == at(2020, 5, 31)
