@@ -148,6 +148,7 @@ class World:
         now = datetime.now(UTC)
         moved = {
             "announced_at": now - timedelta(days=40),
+            "announcement_deadline": now - timedelta(days=39),
             "application_window_opens_at": now - timedelta(days=40),
             "application_window_closes_at": now - timedelta(days=19),
             "check_period_ends_at": now - timedelta(days=9),
