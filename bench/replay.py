@@ -345,7 +345,8 @@ def draw_edition(events: int, seed: int) -> Edition:
                 },
                 flaw=flaw,
                 submitted_at=submitted,
-                decided_at=almaty(date(2020, 6, 22), rng.uniform(9, 7 * 24 + 8)),
+                # the window runs to the end of Monday 22 June (20 June is a Saturday)
+                decided_at=almaty(date(2020, 6, 23), rng.uniform(9, 7 * 24 + 8)),
                 trilingual=rng.random() < 0.3,
                 candidate_id=new_uuid(rng),
             )

@@ -4,9 +4,9 @@ The caller owns the (simulated) business clock and calls these at the right mome
 
 - :func:`announce_2020` — any time (the 2020 edition is announced 30 May 2020);
 - :func:`submit_region_batch` — while the application window is open
-  (30 May 2020 00:00 ≤ now < 21 June 2020 00:00, Asia/Almaty);
+  (30 May 2020 00:00 ≤ now < 23 June 2020 00:00, Asia/Almaty: 20 June is a Saturday);
 - :func:`check_all` — in the check period, which also lies before the stage-I deadline
-  (21 June 2020 00:00 ≤ now < 1 July 2020 00:00).
+  (23 June 2020 00:00 ≤ now < 1 July 2020 00:00).
 
 Requests go one at a time by default: in the embedded mode (SQLite, one writer) that is the
 fastest; against PostgreSQL ``concurrency=4`` gains a little. Results come back sorted by id, so

@@ -21,7 +21,7 @@ from .edition import EditionState
 from .files import file_problems, require_size
 from .questionnaire import Questionnaire
 from .territory import Level, Territory
-from .values import Count, Frozen, Id, almaty_iso, almaty_text
+from .values import Count, Frozen, Id, almaty_iso, almaty_seconds, almaty_text
 
 
 class SubmitApplication(Frozen):
@@ -109,11 +109,12 @@ def _require_window_open(edition: EditionState, at: datetime) -> None:
 
 
 def late_error(code: str, deadline: datetime, at: datetime) -> RuleViolation:
-    """§11.2: the window closed; detail and ``extra`` give both times in Asia/Almaty."""
+    """§11.2: the window closed; detail and ``extra`` give both times, to the second, in
+    Asia/Almaty."""
     return RuleViolation(
         code,
-        f"the application window closed at {almaty_text(deadline)} Asia/Almaty time; "
-        f"this arrived at {almaty_text(at)}",
+        f"the application window closed at {almaty_seconds(deadline)} Asia/Almaty time; "
+        f"this arrived at {almaty_seconds(at)}",
         deadline=almaty_iso(deadline),
         received_at=almaty_iso(at),
     )

@@ -21,7 +21,7 @@ from .questionnaire import Questionnaire
 from .roles import SECRETARY, require_region, require_role
 from .rules import NominationRules
 from .tenure import almaty_day, served_full_term, years_after
-from .values import almaty_iso, almaty_text
+from .values import almaty_iso, almaty_seconds, almaty_text
 
 
 def check_eligibility(application: ApplicationState, edition: EditionState) -> list[ErrorItem]:
@@ -91,8 +91,8 @@ def arrived_late(application: ApplicationState, edition: EditionState) -> list[E
     if application.submitted_at < closes:
         return []
     detail = (
-        f"submitted {almaty_text(application.submitted_at)}; the window closed "
-        f"{almaty_text(closes)} Asia/Almaty (§11.2)"
+        f"submitted {almaty_seconds(application.submitted_at)}; the window closed "
+        f"{almaty_seconds(closes)} Asia/Almaty (§11.2)"
     )
     return [ErrorItem("application_late", detail, "submitted_at")]
 

@@ -75,18 +75,29 @@ async def test_an_akim_with_a_sanction_not_lifted_is_rejected(api: Nominations) 
     assert [e["code"] for e in errors] == ["sanction_not_lifted"]
 
 
-async def test_an_application_a_minute_after_the_window_is_refused_with_the_deadline(
+async def test_an_application_a_second_after_the_window_is_refused_with_both_times(
     api: Nominations,
 ) -> None:
     edition = await api.announce()
-    api.clock.set(datetime(2020, 6, 21, 0, 1, tzinfo=ALMATY))
+    api.clock.set(datetime(2020, 6, 23, 0, 0, 1, tzinfo=ALMATY))
     refused = await api.submit(edition)
     assert refused.status_code == 422, refused.text
     body = refused.json()
     assert body["code"] == "application_late"
-    assert body["deadline"] == "2020-06-21T00:00:00+06:00"
-    assert body["received_at"] == "2020-06-21T00:01:00+06:00"
-    assert "2020-06-21 00:00" in body["detail"]
+    assert body["deadline"] == "2020-06-23T00:00:00+06:00"
+    assert body["received_at"] == "2020-06-23T00:00:01+06:00"
+    assert "closed at 2020-06-23 00:00:00 Asia/Almaty" in body["detail"]
+    assert "arrived at 2020-06-23 00:00:01" in body["detail"]
+
+
+async def test_the_window_ending_on_saturday_20_june_runs_to_the_end_of_monday_22_june(
+    api: Nominations,
+) -> None:
+    edition = await api.announce()
+    shown = (await api.client.get(f"/v1/editions/{edition}")).json()
+    assert shown["calendar"]["application_window_closes_at"] == "2020-06-23T00:00:00+06:00"
+    api.clock.set(datetime(2020, 6, 22, 23, 59, 59, tzinfo=ALMATY))
+    assert (await api.submit(edition)).status_code == 201
 
 
 async def test_a_second_application_for_the_same_akim_is_refused_naming_the_first(
@@ -120,16 +131,16 @@ async def test_an_extended_window_takes_an_application_the_old_one_refused(
     edition = await api.announce()
     extension = {
         "step": "application_window",
-        "new_deadline": "2020-06-23T00:00:00+06:00",
+        "new_deadline": "2020-06-25T00:00:00+06:00",
         "reason": "паводок в районе",
     }
     url = f"/v1/editions/{edition}/deadline-extensions"
     extended = await api.client.post(url, json=extension, headers=api.organiser)
     assert extended.status_code == 201, extended.text
-    api.clock.set(datetime(2020, 6, 21, 0, 1, tzinfo=ALMATY))
+    api.clock.set(datetime(2020, 6, 23, 0, 1, tzinfo=ALMATY))
     assert (await api.submit(edition)).status_code == 201
     shown = (await api.client.get(f"/v1/editions/{edition}")).json()
-    assert shown["calendar"]["application_window_closes_at"] == "2020-06-23T00:00:00+06:00"
+    assert shown["calendar"]["application_window_closes_at"] == "2020-06-25T00:00:00+06:00"
     assert shown["extensions"][0]["reason"] == "паводок в районе"
 
 

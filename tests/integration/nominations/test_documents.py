@@ -97,7 +97,7 @@ async def test_a_document_after_the_window_is_refused_before_its_bytes_are_store
 ) -> None:
     edition = await api.announce()
     application = await api.submitted(edition)
-    api.clock.set(datetime(2020, 6, 21, 0, 0, tzinfo=ALMATY))
+    api.clock.set(datetime(2020, 6, 23, 0, 0, tzinfo=ALMATY))  # the end of Monday 22 June
     before = stored(blob_dir)
     late = await api.upload(application, DocumentKind.service_record, demo_files.pdf() + b"late")
     assert (late.status_code, late.json()["code"]) == (422, "document_late")

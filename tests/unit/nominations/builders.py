@@ -27,7 +27,7 @@ RURAL_DISTRICT = "193633000"  # Акдалинский с.о., Балхашск�
 REGION = "190000000"
 SECRETARY = Actor(id="secretary-19", role="secretary", region=REGION)
 
-WINDOW_CLOSES = datetime(2020, 6, 21, 0, 0, tzinfo=ALMATY)
+WINDOW_CLOSES = datetime(2020, 6, 23, 0, 0, tzinfo=ALMATY)  # 20 June is a Saturday: end of 22nd
 IN_WINDOW = datetime(2020, 6, 10, 12, 0, tzinfo=ALMATY)
 IN_CHECK = datetime(2020, 6, 25, 10, 0, tzinfo=ALMATY)
 

@@ -29,7 +29,8 @@ def at(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datet
 def test_2020_calendar_follows_the_timeline_in_almaty_time() -> None:
     calendar = edition_2020().calendar
     assert calendar.announced_at == at(2020, 5, 30)
-    assert calendar.application_window_closes_at == at(2020, 6, 21)  # end of 20 June
+    # 20 June 2020 is a Saturday: by default the window runs to the end of Monday 22 June
+    assert calendar.application_window_closes_at == at(2020, 6, 23)
     assert calendar.check_period_ends_at == at(2020, 7, 1)  # end of 30 June
     assert calendar.stage_one_deadline == at(2020, 7, 1)
     assert calendar.interviews_deadline == at(2020, 7, 31)
