@@ -80,6 +80,18 @@ def document(event: Doc) -> list[Target]:
     return [Target("applications", p["application_id"], fold)]
 
 
+@on("JustifiedComplaintsRecorded")
+def complaints(event: Doc) -> list[Target]:
+    """§12 tie-break (4): the secretary's latest figure and its source (absent: unknown)."""
+    p = event["payload"]
+
+    def fold(doc: Doc | None, e: Doc) -> Doc:
+        recorded = {"count": p["count"], "source": p["source"]}
+        return _application(doc, e, justified_complaints=recorded)
+
+    return [Target("applications", p["application_id"], fold)]
+
+
 @on("ApplicationAdmitted", "ApplicationRejected", "ApplicationWithdrawn")
 def decided(event: Doc) -> list[Target]:
     p = event["payload"]
