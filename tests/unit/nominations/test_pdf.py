@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
+from pypdf import PdfReader, PdfWriter
 
 from services.nominations import demo_files
 from services.nominations.adapters.pdf import count_pages, pdf_page_count
@@ -59,3 +61,23 @@ def test_a_stored_version_1_document_upcasts_with_its_pages_unknown() -> None:
     event = registry.decode("DocumentAttached", 1, payload)
     assert isinstance(event, DocumentAttached) and event.schema_version == 2
     assert event.page_count is None
+
+
+def encrypted(user_password: str) -> bytes:
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(demo_files.pdf(2))))
+    writer.encrypt(user_password=user_password, owner_password="owner", algorithm="AES-128")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def test_a_pdf_encrypted_without_a_password_to_open_is_counted(tmp_path: Path) -> None:
+    assert pdf_page_count(written(tmp_path, encrypted(""))) == 2
+
+
+def test_a_pdf_the_commission_cannot_open_without_a_password_is_unreadable(
+    tmp_path: Path,
+) -> None:
+    with pytest.raises(RuleViolation) as refused:
+        pdf_page_count(written(tmp_path, encrypted("secret")))
+    assert refused.value.code == "document_unreadable"
