@@ -39,8 +39,8 @@ class CalendarFigures(Frozen):
     defences_last_day: date
     period_ending_on_non_working_day: PeriodEnd = Field(
         PeriodEnd.next_working_day,
-        description="DOMAIN reading: a period (the window, the check) whose last day does not "
-        "work runs to the end of the next working day, or ends as stated",
+        description="DOMAIN reading: the application window whose last day does not work runs "
+        "to the end of the next working day, or ends as stated",
     )
     non_working_days_file: str = Field(
         "non-working-days-kz-2020.json", description="the calendar of non-working days (data)"
@@ -60,11 +60,11 @@ def build_calendar(figures: CalendarFigures, announced_at: datetime) -> EditionC
 
     **Reading** (the civil-law way of counting periods): the day of the event that starts a
     period is not counted, and the period ends at the end of its last day: three weeks from
-    30 May end with 20 June. **Reading** (non-working days): a period whose last day does
-    not work runs to the end of the next working day when the edition says so (2020: the
-    window's Saturday 20 June runs to the end of Monday 22 June). The check's ten days still
-    count from the window's stated last day, so that they end with 30 June, §13's stage-I
-    deadline, as the source intends.
+    30 May end with 20 June. **Reading** (non-working days): the application window whose
+    last day does not work runs to the end of the next working day when the edition says so
+    (2020: Saturday 20 June runs to the end of Monday 22 June). The check is the commission's
+    own period, bound by §13's stage-I deadline: its ten days count from the window's stated
+    last day and are not moved, so that they end with 30 June, as the source intends.
     """
     announced_day = announced_at.astimezone(ALMATY).date()
     window_last_day = announced_day + timedelta(days=figures.application_window_days)
@@ -78,7 +78,7 @@ def build_calendar(figures: CalendarFigures, announced_at: datetime) -> EditionC
         announcement_deadline=end_of_day(figures.announce_by),
         application_window_opens_at=announced_at,
         application_window_closes_at=end_of_day(last_day(window_last_day, rule, working)),
-        check_period_ends_at=end_of_day(last_day(check_last_day, rule, working)),
+        check_period_ends_at=end_of_day(check_last_day),
         stage_one_deadline=end_of_day(figures.stage_one_last_day),
         interviews_deadline=end_of_day(figures.interviews_last_day),
         finalists_deadline=end_of_day(figures.finalists_last_day),

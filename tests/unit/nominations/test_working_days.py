@@ -63,3 +63,22 @@ def test_an_edition_may_end_its_periods_as_stated() -> None:
     )
     command = build_announcement(figures.model_copy(update={"calendar": as_stated}), new_id())
     assert command.calendar.application_window_closes_at == midnight(2020, 6, 21)
+
+
+def test_the_check_period_is_not_moved_past_the_stage_one_deadline() -> None:
+    # the e2e edition moved to 2 December 2026: its check's tenth day is Saturday 2 January,
+    # also its stage-I deadline's day; the calendar must stay in order
+    figures = load_figures("edition-2020.json")
+    shift = date(2026, 12, 2) - figures.calendar.announce_by
+    moved = {
+        name: value + shift
+        for name, value in figures.calendar.model_dump().items()
+        if isinstance(value, date)  # datetime too, as e2e's current_edition does
+    }
+    calendar = build_announcement(
+        figures.model_copy(update={"calendar": figures.calendar.model_copy(update=moved)}),
+        new_id(),
+    ).calendar
+    assert calendar.in_order()
+    assert calendar.application_window_closes_at == midnight(2026, 12, 24)  # a Wednesday
+    assert calendar.check_period_ends_at == midnight(2027, 1, 3)
