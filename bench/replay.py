@@ -345,7 +345,8 @@ def draw_edition(events: int, seed: int) -> Edition:
                 },
                 flaw=flaw,
                 submitted_at=submitted,
-                decided_at=almaty(date(2020, 6, 22), rng.uniform(9, 7 * 24 + 8)),
+                # the window runs to the end of Monday 22 June (20 June is a Saturday)
+                decided_at=almaty(date(2020, 6, 23), rng.uniform(9, 7 * 24 + 8)),
                 trilingual=rng.random() < 0.3,
                 candidate_id=new_uuid(rng),
             )
@@ -373,6 +374,7 @@ def draw_edition(events: int, seed: int) -> Edition:
 
 def questionnaire(app: Applicant, rng: random.Random) -> Any:
     from services.nominations.domain.questionnaire import Questionnaire
+    from services.nominations.domain.tenure import almaty_day, months_before
 
     activity = [{"title": "Форум сельских акимов", "year": 2019}]
     languages = [{"language": "state", "level": "fluent"}]
@@ -394,7 +396,9 @@ def questionnaire(app: Applicant, rng: random.Random) -> Any:
             "signed_on": app.submitted_at.date().isoformat(),
         },
         "civil_service": {"years": rng.randint(1, 25), "months": rng.randint(0, 11)},
-        "months_as_akim": 6 if app.flaw == "short_term" else rng.randint(12, 120),
+        "appointed_akim_on": months_before(
+            almaty_day(app.submitted_at), 6 if app.flaw == "short_term" else rng.randint(12, 120)
+        ).isoformat(),
         "languages": languages,
         "awards": [{"kind": "departmental", "title": "Грамота"}] if rng.random() < 0.4 else [],
         "education": [

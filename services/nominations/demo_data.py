@@ -14,7 +14,11 @@ from random import Random
 from typing import Any
 
 from .domain.documents import DocumentKind
+from .domain.tenure import months_before
 from .domain.territory import Unit
+
+WINDOW_OPENS = date(2020, 5, 30)
+PROJECT_WORK = [DocumentKind.project_presentation, DocumentKind.project_video]
 
 MALE = ("Ерлан", "Нурлан", "Бауыржан", "Серик", "Асхат", "Даурен", "Ержан", "Марат", "Канат",
         "Айдос", "Берик", "Жандос", "Талгат", "Мурат", "Арман", "Ринат", "Сергей",
@@ -70,10 +74,13 @@ class PlannedApplication:
 def plan(rng: Random, rural_district: Unit) -> PlannedApplication:
     """An application for the akim of ``rural_district``; one in ten is ineligible."""
     reason = rng.choice(list(Ineligibility)) if rng.random() < 0.1 else None
-    documents = list(DocumentKind)
+    documents: list[DocumentKind] = [k for k in DocumentKind if k is not DocumentKind.essay]
     if reason is Ineligibility.documents_missing:
-        for kind in rng.sample(documents, rng.randint(1, 2)):
-            documents.remove(kind)
+        removed: list[DocumentKind] = rng.sample(documents, rng.randint(1, 2))
+        if any(kind in PROJECT_WORK for kind in removed):  # §9 item 6: either one would do
+            removed += PROJECT_WORK
+        documents = [kind for kind in documents if kind not in removed]
+    documents.append(DocumentKind.essay)  # §14.4, no part of §9's file: always written
     return PlannedApplication(
         application_id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
         rural_district=rural_district,
@@ -87,6 +94,10 @@ def questionnaire(rng: Random, unit: Unit, reason: Ineligibility | None) -> dict
     """Annex 1 and Annex 2 for a plausible akim of ``unit``."""
     months_as_akim = 11 if reason is Ineligibility.term_too_short else rng.randint(12, 120)
     service_years = rng.randint(months_as_akim // 12 + 1, 30)
+    # the window opens 30 May 2020: a term counted back from then is a year or more on any
+    # day of the window; the short one, counted back from 30 June, is short on every day of it
+    counted_from = date(2020, 6, 30) if reason is Ineligibility.term_too_short else WINDOW_OPENS
+    appointed = months_before(counted_from, months_as_akim)
     return {
         "nominator": _nominator(rng),
         "akim": _person(rng),
@@ -103,7 +114,7 @@ def questionnaire(rng: Random, unit: Unit, reason: Ineligibility | None) -> dict
         if rng.random() < 0.05
         else None,
         "civil_service": {"years": service_years, "months": rng.randint(0, 11)},
-        "months_as_akim": months_as_akim,
+        "appointed_akim_on": appointed.isoformat(),
         "awards": _awards(rng),
         "seminars": _activities(rng, SEMINARS, 3),
         "internships": _activities(rng, ("Стажировка в акимате области",), 1),

@@ -1,5 +1,5 @@
-"""Small but real files for the demo's applications: a one-page PDF, a one-slide PPTX and a
-short MP4 video, each made once per process (the blob store then keeps one copy of each)."""
+"""Small but real files for the demo's applications: a PDF (one page by default), a one-slide
+PPTX and a short MP4 video, each made once per process (the blob store keeps one copy of each)."""
 
 from __future__ import annotations
 
@@ -13,17 +13,22 @@ from av.video.stream import VideoStream
 
 
 @cache
-def pdf() -> bytes:
-    """A one-page PDF 1.4 with a line of text, its cross-reference table exact."""
-    text = b"BT /F1 18 Tf 72 720 Td (uzdik - Best Rural Akim 2020 - application document) Tj ET"
+def pdf(pages: int = 1) -> bytes:
+    """A PDF 1.4 of ``pages`` pages with a line of text each, its cross-reference table exact
+    (pypdf opens it; the essay's page rule counts its pages)."""
+    kids = b" ".join(b"%d 0 R" % (4 + 2 * n) for n in range(pages))
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
-        b"/Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
+        b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, pages),
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(text), text),
     ]
+    for n in range(pages):
+        text = b"BT /F1 18 Tf 72 720 Td (uzdik - Best Rural Akim 2020 - page %d) Tj ET" % (n + 1)
+        objects += [
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
+            b"/Resources << /Font << /F1 3 0 R >> >> /Contents %d 0 R >>" % (5 + 2 * n),
+            b"<< /Length %d >>\nstream\n%s\nendstream" % (len(text), text),
+        ]
     out = bytearray(b"%PDF-1.4\n")
     offsets = []
     for number, body in enumerate(objects, start=1):

@@ -4,9 +4,9 @@ The caller owns the (simulated) business clock and calls these at the right mome
 
 - :func:`announce_2020` — any time (the 2020 edition is announced 30 May 2020);
 - :func:`submit_region_batch` — while the application window is open
-  (30 May 2020 00:00 ≤ now < 21 June 2020 00:00, Asia/Almaty);
+  (30 May 2020 00:00 ≤ now < 23 June 2020 00:00, Asia/Almaty: 20 June is a Saturday);
 - :func:`check_all` — in the check period, which also lies before the stage-I deadline
-  (21 June 2020 00:00 ≤ now < 1 July 2020 00:00).
+  (23 June 2020 00:00 ≤ now < 1 July 2020 00:00).
 
 Requests go one at a time by default: in the embedded mode (SQLite, one writer) that is the
 fastest; against PostgreSQL ``concurrency=4`` gains a little. Results come back sorted by id, so
@@ -86,7 +86,8 @@ async def check_all(
     region_kato: str,
     concurrency: int = 1,
 ) -> tuple[list[str], dict[str, list[Reason]]]:
-    """The region's secretary checks every submitted application (§10, §11) and confirms the
+    """The region's secretary checks every submitted application (§10, §11), recording its
+    justified complaints first (§12 tie-break 4, most of them), and confirms the
     questionnaire score of each admitted one; returns the admitted ids and, for each rejected
     one, every failed rule (``code``, ``detail``, ``field``)."""
     headers = bearer(f"secretary-{region_kato}", ["secretary"], region_kato)
@@ -155,10 +156,25 @@ async def _submitted(
         query["after"] = page["next_cursor"]
 
 
+COMPLAINTS_SOURCE = "Реестр обращений граждан акимата района"
+
+
+def complaints_of(application_id: str) -> int | None:
+    """The justified complaints the demo's secretary records (§12 tie-break 4): a figure
+    drawn from the id, or None for about one application in eight, left without a record
+    so that the tie-break's skipped step shows up too."""
+    digest = int(application_id.replace("-", ""), 16)
+    return None if digest % 8 == 0 else (digest >> 3) % 4
+
+
 async def _check(
     client: httpx.AsyncClient, headers: dict[str, str], application_id: str
 ) -> list[Reason]:
     url = f"/v1/applications/{application_id}"
+    count = complaints_of(application_id)
+    if count is not None:
+        body = {"count": count, "source": COMPLAINTS_SOURCE}
+        await _call(client.post(f"{url}/complaints", json=body, headers=headers))
     decision = await _call(client.post(f"{url}/admission-check", headers=headers))
     if decision["status"] == "admitted":
         await _call(client.post(f"{url}/questionnaire-score/confirmation", headers=headers))

@@ -7,18 +7,20 @@ units 9-digit KATO strings, money whole tenge, times timezone-aware. Streams: on
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar
+from datetime import datetime
+from typing import Annotated, Any, ClassVar
 
 from pydantic import AwareDatetime, Field, StringConstraints
 
 from shared.errors import ErrorItem
 from shared.events import Event, EventRegistry
 
-from .domain.calendar import CalendarStep, EditionCalendar
+from .domain.calendar import CalendarStep, EditionCalendar, end_of_day
 from .domain.documents import DocumentKind
 from .domain.questionnaire import PersonName, Questionnaire
 from .domain.rubric import QuestionnaireScore
 from .domain.rules import EditionRules
+from .domain.tenure import almaty_day, months_before
 from .domain.values import Count, EditionYear, Frozen, Id, Kato, Text
 
 registry = EventRegistry()
@@ -43,14 +45,27 @@ class RuleFailure(Frozen):
 
 @registry.register
 class EditionAnnounced(Event):
-    """§8: the Agency announced an edition, its calendar and its rules."""
+    """§8: the Agency announced an edition, its calendar and its rules.
+
+    Version 2: the calendar holds ``announcement_deadline`` (§8's "no later than").
+    """
 
     event_type: ClassVar[str] = "EditionAnnounced"
+    schema_version: ClassVar[int] = 2
     edition_id: Id
     year: EditionYear
     title: Text
     calendar: EditionCalendar
     rules: EditionRules
+
+
+@registry.upcaster("EditionAnnounced", 1)
+def _announced_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 had no announcement deadline; it was met: the end of the announcement's day."""
+    calendar = dict(payload["calendar"])
+    announced = datetime.fromisoformat(calendar["announced_at"])
+    calendar["announcement_deadline"] = end_of_day(almaty_day(announced)).isoformat()
+    return {**payload, "calendar": calendar}
 
 
 @registry.register
@@ -67,9 +82,14 @@ class DeadlineExtended(Event):
 
 @registry.register
 class ApplicationSubmitted(Event):
-    """§9: a nominator submitted an akim's application within the window."""
+    """§9: a nominator submitted an akim's application within the window.
+
+    Version 2: the questionnaire carries ``appointed_akim_on`` (a date) instead of version 1's
+    declared ``months_as_akim`` (see :func:`_submitted_v1_to_v2`).
+    """
 
     event_type: ClassVar[str] = "ApplicationSubmitted"
+    schema_version: ClassVar[int] = 2
     application_id: Id
     edition_id: Id
     submitted_at: AwareDatetime
@@ -79,11 +99,31 @@ class ApplicationSubmitted(Event):
     questionnaire: Questionnaire
 
 
+@registry.upcaster("ApplicationSubmitted", 1)
+def _submitted_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 declared whole months in post; version 2 holds the appointment date.
+
+    The date is **approximate**: the day of submission (Asia/Almaty) less the declared
+    months, clamped to a shorter month's end. Such an akim is therefore admitted by
+    version 2's rule exactly when the declared months reached the edition's minimum.
+    """
+    questionnaire = dict(payload["questionnaire"])
+    months = int(questionnaire.pop("months_as_akim"))
+    submitted_on = almaty_day(datetime.fromisoformat(payload["submitted_at"]))
+    questionnaire["appointed_akim_on"] = months_before(submitted_on, months).isoformat()
+    return {**payload, "questionnaire": questionnaire}
+
+
 @registry.register
 class DocumentAttached(Event):
-    """§9: a document of the file was stored; a later one of the same kind supersedes it."""
+    """§9: a document of the file was stored; a later one of the same kind supersedes it.
+
+    Version 2 adds ``page_count``, counted from a PDF's bytes (None for other files and for
+    version 1's documents, whose pages were never counted).
+    """
 
     event_type: ClassVar[str] = "DocumentAttached"
+    schema_version: ClassVar[int] = 2
     application_id: Id
     kind: DocumentKind
     sha256: Sha256
@@ -91,7 +131,14 @@ class DocumentAttached(Event):
     media_type: str
     filename: Text
     duration_seconds: float | None = Field(None, description="videos only, measured")
+    page_count: Count | None = Field(None, description="PDFs only, counted from the bytes")
     attached_at: AwareDatetime
+
+
+@registry.upcaster("DocumentAttached", 1)
+def _attached_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 never counted pages: they stay unknown."""
+    return {**payload, "page_count": None}
 
 
 @registry.register
@@ -149,6 +196,23 @@ class QuestionnaireScoreCorrected(Event):
     previous_total: Count
     reason: Text
     corrected_at: AwareDatetime
+
+
+ComplaintsSource = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)
+]
+
+
+@registry.register
+class JustifiedComplaintsRecorded(Event):
+    """§12 tie-break (4): the secretary recorded the number of justified citizen complaints
+    and where it comes from; a later record supersedes the earlier (both are kept)."""
+
+    event_type: ClassVar[str] = "JustifiedComplaintsRecorded"
+    application_id: Id
+    edition_id: Id
+    count: Count = Field(description="justified citizen complaints against the akim")
+    source: ComplaintsSource = Field(description="where the figure comes from")
 
 
 @registry.register

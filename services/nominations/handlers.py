@@ -16,9 +16,17 @@ from shared.handlers import Cause, execute, load_state
 from shared.store.eventstore import UnitOfWork
 
 from .adapters import lookups
-from .domain import application, application_state, edition, eligibility, questionnaire_score
+from .domain import (
+    application,
+    application_state,
+    complaints,
+    edition,
+    eligibility,
+    questionnaire_score,
+)
 from .domain.application import AttachDocument, SubmitApplication, WithdrawApplication
 from .domain.application_state import ApplicationState, ApplicationStatus, require_application
+from .domain.complaints import RecordJustifiedComplaints
 from .domain.documents import DocumentKind
 from .domain.edition import AnnounceEdition, EditionState, ExtendDeadline
 from .domain.questionnaire_score import CorrectQuestionnaireScore
@@ -192,6 +200,18 @@ async def correct_score(
         uow,
         command.application_id,
         lambda app, ed: questionnaire_score.correct_score(app, ed, command, cause.actor, cause.at),
+        cause,
+    )
+
+
+async def record_complaints(
+    uow: UnitOfWork, command: RecordJustifiedComplaints, cause: Cause
+) -> Outcome:
+    """§12 tie-break (4): the secretary records the justified complaints and their source."""
+    return await _decide(
+        uow,
+        command.application_id,
+        lambda app, _: complaints.record_complaints(app, command, cause.actor),
         cause,
     )
 

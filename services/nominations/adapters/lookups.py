@@ -82,6 +82,7 @@ def summary(state: ApplicationState) -> dict[str, Any]:
         "rejection_codes": [failure.code for failure in state.rejection],
         "questionnaire_score": None if state.score is None else state.score.total,
         "score_confirmed": state.score_confirmed,
+        "justified_complaints": None if state.complaints is None else state.complaints.count,
     }
 
 

@@ -21,7 +21,7 @@ from .edition import EditionState
 from .files import file_problems, require_size
 from .questionnaire import Questionnaire
 from .territory import Level, Territory
-from .values import Count, Frozen, Id, almaty_iso, almaty_text
+from .values import Count, Frozen, Id, almaty_iso, almaty_seconds, almaty_text
 
 
 class SubmitApplication(Frozen):
@@ -42,6 +42,7 @@ class AttachDocument(Frozen):
     media_type: str
     filename: str = Field(min_length=1, max_length=255)
     duration_seconds: float | None = None
+    page_count: Count | None = None
 
 
 class WithdrawApplication(Frozen):
@@ -108,21 +109,48 @@ def _require_window_open(edition: EditionState, at: datetime) -> None:
 
 
 def late_error(code: str, deadline: datetime, at: datetime) -> RuleViolation:
-    """§11.2: the window closed; detail and ``extra`` give both times in Asia/Almaty."""
+    """§11.2: the window closed; detail and ``extra`` give both times, to the second, in
+    Asia/Almaty."""
     return RuleViolation(
         code,
-        f"the application window closed at {almaty_text(deadline)} Asia/Almaty time; "
-        f"this arrived at {almaty_text(at)}",
+        f"the application window closed at {almaty_seconds(deadline)} Asia/Almaty time; "
+        f"this arrived at {almaty_seconds(at)}",
         deadline=almaty_iso(deadline),
         received_at=almaty_iso(at),
     )
 
 
-def require_file_open(state: ApplicationState, edition: EditionState, at: datetime) -> None:
-    """§9: documents join a file still awaiting its check, while the window is open."""
+def require_file_open(
+    state: ApplicationState,
+    edition: EditionState,
+    at: datetime,
+    kind: DocumentKind | None = None,
+) -> None:
+    """§9: documents join a file still awaiting its check, while the window is open; the
+    essay (§14.4) joins a live application until the interviews' deadline."""
+    if kind is DocumentKind.essay:
+        return require_essay_open(state, edition, at)
     require_undecided(state)
     if edition.calendar.is_over(CalendarStep.application_window, at):
         raise late_error("document_late", edition.calendar.application_window_closes_at, at)
+
+
+def require_essay_open(state: ApplicationState, edition: EditionState, at: datetime) -> None:
+    """§14: the essay comes before the interview, from a submitted or admitted candidate."""
+    if not state.is_live:
+        raise Conflict(
+            f"application_{state.status}",
+            f"application {state.application_id} is {state.status}; it takes no essay",
+        )
+    deadline = edition.calendar.interviews_deadline
+    if edition.calendar.is_over(CalendarStep.interviews, at):
+        raise RuleViolation(
+            "document_late",
+            f"essays were taken until {almaty_text(deadline)} Asia/Almaty (§14); "
+            f"this arrived at {almaty_text(at)}",
+            deadline=almaty_iso(deadline),
+            received_at=almaty_iso(at),
+        )
 
 
 def upload_limit(
@@ -132,7 +160,7 @@ def upload_limit(
 
     Checked before the bytes are read, so that no upload is stored for a closed file.
     """
-    require_file_open(state, edition, at)
+    require_file_open(state, edition, at, kind)
     rules = edition.nomination_rules
     limit = rules.max_document_bytes.get(kind)
     if limit is None or kind not in rules.accepted_media_types:
@@ -150,10 +178,12 @@ def attach_document(
     attached = state.documents.get(command.kind)
     if attached is not None and attached.sha256 == command.sha256:
         return []
-    require_file_open(state, edition, at)
+    require_file_open(state, edition, at, command.kind)
     rules = edition.nomination_rules
     require_size(rules, command.kind, command.size_bytes)
-    problems = file_problems(rules, command.kind, command.media_type, command.duration_seconds)
+    problems = file_problems(
+        rules, command.kind, command.media_type, command.duration_seconds, command.page_count
+    )
     if problems:
         raise RuleViolation(problems[0].code, problems[0].detail, problems)
     return [DocumentAttached(**command.model_dump(), attached_at=at)]

@@ -17,6 +17,7 @@ from ..events import (
     ApplicationSubmitted,
     ApplicationWithdrawn,
     DocumentAttached,
+    JustifiedComplaintsRecorded,
     QuestionnaireScoreConfirmed,
     QuestionnaireScoreCorrected,
     QuestionnaireScored,
@@ -55,6 +56,7 @@ class ApplicationState:
     score: QuestionnaireScore | None = None
     score_confirmed: bool = False
     superseded_scores: tuple[QuestionnaireScore, ...] = ()
+    complaints: JustifiedComplaintsRecorded | None = None
 
     @property
     def is_live(self) -> bool:
@@ -98,6 +100,8 @@ def evolve(state: ApplicationState | None, event: Event) -> ApplicationState:
             return replace(state, score_confirmed=True)
         case QuestionnaireScoreCorrected():
             return _corrected(state, event)
+        case JustifiedComplaintsRecorded():
+            return replace(state, complaints=event)
     return state
 
 

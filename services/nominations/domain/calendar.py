@@ -43,6 +43,9 @@ class EditionCalendar(Frozen):
     """When each step ends. All values are timezone-aware; compare them as instants."""
 
     announced_at: AwareDatetime = Field(description="§8: the announcement is published")
+    announcement_deadline: AwareDatetime = Field(
+        description="§8: the announcement is published before this (exclusive)"
+    )
     application_window_opens_at: AwareDatetime = Field(description="§9: applications accepted")
     application_window_closes_at: AwareDatetime = Field(description="§9, §11.2 (exclusive)")
     check_period_ends_at: AwareDatetime = Field(description="§10 (exclusive)")
@@ -84,14 +87,3 @@ _FIELDS = {
 def end_of_day(day: date) -> datetime:
     """The exclusive deadline for "by ``day``": the next midnight in Asia/Almaty."""
     return datetime.combine(day + timedelta(days=1), time(0), tzinfo=ALMATY)
-
-
-def end_of_period(start: date, days: int) -> datetime:
-    """The end of a period of ``days`` days counted from the day *after* ``start``.
-
-    **Reading** (the civil-law way of counting periods): the day of the event that starts a
-    period is not counted, and the period ends at the end of its last day. So three weeks
-    from 30 May end with 20 June, and ten days from the window's close end with 30 June —
-    which is §13's stage-I deadline, as the source plainly intends.
-    """
-    return end_of_day(start + timedelta(days=days))

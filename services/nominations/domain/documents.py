@@ -1,11 +1,12 @@
 """The documents of an application file (§9, §11.2).
 
-§9 lists six items. Item 6, the project work, is "a presentation (slides) and a video of at
-most 5 minutes": two different files with different checks (a video has a duration). The rule
-chosen here: **the file has seven kinds of document, one per file; item 6 is complete only
-when both the presentation and the video are attached**, and each missing one is named on its
-own in a rejection. Which kinds an edition requires is edition data
-(:attr:`.rules.NominationRules.required_document_kinds`).
+§9 lists six items. Item 6, the project work, is "a presentation (slides), videos of at most
+5 minutes": two different files with different checks (a video has a duration), one kind of
+document each. **Reading** (DOMAIN "Eligibility"): by default either one satisfies item 6 (a
+video, when given, is at most 5 minutes); an edition may require both
+(:attr:`.rules.NominationRules.project_work_requires_both`). Which kinds an edition requires is
+edition data (:attr:`.rules.NominationRules.required_document_kinds`); the kinds of one §9 item
+are alternatives unless the edition requires them all.
 """
 
 from __future__ import annotations
@@ -26,18 +27,19 @@ class DocumentKind(StrEnum):
     socio_economic_indicators = "socio_economic_indicators"
     project_presentation = "project_presentation"
     project_video = "project_video"
+    essay = "essay"
 
 
 @dataclass(frozen=True)
 class DocumentSpec:
-    """A kind of document, the §9 item it belongs to, and its human names."""
+    """A kind of document, the §9 item it belongs to (None: not part of §9), its names."""
 
     kind: DocumentKind
-    item: int
+    item: int | None
     names: Names
 
 
-def _spec(kind: DocumentKind, item: int, ru: str, en: str) -> DocumentSpec:
+def _spec(kind: DocumentKind, item: int | None, ru: str, en: str) -> DocumentSpec:
     return DocumentSpec(kind=kind, item=item, names=Names(ru=ru, en=en))
 
 
@@ -88,18 +90,32 @@ DOCUMENTS = MappingProxyType(
                 "Проектная работа: видеоролик (не более 5 минут)",
                 "Project work: video (at most 5 minutes)",
             ),
+            _spec(
+                _K.essay,
+                None,
+                "Эссе «Почему я достоин звания «Үздік ауыл әкімі»» (не более 3 страниц)",
+                'Essay "Why I deserve the title «Үздік ауыл әкімі»" (at most 3 pages, §14.4)',
+            ),
         )
     }
 )
-"""Every kind of document of §9, in the order of §9."""
+"""Every kind of document of §9, in the order of §9, then the essay of §14.4."""
 
 VIDEO_KINDS = frozenset({DocumentKind.project_video})
 """Kinds whose file must be a video with a measured duration (§9 item 6)."""
 
+PAGED_KINDS = frozenset({DocumentKind.essay})
+"""Kinds whose file must be a PDF of at most ``essay_max_pages`` pages (§14.4); the essay
+is no part of the §9 completeness check: an edition never lists it as required."""
+
 
 def missing_kinds(
-    required: Iterable[DocumentKind], attached: Iterable[DocumentKind]
-) -> list[DocumentKind]:
-    """The required kinds not attached, in the order of ``required`` (§9, §11.2)."""
+    required: Iterable[DocumentKind], attached: Iterable[DocumentKind], *, all_of_item: bool
+) -> list[tuple[DocumentKind, ...]]:
+    """The required items not satisfied, in the order of ``required`` (§9, §11.2): each as
+    the kinds any one of which would satisfy it (``all_of_item``: each kind on its own)."""
     present = set(attached)
-    return [kind for kind in required if kind not in present]
+    items: dict[int | DocumentKind | None, list[DocumentKind]] = {}
+    for kind in required:
+        items.setdefault(kind if all_of_item else DOCUMENTS[kind].item, []).append(kind)
+    return [tuple(kinds) for kinds in items.values() if not any(kind in present for kind in kinds)]

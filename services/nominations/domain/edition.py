@@ -18,7 +18,7 @@ from ..events import DeadlineExtended, EditionAnnounced
 from .calendar import CalendarStep, EditionCalendar
 from .roles import ORGANISER, require_role
 from .rules import EditionRules, NominationRules
-from .values import EditionYear, Frozen, Id, Text, almaty_iso, almaty_text
+from .values import EditionYear, Frozen, Id, Text, almaty_iso, almaty_seconds, almaty_text
 
 
 class AnnounceEdition(Frozen):
@@ -63,9 +63,29 @@ def announce(state: EditionState | None, command: AnnounceEdition, actor: Actor)
             f"edition {state.edition_id} was already announced",
             edition_id=state.edition_id,
         )
+    require_announced_in_time(command)
     if not command.calendar.in_order():
         raise RuleViolation("calendar_out_of_order", "a step of the calendar ends before the last")
     return [EditionAnnounced(**command.model_dump())]
+
+
+def require_announced_in_time(command: AnnounceEdition) -> None:
+    """§8: the announcement is published before the calendar's ``announcement_deadline``
+    (the end of the edition's ``announce_by`` day, 30 May 2020).
+
+    The moment judged is the calendar's ``announced_at`` (the publication the event records),
+    not the moment the organiser enters it.
+    """
+    announced, deadline = command.calendar.announced_at, command.calendar.announcement_deadline
+    if announced < deadline:
+        return
+    raise RuleViolation(
+        "announcement_late",
+        f"the edition is announced at {almaty_seconds(announced)} Asia/Almaty; §8 requires "
+        f"the announcement before {almaty_seconds(deadline)}",
+        announced_at=almaty_iso(announced),
+        deadline=almaty_iso(deadline),
+    )
 
 
 def extend_deadline(

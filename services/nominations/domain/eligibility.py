@@ -20,7 +20,8 @@ from .files import file_problems
 from .questionnaire import Questionnaire
 from .roles import SECRETARY, require_region, require_role
 from .rules import NominationRules
-from .values import almaty_iso, almaty_text
+from .tenure import almaty_day, served_full_term, years_after
+from .values import almaty_iso, almaty_seconds, almaty_text
 
 
 def check_eligibility(application: ApplicationState, edition: EditionState) -> list[ErrorItem]:
@@ -29,7 +30,7 @@ def check_eligibility(application: ApplicationState, edition: EditionState) -> l
     questionnaire = application.questionnaire
     return [
         *consents(questionnaire),
-        *term_in_post(questionnaire, rules),
+        *term_in_post(questionnaire, application.submitted_at, rules),
         *unlifted_sanctions(questionnaire),
         *arrived_late(application, edition),
         *missing_documents(application, rules),
@@ -55,16 +56,20 @@ def consents(questionnaire: Questionnaire) -> list[ErrorItem]:
     ]
 
 
-def term_in_post(questionnaire: Questionnaire, rules: NominationRules) -> list[ErrorItem]:
-    """§6: at least ``min_years_in_post`` years in the post of akim."""
-    months = questionnaire.months_as_akim
-    if months >= rules.min_months_in_post:
+def term_in_post(
+    questionnaire: Questionnaire, submitted_at: datetime, rules: NominationRules
+) -> list[ErrorItem]:
+    """§6: at least ``min_years_in_post`` years in the post of akim on the day of submission,
+    counted to the day in Asia/Almaty from the appointment date."""
+    appointed = questionnaire.appointed_akim_on
+    if served_full_term(appointed, submitted_at, rules.min_years_in_post):
         return []
     detail = (
-        f"{months} months in the post of akim; at least {rules.min_years_in_post} year(s) "
-        f"({rules.min_months_in_post} months) are required (§6)"
+        f"appointed akim on {appointed.isoformat()}; on {almaty_day(submitted_at).isoformat()}, "
+        f"the day of submission, that is less than {rules.min_years_in_post} year(s), "
+        f"which are complete on {years_after(appointed, rules.min_years_in_post).isoformat()} (§6)"
     )
-    return [ErrorItem("akim_term_too_short", detail, "questionnaire.months_as_akim")]
+    return [ErrorItem("akim_term_too_short", detail, "questionnaire.appointed_akim_on")]
 
 
 def unlifted_sanctions(questionnaire: Questionnaire) -> list[ErrorItem]:
@@ -86,22 +91,29 @@ def arrived_late(application: ApplicationState, edition: EditionState) -> list[E
     if application.submitted_at < closes:
         return []
     detail = (
-        f"submitted {almaty_text(application.submitted_at)}; the window closed "
-        f"{almaty_text(closes)} Asia/Almaty (§11.2)"
+        f"submitted {almaty_seconds(application.submitted_at)}; the window closed "
+        f"{almaty_seconds(closes)} Asia/Almaty (§11.2)"
     )
     return [ErrorItem("application_late", detail, "submitted_at")]
 
 
 def missing_documents(application: ApplicationState, rules: NominationRules) -> list[ErrorItem]:
-    """§9, §11.2: one item per required kind of document that is not attached, by name."""
+    """§9, §11.2: one item per required document not attached, by name; item 6 names both
+    kinds when either would do (the field is the first of them)."""
+    missing = missing_kinds(
+        rules.required_document_kinds,
+        application.documents,
+        all_of_item=rules.project_work_requires_both,
+    )
     return [
         ErrorItem(
             "document_missing",
-            f"missing: {DOCUMENTS[kind].names.en} / {DOCUMENTS[kind].names.ru} "
-            f"(§9 item {DOCUMENTS[kind].item})",
-            f"documents.{kind}",
+            f"missing: {' or '.join(DOCUMENTS[k].names.en for k in kinds)} / "
+            f"{' или '.join(DOCUMENTS[k].names.ru for k in kinds)} "
+            f"(§9 item {DOCUMENTS[kinds[0]].item})",
+            f"documents.{kinds[0]}",
         )
-        for kind in missing_kinds(rules.required_document_kinds, application.documents)
+        for kinds in missing
     ]
 
 
@@ -110,7 +122,9 @@ def document_problems(application: ApplicationState, rules: NominationRules) -> 
     return [
         problem
         for doc in application.documents.values()
-        for problem in file_problems(rules, doc.kind, doc.media_type, doc.duration_seconds)
+        for problem in file_problems(
+            rules, doc.kind, doc.media_type, doc.duration_seconds, doc.page_count
+        )
     ]
 
 

@@ -15,11 +15,12 @@ from typing import Any
 
 from pydantic import Field
 
-from .calendar import EditionCalendar, end_of_day, end_of_period
+from .calendar import EditionCalendar, end_of_day
 from .edition import AnnounceEdition
 from .rubric import load_rubric
 from .rules import EditionRules, NominationRules
 from .values import ALMATY, Frozen
+from .working_days import PeriodEnd, WorkingCalendar, last_day, working_calendar
 
 _DATA = files("services.nominations") / "data"
 
@@ -27,7 +28,8 @@ _DATA = files("services.nominations") / "data"
 class CalendarFigures(Frozen):
     """The DOMAIN "Timeline" as the source states it: days, periods and a wall-clock time."""
 
-    announced_on: date = Field(description="§9: the announcement's last allowed day")
+    announce_by: date = Field(description="§8, §9: the announcement's last allowed day")
+    announced_on: date = Field(description="the announcement's day when none is given")
     application_window_days: int = Field(gt=0, description="§9: three weeks")
     check_period_days: int = Field(gt=0, description="§10: ten calendar days")
     stage_one_last_day: date
@@ -35,6 +37,14 @@ class CalendarFigures(Frozen):
     finalists_last_day: date
     materials_due_at: datetime = Field(description="§18: Asia/Almaty wall-clock time")
     defences_last_day: date
+    period_ending_on_non_working_day: PeriodEnd = Field(
+        PeriodEnd.next_working_day,
+        description="DOMAIN reading: the application window whose last day does not work runs "
+        "to the end of the next working day, or ends as stated",
+    )
+    non_working_days_file: str = Field(
+        "non-working-days-kz-2020.json", description="the calendar of non-working days (data)"
+    )
 
 
 class EditionFigures(Frozen):
@@ -46,14 +56,29 @@ class EditionFigures(Frozen):
 
 
 def build_calendar(figures: CalendarFigures, announced_at: datetime) -> EditionCalendar:
-    """§9, §10: the window runs three weeks from the announcement, the check ten days more."""
+    """§9, §10: the window runs three weeks from the announcement, the check ten days more.
+
+    **Reading** (the civil-law way of counting periods): the day of the event that starts a
+    period is not counted, and the period ends at the end of its last day: three weeks from
+    30 May end with 20 June. **Reading** (non-working days): the application window whose
+    last day does not work runs to the end of the next working day when the edition says so
+    (2020: Saturday 20 June runs to the end of Monday 22 June). The check is the commission's
+    own period, bound by §13's stage-I deadline: its ten days count from the window's stated
+    last day and are not moved, so that they end with 30 June, as the source intends.
+    """
     announced_day = announced_at.astimezone(ALMATY).date()
     window_last_day = announced_day + timedelta(days=figures.application_window_days)
+    check_last_day = window_last_day + timedelta(days=figures.check_period_days)
+    rule, working = (
+        figures.period_ending_on_non_working_day,
+        load_working_calendar(figures.non_working_days_file),
+    )
     return EditionCalendar(
         announced_at=announced_at,
+        announcement_deadline=end_of_day(figures.announce_by),
         application_window_opens_at=announced_at,
-        application_window_closes_at=end_of_day(window_last_day),
-        check_period_ends_at=end_of_period(window_last_day, figures.check_period_days),
+        application_window_closes_at=end_of_day(last_day(window_last_day, rule, working)),
+        check_period_ends_at=end_of_day(check_last_day),
         stage_one_deadline=end_of_day(figures.stage_one_last_day),
         interviews_deadline=end_of_day(figures.interviews_last_day),
         finalists_deadline=end_of_day(figures.finalists_last_day),
@@ -91,6 +116,12 @@ def build_announcement(
 
 
 @cache
+def load_working_calendar(name: str) -> WorkingCalendar:
+    """A calendar of non-working days shipped in ``services/nominations/data``."""
+    return working_calendar(json.loads((_DATA / name).read_text(encoding="utf-8")))
+
+
+@cache
 def load_figures(name: str) -> EditionFigures:
     """Figures shipped in ``services/nominations/data`` (e.g. ``edition-2020.json``)."""
     return EditionFigures.model_validate(json.loads((_DATA / name).read_text(encoding="utf-8")))
@@ -104,10 +135,11 @@ def default_edition_2020(
 ) -> AnnounceEdition:
     """The 2020 edition exactly as DOMAIN "Timeline" and §6, §9–§19, Annex 3 state it.
 
-    Announced 30 May 2020 (§9); window = announcement + 21 days, closing at the end of 20 June;
-    check = window close + 10 days, to the end of 30 June (§10); stage I by 30 June (§13);
-    interviews and finalists by 30 July (§14, §16); materials by 15 August 18:30 (§18);
-    defences by 20 September (§19). All times Asia/Almaty; figures in ``edition-2020.json``.
+    Announced 30 May 2020 (§9); window = announcement + 21 days, to 20 June, a Saturday, so
+    closing at the end of Monday 22 June; check = 20 June + 10 days, to the end of 30 June
+    (§10); stage I by 30 June (§13); interviews and finalists by 30 July (§14, §16);
+    materials by 15 August 18:30 (§18); defences by 20 September (§19). All times
+    Asia/Almaty; figures in ``edition-2020.json``.
     """
     return build_announcement(
         load_figures("edition-2020.json"), edition_id, announced_at, scoring, survey

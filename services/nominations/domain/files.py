@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from shared.errors import DomainError, ErrorItem
 
-from .documents import VIDEO_KINDS, DocumentKind
+from .documents import PAGED_KINDS, VIDEO_KINDS, DocumentKind
 from .rules import NominationRules
 
 
@@ -25,6 +25,7 @@ def file_problems(
     kind: DocumentKind,
     media_type: str,
     duration_seconds: float | None,
+    page_count: int | None = None,
 ) -> list[ErrorItem]:
     """Every reason the file cannot stand as ``kind`` (none when it can)."""
     field = f"documents.{kind}"
@@ -37,7 +38,24 @@ def file_problems(
         problems.append(ErrorItem("document_media_type_not_allowed", detail, field))
     if kind in VIDEO_KINDS:
         problems.extend(video_problems(rules, kind, duration_seconds))
+    if kind in PAGED_KINDS:
+        problems.extend(page_problems(rules, kind, page_count))
     return problems
+
+
+def page_problems(
+    rules: NominationRules, kind: DocumentKind, page_count: int | None
+) -> list[ErrorItem]:
+    """§14.4: the essay is a PDF of at most ``essay_max_pages`` pages, counted from its bytes."""
+    field = f"documents.{kind}"
+    if page_count is None:
+        return [ErrorItem("document_pages_unknown", f"the pages of {kind} are unknown", field)]
+    if page_count > rules.essay_max_pages:
+        detail = (
+            f"the essay has {page_count} pages; at most {rules.essay_max_pages} are allowed (§14.4)"
+        )
+        return [ErrorItem("essay_too_long", detail, field)]
+    return []
 
 
 def video_problems(

@@ -161,7 +161,9 @@ class Questionnaire(Frozen):
     education: tuple[Education, ...] = Field((), description="every education completed")
     academic_degree: Text | None = Field(None, description="academic degree, if any")
     civil_service: ServiceLength = Field(description="length of civil service")
-    months_as_akim: Count = Field(le=720, description="length in the post of akim, months (§6)")
+    appointed_akim_on: date = Field(
+        description="the date of appointment to the post of akim (§6: one year, to the day)"
+    )
     awards: tuple[Award, ...] = Field((), description="awards by kind (Annex 3 criterion 3)")
     seminars: tuple[Activity, ...] = Field((), description="seminars and forums attended")
     internships: tuple[Activity, ...] = Field((), description="internships completed")

@@ -51,6 +51,11 @@ def almaty_text(moment: datetime) -> str:
     return moment.astimezone(ALMATY).strftime("%Y-%m-%d %H:%M")
 
 
+def almaty_seconds(moment: datetime) -> str:
+    """``moment`` as Almaty wall-clock text to the second, e.g. ``2020-06-23 00:00:00``."""
+    return moment.astimezone(ALMATY).strftime("%Y-%m-%d %H:%M:%S")
+
+
 def almaty_iso(moment: datetime) -> str:
     """``moment`` as RFC 3339 with the Almaty offset of that date."""
     return moment.astimezone(ALMATY).isoformat()

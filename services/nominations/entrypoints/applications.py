@@ -18,6 +18,7 @@ from shared.store.eventstore import UnitOfWork
 
 from .. import handlers
 from ..domain.application import SubmitApplication, WithdrawApplication
+from ..domain.complaints import RecordJustifiedComplaints
 from ..domain.questionnaire_score import CorrectQuestionnaireScore
 from ..handlers import Outcome
 from .common import NOMINATING, authorised, cause, scope
@@ -25,12 +26,14 @@ from .ids import uuid7
 from .schemas import (
     AdmissionDecision,
     ApplicationReceipt,
+    ComplaintsBody,
+    ComplaintsView,
     ScoreCorrectionBody,
     ScoreView,
     SubmitApplicationBody,
     WithdrawalBody,
 )
-from .views import created, decision, score_view
+from .views import complaints_view, created, decision, score_view
 
 Handler = Callable[[UnitOfWork, Cause], Awaitable[Outcome]]
 
@@ -47,6 +50,7 @@ class Intent:
 CHECK = Intent("check_application", ("secretary",), decision)
 CONFIRM = Intent("confirm_score", ("secretary",), score_view)
 CORRECT = Intent("correct_score", ("secretary",), score_view)
+COMPLAINTS = Intent("record_complaints", ("secretary",), complaints_view)
 WITHDRAW = Intent("withdraw_application", NOMINATING, created)
 
 
@@ -139,6 +143,26 @@ def router(ctx: ServiceContext) -> APIRouter:
             application_id,
             CORRECT,
             lambda uow, c: handlers.correct_score(uow, cmd, c),
+        )
+
+    @api.post("/{application_id}/complaints", status_code=201, response_model=ComplaintsView)
+    async def record_complaints(
+        application_id: UUID,
+        body: ComplaintsBody,
+        request: Request,
+        who: Principal = Depends(principal),
+    ) -> JSONResponse:
+        """The region's secretary records the number of justified citizen complaints and its
+        source (§12 tie-break 4), for a submitted or admitted application; again supersedes."""
+        cmd = RecordJustifiedComplaints(
+            application_id=str(application_id), count=body.count, source=body.source
+        )
+        return await on_application(
+            request,
+            who,
+            application_id,
+            COMPLAINTS,
+            lambda uow, c: handlers.record_complaints(uow, cmd, c),
         )
 
     @api.post("/{application_id}/withdrawal", status_code=201, response_model=ApplicationReceipt)

@@ -1,7 +1,8 @@
 """Documents of an application file (§9): raw uploads into the blob store, then the event.
 
 The bytes are checked, not the client's word: the size limit is enforced while streaming
-(413 before the disk fills), the media type is sniffed, a video's length is measured.
+(413 before the disk fills), the media type is sniffed, a video's length is measured, a PDF
+is opened and its pages counted.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from shared.store.eventstore import UnitOfWork
 
 from .. import handlers
 from ..adapters.blobs import BlobRef, BlobStore, too_large
-from ..adapters.media import VIDEO_TYPES, measure_video
+from ..adapters.media import PDF, VIDEO_TYPES, measure_video
+from ..adapters.pdf import count_pages
 from ..domain.application import AttachDocument
 from ..domain.documents import VIDEO_KINDS, DocumentKind
 from .common import NOMINATING, READERS, authorised, cause, reading, scope
@@ -111,6 +113,7 @@ async def store_upload(
         media_type=blob.media_type,
         filename=filename,
         duration_seconds=await measured(blobs, blob, kind),
+        page_count=await pages(blobs, blob),
     )
 
 
@@ -126,6 +129,14 @@ async def measured(blobs: BlobStore, blob: BlobRef, kind: DocumentKind) -> float
     if kind not in VIDEO_KINDS or blob.media_type not in VIDEO_TYPES:
         return None
     return await measure_video(blobs.path_of(blob.sha256))
+
+
+async def pages(blobs: BlobStore, blob: BlobRef) -> int | None:
+    """A PDF's page count, which also proves it opens (422 ``document_unreadable`` if not);
+    None for files that are no PDF."""
+    if blob.media_type != PDF:
+        return None
+    return await count_pages(blobs.path_of(blob.sha256))
 
 
 def described_by(request: Request, body: bytes) -> Request:

@@ -17,6 +17,7 @@ from ..domain.questionnaire import Questionnaire
 from ..domain.rubric import QuestionnaireScore
 from ..domain.rules import EditionRules
 from ..domain.territory import Level
+from ..events import ComplaintsSource
 
 Reason = Annotated[
     str,
@@ -116,6 +117,23 @@ class AdmissionDecision(BaseModel):
     event_ids: list[str] = Field(description="ids of the events appended, in order")
 
 
+class ComplaintsBody(Body):
+    count: int = Field(ge=0, description="justified citizen complaints against the akim (§12)")
+    source: ComplaintsSource = Field(
+        description="where the figure comes from (e.g. a register), 1 to 500 characters"
+    )
+
+
+class Complaints(BaseModel):
+    count: int = Field(description="justified citizen complaints (§12 tie-break 4)")
+    source: str = Field(description="where the figure comes from")
+
+
+class ComplaintsView(Complaints):
+    application_id: str = Field(description="the application")
+    event_ids: list[str] = Field(description="ids of the events appended, in order")
+
+
 class ScoreView(BaseModel):
     application_id: str = Field(description="the application")
     score: QuestionnaireScore = Field(description="the score in force, with its breakdown")
@@ -131,6 +149,7 @@ class DocumentInfo(BaseModel):
     media_type: str = Field(description="media type sniffed from the bytes")
     filename: str = Field(description="the uploader's file name")
     duration_seconds: float | None = Field(description="measured length (videos only)")
+    page_count: int | None = Field(None, description="pages counted from the bytes (PDFs only)")
     attached_at: datetime = Field(description="when it joined the file")
 
 
@@ -154,6 +173,9 @@ class ApplicationSummary(BaseModel):
     rejection_codes: list[str] = Field(description="codes of the failed rules, when rejected")
     questionnaire_score: int | None = Field(description="Annex 3 total, once scored")
     score_confirmed: bool = Field(description="whether the secretary confirmed the score")
+    justified_complaints: int | None = Field(
+        None, description="§12 tie-break (4): the recorded figure; null while unknown"
+    )
 
 
 class ApplicationPage(BaseModel):
@@ -167,3 +189,7 @@ class ApplicationView(ApplicationSummary):
     rejection: list[Failure] = Field(description="every failed rule, when rejected")
     score: QuestionnaireScore | None = Field(description="the Annex 3 score in force")
     superseded_scores: list[QuestionnaireScore] = Field(description="scores a correction replaced")
+    complaints: Complaints | None = Field(
+        description="§12 tie-break (4): the latest recorded figure and its source; null if none"
+    )
+

@@ -13,6 +13,8 @@ from .schemas import (
     AdmissionDecision,
     ApplicationReceipt,
     ApplicationView,
+    Complaints,
+    ComplaintsView,
     DocumentInfo,
     DocumentView,
     EditionView,
@@ -52,6 +54,23 @@ def application_view(state: ApplicationState) -> ApplicationView:
         rejection=[failure(item) for item in state.rejection],
         score=state.score,
         superseded_scores=list(state.superseded_scores),
+        complaints=_complaints(state),
+    )
+
+
+def _complaints(state: ApplicationState) -> Complaints | None:
+    recorded = state.complaints
+    return None if recorded is None else Complaints(count=recorded.count, source=recorded.source)
+
+
+def complaints_view(outcome: Outcome) -> ComplaintsView:
+    recorded = outcome.state.complaints
+    assert recorded is not None, "recorded complaints follow the command"
+    return ComplaintsView(
+        application_id=outcome.state.application_id,
+        count=recorded.count,
+        source=recorded.source,
+        event_ids=outcome.event_ids,
     )
 
 

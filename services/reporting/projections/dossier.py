@@ -53,7 +53,7 @@ def submitted(event: Doc) -> list[Target]:
             nominator=q["nominator"],
             status="submitted",
             submitted_at=p["submitted_at"],
-            months_as_akim=q["months_as_akim"],
+            appointed_akim_on=q.get("appointed_akim_on"),
             documents={},
             errors=[],
         )
@@ -76,6 +76,18 @@ def document(event: Doc) -> list[Target]:
             },
         }
         return _application(doc, e, documents=docs)
+
+    return [Target("applications", p["application_id"], fold)]
+
+
+@on("JustifiedComplaintsRecorded")
+def complaints(event: Doc) -> list[Target]:
+    """§12 tie-break (4): the secretary's latest figure and its source (absent: unknown)."""
+    p = event["payload"]
+
+    def fold(doc: Doc | None, e: Doc) -> Doc:
+        recorded = {"count": p["count"], "source": p["source"]}
+        return _application(doc, e, justified_complaints=recorded)
 
     return [Target("applications", p["application_id"], fold)]
 

@@ -37,3 +37,26 @@ async def test_a_regions_batch_is_admitted_except_the_ones_made_ineligible(
         app: {reason.value} for app, reason in expected.items()
     }
     assert sorted(admitted) == sorted(set(ids) - set(expected))
+
+
+async def test_the_demos_secretary_records_complaints_for_most_but_not_all(
+    api: Nominations,
+) -> None:
+    edition_id = str(uuid.uuid4())
+    await demo_steps.announce_2020(api.client, api.bearer, edition_id)
+    api.clock.set(datetime(2020, 6, 1, 9, 0, tzinfo=ALMATY))
+    ids = await demo_steps.submit_region_batch(
+        api.client, api.bearer, edition_id, ULYTAU, 3, random.Random(SEED + 1)
+    )
+    api.clock.set(IN_CHECK)
+    await demo_steps.check_all(api.client, api.bearer, edition_id, ULYTAU)
+    reader = api.bearer(f"secretary-{ULYTAU}", ["secretary"], ULYTAU)
+    shown = {
+        app: (await api.client.get(f"/v1/applications/{app}", headers=reader)).json()["complaints"]
+        for app in ids
+    }
+    assert {app: c and c["count"] for app, c in shown.items()} == {
+        app: demo_steps.complaints_of(app) for app in ids
+    }
+    recorded = [c for c in shown.values() if c is not None]
+    assert len(ids) > len(recorded) >= len(ids) * 3 // 4

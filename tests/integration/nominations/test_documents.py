@@ -97,7 +97,7 @@ async def test_a_document_after_the_window_is_refused_before_its_bytes_are_store
 ) -> None:
     edition = await api.announce()
     application = await api.submitted(edition)
-    api.clock.set(datetime(2020, 6, 21, 0, 0, tzinfo=ALMATY))
+    api.clock.set(datetime(2020, 6, 23, 0, 0, tzinfo=ALMATY))  # the end of Monday 22 June
     before = stored(blob_dir)
     late = await api.upload(application, DocumentKind.service_record, demo_files.pdf() + b"late")
     assert (late.status_code, late.json()["code"]) == (422, "document_late")
@@ -116,3 +116,44 @@ async def test_an_attached_document_is_downloaded_with_its_sniffed_type(api: Nom
         url.replace("service_record", "project_video"), headers=api.secretary
     )
     assert (missing.status_code, missing.json()["code"]) == (404, "document_not_attached")
+
+
+async def test_a_pdf_header_over_an_executable_is_refused_as_unreadable(
+    api: Nominations, runtime: ServiceRuntime
+) -> None:
+    edition = await api.announce()
+    application = await api.submitted(edition)
+    disguised = b"%PDF-1.7\n" + b"MZ\x90\x00\x03\x00\x00\x00" + bytes(range(256)) * 64
+    refused = await api.upload(application, DocumentKind.service_record, disguised)
+    assert (refused.status_code, refused.json()["code"]) == (422, "document_unreadable")
+    assert "DocumentAttached" not in await events_of(runtime, application)
+
+
+async def test_a_pdfs_page_count_is_recorded_on_the_event(
+    api: Nominations, runtime: ServiceRuntime
+) -> None:
+    edition = await api.announce()
+    application = await api.submitted(edition)
+    accepted = await api.upload(application, DocumentKind.service_record, demo_files.pdf(2))
+    assert (accepted.status_code, accepted.json()["page_count"]) == (200, 2), accepted.text
+    [envelope] = [
+        e
+        for e in await runtime.store.load(f"application-{application}")
+        if e.event_type == "DocumentAttached"
+    ]
+    assert (envelope.schema_version, envelope.payload["page_count"]) == (2, 2)
+    slides = await api.upload(application, DocumentKind.project_presentation, demo_files.pptx())
+    assert slides.json()["page_count"] is None
+
+
+async def test_the_essay_is_a_pdf_of_at_most_three_pages(api: Nominations) -> None:
+    edition = await api.announce()
+    application = await api.submitted(edition)
+    long = await api.upload(application, DocumentKind.essay, demo_files.pdf(4))
+    assert (long.status_code, long.json()["code"]) == (422, "essay_too_long")
+    slides = await api.upload(application, DocumentKind.essay, demo_files.pptx())
+    assert (slides.status_code, slides.json()["code"]) == (422, "document_media_type_not_allowed")
+    fits = await api.upload(application, DocumentKind.essay, demo_files.pdf(3))
+    assert (fits.status_code, fits.json()["page_count"]) == (200, 3), fits.text
+    shown = await api.get(application)
+    assert [(f["kind"], f["page_count"]) for f in shown["files"]] == [("essay", 3)]

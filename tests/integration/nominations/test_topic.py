@@ -15,7 +15,7 @@ from .support import Nominations
 
 ADMITTED = [
     "ApplicationSubmitted",
-    *["DocumentAttached"] * 7,
+    *["DocumentAttached"] * 8,  # the seven of §9 and the essay (§14.4)
     "ApplicationAdmitted",
     "QuestionnaireScored",
     "QuestionnaireScoreConfirmed",

@@ -84,7 +84,7 @@ def questionnaire(
                 "signed_on": "2020-06-01",
             },
             "civil_service": {"years": 5, "months": 0},
-            "months_as_akim": 24,
+            "appointed_akim_on": "2018-06-01",
             "languages": languages,
             "projects": projects,
             "implements_complex_projects": complex_projects > 0,
@@ -148,6 +148,7 @@ class World:
         now = datetime.now(UTC)
         moved = {
             "announced_at": now - timedelta(days=40),
+            "announcement_deadline": now - timedelta(days=39),
             "application_window_opens_at": now - timedelta(days=40),
             "application_window_closes_at": now - timedelta(days=19),
             "check_period_ends_at": now - timedelta(days=9),

@@ -27,7 +27,7 @@ RURAL_DISTRICT = "193633000"  # Акдалинский с.о., Балхашск�
 REGION = "190000000"
 SECRETARY = Actor(id="secretary-19", role="secretary", region=REGION)
 
-WINDOW_CLOSES = datetime(2020, 6, 21, 0, 0, tzinfo=ALMATY)
+WINDOW_CLOSES = datetime(2020, 6, 23, 0, 0, tzinfo=ALMATY)  # 20 June is a Saturday: end of 22nd
 IN_WINDOW = datetime(2020, 6, 10, 12, 0, tzinfo=ALMATY)
 IN_CHECK = datetime(2020, 6, 25, 10, 0, tzinfo=ALMATY)
 
@@ -65,7 +65,7 @@ def questionnaire(**overrides: Any) -> Questionnaire:
             "signed_on": "2020-06-01",
         },
         "civil_service": {"years": 0, "months": 0},
-        "months_as_akim": 12,
+        "appointed_akim_on": "2019-05-04",
         "indicators": {
             "as_of": "2020-01-01",
             "investment_tenge": 150_000_000,

@@ -56,9 +56,9 @@ def test_application_one_minute_late_is_refused_with_the_almaty_deadline() -> No
         )
     error = refused.value
     assert (error.code, error.status) == ("application_late", 422)
-    assert "2020-06-21 00:00 Asia/Almaty" in error.detail
-    assert "2020-06-21 00:01" in error.detail
-    assert error.extra["deadline"] == "2020-06-21T00:00:00+06:00"
+    assert "closed at 2020-06-23 00:00:00 Asia/Almaty" in error.detail
+    assert "arrived at 2020-06-23 00:01:00" in error.detail
+    assert error.extra["deadline"] == "2020-06-23T00:00:00+06:00"
 
 
 def test_application_before_the_window_opens_is_refused() -> None:
@@ -149,7 +149,7 @@ def test_document_after_the_window_is_refused() -> None:
     with pytest.raises(RuleViolation) as refused:
         attach(app, state, DocumentKind.identity_document, at=WINDOW_CLOSES)
     assert refused.value.code == "document_late"
-    assert refused.value.extra["deadline"] == "2020-06-21T00:00:00+06:00"
+    assert refused.value.extra["deadline"] == "2020-06-23T00:00:00+06:00"
 
 
 def test_document_of_a_media_type_not_accepted_for_its_kind_is_refused() -> None:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from datetime import date
 from pathlib import Path
 
 from services.nominations import demo_files
 from services.nominations.adapters import media
+from services.nominations.adapters.pdf import pdf_page_count
 from services.nominations.demo_data import Ineligibility
 from services.nominations.demo_steps import plan_region
 from services.nominations.domain.documents import DocumentKind
@@ -48,7 +50,8 @@ def test_about_one_in_ten_is_ineligible_each_for_a_named_reason() -> None:
     assert set(reasons) == {None, *Ineligibility}
     for p in plans:
         form = Questionnaire.model_validate(p.questionnaire)
-        assert (form.months_as_akim < 12) == (p.ineligible is Ineligibility.term_too_short)
+        short = form.appointed_akim_on > date(2019, 5, 30)  # a year before the window opens
+        assert short == (p.ineligible is Ineligibility.term_too_short)
         unlifted = any(not s.lifted for s in form.sanctions)
         assert unlifted == (p.ineligible is Ineligibility.sanction_not_lifted)
         complete = set(p.documents) == set(DocumentKind)
@@ -70,3 +73,9 @@ def test_the_demo_pdf_has_an_exact_cross_reference_table() -> None:
     assert pdf[start:].startswith(b"xref\n")
     offsets = [int(line[:10]) for line in pdf[start:].split(b"\n")[3:8]]
     assert [pdf[o:].split(b" ", 1)[0] for o in offsets] == [b"1", b"2", b"3", b"4", b"5"]
+
+
+def test_the_demo_pdf_opens_with_pypdf_and_has_one_page(tmp_path: Path) -> None:
+    path = tmp_path / "document.pdf"
+    path.write_bytes(demo_files.pdf())
+    assert pdf_page_count(path) == 1

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 
@@ -10,9 +10,13 @@ from services.nominations.domain import edition
 from services.nominations.domain.calendar import CalendarStep
 from services.nominations.domain.documents import DocumentKind
 from services.nominations.domain.edition import ExtendDeadline
-from services.nominations.domain.figures import default_edition_2020
+from services.nominations.domain.figures import (
+    build_announcement,
+    default_edition_2020,
+    load_figures,
+)
 from services.nominations.domain.values import ALMATY
-from services.nominations.events import DeadlineExtended, EditionAnnounced
+from services.nominations.events import DeadlineExtended, EditionAnnounced, registry
 from shared.errors import Conflict, Forbidden, RuleViolation
 
 from .builders import ORGANISER, SECRETARY, edition_2020, fold_edition, new_id
@@ -25,7 +29,8 @@ def at(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datet
 def test_2020_calendar_follows_the_timeline_in_almaty_time() -> None:
     calendar = edition_2020().calendar
     assert calendar.announced_at == at(2020, 5, 30)
-    assert calendar.application_window_closes_at == at(2020, 6, 21)  # end of 20 June
+    # 20 June 2020 is a Saturday: by default the window runs to the end of Monday 22 June
+    assert calendar.application_window_closes_at == at(2020, 6, 23)
     assert calendar.check_period_ends_at == at(2020, 7, 1)  # end of 30 June
     assert calendar.stage_one_deadline == at(2020, 7, 1)
     assert calendar.interviews_deadline == at(2020, 7, 31)
@@ -46,7 +51,8 @@ def test_2020_rules_are_the_edition_data() -> None:
     rules = edition_2020().nomination_rules
     assert rules.min_years_in_post == 1
     assert rules.video_max_seconds == 300
-    assert rules.required_document_kinds == tuple(DocumentKind)
+    assert rules.required_document_kinds == tuple(k for k in DocumentKind if k != "essay")
+    assert rules.essay_max_pages == 3
     assert rules.rubric.max_total == 29
     assert rules.indicators_as_of.isoformat() == "2020-01-01"
 
@@ -141,3 +147,43 @@ def test_only_the_organiser_extends_a_deadline() -> None:
     )
     with pytest.raises(Forbidden):
         edition.extend_deadline(state, command, SECRETARY)
+
+
+def test_an_announcement_on_the_last_allowed_day_is_taken() -> None:
+    command = default_edition_2020(
+        new_id(), announced_at=at(2020, 5, 30, 23, 59) + timedelta(seconds=59)
+    )
+    assert command.calendar.announcement_deadline == at(2020, 5, 31)  # end of 30 May
+    [event] = edition.announce(None, command, ORGANISER)
+    assert isinstance(event, EditionAnnounced)
+
+
+def test_an_announcement_after_the_editions_date_is_refused_as_late() -> None:
+    command = default_edition_2020(new_id(), announced_at=at(2020, 5, 31))
+    with pytest.raises(RuleViolation) as refused:
+        edition.announce(None, command, ORGANISER)
+    assert (refused.value.code, refused.value.status) == ("announcement_late", 422)
+    assert "2020-05-31 00:00:00" in refused.value.detail
+    assert refused.value.extra["deadline"] == "2020-05-31T00:00:00+06:00"
+
+
+def test_the_announcement_day_is_edition_data() -> None:
+    figures = load_figures("edition-2020.json")
+    assert figures.calendar.announce_by == date(2020, 5, 30)
+    later = figures.model_copy(
+        update={"calendar": figures.calendar.model_copy(update={"announce_by": date(2020, 5, 31)})}
+    )
+    command = build_announcement(later, new_id())
+    moment = at(2020, 5, 31, 12)
+    calendar = command.calendar.model_copy(
+        update={"announced_at": moment, "application_window_opens_at": moment}
+    )
+    assert edition.announce(None, command.model_copy(update={"calendar": calendar}), ORGANISER)
+
+
+def test_a_stored_version_1_announcement_upcasts_with_its_deadline_met() -> None:
+    payload = default_edition_2020(new_id()).model_dump(mode="json")
+    del payload["calendar"]["announcement_deadline"]
+    event = registry.decode("EditionAnnounced", 1, payload)
+    assert isinstance(event, EditionAnnounced) and event.schema_version == 2
+    assert event.calendar.announcement_deadline == at(2020, 5, 31)

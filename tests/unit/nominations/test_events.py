@@ -20,6 +20,7 @@ from services.nominations.domain.application import (
 )
 from services.nominations.domain.application_state import ApplicationState
 from services.nominations.domain.calendar import CalendarStep
+from services.nominations.domain.complaints import RecordJustifiedComplaints, record_complaints
 from services.nominations.domain.documents import DocumentKind
 from services.nominations.domain.edition import EditionState, ExtendDeadline
 from services.nominations.domain.eligibility import decide_admission
@@ -59,6 +60,7 @@ EVENT_TYPES = {
     "QuestionnaireScored",
     "QuestionnaireScoreConfirmed",
     "QuestionnaireScoreCorrected",
+    "JustifiedComplaintsRecorded",
     "ApplicationWithdrawn",
 }
 
@@ -76,7 +78,11 @@ def one_of_each() -> list[Event]:
     correction = CorrectQuestionnaireScore(
         application_id=app.application_id, items=(), reason="typo"
     )
+    complaints = RecordJustifiedComplaints(
+        application_id=app.application_id, count=2, source="akimat register"
+    )
     decisions: list[Callable[[ApplicationState], list[Event]]] = [
+        lambda a: record_complaints(a, complaints, SECRETARY),
         lambda a: score_questionnaire(a, state, IN_CHECK),
         lambda a: confirm_score(a, state, SECRETARY, IN_CHECK),
         lambda a: correct_score(a, state, correction, SECRETARY, IN_CHECK),
@@ -102,7 +108,7 @@ def edition_events(state: EditionState) -> list[Event]:
 
 
 def application_events(state: EditionState) -> list[Event]:
-    app = submitted(state, months_as_akim=3)
+    app = submitted(state, appointed_akim_on="2020-03-01")
     [document] = attach_document(app, state, sample_document(app.application_id), IN_WINDOW)
     app = evolve_application(app, [document])
     withdrawal = WithdrawApplication(application_id=app.application_id, reason="moved")
