@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import re
 import time
@@ -90,6 +91,15 @@ def _http_error(_: Request, exc: Exception) -> Response:
     return problem(exc.status_code, code, str(exc.detail), str(exc.detail))
 
 
+def fingerprint(key: bytes, body: bytes) -> str:
+    """What an idempotency record keeps of a request body: ``HMAC-SHA256(key, body)`` in hex,
+    ``key`` the service's secret pepper. Never a plain digest: a body may hold an IIN, and a
+    plain SHA-256 of a short body gives it back by brute force in seconds."""
+    if not key:
+        raise ValueError("the fingerprint key (UZDIK_SURVEY_PEPPER) must not be empty")
+    return hmac.new(key, body, hashlib.sha256).hexdigest()
+
+
 def principal(request: Request) -> Principal:
     """FastAPI dependency: the verified bearer token's principal (401 otherwise)."""
     header = request.headers.get("authorization", "")
@@ -118,9 +128,10 @@ async def command(
     """Run a command in one transaction, honouring ``Idempotency-Key`` (same key+body: same
     answer, nothing appended) and retrying a lost optimistic-concurrency race.
 
-    ``body_hash`` identifies the request when its body was streamed elsewhere (an upload)."""
+    ``body_hash`` identifies the request when its body was streamed elsewhere (an upload);
+    otherwise the body's :func:`fingerprint` does."""
     key = request.headers.get("idempotency-key")
-    body_hash = body_hash or hashlib.sha256(await request.body()).hexdigest()
+    body_hash = body_hash or fingerprint(request.app.state.fingerprint_key, await request.body())
     for attempt in range(attempts):
         try:
             async with store.transaction() as uow:
@@ -342,6 +353,7 @@ def create_app(
 ) -> FastAPI:
     app = ServiceApp(service, fast_routes, title=f"uzdik {service}", version="1", **fastapi_kwargs)
     app.state.verifier = verifier
+    app.state.fingerprint_key = verifier.settings.survey_pepper.encode()
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

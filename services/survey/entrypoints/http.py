@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from datetime import datetime
 from typing import Annotated, Any
@@ -41,6 +40,7 @@ from shared.http import (
     bounded_body,
     command,
     correlation_id,
+    fingerprint,
     principal,
 )
 from shared.runtime import ServiceContext
@@ -138,7 +138,7 @@ async def record_response(
         "api",
         svc.config.source_of(peer, forwarded_for),
         idempotency_key=idempotency_key[:128] if idempotency_key else None,
-        request_hash=hashlib.sha256(raw).hexdigest() if idempotency_key else "",
+        request_hash=fingerprint(svc.pepper, raw) if idempotency_key else "",
     )
     headers = {"Idempotent-Replayed": "true"} if accepted.replayed else None
     return Response(
@@ -269,7 +269,7 @@ def router(ctx: ServiceContext) -> APIRouter:
             return {
                 "id": str(done.import_id),
                 "survey_id": str(survey_id),
-                "sha256": done.report.sha256,
+                "fingerprint": done.report.fingerprint,
                 "accepted": done.report.accepted,
                 "refused": 0,
                 "lines": handlers.line_report(done.report),

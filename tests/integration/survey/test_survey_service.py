@@ -4,6 +4,7 @@ over HTTP. The last test greps the whole store, topic and log for every IIN used
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -17,6 +18,7 @@ import pytest
 from services.scoring.events import CandidateNominated, SurveyResultReceived
 from services.survey.domain.iin import make_iin, resident_key
 from services.survey.handlers import survey_id_for
+from shared.http import fingerprint
 from shared.relay import topic_for
 from shared.store.eventstore import EventStore
 from tests.builders import candidate_registered
@@ -485,6 +487,56 @@ async def test_the_relay_in_a_process_of_its_own_publishes_what_the_api_recorded
         await drop_database(pg_admin_url, url)
 
 
+async def test_no_digest_of_a_body_or_an_iin_without_the_pepper_is_stored_or_logged(
+    client: httpx.AsyncClient, service: SurveyProcess
+) -> None:
+    """A plain SHA-256 of a short body gives its IIN back by brute force: what idempotency
+    records keep is the body's HMAC under the pepper (issue 13, item 1)."""
+    pepper = PEPPER.encode()
+    survey_id = await open_survey(client, service)
+    api_iin, web_iin, roll_iins = iin(30), iin(31), [iin(32), iin(33)]
+    body = json.dumps({"iin": api_iin, "answers": [6] * 16}).encode()
+    headers = {"Content-Type": "application/json", "Idempotency-Key": "plain-1", **source(30)}
+    url = f"/v1/surveys/{survey_id}/responses"
+    first = await client.post(url, content=body, headers=headers)
+    again = await client.post(url, content=body, headers=headers)
+    assert first.status_code == again.status_code == 201, first.text
+    assert again.headers["idempotent-replayed"] == "true" and again.json() == first.json()
+    form = {"iin": web_iin, "lang": "kk", "idempotency_key": "web-1", **form_answers([5] * 16)}
+    posted = await client.post(f"/surveys/{survey_id}", data=form, headers=source(31))
+    assert posted.status_code == 201
+    fields = sorted((k, v) for k, v in form.items() if k not in ("lang", "idempotency_key"))
+    form_digest = hashlib.sha256(repr(fields).encode()).hexdigest()
+
+    other = await open_survey(client, service)
+    organiser = {**service.token("org", ["organiser"], REGION), "Idempotency-Key": "roll-1"}
+    roll = json.dumps({"residents": roll_iins}).encode()
+    put = await client.put(
+        f"/v1/surveys/{other}/roll",
+        content=roll,
+        headers={**organiser, "Content-Type": "application/json"},
+    )
+    assert put.status_code == 200, put.text
+    csv = paper([roll_iins[0] + ";" + ";".join(["4"] * 16)])
+    operator = {**service.token("op", ["operator"], REGION), "Idempotency-Key": "paper-1"}
+    imported = await client.post(
+        f"/v1/surveys/{other}/paper-imports",
+        content=csv,
+        headers={**operator, "Content-Type": "text/csv"},
+    )
+    assert imported.status_code == 201, imported.text
+    assert "sha256" not in imported.json()
+    assert imported.json()["fingerprint"] == fingerprint(pepper, csv)
+
+    store, log = await dump_database(service.database_url), service.log()
+    plain = {hashlib.sha256(b).hexdigest() for b in (body, roll, csv)} | {form_digest}
+    plain |= {hashlib.sha256(i.encode()).hexdigest() for i in (api_iin, web_iin, *roll_iins)}
+    for where, text in {"table": store, "log": log}.items():
+        assert not [d for d in plain if d in text], f"a plain digest in the {where}"
+    assert fingerprint(pepper, body) in store  # what is kept instead
+    assert fingerprint(pepper, roll) in store
+
+
 async def test_no_iin_is_in_any_table_event_topic_or_log_line(
     client: httpx.AsyncClient, service: SurveyProcess
 ) -> None:
@@ -511,7 +563,7 @@ async def test_no_iin_is_in_any_table_event_topic_or_log_line(
     assert (await answer(client, survey_id, api, [1] * 16, n=20)).status_code == 201
     assert (await answer(client, survey_id, api, [2] * 16, n=20)).status_code == 409
     assert (await answer(client, survey_id, iin(21), [99] * 16, n=21)).status_code == 422
-    operator = service.token("op", ["operator"])
+    operator = service.token("op", ["operator"], REGION)
     rows = [iin(22) + "," + ",".join(["3"] * 16)]
     csv = (
         "iin," + ",".join(f"a{i}" for i in range(1, 17)) + "\n" + "\n".join(rows) + "\n"
