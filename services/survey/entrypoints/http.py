@@ -33,10 +33,10 @@ from services.survey.events import SurveyResult
 from services.survey.readmodels import FLAG, SurveyDoc, get_tally, page
 from services.survey.service import SurveyService, service_of
 from shared.auth import Principal
-from shared.errors import RuleViolation
 from shared.http import (
     FastRoute,
     RawRequest,
+    body_limit,
     bounded_body,
     command,
     correlation_id,
@@ -48,6 +48,7 @@ from shared.store.eventstore import UnitOfWork
 
 MAX_IMPORT_BYTES = 5_000_000
 MAX_ROLL = 200_000
+MAX_ROLL_BYTES = MAX_ROLL * 70  # a roll of resident keys: 64 hex digits, quoted, a comma
 
 
 class OpenSurveyBody(BaseModel):
@@ -231,6 +232,7 @@ def router(ctx: ServiceContext) -> APIRouter:
             429: {"description": "rate_limited (Retry-After)"},
         },
     )
+    @body_limit(MAX_RESPONSE_BYTES)
     async def respond(survey_id: UUID, request: Request) -> Response:
         """A resident's answers (§14.3): once per resident, identified by the IIN, which is
         never stored — only its HMAC. Durable when answered (committed to the event store).
@@ -251,6 +253,7 @@ def router(ctx: ServiceContext) -> APIRouter:
         status_code=201,
         openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}}},
     )
+    @body_limit(MAX_IMPORT_BYTES)
     async def paper_import(
         survey_id: UUID, request: Request, who: Principal = Depends(principal)
     ) -> object:
@@ -258,9 +261,7 @@ def router(ctx: ServiceContext) -> APIRouter:
         a 422 ``import_refused`` reporting each line (accepted, or refused and why)."""
         doc = await svc.survey(survey_id, fresh=True)
         actor = who.act_as("operator", region=doc.opened.region_kato)
-        data = await request.body()
-        if len(data) > MAX_IMPORT_BYTES:
-            raise RuleViolation("import_too_large", f"at most {MAX_IMPORT_BYTES} bytes")
+        data = await request.body()  # at most MAX_IMPORT_BYTES (413 body_too_large beyond)
 
         async def run(uow: UnitOfWork) -> dict[str, Any]:
             done = await handlers.import_paper_poll(
@@ -282,6 +283,7 @@ def router(ctx: ServiceContext) -> APIRouter:
             svc.forget(survey_id)
 
     @api.put("/surveys/{survey_id}/roll", response_model=Appended)
+    @body_limit(MAX_ROLL_BYTES)
     async def upload_roll(
         survey_id: UUID,
         request: Request,

@@ -29,7 +29,7 @@ from services.survey.web import (
     render_notice,
 )
 from shared.errors import DomainError
-from shared.http import fingerprint
+from shared.http import body_limit, fingerprint
 from shared.runtime import ServiceContext
 
 HEADERS = {
@@ -90,10 +90,8 @@ def router(ctx: ServiceContext) -> APIRouter:
         return _html(render_form(page, lang, idempotency_key=str(uuid4())))
 
     @pages.post("/surveys/{survey_id}", response_class=HTMLResponse)
+    @body_limit(MAX_FORM_BYTES)
     async def submit(survey_id: UUID, request: Request) -> HTMLResponse:
-        raw = await request.body()
-        if len(raw) > MAX_FORM_BYTES:
-            return _html("", 413)
         form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
         lang = language(request, form.get("lang"))
         try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -485,6 +486,42 @@ async def test_the_relay_in_a_process_of_its_own_publishes_what_the_api_recorded
         api.stop()
         relay.stop()
         await drop_database(pg_admin_url, url)
+
+
+async def test_a_huge_body_without_a_token_is_refused_at_once_and_healthz_stays_responsive(
+    client: httpx.AsyncClient, service: SurveyProcess
+) -> None:
+    """Issue 13, item 3: the body of a command is read only once its token is good, and never
+    past the limit (UZDIK_MAX_BODY_BYTES, 1 MiB by default)."""
+
+    async def megabytes(n: int) -> AsyncIterator[bytes]:
+        for _ in range(n):
+            yield b" " * (1 << 20)
+
+    async def health() -> float:
+        slowest = 0.0
+        for _ in range(10):
+            started = time.perf_counter()
+            assert (await client.get("/healthz")).status_code == 200
+            slowest = max(slowest, time.perf_counter() - started)
+            await asyncio.sleep(0.05)
+        return slowest
+
+    probes = asyncio.create_task(health())
+    started = time.perf_counter()
+    refused = await client.post(
+        "/v1/surveys", content=megabytes(100), headers={"Content-Type": "application/json"}
+    )
+    assert refused.status_code == 401 and refused.json()["code"] == "token_missing"
+    assert time.perf_counter() - started < 3.0
+    assert await probes < 1.0
+    organiser = service.token("org", ["organiser"])
+    for body in (megabytes(2), b" " * ((1 << 20) + 1)):
+        big = await client.post(
+            "/v1/surveys", content=body, headers={**organiser, "Content-Type": "application/json"}
+        )
+        assert big.status_code == 413 and big.json()["code"] == "body_too_large"
+    assert (await client.get("/healthz")).status_code == 200
 
 
 async def test_no_digest_of_a_body_or_an_iin_without_the_pepper_is_stored_or_logged(
