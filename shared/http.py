@@ -17,6 +17,7 @@ from collections.abc import (
 )
 from dataclasses import dataclass
 from typing import Any, TypeVar
+from urllib.parse import unquote_to_bytes
 
 import fastapi.routing
 import sqlalchemy as sa
@@ -39,8 +40,10 @@ from shared.logging import get_logger
 from shared.metrics import HTTP_REQUESTS
 from shared.store import schema
 from shared.store.eventstore import EventStore, UnitOfWork
+from shared.text import control_in
 
 PROBLEM = "application/problem+json"
+INVALID_TEXT = "invalid_text"
 CLIENT_CLOSED = 499  # the client went away before it was answered (nginx's convention)
 PROBES = frozenset({"/healthz", "/readyz", "/metrics"})  # polled constantly: not logged
 log = get_logger("uzdik.http")
@@ -87,9 +90,10 @@ def _validation_error(_: Request | None, exc: Exception) -> Response:
         )
         for e in exc.errors()
     ]
+    text = bool(items) and all(i.code == INVALID_TEXT for i in items)
     return problem(
         400,
-        "request_invalid",
+        INVALID_TEXT if text else "request_invalid",
         "The request is malformed",
         f"{len(items)} field(s) failed validation",
         items,
@@ -100,9 +104,8 @@ def _http_error(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     if isinstance(exc, BodyTooLarge):
         return _domain_error(None, PayloadTooLarge(exc.limit))
-    code = {404: "not_found", 405: "method_not_allowed", 413: BODY_TOO_LARGE}.get(
-        exc.status_code, "http_error"
-    )
+    codes = {400: "request_invalid", 404: "not_found", 405: "method_not_allowed"}
+    code = codes.get(exc.status_code, "http_error")  # 400: a body FastAPI could not parse
     return problem(exc.status_code, code, str(exc.detail), str(exc.detail))
 
 
@@ -352,7 +355,17 @@ class BodyGuard:
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if (bad := _control_in_address(scope)) is not None:
+            detail = f"the {bad} holds a control character"
+            item = ErrorItem(INVALID_TEXT, detail, field=bad)
+            await problem(400, INVALID_TEXT, "The request is malformed", detail, [item])(
+                scope, receive, send
+            )
+            return
+        if scope["method"] not in BODY_METHODS:
             await self.app(scope, receive, send)
             return
         guarded = self._route(scope)
@@ -379,6 +392,19 @@ class BodyGuard:
             if guarded.route.matches(scope)[0] is Match.FULL:
                 return guarded
         return None
+
+
+def _control_in_address(scope: Scope) -> str | None:
+    """``path`` or ``query`` when it holds a control character (a NUL in an id: PostgreSQL
+    would fail on it where SQLite stores it), else None."""
+    if control_in(scope["path"]):
+        return "path"
+    if _QUERY_CONTROL.search(unquote_to_bytes(scope.get("query_string", b""))):
+        return "query"
+    return None
+
+
+_QUERY_CONTROL = re.compile(rb"[\x00-\x1f\x7f]")
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -8,6 +8,8 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
+from shared.text import CheckedBody
+
 from ..domain.calendar import CalendarStep, EditionCalendar
 from ..domain.documents import DocumentKind
 from ..domain.questionnaire import Questionnaire
@@ -22,7 +24,10 @@ Reason = Annotated[
 ]
 
 
-class Body(BaseModel):
+class Body(CheckedBody):
+    """A request body: no unknown field; no NUL or control character in its text (400
+    ``invalid_text`` on every database)."""
+
     model_config = ConfigDict(extra="forbid")
 
 

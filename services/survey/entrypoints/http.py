@@ -26,6 +26,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import BaseModel, Field, ValidationError
 
+from services.nominations.domain.territory import Level, load_territory
 from services.survey import handlers
 from services.survey.domain.results import result_of
 from services.survey.domain.survey import OpenSurvey
@@ -33,6 +34,7 @@ from services.survey.events import SurveyResult
 from services.survey.readmodels import FLAG, SurveyDoc, get_tally, page
 from services.survey.service import SurveyService, service_of
 from shared.auth import Principal
+from shared.errors import ErrorItem, RuleViolation
 from shared.http import (
     FastRoute,
     RawRequest,
@@ -45,16 +47,17 @@ from shared.http import (
 )
 from shared.runtime import ServiceContext
 from shared.store.eventstore import UnitOfWork
+from shared.text import CheckedBody, ClientId
 
 MAX_IMPORT_BYTES = 5_000_000
 MAX_ROLL = 200_000
 MAX_ROLL_BYTES = MAX_ROLL * 70  # a roll of resident keys: 64 hex digits, quoted, a comma
 
 
-class OpenSurveyBody(BaseModel):
+class OpenSurveyBody(CheckedBody):
     survey_id: UUID
-    edition_id: str = Field(min_length=1, max_length=64)
-    candidate_id: str = Field(min_length=1, max_length=64)
+    edition_id: ClientId
+    candidate_id: ClientId
     settlement_kato: str = Field(pattern=r"^\d{9}$", description="the nominee's rural district")
     region_kato: str = Field(pattern=r"^\d{9}$")
     opens_at: datetime
@@ -81,7 +84,7 @@ class Recorded(BaseModel):
     event_ids: list[str]
 
 
-class RollBody(BaseModel):
+class RollBody(CheckedBody):
     residents: list[Annotated[str, Field(max_length=64)]] = Field(
         min_length=1,
         max_length=MAX_ROLL,
@@ -167,6 +170,26 @@ def fast_routes(ctx: ServiceContext) -> list[FastRoute]:
     return [FastRoute("POST", RESPONSES_PATH, respond)]
 
 
+def ensure_known_place(settlement_kato: str, region_kato: str) -> None:
+    """422 ``unknown_settlement`` unless ``settlement_kato`` is a rural district of the KATO
+    classifier, in ``region_kato`` (the survey of a place no resident lives in, or of another
+    region, could never be answered by the right residents)."""
+    territory = load_territory()
+    unit = territory.find(settlement_kato)
+    if unit is None or unit.level is not Level.rural_district:
+        raise RuleViolation(
+            "unknown_settlement",
+            f"{settlement_kato} is not a rural district of the KATO classifier",
+            [ErrorItem("unknown_settlement", "not a rural district", "settlement_kato")],
+        )
+    if territory.region_of(settlement_kato).kato != region_kato:
+        raise RuleViolation(
+            "settlement_not_in_region",
+            f"{settlement_kato} is not in region {region_kato}",
+            [ErrorItem("settlement_not_in_region", "another region's", "settlement_kato")],
+        )
+
+
 def client_source(svc: SurveyService, request: Request) -> str:
     peer = request.client.host if request.client else None
     return svc.config.source_of(peer, request.headers.get("x-forwarded-for"))
@@ -199,6 +222,7 @@ def router(ctx: ServiceContext) -> APIRouter:
     ) -> object:
         """Open the survey of a nominee's rural district (§14.3). Organiser only."""
         actor = who.act_as("organiser", region=body.region_kato)
+        ensure_known_place(body.settlement_kato, body.region_kato)
         cmd = OpenSurvey(**body.model_dump())
 
         async def run(uow: UnitOfWork) -> Appended:

@@ -488,6 +488,51 @@ async def test_the_relay_in_a_process_of_its_own_publishes_what_the_api_recorded
         await drop_database(pg_admin_url, url)
 
 
+async def test_what_postgresql_or_the_page_failed_on_is_refused_at_the_edge(
+    client: httpx.AsyncClient, service: SurveyProcess
+) -> None:
+    """Issue 13, items 4 and 5: each of these was a 500 on PostgreSQL (or accepted though
+    wrong); each is now a problem with its code, before anything is stored."""
+    now = datetime.now(UTC)
+    organiser = service.token("org", ["organiser"])
+    good = {
+        "survey_id": str(uuid.uuid4()),
+        "edition_id": str(uuid.uuid4()),
+        "candidate_id": str(uuid.uuid4()),
+        "settlement_kato": RURAL,
+        "region_kato": REGION,
+        "opens_at": (now - timedelta(hours=1)).isoformat(),
+        "closes_at": (now + timedelta(days=7)).isoformat(),
+    }
+
+    async def opened(**changes: str) -> httpx.Response:
+        raw = json.dumps({**good, **changes}).encode()
+        headers = {**organiser, "Content-Type": "application/json"}
+        return await client.post("/v1/surveys", content=raw, headers=headers)
+
+    nul = await opened(candidate_id="c-1\u0000")
+    assert (nul.status_code, nul.json()["code"]) == (400, "invalid_text"), nul.text
+    escaping = await opened(candidate_id="../../x")
+    assert escaping.status_code == 400
+    assert [e["code"] for e in escaping.json()["errors"]] == ["invalid_id"]
+    unknown = await opened(settlement_kato="999999999")
+    assert (unknown.status_code, unknown.json()["code"]) == (422, "unknown_settlement")
+    elsewhere = await opened(region_kato="190000000")
+    assert (elsewhere.status_code, elsewhere.json()["code"]) == (422, "settlement_not_in_region")
+    ages = await opened(opens_at="0001-01-01T00:00:00+05:00", closes_at="9999-12-31T23:59:00-05:00")
+    assert (ages.status_code, ages.json()["code"]) == (422, "invalid_window")
+    assert (await opened()).status_code == 201  # the same body, without the fault
+
+    survey_id = good["survey_id"]
+    flags = await client.get(f"/v1/surveys/{survey_id}/flags?after=%00", headers=organiser)
+    assert (flags.status_code, flags.json()["code"]) == (400, "invalid_text")
+    odd = await client.get(f"/v1/surveys/{survey_id}/flags?after=é", headers=organiser)
+    assert odd.status_code == 200 and odd.json()["items"] == []
+    page = await client.get(f"/surveys/{survey_id}?lang=%00")
+    assert page.status_code == 400
+    assert (await client.get(f"/surveys/{survey_id}?lang=ru")).status_code == 200
+
+
 async def test_a_huge_body_without_a_token_is_refused_at_once_and_healthz_stays_responsive(
     client: httpx.AsyncClient, service: SurveyProcess
 ) -> None:
