@@ -1,6 +1,12 @@
 """Bearer tokens (JWT): a JWKS-backed verifier for a real identity provider, a dev issuer.
 
 Claims: sub, name, roles, region (KATO; absent for republic-wide roles), commission, exp.
+
+Only the roles national by nature act without a ``region`` claim: the organiser (the Agency)
+and the auditor; and the commission roles of the Republican commission, whose token names
+that commission and which act on what concerns no region (its own commission). Any other
+role without a region is refused (403 ``region_required``): a region-less token is not a
+token for every region.
 """
 
 from __future__ import annotations
@@ -18,6 +24,10 @@ from shared.settings import Settings
 ROLES = frozenset(
     {"organiser", "secretary", "member", "chair", "ethics", "operator", "auditor", "nominator"}
 )
+NATIONAL = frozenset({"organiser", "auditor"})
+"""Roles that act in every region: a token for them may carry no ``region``."""
+COMMISSION_ROLES = frozenset({"secretary", "member", "chair", "ethics"})
+"""Roles of a commission: region-less only on the Republican commission named in the token."""
 ASYMMETRIC = ["RS256", "ES256", "EdDSA", "PS256"]
 
 
@@ -31,13 +41,20 @@ class Principal(BaseModel):
     commission: str | None = None
 
     def act_as(self, *roles: str, region: str | None = None) -> Actor:
-        """The actor for a command that needs one of ``roles`` (and ``region`` when scoped)."""
-        role = next((r for r in roles if r in self.roles), None)
-        if role is None:
+        """The actor for a command that needs one of ``roles`` (and ``region`` when scoped;
+        ``None``: the command concerns no region, or every region)."""
+        held = [r for r in roles if r in self.roles]
+        if not held:
             raise Forbidden(
                 "role_not_allowed",
                 f"this needs one of the roles {', '.join(roles)}; the token has "
                 f"{', '.join(self.roles) or 'none'}",
+            )
+        role = next((r for r in held if self._may_act_in(r, region)), None)
+        if role is None:
+            raise Forbidden(
+                "region_required",
+                f"a token for {', '.join(held)} must name its region; this one names none",
             )
         if region is not None and self.region is not None and self.region != region:
             raise Forbidden(
@@ -45,6 +62,12 @@ class Principal(BaseModel):
                 f"the token is for region {self.region}; this concerns region {region}",
             )
         return Actor(id=self.sub, role=role, region=self.region)
+
+    def _may_act_in(self, role: str, region: str | None) -> bool:
+        """Whether ``role`` of this token may act where ``region`` says (see the module)."""
+        if self.region is not None or role in NATIONAL:
+            return True
+        return region is None and role in COMMISSION_ROLES and self.commission is not None
 
 
 class TokenVerifier:

@@ -3,22 +3,35 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import re
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Sequence,
+)
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
+from urllib.parse import unquote_to_bytes
 
+import fastapi.routing
 import sqlalchemy as sa
 import structlog
 from fastapi import APIRouter, FastAPI, Request, Security
+from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.auth import Principal, TokenVerifier
@@ -29,8 +42,10 @@ from shared.metrics import HTTP_REQUESTS
 from shared.openapi import BEARER_SCHEME, document
 from shared.store import schema
 from shared.store.eventstore import EventStore, UnitOfWork
+from shared.text import control_in
 
 PROBLEM = "application/problem+json"
+INVALID_TEXT = "invalid_text"
 CLIENT_CLOSED = 499  # the client went away before it was answered (nginx's convention)
 PROBES = frozenset({"/healthz", "/readyz", "/metrics"})  # polled constantly: not logged
 log = get_logger("uzdik.http")
@@ -77,9 +92,10 @@ def _validation_error(_: Request | None, exc: Exception) -> Response:
         )
         for e in exc.errors()
     ]
+    text = bool(items) and all(i.code == INVALID_TEXT for i in items)
     return problem(
         400,
-        "request_invalid",
+        INVALID_TEXT if text else "request_invalid",
         "The request is malformed",
         f"{len(items)} field(s) failed validation",
         items,
@@ -88,20 +104,39 @@ def _validation_error(_: Request | None, exc: Exception) -> Response:
 
 def _http_error(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
-    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    if isinstance(exc, BodyTooLarge):
+        return _domain_error(None, PayloadTooLarge(exc.limit))
+    codes = {400: "request_invalid", 404: "not_found", 405: "method_not_allowed"}
+    code = codes.get(exc.status_code, "http_error")  # 400: a body FastAPI could not parse
     return problem(exc.status_code, code, str(exc.detail), str(exc.detail))
+
+
+def fingerprint(key: bytes, body: bytes) -> str:
+    """What an idempotency record keeps of a request body: ``HMAC-SHA256(key, body)`` in hex,
+    ``key`` the service's secret pepper. Never a plain digest: a body may hold an IIN, and a
+    plain SHA-256 of a short body gives it back by brute force in seconds."""
+    if not key:
+        raise ValueError("the fingerprint key (UZDIK_SURVEY_PEPPER) must not be empty")
+    return hmac.new(key, body, hashlib.sha256).hexdigest()
 
 
 def principal(
     request: Request, declared: HTTPAuthorizationCredentials | None = Security(BEARER_SCHEME)
 ) -> Principal:
-    """FastAPI dependency: the verified bearer token's principal (401 otherwise). ``declared``
-    is unused: it documents the bearer scheme on every route that depends on this one."""
-    header = request.headers.get("authorization", "")
+    """FastAPI dependency: the verified bearer token's principal (401 otherwise); verified
+    once per request (:class:`BodyGuard` may have done it before the body was read).
+    ``declared`` is unused: it documents the bearer scheme on every route that depends on
+    this one."""
+    known = request.scope.get("state", {}).get("principal")
+    if isinstance(known, Principal):
+        return known
+    return _authenticate(request.app.state.verifier, request.headers.get("authorization", ""))
+
+
+def _authenticate(verifier: TokenVerifier, header: str) -> Principal:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise Unauthorized("token_missing", "an Authorization: Bearer <token> header is required")
-    verifier: TokenVerifier = request.app.state.verifier
     found = verifier.verify(token.strip())
     structlog.contextvars.bind_contextvars(actor=found.sub)
     return found
@@ -123,9 +158,10 @@ async def command(
     """Run a command in one transaction, honouring ``Idempotency-Key`` (same key+body: same
     answer, nothing appended) and retrying a lost optimistic-concurrency race.
 
-    ``body_hash`` identifies the request when its body was streamed elsewhere (an upload)."""
+    ``body_hash`` identifies the request when its body was streamed elsewhere (an upload);
+    otherwise the body's :func:`fingerprint` does."""
     key = request.headers.get("idempotency-key")
-    body_hash = body_hash or hashlib.sha256(await request.body()).hexdigest()
+    body_hash = body_hash or fingerprint(request.app.state.fingerprint_key, await request.body())
     for attempt in range(attempts):
         try:
             async with store.transaction() as uow:
@@ -223,7 +259,7 @@ class Correlate:
 
 class RawRequest:
     """What a :class:`FastRoute` handler sees of its request: path parameters, headers, peer
-    and the body (read whole, at most ``limit`` bytes: 413 ``payload_too_large`` beyond)."""
+    and the body (read whole, at most ``limit`` bytes: 413 ``body_too_large`` beyond)."""
 
     __slots__ = ("_receive", "params", "scope")
 
@@ -255,11 +291,151 @@ class RawRequest:
                 return
 
 
+BODY_TOO_LARGE = "body_too_large"
+
+
 class PayloadTooLarge(DomainError):
     def __init__(self, limit: int) -> None:
         super().__init__(
-            code="payload_too_large", status=413, detail=f"the request body exceeds {limit} bytes"
+            code=BODY_TOO_LARGE, status=413, detail=f"the request body exceeds {limit} bytes"
         )
+
+
+class BodyTooLarge(StarletteHTTPException):
+    """Raised by :class:`BodyGuard`'s ``receive`` once a body passes its route's limit: an
+    HTTP exception, so that FastAPI's body parsing lets it through (as 413 ``body_too_large``)
+    instead of calling it a malformed body."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"the request body exceeds {limit} bytes")
+        self.limit = limit
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def body_limit(limit: int | None) -> Callable[[F], F]:
+    """Route decorator (under ``@api.post(...)``): this route's body limit instead of
+    ``UZDIK_MAX_BODY_BYTES``; ``None``: the route bounds its body itself while streaming it
+    (a document upload)."""
+
+    def mark(endpoint: F) -> F:
+        setattr(endpoint, "uzdik_body_limit", limit)  # noqa: B010 - a marker the guard reads
+        return endpoint
+
+    return mark
+
+
+@dataclass(frozen=True)
+class _Guarded:
+    route: Any  # an APIRoute, or FastAPI's view of one in an included router
+    authenticated: bool  # the route depends on :func:`principal`
+    limit: int | None
+
+
+class BodyGuard:
+    """Pure ASGI middleware in front of FastAPI: a command that needs a token is answered 401
+    before its body is read (a 100 MB body without a token costs nothing), and no body is read
+    past its route's limit (``UZDIK_MAX_BODY_BYTES``, or :func:`body_limit`): 413
+    ``body_too_large`` from ``Content-Length`` at once, or as soon as the stream passes it."""
+
+    def __init__(self, app: ASGIApp, api: FastAPI, default_limit: int) -> None:
+        self.app, self.api, self.default_limit = app, api, default_limit
+        self._routes: tuple[_Guarded, ...] = ()
+
+    def learn_routes(self) -> None:
+        """Learn the application's routes (once its routers are included), nested routers'
+        too, as FastAPI resolves them (prefix, the routers' dependencies)."""
+        walk = getattr(fastapi.routing, "iter_route_contexts", None)
+        routes: Iterable[Any] = self.api.router.routes
+        self._routes = tuple(
+            _Guarded(
+                route,
+                dependant is not None and _depends_on(dependant, principal),
+                getattr(route.endpoint, "uzdik_body_limit", self.default_limit),
+            )
+            for route in (routes if walk is None else walk(routes))
+            if (dependant := getattr(route, "dependant", None)) is not None
+            or isinstance(route, APIRoute)
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if (bad := _control_in_address(scope)) is not None:
+            detail = f"the {bad} holds a control character"
+            item = ErrorItem(INVALID_TEXT, detail, field=bad)
+            await problem(400, INVALID_TEXT, "The request is malformed", detail, [item])(
+                scope, receive, send
+            )
+            return
+        if scope["method"] not in BODY_METHODS:
+            await self.app(scope, receive, send)
+            return
+        guarded = self._route(scope)
+        limit = self.default_limit if guarded is None else guarded.limit
+        try:
+            if guarded is not None and guarded.authenticated:
+                scope.setdefault("state", {})["principal"] = _authenticate(
+                    self.api.state.verifier, _header(scope, b"authorization") or ""
+                )
+            if limit is not None and int(_header(scope, b"content-length") or 0) > limit:
+                raise PayloadTooLarge(limit)
+        except DomainError as exc:
+            await _domain_error(None, exc)(scope, receive, send)
+            return
+        except ValueError:  # a Content-Length that is not a number
+            await problem(400, "request_invalid", "The request is malformed", "Content-Length")(
+                scope, receive, send
+            )
+            return
+        await self.app(scope, receive if limit is None else _bounded(receive, limit), send)
+
+    def _route(self, scope: Scope) -> _Guarded | None:
+        for guarded in self._routes:
+            if guarded.route.matches(scope)[0] is Match.FULL:
+                return guarded
+        return None
+
+
+def _control_in_address(scope: Scope) -> str | None:
+    """``path`` or ``query`` when it holds a control character (a NUL in an id: PostgreSQL
+    would fail on it where SQLite stores it), else None."""
+    if control_in(scope["path"]):
+        return "path"
+    if _QUERY_CONTROL.search(unquote_to_bytes(scope.get("query_string", b""))):
+        return "query"
+    return None
+
+
+_QUERY_CONTROL = re.compile(rb"[\x00-\x1f\x7f]")
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+def _depends_on(dependant: Dependant, call: Callable[..., Any]) -> bool:
+    return any(d.call is call or _depends_on(d, call) for d in dependant.dependencies)
+
+
+def _bounded(receive: Receive, limit: int) -> Receive:
+    size = 0
+
+    async def bounded() -> Message:
+        nonlocal size
+        message = await receive()
+        size += len(message.get("body", b""))
+        if size > limit:
+            raise BodyTooLarge(limit)
+        return message
+
+    return bounded
 
 
 async def bounded_body(chunks: AsyncIterable[bytes], limit: int) -> bytes:
@@ -328,9 +504,16 @@ class ServiceApp(FastAPI):
     :class:`FastLane` within it) run before Starlette's own middleware stack, so a hot route
     pays for none of it (each layer is a coroutine and a wrapped ``send`` per request)."""
 
-    def __init__(self, service: str, fast_routes: Sequence[FastRoute] = (), **kwargs: Any) -> None:
+    def __init__(
+        self,
+        service: str,
+        fast_routes: Sequence[FastRoute] = (),
+        max_body_bytes: int = 1 << 20,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
-        inner: ASGIApp = super().__call__
+        self.body_guard = BodyGuard(super().__call__, self, max_body_bytes)
+        inner: ASGIApp = self.body_guard
         self._edge = Correlate(FastLane(inner, fast_routes) if fast_routes else inner, service)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -345,8 +528,16 @@ def create_app(
     fast_routes: Sequence[FastRoute] = (),
     **fastapi_kwargs: Any,
 ) -> FastAPI:
-    app = ServiceApp(service, fast_routes, title=f"uzdik {service}", version="1", **fastapi_kwargs)
+    app = ServiceApp(
+        service,
+        fast_routes,
+        verifier.settings.max_body_bytes,
+        title=f"uzdik {service}",
+        version="1",
+        **fastapi_kwargs,
+    )
     app.state.verifier = verifier
+    app.state.fingerprint_key = verifier.settings.survey_pepper.encode()
     document(app)
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
@@ -371,4 +562,5 @@ def create_app(
 
     for router in routers:
         app.include_router(router)
+    app.body_guard.learn_routes()
     return app

@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     http_port: int = 8000
     log_json: bool = True
     log_level: str = "INFO"
+    max_body_bytes: int = Field(default=1 << 20, gt=0)  # a JSON body; uploads set their own
 
     jwks_url: str | None = None
     jwt_issuer: str = "uzdik-dev"

@@ -226,12 +226,12 @@ def line_report(report: ImportReport) -> list[dict[str, Any]]:
 def import_refusal(report: ImportReport) -> DomainError:
     base = report.refusal()
     if report.problems:
-        return RuleViolation(base.code, base.detail, base.errors, sha256=report.sha256)
+        return RuleViolation(base.code, base.detail, base.errors, fingerprint=report.fingerprint)
     return RuleViolation(
         base.code,
         base.detail,
         base.errors,
-        sha256=report.sha256,
+        fingerprint=report.fingerprint,
         accepted=report.accepted,
         refused=report.refused,
         lines=line_report(report),

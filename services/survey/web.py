@@ -274,7 +274,10 @@ def _field_errors(error: DomainError | None, rubric: Rubric, lang: Lang) -> dict
 
 
 def _deadline(moment: datetime, lang: Lang) -> str:
-    local = moment.astimezone(_ZONE)
+    try:
+        local = moment.astimezone(_ZONE)
+    except OverflowError:  # a moment at the very edge of the calendar: shown as it was given
+        local = moment
     return f"{format_date(local, 'long', locale=lang)}, {format_time(local, 'short', locale=lang)}"
 
 

@@ -15,7 +15,7 @@ from starlette.types import Message
 
 from shared.auth import Principal
 from shared.errors import NotFound
-from shared.http import command, principal
+from shared.http import body_limit, command, principal
 from shared.runtime import ServiceContext
 from shared.store.eventstore import UnitOfWork
 
@@ -50,6 +50,7 @@ def router(ctx: ServiceContext) -> APIRouter:
             }
         },
     )
+    @body_limit(None)  # streamed into the blob store under the kind's own limit
     async def upload_document(
         application_id: UUID,
         kind: DocumentKind,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Path, Request
@@ -12,6 +13,7 @@ from shared.errors import NotFound
 from shared.http import command, principal
 from shared.runtime import ServiceContext
 from shared.store.eventstore import UnitOfWork
+from shared.text import TEXT_CHECKED
 
 from .. import handlers
 from ..domain.edition import AnnounceEdition, ExtendDeadline
@@ -34,7 +36,9 @@ def router(ctx: ServiceContext) -> APIRouter:
 
     @api.post("/editions", status_code=201, response_model=Appended)
     async def announce_edition(
-        body: AnnounceEdition, request: Request, who: Principal = Depends(principal)
+        body: Annotated[AnnounceEdition, TEXT_CHECKED],
+        request: Request,
+        who: Principal = Depends(principal),
     ) -> JSONResponse:
         """Announce an edition with its calendar and rules (§8). Organiser only."""
         actor = who.act_as("organiser")

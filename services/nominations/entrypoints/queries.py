@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 from typing import Literal
 from uuid import UUID
 
@@ -13,6 +12,7 @@ from shared.auth import Principal
 from shared.errors import DomainError
 from shared.http import principal
 from shared.runtime import ServiceContext
+from shared.text import control_in
 
 from .. import handlers
 from ..adapters import lookups
@@ -96,6 +96,9 @@ def decode(cursor: str) -> str:
         return ""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        return base64.b64decode(padded, altchars=b"-_", validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError) as error:
+        key = base64.b64decode(padded, altchars=b"-_", validate=True).decode()
+    except ValueError as error:  # not base64 (non-ASCII too), not UTF-8 (binascii.Error…)
         raise DomainError("cursor_invalid", "the cursor is not one this API gave", 400) from error
+    if control_in(key):  # a NUL would fail PostgreSQL's comparison, not SQLite's
+        raise DomainError("cursor_invalid", "the cursor is not one this API gave", 400)
+    return key

@@ -10,6 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 
 from shared.openapi import Problem as Problem  # the kernel documents every route's refusals
 from shared.openapi import problems as problems  # what a route adds: responses=problems(...)
+from shared.text import CheckedBody
 
 from ..domain.calendar import CalendarStep, EditionCalendar
 from ..domain.documents import DocumentKind
@@ -26,7 +27,10 @@ Reason = Annotated[
 ]
 
 
-class Body(BaseModel):
+class Body(CheckedBody):
+    """A request body: no unknown field; no NUL or control character in its text (400
+    ``invalid_text`` on every database)."""
+
     model_config = ConfigDict(extra="forbid")
 
 
@@ -192,4 +196,3 @@ class ApplicationView(ApplicationSummary):
     complaints: Complaints | None = Field(
         description="§12 tie-break (4): the latest recorded figure and its source; null if none"
     )
-

@@ -137,7 +137,8 @@ def cursor_of(row: Sequence[Any]) -> str:
 
 def parse_cursor(cursor: str) -> tuple[str, int]:
     service, _, position = cursor.rpartition(":")
-    return service, int(position) if position.isdigit() else -1
+    valid = position.isascii() and position.isdigit() and len(position) < 19  # a BIGINT
+    return service, int(position) if valid else -1
 
 
 class Digest:

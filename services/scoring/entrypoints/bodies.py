@@ -21,13 +21,17 @@ from services.scoring.events import (
     TieBreakStep,
     Winner,
 )
+from shared.text import CheckedBody, ClientId
 
 Kato = Annotated[str, Field(pattern=r"^\d{9}$", description="9-digit KATO code")]
 Id = Annotated[str, Field(min_length=1, max_length=64)]
 Reason = Annotated[str, Field(min_length=1, max_length=4000)]
 
 
-class Body(BaseModel):
+class Body(CheckedBody):
+    """A request body: no unknown field; no NUL or control character in its text (400
+    ``invalid_text`` on every database)."""
+
     model_config = ConfigDict(extra="forbid")
 
 
@@ -35,7 +39,10 @@ class Body(BaseModel):
 
 
 class FormCommissionBody(Body):
-    commission_id: Id = Field(description="the commission's id (a UUID the organiser mints)")
+    commission_id: ClientId = Field(
+        description="the commission's id (a UUID the organiser mints; letters, digits, '_', "
+        "'.', '-', at most 64, no '..')"
+    )
     edition_id: Id
     level: Level
     region: Kato | None = Field(None, description="the region of a regional commission")
@@ -79,7 +86,9 @@ class OpenSittingBody(Body):
     commission_id: Id
     stage: Stage
     purpose: Reason = Field(description="what the sitting is for, as its protocol says")
-    sitting_id: Id | None = Field(None, description="client-minted id; else the service mints one")
+    sitting_id: ClientId | None = Field(
+        None, description="client-minted id; else the service mints one"
+    )
 
 
 class AttendanceBody(Body):
@@ -90,7 +99,9 @@ class SheetBody(Body):
     candidate_id: Id
     kind: SheetKind = Field(description="project (Annex 4), essay (Annex 6), interview, stage2")
     scores: dict[str, int] = Field(description="criterion key → integer points, 0..max")
-    sheet_id: Id | None = Field(None, description="client-minted id; else the service mints one")
+    sheet_id: ClientId | None = Field(
+        None, description="client-minted id; else the service mints one"
+    )
 
 
 class SheetBatchBody(Body):
@@ -101,7 +112,7 @@ class CorrectionBody(Body):
     sitting_id: Id = Field(description="the (quorate) sitting at which the correction is made")
     scores: dict[str, int]
     reason: Reason
-    sheet_id: Id | None = Field(None, description="id of the new sheet; else minted")
+    sheet_id: ClientId | None = Field(None, description="id of the new sheet; else minted")
 
 
 class AssessmentBody(Body):

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import hmac
 import io
 import re
 from collections.abc import Callable, Container
@@ -58,9 +59,11 @@ class LineOutcome:
 
 @dataclass(frozen=True)
 class ImportReport:
-    """The line-by-line verdict on a file; ``sha256`` identifies the file as received."""
+    """The line-by-line verdict on a file; ``fingerprint`` identifies the file as received:
+    ``HMAC-SHA256(pepper, file)`` in hex (a plain digest of a file of IINs would give them
+    back by brute force)."""
 
-    sha256: str
+    fingerprint: str
     lines: tuple[LineOutcome, ...] = ()
     problems: tuple[ErrorItem, ...] = ()  # the file as a whole (encoding, header, empty)
 
@@ -97,7 +100,7 @@ def parse_paper_poll(
     today: date | None = None,
 ) -> ImportReport:
     """Check every line of a paper-poll CSV against the rubric, the roll and earlier answers."""
-    digest = hashlib.sha256(data).hexdigest()
+    digest = hmac.new(pepper, data, hashlib.sha256).hexdigest()
     try:
         rows = _rows(data.decode("utf-8-sig"))
     except UnicodeDecodeError:

@@ -110,6 +110,12 @@ class SurveyRules(BaseModel):
     open_days: int = Field(
         ge=1, description="how long a survey opened by a nomination takes answers"
     )
+    max_window_days: int = Field(
+        92, ge=1, description="the longest window a survey may be opened for (by hand too)"
+    )
+    max_lead_days: int = Field(
+        366, ge=0, description="how far ahead of the opening command a survey may open"
+    )
 
     @classmethod
     def edition_2020(cls) -> SurveyRules:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from services.survey.domain.answers import RecordResponse, ValidResponse, validate_response
@@ -70,6 +70,12 @@ def open_survey(
         raise RuleViolation("invalid_window", "opens_at and closes_at need a UTC offset")
     if not now < cmd.closes_at or not cmd.opens_at < cmd.closes_at:
         raise RuleViolation("invalid_window", "the survey must close after it opens and after now")
+    if cmd.closes_at - cmd.opens_at > timedelta(days=rules.max_window_days):
+        detail = f"a survey runs for at most {rules.max_window_days} days"
+        raise RuleViolation("invalid_window", detail, reason="window_too_long")
+    if cmd.opens_at - now > timedelta(days=rules.max_lead_days):
+        detail = f"a survey opens at most {rules.max_lead_days} days ahead"
+        raise RuleViolation("invalid_window", detail, reason="opens_too_far_ahead")
     return [
         SurveyOpened(
             survey_id=cmd.survey_id,

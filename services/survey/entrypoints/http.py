@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from datetime import datetime
 from typing import Annotated, Any
@@ -27,6 +26,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import BaseModel, Field, ValidationError
 
+from services.nominations.domain.territory import Level, load_territory
 from services.survey import handlers
 from services.survey.domain.results import result_of
 from services.survey.domain.survey import OpenSurvey
@@ -34,26 +34,30 @@ from services.survey.events import SurveyResult
 from services.survey.readmodels import FLAG, SurveyDoc, get_tally, page
 from services.survey.service import SurveyService, service_of
 from shared.auth import Principal
-from shared.errors import RuleViolation
+from shared.errors import ErrorItem, RuleViolation
 from shared.http import (
     FastRoute,
     RawRequest,
+    body_limit,
     bounded_body,
     command,
     correlation_id,
+    fingerprint,
     principal,
 )
 from shared.runtime import ServiceContext
 from shared.store.eventstore import UnitOfWork
+from shared.text import CheckedBody, ClientId
 
 MAX_IMPORT_BYTES = 5_000_000
 MAX_ROLL = 200_000
+MAX_ROLL_BYTES = MAX_ROLL * 70  # a roll of resident keys: 64 hex digits, quoted, a comma
 
 
-class OpenSurveyBody(BaseModel):
+class OpenSurveyBody(CheckedBody):
     survey_id: UUID
-    edition_id: str = Field(min_length=1, max_length=64)
-    candidate_id: str = Field(min_length=1, max_length=64)
+    edition_id: ClientId
+    candidate_id: ClientId
     settlement_kato: str = Field(pattern=r"^\d{9}$", description="the nominee's rural district")
     region_kato: str = Field(pattern=r"^\d{9}$")
     opens_at: datetime
@@ -80,7 +84,7 @@ class Recorded(BaseModel):
     event_ids: list[str]
 
 
-class RollBody(BaseModel):
+class RollBody(CheckedBody):
     residents: list[Annotated[str, Field(max_length=64)]] = Field(
         min_length=1,
         max_length=MAX_ROLL,
@@ -138,7 +142,7 @@ async def record_response(
         "api",
         svc.config.source_of(peer, forwarded_for),
         idempotency_key=idempotency_key[:128] if idempotency_key else None,
-        request_hash=hashlib.sha256(raw).hexdigest() if idempotency_key else "",
+        request_hash=fingerprint(svc.pepper, raw) if idempotency_key else "",
     )
     headers = {"Idempotent-Replayed": "true"} if accepted.replayed else None
     return Response(
@@ -164,6 +168,26 @@ def fast_routes(ctx: ServiceContext) -> list[FastRoute]:
         )
 
     return [FastRoute("POST", RESPONSES_PATH, respond)]
+
+
+def ensure_known_place(settlement_kato: str, region_kato: str) -> None:
+    """422 ``unknown_settlement`` unless ``settlement_kato`` is a rural district of the KATO
+    classifier, in ``region_kato`` (the survey of a place no resident lives in, or of another
+    region, could never be answered by the right residents)."""
+    territory = load_territory()
+    unit = territory.find(settlement_kato)
+    if unit is None or unit.level is not Level.rural_district:
+        raise RuleViolation(
+            "unknown_settlement",
+            f"{settlement_kato} is not a rural district of the KATO classifier",
+            [ErrorItem("unknown_settlement", "not a rural district", "settlement_kato")],
+        )
+    if territory.region_of(settlement_kato).kato != region_kato:
+        raise RuleViolation(
+            "settlement_not_in_region",
+            f"{settlement_kato} is not in region {region_kato}",
+            [ErrorItem("settlement_not_in_region", "another region's", "settlement_kato")],
+        )
 
 
 def client_source(svc: SurveyService, request: Request) -> str:
@@ -198,6 +222,7 @@ def router(ctx: ServiceContext) -> APIRouter:
     ) -> object:
         """Open the survey of a nominee's rural district (§14.3). Organiser only."""
         actor = who.act_as("organiser", region=body.region_kato)
+        ensure_known_place(body.settlement_kato, body.region_kato)
         cmd = OpenSurvey(**body.model_dump())
 
         async def run(uow: UnitOfWork) -> Appended:
@@ -231,6 +256,7 @@ def router(ctx: ServiceContext) -> APIRouter:
             429: {"description": "rate_limited (Retry-After)"},
         },
     )
+    @body_limit(MAX_RESPONSE_BYTES)
     async def respond(survey_id: UUID, request: Request) -> Response:
         """A resident's answers (§14.3): once per resident, identified by the IIN, which is
         never stored — only its HMAC. Durable when answered (committed to the event store).
@@ -251,6 +277,7 @@ def router(ctx: ServiceContext) -> APIRouter:
         status_code=201,
         openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}}},
     )
+    @body_limit(MAX_IMPORT_BYTES)
     async def paper_import(
         survey_id: UUID, request: Request, who: Principal = Depends(principal)
     ) -> object:
@@ -258,9 +285,7 @@ def router(ctx: ServiceContext) -> APIRouter:
         a 422 ``import_refused`` reporting each line (accepted, or refused and why)."""
         doc = await svc.survey(survey_id, fresh=True)
         actor = who.act_as("operator", region=doc.opened.region_kato)
-        data = await request.body()
-        if len(data) > MAX_IMPORT_BYTES:
-            raise RuleViolation("import_too_large", f"at most {MAX_IMPORT_BYTES} bytes")
+        data = await request.body()  # at most MAX_IMPORT_BYTES (413 body_too_large beyond)
 
         async def run(uow: UnitOfWork) -> dict[str, Any]:
             done = await handlers.import_paper_poll(
@@ -269,7 +294,7 @@ def router(ctx: ServiceContext) -> APIRouter:
             return {
                 "id": str(done.import_id),
                 "survey_id": str(survey_id),
-                "sha256": done.report.sha256,
+                "fingerprint": done.report.fingerprint,
                 "accepted": done.report.accepted,
                 "refused": 0,
                 "lines": handlers.line_report(done.report),
@@ -282,6 +307,7 @@ def router(ctx: ServiceContext) -> APIRouter:
             svc.forget(survey_id)
 
     @api.put("/surveys/{survey_id}/roll", response_model=Appended)
+    @body_limit(MAX_ROLL_BYTES)
     async def upload_roll(
         survey_id: UUID,
         request: Request,

@@ -8,7 +8,6 @@ recorded. Refusals are shown in the page's language with the matching HTTP statu
 
 from __future__ import annotations
 
-import hashlib
 from functools import cache
 from typing import Any
 from uuid import UUID, uuid4
@@ -30,6 +29,7 @@ from services.survey.web import (
     render_notice,
 )
 from shared.errors import DomainError
+from shared.http import body_limit, fingerprint
 from shared.runtime import ServiceContext
 
 HEADERS = {
@@ -90,10 +90,8 @@ def router(ctx: ServiceContext) -> APIRouter:
         return _html(render_form(page, lang, idempotency_key=str(uuid4())))
 
     @pages.post("/surveys/{survey_id}", response_class=HTMLResponse)
+    @body_limit(MAX_FORM_BYTES)
     async def submit(survey_id: UUID, request: Request) -> HTMLResponse:
-        raw = await request.body()
-        if len(raw) > MAX_FORM_BYTES:
-            return _html("", 413)
         form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
         lang = language(request, form.get("lang"))
         try:
@@ -112,7 +110,7 @@ def router(ctx: ServiceContext) -> APIRouter:
                 "web",
                 client_source(svc, request),
                 idempotency_key=key,
-                request_hash=_form_hash(form),
+                request_hash=_form_hash(svc.pepper, form),
             )
         except DomainError as refused:
             if refused.code in ("survey_closed", "survey_not_open"):
@@ -129,6 +127,7 @@ def router(ctx: ServiceContext) -> APIRouter:
     return pages
 
 
-def _form_hash(form: dict[str, str]) -> str:
+def _form_hash(pepper: bytes, form: dict[str, str]) -> str:
+    """The form's fingerprint for its idempotency key: keyed by the pepper (it holds the IIN)."""
     fields = sorted((k, v) for k, v in form.items() if k not in ("lang", "idempotency_key"))
-    return hashlib.sha256(repr(fields).encode()).hexdigest()
+    return fingerprint(pepper, repr(fields).encode())

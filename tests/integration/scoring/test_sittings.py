@@ -163,7 +163,8 @@ async def test_a_member_of_one_region_cannot_score_a_candidate_of_another(world:
     claim = await world.scoring.post(
         f"/v1/sittings/{their_sitting}/sheets", json=body, headers=no_region
     )
-    assert (claim.status_code, claim.json()["code"]) == (403, "commission_not_allowed")
+    # a regional member's token without a region is refused before its commission is read
+    assert (claim.status_code, claim.json()["code"]) == (403, "region_required")
     forged = world.bearer(member, ["member"], OTHER_REGION, other_seat.commission_id)
     impostor = await world.scoring.post(
         f"/v1/sittings/{their_sitting}/sheets", json=body, headers=forged

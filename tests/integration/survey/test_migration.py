@@ -1,10 +1,12 @@
-"""Migration 0005 on both databases: a survey stored before it (tally and stream version in
+"""Migrations 0005 and 0006 on both databases: a survey stored before it (tally and stream version in
 its document, idempotency answers in ``idempotency_keys``) goes on as one stored after it."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from uuid import uuid4
 
 import pytest
@@ -14,7 +16,8 @@ from services.survey import handlers
 from services.survey.domain.answers import ValidResponse
 from services.survey.domain.iin import make_iin, resident_key
 from services.survey.ingest import Accepted, ResponseWriter, Submission
-from services.survey.readmodels import SURVEY, get_survey, get_tally
+from services.survey.readmodels import IDEMPOTENT, SURVEY, get_survey, get_tally
+from shared.errors import DomainError
 from shared.events import SYSTEM
 from shared.migrations import upgrade
 from shared.store import schema
@@ -65,7 +68,7 @@ async def test_a_survey_from_before_0005_keeps_its_tally_and_its_stored_answers(
                 response=json.dumps({"id": "r-1", "survey_id": SID, "event_ids": ["e-1"]}),
             )
         )
-    await upgrade(store.engine)
+    await upgrade(store.engine, "0005")  # (0006 then blanks the stored request digests)
     async with store.transaction() as uow:
         doc = await get_survey(uow, SID)  # parses: the moved fields are gone
         tally = await get_tally(uow, SID)
@@ -79,3 +82,38 @@ async def test_a_survey_from_before_0005_keeps_its_tally_and_its_stored_answers(
     async with store.transaction() as uow:
         tally = await get_tally(uow, SID)
     assert (tally.count, tally.flagged, tally.sums) == (4, 1, (11,) * 16)
+
+
+async def test_0006_leaves_no_plain_request_digest_and_an_old_key_replays_nothing(
+    store: EventStore,
+) -> None:
+    await upgrade(store.engine, "0005")
+    digest = hashlib.sha256(b'{"iin": "860101300126", "answers": []}').hexdigest()
+    file_digest = hashlib.sha256(b"iin,a1\n860101300126,1\n").hexdigest()
+    async with store.transaction() as uow:
+        await handlers.open_survey(uow, open_cmd(), RULES, SYSTEM, "t", DURING)
+        answer_doc = {"request_hash": digest, "response": {"id": "r-1", "survey_id": SID}}
+        await uow.docs.put(IDEMPOTENT, f"{SID}:k-1", answer_doc)
+        rows = [
+            ("roll:" + SID, "k-2", {"id": SID, "event_ids": []}),
+            ("paper_import:" + SID, "k-3", {"id": "i-1", "sha256": file_digest, "accepted": 1}),
+        ]
+        for scope, key, response in rows:
+            await uow.conn.execute(
+                schema.idempotency_keys.insert().values(
+                    scope=scope,
+                    key=key,
+                    request_hash=digest,
+                    status_code=201,
+                    response=json.dumps(response),
+                )
+            )
+    await upgrade(store.engine)
+    async with store.engine.connect() as conn:
+        dumped = repr(list(await conn.execute(sa.select(schema.idempotency_keys))))
+        dumped += repr(list(await conn.execute(sa.select(schema.documents))))
+    assert digest not in dumped and file_digest not in dumped
+    assert '"accepted": 1' in dumped  # the rest of the stored answer is kept
+    writer = ResponseWriter(store, lambda: DURING)
+    (retried,) = await writer.write([replace(answer(1, key="k-1"), request_hash=digest)])
+    assert isinstance(retried, DomainError) and retried.code == "idempotency_key_reused"

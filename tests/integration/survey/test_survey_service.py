@@ -4,7 +4,9 @@ over HTTP. The last test greps the whole store, topic and log for every IIN used
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
+import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -17,6 +19,7 @@ import pytest
 from services.scoring.events import CandidateNominated, SurveyResultReceived
 from services.survey.domain.iin import make_iin, resident_key
 from services.survey.handlers import survey_id_for
+from shared.http import fingerprint
 from shared.relay import topic_for
 from shared.store.eventstore import EventStore
 from tests.builders import candidate_registered
@@ -485,6 +488,137 @@ async def test_the_relay_in_a_process_of_its_own_publishes_what_the_api_recorded
         await drop_database(pg_admin_url, url)
 
 
+async def test_what_postgresql_or_the_page_failed_on_is_refused_at_the_edge(
+    client: httpx.AsyncClient, service: SurveyProcess
+) -> None:
+    """Issue 13, items 4 and 5: each of these was a 500 on PostgreSQL (or accepted though
+    wrong); each is now a problem with its code, before anything is stored."""
+    now = datetime.now(UTC)
+    organiser = service.token("org", ["organiser"])
+    good = {
+        "survey_id": str(uuid.uuid4()),
+        "edition_id": str(uuid.uuid4()),
+        "candidate_id": str(uuid.uuid4()),
+        "settlement_kato": RURAL,
+        "region_kato": REGION,
+        "opens_at": (now - timedelta(hours=1)).isoformat(),
+        "closes_at": (now + timedelta(days=7)).isoformat(),
+    }
+
+    async def opened(**changes: str) -> httpx.Response:
+        raw = json.dumps({**good, **changes}).encode()
+        headers = {**organiser, "Content-Type": "application/json"}
+        return await client.post("/v1/surveys", content=raw, headers=headers)
+
+    nul = await opened(candidate_id="c-1\u0000")
+    assert (nul.status_code, nul.json()["code"]) == (400, "invalid_text"), nul.text
+    escaping = await opened(candidate_id="../../x")
+    assert escaping.status_code == 400
+    assert [e["code"] for e in escaping.json()["errors"]] == ["invalid_id"]
+    unknown = await opened(settlement_kato="999999999")
+    assert (unknown.status_code, unknown.json()["code"]) == (422, "unknown_settlement")
+    elsewhere = await opened(region_kato="190000000")
+    assert (elsewhere.status_code, elsewhere.json()["code"]) == (422, "settlement_not_in_region")
+    ages = await opened(opens_at="0001-01-01T00:00:00+05:00", closes_at="9999-12-31T23:59:00-05:00")
+    assert (ages.status_code, ages.json()["code"]) == (422, "invalid_window")
+    assert (await opened()).status_code == 201  # the same body, without the fault
+
+    survey_id = good["survey_id"]
+    flags = await client.get(f"/v1/surveys/{survey_id}/flags?after=%00", headers=organiser)
+    assert (flags.status_code, flags.json()["code"]) == (400, "invalid_text")
+    odd = await client.get(f"/v1/surveys/{survey_id}/flags?after=é", headers=organiser)
+    assert odd.status_code == 200 and odd.json()["items"] == []
+    page = await client.get(f"/surveys/{survey_id}?lang=%00")
+    assert page.status_code == 400
+    assert (await client.get(f"/surveys/{survey_id}?lang=ru")).status_code == 200
+
+
+async def test_a_huge_body_without_a_token_is_refused_at_once_and_healthz_stays_responsive(
+    client: httpx.AsyncClient, service: SurveyProcess
+) -> None:
+    """Issue 13, item 3: the body of a command is read only once its token is good, and never
+    past the limit (UZDIK_MAX_BODY_BYTES, 1 MiB by default)."""
+
+    async def megabytes(n: int) -> AsyncIterator[bytes]:
+        for _ in range(n):
+            yield b" " * (1 << 20)
+
+    async def health() -> float:
+        slowest = 0.0
+        for _ in range(10):
+            started = time.perf_counter()
+            assert (await client.get("/healthz")).status_code == 200
+            slowest = max(slowest, time.perf_counter() - started)
+            await asyncio.sleep(0.05)
+        return slowest
+
+    probes = asyncio.create_task(health())
+    started = time.perf_counter()
+    refused = await client.post(
+        "/v1/surveys", content=megabytes(100), headers={"Content-Type": "application/json"}
+    )
+    assert refused.status_code == 401 and refused.json()["code"] == "token_missing"
+    assert time.perf_counter() - started < 10.0  # (the client sends it all: loopback speed)
+    assert await probes < 2.0  # the event loop never parsed it
+    organiser = service.token("org", ["organiser"])
+    for body in (megabytes(2), b" " * ((1 << 20) + 1)):
+        big = await client.post(
+            "/v1/surveys", content=body, headers={**organiser, "Content-Type": "application/json"}
+        )
+        assert big.status_code == 413 and big.json()["code"] == "body_too_large"
+    assert (await client.get("/healthz")).status_code == 200
+
+
+async def test_no_digest_of_a_body_or_an_iin_without_the_pepper_is_stored_or_logged(
+    client: httpx.AsyncClient, service: SurveyProcess
+) -> None:
+    """A plain SHA-256 of a short body gives its IIN back by brute force: what idempotency
+    records keep is the body's HMAC under the pepper (issue 13, item 1)."""
+    pepper = PEPPER.encode()
+    survey_id = await open_survey(client, service)
+    api_iin, web_iin, roll_iins = iin(30), iin(31), [iin(32), iin(33)]
+    body = json.dumps({"iin": api_iin, "answers": [6] * 16}).encode()
+    headers = {"Content-Type": "application/json", "Idempotency-Key": "plain-1", **source(30)}
+    url = f"/v1/surveys/{survey_id}/responses"
+    first = await client.post(url, content=body, headers=headers)
+    again = await client.post(url, content=body, headers=headers)
+    assert first.status_code == again.status_code == 201, first.text
+    assert again.headers["idempotent-replayed"] == "true" and again.json() == first.json()
+    form = {"iin": web_iin, "lang": "kk", "idempotency_key": "web-1", **form_answers([5] * 16)}
+    posted = await client.post(f"/surveys/{survey_id}", data=form, headers=source(31))
+    assert posted.status_code == 201
+    fields = sorted((k, v) for k, v in form.items() if k not in ("lang", "idempotency_key"))
+    form_digest = hashlib.sha256(repr(fields).encode()).hexdigest()
+
+    other = await open_survey(client, service)
+    organiser = {**service.token("org", ["organiser"], REGION), "Idempotency-Key": "roll-1"}
+    roll = json.dumps({"residents": roll_iins}).encode()
+    put = await client.put(
+        f"/v1/surveys/{other}/roll",
+        content=roll,
+        headers={**organiser, "Content-Type": "application/json"},
+    )
+    assert put.status_code == 200, put.text
+    csv = paper([roll_iins[0] + ";" + ";".join(["4"] * 16)])
+    operator = {**service.token("op", ["operator"], REGION), "Idempotency-Key": "paper-1"}
+    imported = await client.post(
+        f"/v1/surveys/{other}/paper-imports",
+        content=csv,
+        headers={**operator, "Content-Type": "text/csv"},
+    )
+    assert imported.status_code == 201, imported.text
+    assert "sha256" not in imported.json()
+    assert imported.json()["fingerprint"] == fingerprint(pepper, csv)
+
+    store, log = await dump_database(service.database_url), service.log()
+    plain = {hashlib.sha256(b).hexdigest() for b in (body, roll, csv)} | {form_digest}
+    plain |= {hashlib.sha256(i.encode()).hexdigest() for i in (api_iin, web_iin, *roll_iins)}
+    for where, text in {"table": store, "log": log}.items():
+        assert not [d for d in plain if d in text], f"a plain digest in the {where}"
+    assert fingerprint(pepper, body) in store  # what is kept instead
+    assert fingerprint(pepper, roll) in store
+
+
 async def test_no_iin_is_in_any_table_event_topic_or_log_line(
     client: httpx.AsyncClient, service: SurveyProcess
 ) -> None:
@@ -511,7 +645,7 @@ async def test_no_iin_is_in_any_table_event_topic_or_log_line(
     assert (await answer(client, survey_id, api, [1] * 16, n=20)).status_code == 201
     assert (await answer(client, survey_id, api, [2] * 16, n=20)).status_code == 409
     assert (await answer(client, survey_id, iin(21), [99] * 16, n=21)).status_code == 422
-    operator = service.token("op", ["operator"])
+    operator = service.token("op", ["operator"], REGION)
     rows = [iin(22) + "," + ",".join(["3"] * 16)]
     csv = (
         "iin," + ",".join(f"a{i}" for i in range(1, 17)) + "\n" + "\n".join(rows) + "\n"

@@ -111,3 +111,34 @@ def test_unknown_roles_in_a_token_are_refused(roles: list[str]) -> None:
     token = issue_dev_token(SETTINGS, "x", roles)
     with pytest.raises(Exception, match="unknown roles"):
         TokenVerifier(SETTINGS).verify(token)
+
+
+@pytest.mark.parametrize(
+    "role", ["nominator", "operator", "secretary", "member", "chair", "ethics"]
+)
+def test_a_token_without_a_region_does_not_act_in_every_region(role: str) -> None:
+    from shared.errors import Forbidden
+
+    who = Principal(sub="p", roles=[role])
+    for region in ("110000000", None):
+        with pytest.raises(Forbidden) as refused:
+            who.act_as(role, region=region)
+        assert refused.value.code == "region_required"
+
+
+async def test_a_region_less_secretary_token_is_refused_403_region_required() -> None:
+    token = issue_dev_token(SETTINGS, "s1", ["secretary"])
+    async with app() as client:
+        r = await client.post("/v1/regions/110000000/things", headers=bearer(token))
+    assert r.status_code == 403 and r.json()["code"] == "region_required"
+
+
+def test_national_roles_and_the_republican_commission_act_without_a_region() -> None:
+    for role in ("organiser", "auditor"):
+        assert Principal(sub="p", roles=[role]).act_as(role, region="110000000").role == role
+    republican = Principal(sub="p", roles=["chair"], commission="republican-1")
+    assert republican.act_as("chair", region=None).role == "chair"  # its own commission
+    with pytest.raises(Exception, match="region_required"):
+        republican.act_as("chair", region="110000000")  # a regional matter: not its own
+    mixed = Principal(sub="p", roles=["nominator", "auditor"])
+    assert mixed.act_as("nominator", "auditor", region="110000000").role == "auditor"

@@ -113,7 +113,7 @@ async def test_a_body_over_the_limit_is_refused_with_413() -> None:
     async with client() as c:
         r = await c.post("/v1/things/apples/counts", content=b'{"n": 1}' + b" " * 100)
     assert r.status_code == 413
-    assert r.json()["code"] == "payload_too_large"
+    assert r.json()["code"] == "body_too_large"
 
 
 async def test_other_methods_and_paths_still_reach_fastapi() -> None:
@@ -132,7 +132,7 @@ async def test_a_fastapi_twin_reads_its_body_within_the_same_limit() -> None:
         small = await c.put("/v1/things/apples/counts", content=b"x" * 64)
         big = await c.put("/v1/things/apples/counts", content=b"x" * 65)
     assert small.status_code == 200 and small.json() == {"bytes": 64}
-    assert big.status_code == 413 and big.json()["code"] == "payload_too_large"
+    assert big.status_code == 413 and big.json()["code"] == "body_too_large"
 
 
 async def test_a_client_gone_before_its_body_is_counted_499_not_a_server_error() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from functools import reduce
 from uuid import uuid4
@@ -77,6 +77,29 @@ def test_a_window_that_ends_before_it_starts_or_in_the_past_is_refused() -> None
     assert refusal(open_survey, None, backwards, now=OPENS, rules=RULES).code == "invalid_window"
     late = refusal(open_survey, None, open_cmd(), now=CLOSES, rules=RULES)
     assert (late.code, late.status) == ("invalid_window", 422)
+
+
+def test_a_window_from_year_1_to_9999_or_too_far_ahead_is_refused_at_opening() -> None:
+    ends = replace(
+        open_cmd(),
+        opens_at=datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=5))),
+        closes_at=datetime(9999, 12, 31, 23, 59, tzinfo=timezone(timedelta(hours=-5))),
+    )
+    error = refusal(open_survey, None, ends, now=OPENS, rules=RULES)
+    assert (error.code, error.status, error.extra["reason"]) == (
+        "invalid_window",
+        422,
+        "window_too_long",
+    )
+    far = replace(
+        open_cmd(),
+        opens_at=datetime(9999, 12, 1, tzinfo=UTC),
+        closes_at=datetime(9999, 12, 31, 23, 59, tzinfo=UTC),
+    )
+    error = refusal(open_survey, None, far, now=OPENS, rules=RULES)
+    assert (error.code, error.extra["reason"]) == ("invalid_window", "opens_too_far_ahead")
+    longest = replace(open_cmd(), closes_at=OPENS + timedelta(days=RULES.max_window_days))
+    assert open_survey(None, longest, now=OPENS, rules=RULES)  # the edge itself is allowed
 
 
 # --- recording -------------------------------------------------------------------------------

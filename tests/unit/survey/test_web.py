@@ -105,6 +105,12 @@ def test_the_deadline_is_shown_in_almaty_time_in_each_language() -> None:
     assert "July 20, 2020" in render_form(PAGE, "en")
 
 
+def test_a_deadline_at_the_edge_of_the_calendar_still_renders() -> None:
+    edge = datetime(9999, 12, 31, 23, 59, tzinfo=UTC)  # Almaty time would be year 10000
+    page = SurveyPage(PAGE.survey_id, RULES.rubric, PAGE.place, edge)
+    assert "9999" in render_form(page, "en")
+
+
 def test_the_form_works_on_a_phone_without_javascript() -> None:
     html = render_form(PAGE, "kk")
     assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
