@@ -9,12 +9,11 @@ about a minute and a half on 2 cores."""
 from __future__ import annotations
 
 from functools import cache
-from importlib.util import find_spec
 from typing import Any
 
 import requests
 import schemathesis
-from hypothesis import HealthCheck, Phase, assume, settings
+from hypothesis import HealthCheck, Phase, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -66,42 +65,15 @@ def session() -> requests.Session:
     return requests.Session()
 
 
-def strings(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [s for k, v in value.items() for s in (*strings(k), *strings(v))]
-    if isinstance(value, list | tuple):
-        return [s for v in value for s in strings(v)]
-    return []
-
-
-S1_MERGED = find_spec("shared.text") is not None  # s1-defences' validation at the edge
-
-
-def known_s1_defect(case: Any) -> bool:
-    """Inputs that reach defects slice S1 (branch s1-defences) fixes in parallel, each a 500
-    without it: a NUL character in text that reaches PostgreSQL, a non-ASCII paging cursor.
-    Left out of this run until that branch is merged (it adds ``shared.text``); with it, the
-    run covers them (checked on a trial merge), and this filter is to go."""
-    if S1_MERGED:
-        return False
-    sent = strings([case.path_parameters, case.query, case.body])
-    cursor = (case.query or {}).get("after")
-    return any("\x00" in s for s in sent) or (isinstance(cursor, str) and not cursor.isascii())
-
-
 @schemathesis.pytest.parametrize(**SCHEMAS)
 @bounded(5)  # without a token, every secured operation stops at the 401
 def test_no_token(case: Any, live: dict[str, str]) -> None:
-    assume(not known_s1_defect(case))
     case.call_and_validate(base_url=live[service_of(case)], session=session(), checks=CHECKS)
 
 
 @schemathesis.pytest.parametrize(**SCHEMAS)
 @bounded(12)
 def test_valid_token(case: Any, live: dict[str, str], contract_token: str) -> None:
-    assume(not known_s1_defect(case))
     case.call_and_validate(
         base_url=live[service_of(case)],
         session=session(),
