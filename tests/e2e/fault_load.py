@@ -78,6 +78,12 @@ class Load:
     async def finished(self) -> None:
         await asyncio.gather(*self._tasks)
 
+    async def cancel(self) -> None:
+        """Abandon everything under way (the test failed)."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
     @property
     def acknowledged(self) -> list[Item]:
         return [i for i in self.items if i.acknowledged]

@@ -23,7 +23,11 @@ from typing import Any
 import asyncpg
 import httpx
 
-from services.reporting.kafka_source import KafkaSource
+from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from services.reporting.kafka_source import KafkaSource, reading_consumer
+from shared.kafka import client_kwargs
 from tests.conftest import ROOT
 from tests.e2e.test_processes import UZDIK, Deployment, Process, free_port
 
@@ -171,6 +175,46 @@ async def read_topic(bootstrap: str, topic: str) -> TopicCopies:
             found.copies[event_id] += 1
             found.events.setdefault(event_id, envelope)
     return found
+
+
+async def republish(bootstrap: str, topic: str, count: int) -> int:
+    """Send the first ``count`` messages of ``topic`` again as they are (partition, key, value,
+    headers): what a relay does when it dies between Kafka's acknowledgement and its own mark.
+    Returns how many were sent again."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **client_kwargs())
+    await admin.start()
+    try:
+        [described] = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    parts = [TopicPartition(topic, p["partition"]) for p in described["partitions"]]
+    consumer = reading_consumer(bootstrap)
+    await consumer.start()
+    try:
+        consumer.assign(parts)
+        await consumer.seek_to_beginning(*parts)
+        ends = await consumer.end_offsets(parts)
+        records: list[Any] = []
+        left = {tp for tp in parts if ends[tp] > 0}
+        deadline = time.monotonic() + 30
+        while left and len(records) < count and time.monotonic() < deadline:
+            got = await consumer.getmany(timeout_ms=1000, max_records=count)
+            for tp, batch in got.items():
+                records += [r for r in batch if r.offset < ends[tp]]
+                if batch and batch[-1].offset >= ends[tp] - 1:
+                    left.discard(tp)
+    finally:
+        await consumer.stop()
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **client_kwargs())
+    await producer.start()
+    try:
+        for r in records[:count]:
+            await producer.send_and_wait(
+                topic, r.value, key=r.key, partition=r.partition, headers=list(r.headers)
+            )
+    finally:
+        await producer.stop()
+    return len(records[:count])
 
 
 def dsn(url: str) -> str:

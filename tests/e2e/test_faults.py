@@ -51,9 +51,11 @@ from tests.e2e.fault_tools import (
     Fleet,
     PrivateBroker,
     Stored,
+    TopicCopies,
     eventually_true,
     fetch,
     read_topic,
+    republish,
     stored_events,
 )
 from tests.e2e.test_processes import UZDIK, Deployment, admin, current_edition, process_env
@@ -66,7 +68,8 @@ SURVEYS = 2
 WINDOW = 20.0  # seconds from the announcement to the close of the application window
 LOAD_BUDGET = 200.0  # seconds from the start of the load until retrying stops
 KILL_AFTER = 0.1  # seconds from a burst of requests to the SIGKILL: some are mid-commit
-CATCH_UP = 90.0  # seconds for reporting to apply every stored event
+CATCH_UP = 90.0
+REPUBLISHED = {"survey": 60, "scoring": 30}  # messages sent to the topics a second time  # seconds for reporting to apply every stored event
 Json = dict[str, Any]
 
 
@@ -105,7 +108,9 @@ async def test_acknowledged_responses_and_sheets_are_exactly_once_through_kills_
             for s in SERVICES
         }
         await fleet.ready(clients["reporting"])
-        survey_load, sheet_load, sitting = await run_under_faults(clients, fleet, broker)
+        survey_load, sheet_load, sitting = await run_under_faults(
+            clients, fleet, broker, topic_prefix
+        )
         problems = everything_acknowledged(survey_load) + everything_acknowledged(sheet_load)
         assert not problems, "\n".join(problems)
         await caught_up(urls)
@@ -128,7 +133,7 @@ async def test_acknowledged_responses_and_sheets_are_exactly_once_through_kills_
 
 
 async def run_under_faults(
-    clients: dict[str, httpx.AsyncClient], fleet: Fleet, broker: PrivateBroker
+    clients: dict[str, httpx.AsyncClient], fleet: Fleet, broker: PrivateBroker, prefix: str
 ) -> tuple[Load, Load, str]:
     """Set up an edition, start both loads, inject the faults, let the loads finish."""
     edition_id = str(uuid.uuid4())
@@ -142,18 +147,39 @@ async def run_under_faults(
     deadline = time.monotonic() + LOAD_BUDGET
     survey_load = Load(clients, responses(surveys), workers=3, interval=0.4, deadline=deadline)
     survey_load.start()
-    await asyncio.sleep((closes_at - datetime.now(UTC)).total_seconds() + 0.5)
-    await admit(clients["nominations"], applications)
-    field = await registered(clients["scoring"], board)
-    sitting = await open_sitting(clients["scoring"], board)
-    keys = (await rubric_keys(clients["scoring"], bearer, board, ["project"]))["project"]
-    items = list(sheets(board, sitting, field, keys))
-    # the sheets spread over about a minute: the time the faults take
-    sheet_load = Load(clients, iter(items), workers=2, interval=2 * 60.0 / len(items),
-                      deadline=deadline)  # fmt: skip
-    sheet_load.start()
+    sheet_load: Load | None = None
+    try:
+        await asyncio.sleep((closes_at - datetime.now(UTC)).total_seconds() + 0.5)
+        await admit(clients["nominations"], applications)
+        field = await registered(clients["scoring"], board)
+        sitting = await open_sitting(clients["scoring"], board)
+        keys = (await rubric_keys(clients["scoring"], bearer, board, ["project"]))["project"]
+        items = list(sheets(board, sitting, field, keys))
+        # the sheets spread over about a minute: the time the faults take
+        sheet_load = Load(clients, iter(items), workers=2, interval=2 * 60.0 / len(items),
+                          deadline=deadline)  # fmt: skip
+        sheet_load.start()
+        await faults(clients["reporting"], fleet, broker, prefix, survey_load, sheet_load)
+        survey_load.stop()
+        await asyncio.gather(survey_load.finished(), sheet_load.finished())
+    except BaseException:
+        for load in (survey_load, sheet_load):
+            if load is not None:
+                await load.cancel()
+        raise
+    return survey_load, sheet_load, sitting
 
-    client = clients["reporting"]
+
+async def faults(
+    client: httpx.AsyncClient,
+    fleet: Fleet,
+    broker: PrivateBroker,
+    prefix: str,
+    survey_load: Load,
+    sheet_load: Load,
+) -> None:
+    """SIGKILL scoring, then survey, each just after a burst of requests (some are cut off
+    mid-commit); stop and start the broker; send messages again on both topics."""
     await asyncio.sleep(4)
     sheet_load.burst(8)
     await asyncio.sleep(KILL_AFTER)
@@ -167,10 +193,12 @@ async def run_under_faults(
     await asyncio.sleep(3)  # commands keep being taken: the outbox holds their events
     await broker.start()
     await fleet.ready(client)
+    # a relay that dies between Kafka's acknowledgement and its own mark sends a batch twice:
+    # here deliberately, so that the consumers' dedupe is put to the test every run
+    for service, count in REPUBLISHED.items():
+        sent = await republish(broker.bootstrap, f"{prefix}.{service}.events", count)
+        assert sent == count, f"only {sent} of {service}'s messages to send again"
     await asyncio.sleep(4)
-    survey_load.stop()
-    await asyncio.gather(survey_load.finished(), sheet_load.finished())
-    return survey_load, sheet_load, sitting
 
 
 # --- the edition the load runs in -------------------------------------------------------------
@@ -359,7 +387,7 @@ async def caught_up(urls: dict[str, str]) -> None:
     await eventually_true(done, what, timeout=CATCH_UP)
 
 
-def topic_problems(service: str, stored: list[Stored], topic: Any) -> list[str]:
+def topic_problems(service: str, stored: list[Stored], topic: TopicCopies) -> list[str]:
     """The topic's distinct event ids are exactly the store's."""
     store_ids, topic_ids = {e.event_id for e in stored}, set(topic.events)
     problems = []
@@ -369,6 +397,14 @@ def topic_problems(service: str, stored: list[Stored], topic: Any) -> list[str]:
         problems.append(f"{service}: {len(extra)} event id(s) on the topic but not in the store: "
                         f"{sorted(extra)[:5]}")  # fmt: skip
     return problems
+
+
+def duplicates_problems(service: str, topic: TopicCopies) -> list[str]:
+    """The messages sent twice on purpose are there twice: the read models were put to the test."""
+    if topic.duplicated >= REPUBLISHED[service]:
+        return []
+    return [f"{service}: {topic.duplicated} duplicate message(s) on the topic, "
+            f"{REPUBLISHED[service]} sent again"]  # fmt: skip
 
 
 async def read_model(client: httpx.AsyncClient, model: str, key: str) -> Json:
@@ -416,6 +452,7 @@ async def check_survey(
         if doc["responses"] != count:
             problems.append(f"reporting survey_counts/{survey_id}: {doc['responses']} responses, "
                             f"the store has {count}")  # fmt: skip
+    problems += duplicates_problems("survey", topic)
     print(f"survey topic: {len(topic.events)} events, {topic.duplicated} duplicate message(s)")
     return problems
 
@@ -455,6 +492,7 @@ async def check_scoring(
             f"{len(set(protocol['sheets']) - acknowledged)} not acknowledged, "
             f"{len(acknowledged - set(protocol['sheets']))} acknowledged ones missing"
         )
+    problems += duplicates_problems("scoring", topic)
     print(f"scoring topic: {len(topic.events)} events, {topic.duplicated} duplicate message(s)")
     return problems
 
