@@ -27,6 +27,7 @@ class Item:
     body: dict[str, Any]
     headers: dict[str, str]
     key: str  # the Idempotency-Key, the same on every attempt
+    impatience: float | None = None  # the first attempt gives up this soon (answer lost)
     attempts: int = 0
     answer: dict[str, Any] | None = None  # the body of the 2xx
     replayed: bool = False  # the 2xx was the stored answer of an earlier attempt
@@ -65,13 +66,16 @@ class Load:
         """No new items; the ones under way are still retried until acknowledged."""
         self._stopping.set()
 
-    def burst(self, n: int) -> None:
+    def burst(self, n: int, impatience: float | None = None) -> None:
         """``n`` more items at once, all in flight together: a rush of clients at the moment of
-        a fault, so that some requests are cut off before, during and after their commit."""
+        a fault, so that some requests are cut off before, during and after their commit.
+        ``impatience``: each first attempt stops waiting for its answer after that many
+        seconds, as a client on a bad line does — the work done, the answer lost."""
         for _ in range(n):
             item = next(self.source, None)
             if item is None:
                 return
+            item.impatience = impatience
             self.items.append(item)
             self._tasks.append(asyncio.create_task(self._deliver(item)))
 
@@ -112,8 +116,15 @@ class Load:
         headers = {**item.headers, "Idempotency-Key": item.key}
         while time.monotonic() < self.deadline:
             item.attempts += 1
+            impatient = item.impatience if item.attempts == 1 else None
+            # sent in full, then hardly waited for: the server does the work, the answer is lost
+            timeout = (
+                httpx.USE_CLIENT_DEFAULT
+                if impatient is None
+                else httpx.Timeout(10.0, read=impatient)
+            )
             try:
-                r = await client.post(item.path, json=item.body, headers=headers)
+                r = await client.post(item.path, json=item.body, headers=headers, timeout=timeout)
             except httpx.TransportError as exc:
                 item.failures[type(exc).__name__] += 1
             else:
