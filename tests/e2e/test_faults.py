@@ -2,6 +2,13 @@
 steady load while the survey and the scoring processes are SIGKILLed and started again and the
 Kafka broker is stopped and started; clients retry with the same Idempotency-Key until answered.
 
+So that every run walks the paths that matter, not just the lucky ones: each SIGKILL follows a
+burst of requests (some are cut off around their commit); a few impatient clients stop reading
+their answer after 1 ms (the work done, the answer lost: their retry must be answered by the
+stored answer, and the test fails when no answer was ever replayed); and after the broker's
+restart some messages of both topics are sent a second time, as a relay that dies between
+Kafka's acknowledgement and its own mark does.
+
 Afterwards every acknowledged (2xx) response and sheet must be, exactly once:
 
 * **in the service's store** — one ``ResponseRecorded`` per resident of a survey (matched by the
