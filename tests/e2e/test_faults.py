@@ -65,7 +65,14 @@ from tests.e2e.fault_tools import (
     republish,
     stored_events,
 )
-from tests.e2e.test_processes import UZDIK, Deployment, admin, current_edition, process_env
+from tests.e2e.test_processes import (
+    UZDIK,
+    Deployment,
+    admin,
+    current_edition,
+    process_env,
+    run_cli,
+)
 from tests.unit.nominations.builders import questionnaire
 
 REGION = "190000000"  # Алматинская область
@@ -125,6 +132,7 @@ async def test_acknowledged_responses_and_sheets_are_exactly_once_through_kills_
         problems = await check_survey(clients, broker, topic_prefix, urls, survey_load)
         problems += await check_scoring(clients, broker, topic_prefix, urls, sheet_load, sitting)
         problems += await check_reporting(urls)
+        problems += await audit_verify(fleet.deployment.env)
         report = (
             f"restarts {dict(fleet.restarts)}, broker restarted once; "
             f"survey: {survey_load.summary()}; sheets: {sheet_load.summary()}"
@@ -523,7 +531,8 @@ async def check_scoring(
 
 
 async def check_reporting(urls: dict[str, str]) -> list[str]:
-    """One audit row per event id of each store, none for an event no store has."""
+    """One audit row per event id of each store, none for an event no store has; no consumer
+    set an event aside as a dead letter."""
     problems = []
     for service in ("survey", "scoring"):
         stored = {e.event_id for e in await stored_events(urls[service])}
@@ -539,4 +548,15 @@ async def check_reporting(urls: dict[str, str]) -> list[str]:
             problems.append(f"reporting audit: {len(lost)} {service} event(s) missing")
         if extra := set(counted) - stored:
             problems.append(f"reporting audit: {len(extra)} {service} event(s) no store has")
+    for service, url in urls.items():
+        buried = await fetch(url, "SELECT key FROM documents WHERE model = 'dead_letters'")
+        if buried:
+            problems.append(f"{service}: dead letters {[r['key'] for r in buried][:5]}")
     return problems
+
+
+async def audit_verify(env: dict[str, str]) -> list[str]:
+    """``uzdik audit verify``: every hash chain intact after the kills, every topic matching its
+    store (the CLI's own check, on the test's broker)."""
+    done = await run_cli(env, "audit", "verify")
+    return [] if done.returncode == 0 else [f"uzdik audit verify: {done.stdout}{done.stderr}"]
