@@ -250,9 +250,17 @@ async def form_commission(client: httpx.AsyncClient, edition_id: str) -> Board:
         "edition_id": edition_id,
         "level": "regional",
         "region": REGION,
-        "members": [{"person_id": m, "name": f"Member {n}"} for n, m in enumerate(board.members)],
+        "members": [
+            {"person_id": m, "name": f"Member {n}"}
+            | ({"position": "head_of_regional_department"} if m == board.chair else {})
+            for n, m in enumerate(board.members)
+        ],
         "chair_id": board.chair,
-        "secretary": {"person_id": board.secretary, "name": "Secretary"},
+        "secretary": {
+            "person_id": board.secretary,
+            "name": "Secretary",
+            "position": "regional_department_employee",
+        },
     }
     await call(client, "/v1/commissions", body, ORGANISER)
     return board
