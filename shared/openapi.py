@@ -4,13 +4,15 @@ FastAPI documents a route's success and, wrongly for us, a ``422 HTTPValidationE
 kernel answers a request that fails validation with ``400 request_invalid``). :func:`document`
 post-processes the generated document from what each route is:
 
-* a route with parameters or a body can be malformed: ``400`` (``request_invalid``, …);
+* every route can be malformed: ``400`` (``request_invalid`` for its parameters or body; the
+  edge's ``invalid_text`` for a control character in any path or query string, parameters or
+  not);
 * a route that needs the bearer token (FastAPI documents its ``security`` and the ``bearer``
   scheme, HTTP bearer JWT, from :data:`BEARER_SCHEME`): ``401`` and ``403``;
 * a path that names a resource, or a command (which may name one in its body): ``404``;
 * a command (POST, PUT, PATCH, DELETE): ``409`` (state, duplicate, concurrency) and ``422``
   (a rule, or an ``Idempotency-Key`` reused with another body);
-* a route with a body: ``413`` (too large);
+* a command, with a body of its own or not (the edge caps every command's body): ``413``;
 * whatever a route declares itself (``responses=problems(429)``), with its description.
 
 Every refusal is ``application/problem+json`` with the :class:`Problem` schema (RFC 9457).
@@ -35,7 +37,8 @@ BEARER_SCHEME = HTTPBearer(
 """Declares the scheme: a route depending on :func:`shared.http.principal` needs a token."""
 WRITES = frozenset({"post", "put", "patch", "delete"})
 MEANING = {
-    400: "malformed: a path, query or body that fails validation (request_invalid, …)",
+    400: "malformed: a path, query or body that fails validation (request_invalid, "
+    "invalid_text, …)",
     401: "no bearer token, or one that is not valid (token_missing, token_invalid, …)",
     403: "the token's role, region or commission may not do this",
     404: "an unknown resource",
@@ -113,12 +116,12 @@ def _refusals(operation: dict[str, Any], method: str) -> None:
     body = "requestBody" in operation
     write = method in WRITES
     derived = {
-        400: bool(params) or body,
+        400: True,  # the edge refuses a control character in any path or query (invalid_text)
         401: needs_token,
         403: needs_token,
         404: write or any(p.get("in") == "path" for p in params),
         409: write,
-        413: body,
+        413: body or write,  # the edge caps the body of every command, declared or not
         422: write,
     }
     for status in (s for s, applies in derived.items() if applies):

@@ -12,7 +12,7 @@ import hashlib
 import os
 import tempfile
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Protocol
 
@@ -28,6 +28,7 @@ class BlobRef:
     sha256: str
     size: int
     media_type: str
+    fresh: bool = field(default=False, compare=False)  # this upload brought the bytes
 
 
 class BlobStore(Protocol):
@@ -38,6 +39,8 @@ class BlobStore(Protocol):
     def path_of(self, sha256: str) -> Path: ...
 
     def require(self, sha256: str) -> Path: ...
+
+    def discard(self, blob: BlobRef) -> None: ...
 
 
 def too_large(max_bytes: int) -> DomainError:
@@ -78,7 +81,8 @@ class FileBlobStore:
         try:
             with handle:
                 sha256, size = await _copy(stream, handle, max_bytes)
-                if not self.exists(sha256):  # a known blob is discarded: no need to sync it
+                fresh = not self.exists(sha256)
+                if fresh:  # a known blob is discarded: no need to sync it
                     await asyncio.to_thread(_sync, handle)
             media_type = await asyncio.to_thread(sniff_file, temp)
             await asyncio.to_thread(_settle, temp, self.path_of(sha256))
@@ -86,7 +90,12 @@ class FileBlobStore:
             # Synchronous on purpose: one unlink is cheap and must happen even while the task
             # is being cancelled, or an aborted upload would leave its partial file behind.
             _discard(temp)
-        return BlobRef(sha256=sha256, size=size, media_type=media_type)
+        return BlobRef(sha256=sha256, size=size, media_type=media_type, fresh=fresh)
+
+    def discard(self, blob: BlobRef) -> None:
+        """Remove the bytes of a refused upload, unless an earlier upload had brought them."""
+        if blob.fresh:
+            self.path_of(blob.sha256).unlink(missing_ok=True)
 
 
 async def _copy(stream: AsyncIterator[bytes], out: IO[bytes], max_bytes: int) -> tuple[str, int]:

@@ -17,6 +17,7 @@ from typing import IO
 import av
 from av.container import InputContainer
 from av.video.stream import VideoStream
+from PIL import Image, UnidentifiedImageError
 
 from shared.errors import RuleViolation
 
@@ -138,3 +139,20 @@ def _packets_span(container: InputContainer, stream: VideoStream) -> float:
 async def measure_video(path: Path) -> float:
     """:func:`video_duration_seconds` off the event loop."""
     return await asyncio.to_thread(video_duration_seconds, path)
+
+
+def verify_image(path: Path) -> None:
+    """A PNG or JPEG opens as one (Pillow reads its header and checks its structure); 422
+    ``document_unreadable`` when it does not (an executable behind an image's magic bytes)."""
+    try:
+        with Image.open(path) as image:
+            image.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+        raise RuleViolation(
+            "document_unreadable", f"the file is not a readable image: {error}"
+        ) from error
+
+
+async def check_image(path: Path) -> None:
+    """:func:`verify_image` off the event loop."""
+    await asyncio.to_thread(verify_image, path)

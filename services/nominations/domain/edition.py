@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 
 from pydantic import AwareDatetime, Field
 
@@ -18,7 +18,16 @@ from ..events import DeadlineExtended, EditionAnnounced
 from .calendar import CalendarStep, EditionCalendar
 from .roles import ORGANISER, require_role
 from .rules import EditionRules, NominationRules
-from .values import EditionYear, Frozen, Id, Text, almaty_iso, almaty_seconds, almaty_text
+from .values import (
+    ALMATY,
+    EditionYear,
+    Frozen,
+    Id,
+    Text,
+    almaty_iso,
+    almaty_seconds,
+    almaty_text,
+)
 
 
 class AnnounceEdition(Frozen):
@@ -63,10 +72,30 @@ def announce(state: EditionState | None, command: AnnounceEdition, actor: Actor)
             f"edition {state.edition_id} was already announced",
             edition_id=state.edition_id,
         )
+    calendar = command.calendar
+    require_expressible(
+        [calendar.announced_at, calendar.announcement_deadline]
+        + [calendar.application_window_opens_at]
+        + [calendar.deadline(step) for step in CalendarStep]
+    )
     require_announced_in_time(command)
     if not command.calendar.in_order():
         raise RuleViolation("calendar_out_of_order", "a step of the calendar ends before the last")
     return [EditionAnnounced(**command.model_dump())]
+
+
+def require_expressible(moments: Iterable[datetime]) -> None:
+    """422 ``calendar_out_of_range`` for a moment that has no Almaty (or UTC) date of the
+    calendar: 9999-12-31T23:59-12:00 is one in no earlier-offset zone, and every later
+    message, view or comparison in Almaty would fail on it."""
+    for moment in moments:
+        try:
+            moment.astimezone(ALMATY), moment.astimezone(UTC)
+        except OverflowError:
+            raise RuleViolation(
+                "calendar_out_of_range",
+                f"{moment.isoformat()} has no date in Asia/Almaty (years 1 to 9999)",
+            ) from None
 
 
 def require_announced_in_time(command: AnnounceEdition) -> None:
@@ -96,6 +125,7 @@ def extend_deadline(
     edition = require_edition(state, command.edition_id)
     if not command.reason.strip():
         raise RuleViolation("reason_required", "an extension needs a reason")
+    require_expressible([command.new_deadline])
     current = edition.calendar.deadline(command.step)
     if command.new_deadline <= current:
         raise RuleViolation(

@@ -2,7 +2,7 @@
 
 The bytes are checked, not the client's word: the size limit is enforced while streaming
 (413 before the disk fills), the media type is sniffed, a video's length is measured, a PDF
-is opened and its pages counted.
+is opened and its pages counted, an image is opened; a file refused as unreadable is not kept.
 """
 
 from __future__ import annotations
@@ -14,14 +14,14 @@ from fastapi.responses import FileResponse, JSONResponse
 from starlette.types import Message
 
 from shared.auth import Principal
-from shared.errors import NotFound
+from shared.errors import DomainError, NotFound
 from shared.http import body_limit, command, principal
 from shared.runtime import ServiceContext
 from shared.store.eventstore import UnitOfWork
 
 from .. import handlers
 from ..adapters.blobs import BlobRef, BlobStore, too_large
-from ..adapters.media import PDF, VIDEO_TYPES, measure_video
+from ..adapters.media import JPEG, PDF, PNG, VIDEO_TYPES, check_image, measure_video
 from ..adapters.pdf import count_pages
 from ..domain.application import AttachDocument
 from ..domain.documents import VIDEO_KINDS, DocumentKind
@@ -106,6 +106,13 @@ async def store_upload(
     """Stream the body into the blob store (at most ``limit`` bytes); what the bytes are."""
     refuse_declared_oversize(request, limit)
     blob = await blobs.put(request.stream(), limit)
+    try:
+        if blob.media_type in (PNG, JPEG):
+            await check_image(blobs.path_of(blob.sha256))
+        duration, page_count = await measured(blobs, blob, kind), await pages(blobs, blob)
+    except DomainError:  # unreadable: its bytes are not kept either
+        blobs.discard(blob)
+        raise
     return AttachDocument(
         application_id=application_id,
         kind=kind,
@@ -113,8 +120,8 @@ async def store_upload(
         size_bytes=blob.size,
         media_type=blob.media_type,
         filename=filename,
-        duration_seconds=await measured(blobs, blob, kind),
-        page_count=await pages(blobs, blob),
+        duration_seconds=duration,
+        page_count=page_count,
     )
 
 

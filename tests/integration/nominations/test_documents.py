@@ -157,3 +157,45 @@ async def test_the_essay_is_a_pdf_of_at_most_three_pages(api: Nominations) -> No
     assert (fits.status_code, fits.json()["page_count"]) == (200, 3), fits.text
     shown = await api.get(application)
     assert [(f["kind"], f["page_count"]) for f in shown["files"]] == [("essay", 3)]
+
+
+@pytest.mark.parametrize(
+    "header", [b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff\xe0\x00\x10JFIF\x00"], ids=["png", "jpeg"]
+)
+async def test_an_image_header_over_an_executable_is_refused_as_unreadable(
+    api: Nominations, runtime: ServiceRuntime, blob_dir: Path, header: bytes
+) -> None:
+    """Issue 13, item 13: a document must parse as what it claims, an image scan too."""
+    edition = await api.announce()
+    application = await api.submitted(edition)
+    before = stored(blob_dir)
+    disguised = header + b"MZ\x90\x00\x03\x00\x00\x00" + bytes(range(256)) * 64
+    refused = await api.upload(application, DocumentKind.identity_document, disguised)
+    assert (refused.status_code, refused.json()["code"]) == (422, "document_unreadable")
+    assert "DocumentAttached" not in await events_of(runtime, application)
+    assert stored(blob_dir) == before
+
+
+async def test_a_refused_pdf_leaves_no_bytes_behind(api: Nominations, blob_dir: Path) -> None:
+    """The bytes of a document refused as unreadable are not kept on the server either."""
+    edition = await api.announce()
+    application = await api.submitted(edition)
+    before = stored(blob_dir)
+    disguised = b"%PDF-1.7\n" + b"MZ\x90\x00\x03\x00\x00\x00" + bytes(range(256)) * 64
+    refused = await api.upload(application, DocumentKind.service_record, disguised)
+    assert (refused.status_code, refused.json()["code"]) == (422, "document_unreadable")
+    assert stored(blob_dir) == before
+
+
+@pytest.mark.parametrize(("fmt", "media_type"), [("PNG", "image/png"), ("JPEG", "image/jpeg")])
+async def test_a_real_image_scan_is_accepted(api: Nominations, fmt: str, media_type: str) -> None:
+    import io
+
+    from PIL import Image
+
+    scan = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 180, 150)).save(scan, format=fmt)
+    edition = await api.announce()
+    application = await api.submitted(edition)
+    ok = await api.upload(application, DocumentKind.identity_document, scan.getvalue())
+    assert (ok.status_code, ok.json()["media_type"]) == (200, media_type), ok.text

@@ -59,10 +59,9 @@ def test_statuses_follow_from_what_the_route_is(service: str) -> None:
     for path, method, op in operations(service):
         documented = set(op["responses"])
         where = f"{method.upper()} {path}"
-        if op.get("parameters") or "requestBody" in op:
-            assert "400" in documented, where
-        if "requestBody" in op:
-            assert "413" in documented, where
+        assert "400" in documented, where  # the edge's invalid_text: any path or query
+        if "requestBody" in op or method in WRITES:
+            assert "413" in documented, where  # the edge caps every command's body
         if method in WRITES:
             assert {"404", "409", "422"} <= documented, where
         if "{" in path:
@@ -155,3 +154,45 @@ def test_files_are_documented_with_their_media_types() -> None:
     assert ok("reporting", "/v1/protocols/{sitting_id}.pdf") == {"application/pdf"}
     assert ok("reporting", "/v1/protocols/{sitting_id}.html") == {"text/html"}
     assert ok("nominations", "/v1/applications/{application_id}/documents/{kind}") == {"*/*"}
+
+
+@pytest.mark.parametrize(
+    ("service", "method", "path", "headers", "status", "code"),
+    [
+        ("nominations", "get", "/v1/territories?q=%00", {}, 400, "invalid_text"),
+        ("survey", "post", "/v1/survey-closures?x=%01", {"token": ""}, 400, "invalid_text"),
+        (
+            "scoring",
+            "post",
+            "/v1/commissions/c-1/stages/stage1/close",
+            {"token": "", "content-length": str(2 << 20)},
+            413,
+            "body_too_large",
+        ),
+        (
+            "survey",
+            "post",
+            "/v1/survey-closures",
+            {"token": "", "content-length": str(2 << 20)},
+            413,
+            "body_too_large",
+        ),
+    ],
+)
+async def test_what_the_edge_answers_a_route_without_parameters_or_body_is_documented(
+    service: str, method: str, path: str, headers: dict[str, str], status: int, code: str
+) -> None:
+    """Issue 13, item 16: the edge refuses a control character in any query (400) and a
+    command's body over the limit (413), whether or not the route declares parameters or a
+    body; the route's OpenAPI says so."""
+    if headers.pop("token", None) is not None:
+        token = issue_dev_token(SETTINGS, "organiser-1", ["organiser"])
+        headers["Authorization"] = f"Bearer {token}"
+    transport = httpx.ASGITransport(app=runtime(service).app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        r = await client.request(method, path, headers=headers)
+    assert (r.status_code, r.json()["code"]) == (status, code)
+    route = (
+        path.split("?")[0].replace("/c-1/", "/{commission_id}/").replace("/stage1/", "/{stage}/")
+    )
+    assert str(status) in document(service)["paths"][route][method]["responses"]

@@ -187,3 +187,36 @@ def test_a_stored_version_1_announcement_upcasts_with_its_deadline_met() -> None
     event = registry.decode("EditionAnnounced", 1, payload)
     assert isinstance(event, EditionAnnounced) and event.schema_version == 2
     assert event.calendar.announcement_deadline == at(2020, 5, 31)
+
+
+EDGE_OF_TIME = datetime.fromisoformat("9999-12-31T23:59:59-12:00")  # no Almaty date: year 10000
+
+
+def test_an_extension_to_a_moment_without_an_almaty_date_is_refused_and_the_next_is_judged() -> (
+    None
+):
+    """Issue 13, item 14: defences extended to 9999-12-31T23:59:59-12:00 were taken, and any
+    later extension of the step was a 500 (OverflowError writing its refusal in Almaty)."""
+    with pytest.raises(RuleViolation) as refused:
+        extend(CalendarStep.defences, EDGE_OF_TIME)
+    assert (refused.value.code, refused.value.status) == ("calendar_out_of_range", 422)
+    assert extend(CalendarStep.defences, at(2020, 9, 30))
+
+
+@pytest.mark.parametrize(
+    ("field", "moment"),
+    [
+        ("defences_deadline", EDGE_OF_TIME),
+        ("announced_at", datetime.fromisoformat("0001-01-01T00:00:00+14:00")),
+    ],
+)
+def test_an_announcement_with_a_moment_without_an_almaty_date_is_refused(
+    field: str, moment: datetime
+) -> None:
+    command = default_edition_2020(new_id())
+    command = command.model_copy(
+        update={"calendar": command.calendar.model_copy(update={field: moment})}
+    )
+    with pytest.raises(RuleViolation) as refused:
+        edition.announce(None, command, ORGANISER)
+    assert refused.value.code == "calendar_out_of_range"
