@@ -185,7 +185,19 @@ async def command(
         except (ConcurrencyError, ConnectionLost):
             if attempt == attempts - 1:
                 raise
+        except DomainError:
+            # A retry racing its own first attempt (a client that stopped waiting) is refused
+            # by what that attempt did (already recorded, duplicate); once it has committed,
+            # its stored answer is this request's answer too.
+            if key and (stored := await _replay(store, scope, key, body_hash)):
+                return stored
+            raise
     raise AssertionError("unreachable")
+
+
+async def _replay(store: EventStore, scope: str, key: str, body_hash: str) -> JSONResponse | None:
+    async with store.transaction() as uow:
+        return await _stored(uow, scope, key, body_hash)
 
 
 async def _stored(uow: UnitOfWork, scope: str, key: str, body_hash: str) -> JSONResponse | None:

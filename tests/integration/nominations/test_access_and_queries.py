@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 from services.nominations import demo_files
@@ -130,3 +131,22 @@ async def test_a_retried_submission_with_the_same_idempotency_key_appends_nothin
     assert (first.status_code, again.status_code) == (201, 201)
     assert again.json() == first.json()
     assert again.headers["idempotent-replayed"] == "true"
+
+
+async def test_concurrent_retries_with_one_idempotency_key_all_get_the_first_answer(
+    api: Nominations,
+) -> None:
+    """A client that gave up waiting retries while its first attempt is still running: every
+    attempt gets the one answer (201, replayed), none a refusal of its own first attempt."""
+    edition = await api.announce()
+    body_headers = {**api.nominator, "Idempotency-Key": str(uuid.uuid4())}
+    form = {
+        "edition_id": edition,
+        "application_id": str(uuid.uuid4()),
+        "questionnaire": questionnaire().model_dump(mode="json"),
+    }
+    answers = await asyncio.gather(
+        *(api.client.post("/v1/applications", json=form, headers=body_headers) for _ in range(8))
+    )
+    assert [a.status_code for a in answers] == [201] * 8, [a.text for a in answers]
+    assert len({a.text for a in answers}) == 1
