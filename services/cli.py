@@ -1,16 +1,23 @@
-"""The ``uzdik`` command line: serve, migrate, token, demo, replay, audit."""
+"""The ``uzdik`` command line: serve, relay, migrate, token, demo, replay, audit, docs.
+
+A mistake or an unreachable service ends in one line on stderr and an exit code (README,
+"Exit codes"); a traceback only with ``--debug``.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
+import socket
 import sys
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterable
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -20,12 +27,47 @@ from shared.auth import ROLES, issue_dev_token
 from shared.logging import configure_logging
 from shared.settings import Settings
 
+# Exit codes (README, "Exit codes").
+EXIT_FAILED = 1  # the command ran and found a problem (a broken chain, a replay that differs)
+EXIT_USAGE = 2  # a mistake in the command: unknown service, role, option; a missing folder
+EXIT_UNREACHABLE = 3  # the database, Kafka or the HTTP port cannot be reached or taken
+EXIT_CONFIG = 4  # a setting is refused (e.g. the rehearsal clock in production)
+EXIT_BUG = 70  # anything else: an unexpected error (the traceback with --debug)
+
 app = typer.Typer(
-    help="uzdik — the Best Rural Akim competition, event-sourced.", no_args_is_help=True
+    help="uzdik: the Best Rural Akim competition, event-sourced.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    rich_markup_mode=None,
 )
-audit_app = typer.Typer(help="Auditors' tools: verify the logs, print a candidate's trail.")
+audit_app = typer.Typer(
+    help="Auditors' tools: verify the logs, print a candidate's trail.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
 app.add_typer(audit_app, name="audit")
 console = Console(stderr=True)
+
+
+class Refused(Exception):
+    """A person's mistake or an unreachable resource: one line for them, and an exit code."""
+
+    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@app.callback()
+def _root(
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug", envvar="UZDIK_DEBUG", help="Show the traceback of an unexpected error."
+        ),
+    ] = False,
+) -> None:
+    """uzdik: the Best Rural Akim competition, event-sourced."""
+    # main() reads --debug itself: the traceback it shows is of whatever the command raised.
 
 
 def _settings(**overrides: object) -> Settings:
@@ -33,25 +75,154 @@ def _settings(**overrides: object) -> Settings:
     return settings.model_copy(update={k: v for k, v in overrides.items() if v is not None})
 
 
+def _existing(data_dir: Path) -> Path:
+    """A ``--data-dir`` the person named must exist: nothing is created for a typo."""
+    if not data_dir.is_dir():
+        raise Refused(
+            f"--data-dir {data_dir}: no such folder (run `make demo` or `uzdik demo` to make "
+            "one, or name an existing folder)"
+        )
+    return data_dir
+
+
 def _settings_for(data_dir: Path | None) -> Settings:
     """``--data-dir`` means the embedded databases in that folder: DATABASE_URL and Kafka from
     the environment would otherwise win over it (``Settings.database_url_for``)."""
     if data_dir is None:
         return _settings()
-    embedded = {"data_dir": data_dir, "database_url": None, "kafka_bootstrap_servers": None}
+    embedded = {
+        "data_dir": _existing(data_dir),
+        "database_url": None,
+        "kafka_bootstrap_servers": None,
+    }
     return _settings().model_copy(update=embedded)
+
+
+def _service(name: str) -> str:
+    if name not in SERVICES:
+        raise Refused(f"unknown service {name!r}; one of {', '.join(SERVICES)}")
+    return name
+
+
+def _endpoint(host: str, port: int, what: str, setting: str) -> None:
+    """Refuse at once, naming host and port, when nothing answers there."""
+    try:
+        socket.create_connection((host, port), timeout=5).close()
+    except OSError as exc:
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        raise Refused(
+            f"cannot reach {what} at {host}:{port} ({setting}): {reason}", EXIT_UNREACHABLE
+        ) from exc
+
+
+def _reachable(settings: Settings, services: Iterable[str], kafka: bool = True) -> None:
+    """The databases (and Kafka) the command needs answer, or a line naming which does not."""
+    from sqlalchemy.engine import make_url
+
+    for name in services:
+        url = make_url(settings.database_url_for(name))
+        if url.get_backend_name() == "postgresql":
+            own = f"UZDIK_{name.upper()}_DATABASE_URL"
+            setting = own if os.environ.get(own) else "DATABASE_URL"
+            _endpoint(url.host or "localhost", url.port or 5432, "the database", setting)
+    if kafka and settings.kafka_bootstrap_servers:
+        for server in settings.kafka_bootstrap_servers.split(","):
+            host, _, port = server.strip().rpartition(":")
+            _endpoint(host or "localhost", int(port or 9092), "Kafka", "KAFKA_BOOTSTRAP_SERVERS")
+
+
+def _free_port(settings: Settings) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((settings.http_host, settings.http_port))
+        except OSError as exc:
+            raise Refused(
+                f"cannot listen on {settings.http_host}:{settings.http_port} "
+                f"(UZDIK_HTTP_HOST, UZDIK_HTTP_PORT): {exc.strerror or exc}",
+                EXIT_UNREACHABLE,
+            ) from exc
 
 
 @app.command()
 def serve(
-    service: Annotated[str, typer.Argument(help=f"one of {', '.join(SERVICES)}")],
-    relay: Annotated[bool, typer.Option(help="run the outbox relay in this process")] = True,
-    consume: Annotated[bool, typer.Option(help="run the Kafka consumers in this process")] = True,
+    service: Annotated[
+        str | None,
+        typer.Argument(
+            help=f"One of {', '.join(SERVICES)}: that service alone, distributed "
+            "(needs KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL). Without it, all four in one "
+            "process, embedded.",
+            show_default=False,
+        ),
+    ] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="All four in one process on the embedded databases of this existing folder "
+            "(e.g. .uzdik/demo after make demo). Default: UZDIK_DATA_DIR (.uzdik), created "
+            "if absent.",
+            show_default=False,
+        ),
+    ] = None,
+    relay: Annotated[bool, typer.Option(help="Run the outbox relay in this process.")] = True,
+    consume: Annotated[bool, typer.Option(help="Run the Kafka consumers in this process.")] = True,
 ) -> None:
-    """Run a service: HTTP API, relay and consumers (distributed: PostgreSQL + Kafka)."""
+    """Run the system's HTTP APIs.
+
+    With no service: all four services in one process on one port (UZDIK_HTTP_PORT, 8000),
+    on the embedded SQLite databases and the in-process bus, each API under its name
+    (/nominations, /scoring, /survey, /reporting), the start page and the dev sign-in at /.
+    With a service: that service's HTTP API, relay and consumers, on PostgreSQL and Kafka.
+    """
+    if service is not None:
+        _serve_one(_service(service), data_dir, relay=relay, consume=consume)
+        return
+    from services.allinone import serve_all
+    from shared.clock import business_clock
+
+    if data_dir is None:
+        settings = _settings()
+        if settings.kafka_bootstrap_servers or settings.database_url:
+            raise Refused(
+                "DATABASE_URL or KAFKA_BOOTSTRAP_SERVERS is set: name a service "
+                "(uzdik serve nominations) to run it distributed, or pass --data-dir for the "
+                "embedded system, or unset them"
+            )
+        folder = settings.data_dir
+    else:
+        folder = _existing(data_dir)
+        settings = _settings_for(folder)
+    _free_port(settings)
+    configure_logging(json=settings.log_json, level=settings.log_level)
+    folder.mkdir(parents=True, exist_ok=True)
+    clock = business_clock(settings)
+    where = "localhost" if settings.http_host in ("0.0.0.0", "::") else settings.http_host
+    console.print(
+        f"uzdik: all four services at http://{where}:{settings.http_port}/ "
+        f"(data {folder}; business clock {clock.now().isoformat(timespec='seconds')}"
+        f"{', simulated' if clock.simulated else ''}); Ctrl-C stops",
+        highlight=False,
+        soft_wrap=True,
+    )
+    _run_fast(serve_all(settings, folder, clock))
+
+
+def _serve_one(service: str, data_dir: Path | None, relay: bool, consume: bool) -> None:
     from services.serve import serve as run
 
+    if data_dir is not None:
+        raise Refused(
+            "--data-dir is for the embedded system: `uzdik serve --data-dir DIR` (no service)"
+        )
     settings = _settings()
+    if not settings.kafka_bootstrap_servers:
+        raise Refused(
+            f"`uzdik serve {service}` runs one service distributed and needs "
+            "KAFKA_BOOTSTRAP_SERVERS (and DATABASE_URL); `uzdik serve` with no service runs "
+            "all four in one process, embedded"
+        )
+    _reachable(settings, [service])
+    _free_port(settings)
     configure_logging(json=settings.log_json, level=settings.log_level)
     _run_fast(run(spec(service), settings, relay=relay, consume=consume))
 
@@ -69,28 +240,41 @@ def _run_fast(main: Coroutine[Any, Any, None]) -> None:
 
 @app.command()
 def relay(
-    service: Annotated[str, typer.Argument(help=f"one of {', '.join(SERVICES)}")],
+    service: Annotated[str, typer.Argument(help=f"One of {', '.join(SERVICES)}.")],
 ) -> None:
-    """Run only a service's outbox relay (store → Kafka), with /healthz, /readyz and /metrics
-    on the HTTP port: a process of its own beside ``uzdik serve <service> --no-relay``, so that
-    publishing never takes the API's CPU. One relay is active at a time; others wait."""
+    """Run only a service's outbox relay (store to Kafka).
+
+    It serves /healthz, /readyz and /metrics on the HTTP port: a process of its own beside
+    `uzdik serve SERVICE --no-relay`, so that publishing never takes the API's CPU. One relay
+    is active at a time; others wait.
+    """
     from dataclasses import replace
 
     from services.serve import serve as run
 
+    _service(service)
     settings = _settings()
+    if not settings.kafka_bootstrap_servers:
+        raise Refused("`uzdik relay` publishes to Kafka: set KAFKA_BOOTSTRAP_SERVERS")
+    _reachable(settings, [service])
+    _free_port(settings)
     configure_logging(json=settings.log_json, level=settings.log_level)
     relay_only = replace(spec(service), routers=lambda _ctx: [], fast_routes=lambda _ctx: [])
     _run_fast(run(relay_only, settings, relay=True, consume=False))
 
 
 @app.command()
-def migrate(service: Annotated[str, typer.Argument(help="service, or 'all'")]) -> None:
+def migrate(
+    service: Annotated[str, typer.Argument(help=f"One of {', '.join(SERVICES)}, or all.")],
+) -> None:
     """Apply the database migrations of a service (or all) and exit."""
     from shared.runtime import ServiceRuntime
 
+    names = list(SERVICES) if service == "all" else [_service(service)]
+    _reachable(_settings(), names, kafka=False)
+
     async def run() -> None:
-        for name in SERVICES if service == "all" else [service]:
+        for name in names:
             rt = ServiceRuntime(spec(name), _settings())
             await rt.migrate()
             await rt.store.close()
@@ -307,8 +491,44 @@ def audit_trail(
 
 
 def main() -> None:
+    """The ``uzdik`` entry point: a person sees one line and an exit code, never a traceback
+    unless ``--debug`` (or UZDIK_DEBUG=1) asks for it."""
+    debug = "--debug" in sys.argv[1:] or os.environ.get("UZDIK_DEBUG", "") not in ("", "0")
     try:
         app()
-    except KeyError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        sys.exit(2)
+    except Refused as exc:
+        _say(str(exc))
+        sys.exit(exc.code)
+    except ValidationError as exc:
+        if debug:
+            raise
+        _say(f"configuration refused: {_settings_error(exc)}")
+        sys.exit(EXIT_CONFIG)
+    except KeyError as exc:  # services.registry.spec: an unknown service name
+        if debug:
+            raise
+        _say(str(exc.args[0]) if exc.args else str(exc))
+        sys.exit(EXIT_USAGE)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:
+        if debug:
+            raise
+        _say(
+            f"unexpected {type(exc).__name__}: {exc}. Run `uzdik --debug "
+            f"{' '.join(sys.argv[1:])}` for the traceback"
+        )
+        sys.exit(EXIT_BUG)
+
+
+def _say(message: str) -> None:
+    console.print(f"uzdik: error: {message}", highlight=False, markup=False, soft_wrap=True)
+
+
+def _settings_error(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors():
+        field = ".".join(str(p) for p in error.get("loc", ()))
+        message = str(error.get("msg", "")).removeprefix("Value error, ")
+        parts.append(f"UZDIK_{field.upper()}: {message}" if field else message)
+    return "; ".join(parts)
