@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import socket
 import sys
@@ -85,11 +86,18 @@ def _existing(data_dir: Path) -> Path:
     return data_dir
 
 
-def _settings_for(data_dir: Path | None) -> Settings:
+def _settings_for(data_dir: Path | None, needs: Iterable[str] = ()) -> Settings:
     """``--data-dir`` means the embedded databases in that folder: DATABASE_URL and Kafka from
-    the environment would otherwise win over it (``Settings.database_url_for``)."""
+    the environment would otherwise win over it (``Settings.database_url_for``). The databases
+    of ``needs`` must be there already: reading a folder never creates one."""
     if data_dir is None:
         return _settings()
+    missing = [f"{name}.db" for name in needs if not (_existing(data_dir) / f"{name}.db").is_file()]
+    if missing:
+        raise Refused(
+            f"--data-dir {data_dir} holds no {', '.join(missing)}: not a folder of uzdik's "
+            "embedded databases (`make demo` writes one to .uzdik/demo)"
+        )
     embedded = {
         "data_dir": _existing(data_dir),
         "database_url": None,
@@ -356,7 +364,8 @@ def replay(
     live ones (a digest per read model), then swap them in."""
     from services.reporting.replay import replay as run_replay
 
-    settings = _settings_for(data_dir)
+    settings = _settings_for(data_dir, needs=["reporting", *WRITERS])
+    _reachable(settings, ["reporting", *WRITERS])
 
     async def run() -> int:
         from shared.store.eventstore import EventStore
@@ -416,7 +425,10 @@ def audit_verify(
     first discrepancy and exit non-zero."""
     from services.audit import verify_all
 
-    settings = _settings_for(data_dir)
+    for name in service or []:
+        _service(name)
+    settings = _settings_for(data_dir, needs=service or list(WRITERS))
+    _reachable(settings, service or list(WRITERS))
     ok = asyncio.run(verify_all(settings, service or list(WRITERS), console))
     raise typer.Exit(0 if ok else 1)
 
@@ -445,7 +457,8 @@ def audit_trail(
     from services.audit import candidate_trail
     from shared.store.eventstore import EventStore
 
-    settings = _settings_for(data_dir)
+    settings = _settings_for(data_dir, needs=["scoring"])
+    _reachable(settings, ["scoring"])
 
     async def run() -> list[dict[str, object]]:
         store = EventStore("scoring", settings.database_url_for("scoring"))
@@ -514,10 +527,13 @@ def main() -> None:
     except Exception as exc:
         if debug:
             raise
+        first = (str(exc).strip().splitlines() or [""])[0][:300]
         _say(
-            f"unexpected {type(exc).__name__}: {exc}. Run `uzdik --debug "
+            f"unexpected {type(exc).__name__}: {first}. Run `uzdik --debug "
             f"{' '.join(sys.argv[1:])}` for the traceback"
         )
+        # tasks the failure left behind would print theirs at exit
+        logging.getLogger("asyncio").disabled = True
         sys.exit(EXIT_BUG)
 
 
