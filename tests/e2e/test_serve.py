@@ -174,3 +174,45 @@ async def test_uzdik_serve_with_nothing_configured_runs_a_short_edition_on_the_r
             assert [e["edition_id"] for e in r.json()["items"]] == [outcome.edition_id]
     # the data stayed in the folder, one embedded database per service
     assert {p.name for p in (folder / ".uzdik").glob("*.db")} == {f"{s}.db" for s in SERVICES}
+
+
+async def test_uzdik_serve_data_dir_serves_what_the_demo_produced(tmp_path: Path) -> None:
+    folder = tmp_path / "cwd"
+    folder.mkdir()
+    demo = await asyncio.to_thread(
+        subprocess.run,
+        [str(UZDIK), "demo", "--region", "110000000", "--per-district", "1", "--responses", "2"],
+        env=bare_env(),
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert demo.returncode == 0, demo.stderr[-3000:]
+    data = folder / ".uzdik" / "demo"
+    stores = {p: p.stat().st_size for p in data.glob("*.db")}
+    settings = Settings()
+    auditor = {"Authorization": f"Bearer {issue_dev_token(settings, 'auditor-1', ['auditor'])}"}
+    async with served(folder, "--data-dir", ".uzdik/demo") as system:
+        async with httpx.AsyncClient(base_url=system.base, timeout=30.0, trust_env=False) as c:
+            start = await c.get("/")
+            assert ".uzdik/demo" in start.text and "Dev sign-in" in start.text
+            clock = (await c.get("/clock")).json()
+            assert clock["simulated"] is False  # browsing: the real clock
+            editions = (await c.get("/reporting/v1/read-models/editions", headers=auditor)).json()
+            assert len(editions["items"]) == 1 and editions["items"][0]["year"] == 2020
+            protocols = await c.get("/reporting/v1/read-models/protocols", headers=auditor)
+            assert protocols.status_code == 200 and protocols.json()["items"]
+            sitting = protocols.json()["items"][0]["sitting_id"]
+            page = await c.get(f"/reporting/v1/protocols/{sitting}.html", headers=auditor)
+            assert page.status_code == 200 and "<html" in page.text.lower()
+            token = await c.get("/dev/token", params={"sub": "me", "role": "auditor"})
+            assert token.status_code == 200
+            mine = await c.get(
+                "/reporting/v1/read-models/editions",
+                headers={"Authorization": f"Bearer {token.text}"},
+            )
+            assert mine.json() == editions
+    # the demo's databases were served, not replaced
+    assert set(data.glob("*.db")) == set(stores)
