@@ -161,6 +161,7 @@ def serve(
             "(needs KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL). Without it, all four in one "
             "process, embedded.",
             show_default=False,
+            metavar="[SERVICE]",
         ),
     ] = None,
     data_dir: Annotated[
@@ -170,6 +171,7 @@ def serve(
             "(e.g. .uzdik/demo after make demo). Default: UZDIK_DATA_DIR (.uzdik), created "
             "if absent.",
             show_default=False,
+            metavar="DIR",
         ),
     ] = None,
     relay: Annotated[bool, typer.Option(help="Run the outbox relay in this process.")] = True,
@@ -293,14 +295,21 @@ def migrate(
 
 @app.command()
 def token(
-    sub: Annotated[str, typer.Option(help="subject: the person's id")],
-    role: Annotated[list[str], typer.Option(help=f"role(s): {', '.join(sorted(ROLES))}")],
-    region: Annotated[str | None, typer.Option(help="KATO code of the region")] = None,
-    commission: Annotated[str | None, typer.Option(help="commission id")] = None,
-    name: Annotated[str, typer.Option(help="display name")] = "",
-    hours: Annotated[float, typer.Option(help="lifetime in hours")] = 8.0,
+    sub: Annotated[str, typer.Option(help="Subject: the person's id.")],
+    role: Annotated[
+        list[str], typer.Option(help=f"A role, repeatable: {', '.join(sorted(ROLES))}.")
+    ],
+    region: Annotated[str | None, typer.Option(help="KATO code of the region.")] = None,
+    commission: Annotated[str | None, typer.Option(help="Commission id.")] = None,
+    name: Annotated[str, typer.Option(help="Display name.")] = "",
+    hours: Annotated[float, typer.Option(help="Lifetime in hours.")] = 8.0,
 ) -> None:
-    """Issue a token from the dev issuer (local runs only)."""
+    """Print a token from the dev issuer.
+
+    For local runs, the demo and tests only: production turns the dev issuer off
+    (UZDIK_DEV_JWT_SECRET empty). Paste it into a service's Authorize button, or send it as
+    Authorization: Bearer TOKEN.
+    """
     unknown = set(role) - ROLES
     if unknown:
         raise typer.BadParameter(f"unknown role(s) {sorted(unknown)}; one of {sorted(ROLES)}")
@@ -313,21 +322,27 @@ def token(
 
 @app.command()
 def demo(
-    data_dir: Annotated[Path, typer.Option(help="where the embedded databases go")] = Path(
-        ".uzdik/demo"
-    ),
-    fresh: Annotated[bool, typer.Option(help="start from empty databases")] = True,
+    data_dir: Annotated[
+        Path, typer.Option(help="Where the embedded databases go.", metavar="DATA_DIR")
+    ] = Path(".uzdik/demo"),
+    fresh: Annotated[bool, typer.Option(help="Start from empty databases.")] = True,
     region: Annotated[
-        list[str] | None, typer.Option(help="only these regions (KATO); default all 17")
+        list[str] | None,
+        typer.Option(help="Only this region (KATO), repeatable; default all 17.", metavar="KATO"),
     ] = None,
-    per_district: Annotated[int, typer.Option(help="applications per district")] = 4,
-    responses: Annotated[int, typer.Option(help="survey responses per nominee")] = 12,
+    per_district: Annotated[int, typer.Option(help="Applications per district.")] = 4,
+    responses: Annotated[int, typer.Option(help="Survey responses per nominee.")] = 12,
     pdf: Annotated[
-        str, typer.Option(help="PDF protocols: finals (interviews, stage II), all, none")
+        str, typer.Option(help="PDF protocols: finals (interviews, stage II), all or none.")
     ] = "finals",
-    seed: Annotated[int, typer.Option(help="random seed of the synthetic edition")] = 2020,
+    seed: Annotated[int, typer.Option(help="Random seed of the synthetic edition.")] = 2020,
 ) -> None:
-    """Run a whole 2020 edition in the embedded mode (SQLite, nothing to start)."""
+    """Run a whole synthetic 2020 edition, embedded.
+
+    SQLite, nothing to start: applications, checks, stage I, surveys, the regional finals and
+    stage II through the services' own HTTP commands on a simulated 2020 clock; protocols and
+    ratings go to DATA_DIR/out. Afterwards `uzdik serve --data-dir DATA_DIR` browses it.
+    """
     from services.demo import run_demo
     from services.scenario import Scale
 
@@ -356,12 +371,19 @@ def _progress() -> Progress:
 @app.command()
 def replay(
     data_dir: Annotated[
-        Path | None, typer.Option(help="embedded mode: the databases' folder")
+        Path | None,
+        typer.Option(
+            help="Embedded mode: the existing folder of the databases (e.g. .uzdik/demo).",
+            metavar="DIR",
+        ),
     ] = None,
-    swap: Annotated[bool, typer.Option(help="swap the rebuilt read models in")] = True,
+    swap: Annotated[bool, typer.Option(help="Swap the rebuilt read models in.")] = True,
 ) -> None:
-    """Rebuild reporting's read models from offset zero of every log; prove they equal the
-    live ones (a digest per read model), then swap them in."""
+    """Rebuild reporting's read models from the logs.
+
+    Reads every log from offset zero, proves the rebuilt read models equal the live ones (a
+    digest per read model), then swaps them in. Exit code 1 when they differ.
+    """
     from services.reporting.replay import replay as run_replay
 
     settings = _settings_for(data_dir, needs=["reporting", *WRITERS])
@@ -417,12 +439,21 @@ def _source(settings: Settings) -> EventSource:
 @audit_app.command("verify")
 def audit_verify(
     data_dir: Annotated[
-        Path | None, typer.Option(help="embedded mode: the databases' folder")
+        Path | None,
+        typer.Option(
+            help="Embedded mode: the existing folder of the databases (e.g. .uzdik/demo).",
+            metavar="DIR",
+        ),
     ] = None,
-    service: Annotated[list[str] | None, typer.Option(help="only these services")] = None,
+    service: Annotated[
+        list[str] | None, typer.Option(help="Only this service, repeatable.", metavar="SERVICE")
+    ] = None,
 ) -> None:
-    """Recompute every service's hash chain (and, with Kafka, compare the topics); name the
-    first discrepancy and exit non-zero."""
+    """Recompute every service's hash chain.
+
+    With Kafka, the topics are compared with the stores too. The first discrepancy is named
+    and the exit code is 1.
+    """
     from services.audit import verify_all
 
     for name in service or []:
@@ -435,9 +466,12 @@ def audit_verify(
 
 @app.command()
 def docs(
-    out: Annotated[Path, typer.Option(help="where docs/ lives")] = Path("docs"),
+    out: Annotated[Path, typer.Option(help="Where docs/ lives.")] = Path("docs"),
 ) -> None:
-    """Regenerate the integrators' contract: JSON Schemas and the AsyncAPI document."""
+    """Regenerate the integrators' contract.
+
+    The JSON Schemas of the results topic and its AsyncAPI document, under OUT.
+    """
     from services.reporting.contract import write
 
     for path in write(out):
@@ -446,12 +480,19 @@ def docs(
 
 @audit_app.command("trail")
 def audit_trail(
-    candidate: Annotated[str, typer.Option(help="the candidate's id")],
+    candidate: Annotated[str, typer.Option(help="The candidate's id.")],
     data_dir: Annotated[
-        Path | None, typer.Option(help="embedded mode: the databases' folder")
+        Path | None,
+        typer.Option(
+            help="Embedded mode: the existing folder of the databases (e.g. .uzdik/demo).",
+            metavar="DIR",
+        ),
     ] = None,
 ) -> None:
-    """Print the history of a candidate's scores: every sheet, correction and decision."""
+    """Print the history of a candidate's scores.
+
+    Every sheet, correction and decision, in order. Exit code 1 when there is none.
+    """
     from rich.table import Table
 
     from services.audit import candidate_trail
