@@ -174,6 +174,14 @@ def serve(
             metavar="DIR",
         ),
     ] = None,
+    all_: Annotated[
+        bool,
+        typer.Option(
+            "--all",
+            help="The four services as four processes (PostgreSQL and Kafka), on ports "
+            "UZDIK_HTTP_PORT + 1 to + 4 (8001-8004), their logs prefixed with their names.",
+        ),
+    ] = False,
     relay: Annotated[bool, typer.Option(help="Run the outbox relay in this process.")] = True,
     consume: Annotated[bool, typer.Option(help="Run the Kafka consumers in this process.")] = True,
 ) -> None:
@@ -183,7 +191,11 @@ def serve(
     on the embedded SQLite databases and the in-process bus, each API under its name
     (/nominations, /scoring, /survey, /reporting), the start page and the dev sign-in at /.
     With a service: that service's HTTP API, relay and consumers, on PostgreSQL and Kafka.
+    With --all: the four of them as processes.
     """
+    if all_:
+        _serve_processes(service, data_dir)
+        return
     if service is not None:
         _serve_one(_service(service), data_dir, relay=relay, consume=consume)
         return
@@ -215,6 +227,24 @@ def serve(
         soft_wrap=True,
     )
     _run_fast(serve_all(settings, folder, clock))
+
+
+def _serve_processes(service: str | None, data_dir: Path | None) -> None:
+    from services.supervisor import ports, run_all
+
+    if service is not None or data_dir is not None:
+        raise Refused("--all starts every service distributed: name no service and no --data-dir")
+    settings = _settings()
+    if not settings.kafka_bootstrap_servers:
+        raise Refused(
+            "`uzdik serve --all` runs the four services distributed and needs "
+            "KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL (with {service}); `uzdik serve` with no "
+            "service runs all four in one process, embedded"
+        )
+    _reachable(settings, SERVICES)
+    for port in ports(settings.http_port).values():
+        _free_port(settings.model_copy(update={"http_port": port}))
+    raise typer.Exit(asyncio.run(run_all(settings.http_port)))
 
 
 def _serve_one(service: str, data_dir: Path | None, relay: bool, consume: bool) -> None:
