@@ -215,7 +215,9 @@ def serve(
         folder = _existing(data_dir)
         settings = _settings_for(folder)
     _free_port(settings)
-    configure_logging(json=settings.log_json, level=settings.log_level)
+    # a person at a terminal reads lines, not JSON, unless UZDIK_LOG_JSON says otherwise
+    human = "UZDIK_LOG_JSON" not in os.environ
+    configure_logging(json=settings.log_json and not human, level=settings.log_level)
     folder.mkdir(parents=True, exist_ok=True)
     clock = business_clock(settings)
     where = "localhost" if settings.http_host in ("0.0.0.0", "::") else settings.http_host
@@ -510,7 +512,9 @@ def docs(
 
 @audit_app.command("trail")
 def audit_trail(
-    candidate: Annotated[str, typer.Option(help="The candidate's id.")],
+    candidate: Annotated[
+        str, typer.Option(help="The candidate's id, or a part of their name (any case).")
+    ],
     data_dir: Annotated[
         Path | None,
         typer.Option(
@@ -521,26 +525,40 @@ def audit_trail(
 ) -> None:
     """Print the history of a candidate's scores.
 
-    Every sheet, correction and decision, in order. Exit code 1 when there is none.
+    Every sheet, correction and decision, in order, with the people who acted by name. A name
+    that fits several candidates lists them (exit code 2); none, or no event, exit code 1.
     """
     from rich.table import Table
 
-    from services.audit import candidate_trail
+    from services.audit import candidate_trail, directory, find_candidates
     from shared.store.eventstore import EventStore
 
     settings = _settings_for(data_dir, needs=["scoring"])
     _reachable(settings, ["scoring"])
 
-    async def run() -> list[dict[str, object]]:
+    async def lookup() -> tuple[list[tuple[str, str]], dict[str, str], list[dict[str, object]]]:
         store = EventStore("scoring", settings.database_url_for("scoring"))
         try:
-            return await candidate_trail(store, candidate)
+            candidates, people = await directory(store)
+            found = find_candidates(candidates, candidate) or [(candidate, "")]
+            rows = await candidate_trail(store, found[0][0]) if len(found) == 1 else []
+            return found, people, rows
         finally:
             await store.close()
 
-    rows = asyncio.run(run())
-    table = Table(title=f"candidate {candidate}: {len(rows)} events")
-    for column in (
+    found, people, rows = asyncio.run(lookup())
+    if len(found) > 1:
+        listing = Table(title=f"{len(found)} candidates match {candidate!r}: name one by id")
+        listing.add_column("candidate id")
+        listing.add_column("name")
+        for cid, name in found:
+            listing.add_row(cid, name)
+        Console(width=160).print(listing)
+        raise typer.Exit(EXIT_USAGE)
+    ((cid, name),) = found
+    if not rows and not name:
+        raise Refused(f"no candidate with the id or a name containing {candidate!r}", EXIT_FAILED)
+    columns = (
         "position",
         "event",
         "occurred_at",
@@ -550,28 +568,18 @@ def audit_trail(
         "total",
         "supersedes",
         "reason",
-    ):
+    )
+    table = Table(title=f"candidate {name or '(name unknown)'} ({cid}): {len(rows)} events")
+    for column in columns:
         table.add_column(column)
     for row in rows:
-        table.add_row(
-            *(
-                str(row[c] or "")
-                for c in (
-                    "position",
-                    "event",
-                    "occurred_at",
-                    "actor",
-                    "sitting",
-                    "kind",
-                    "total",
-                    "supersedes",
-                    "reason",
-                )
-            )
-        )
+        actor = str(row["actor"] or "")
+        person = people.get(actor.split(" ", 1)[0])
+        shown = {**row, "actor": f"{person}, {actor}" if person else actor}
+        table.add_row(*(str(shown[c] or "") for c in columns))
     Console(width=240).print(table)
     if not rows:
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_FAILED)
 
 
 def main() -> None:
