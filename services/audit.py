@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 from rich.console import Console
@@ -13,12 +15,22 @@ from shared.store.canonical import event_hash
 from shared.store.eventstore import EventStore
 
 
-async def verify_all(settings: Settings, services: list[str], console: Console) -> bool:
+async def verify_all(
+    settings: Settings,
+    services: list[str],
+    console: Console,
+    tick: Callable[[str, int], None] | None = None,
+) -> bool:
+    """``tick(service, events checked)`` as each chain is walked (a progress display)."""
     ok = True
     for service in services:
         store = EventStore(service, settings.database_url_for(service))
         try:
-            report = await verify_chain(store)
+            if tick is not None:
+                tick(service, 0)
+            report = await verify_chain(
+                store, tick=None if tick is None else functools.partial(tick, service)
+            )
             if report.discrepancy:
                 console.print(f"[red]FAIL[/red] {report.discrepancy}")
                 ok = False

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from services.progress import Counting
 from services.registry import SERVICES, WRITERS, spec
 from services.reporting.replay import EventSource
 from shared.auth import ROLES, issue_dev_token
@@ -492,7 +493,8 @@ def audit_verify(
         _service(name)
     settings = _settings_for(data_dir, needs=service or list(WRITERS))
     _reachable(settings, service or list(WRITERS))
-    ok = asyncio.run(verify_all(settings, service or list(WRITERS), console))
+    with Counting("events", console) as counting:
+        ok = asyncio.run(verify_all(settings, service or list(WRITERS), console, counting.tick))
     raise typer.Exit(0 if ok else 1)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import subprocess
 import time
@@ -190,7 +191,24 @@ async def test_uzdik_serve_data_dir_serves_what_the_demo_produced(tmp_path: Path
         check=False,
     )
     assert demo.returncode == 0, demo.stderr[-3000:]
+    # progress: every step with its count of requests and its rate
+    said = demo.stdout + demo.stderr
+    for step in ("announce", "applications", "stage I", "regional final", "stage II", "export"):
+        assert re.search(rf"^{step}\s.*\s[\d,]+ requests\s+[\d,]+ requests/s", said, re.M), said
     data = folder / ".uzdik" / "demo"
+    verify = await asyncio.to_thread(
+        subprocess.run,
+        [str(UZDIK), "audit", "verify", "--data-dir", ".uzdik/demo"],
+        env=bare_env(),
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert verify.returncode == 0, verify.stderr
+    for service in ("nominations", "scoring", "survey"):
+        assert re.search(rf"^{service}\s.*\s[\d,]+ events\s+[\d,]+ events/s", verify.stderr, re.M)
     stores = {p: p.stat().st_size for p in data.glob("*.db")}
     settings = Settings()
     auditor = {"Authorization": f"Bearer {issue_dev_token(settings, 'auditor-1', ['auditor'])}"}
