@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import uvicorn
-from fastapi import APIRouter, Depends, Query
-from fastapi.responses import HTMLResponse, PlainTextResponse
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from pydantic import BaseModel
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -33,6 +33,8 @@ from shared.settings import Settings
 
 log = get_logger("uzdik.allinone")
 TAIL_SECONDS = 0.05
+BROWSABLE = ("protocols/", "ratings.")
+PASSED_HEADERS = {"content-type", "content-disposition", "etag", "cache-control"}
 
 
 class ClockView(BaseModel):
@@ -83,6 +85,87 @@ class OneSystem:
                 return
         await self.home(scope, receive, send)
 
+    async def _as_auditor(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        token = issue_dev_token(self.settings, "uzdik-browser", ["auditor"], name="browser")
+        client = self.embedded.clients["reporting"]
+        return await client.get(
+            path, params=params or {}, headers={"Authorization": f"Bearer {token}"}
+        )
+
+    async def _model(self, model: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        params: dict[str, Any] = {"limit": 1000}
+        while True:
+            r = await self._as_auditor(f"/v1/read-models/{model}", params)
+            if r.status_code != 200:
+                return items
+            page = r.json()
+            items += page["items"]
+            if not page.get("next"):
+                return items
+            params["after"] = page["next"]
+
+    async def _edition_summary(self) -> str:
+        """The edition as reporting shows it: its figures, winners, finalists, protocols."""
+        editions = await self._model("editions")
+        if not editions:
+            return "<h2>Edition</h2><p>No edition yet: announce one (nominations).</p>"
+        candidates = {c["candidate_id"]: c for c in await self._model("candidates")}
+        results = {r.get("purpose", ""): r for r in await self._model("results")}
+        finalists = await self._model("finalists")
+        protocols = await self._model("protocols")
+        counts = {m: len(await self._model(m)) for m in ("applications", "surveys")}
+        e = html.escape
+
+        def name(cid: str) -> str:
+            return e(str(candidates.get(cid, {}).get("name") or cid))
+
+        parts = [
+            f"<h2>{e(str(ed.get('title') or ed.get('year')))}</h2>"
+            f"<p>applications {counts['applications']}, candidates {len(candidates)}, "
+            f"surveys {counts['surveys']}, protocols {len(protocols)}</p>"
+            for ed in editions
+        ]
+        winners = results.get("winners", {})
+        if winners.get("winners"):
+            rows = "".join(
+                f"<tr><td>{w['place']}</td><td>{name(w['candidate_id'])}</td>"
+                f"<td>{e(str(w.get('mean')))}</td></tr>"
+                for w in winners["winners"]
+            )
+            note = winners.get("not_awarded_reason")
+            parts.append(
+                "<h3>Winners</h3><table><tr><th>place</th><th>winner</th><th>mean</th></tr>"
+                f"{rows}</table>" + (f"<p>{e(str(note))}</p>" if note else "")
+            )
+        if finalists:
+            rows = "".join(
+                f"<tr><td>{e(str(f.get('region') or ''))}</td>"
+                f"<td>{name(f['candidate_id'])}</td>"
+                f"<td>{e(str(f.get('regional_total') or ''))}</td></tr>"
+                for f in finalists
+                if f.get("candidate_id")
+            )
+            parts.append(
+                "<h3>Regional finalists</h3><table><tr><th>region</th><th>finalist</th>"
+                f"<th>regional total</th></tr>{rows}</table>"
+            )
+        if protocols:
+            rows = "".join(
+                f"<tr><td>{e(str(p.get('purpose') or p.get('stage')))}</td>"
+                f"<td>{e(str(p.get('opened_at') or '')[:10])}</td>"
+                f"<td><a href='/browse/protocols/{e(p['sitting_id'])}.html?lang=ru'>ru</a> "
+                f"<a href='/browse/protocols/{e(p['sitting_id'])}.html?lang=kk'>kk</a> "
+                f"<a href='/browse/protocols/{e(p['sitting_id'])}.pdf'>PDF</a></td></tr>"
+                for p in sorted(protocols, key=lambda p: str(p.get("opened_at")))
+            )
+            parts.append(f"<h3>Protocols</h3><table>{rows}</table>")
+        parts.append(
+            "<p>Ratings: <a href='/browse/ratings.csv'>CSV</a> "
+            "<a href='/browse/ratings.xlsx'>XLSX</a></p>"
+        )
+        return "\n".join(parts)
+
     async def settle(self) -> int:
         async with self.lock:
             return await self.embedded.drain()
@@ -107,7 +190,18 @@ class OneSystem:
 
         @router.get("/", response_class=HTMLResponse, include_in_schema=False)
         async def start_page() -> HTMLResponse:
-            return HTMLResponse(_start_page(settings, clock))
+            summary = "" if settings.production else await self._edition_summary()
+            return HTMLResponse(_start_page(settings, clock, summary))
+
+        @router.get("/browse/{path:path}", include_in_schema=False)
+        async def browse(path: str, request: Request) -> Response:
+            """Reporting's documents for a browser (protocols, ratings), read as the dev
+            auditor: a browser sends no bearer token. Off in production."""
+            if settings.production or not path.startswith(BROWSABLE):
+                raise NotFound("not_found", f"nothing to browse at {path!r}")
+            r = await self._as_auditor(f"/v1/{path}", dict(request.query_params))
+            kept = {k: v for k, v in r.headers.items() if k.lower() in PASSED_HEADERS}
+            return Response(r.content, status_code=r.status_code, headers=kept)
 
         @router.get("/clock")
         async def read_clock() -> ClockView:
@@ -158,7 +252,7 @@ class OneSystem:
         return router
 
 
-def _start_page(settings: Settings, clock: BusinessClock) -> str:
+def _start_page(settings: Settings, clock: BusinessClock, summary: str = "") -> str:
     rows = "".join(
         f"<tr><th>{name}</th><td><a href='/{name}/docs'>Swagger UI</a></td>"
         f"<td><a href='/{name}/redoc'>ReDoc</a></td>"
@@ -180,11 +274,14 @@ def _start_page(settings: Settings, clock: BusinessClock) -> str:
     kind = "simulated (rehearsal)" if clock.simulated else "the real one"
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>uzdik</title><style>body{{font-family:sans-serif;max-width:52em;margin:2em auto}}
-th,td{{padding:.2em 1em;text-align:left}}label{{margin-right:1em}}</style></head><body>
+th,td{{padding:.2em 1em;text-align:left;vertical-align:top}}label{{margin-right:1em}}
+</style></head><body>
 <h1>uzdik: Best Rural Akim</h1>
 <p>All four services in one process (embedded, data in
 <code>{html.escape(str(settings.data_dir))}</code>). Business clock: {kind},
 <code>{html.escape(clock.now().isoformat(timespec="seconds"))}</code>.</p>
+{summary}
+<h2>APIs</h2>
 <table>{rows}</table>
 <p>Each service's API is under its name, for example
 <code>/reporting/v1/read-models/editions</code>.</p>

@@ -216,6 +216,17 @@ async def test_uzdik_serve_data_dir_serves_what_the_demo_produced(tmp_path: Path
         async with httpx.AsyncClient(base_url=system.base, timeout=30.0, trust_env=False) as c:
             start = await c.get("/")
             assert ".uzdik/demo" in start.text and "Dev sign-in" in start.text
+            # the edition in a browser: winners and finalists by name, protocols to open
+            assert "Лучший сельский аким" in start.text and "Winners" in start.text
+            links = re.findall(r"href='(/browse/protocols/[^']+)'", start.text)
+            assert links and any(link.endswith(".pdf") for link in links)
+            for link in links[:3]:
+                opened = await c.get(link.replace("&amp;", "&"))
+                assert opened.status_code == 200, (link, opened.text[:300])
+            csv = await c.get("/browse/ratings.csv")
+            assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
+            outside = await c.get("/browse/read-models/applications")
+            assert outside.status_code == 404  # only protocols and ratings are browsable
             clock = (await c.get("/clock")).json()
             assert clock["simulated"] is False  # browsing: the real clock
             editions = (await c.get("/reporting/v1/read-models/editions", headers=auditor)).json()
