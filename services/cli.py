@@ -215,6 +215,9 @@ def serve(
     else:
         folder = _existing(data_dir)
         settings = _settings_for(folder)
+    if "UZDIK_HTTP_HOST" not in os.environ:
+        # one person's system, with the dev sign-in: this machine only, unless asked
+        settings = settings.model_copy(update={"http_host": "127.0.0.1"})
     _free_port(settings)
     # a person at a terminal reads lines, not JSON, unless UZDIK_LOG_JSON says otherwise
     human = "UZDIK_LOG_JSON" not in os.environ
