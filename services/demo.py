@@ -130,3 +130,4 @@ def show(
     )
     console.print(f"event stores: {data_dir}/{{nominations,scoring,survey,reporting}}.db")
     console.print(f"done in {elapsed:.1f} s")
+    console.print(f"browse it: uzdik serve --data-dir {data_dir}, then http://localhost:8000")
