@@ -133,11 +133,53 @@ def _reachable(settings: Settings, services: Iterable[str], kafka: bool = True) 
         if url.get_backend_name() == "postgresql":
             own = f"UZDIK_{name.upper()}_DATABASE_URL"
             setting = own if os.environ.get(own) else "DATABASE_URL"
-            _endpoint(url.host or "localhost", url.port or 5432, "the database", setting)
+            host, port = url.host or "localhost", url.port or 5432
+            _endpoint(host, port, "the database", setting)
+            _login(url, f"{host}:{port}", setting)
     if kafka and settings.kafka_bootstrap_servers:
         for server in settings.kafka_bootstrap_servers.split(","):
-            host, _, port = server.strip().rpartition(":")
-            _endpoint(host or "localhost", int(port or 9092), "Kafka", "KAFKA_BOOTSTRAP_SERVERS")
+            kafka_host, _, kafka_port = server.strip().rpartition(":")
+            _endpoint(
+                kafka_host or "localhost",
+                int(kafka_port or 9092),
+                "Kafka",
+                "KAFKA_BOOTSTRAP_SERVERS",
+            )
+
+
+def _login(url: Any, where: str, setting: str) -> None:
+    """The server answers; the role must log in and the database exist (`createdb` forgotten
+    is the usual first mistake)."""
+    import asyncpg
+
+    async def attempt() -> None:
+        conn = await asyncpg.connect(
+            host=url.host,
+            port=url.port or 5432,
+            user=url.username,
+            password=url.password,
+            database=url.database,
+            timeout=10,
+        )
+        await conn.close()
+
+    try:
+        asyncio.run(attempt())
+    except asyncpg.InvalidCatalogNameError as exc:
+        raise Refused(
+            f"the database {url.database!r} does not exist at {where} ({setting}); create it "
+            f"(createdb -h {url.host} -p {url.port or 5432} -U {url.username} {url.database})",
+            EXIT_UNREACHABLE,
+        ) from exc
+    except (asyncpg.InvalidAuthorizationSpecificationError, asyncpg.InvalidPasswordError) as exc:
+        raise Refused(
+            f"the database at {where} refused the login of {url.username!r} ({setting}): {exc}",
+            EXIT_UNREACHABLE,
+        ) from exc
+    except (OSError, TimeoutError) as exc:
+        raise Refused(
+            f"cannot reach the database at {where} ({setting}): {exc}", EXIT_UNREACHABLE
+        ) from exc
 
 
 def _free_port(settings: Settings) -> None:

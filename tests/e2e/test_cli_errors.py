@@ -74,6 +74,24 @@ def test_an_unreachable_database_is_named_by_host_and_port(empty: Path) -> None:
         )
 
 
+def test_a_missing_database_or_a_refused_login_is_named(empty: Path, pg_admin_url: str) -> None:
+    server = pg_admin_url.rpartition("@")[2].rpartition("/")[0]  # host:port
+    user = pg_admin_url.split("://", 1)[1].split(":", 1)[0]
+    missing = (
+        f"postgresql+asyncpg://{pg_admin_url.split('://', 1)[1].rpartition('/')[0]}/no_such_db"
+    )
+    refused(
+        empty,
+        3,
+        ["'no_such_db' does not exist", server, "createdb"],
+        "migrate",
+        "all",
+        DATABASE_URL=missing,
+    )
+    wrong = f"postgresql+asyncpg://{user}:not-the-password@{server}/postgres"
+    refused(empty, 3, [server, "refused the login", user], "migrate", "all", DATABASE_URL=wrong)
+
+
 def test_an_unreachable_kafka_is_named_by_host_and_port(empty: Path, tmp_path: Path) -> None:
     port = free_port()
     refused(
