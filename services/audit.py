@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 from rich.console import Console
@@ -13,12 +15,22 @@ from shared.store.canonical import event_hash
 from shared.store.eventstore import EventStore
 
 
-async def verify_all(settings: Settings, services: list[str], console: Console) -> bool:
+async def verify_all(
+    settings: Settings,
+    services: list[str],
+    console: Console,
+    tick: Callable[[str, int], None] | None = None,
+) -> bool:
+    """``tick(service, events checked)`` as each chain is walked (a progress display)."""
     ok = True
     for service in services:
         store = EventStore(service, settings.database_url_for(service))
         try:
-            report = await verify_chain(store)
+            if tick is not None:
+                tick(service, 0)
+            report = await verify_chain(
+                store, tick=None if tick is None else functools.partial(tick, service)
+            )
             if report.discrepancy:
                 console.print(f"[red]FAIL[/red] {report.discrepancy}")
                 ok = False
@@ -156,3 +168,38 @@ async def candidate_trail(store: EventStore, candidate_id: str) -> list[dict[str
             )
         after = rows[-1].global_position
     return out
+
+
+async def directory(store: EventStore) -> tuple[dict[str, str], dict[str, str]]:
+    """(candidate id -> name, person id -> name) from scoring's log: the candidates as
+    registered, the commissions' members and secretaries (replacements included)."""
+    candidates: dict[str, str] = {}
+    people: dict[str, str] = {}
+    after = 0
+    while rows := await store.read_all(after=after, limit=5000):
+        for env in rows:
+            p = env.payload
+            if env.event_type == "CandidateRegistered":
+                candidates[str(p["candidate_id"])] = str(p.get("name", ""))
+            elif env.event_type == "CommissionFormed":
+                for person in [*p.get("members", []), p.get("secretary") or {}]:
+                    if person.get("person_id"):
+                        people[str(person["person_id"])] = str(person.get("name", ""))
+            elif env.event_type == "MemberReplaced":
+                incoming = p.get("incoming") or {}
+                if incoming.get("person_id"):
+                    people[str(incoming["person_id"])] = str(incoming.get("name", ""))
+        after = rows[-1].global_position
+    return candidates, people
+
+
+def find_candidates(candidates: dict[str, str], query: str) -> list[tuple[str, str]]:
+    """The candidates ``query`` names: its id exactly, else every name containing it (any
+    case); sorted by name."""
+    if query in candidates:
+        return [(query, candidates[query])]
+    needle = query.casefold().strip()
+    return sorted(
+        ((cid, name) for cid, name in candidates.items() if needle and needle in name.casefold()),
+        key=lambda item: (item[1], item[0]),
+    )

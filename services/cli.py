@@ -1,31 +1,75 @@
-"""The ``uzdik`` command line: serve, migrate, token, demo, replay, audit."""
+"""The ``uzdik`` command line: serve, relay, migrate, token, demo, replay, audit, docs.
+
+A mistake or an unreachable service ends in one line on stderr and an exit code (README,
+"Exit codes"); a traceback only with ``--debug``.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import os
+import socket
 import sys
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterable
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from services.progress import Counting
 from services.registry import SERVICES, WRITERS, spec
 from services.reporting.replay import EventSource
 from shared.auth import ROLES, issue_dev_token
 from shared.logging import configure_logging
 from shared.settings import Settings
 
+# Exit codes (README, "Exit codes").
+EXIT_FAILED = 1  # the command ran and found a problem (a broken chain, a replay that differs)
+EXIT_USAGE = 2  # a mistake in the command: unknown service, role, option; a missing folder
+EXIT_UNREACHABLE = 3  # the database, Kafka or the HTTP port cannot be reached or taken
+EXIT_CONFIG = 4  # a setting is refused (e.g. the rehearsal clock in production)
+EXIT_BUG = 70  # anything else: an unexpected error (the traceback with --debug)
+
 app = typer.Typer(
-    help="uzdik — the Best Rural Akim competition, event-sourced.", no_args_is_help=True
+    help="uzdik: the Best Rural Akim competition, event-sourced.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    rich_markup_mode=None,
 )
-audit_app = typer.Typer(help="Auditors' tools: verify the logs, print a candidate's trail.")
+audit_app = typer.Typer(
+    help="Auditors' tools: verify the logs, print a candidate's trail.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
 app.add_typer(audit_app, name="audit")
 console = Console(stderr=True)
+
+
+class Refused(Exception):
+    """A person's mistake or an unreachable resource: one line for them, and an exit code."""
+
+    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@app.callback()
+def _root(
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug", envvar="UZDIK_DEBUG", help="Show the traceback of an unexpected error."
+        ),
+    ] = False,
+) -> None:
+    """uzdik: the Best Rural Akim competition, event-sourced."""
+    # main() reads --debug itself: the traceback it shows is of whatever the command raised.
 
 
 def _settings(**overrides: object) -> Settings:
@@ -33,25 +77,240 @@ def _settings(**overrides: object) -> Settings:
     return settings.model_copy(update={k: v for k, v in overrides.items() if v is not None})
 
 
-def _settings_for(data_dir: Path | None) -> Settings:
+def _existing(data_dir: Path) -> Path:
+    """A ``--data-dir`` the person named must exist: nothing is created for a typo."""
+    if not data_dir.is_dir():
+        raise Refused(
+            f"--data-dir {data_dir}: no such folder (run `make demo` or `uzdik demo` to make "
+            "one, or name an existing folder)"
+        )
+    return data_dir
+
+
+def _settings_for(data_dir: Path | None, needs: Iterable[str] = ()) -> Settings:
     """``--data-dir`` means the embedded databases in that folder: DATABASE_URL and Kafka from
-    the environment would otherwise win over it (``Settings.database_url_for``)."""
+    the environment would otherwise win over it (``Settings.database_url_for``). The databases
+    of ``needs`` must be there already: reading a folder never creates one."""
     if data_dir is None:
         return _settings()
-    embedded = {"data_dir": data_dir, "database_url": None, "kafka_bootstrap_servers": None}
+    missing = [f"{name}.db" for name in needs if not (_existing(data_dir) / f"{name}.db").is_file()]
+    if missing:
+        raise Refused(
+            f"--data-dir {data_dir} holds no {', '.join(missing)}: not a folder of uzdik's "
+            "embedded databases (`make demo` writes one to .uzdik/demo)"
+        )
+    embedded = {
+        "data_dir": _existing(data_dir),
+        "database_url": None,
+        "kafka_bootstrap_servers": None,
+    }
     return _settings().model_copy(update=embedded)
+
+
+def _service(name: str) -> str:
+    if name not in SERVICES:
+        raise Refused(f"unknown service {name!r}; one of {', '.join(SERVICES)}")
+    return name
+
+
+def _endpoint(host: str, port: int, what: str, setting: str) -> None:
+    """Refuse at once, naming host and port, when nothing answers there."""
+    try:
+        socket.create_connection((host, port), timeout=5).close()
+    except OSError as exc:
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        raise Refused(
+            f"cannot reach {what} at {host}:{port} ({setting}): {reason}", EXIT_UNREACHABLE
+        ) from exc
+
+
+def _reachable(settings: Settings, services: Iterable[str], kafka: bool = True) -> None:
+    """The databases (and Kafka) the command needs answer, or a line naming which does not."""
+    from sqlalchemy.engine import make_url
+
+    for name in services:
+        url = make_url(settings.database_url_for(name))
+        if url.get_backend_name() == "postgresql":
+            own = f"UZDIK_{name.upper()}_DATABASE_URL"
+            setting = own if os.environ.get(own) else "DATABASE_URL"
+            host, port = url.host or "localhost", url.port or 5432
+            _endpoint(host, port, "the database", setting)
+            _login(url, f"{host}:{port}", setting)
+    if kafka and settings.kafka_bootstrap_servers:
+        for server in settings.kafka_bootstrap_servers.split(","):
+            kafka_host, _, kafka_port = server.strip().rpartition(":")
+            _endpoint(
+                kafka_host or "localhost",
+                int(kafka_port or 9092),
+                "Kafka",
+                "KAFKA_BOOTSTRAP_SERVERS",
+            )
+
+
+def _login(url: Any, where: str, setting: str) -> None:
+    """The server answers; the role must log in and the database exist (`createdb` forgotten
+    is the usual first mistake)."""
+    import asyncpg
+
+    async def attempt() -> None:
+        conn = await asyncpg.connect(
+            host=url.host,
+            port=url.port or 5432,
+            user=url.username,
+            password=url.password,
+            database=url.database,
+            timeout=10,
+        )
+        await conn.close()
+
+    try:
+        asyncio.run(attempt())
+    except asyncpg.InvalidCatalogNameError as exc:
+        raise Refused(
+            f"the database {url.database!r} does not exist at {where} ({setting}); create it "
+            f"(createdb -h {url.host} -p {url.port or 5432} -U {url.username} {url.database})",
+            EXIT_UNREACHABLE,
+        ) from exc
+    except (asyncpg.InvalidAuthorizationSpecificationError, asyncpg.InvalidPasswordError) as exc:
+        raise Refused(
+            f"the database at {where} refused the login of {url.username!r} ({setting}): {exc}",
+            EXIT_UNREACHABLE,
+        ) from exc
+    except (OSError, TimeoutError) as exc:
+        raise Refused(
+            f"cannot reach the database at {where} ({setting}): {exc}", EXIT_UNREACHABLE
+        ) from exc
+
+
+def _free_port(settings: Settings) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((settings.http_host, settings.http_port))
+        except OSError as exc:
+            raise Refused(
+                f"cannot listen on {settings.http_host}:{settings.http_port} "
+                f"(UZDIK_HTTP_HOST, UZDIK_HTTP_PORT): {exc.strerror or exc}",
+                EXIT_UNREACHABLE,
+            ) from exc
 
 
 @app.command()
 def serve(
-    service: Annotated[str, typer.Argument(help=f"one of {', '.join(SERVICES)}")],
-    relay: Annotated[bool, typer.Option(help="run the outbox relay in this process")] = True,
-    consume: Annotated[bool, typer.Option(help="run the Kafka consumers in this process")] = True,
+    service: Annotated[
+        str | None,
+        typer.Argument(
+            help=f"One of {', '.join(SERVICES)}: that service alone, distributed "
+            "(needs KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL). Without it, all four in one "
+            "process, embedded.",
+            show_default=False,
+            metavar="[SERVICE]",
+        ),
+    ] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="All four in one process on the embedded databases of this existing folder "
+            "(e.g. .uzdik/demo after make demo). Default: UZDIK_DATA_DIR (.uzdik), created "
+            "if absent.",
+            show_default=False,
+            metavar="DIR",
+        ),
+    ] = None,
+    all_: Annotated[
+        bool,
+        typer.Option(
+            "--all",
+            help="The four services as four processes (PostgreSQL and Kafka), on ports "
+            "UZDIK_HTTP_PORT + 1 to + 4 (8001-8004), their logs prefixed with their names.",
+        ),
+    ] = False,
+    relay: Annotated[bool, typer.Option(help="Run the outbox relay in this process.")] = True,
+    consume: Annotated[bool, typer.Option(help="Run the Kafka consumers in this process.")] = True,
 ) -> None:
-    """Run a service: HTTP API, relay and consumers (distributed: PostgreSQL + Kafka)."""
+    """Run the system's HTTP APIs.
+
+    With no service: all four services in one process on one port (UZDIK_HTTP_PORT, 8000),
+    on the embedded SQLite databases and the in-process bus, each API under its name
+    (/nominations, /scoring, /survey, /reporting), the start page and the dev sign-in at /.
+    With a service: that service's HTTP API, relay and consumers, on PostgreSQL and Kafka.
+    With --all: the four of them as processes.
+    """
+    if all_:
+        _serve_processes(service, data_dir)
+        return
+    if service is not None:
+        _serve_one(_service(service), data_dir, relay=relay, consume=consume)
+        return
+    from services.allinone import serve_all
+    from shared.clock import business_clock
+
+    if data_dir is None:
+        settings = _settings()
+        if settings.kafka_bootstrap_servers or settings.database_url:
+            raise Refused(
+                "DATABASE_URL or KAFKA_BOOTSTRAP_SERVERS is set: name a service "
+                "(uzdik serve nominations) to run it distributed, or pass --data-dir for the "
+                "embedded system, or unset them"
+            )
+        folder = settings.data_dir
+    else:
+        folder = _existing(data_dir)
+        settings = _settings_for(folder)
+    if "UZDIK_HTTP_HOST" not in os.environ:
+        # one person's system, with the dev sign-in: this machine only, unless asked
+        settings = settings.model_copy(update={"http_host": "127.0.0.1"})
+    _free_port(settings)
+    # a person at a terminal reads lines, not JSON, unless UZDIK_LOG_JSON says otherwise
+    human = "UZDIK_LOG_JSON" not in os.environ
+    configure_logging(json=settings.log_json and not human, level=settings.log_level)
+    folder.mkdir(parents=True, exist_ok=True)
+    clock = business_clock(settings)
+    where = "localhost" if settings.http_host in ("0.0.0.0", "::") else settings.http_host
+    console.print(
+        f"uzdik: all four services at http://{where}:{settings.http_port}/ "
+        f"(data {folder}; business clock {clock.now().isoformat(timespec='seconds')}"
+        f"{', simulated' if clock.simulated else ''}); Ctrl-C stops",
+        highlight=False,
+        soft_wrap=True,
+    )
+    _run_fast(serve_all(settings, folder, clock))
+
+
+def _serve_processes(service: str | None, data_dir: Path | None) -> None:
+    from services.supervisor import ports, run_all
+
+    if service is not None or data_dir is not None:
+        raise Refused("--all starts every service distributed: name no service and no --data-dir")
+    settings = _settings()
+    if not settings.kafka_bootstrap_servers:
+        raise Refused(
+            "`uzdik serve --all` runs the four services distributed and needs "
+            "KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL (with {service}); `uzdik serve` with no "
+            "service runs all four in one process, embedded"
+        )
+    _reachable(settings, SERVICES)
+    for port in ports(settings.http_port).values():
+        _free_port(settings.model_copy(update={"http_port": port}))
+    raise typer.Exit(asyncio.run(run_all(settings.http_port)))
+
+
+def _serve_one(service: str, data_dir: Path | None, relay: bool, consume: bool) -> None:
     from services.serve import serve as run
 
+    if data_dir is not None:
+        raise Refused(
+            "--data-dir is for the embedded system: `uzdik serve --data-dir DIR` (no service)"
+        )
     settings = _settings()
+    if not settings.kafka_bootstrap_servers:
+        raise Refused(
+            f"`uzdik serve {service}` runs one service distributed and needs "
+            "KAFKA_BOOTSTRAP_SERVERS (and DATABASE_URL); `uzdik serve` with no service runs "
+            "all four in one process, embedded"
+        )
+    _reachable(settings, [service])
+    _free_port(settings)
     configure_logging(json=settings.log_json, level=settings.log_level)
     _run_fast(run(spec(service), settings, relay=relay, consume=consume))
 
@@ -69,28 +328,41 @@ def _run_fast(main: Coroutine[Any, Any, None]) -> None:
 
 @app.command()
 def relay(
-    service: Annotated[str, typer.Argument(help=f"one of {', '.join(SERVICES)}")],
+    service: Annotated[str, typer.Argument(help=f"One of {', '.join(SERVICES)}.")],
 ) -> None:
-    """Run only a service's outbox relay (store → Kafka), with /healthz, /readyz and /metrics
-    on the HTTP port: a process of its own beside ``uzdik serve <service> --no-relay``, so that
-    publishing never takes the API's CPU. One relay is active at a time; others wait."""
+    """Run only a service's outbox relay (store to Kafka).
+
+    It serves /healthz, /readyz and /metrics on the HTTP port: a process of its own beside
+    `uzdik serve SERVICE --no-relay`, so that publishing never takes the API's CPU. One relay
+    is active at a time; others wait.
+    """
     from dataclasses import replace
 
     from services.serve import serve as run
 
+    _service(service)
     settings = _settings()
+    if not settings.kafka_bootstrap_servers:
+        raise Refused("`uzdik relay` publishes to Kafka: set KAFKA_BOOTSTRAP_SERVERS")
+    _reachable(settings, [service])
+    _free_port(settings)
     configure_logging(json=settings.log_json, level=settings.log_level)
     relay_only = replace(spec(service), routers=lambda _ctx: [], fast_routes=lambda _ctx: [])
     _run_fast(run(relay_only, settings, relay=True, consume=False))
 
 
 @app.command()
-def migrate(service: Annotated[str, typer.Argument(help="service, or 'all'")]) -> None:
+def migrate(
+    service: Annotated[str, typer.Argument(help=f"One of {', '.join(SERVICES)}, or all.")],
+) -> None:
     """Apply the database migrations of a service (or all) and exit."""
     from shared.runtime import ServiceRuntime
 
+    names = list(SERVICES) if service == "all" else [_service(service)]
+    _reachable(_settings(), names, kafka=False)
+
     async def run() -> None:
-        for name in SERVICES if service == "all" else [service]:
+        for name in names:
             rt = ServiceRuntime(spec(name), _settings())
             await rt.migrate()
             await rt.store.close()
@@ -101,14 +373,21 @@ def migrate(service: Annotated[str, typer.Argument(help="service, or 'all'")]) -
 
 @app.command()
 def token(
-    sub: Annotated[str, typer.Option(help="subject: the person's id")],
-    role: Annotated[list[str], typer.Option(help=f"role(s): {', '.join(sorted(ROLES))}")],
-    region: Annotated[str | None, typer.Option(help="KATO code of the region")] = None,
-    commission: Annotated[str | None, typer.Option(help="commission id")] = None,
-    name: Annotated[str, typer.Option(help="display name")] = "",
-    hours: Annotated[float, typer.Option(help="lifetime in hours")] = 8.0,
+    sub: Annotated[str, typer.Option(help="Subject: the person's id.")],
+    role: Annotated[
+        list[str], typer.Option(help=f"A role, repeatable: {', '.join(sorted(ROLES))}.")
+    ],
+    region: Annotated[str | None, typer.Option(help="KATO code of the region.")] = None,
+    commission: Annotated[str | None, typer.Option(help="Commission id.")] = None,
+    name: Annotated[str, typer.Option(help="Display name.")] = "",
+    hours: Annotated[float, typer.Option(help="Lifetime in hours.")] = 8.0,
 ) -> None:
-    """Issue a token from the dev issuer (local runs only)."""
+    """Print a token from the dev issuer.
+
+    For local runs, the demo and tests only: production turns the dev issuer off
+    (UZDIK_DEV_JWT_SECRET empty). Paste it into a service's Authorize button, or send it as
+    Authorization: Bearer TOKEN.
+    """
     unknown = set(role) - ROLES
     if unknown:
         raise typer.BadParameter(f"unknown role(s) {sorted(unknown)}; one of {sorted(ROLES)}")
@@ -121,21 +400,27 @@ def token(
 
 @app.command()
 def demo(
-    data_dir: Annotated[Path, typer.Option(help="where the embedded databases go")] = Path(
-        ".uzdik/demo"
-    ),
-    fresh: Annotated[bool, typer.Option(help="start from empty databases")] = True,
+    data_dir: Annotated[
+        Path, typer.Option(help="Where the embedded databases go.", metavar="DATA_DIR")
+    ] = Path(".uzdik/demo"),
+    fresh: Annotated[bool, typer.Option(help="Start from empty databases.")] = True,
     region: Annotated[
-        list[str] | None, typer.Option(help="only these regions (KATO); default all 17")
+        list[str] | None,
+        typer.Option(help="Only this region (KATO), repeatable; default all 17.", metavar="KATO"),
     ] = None,
-    per_district: Annotated[int, typer.Option(help="applications per district")] = 4,
-    responses: Annotated[int, typer.Option(help="survey responses per nominee")] = 12,
+    per_district: Annotated[int, typer.Option(help="Applications per district.")] = 4,
+    responses: Annotated[int, typer.Option(help="Survey responses per nominee.")] = 12,
     pdf: Annotated[
-        str, typer.Option(help="PDF protocols: finals (interviews, stage II), all, none")
+        str, typer.Option(help="PDF protocols: finals (interviews, stage II), all or none.")
     ] = "finals",
-    seed: Annotated[int, typer.Option(help="random seed of the synthetic edition")] = 2020,
+    seed: Annotated[int, typer.Option(help="Random seed of the synthetic edition.")] = 2020,
 ) -> None:
-    """Run a whole 2020 edition in the embedded mode (SQLite, nothing to start)."""
+    """Run a whole synthetic 2020 edition, embedded.
+
+    SQLite, nothing to start: applications, checks, stage I, surveys, the regional finals and
+    stage II through the services' own HTTP commands on a simulated 2020 clock; protocols and
+    ratings go to DATA_DIR/out. Afterwards `uzdik serve --data-dir DATA_DIR` browses it.
+    """
     from services.demo import run_demo
     from services.scenario import Scale
 
@@ -164,15 +449,23 @@ def _progress() -> Progress:
 @app.command()
 def replay(
     data_dir: Annotated[
-        Path | None, typer.Option(help="embedded mode: the databases' folder")
+        Path | None,
+        typer.Option(
+            help="Embedded mode: the existing folder of the databases (e.g. .uzdik/demo).",
+            metavar="DIR",
+        ),
     ] = None,
-    swap: Annotated[bool, typer.Option(help="swap the rebuilt read models in")] = True,
+    swap: Annotated[bool, typer.Option(help="Swap the rebuilt read models in.")] = True,
 ) -> None:
-    """Rebuild reporting's read models from offset zero of every log; prove they equal the
-    live ones (a digest per read model), then swap them in."""
+    """Rebuild reporting's read models from the logs.
+
+    Reads every log from offset zero, proves the rebuilt read models equal the live ones (a
+    digest per read model), then swaps them in. Exit code 1 when they differ.
+    """
     from services.reporting.replay import replay as run_replay
 
-    settings = _settings_for(data_dir)
+    settings = _settings_for(data_dir, needs=["reporting", *WRITERS])
+    _reachable(settings, ["reporting", *WRITERS])
 
     async def run() -> int:
         from shared.store.eventstore import EventStore
@@ -224,24 +517,40 @@ def _source(settings: Settings) -> EventSource:
 @audit_app.command("verify")
 def audit_verify(
     data_dir: Annotated[
-        Path | None, typer.Option(help="embedded mode: the databases' folder")
+        Path | None,
+        typer.Option(
+            help="Embedded mode: the existing folder of the databases (e.g. .uzdik/demo).",
+            metavar="DIR",
+        ),
     ] = None,
-    service: Annotated[list[str] | None, typer.Option(help="only these services")] = None,
+    service: Annotated[
+        list[str] | None, typer.Option(help="Only this service, repeatable.", metavar="SERVICE")
+    ] = None,
 ) -> None:
-    """Recompute every service's hash chain (and, with Kafka, compare the topics); name the
-    first discrepancy and exit non-zero."""
+    """Recompute every service's hash chain.
+
+    With Kafka, the topics are compared with the stores too. The first discrepancy is named
+    and the exit code is 1.
+    """
     from services.audit import verify_all
 
-    settings = _settings_for(data_dir)
-    ok = asyncio.run(verify_all(settings, service or list(WRITERS), console))
+    for name in service or []:
+        _service(name)
+    settings = _settings_for(data_dir, needs=service or list(WRITERS))
+    _reachable(settings, service or list(WRITERS))
+    with Counting("events", console) as counting:
+        ok = asyncio.run(verify_all(settings, service or list(WRITERS), console, counting.tick))
     raise typer.Exit(0 if ok else 1)
 
 
 @app.command()
 def docs(
-    out: Annotated[Path, typer.Option(help="where docs/ lives")] = Path("docs"),
+    out: Annotated[Path, typer.Option(help="Where docs/ lives.")] = Path("docs"),
 ) -> None:
-    """Regenerate the integrators' contract: JSON Schemas and the AsyncAPI document."""
+    """Regenerate the integrators' contract.
+
+    The JSON Schemas of the results topic and its AsyncAPI document, under OUT.
+    """
     from services.reporting.contract import write
 
     for path in write(out):
@@ -250,29 +559,53 @@ def docs(
 
 @audit_app.command("trail")
 def audit_trail(
-    candidate: Annotated[str, typer.Option(help="the candidate's id")],
+    candidate: Annotated[
+        str, typer.Option(help="The candidate's id, or a part of their name (any case).")
+    ],
     data_dir: Annotated[
-        Path | None, typer.Option(help="embedded mode: the databases' folder")
+        Path | None,
+        typer.Option(
+            help="Embedded mode: the existing folder of the databases (e.g. .uzdik/demo).",
+            metavar="DIR",
+        ),
     ] = None,
 ) -> None:
-    """Print the history of a candidate's scores: every sheet, correction and decision."""
+    """Print the history of a candidate's scores.
+
+    Every sheet, correction and decision, in order, with the people who acted by name. A name
+    that fits several candidates lists them (exit code 2); none, or no event, exit code 1.
+    """
     from rich.table import Table
 
-    from services.audit import candidate_trail
+    from services.audit import candidate_trail, directory, find_candidates
     from shared.store.eventstore import EventStore
 
-    settings = _settings_for(data_dir)
+    settings = _settings_for(data_dir, needs=["scoring"])
+    _reachable(settings, ["scoring"])
 
-    async def run() -> list[dict[str, object]]:
+    async def lookup() -> tuple[list[tuple[str, str]], dict[str, str], list[dict[str, object]]]:
         store = EventStore("scoring", settings.database_url_for("scoring"))
         try:
-            return await candidate_trail(store, candidate)
+            candidates, people = await directory(store)
+            found = find_candidates(candidates, candidate) or [(candidate, "")]
+            rows = await candidate_trail(store, found[0][0]) if len(found) == 1 else []
+            return found, people, rows
         finally:
             await store.close()
 
-    rows = asyncio.run(run())
-    table = Table(title=f"candidate {candidate}: {len(rows)} events")
-    for column in (
+    found, people, rows = asyncio.run(lookup())
+    if len(found) > 1:
+        listing = Table(title=f"{len(found)} candidates match {candidate!r}: name one by id")
+        listing.add_column("candidate id")
+        listing.add_column("name")
+        for cid, name in found:
+            listing.add_row(cid, name)
+        Console(width=160).print(listing)
+        raise typer.Exit(EXIT_USAGE)
+    ((cid, name),) = found
+    if not rows and not name:
+        raise Refused(f"no candidate with the id or a name containing {candidate!r}", EXIT_FAILED)
+    columns = (
         "position",
         "event",
         "occurred_at",
@@ -282,33 +615,62 @@ def audit_trail(
         "total",
         "supersedes",
         "reason",
-    ):
+    )
+    table = Table(title=f"candidate {name or '(name unknown)'} ({cid}): {len(rows)} events")
+    for column in columns:
         table.add_column(column)
     for row in rows:
-        table.add_row(
-            *(
-                str(row[c] or "")
-                for c in (
-                    "position",
-                    "event",
-                    "occurred_at",
-                    "actor",
-                    "sitting",
-                    "kind",
-                    "total",
-                    "supersedes",
-                    "reason",
-                )
-            )
-        )
+        actor = str(row["actor"] or "")
+        person = people.get(actor.split(" ", 1)[0])
+        shown = {**row, "actor": f"{person}, {actor}" if person else actor}
+        table.add_row(*(str(shown[c] or "") for c in columns))
     Console(width=240).print(table)
     if not rows:
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_FAILED)
 
 
 def main() -> None:
+    """The ``uzdik`` entry point: a person sees one line and an exit code, never a traceback
+    unless ``--debug`` (or UZDIK_DEBUG=1) asks for it."""
+    debug = "--debug" in sys.argv[1:] or os.environ.get("UZDIK_DEBUG", "") not in ("", "0")
     try:
         app()
-    except KeyError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        sys.exit(2)
+    except Refused as exc:
+        _say(str(exc))
+        sys.exit(exc.code)
+    except ValidationError as exc:
+        if debug:
+            raise
+        _say(f"configuration refused: {_settings_error(exc)}")
+        sys.exit(EXIT_CONFIG)
+    except KeyError as exc:  # services.registry.spec: an unknown service name
+        if debug:
+            raise
+        _say(str(exc.args[0]) if exc.args else str(exc))
+        sys.exit(EXIT_USAGE)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:
+        if debug:
+            raise
+        first = (str(exc).strip().splitlines() or [""])[0][:300]
+        _say(
+            f"unexpected {type(exc).__name__}: {first}. Run `uzdik --debug "
+            f"{' '.join(sys.argv[1:])}` for the traceback"
+        )
+        # tasks the failure left behind would print theirs at exit
+        logging.getLogger("asyncio").disabled = True
+        sys.exit(EXIT_BUG)
+
+
+def _say(message: str) -> None:
+    console.print(f"uzdik: error: {message}", highlight=False, markup=False, soft_wrap=True)
+
+
+def _settings_error(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors():
+        field = ".".join(str(p) for p in error.get("loc", ()))
+        message = str(error.get("msg", "")).removeprefix("Value error, ")
+        parts.append(f"UZDIK_{field.upper()}: {message}" if field else message)
+    return "; ".join(parts)

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from services.embedded import Embedded
+from services.progress import Counting, RequestSteps
 from services.scenario import Outcome, Scale, Scenario, SimClock, trust_local_proxy
 from shared.auth import issue_dev_token
 from shared.settings import Settings
@@ -34,8 +35,15 @@ async def run_demo(
     console.print("[bold]uzdik demo[/bold]: the 2020 edition, embedded (SQLite), simulated clock")
     async with Embedded(settings, data_dir, clock=clock.now) as system:
         scenario = Scenario(system.clients, settings, console=console, clock=clock)
-        outcome = await scenario.edition(scale or Scale(), settle=system.drain)
-        written = await export(system, settings, data_dir / "out", pdf=pdf)
+        with Counting("requests", console) as counting:
+            steps = RequestSteps(counting, system.clients.values())
+            scenario.on_step = steps.begin
+            try:
+                outcome = await scenario.edition(scale or Scale(), settle=system.drain)
+                steps.begin("export")
+                written = await export(system, settings, data_dir / "out", pdf=pdf)
+            finally:
+                await steps.close()
     show(console, outcome, written, data_dir, time.perf_counter() - started)
     return 0
 
@@ -122,3 +130,4 @@ def show(
     )
     console.print(f"event stores: {data_dir}/{{nominations,scoring,survey,reporting}}.db")
     console.print(f"done in {elapsed:.1f} s")
+    console.print(f"browse it: uzdik serve --data-dir {data_dir}, then http://localhost:8000")

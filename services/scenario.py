@@ -89,6 +89,7 @@ class Scenario:
         self.clients, self.settings, self.console = clients, settings, console
         self.now = (now or datetime.now(UTC)).replace(microsecond=0)
         self.clock = clock or SimClock(self.now)
+        self.on_step: Callable[[str], None] | None = None  # called as each step begins
 
     def bearer(
         self, sub: str, roles: list[str], region: str | None = None, commission: str | None = None
@@ -167,6 +168,8 @@ class Scenario:
         nom, sco = self.clients["nominations"], self.clients["scoring"]
 
         async def step(name: str, work: Callable[[], Awaitable[Any]]) -> Any:
+            if self.on_step is not None:
+                self.on_step(name)
             started = time.perf_counter()
             result = await work()
             await settle()

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 
 import uvicorn
 
+from shared.clock import business_clock
 from shared.logging import get_logger
 from shared.runtime import ServiceRuntime, ServiceSpec
 from shared.settings import Settings
@@ -16,7 +17,7 @@ from shared.settings import Settings
 log = get_logger("uzdik.serve")
 
 
-class _Server(uvicorn.Server):
+class Server(uvicorn.Server):
     @contextmanager
     def capture_signals(self) -> Iterator[None]:
         """SIGTERM/SIGINT stop the server and return, so that ``runtime.stop()`` runs and the
@@ -32,7 +33,7 @@ class _Server(uvicorn.Server):
 
 
 async def serve(spec: ServiceSpec, settings: Settings, relay: bool, consume: bool) -> None:
-    runtime = ServiceRuntime(spec, settings)
+    runtime = ServiceRuntime(spec, settings, clock=business_clock(settings).now)
     await runtime.start_distributed(relay=relay, consume=consume)
     # Long-lived start-up objects (app, registries, KATO, rubrics) leave the collector's view,
     # and young collections run less often: fewer pauses in the request path (p99).
@@ -52,7 +53,7 @@ async def serve(spec: ServiceSpec, settings: Settings, relay: bool, consume: boo
     )
     log.info("service.started", service=spec.name, port=settings.http_port)
     try:
-        await _Server(config).serve()
+        await Server(config).serve()
     finally:
         await runtime.stop()
         log.info("service.stopped", service=spec.name)

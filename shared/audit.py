@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -39,8 +40,11 @@ class ChainReport:
         return self.discrepancy is None
 
 
-async def verify_chain(store: EventStore, batch: int = 5000) -> ChainReport:
-    """Walk the store in position order, recomputing every hash from the stored bytes."""
+async def verify_chain(
+    store: EventStore, batch: int = 5000, tick: Callable[[int], None] | None = None
+) -> ChainReport:
+    """Walk the store in position order, recomputing every hash from the stored bytes;
+    ``tick(events checked so far)`` after each batch (a progress display)."""
     ev = schema.events
     prev, expected_position, count, after = GENESIS, 1, 0, 0
     async with store.engine.connect() as conn:
@@ -64,6 +68,8 @@ async def verify_chain(store: EventStore, batch: int = 5000) -> ChainReport:
                     return ChainReport(store.service, count, prev, found)
                 prev, expected_position, count = row.hash, expected_position + 1, count + 1
             after = rows[-1].global_position
+            if tick is not None:
+                tick(count)
 
 
 def _check(row: sa.Row[tuple[object, ...]], prev: str, expected_position: int) -> str | None:

@@ -574,5 +574,8 @@ def create_app(
 
     for router in routers:
         app.include_router(router)
+    from shared.docs_ui import install_docs  # Swagger UI and ReDoc from the package
+
+    install_docs(app)
     app.body_guard.learn_routes()
     return app

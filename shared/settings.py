@@ -7,9 +7,12 @@ given always wins. Everything else is ``UZDIK_*``.
 from __future__ import annotations
 
 import os
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Self
+from zoneinfo import ZoneInfo
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "uzdik-dev-issuer-secret-not-for-production"
@@ -53,6 +56,39 @@ class Settings(BaseSettings):
     relay_batch_size: int = 500
     relay_idle_seconds: float = 0.05
     consumer_poll_seconds: float = 0.05
+
+    # What marks production: UZDIK_ENV=production, a real identity provider (JWKS) or the dev
+    # issuer disabled. Rehearsal settings (the simulated business clock) are refused there.
+    env: str = "development"
+    clock_start: datetime | None = None
+    clock_offset: timedelta | None = None
+
+    @field_validator("clock_start", "clock_offset", mode="before")
+    @classmethod
+    def _unset_when_empty(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("clock_start")
+    @classmethod
+    def _almaty_unless_zoned(cls, value: datetime | None) -> datetime | None:
+        """An instant without a zone is business time in Asia/Almaty."""
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=ZoneInfo("Asia/Almaty"))
+        return value
+
+    @model_validator(mode="after")
+    def _rehearsal_is_not_production(self) -> Self:
+        if (self.clock_start or self.clock_offset) and self.production:
+            raise ValueError(
+                "UZDIK_CLOCK_START / UZDIK_CLOCK_OFFSET run the services on a simulated clock, "
+                "for rehearsals only; refused in production (UZDIK_ENV=production, "
+                "UZDIK_JWKS_URL set or the dev issuer disabled)"
+            )
+        return self
+
+    @property
+    def production(self) -> bool:
+        return self.env.lower() == "production" or bool(self.jwks_url) or not self.dev_jwt_secret
 
     @field_validator(
         "region",

@@ -160,3 +160,10 @@ def test_autoscaled_deployments_leave_the_replica_count_to_the_hpa(overlay: Rend
     for hpa in overlay.of_kind("HorizontalPodAutoscaler"):
         target = hpa["spec"]["scaleTargetRef"]
         assert "replicas" not in overlay.one(target["kind"], target["name"])["spec"]
+
+
+def test_no_deployment_can_run_on_the_rehearsal_clock(overlay: Rendered) -> None:
+    """Every overlay (dev included) says UZDIK_ENV=production, where the services refuse
+    UZDIK_CLOCK_START / UZDIK_CLOCK_OFFSET at start; and none sets them."""
+    assert config(overlay).get("UZDIK_ENV") == "production"
+    assert "UZDIK_CLOCK_" not in overlay.path.read_text(encoding="utf-8")

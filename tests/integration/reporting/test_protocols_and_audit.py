@@ -110,6 +110,36 @@ def test_audit_trail_prints_a_candidates_sheets(edition: Path) -> None:
     assert "ScoreRecorded" in result.stdout and "FinalistSelected" in result.stdout
 
 
+def scoring_facts(data: Path, event_type: str) -> list[dict[str, Any]]:
+    engine = sa.create_engine(f"sqlite:///{data / 'scoring.db'}")
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text("SELECT payload FROM events WHERE event_type = :t"), {"t": event_type}
+        ).all()
+    engine.dispose()
+    return [json.loads(p) for (p,) in rows]
+
+
+def test_audit_trail_finds_a_candidate_by_name_and_names_the_actors(edition: Path) -> None:
+    winner = next(iter(docs(edition, "results")["winners"]["winners"]))["candidate_id"]
+    (name,) = [
+        c["name"]
+        for c in scoring_facts(edition, "CandidateRegistered")
+        if c["candidate_id"] == winner
+    ]
+    by_name = uzdik("audit", "trail", "--candidate", name.upper(), "--data-dir", str(edition))
+    assert by_name.returncode == 0, by_name.stderr
+    assert winner in by_name.stdout and name in by_name.stdout
+    members = {m["name"] for c in scoring_facts(edition, "CommissionFormed") for m in c["members"]}
+    assert any(member in by_name.stdout for member in members)  # who scored, by name
+    part = name.split()[0][:2]
+    several = uzdik("audit", "trail", "--candidate", part, "--data-dir", str(edition))
+    if several.returncode == 2:  # a part of a name that fits several lists them
+        assert winner in several.stdout and "match" in several.stdout
+    nobody = uzdik("audit", "trail", "--candidate", "nobody-at-all", "--data-dir", str(edition))
+    assert nobody.returncode == 1 and "no candidate" in nobody.stderr
+
+
 async def test_a_forged_protocol_signature_is_found(edition: Path, tmp_path: Path) -> None:
     import shutil
 
