@@ -56,9 +56,9 @@ as_root() {
   else die "needs root (or sudo) to run: $*"
   fi
 }
-as_postgres() {
-  if [[ $EUID -eq 0 ]]; then runuser -u postgres -- "$@"
-  elif command -v sudo >/dev/null 2>&1; then sudo -u postgres -- "$@"
+as_postgres() { # from / : the caller's folder may be closed to the postgres user
+  if [[ $EUID -eq 0 ]]; then (cd / && runuser -u postgres -- "$@")
+  elif command -v sudo >/dev/null 2>&1; then (cd / && sudo -u postgres -- "$@")
   else die "needs root (or sudo) to run as postgres: $*"
   fi
 }

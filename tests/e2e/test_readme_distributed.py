@@ -44,9 +44,7 @@ def free_run(count: int) -> int:
     """A port ``p`` with ``p + 1`` … ``p + count`` all free."""
     for _ in range(50):
         base = free_port()
-        if base + count < 65536 and not any(
-            port_open(base + i) for i in range(1, count + 1)
-        ):
+        if base + count < 65536 and not any(port_open(base + i) for i in range(1, count + 1)):
             return base
     raise AssertionError("no run of free ports found")
 
@@ -145,6 +143,12 @@ def test_the_readme_distributed_section_runs_as_written_beside_a_busy_first_set(
     assert '"status":"submitted"' in answers[1][0].replace(" ", ""), output
     assert '"code":"application_late"' in answers[3][0].replace(" ", ""), output
     assert stdout.count('"status":"ready"') == 4, output
+    # The auditors' block: the chains verify, the replay is identical, and the line about
+    # `make demo`'s databases refuses the folder this empty directory does not have.
+    assert "ok   nominations: 3 events" in stderr, output
+    assert '"identical": true' in stdout, output
+    assert "uzdik: error: --data-dir .uzdik/demo: no such folder" in stderr, output
+    assert "Permission denied" not in stderr, output
     # `make down` stopped this run's PostgreSQL and Kafka; the first set is still served.
     assert stopped == [], output
     assert "stopping PostgreSQL" in stderr and "stopping broker" in stderr, output
