@@ -84,6 +84,22 @@ def as_written(blocks: list[str]) -> str:
     return script.replace("deploy/local/", f"{LOCAL}/").replace(".venv/bin/", f"{ROOT}/.venv/bin/")
 
 
+def kill_session(sid: int) -> None:
+    """SIGKILL every process of session ``sid``: the script and its jobs (``set -m`` gives each
+    job its own process group, not its own session). PostgreSQL and Kafka run in sessions of
+    their own and are left to :func:`cleanup`."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == sid:  # after the command: state, ppid, pgrp, session
+            try:
+                os.kill(int(stat.parent.name), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
 def cleanup(env: dict[str, str], ports: dict[str, str]) -> str:
     """Stop and remove this run's cluster and broker (only them: their names hold our ports)."""
     out = []
@@ -129,7 +145,7 @@ def test_the_readme_distributed_section_runs_as_written_beside_a_busy_first_set(
     try:
         stdout, stderr = bash.communicate(timeout=240)
     except subprocess.TimeoutExpired:
-        os.killpg(bash.pid, signal.SIGKILL)
+        kill_session(bash.pid)
         stdout, stderr = bash.communicate()
         raise AssertionError(f"the README commands did not finish:\n{stdout}\n{stderr}") from None
     finally:
