@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Stop the local infrastructure started by deploy/local/up.sh (data is kept). Backs `make down`.
+# Stop the local infrastructure deploy/local/up.sh started: this checkout's cluster and broker on PGPORT,
+# KAFKA_PORT and KAFKA_CONTROLLER_PORT, nothing else (data is kept). Backs `make down`.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 

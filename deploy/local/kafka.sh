@@ -7,7 +7,8 @@
 # Settings (environment, with defaults):
 #   KAFKA_PORT=9092                 client listener (PLAINTEXT on 127.0.0.1)
 #   KAFKA_CONTROLLER_PORT=9093      KRaft controller listener
-#   KAFKA_DATA_DIR=.cache/kafka/data  (repo root) holds server.properties, the pid file, logs/ and kraft/
+#   KAFKA_DATA_DIR=.cache/kafka/data-<KAFKA_PORT>  (repo root; one broker per checkout and port)
+#                                   holds server.properties, the pid file, logs/ and kraft/
 #   KAFKA_HEAP=512m                 JVM heap (-Xms/-Xmx)
 #   KAFKA_START_TIMEOUT=90          seconds to wait until the broker answers
 #   KAFKA_STOP_TIMEOUT=30           seconds to wait after SIGTERM before SIGKILL
@@ -27,7 +28,7 @@ MARKER="$LIBS/.complete"
 
 KAFKA_PORT="${KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
-KAFKA_DATA_DIR="${KAFKA_DATA_DIR:-$ROOT/.cache/kafka/data}"
+KAFKA_DATA_DIR="${KAFKA_DATA_DIR:-$ROOT/.cache/kafka/data-$KAFKA_PORT}"
 KAFKA_HEAP="${KAFKA_HEAP:-512m}"
 KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-90}"
 KAFKA_STOP_TIMEOUT="${KAFKA_STOP_TIMEOUT:-30}"
@@ -271,7 +272,7 @@ cmd_start() {
   rm -f "$PIDFILE"
   local p
   for p in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"; do
-    port_open "$p" && die "port 127.0.0.1:$p is already in use by another process (not a broker of $DATA); free it or set KAFKA_PORT/KAFKA_CONTROLLER_PORT"
+    port_open "$p" && die "port 127.0.0.1:$p is in use by a process this checkout did not start (not the broker of $DATA; left alone); free it or set KAFKA_PORT/KAFKA_CONTROLLER_PORT"
   done
   ensure_tool java openjdk-17-jre-headless
   [[ -f "$LOG4J_CONF" ]] || die "missing $LOG4J_CONF"
@@ -326,6 +327,15 @@ stop_pid() { # SIGTERM, wait, then SIGKILL
   rm -f "$PIDFILE"
 }
 
+# Says so when a port of ours is served by something that is not this checkout's broker.
+note_foreign() {
+  local p
+  for p in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"; do
+    port_open "$p" && log "127.0.0.1:$p is served by a process this checkout did not start: left alone"
+  done
+  return 0
+}
+
 cmd_stop() {
   validate
   lock_data_dir
@@ -333,6 +343,13 @@ cmd_stop() {
   if ! pid="$(running_pid)"; then
     rm -f "$PIDFILE"
     log "not running (data $DATA)"
+    note_foreign
+    return 0
+  fi
+  local p; p="$(running_port)"
+  if [[ -n "$p" && "$p" != "$KAFKA_PORT" ]]; then
+    log "the broker of $DATA runs on port $p, not KAFKA_PORT=$KAFKA_PORT: left alone"
+    note_foreign
     return 0
   fi
   local t0=$SECONDS

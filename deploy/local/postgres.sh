@@ -1,24 +1,35 @@
 #!/usr/bin/env bash
-# PostgreSQL for uzdik from Debian packages, without Docker: a DEDICATED cluster named "uzdik"
-# (independent of Debian's default "main" cluster), listening on 127.0.0.1 only.
+# PostgreSQL for uzdik from Debian packages, without Docker: a DEDICATED cluster of this checkout
+# (independent of Debian's default "main" cluster and of any other checkout's), on 127.0.0.1 only.
 #
-# Usage: deploy/local/postgres.sh {start|stop|status|env}
+# Usage: deploy/local/postgres.sh {start|stop|status|env|drop}
 #
 # Settings (environment, with defaults):
-#   PGPORT=55432        TCP port of the uzdik cluster (127.0.0.1)
+#   PGPORT=55432        TCP port of the cluster (127.0.0.1)
+#   UZDIK_PG_CLUSTER=uzdik-<8 hex of this checkout's path>-<PGPORT>
+#                       Debian cluster name: one per checkout and port, so two checkouts (or two
+#                       ports of one checkout) never share a cluster
+#   UZDIK_PG_DATA_DIR=<repo>/.cache/postgres/<PGPORT>   the cluster's data folder (git-ignored)
 #   UZDIK_PG_FAST=0     1 = fsync/synchronous_commit/full_page_writes off (CI speed; unsafe on power loss)
 #   PG_START_TIMEOUT=60 seconds to wait for pg_isready
 #
-# Installs the Debian package "postgresql" when the server is absent (needs root, or sudo).
-# Role uzdik / password uzdik (LOGIN CREATEDB), database uzdik owned by it.
-# Cluster files: /etc/postgresql/<ver>/uzdik, /var/lib/postgresql/<ver>/uzdik,
-# log /var/log/postgresql/postgresql-<ver>-uzdik.log. Remove everything: pg_dropcluster --stop <ver> uzdik
+# start creates the cluster when absent and starts it; stop stops it (only this cluster, and only
+# when it runs on PGPORT: a server on PGPORT that is not this cluster is left alone and said so);
+# drop stops it and removes it with its data. Installs the Debian package "postgresql" when the
+# server is absent (needs root, or sudo). Role uzdik / password uzdik (LOGIN CREATEDB), database
+# uzdik owned by it. Cluster files: /etc/postgresql/<ver>/<cluster>, the data folder above, log
+# /var/log/postgresql/postgresql-<ver>-<cluster>.log.
 set -euo pipefail
 
-CLUSTER=uzdik
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
 PGPORT="${PGPORT:-55432}"
+UZDIK_PG_CLUSTER="${UZDIK_PG_CLUSTER:-uzdik-$(printf '%s' "$ROOT" | sha256sum | cut -c1-8)-$PGPORT}"
+UZDIK_PG_DATA_DIR="${UZDIK_PG_DATA_DIR:-$ROOT/.cache/postgres/$PGPORT}"
 UZDIK_PG_FAST="${UZDIK_PG_FAST:-0}"
 PG_START_TIMEOUT="${PG_START_TIMEOUT:-60}"
+CLUSTER="$UZDIK_PG_CLUSTER"
+PGDATA_DIR="$(realpath -m -- "$UZDIK_PG_DATA_DIR")"
 DB_USER=uzdik
 DB_PASSWORD=uzdik
 DB_NAME=uzdik
@@ -27,7 +38,7 @@ log() { printf 'postgres.sh: %s\n' "$*" >&2; }
 die() { printf 'postgres.sh: ERROR: %s\n' "$*" >&2; exit 1; }
 
 usage() {
-  echo "usage: $0 {start|stop|status|env}" >&2
+  echo "usage: $0 {start|stop|status|env|drop}" >&2
   exit 2
 }
 
@@ -35,6 +46,7 @@ validate() {
   [[ "$PGPORT" =~ ^[0-9]{1,5}$ ]] && (( 10#$PGPORT > 0 && 10#$PGPORT < 65536 )) || die "invalid PGPORT '$PGPORT'"
   [[ "$UZDIK_PG_FAST" =~ ^[01]$ ]] || die "UZDIK_PG_FAST must be 0 or 1 (got '$UZDIK_PG_FAST')"
   [[ "$PG_START_TIMEOUT" =~ ^[0-9]+$ ]] || die "PG_START_TIMEOUT must be whole seconds"
+  [[ "$CLUSTER" =~ ^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$ ]] || die "invalid UZDIK_PG_CLUSTER '$CLUSTER' (letters, digits, _ and -)"
 }
 
 # Privileges: the cluster tools need root (or the postgres user); psql admin work runs as postgres.
@@ -44,9 +56,9 @@ as_root() {
   else die "needs root (or sudo) to run: $*"
   fi
 }
-as_postgres() {
-  if [[ $EUID -eq 0 ]]; then runuser -u postgres -- "$@"
-  elif command -v sudo >/dev/null 2>&1; then sudo -u postgres -- "$@"
+as_postgres() { # from / : the caller's folder may be closed to the postgres user
+  if [[ $EUID -eq 0 ]]; then (cd / && runuser -u postgres -- "$@")
+  elif command -v sudo >/dev/null 2>&1; then (cd / && sudo -u postgres -- "$@")
   else die "needs root (or sudo) to run as postgres: $*"
   fi
 }
@@ -71,10 +83,17 @@ ensure_installed() {
   log "installed PostgreSQL in $((SECONDS - t0)) s"
 }
 
-# "<ver> <port> <status>" of the uzdik cluster, empty when it does not exist.
+# "<ver> <port> <status> <data dir>" of this checkout's cluster, empty when it does not exist.
 cluster_info() {
   command -v pg_lsclusters >/dev/null 2>&1 || return 0
-  pg_lsclusters -h 2>/dev/null | awk -v c="$CLUSTER" '$2 == c { print $1, $3, $4; exit }'
+  pg_lsclusters -h 2>/dev/null | awk -v c="$CLUSTER" '$2 == c { print $1, $3, $4, $6; exit }'
+}
+
+# The data folder of cluster <ver> as pg_lsclusters lists it (it may predate UZDIK_PG_DATA_DIR).
+data_dir() { # data_dir <ver>
+  local d
+  d="$(pg_lsclusters -h 2>/dev/null | awk -v v="$1" -v c="$CLUSTER" '$1 == v && $2 == c { print $6; exit }')"
+  echo "${d:-$PGDATA_DIR}"
 }
 
 newest_version() {
@@ -85,7 +104,9 @@ newest_version() {
 }
 
 postmaster_pid() { # first line of postmaster.pid (empty when absent)
-  head -n1 "/var/lib/postgresql/$1/$CLUSTER/postmaster.pid" 2>/dev/null || as_root head -n1 "/var/lib/postgresql/$1/$CLUSTER/postmaster.pid" 2>/dev/null || true
+  local f
+  f="$(data_dir "$1")/postmaster.pid"
+  head -n1 "$f" 2>/dev/null || as_root head -n1 "$f" 2>/dev/null || true
 }
 
 is_zombie() { [[ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" == Z ]]; }
@@ -176,12 +197,14 @@ cmd_start() {
   info="$(cluster_info)"
   if [[ -z "$info" ]]; then
     ver="$(newest_version)"
-    port_open "$PGPORT" && die "port 127.0.0.1:$PGPORT is already in use by another process; free it or set PGPORT"
-    log "creating PostgreSQL $ver cluster '$CLUSTER' on port $PGPORT ..."
+    port_open "$PGPORT" && die "port 127.0.0.1:$PGPORT is in use by a server this checkout did not start (left alone); free it or set PGPORT"
+    log "creating PostgreSQL $ver cluster '$CLUSTER' on port $PGPORT, data in $PGDATA_DIR ..."
+    # The data folder's parents must let the postgres user through.
+    as_root install -d -m 0755 "$(dirname "$PGDATA_DIR")"
     # C.UTF-8 + UTF8: a fresh machine without LANG would otherwise get SQL_ASCII databases.
     local out
     if ! out="$(as_root pg_createcluster "$ver" "$CLUSTER" --port "$PGPORT" --start-conf manual \
-        --locale C.UTF-8 --encoding UTF8 2>&1)"; then
+        --datadir "$PGDATA_DIR" --locale C.UTF-8 --encoding UTF8 2>&1)"; then
       printf '%s\n' "$out" >&2
       die "pg_createcluster $ver $CLUSTER failed (output above)"
     fi
@@ -210,7 +233,7 @@ cmd_start() {
   fi
 
   write_conf "$ver" >/dev/null
-  port_open "$PGPORT" && die "port 127.0.0.1:$PGPORT is already in use by another process (cluster $ver/$CLUSTER is stopped); free it or set PGPORT"
+  port_open "$PGPORT" && die "port 127.0.0.1:$PGPORT is in use by a server this checkout did not start (left alone; cluster $ver/$CLUSTER is stopped); free it or set PGPORT"
   log "starting PostgreSQL $ver cluster '$CLUSTER' on 127.0.0.1:$PGPORT$([[ "$UZDIK_PG_FAST" == 1 ]] && echo ' (UZDIK_PG_FAST=1: fsync off)') ..."
   if ! as_root pg_ctlcluster "$ver" "$CLUSTER" start >&2; then
     tail -n 20 "$(logfile "$ver")" >&2 2>/dev/null || true
@@ -221,17 +244,30 @@ cmd_start() {
   log "ready on 127.0.0.1:$PGPORT (PostgreSQL $ver, database $DB_NAME, role $DB_USER) after $((SECONDS - t0)) s"
 }
 
+# Says so when PGPORT is served by something that is not this checkout's cluster.
+note_foreign() {
+  port_open "$PGPORT" && log "127.0.0.1:$PGPORT is served by a server this checkout did not start: left alone"
+  return 0
+}
+
 cmd_stop() {
   validate
   local info ver port
   info="$(cluster_info)"
   if [[ -z "$info" ]]; then
     log "cluster '$CLUSTER' does not exist: nothing to stop"
+    note_foreign
     return 0
   fi
   read -r ver port _ <<<"$info"
   if ! is_running "$ver"; then
     log "not running (PostgreSQL $ver cluster $CLUSTER)"
+    note_foreign
+    return 0
+  fi
+  if [[ "$port" != "$PGPORT" ]]; then
+    log "cluster $ver/$CLUSTER runs on port $port, not PGPORT=$PGPORT: left alone (set PGPORT=$port to stop it)"
+    note_foreign
     return 0
   fi
   local t0=$SECONDS
@@ -239,6 +275,21 @@ cmd_stop() {
   # fast = roll back open transactions and disconnect clients; --force falls back to immediate, then kill.
   as_root pg_ctlcluster --force "$ver" "$CLUSTER" stop >&2 || die "pg_ctlcluster $ver $CLUSTER stop failed"
   log "stopped after $((SECONDS - t0)) s"
+}
+
+cmd_drop() {
+  validate
+  local info ver
+  info="$(cluster_info)"
+  if [[ -z "$info" ]]; then
+    log "cluster '$CLUSTER' does not exist: nothing to drop"
+    return 0
+  fi
+  read -r ver _ <<<"$info"
+  cmd_stop
+  is_running "$ver" && die "cluster $ver/$CLUSTER is still running: not dropped"
+  as_root pg_dropcluster "$ver" "$CLUSTER" >&2 || die "pg_dropcluster $ver $CLUSTER failed"
+  log "dropped PostgreSQL $ver cluster '$CLUSTER' and its data"
 }
 
 cmd_status() {
@@ -268,5 +319,6 @@ case "$1" in
   stop) cmd_stop ;;
   status) cmd_status ;;
   env) cmd_env ;;
+  drop) cmd_drop ;;
   *) usage ;;
 esac

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Start the local infrastructure (PostgreSQL cluster "uzdik" + Kafka broker) and print the env lines.
+# Start this checkout's local infrastructure (its PostgreSQL cluster + Kafka broker on PGPORT, KAFKA_PORT and
+# KAFKA_CONTROLLER_PORT) and print the env lines. A port taken by something else is left alone (an error).
 # Backs `make up`. Settings: see deploy/local/postgres.sh and deploy/local/kafka.sh.
 # Both start in parallel; stdout gets only the env lines, e.g.
 #   export $(deploy/local/up.sh)

@@ -144,3 +144,24 @@ def default_edition_2020(
     return build_announcement(
         load_figures("edition-2020.json"), edition_id, announced_at, scoring, survey
     )
+
+
+def edition_2020_moved_to(edition_id: str, now: datetime) -> AnnounceEdition:
+    """The 2020 figures moved to ``now`` (an aware instant): the year is ``now``'s, every date of
+    the calendar shifts by the days from 30 May 2020 to ``now``'s date in Asia/Almaty, and it is
+    announced a minute before ``now``, so its application window is open for three weeks.
+
+    A rehearsal on the real clock (README "Running it distributed"); the rules are 2020's.
+    """
+    figures = load_figures("edition-2020.json")
+    cal = figures.calendar
+    shift = now.astimezone(ALMATY).date() - cal.announced_on
+    moved = {
+        name: getattr(cal, name) + shift
+        for name in type(cal).model_fields
+        if isinstance(getattr(cal, name), date)
+    }
+    figures = figures.model_copy(
+        update={"year": now.astimezone(ALMATY).year, "calendar": cal.model_copy(update=moved)}
+    )
+    return build_announcement(figures, edition_id, announced_at=now - timedelta(minutes=1))

@@ -13,6 +13,7 @@ from services.nominations.domain.edition import ExtendDeadline
 from services.nominations.domain.figures import (
     build_announcement,
     default_edition_2020,
+    edition_2020_moved_to,
     load_figures,
 )
 from services.nominations.domain.values import ALMATY
@@ -220,3 +221,18 @@ def test_an_announcement_with_a_moment_without_an_almaty_date_is_refused(
     with pytest.raises(RuleViolation) as refused:
         edition.announce(None, command, ORGANISER)
     assert refused.value.code == "calendar_out_of_range"
+
+
+def test_the_2020_figures_moved_to_now_are_announced_with_the_window_open_now() -> None:
+    """README "Running it distributed": the example that succeeds on the real clock."""
+    now = datetime(2026, 12, 2, 21, 15, tzinfo=ALMATY)
+    command = edition_2020_moved_to(new_id(), now)
+    cal = command.calendar
+    assert command.year == 2026
+    assert cal.announced_at == now - timedelta(minutes=1)
+    assert cal.application_window_opens_at <= now < cal.application_window_closes_at
+    assert cal.application_window_closes_at - now > timedelta(days=20)
+    # the 2020 rules, moved in time only; the aggregate accepts it as announced
+    assert command.rules == default_edition_2020(command.edition_id).rules
+    (announced,) = edition.announce(None, command, ORGANISER)
+    assert isinstance(announced, EditionAnnounced)
