@@ -14,9 +14,11 @@ a notification's id is derived from its cause: a redelivered event queues nothin
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from services.notifications import handlers
+from services.notifications.domain import reminders
 from services.notifications.domain.rules import NotificationRules
 from shared.consumers import Consumer
 from shared.events import Envelope
@@ -27,6 +29,9 @@ APPLICATIONS = "applications"
 CANDIDATES = "candidates"
 COMMISSIONS = "commissions"
 WINNERS = "winners"
+EDITIONS = "editions"
+SITTINGS = "sittings"
+SHEETS = "sheets"
 
 
 def rules_of(ctx: ServiceContext) -> NotificationRules:
@@ -37,7 +42,7 @@ def rules_of(ctx: ServiceContext) -> NotificationRules:
 async def notify_both(
     uow: UnitOfWork,
     rules: NotificationRules,
-    envelope: Envelope,
+    envelope: Envelope | handlers.Because,
     application_id: str,
     template: str,
     params: dict[str, Any],
@@ -57,6 +62,22 @@ async def notify_both(
 def nominations(ctx: ServiceContext) -> Consumer:
     consumer = Consumer("notifications.nominations", ctx.store, sources=["nominations"])
     rules = rules_of(ctx)
+
+    @consumer.on("EditionAnnounced")
+    async def announced(uow: UnitOfWork, envelope: Envelope) -> None:
+        p = envelope.payload
+        calendar = p["calendar"]
+        deadlines = {step: calendar[f] for step, f in reminders.CALENDAR_FIELD.items()}
+        await uow.docs.put(EDITIONS, str(p["edition_id"]), {"deadlines": deadlines})
+
+    @consumer.on("DeadlineExtended")
+    async def extended(uow: UnitOfWork, envelope: Envelope) -> None:
+        p = envelope.payload
+        doc = await uow.docs.get(EDITIONS, str(p["edition_id"]))
+        if doc is None or p["step"] not in reminders.CALENDAR_FIELD:
+            return
+        deadlines = {**doc["deadlines"], p["step"]: p["new_deadline"]}
+        await uow.docs.put(EDITIONS, str(p["edition_id"]), {**doc, "deadlines": deadlines})
 
     @consumer.on("ApplicationSubmitted")
     async def submitted(uow: UnitOfWork, envelope: Envelope) -> None:
@@ -112,6 +133,8 @@ def scoring(ctx: ServiceContext) -> Consumer:
             {
                 "region": p.get("region"),
                 "level": p.get("level"),
+                "edition_id": str(p["edition_id"]),
+                "open": [],
                 "members": [m["person_id"] for m in p["members"]],
                 "secretary": p["secretary"]["person_id"],
             },
@@ -145,10 +168,31 @@ def scoring(ctx: ServiceContext) -> Consumer:
         params = {"district": p["district"], "points": str(p["points"]), "rank": p["rank"]}
         await notify_both(uow, rules, envelope, cid, "nominated", params)
 
+    @consumer.on("ScoreRecorded", "ScoreCorrected")
+    async def sheet(uow: UnitOfWork, envelope: Envelope) -> None:
+        p = envelope.payload
+        sitting = await uow.docs.get(SITTINGS, str(p["sitting_id"])) or {}
+        key = f"{p['commission_id']}|{sitting.get('stage')}|{p['member_id']}"
+        doc = await uow.docs.get(SHEETS, key) or {"candidates": []}
+        if p["candidate_id"] not in doc["candidates"]:
+            doc["candidates"].append(p["candidate_id"])
+            await uow.docs.put(SHEETS, key, doc)
+
+    @consumer.on("StageReopened")
+    async def reopened(uow: UnitOfWork, envelope: Envelope) -> None:
+        p = envelope.payload
+        commission = await uow.docs.get(COMMISSIONS, str(p["commission_id"]))
+        if commission is not None and p["stage"] not in commission.get("open", []):
+            commission["open"] = [*commission.get("open", []), p["stage"]]
+            await uow.docs.put(COMMISSIONS, str(p["commission_id"]), commission)
+
     @consumer.on("StageClosed")
     async def closed(uow: UnitOfWork, envelope: Envelope) -> None:
         p = envelope.payload
         commission = await uow.docs.get(COMMISSIONS, str(p["commission_id"]))
+        if commission is not None:
+            commission["open"] = [s for s in commission.get("open", []) if s != p["stage"]]
+            await uow.docs.put(COMMISSIONS, str(p["commission_id"]), commission)
         if p["stage"] != "stage1_selection" or not commission or not commission.get("region"):
             return
         for cid, doc in await uow.docs.list(CANDIDATES):
@@ -158,6 +202,8 @@ def scoring(ctx: ServiceContext) -> Consumer:
     @consumer.on("FinalistSelected")
     async def finalist(uow: UnitOfWork, envelope: Envelope) -> None:
         p = envelope.payload
+        doc = await uow.docs.get(CANDIDATES, str(p["candidate_id"])) or {}
+        await uow.docs.put(CANDIDATES, str(p["candidate_id"]), {**doc, "finalist": True})
         params = {"region": p["region"], "regional_total": str(p["regional_total"])}
         await notify_both(uow, rules, envelope, str(p["candidate_id"]), "finalist", params)
 
@@ -173,8 +219,12 @@ def scoring(ctx: ServiceContext) -> Consumer:
     async def sitting(uow: UnitOfWork, envelope: Envelope) -> None:
         p = envelope.payload
         commission = await uow.docs.get(COMMISSIONS, str(p["commission_id"]))
+        await uow.docs.put(SITTINGS, str(p["sitting_id"]), {"stage": p["stage"]})
         if commission is None:
             return
+        if p["stage"] not in commission.get("open", []):
+            commission["open"] = [*commission.get("open", []), p["stage"]]
+            await uow.docs.put(COMMISSIONS, str(p["commission_id"]), commission)
         params = {
             "commission_id": p["commission_id"],
             "purpose": p["purpose"],
@@ -199,3 +249,61 @@ def results(ctx: ServiceContext) -> Consumer:
         await handlers.queue_webhooks(uow, rules, envelope)
 
     return consumer
+
+
+def _expected(
+    stage: str, region: str | None, candidates: list[tuple[str, dict[str, Any]]]
+) -> set[str]:
+    if stage == "stage2":
+        return {cid for cid, d in candidates if d.get("finalist")}
+    wanted = [cid for cid, d in candidates if d.get("region") == region]
+    if stage == "stage1_interview":
+        return {cid for cid in wanted if dict(candidates)[cid].get("nominated")}
+    return set(wanted)
+
+
+async def remind_due(uow: UnitOfWork, rules: NotificationRules, now: datetime) -> list[str]:
+    """Queue the deadline reminders due at ``now`` (each once); their notification ids."""
+    queued: list[str] = []
+    candidates = await uow.docs.list(CANDIDATES)
+    for commission_id, commission in await uow.docs.list(COMMISSIONS):
+        edition = await uow.docs.get(EDITIONS, str(commission.get("edition_id")))
+        if edition is None:
+            continue
+        for stage in commission.get("open", []):
+            step = reminders.STEP_OF_STAGE.get(stage)
+            if step is None or step not in edition["deadlines"]:
+                continue
+            deadline = datetime.fromisoformat(edition["deadlines"][step])
+            done = {
+                member: set(
+                    (await uow.docs.get(SHEETS, f"{commission_id}|{stage}|{member}") or {}).get(
+                        "candidates", []
+                    )
+                )
+                for member in commission["members"]
+            }
+            expected = _expected(stage, commission.get("region"), candidates)
+            for r in reminders.due(
+                now,
+                rules.reminder_hours,
+                commission_id,
+                stage,
+                deadline,
+                commission["members"],
+                expected,
+                done,
+            ):
+                why = handlers.Because(r.key, f"reminder-{commission_id}", now)
+                params = {
+                    "commission_id": commission_id,
+                    "stage": stage,
+                    "deadline": r.deadline.isoformat(),
+                    "missing": r.missing,
+                }
+                nid = await handlers.queue(
+                    uow, rules, why, f"person:{r.member}", "member", "deadline_reminder", params
+                )
+                if nid:
+                    queued.append(nid)
+    return queued

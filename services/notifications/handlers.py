@@ -8,6 +8,7 @@ this database), ``webhook_bodies`` (the result events to deliver, by event id).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -41,10 +42,25 @@ def stream_of(nid: str) -> str:
     return f"notification-{nid}"
 
 
+@dataclass(frozen=True)
+class Because:
+    """What made a message due: an event (its id), or a reminder's own key."""
+
+    cause_id: str
+    correlation_id: str
+    occurred_at: datetime
+    causation_id: str | None = None
+
+    @classmethod
+    def of(cls, envelope: Envelope) -> Because:
+        m = envelope.metadata
+        return cls(str(m.event_id), m.correlation_id, m.occurred_at, str(m.event_id))
+
+
 async def queue(
     uow: UnitOfWork,
     rules: NotificationRules,
-    cause: Envelope,
+    cause: Envelope | Because,
     recipient: str,
     role: str,
     template: str,
@@ -54,7 +70,8 @@ async def queue(
     now: datetime | None = None,
 ) -> str | None:
     """Queue one message; ``None`` when this cause already queued it (a redelivery)."""
-    nid = notification_id(str(cause.event_id), recipient, template, channel)
+    why = cause if isinstance(cause, Because) else Because.of(cause)
+    nid = notification_id(why.cause_id, recipient, template, channel)
     if await uow.stream_version(stream_of(nid)) > 0:
         return None
     language = await contacts.language(uow, recipient, rules.default_language)
@@ -66,11 +83,9 @@ async def queue(
         template=template,
         language=language,
         params=params,
-        cause_event_id=str(cause.event_id),
+        cause_event_id=why.cause_id,
     )
-    await uow.append(
-        stream_of(nid), 0, [event], SYSTEM, cause.metadata.correlation_id, str(cause.event_id)
-    )
+    await uow.append(stream_of(nid), 0, [event], SYSTEM, why.correlation_id, why.causation_id)
     due = (now or uow.store.clock()).isoformat()
     await uow.docs.put(
         NOTIFICATIONS,
@@ -85,7 +100,7 @@ async def queue(
             "status": "queued",
             "attempts": 0,
             "last_error": None,
-            "queued_at": cause.metadata.occurred_at.isoformat(),
+            "queued_at": why.occurred_at.isoformat(),
             **(extra or {}),
         },
     )

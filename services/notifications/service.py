@@ -72,6 +72,11 @@ class NotificationService:
             await self._attempt(item)
         return len(work)
 
+    async def remind_due(self) -> list[str]:
+        """Queue the members' deadline reminders due at business time (each once)."""
+        async with self.ctx.store.transaction() as uow:
+            return await consumers.remind_due(uow, self.rules, self.ctx.now())
+
     async def _prepare(self, uow: UnitOfWork, nid: str) -> dict[str, Any]:
         doc = await uow.docs.get(handlers.NOTIFICATIONS, nid) or {}
         item: dict[str, Any] = {"nid": nid, "doc": doc, "attempt": int(doc.get("attempts", 0)) + 1}
@@ -155,6 +160,7 @@ class NotificationService:
             if self._stop.is_set():
                 return
             try:
+                await self.remind_due()
                 await self.send_due()
             except Exception as exc:  # the database may be away: try again next round
                 log.warning("notification.send_round_failed", error=str(exc)[:200])
