@@ -60,7 +60,7 @@ async def notify_both(
 
 
 def nominations(ctx: ServiceContext) -> Consumer:
-    consumer = Consumer("notifications.nominations", ctx.store, sources=["nominations"])
+    consumer = Consumer("notifications-nominations", ctx.store, sources=["nominations"])
     rules = rules_of(ctx)
 
     @consumer.on("EditionAnnounced")
@@ -121,7 +121,7 @@ def nominations(ctx: ServiceContext) -> Consumer:
 
 
 def scoring(ctx: ServiceContext) -> Consumer:
-    consumer = Consumer("notifications.scoring", ctx.store, sources=["scoring"])
+    consumer = Consumer("notifications-scoring", ctx.store, sources=["scoring"])
     rules = rules_of(ctx)
 
     @consumer.on("CommissionFormed")
@@ -241,7 +241,7 @@ def scoring(ctx: ServiceContext) -> Consumer:
 
 def results(ctx: ServiceContext) -> Consumer:
     """Result events (``uzdik.results``, published by reporting) → webhook deliveries."""
-    consumer = Consumer("notifications.results", ctx.store, sources=["reporting"])
+    consumer = Consumer("notifications-results", ctx.store, sources=["reporting"])
     rules = rules_of(ctx)
 
     @consumer.on("*")

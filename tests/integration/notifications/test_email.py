@@ -129,7 +129,7 @@ async def test_a_rejection_reaches_the_nominator_by_email_with_every_reason_in_k
         for r in await world.nominations.store.read_rows(limit=10_000)
         if r.event_type == "ApplicationRejected"
     ]
-    before = CONSUMER_DUPLICATES.labels("notifications.nominations")._value.get()
+    before = CONSUMER_DUPLICATES.labels("notifications-nominations")._value.get()
     producer = AIOKafkaProducer(bootstrap_servers=world.settings.kafka_bootstrap_servers)
     await producer.start()
     try:
@@ -142,7 +142,7 @@ async def test_a_rejection_reaches_the_nominator_by_email_with_every_reason_in_k
         await producer.stop()
 
     async def seen_twice() -> bool:
-        return CONSUMER_DUPLICATES.labels("notifications.nominations")._value.get() >= before + 2
+        return CONSUMER_DUPLICATES.labels("notifications-nominations")._value.get() >= before + 2
 
     await wait_for(seen_twice)
     await world.notifications.ctx.extras["service"].send_due()
