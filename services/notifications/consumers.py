@@ -5,7 +5,11 @@
   admitted or rejected (every reason);
 * scoring: the same two when the candidate is nominated or not (the regional commission
   closes stage I selection), a finalist, a winner; every member of a commission when a sitting
-  is called (``person:<id>``);
+  is called (``person:<id>``); the secretary, once, when every member's sheets of a stage are
+  in (the stage can be closed); members are reminded of a stage's deadline by the sender's
+  rounds (:func:`remind_due`);
+* the organiser's record of the award ceremony (§22–§23, ``POST /v1/ceremonies``): the
+  winners and their nominators, with its time and place, the diploma and the gift;
 * ``uzdik.results`` (reporting's contract): each webhook subscription that wants the type.
 
 Each consumer records what it applied in the transaction of its effect (shared.consumers), and
@@ -177,6 +181,8 @@ def scoring(ctx: ServiceContext) -> Consumer:
         if p["candidate_id"] not in doc["candidates"]:
             doc["candidates"].append(p["candidate_id"])
             await uow.docs.put(SHEETS, key, doc)
+        if sitting.get("stage"):
+            await _closable(uow, rules, envelope, str(p["commission_id"]), str(sitting["stage"]))
 
     @consumer.on("StageReopened")
     async def reopened(uow: UnitOfWork, envelope: Envelope) -> None:
@@ -237,6 +243,32 @@ def scoring(ctx: ServiceContext) -> Consumer:
             )
 
     return consumer
+
+
+async def _closable(
+    uow: UnitOfWork, rules: NotificationRules, envelope: Envelope, commission_id: str, stage: str
+) -> None:
+    """Tell the secretary, once, when every member's sheet of the stage is in: it can close."""
+    commission = await uow.docs.get(COMMISSIONS, commission_id)
+    if commission is None or stage not in commission.get("open", []):
+        return
+    expected = _expected(stage, commission.get("region"), await uow.docs.list(CANDIDATES))
+    if not expected:
+        return
+    for member in commission["members"]:
+        done = await uow.docs.get(SHEETS, f"{commission_id}|{stage}|{member}") or {}
+        if expected - set(done.get("candidates", [])):
+            return
+    why = handlers.Because(
+        f"closable|{commission_id}|{stage}",
+        envelope.metadata.correlation_id,
+        envelope.metadata.occurred_at,
+        str(envelope.event_id),
+    )
+    params = {"commission_id": commission_id, "stage": stage}
+    await handlers.queue(
+        uow, rules, why, f"person:{commission['secretary']}", "secretary", "stage_closable", params
+    )
 
 
 def results(ctx: ServiceContext) -> Consumer:

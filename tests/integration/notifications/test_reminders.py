@@ -7,14 +7,25 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
 
+import httpx
 import pytest
 
 from services.nominations.domain.figures import default_edition_2020
 from services.nominations.events import EditionAnnounced
 from services.notifications import consumers
 from services.notifications.bootstrap import SPEC
+from services.notifications.config import catalogue
+from services.notifications.domain.messages import render
 from services.notifications.service import service_of
-from services.scoring.events import CommissionFormed, Person, ScoreRecorded, SittingOpened
+from services.scoring.events import (
+    CommissionFormed,
+    Person,
+    ScoreRecorded,
+    SittingOpened,
+    Winner,
+    WinnersDecided,
+)
+from shared.auth import issue_dev_token
 from shared.events import SYSTEM, Envelope, Event
 from shared.migrations import upgrade
 from shared.runtime import ServiceRuntime
@@ -126,3 +137,117 @@ async def test_a_member_with_missing_sheets_is_reminded_of_the_deadline_once(
         ("person:m-3", 2),
     }  # m-1 filled both sheets: not reminded
     assert all(r["params"]["deadline"] == deadline.isoformat() for r in reminders)
+
+
+async def test_the_secretary_is_told_once_when_every_sheet_of_the_stage_is_in(
+    runtime: tuple[ServiceRuntime, Clock, EventStore],
+) -> None:
+    rt, _, upstream = runtime
+    edition = default_edition_2020(EDITION)
+    await feed(rt, upstream, "nominations", EditionAnnounced(**edition.model_dump()))
+    chair = Person(person_id="m-1", name="Chair", position="deputy_akim")
+
+    def sheet(member: str, cid: str, n: int = 0) -> ScoreRecorded:
+        return ScoreRecorded(
+            commission_id="k-11",
+            sheet_id=f"sh-{member}-{cid}-{n}",
+            sitting_id="st-1",
+            member_id=member,
+            candidate_id=cid,
+            kind="project",
+            scores={"a": 1},
+            total=1,
+        )
+
+    await feed(
+        rt,
+        upstream,
+        "scoring",
+        CommissionFormed(
+            commission_id="k-11",
+            edition_id=EDITION,
+            level="regional",
+            region="110000000",
+            members=(chair, *(Person(person_id=m, name=m) for m in MEMBERS[1:])),
+            chair_id="m-1",
+            secretary=Person(person_id="s-1", name="Secretary", position="head_of_department"),
+        ),
+        candidate_registered("c-1", application_id="c-1", edition_id=EDITION),
+        SittingOpened(
+            sitting_id="st-1",
+            commission_id="k-11",
+            stage="stage1_selection",
+            purpose="stage I selection",
+            opened_at=edition.calendar.check_period_ends_at,
+        ),
+        sheet("m-1", "c-1"),
+        sheet("m-2", "c-1"),
+    )
+
+    async def told() -> list[dict]:
+        return [
+            e.payload
+            for e in await rt.store.read_all(limit=1000)
+            if e.event_type == "NotificationQueued" and e.payload["template"] == "stage_closable"
+        ]
+
+    assert await told() == []  # m-3's sheet is missing
+    await feed(rt, upstream, "scoring", sheet("m-3", "c-1"), sheet("m-3", "c-1", 1))
+    [secretary] = await told()  # once, though a later sheet came too
+    assert secretary["recipient"] == "person:s-1"
+    assert secretary["params"] == {"commission_id": "k-11", "stage": "stage1_selection"}
+
+
+async def test_the_winners_are_told_the_time_and_place_of_the_award_the_organiser_records(
+    runtime: tuple[ServiceRuntime, Clock, EventStore],
+) -> None:
+    rt, _, upstream = runtime
+    await feed(
+        rt,
+        upstream,
+        "scoring",
+        WinnersDecided(
+            commission_id="k-rep",
+            sitting_id="st-9",
+            winners=tuple(
+                Winner(candidate_id=f"c-{n}", place=n, mean="90.0", sum=810, sheets=9)
+                for n in (1, 2, 3)
+            ),
+            by_casting_vote=False,
+        ),
+    )
+    body = {
+        "commission_id": "k-rep",
+        "at": "2020-10-15T11:00:00+06:00",
+        "place_kk": "Астана, Тәуелсіздік сарайы",
+        "place_ru": "Астана, Дворец Независимости",
+        "diploma": True,
+        "gift": "ценный подарок",
+    }
+    transport = httpx.ASGITransport(app=rt.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://notifications") as client:
+        organiser = {
+            "Authorization": "Bearer " + issue_dev_token(rt.settings, "org-1", ["organiser"])
+        }
+        secretary = {
+            "Authorization": "Bearer "
+            + issue_dev_token(rt.settings, "s-1", ["secretary"], region="110000000")
+        }
+        refused = await client.post("/v1/ceremonies", json=body, headers=secretary)
+        assert refused.status_code == 403 and refused.json()["code"] == "role_not_allowed"
+        r = await client.post("/v1/ceremonies", json=body, headers=organiser)
+        assert r.status_code == 201, r.text
+    events = await rt.store.read_all(limit=1000)
+    [recorded] = [e.payload for e in events if e.event_type == "AwardCeremonyRecorded"]
+    assert recorded["place_ru"] == "Астана, Дворец Независимости" and recorded["diploma"] is True
+    told = [
+        e.payload
+        for e in events
+        if e.event_type == "NotificationQueued" and e.payload["template"] == "award_ceremony"
+    ]
+    assert {t["recipient"] for t in told} == {"candidate:c-1", "candidate:c-2", "candidate:c-3"}
+    message = render(catalogue(), "award_ceremony", "ru", told[0]["params"])
+    assert "Астана, Дворец Независимости" in message.body and "ценный подарок" in message.body
+    assert "2020-10-15T11:00:00+06:00" in message.body
+    kk = render(catalogue(), "award_ceremony", "kk", told[0]["params"])
+    assert "Тәуелсіздік сарайы" in kk.body
