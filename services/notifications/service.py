@@ -25,6 +25,7 @@ from services.notifications.domain.messages import Message, render
 from services.notifications.domain.rules import NotificationRules
 from shared.consumers import Consumer
 from shared.logging import get_logger
+from shared.migrations import current_revision, head_revision
 from shared.runtime import ServiceContext
 from shared.store.eventstore import UnitOfWork
 
@@ -53,6 +54,7 @@ class NotificationService:
         self.results: Consumer = consumers.results(ctx)
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._ready = False
 
     # --- one round ---------------------------------------------------------------------
 
@@ -153,12 +155,23 @@ class NotificationService:
                 await asyncio.wait_for(task, timeout=10)
         self._tasks.clear()
 
+    async def _migrated(self) -> bool:
+        """The runtime migrates after setup: no round before the schema is there."""
+        try:
+            return await current_revision(self.ctx.store.engine) == head_revision()
+        except Exception:  # the database may be away
+            return False
+
     async def _send_periodically(self) -> None:
         while not self._stop.is_set():
             with suppress(TimeoutError):  # first wait: the runtime migrates after setup
                 await asyncio.wait_for(self._stop.wait(), timeout=self.settings.send_every_seconds)
             if self._stop.is_set():
                 return
+            if not self._ready:
+                self._ready = await self._migrated()
+                if not self._ready:
+                    continue
             try:
                 await self.remind_due()
                 await self.send_due()

@@ -12,7 +12,7 @@ import hmac
 def secret_bytes(secret: str) -> bytes:
     """``whsec_<base64>`` (the convention's format) or, failing that, the text's bytes."""
     if secret.startswith("whsec_"):
-        return base64.b64decode(secret.removeprefix("whsec_"))
+        return base64.b64decode(secret.removeprefix("whsec_"), validate=True)
     return secret.encode()
 
 

@@ -17,9 +17,10 @@ from uuid import uuid4
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from services.notifications import consumers, handlers
+from services.notifications.domain.signing import secret_bytes
 from services.notifications.events import AwardCeremonyRecorded
 from services.notifications.service import service_of
 from shared.auth import Principal
@@ -63,6 +64,16 @@ class SubscriptionBody(_Body):
     secret: str | None = Field(
         None, min_length=24, max_length=200, description="whsec_<base64>; minted when absent"
     )
+
+    @field_validator("secret")
+    @classmethod
+    def _decodable(cls, value: str | None) -> str | None:
+        if value is not None and value.startswith("whsec_"):
+            try:
+                secret_bytes(value)
+            except ValueError as exc:
+                raise ValueError("a whsec_ secret must be base64 after the prefix") from exc
+        return value
 
 
 class RedeliverBody(_Body):

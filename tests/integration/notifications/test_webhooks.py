@@ -73,6 +73,16 @@ async def test_an_endpoint_failing_twice_gets_the_event_on_the_third_try_with_a_
     world: World, receiver: Receiver, pg_url_factory: Callable[[], Awaitable[str]]
 ) -> None:
     receiver.fail_first = 2
+    organiser = world.bearer("organiser-1", ["organiser"])
+    bad = {
+        "integrator": "x",
+        "url": receiver.url,
+        "event_types": ["*"],
+        "secret": "whsec_" + "!" * 30,
+    }
+    refused = await world.client.post("/v1/webhooks/subscriptions", json=bad, headers=organiser)
+    assert refused.status_code == 400, refused.text  # a secret no one could sign with
+    assert refused.json()["errors"][0]["field"] == "secret"
     sid, secret = await subscribe(world, receiver, ["FinalistsPublished"])
     assert secret.startswith("whsec_")
     async with results_published(world, pg_url_factory) as reporting:
