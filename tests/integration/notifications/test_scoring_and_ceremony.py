@@ -1,11 +1,14 @@
-"""A member is reminded of a deadline once, 48 hours ahead, when their sheets are missing;
-commission members are told of a sitting called (on real PostgreSQL; the events are the
-nominations' and scoring's own, appended to their stores and handed to the consumers)."""
+"""Who is told what from scoring's events and the organiser's ceremony (on real PostgreSQL;
+the events are the nominations' and scoring's own, appended to a store and handed to the
+consumers): members of a sitting called and of a deadline 48 hours ahead, once; the secretary
+when a stage can be closed; nominator and candidate when nominated or not, finalist, winner;
+the winners of the award ceremony's time and place."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import httpx
 import pytest
@@ -18,15 +21,18 @@ from services.notifications.config import catalogue
 from services.notifications.domain.messages import render
 from services.notifications.service import service_of
 from services.scoring.events import (
+    CandidateNominated,
     CommissionFormed,
+    FinalistSelected,
     Person,
     ScoreRecorded,
     SittingOpened,
+    StageClosed,
     Winner,
     WinnersDecided,
 )
 from shared.auth import issue_dev_token
-from shared.events import SYSTEM, Envelope, Event
+from shared.events import SYSTEM, Actor, Envelope, Event
 from shared.migrations import upgrade
 from shared.runtime import ServiceRuntime
 from shared.settings import Settings
@@ -37,6 +43,25 @@ from .conftest import Clock
 
 EDITION = "3f0c9a52-2b7e-4b1a-9c41-6d2f0e8a7b10"
 MEMBERS = ("m-1", "m-2", "m-3")
+C1 = "7d3f6b1e-3a0c-4c53-9f1e-2b8a4c6d0e11"
+C2 = "7d3f6b1e-3a0c-4c53-9f1e-2b8a4c6d0e12"
+
+
+def _submitted(application_id: str) -> Event:
+    """The nominator's ApplicationSubmitted, as the nominations service records it."""
+    from services.nominations.events import ApplicationSubmitted
+    from tests.unit.nominations.builders import questionnaire
+
+    form = questionnaire(rural_district_kato="111033000")
+    return ApplicationSubmitted(
+        application_id=application_id,
+        edition_id=EDITION,
+        submitted_at=datetime(2020, 6, 10, 12, tzinfo=UTC),
+        region_kato="110000000",
+        district_kato="111000000",
+        rural_district_kato="111033000",
+        questionnaire=form,
+    )
 
 
 @pytest.fixture
@@ -251,3 +276,78 @@ async def test_the_winners_are_told_the_time_and_place_of_the_award_the_organise
     assert "2020-10-15T11:00:00+06:00" in message.body
     kk = render(catalogue(), "award_ceremony", "kk", told[0]["params"])
     assert "Тәуелсіздік сарайы" in kk.body
+
+
+async def test_nominator_and_candidate_are_told_nominated_or_not_finalist_and_winner(
+    runtime: tuple[ServiceRuntime, Clock, EventStore],
+) -> None:
+    rt, _, upstream = runtime
+    edition = default_edition_2020(EDITION)
+    nominator = Actor(id="nominator-11", role="nominator", region="110000000")
+    submitted = [
+        (await upstream.append(f"application-{cid}", None, [_submitted(cid)], nominator))[0]
+        for cid in (C1, C2)
+    ]
+    await consumers.nominations(rt.ctx).handle_batch(
+        [Envelope.model_validate({**e.model_dump(), "service": "nominations"}) for e in submitted]
+    )
+    chair = Person(person_id="m-1", name="Chair", position="deputy_akim")
+    points = Decimal("41.5")
+    await feed(
+        rt,
+        upstream,
+        "scoring",
+        CommissionFormed(
+            commission_id="k-11",
+            edition_id=EDITION,
+            level="regional",
+            region="110000000",
+            members=(chair,),
+            chair_id="m-1",
+            secretary=Person(person_id="s-1", name="Secretary", position="head_of_department"),
+        ),
+        candidate_registered(C1, application_id=C1, edition_id=EDITION),
+        candidate_registered(C2, application_id=C2, edition_id=EDITION),
+        CandidateNominated(
+            commission_id="k-11",
+            sitting_id="st-1",
+            candidate_id=C1,
+            district="111000000",
+            points=points,
+            rank=1,
+            basis="points",
+        ),
+        StageClosed(
+            commission_id="k-11",
+            stage="stage1_selection",
+            closed_at=edition.calendar.stage_one_deadline,
+        ),
+        FinalistSelected(
+            commission_id="k-11",
+            sitting_id="st-2",
+            edition_id=EDITION,
+            region="110000000",
+            candidate_id=C1,
+            regional_total=points,
+            components=(),
+            rank=1,
+            top=(C1,),
+        ),
+        WinnersDecided(
+            commission_id="k-rep",
+            sitting_id="st-9",
+            winners=(Winner(candidate_id=C1, place=2, mean=points, sum=373, sheets=9),),
+            by_casting_vote=False,
+        ),
+    )
+    told = {
+        (e.payload["recipient"], e.payload["template"], e.payload["params"]["application_id"])
+        for e in await rt.store.read_all(limit=1000)
+        if e.event_type == "NotificationQueued"
+    }
+    for recipient in ("user:nominator-11", f"candidate:{C1}"):
+        for template in ("nominated", "finalist", "winner"):
+            assert (recipient, template, C1) in told
+        assert (recipient, "not_nominated", C1) not in told
+        assert (recipient.replace(C1, C2), "not_nominated", C2) in told
+    assert not [t for t in told if t[2] == C2 and t[1] != "not_nominated"]
