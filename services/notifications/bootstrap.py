@@ -12,5 +12,11 @@ SPEC = ServiceSpec(
     registry=registry,
     setup=service.install,
     routers=lambda ctx: [http.router(ctx)],
-    consumers=lambda ctx: [consumers.nominations(ctx), consumers.scoring(ctx)],
+    # uzdik.results is not a "<service>.events" topic: distributed, the service subscribes to
+    # it itself (adapters/results_source.py); embedded, a tailer of reporting's store feeds it.
+    consumers=lambda ctx: [
+        consumers.nominations(ctx),
+        consumers.scoring(ctx),
+        *([] if ctx.settings.distributed else [service.service_of(ctx).results]),
+    ],
 )

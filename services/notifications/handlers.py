@@ -125,12 +125,20 @@ async def record_sent(uow: UnitOfWork, nid: str, attempt: int, at: datetime) -> 
 
 
 async def record_failed(
-    uow: UnitOfWork, rules: NotificationRules, nid: str, attempt: int, error: str, at: datetime
+    uow: UnitOfWork,
+    rules: NotificationRules,
+    nid: str,
+    attempt: int,
+    error: str,
+    at: datetime,
+    permanent: bool = False,
 ) -> None:
+    """Record a failed attempt: retried after a backoff, or final (a dead letter) at the
+    channel's limit or when the refusal is ``permanent``."""
     doc = await uow.docs.get(NOTIFICATIONS, nid)
     if doc is None or doc["status"] == "sent":
         return
-    final = attempt >= max_attempts(rules, doc["channel"])
+    final = permanent or attempt >= max_attempts(rules, doc["channel"])
     retry_at = None if final else at + backoff(rules, attempt)
     event = NotificationFailed(
         notification_id=nid,

@@ -16,12 +16,14 @@ from contextlib import suppress
 from datetime import UTC, datetime
 from typing import Any, Protocol, cast
 
+import aiosmtplib
+
 from services.notifications import consumers, handlers
 from services.notifications.adapters import contacts, results_source
 from services.notifications.adapters.email import SmtpMailer
 from services.notifications.adapters.webhook import WebhookPoster
 from services.notifications.config import NotifySettings, catalogue
-from services.notifications.domain.messages import Message, render
+from services.notifications.domain.messages import Message, render, scrub
 from services.notifications.domain.rules import NotificationRules
 from shared.consumers import Consumer
 from shared.logging import get_logger
@@ -34,6 +36,13 @@ log = get_logger("uzdik.notifications")
 
 class Mailer(Protocol):
     async def send(self, nid: str, to: str, message: Message) -> None: ...
+
+
+def permanent(exc: Exception) -> bool:
+    """A refusal that no retry will change: the SMTP server's 5xx (an unknown recipient)."""
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        return True
+    return isinstance(exc, aiosmtplib.SMTPResponseException) and 500 <= exc.code < 600
 
 
 def wall_clock() -> datetime:
@@ -105,10 +114,12 @@ class NotificationService:
             else:
                 await self._mail(item)
         except Exception as exc:
-            error = f"{type(exc).__name__}: {exc}"[:500]
+            error = scrub(f"{type(exc).__name__}: {exc}")[:500]
             log.warning("notification.failed", notification=nid, attempt=attempt, error=error)
             async with self.ctx.store.transaction() as uow:
-                await handlers.record_failed(uow, self.rules, nid, attempt, error, self.clock())
+                await handlers.record_failed(
+                    uow, self.rules, nid, attempt, error, self.clock(), permanent=permanent(exc)
+                )
             return
         async with self.ctx.store.transaction() as uow:
             await handlers.record_sent(uow, nid, attempt, self.clock())

@@ -8,11 +8,13 @@ recipient's language (the detail as given when a code has no text in the catalog
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from string import Formatter
 from typing import Any
 
+ADDRESS = re.compile(r"[^\s<>()\[\]{}'\",;:]+@[^\s<>()\[\]{}'\",;:]+")
 NAMESPACE = uuid.UUID("6a0c8f4e-19d2-4b1e-9a57-0d6b1f3c2e19")
 
 
@@ -59,3 +61,9 @@ def render(
 def notification_id(cause_event_id: str, recipient: str, template: str, channel: str) -> str:
     """The same cause, recipient, template and channel: the same notification (idempotent)."""
     return str(uuid.uuid5(NAMESPACE, f"{cause_event_id}|{recipient}|{template}|{channel}"))
+
+
+def scrub(text: str) -> str:
+    """An error's text as it may go on the record: every address-like word replaced (an SMTP
+    server's refusal quotes the recipient's address, and the record goes to Kafka)."""
+    return ADDRESS.sub("<address>", text)

@@ -223,3 +223,30 @@ async def test_an_smtp_outage_during_a_nomination_delays_the_mail_and_loses_none
     assert len(smtp.inbox.to(address)) == 1
     assert "заявка не допущена" in str(smtp.inbox.to(address)[0]["Subject"])
     json.dumps([e.payload for e in stream])  # nothing but JSON on the record
+
+
+async def test_an_address_the_relay_refuses_is_a_dead_letter_at_once_and_not_on_the_record(
+    world: World, smtp: Smtp
+) -> None:
+    address = "nobody.here@example.kz"
+    smtp.inbox.refused.add(address)
+    await record(world, "user:nominator-gone", address, "kk")
+    edition = await world.api.announce()
+    await reject(world, edition, "nominator-gone")
+
+    async def dead() -> bool:
+        auditor = world.bearer("auditor-1", ["auditor"])
+        r = await world.client.get(
+            "/v1/notifications?recipient=user:nominator-gone", headers=auditor
+        )
+        return [n["status"] for n in r.json()["items"]] == ["dead"]
+
+    await wait_for(dead)
+    [failed] = [
+        e.payload
+        for e in await world.events("NotificationFailed")
+        if e.payload["final"] and "550" in e.payload["error"]
+    ]
+    assert failed["attempt"] == 1  # a 5xx is not retried
+    assert "@" not in failed["error"] and "example.kz" not in failed["error"]
+    assert smtp.inbox.to(address) == []

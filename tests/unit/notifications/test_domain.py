@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from services.notifications.config import catalogue
-from services.notifications.domain.messages import notification_id, render
+from services.notifications.domain.messages import notification_id, render, scrub
 from services.notifications.domain.rules import NotificationRules, backoff
 from services.notifications.domain.signing import sign, verify
 
@@ -75,3 +75,12 @@ def test_the_signature_is_the_standard_webhooks_one() -> None:
     assert sign(secret, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body) == expected
     assert verify(secret, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body, expected)
     assert not verify(secret, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265331, body, expected)
+
+
+def test_an_error_goes_on_the_record_without_the_address_it_quotes() -> None:
+    error = (
+        "SMTPRecipientsRefused: {'nominator.kk@example.kz': (550, '5.1.1 <a.b+c@mail.kz> unknown')}"
+    )
+    cleaned = scrub(error)
+    assert "@" not in cleaned and "example.kz" not in cleaned and "mail.kz" not in cleaned
+    assert cleaned.startswith("SMTPRecipientsRefused") and "550" in cleaned
