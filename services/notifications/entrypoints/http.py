@@ -17,7 +17,7 @@ from uuid import uuid4
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from services.notifications import consumers, handlers
 from services.notifications.domain.signing import secret_bytes
@@ -30,6 +30,7 @@ from shared.handlers import Cause
 from shared.http import command, correlation_id, principal
 from shared.runtime import ServiceContext
 from shared.store.eventstore import UnitOfWork
+from shared.text import CheckedBody
 
 Reference = Annotated[
     str,
@@ -43,7 +44,9 @@ Email = Annotated[str, Field(pattern=r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,63}
 EVENT_TYPE = r"^(\*|[A-Z][A-Za-z]{1,80})$"
 
 
-class _Body(BaseModel):
+class _Body(CheckedBody):
+    """No NUL, control character or lone surrogate in any string (``invalid_text``)."""
+
     model_config = ConfigDict(extra="forbid")
 
 
@@ -59,7 +62,7 @@ class ErasureBody(_Body):
 
 class SubscriptionBody(_Body):
     integrator: str = Field(pattern=r"^[A-Za-z0-9._-]{1,64}$")
-    url: str = Field(pattern=r"^https?://[^\s]{1,2000}$")
+    url: str = Field(pattern=r"^https?://\S+$", max_length=2000)
     event_types: list[Annotated[str, Field(pattern=EVENT_TYPE)]] = Field(min_length=1)
     secret: str | None = Field(
         None, min_length=24, max_length=200, description="whsec_<base64>; minted when absent"
