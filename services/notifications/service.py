@@ -4,7 +4,7 @@ A message is sent outside any transaction, then NotificationSent (or Notificatio
 the next attempt's time, by exponential backoff; ``final`` after the channel's limit: a dead
 letter) is appended. Delivery is at-least-once: a crash between the send and the record sends
 again, with the same ``Message-ID`` / ``webhook-id`` (the notification id) so the receiver can
-drop the duplicate. Run one sender per database (the Deployment has one replica).
+drop the duplicate. One sender is active per database (an advisory lock); others stand by.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from services.notifications.domain.rules import NotificationRules
 from shared.consumers import Consumer
 from shared.logging import get_logger
 from shared.migrations import current_revision, head_revision
+from shared.relay import single_active
 from shared.runtime import ServiceContext
 from shared.store.eventstore import UnitOfWork
 
@@ -174,6 +175,19 @@ class NotificationService:
             return False
 
     async def _send_periodically(self) -> None:
+        """One active sender per database (a PostgreSQL advisory lock, as the relay's); the
+        sender of another replica waits as a standby."""
+        while not self._stop.is_set():
+            try:
+                async with single_active(self.ctx.store, "notifications.sender", self._stop):
+                    await self._rounds()
+                return
+            except Exception as exc:  # the database went away: take the lock again
+                log.warning("notification.sender_lost", error=str(exc)[:200])
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), timeout=1.0)
+
+    async def _rounds(self) -> None:
         while not self._stop.is_set():
             with suppress(TimeoutError):  # first wait: the runtime migrates after setup
                 await asyncio.wait_for(self._stop.wait(), timeout=self.settings.send_every_seconds)
