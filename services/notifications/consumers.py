@@ -203,7 +203,14 @@ def scoring(ctx: ServiceContext) -> Consumer:
             return
         for cid, doc in await uow.docs.list(CANDIDATES):
             if doc.get("region") == commission["region"] and not doc.get("nominated"):
-                await notify_both(uow, rules, envelope, cid, "not_nominated", {})
+                # once per candidate: a stage reopened and closed again tells nobody twice
+                why = handlers.Because(
+                    f"not_nominated|{cid}",
+                    envelope.metadata.correlation_id,
+                    envelope.metadata.occurred_at,
+                    str(envelope.event_id),
+                )
+                await notify_both(uow, rules, why, cid, "not_nominated", {})
 
     @consumer.on("FinalistSelected")
     async def finalist(uow: UnitOfWork, envelope: Envelope) -> None:

@@ -28,6 +28,7 @@ from services.scoring.events import (
     ScoreRecorded,
     SittingOpened,
     StageClosed,
+    StageReopened,
     Winner,
     WinnersDecided,
 )
@@ -340,6 +341,26 @@ async def test_nominator_and_candidate_are_told_nominated_or_not_finalist_and_wi
             by_casting_vote=False,
         ),
     )
+    await feed(  # stage I reopened and closed again: nobody is told twice
+        rt,
+        upstream,
+        "scoring",
+        StageReopened(
+            commission_id="k-11",
+            stage="stage1_selection",
+            reason="a sheet to correct",
+            reopened_at=edition.calendar.stage_one_deadline,
+        ),
+        StageClosed(
+            commission_id="k-11",
+            stage="stage1_selection",
+            closed_at=edition.calendar.stage_one_deadline,
+        ),
+    )
+    queued = [
+        e for e in await rt.store.read_all(limit=1000) if e.event_type == "NotificationQueued"
+    ]
+    assert len([e for e in queued if e.payload["template"] == "not_nominated"]) == 2
     told = {
         (e.payload["recipient"], e.payload["template"], e.payload["params"]["application_id"])
         for e in await rt.store.read_all(limit=1000)
