@@ -21,7 +21,7 @@ K8S = REPO / "deploy" / "k8s"
 OVERLAYS = sorted(
     p.name for p in (K8S / "overlays").iterdir() if (p / "kustomization.yaml").is_file()
 )
-SERVICES = ("nominations", "scoring", "survey", "reporting")
+SERVICES = ("nominations", "scoring", "survey", "reporting", "notifications")
 TOOL_NAMES = ("kustomize", "checkov", "hadolint", "kubernetes-validate", "python")
 
 Resource = dict[str, Any]

@@ -14,19 +14,25 @@ WRITES = {
     "scoring": {"uzdik.scoring.events"},
     "survey": {"uzdik.survey.events"},
     "reporting": {"uzdik.results"},
+    "notifications": {"uzdik.notifications.events"},
 }
 READS = {
     "nominations": set(),
     "scoring": {"uzdik.nominations.events", "uzdik.survey.events"},
     "survey": {"uzdik.scoring.events"},
     "reporting": {"uzdik.nominations.events", "uzdik.scoring.events", "uzdik.survey.events"},
+    "notifications": {"uzdik.nominations.events", "uzdik.scoring.events", "uzdik.results"},
 }
 EVENT_TOPICS = {
     "uzdik.nominations.events",
     "uzdik.scoring.events",
     "uzdik.survey.events",
     "uzdik.reporting.events",
+    "uzdik.notifications.events",
 }
+# Beyond its database, Kafka, DNS and HTTPS (identity provider; integrators' webhooks):
+# notifications reaches the SMTP relay.
+EXTRA_EGRESS = {"notifications": {("ip", "0.0.0.0/0", frozenset({25, 465, 587}))}}
 
 
 def containers(workload: Resource) -> list[Resource]:
@@ -187,7 +193,7 @@ def test_network_lets_a_service_reach_only_its_db_kafka_dns_and_idp(
         ("kafka", "uzdik", frozenset({9093})),
         ("dns", "kube-dns", frozenset({53})),
         ("ip", "0.0.0.0/0", frozenset({443})),  # the identity provider's JWKS
-    }
+    } | EXTRA_EGRESS.get(service, set())
 
 
 @pytest.mark.parametrize("service", SERVICES)

@@ -1,0 +1,22 @@
+"""Notifications service wiring: rules and sender (setup), HTTP API, consumers."""
+
+from __future__ import annotations
+
+from services.notifications import consumers, service
+from services.notifications.entrypoints import http
+from services.notifications.events import registry
+from shared.runtime import ServiceSpec
+
+SPEC = ServiceSpec(
+    name="notifications",
+    registry=registry,
+    setup=service.install,
+    routers=lambda ctx: [http.router(ctx)],
+    # uzdik.results is not a "<service>.events" topic: distributed, the service subscribes to
+    # it itself (adapters/results_source.py); embedded, a tailer of reporting's store feeds it.
+    consumers=lambda ctx: [
+        consumers.nominations(ctx),
+        consumers.scoring(ctx),
+        *([] if ctx.settings.distributed else [service.service_of(ctx).results]),
+    ],
+)

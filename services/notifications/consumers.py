@@ -1,0 +1,348 @@
+"""Who is told what (§10–§12, §17, §21–§23), from the other services' events.
+
+* nominations: the nominator (the subject of the token that submitted the application,
+  ``user:<sub>``) and the candidate (``candidate:<application id>``) when the application is
+  admitted or rejected (every reason);
+* scoring: the same two when the candidate is nominated or not (the regional commission
+  closes stage I selection), a finalist, a winner; every member of a commission when a sitting
+  is called (``person:<id>``); the secretary, once, when every member's sheets of a stage are
+  in (the stage can be closed); members are reminded of a stage's deadline by the sender's
+  rounds (:func:`remind_due`);
+* the organiser's record of the award ceremony (§22–§23, ``POST /v1/ceremonies``): the
+  winners and their nominators, with its time and place, the diploma and the gift;
+* ``uzdik.results`` (reporting's contract): each webhook subscription that wants the type.
+
+Each consumer records what it applied in the transaction of its effect (shared.consumers), and
+a notification's id is derived from its cause: a redelivered event queues nothing twice.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from services.notifications import handlers
+from services.notifications.domain import reminders
+from services.notifications.domain.rules import NotificationRules
+from shared.consumers import Consumer
+from shared.events import Envelope
+from shared.runtime import ServiceContext
+from shared.store.eventstore import UnitOfWork
+
+APPLICATIONS = "applications"
+CANDIDATES = "candidates"
+COMMISSIONS = "commissions"
+WINNERS = "winners"
+EDITIONS = "editions"
+SITTINGS = "sittings"
+SHEETS = "sheets"
+
+
+def rules_of(ctx: ServiceContext) -> NotificationRules:
+    found: NotificationRules = ctx.extras["rules"]
+    return found
+
+
+async def notify_both(
+    uow: UnitOfWork,
+    rules: NotificationRules,
+    envelope: Envelope | handlers.Because,
+    application_id: str,
+    template: str,
+    params: dict[str, Any],
+) -> None:
+    """The nominator (when known) and the candidate."""
+    app = await uow.docs.get(APPLICATIONS, application_id) or {}
+    params = {"application_id": application_id, **params}
+    if app.get("akim"):
+        params.setdefault("akim", app["akim"])
+    if app.get("nominator"):
+        await handlers.queue(uow, rules, envelope, app["nominator"], "nominator", template, params)
+    await handlers.queue(
+        uow, rules, envelope, f"candidate:{application_id}", "candidate", template, params
+    )
+
+
+def nominations(ctx: ServiceContext) -> Consumer:
+    consumer = Consumer("notifications-nominations", ctx.store, sources=["nominations"])
+    rules = rules_of(ctx)
+
+    @consumer.on("EditionAnnounced")
+    async def announced(uow: UnitOfWork, envelope: Envelope) -> None:
+        p = envelope.payload
+        calendar = p["calendar"]
+        deadlines = {step: calendar[f] for step, f in reminders.CALENDAR_FIELD.items()}
+        await uow.docs.put(EDITIONS, str(p["edition_id"]), {"deadlines": deadlines})
+
+    @consumer.on("DeadlineExtended")
+    async def extended(uow: UnitOfWork, envelope: Envelope) -> None:
+        p = envelope.payload
+        doc = await uow.docs.get(EDITIONS, str(p["edition_id"]))
+        if doc is None or p["step"] not in reminders.CALENDAR_FIELD:
+            return
+        deadlines = {**doc["deadlines"], p["step"]: p["new_deadline"]}
+        await uow.docs.put(EDITIONS, str(p["edition_id"]), {**doc, "deadlines": deadlines})
+
+    @consumer.on("ApplicationSubmitted")
+    async def submitted(uow: UnitOfWork, envelope: Envelope) -> None:
+        p = envelope.payload
+        await uow.docs.put(
+            APPLICATIONS,
+            str(p["application_id"]),
+            {
+                "nominator": f"user:{envelope.actor.id}",
+                "edition_id": str(p["edition_id"]),
+                "region": str(p["region_kato"]),
+            },
+        )
+
+    @consumer.on("ApplicationAdmitted")
+    async def admitted(uow: UnitOfWork, envelope: Envelope) -> None:
+        p = envelope.payload
+        akim = p.get("akim") or {}
+        name = " ".join(
+            str(akim[k]) for k in ("surname", "given_name", "patronymic") if akim.get(k)
+        )
+        app_id = str(p["application_id"])
+        doc = await uow.docs.get(APPLICATIONS, app_id) or {}
+        await uow.docs.put(APPLICATIONS, app_id, {**doc, "akim": name})
+        await notify_both(uow, rules, envelope, app_id, "application_admitted", {"akim": name})
+
+    @consumer.on("ApplicationRejected")
+    async def rejected(uow: UnitOfWork, envelope: Envelope) -> None:
+        p = envelope.payload
+        reasons = [{"code": e["code"], "detail": e["detail"]} for e in p["errors"]]
+        await notify_both(
+            uow,
+            rules,
+            envelope,
+            str(p["application_id"]),
+            "application_rejected",
+            {"reasons": reasons},
+        )
+
+    return consumer
+
+
+def scoring(ctx: ServiceContext) -> Consumer:
+    consumer = Consumer("notifications-scoring", ctx.store, sources=["scoring"])
+    rules = rules_of(ctx)
+
+    @consumer.on("CommissionFormed")
+    async def formed(uow: UnitOfWork, envelope: Envelope) -> None:
+        p = envelope.payload
+        await uow.docs.put(
+            COMMISSIONS,
+            str(p["commission_id"]),
+            {
+                "region": p.get("region"),
+                "level": p.get("level"),
+                "edition_id": str(p["edition_id"]),
+                "open": [],
+                "members": [m["person_id"] for m in p["members"]],
+                "secretary": p["secretary"]["person_id"],
+            },
+        )
+
+    @consumer.on("MemberReplaced")
+    async def replaced(uow: UnitOfWork, envelope: Envelope) -> None:
+        p = envelope.payload
+        doc = await uow.docs.get(COMMISSIONS, str(p["commission_id"]))
+        if doc is None:
+            return
+        members = [m for m in doc["members"] if m != p["outgoing_id"]]
+        members.append(p["incoming"]["person_id"])
+        await uow.docs.put(COMMISSIONS, str(p["commission_id"]), {**doc, "members": members})
+
+    @consumer.on("CandidateRegistered")
+    async def registered(uow: UnitOfWork, envelope: Envelope) -> None:
+        p = envelope.payload
+        await uow.docs.put(
+            CANDIDATES,
+            str(p["candidate_id"]),
+            {"region": str(p["region"]), "district": str(p["district"]), "nominated": False},
+        )
+
+    @consumer.on("CandidateNominated")
+    async def nominated(uow: UnitOfWork, envelope: Envelope) -> None:
+        p = envelope.payload
+        cid = str(p["candidate_id"])
+        doc = await uow.docs.get(CANDIDATES, cid) or {}
+        await uow.docs.put(CANDIDATES, cid, {**doc, "nominated": True})
+        params = {"district": p["district"], "points": str(p["points"]), "rank": p["rank"]}
+        await notify_both(uow, rules, envelope, cid, "nominated", params)
+
+    @consumer.on("ScoreRecorded", "ScoreCorrected")
+    async def sheet(uow: UnitOfWork, envelope: Envelope) -> None:
+        p = envelope.payload
+        sitting = await uow.docs.get(SITTINGS, str(p["sitting_id"])) or {}
+        key = f"{p['commission_id']}|{sitting.get('stage')}|{p['member_id']}"
+        doc = await uow.docs.get(SHEETS, key) or {"candidates": []}
+        if p["candidate_id"] not in doc["candidates"]:
+            doc["candidates"].append(p["candidate_id"])
+            await uow.docs.put(SHEETS, key, doc)
+        if sitting.get("stage"):
+            await _closable(uow, rules, envelope, str(p["commission_id"]), str(sitting["stage"]))
+
+    @consumer.on("StageReopened")
+    async def reopened(uow: UnitOfWork, envelope: Envelope) -> None:
+        p = envelope.payload
+        commission = await uow.docs.get(COMMISSIONS, str(p["commission_id"]))
+        if commission is not None and p["stage"] not in commission.get("open", []):
+            commission["open"] = [*commission.get("open", []), p["stage"]]
+            await uow.docs.put(COMMISSIONS, str(p["commission_id"]), commission)
+
+    @consumer.on("StageClosed")
+    async def closed(uow: UnitOfWork, envelope: Envelope) -> None:
+        p = envelope.payload
+        commission = await uow.docs.get(COMMISSIONS, str(p["commission_id"]))
+        if commission is not None:
+            commission["open"] = [s for s in commission.get("open", []) if s != p["stage"]]
+            await uow.docs.put(COMMISSIONS, str(p["commission_id"]), commission)
+        if p["stage"] != "stage1_selection" or not commission or not commission.get("region"):
+            return
+        for cid, doc in await uow.docs.list(CANDIDATES):
+            if doc.get("region") == commission["region"] and not doc.get("nominated"):
+                # once per candidate: a stage reopened and closed again tells nobody twice
+                why = handlers.Because(
+                    f"not_nominated|{cid}",
+                    envelope.metadata.correlation_id,
+                    envelope.metadata.occurred_at,
+                    str(envelope.event_id),
+                )
+                await notify_both(uow, rules, why, cid, "not_nominated", {})
+
+    @consumer.on("FinalistSelected")
+    async def finalist(uow: UnitOfWork, envelope: Envelope) -> None:
+        p = envelope.payload
+        doc = await uow.docs.get(CANDIDATES, str(p["candidate_id"])) or {}
+        await uow.docs.put(CANDIDATES, str(p["candidate_id"]), {**doc, "finalist": True})
+        params = {"region": p["region"], "regional_total": str(p["regional_total"])}
+        await notify_both(uow, rules, envelope, str(p["candidate_id"]), "finalist", params)
+
+    @consumer.on("WinnersDecided")
+    async def winners(uow: UnitOfWork, envelope: Envelope) -> None:
+        p = envelope.payload
+        places = {str(w["candidate_id"]): int(w["place"]) for w in p["winners"]}
+        await uow.docs.put(WINNERS, str(p["commission_id"]), {"places": places})
+        for cid, place in places.items():
+            await notify_both(uow, rules, envelope, cid, "winner", {"place": place})
+
+    @consumer.on("SittingOpened")
+    async def sitting(uow: UnitOfWork, envelope: Envelope) -> None:
+        p = envelope.payload
+        commission = await uow.docs.get(COMMISSIONS, str(p["commission_id"]))
+        await uow.docs.put(SITTINGS, str(p["sitting_id"]), {"stage": p["stage"]})
+        if commission is None:
+            return
+        if p["stage"] not in commission.get("open", []):
+            commission["open"] = [*commission.get("open", []), p["stage"]]
+            await uow.docs.put(COMMISSIONS, str(p["commission_id"]), commission)
+        params = {
+            "commission_id": p["commission_id"],
+            "purpose": p["purpose"],
+            "at": str(p["opened_at"]),
+            "sitting_id": p["sitting_id"],
+        }
+        for person in commission["members"]:
+            await handlers.queue(
+                uow, rules, envelope, f"person:{person}", "member", "sitting_called", params
+            )
+
+    return consumer
+
+
+async def _closable(
+    uow: UnitOfWork, rules: NotificationRules, envelope: Envelope, commission_id: str, stage: str
+) -> None:
+    """Tell the secretary, once, when every member's sheet of the stage is in: it can close."""
+    commission = await uow.docs.get(COMMISSIONS, commission_id)
+    if commission is None or stage not in commission.get("open", []):
+        return
+    expected = _expected(stage, commission.get("region"), await uow.docs.list(CANDIDATES))
+    if not expected:
+        return
+    for member in commission["members"]:
+        done = await uow.docs.get(SHEETS, f"{commission_id}|{stage}|{member}") or {}
+        if expected - set(done.get("candidates", [])):
+            return
+    why = handlers.Because(
+        f"closable|{commission_id}|{stage}",
+        envelope.metadata.correlation_id,
+        envelope.metadata.occurred_at,
+        str(envelope.event_id),
+    )
+    params = {"commission_id": commission_id, "stage": stage}
+    await handlers.queue(
+        uow, rules, why, f"person:{commission['secretary']}", "secretary", "stage_closable", params
+    )
+
+
+def results(ctx: ServiceContext) -> Consumer:
+    """Result events (``uzdik.results``, published by reporting) → webhook deliveries."""
+    consumer = Consumer("notifications-results", ctx.store, sources=["reporting"])
+    rules = rules_of(ctx)
+
+    @consumer.on("*")
+    async def result(uow: UnitOfWork, envelope: Envelope) -> None:
+        await handlers.queue_webhooks(uow, rules, envelope)
+
+    return consumer
+
+
+def _expected(
+    stage: str, region: str | None, candidates: list[tuple[str, dict[str, Any]]]
+) -> set[str]:
+    if stage == "stage2":
+        return {cid for cid, d in candidates if d.get("finalist")}
+    wanted = [cid for cid, d in candidates if d.get("region") == region]
+    if stage == "stage1_interview":
+        return {cid for cid in wanted if dict(candidates)[cid].get("nominated")}
+    return set(wanted)
+
+
+async def remind_due(uow: UnitOfWork, rules: NotificationRules, now: datetime) -> list[str]:
+    """Queue the deadline reminders due at ``now`` (each once); their notification ids."""
+    queued: list[str] = []
+    candidates = await uow.docs.list(CANDIDATES)
+    for commission_id, commission in await uow.docs.list(COMMISSIONS):
+        edition = await uow.docs.get(EDITIONS, str(commission.get("edition_id")))
+        if edition is None:
+            continue
+        for stage in commission.get("open", []):
+            step = reminders.STEP_OF_STAGE.get(stage)
+            if step is None or step not in edition["deadlines"]:
+                continue
+            deadline = datetime.fromisoformat(edition["deadlines"][step])
+            done = {
+                member: set(
+                    (await uow.docs.get(SHEETS, f"{commission_id}|{stage}|{member}") or {}).get(
+                        "candidates", []
+                    )
+                )
+                for member in commission["members"]
+            }
+            expected = _expected(stage, commission.get("region"), candidates)
+            for r in reminders.due(
+                now,
+                rules.reminder_hours,
+                commission_id,
+                stage,
+                deadline,
+                commission["members"],
+                expected,
+                done,
+            ):
+                why = handlers.Because(r.key, f"reminder-{commission_id}", now)
+                params = {
+                    "commission_id": commission_id,
+                    "stage": stage,
+                    "deadline": r.deadline.isoformat(),
+                    "missing": r.missing,
+                }
+                nid = await handlers.queue(
+                    uow, rules, why, f"person:{r.member}", "member", "deadline_reminder", params
+                )
+                if nid:
+                    queued.append(nid)
+    return queued
