@@ -23,11 +23,13 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from services.progress import Counting
-from services.registry import SERVICES, WRITERS, spec
+from services.registry import DISTRIBUTED_ONLY, SERVICES, WRITERS, spec
 from services.reporting.replay import EventSource
 from shared.auth import ROLES, issue_dev_token
 from shared.logging import configure_logging
 from shared.settings import Settings
+
+DISTRIBUTED = SERVICES + DISTRIBUTED_ONLY  # what `serve SERVICE`, `relay` and `migrate` take
 
 # Exit codes (README, "Exit codes").
 EXIT_FAILED = 1  # the command ran and found a problem (a broken chain, a replay that differs)
@@ -108,8 +110,8 @@ def _settings_for(data_dir: Path | None, needs: Iterable[str] = ()) -> Settings:
 
 
 def _service(name: str) -> str:
-    if name not in SERVICES:
-        raise Refused(f"unknown service {name!r}; one of {', '.join(SERVICES)}")
+    if name not in DISTRIBUTED:
+        raise Refused(f"unknown service {name!r}; one of {', '.join(DISTRIBUTED)}")
     return name
 
 
@@ -200,7 +202,7 @@ def serve(
     service: Annotated[
         str | None,
         typer.Argument(
-            help=f"One of {', '.join(SERVICES)}: that service alone, distributed "
+            help=f"One of {', '.join(DISTRIBUTED)}: that service alone, distributed "
             "(needs KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL). Without it, all four in one "
             "process, embedded.",
             show_default=False,
@@ -328,7 +330,7 @@ def _run_fast(main: Coroutine[Any, Any, None]) -> None:
 
 @app.command()
 def relay(
-    service: Annotated[str, typer.Argument(help=f"One of {', '.join(SERVICES)}.")],
+    service: Annotated[str, typer.Argument(help=f"One of {', '.join(DISTRIBUTED)}.")],
 ) -> None:
     """Run only a service's outbox relay (store to Kafka).
 
@@ -353,12 +355,12 @@ def relay(
 
 @app.command()
 def migrate(
-    service: Annotated[str, typer.Argument(help=f"One of {', '.join(SERVICES)}, or all.")],
+    service: Annotated[str, typer.Argument(help=f"One of {', '.join(DISTRIBUTED)}, or all.")],
 ) -> None:
     """Apply the database migrations of a service (or all) and exit."""
     from shared.runtime import ServiceRuntime
 
-    names = list(SERVICES) if service == "all" else [_service(service)]
+    names = list(DISTRIBUTED) if service == "all" else [_service(service)]
     _reachable(_settings(), names, kafka=False)
 
     async def run() -> None:

@@ -28,6 +28,7 @@ class Item:
     headers: dict[str, str]
     key: str  # the Idempotency-Key, the same on every attempt
     impatience: float | None = None  # the first attempt gives up this soon (answer lost)
+    reached: bool = False  # an attempt reached the server (only that one is impatient)
     attempts: int = 0
     answer: dict[str, Any] | None = None  # the body of the 2xx
     replayed: bool = False  # the 2xx was the stored answer of an earlier attempt
@@ -116,7 +117,9 @@ class Load:
         headers = {**item.headers, "Idempotency-Key": item.key}
         while time.monotonic() < self.deadline:
             item.attempts += 1
-            impatient = item.impatience if item.attempts == 1 else None
+            # impatient until an attempt reaches the server: one that found the service down
+            # (restarting under a loaded machine) sent nothing and tested nothing
+            impatient = None if item.reached else item.impatience
             # sent in full, then hardly waited for: the server does the work, the answer is lost
             timeout = (
                 httpx.USE_CLIENT_DEFAULT
@@ -127,7 +130,9 @@ class Load:
                 r = await client.post(item.path, json=item.body, headers=headers, timeout=timeout)
             except httpx.TransportError as exc:
                 item.failures[type(exc).__name__] += 1
+                item.reached = not isinstance(exc, httpx.ConnectError)
             else:
+                item.reached = True
                 if r.is_success:
                     item.answer = r.json()
                     item.replayed = r.headers.get("Idempotent-Replayed") == "true"
