@@ -8,7 +8,7 @@ Embedded: SQLite, and an :class:`~shared.consumers.EmbeddedBus` tails the other 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -39,6 +39,29 @@ class ServiceContext:
     def now(self) -> datetime:
         """Business time: the wall clock, or a scenario's simulated clock (demo, tests)."""
         return self.clock()
+
+
+def run_beside_store(
+    ctx: ServiceContext, start: Callable[[], None], stop: Callable[[], Awaitable[None]]
+) -> None:
+    """Tie a service's own background work (the survey's closer, the notifications' sender)
+    to its store: started now when the service runs inside an event loop on PostgreSQL
+    (``uzdik serve``, the distributed test harness), stopped before the store closes. The
+    kernel has no start/stop hook for a service's own tasks yet; this is the one stand-in."""
+    store = ctx.store
+    close_store: Callable[[], Awaitable[None]] = store.close
+
+    async def close() -> None:
+        await stop()
+        await close_store()
+
+    setattr(store, "close", close)  # noqa: B010 - see the docstring
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    if store.dialect == "postgresql":
+        start()
 
 
 @dataclass(frozen=True)

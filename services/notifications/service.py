@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from contextlib import suppress
 from datetime import UTC, datetime
 from typing import Any, Protocol, cast
@@ -29,7 +29,7 @@ from shared.consumers import Consumer
 from shared.logging import get_logger
 from shared.migrations import current_revision, head_revision
 from shared.relay import single_active
-from shared.runtime import ServiceContext
+from shared.runtime import ServiceContext, run_beside_store
 from shared.store.eventstore import UnitOfWork
 
 log = get_logger("uzdik.notifications")
@@ -216,17 +216,4 @@ def install(ctx: ServiceContext) -> None:
     ctx.extras.setdefault("rules", settings.rules)
     service = NotificationService(ctx, ctx.extras["rules"], settings)
     ctx.extras["service"] = service
-    store = ctx.store
-    close_store: Callable[[], Awaitable[None]] = store.close
-
-    async def close() -> None:
-        await service.stop()
-        await close_store()
-
-    setattr(store, "close", close)  # noqa: B010 - see the docstring
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return
-    if store.dialect == "postgresql":
-        service.start()
+    run_beside_store(ctx, service.start, service.stop)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from contextlib import suppress
 from typing import Any, cast
 from uuid import UUID
@@ -26,7 +26,7 @@ from services.survey.ingest import Accepted, GroupCommit, ResponseWriter, Submis
 from services.survey.readmodels import SurveyDoc, get_survey
 from shared.errors import DomainError, NotFound
 from shared.logging import get_logger
-from shared.runtime import ServiceContext
+from shared.runtime import ServiceContext, run_beside_store
 from shared.store.eventstore import UnitOfWork
 
 log = get_logger("uzdik.survey")
@@ -234,17 +234,4 @@ def install(ctx: ServiceContext) -> None:
     the distributed test harness), and stops when the runtime closes the store."""
     service = SurveyService(ctx)
     ctx.extras["survey"] = service
-    store = ctx.store
-    close_store: Callable[[], Awaitable[None]] = store.close
-
-    async def close() -> None:
-        await service.stop()
-        await close_store()
-
-    setattr(store, "close", close)  # noqa: B010 - see the docstring
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return
-    if store.dialect == "postgresql":
-        service.start()
+    run_beside_store(ctx, service.start, service.stop)
