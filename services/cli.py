@@ -23,13 +23,13 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from services.progress import Counting
-from services.registry import DISTRIBUTED_ONLY, SERVICES, WRITERS, spec
+from services.registry import CHAINED, SERVICES, WRITERS, spec
 from services.reporting.replay import EventSource
 from shared.auth import ROLES, issue_dev_token
 from shared.logging import configure_logging
 from shared.settings import Settings
 
-DISTRIBUTED = SERVICES + DISTRIBUTED_ONLY  # what `serve SERVICE`, `relay` and `migrate` take
+DISTRIBUTED = SERVICES  # what `serve SERVICE`, `relay` and `migrate` take
 
 # Exit codes (README, "Exit codes").
 EXIT_FAILED = 1  # the command ran and found a problem (a broken chain, a replay that differs)
@@ -538,10 +538,10 @@ def audit_verify(
 
     for name in service or []:
         _service(name)
-    settings = _settings_for(data_dir, needs=service or list(WRITERS))
-    _reachable(settings, service or list(WRITERS))
+    settings = _settings_for(data_dir, needs=service or list(CHAINED))
+    _reachable(settings, service or list(CHAINED))
     with Counting("events", console) as counting:
-        ok = asyncio.run(verify_all(settings, service or list(WRITERS), console, counting.tick))
+        ok = asyncio.run(verify_all(settings, service or list(CHAINED), console, counting.tick))
     raise typer.Exit(0 if ok else 1)
 
 

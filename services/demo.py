@@ -12,6 +12,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from services.demo_notify import DemoNotifications, PostOffice
 from services.embedded import Embedded
 from services.progress import Counting, RequestSteps
 from services.scenario import Outcome, Scale, Scenario, SimClock, trust_local_proxy
@@ -33,18 +34,32 @@ async def run_demo(
     clock = SimClock()
     trust_local_proxy()
     console.print("[bold]uzdik demo[/bold]: the 2020 edition, embedded (SQLite), simulated clock")
-    async with Embedded(settings, data_dir, clock=clock.now) as system:
-        scenario = Scenario(system.clients, settings, console=console, clock=clock)
-        with Counting("requests", console) as counting:
-            steps = RequestSteps(counting, system.clients.values())
-            scenario.on_step = steps.begin
-            try:
-                outcome = await scenario.edition(scale or Scale(), settle=system.drain)
-                steps.begin("export")
-                written = await export(system, settings, data_dir / "out", pdf=pdf)
-            finally:
-                await steps.close()
-    show(console, outcome, written, data_dir, time.perf_counter() - started)
+    with PostOffice() as post:
+        async with Embedded(settings, data_dir, clock=clock.now) as system:
+            scenario = Scenario(system.clients, settings, console=console, clock=clock)
+            notify = DemoNotifications(system, settings, post)
+            await notify.subscribe()
+
+            async def settle() -> int:  # who became known is reachable before being told
+                delivered = await system.drain()
+                await notify.reach_everyone()
+                return delivered + await system.drain()
+
+            with Counting("requests", console) as counting:
+                steps = RequestSteps(counting, system.clients.values())
+                scenario.on_step = steps.begin
+                try:
+                    outcome = await scenario.edition(scale or Scale(), settle=settle)
+                    steps.begin("notifications")
+                    await notify.ceremony(outcome.republican_commission, clock.now())
+                    await system.drain()
+                    await notify.deliver()
+                    steps.begin("export")
+                    written = await export(system, settings, data_dir / "out", pdf=pdf)
+                finally:
+                    await steps.close()
+            show(console, outcome, written, data_dir, time.perf_counter() - started)
+            await notify.show(console)
     return 0
 
 
@@ -128,6 +143,8 @@ def show(
         f"protocols ({written['protocols']} sittings: HTML ru/kk, PDF ru) and ratings "
         f"(CSV, XLSX): {written['dir']}"
     )
-    console.print(f"event stores: {data_dir}/{{nominations,scoring,survey,reporting}}.db")
+    console.print(
+        f"event stores: {data_dir}/{{nominations,scoring,survey,reporting,notifications}}.db"
+    )
     console.print(f"done in {elapsed:.1f} s")
     console.print(f"browse it: uzdik serve --data-dir {data_dir}, then http://localhost:8000")

@@ -6,15 +6,17 @@ from importlib import import_module
 
 from shared.runtime import ServiceSpec
 
-SERVICES = ("nominations", "scoring", "survey", "reporting")
+SERVICES = ("nominations", "scoring", "survey", "reporting", "notifications")
 WRITERS = ("nominations", "scoring", "survey")
-# served on their own (`uzdik serve notifications`), not yet in the embedded all-in-one
-DISTRIBUTED_ONLY = ("notifications",)
+"""The services whose events reporting folds (ratings, protocols, the audit trail)."""
+CHAINED = (*WRITERS, "notifications")
+"""Every hash-chained log an auditor verifies: the writers' and the notifications' (who was
+told what and when)."""
 
 
 def spec(name: str) -> ServiceSpec:
-    if name not in SERVICES + DISTRIBUTED_ONLY:
-        known = ", ".join(SERVICES + DISTRIBUTED_ONLY)
+    if name not in SERVICES:
+        known = ", ".join(SERVICES)
         raise KeyError(f"unknown service {name!r}; one of {known}")
     found: ServiceSpec = import_module(f"services.{name}.bootstrap").SPEC
     return found

@@ -67,6 +67,7 @@ class Outcome:
     responses: int = 0
     finalists: dict[str, dict[str, Any]] = field(default_factory=dict)
     winners: list[dict[str, Any]] = field(default_factory=list)
+    republican_commission: str = ""
     timings: dict[str, float] = field(default_factory=dict)
     lines: list[str] = field(default_factory=list)
 
@@ -186,6 +187,7 @@ class Scenario:
                 sco, self.bearer, Random(rng.getrandbits(64)), edition_id, regions
             ),
         )
+        out.republican_commission = boards.republican.commission_id
         self.clock.set(2020, 6, 10)
         seeds = {r: rng.getrandbits(64) for r in regions}
         submitted = await step(

@@ -22,9 +22,19 @@ from shared.events import Actor
 from shared.settings import Settings
 
 ROLES = frozenset(
-    {"organiser", "secretary", "member", "chair", "ethics", "operator", "auditor", "nominator"}
+    {
+        "organiser",
+        "secretary",
+        "member",
+        "chair",
+        "ethics",
+        "operator",
+        "auditor",
+        "nominator",
+        "integrator",
+    }
 )
-NATIONAL = frozenset({"organiser", "auditor"})
+NATIONAL = frozenset({"organiser", "auditor", "integrator"})
 """Roles that act in every region: a token for them may carry no ``region``."""
 COMMISSION_ROLES = frozenset({"secretary", "member", "chair", "ethics"})
 """Roles of a commission: region-less only on the Republican commission named in the token."""

@@ -182,7 +182,20 @@ def scoring(ctx: ServiceContext) -> Consumer:
             doc["candidates"].append(p["candidate_id"])
             await uow.docs.put(SHEETS, key, doc)
         if sitting.get("stage"):
-            await _closable(uow, rules, envelope, str(p["commission_id"]), str(sitting["stage"]))
+            await _closable(
+                uow,
+                rules,
+                envelope,
+                str(p["commission_id"]),
+                str(sitting["stage"]),
+                sitting.get("present"),
+            )
+
+    @consumer.on("AttendanceRecorded")
+    async def attendance(uow: UnitOfWork, envelope: Envelope) -> None:
+        p = envelope.payload
+        doc = await uow.docs.get(SITTINGS, str(p["sitting_id"])) or {}
+        await uow.docs.put(SITTINGS, str(p["sitting_id"]), {**doc, "present": list(p["present"])})
 
     @consumer.on("StageReopened")
     async def reopened(uow: UnitOfWork, envelope: Envelope) -> None:
@@ -253,16 +266,22 @@ def scoring(ctx: ServiceContext) -> Consumer:
 
 
 async def _closable(
-    uow: UnitOfWork, rules: NotificationRules, envelope: Envelope, commission_id: str, stage: str
+    uow: UnitOfWork,
+    rules: NotificationRules,
+    envelope: Envelope,
+    commission_id: str,
+    stage: str,
+    present: list[str] | None = None,
 ) -> None:
-    """Tell the secretary, once, when every member's sheet of the stage is in: it can close."""
+    """Tell the secretary, once, when the sheet of every member present at the sitting (every
+    member, when no attendance is known) is in for the stage: it can close."""
     commission = await uow.docs.get(COMMISSIONS, commission_id)
     if commission is None or stage not in commission.get("open", []):
         return
     expected = _expected(stage, commission.get("region"), await uow.docs.list(CANDIDATES))
     if not expected:
         return
-    for member in commission["members"]:
+    for member in present or commission["members"]:
         done = await uow.docs.get(SHEETS, f"{commission_id}|{stage}|{member}") or {}
         if expected - set(done.get("candidates", [])):
             return
@@ -346,3 +365,24 @@ async def remind_due(uow: UnitOfWork, rules: NotificationRules, now: datetime) -
                 if nid:
                     queued.append(nid)
     return queued
+
+
+async def known_recipients(uow: UnitOfWork) -> list[dict[str, Any]]:
+    """Every recipient reference the service may tell something, with why and where: the
+    nominators and candidates of the applications, the members and secretaries of the
+    commissions (an organiser's list of whom contacts are still missing for)."""
+    found: dict[str, dict[str, Any]] = {}
+    for app_id, app in await uow.docs.list(APPLICATIONS):
+        region = app.get("region")
+        if app.get("nominator"):
+            found.setdefault(app["nominator"], {"as": "nominator", "region": region})
+        found.setdefault(f"candidate:{app_id}", {"as": "candidate", "region": region})
+    for _, commission in await uow.docs.list(COMMISSIONS):
+        region = commission.get("region")
+        for person in commission.get("members", []):
+            found.setdefault(f"person:{person}", {"as": "member", "region": region})
+        if commission.get("secretary"):
+            found.setdefault(
+                f"person:{commission['secretary']}", {"as": "secretary", "region": region}
+            )
+    return [{"recipient": ref, **about} for ref, about in sorted(found.items())]

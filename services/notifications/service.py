@@ -66,6 +66,12 @@ class NotificationService:
         self._tasks: list[asyncio.Task[None]] = []
         self._ready = False
 
+    def use(self, settings: NotifySettings) -> None:
+        """Send through other channels from now on (the demo's local post office)."""
+        self.settings = settings
+        self.mailer = SmtpMailer(settings)
+        self.poster = WebhookPoster(settings.webhook_timeout_seconds)
+
     # --- one round ---------------------------------------------------------------------
 
     async def send_due(self, limit: int = 200) -> int:

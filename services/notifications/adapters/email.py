@@ -22,7 +22,9 @@ class SmtpMailer:
         mail["Subject"] = message.subject
         mail["Message-ID"] = f"<{nid}@uzdik>"  # a receiver may drop a resent duplicate
         mail["X-Uzdik-Notification"] = nid
+        mail["X-Uzdik-Template"] = message.template
         mail.set_content(message.body)
+        mail["Content-Language"] = message.language  # after set_content, which resets Content-*
         await aiosmtplib.send(
             mail,
             hostname=s.smtp_host,

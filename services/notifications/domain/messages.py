@@ -22,6 +22,8 @@ NAMESPACE = uuid.UUID("6a0c8f4e-19d2-4b1e-9a57-0d6b1f3c2e19")
 class Message:
     subject: str
     body: str
+    template: str = ""
+    language: str = ""
 
 
 class _Lenient(dict[str, Any]):
@@ -55,6 +57,8 @@ def render(
     return Message(
         subject=formatter.vformat(text["subject"], (), values),
         body=formatter.vformat(text["body"], (), values),
+        template=template,
+        language=language,
     )
 
 

@@ -2,9 +2,10 @@
 
 Roles: contacts are recorded by the organiser or a secretary (for anyone), or by a person for
 themself (``user:<own token subject>``); erased by the organiser or by the person themself.
-Webhook subscriptions are managed by the organiser on an integrator's behalf (the kernel's
-tokens have no integrator role; an integrator is an id, ``integrator:<id>``); deliveries and
-notifications are listed to the organiser and the auditor — never with an address or secret.
+Webhook subscriptions are made by an integrator for itself (role ``integrator``, the
+subscription's ``integrator`` is the token's subject) or by the organiser on an integrator's
+behalf; an integrator sees, cancels and replays only its own. Notifications and the recipients
+the service knows are listed to the organiser and the auditor — never with an address or secret.
 """
 
 from __future__ import annotations
@@ -20,11 +21,12 @@ from fastapi.responses import JSONResponse
 from pydantic import ConfigDict, Field, field_validator
 
 from services.notifications import consumers, handlers
+from services.notifications.adapters import contacts
 from services.notifications.domain.signing import secret_bytes
 from services.notifications.events import AwardCeremonyRecorded
 from services.notifications.service import service_of
 from shared.auth import Principal
-from shared.errors import Forbidden
+from shared.errors import Forbidden, NotFound
 from shared.events import Actor
 from shared.handlers import Cause
 from shared.http import command, correlation_id, principal
@@ -111,6 +113,25 @@ def _self_or(who: Principal, recipient: str, *roles: str) -> Actor:
     return Actor(id=who.sub, role=next(r for r in roles if r in who.roles), region=who.region)
 
 
+def _integrator(who: Principal, integrator: str) -> Actor:
+    """The organiser, or the integrator the subscription is for."""
+    actor = who.act_as("organiser", "integrator")
+    if actor.role == "integrator" and integrator != who.sub:
+        raise Forbidden(
+            "subscription_not_yours",
+            f"an integrator acts on its own subscriptions; this one is {integrator!r}'s",
+        )
+    return actor
+
+
+async def _subscription(store: Any, subscription_id: str) -> dict[str, Any]:
+    async with store.engine.connect() as conn:
+        found = await UnitOfWork(store, conn).docs.get(handlers.SUBSCRIPTIONS, subscription_id)
+    if found is None:
+        raise NotFound("subscription_unknown", f"no webhook subscription {subscription_id}")
+    return dict(found)
+
+
 def router(ctx: ServiceContext) -> APIRouter:
     r = APIRouter(prefix="/v1", tags=["notifications"])
     store = ctx.store
@@ -188,7 +209,7 @@ def router(ctx: ServiceContext) -> APIRouter:
     async def subscribe(
         body: SubscriptionBody, request: Request, who: Principal = Depends(principal)
     ) -> JSONResponse:
-        actor = who.act_as("organiser")
+        actor = _integrator(who, body.integrator)
         secret = body.secret or "whsec_" + b64encode(token_secrets.token_bytes(32)).decode()
         sid = str(uuid4())
 
@@ -208,16 +229,17 @@ def router(ctx: ServiceContext) -> APIRouter:
 
     @r.get("/webhooks/subscriptions")
     async def subscriptions(who: Principal = Depends(principal)) -> dict[str, Any]:
-        who.act_as("organiser", "auditor")
+        actor = who.act_as("organiser", "auditor", "integrator")
         async with store.engine.connect() as conn:
             docs = await UnitOfWork(store, conn).docs.list(handlers.SUBSCRIPTIONS)
-        return {"items": [d for _, d in docs]}
+        mine = actor.role != "integrator"
+        return {"items": [d for _, d in docs if mine or d.get("integrator") == who.sub]}
 
     @r.post("/webhooks/subscriptions/{subscription_id}/cancellation", status_code=200)
     async def unsubscribe(
         subscription_id: str, request: Request, who: Principal = Depends(principal)
     ) -> JSONResponse:
-        actor = who.act_as("organiser")
+        actor = _integrator(who, str((await _subscription(store, subscription_id))["integrator"]))
 
         async def fn(uow: UnitOfWork) -> dict[str, Any]:
             await handlers.unsubscribe(uow, subscription_id, _cause(ctx, request, actor))
@@ -232,7 +254,7 @@ def router(ctx: ServiceContext) -> APIRouter:
         request: Request,
         who: Principal = Depends(principal),
     ) -> JSONResponse:
-        actor = who.act_as("organiser")
+        actor = _integrator(who, str((await _subscription(store, subscription_id))["integrator"]))
 
         async def fn(uow: UnitOfWork) -> dict[str, Any]:
             ids = await handlers.redeliver_from(
@@ -252,9 +274,18 @@ def router(ctx: ServiceContext) -> APIRouter:
         subscription_id: str | None = None,
         status: Literal["queued", "retrying", "sent", "dead"] | None = None,
     ) -> dict[str, Any]:
-        who.act_as("organiser", "auditor")
+        actor = who.act_as("organiser", "auditor", "integrator")
         async with store.engine.connect() as conn:
-            docs = await UnitOfWork(store, conn).docs.list(handlers.NOTIFICATIONS)
+            uow = UnitOfWork(store, conn)
+            docs = await uow.docs.list(handlers.NOTIFICATIONS)
+            subs = dict(await uow.docs.list(handlers.SUBSCRIPTIONS))
+        if actor.role == "integrator":
+            own = {k for k, d in subs.items() if d.get("integrator") == who.sub}
+            if subscription_id is not None and subscription_id not in own:
+                raise Forbidden(
+                    "subscription_not_yours", "an integrator lists its own deliveries only"
+                )
+            docs = [(k, d) for k, d in docs if d.get("subscription_id") in own]
         items = sorted(
             (
                 d
@@ -266,6 +297,28 @@ def router(ctx: ServiceContext) -> APIRouter:
             key=lambda d: (int(d.get("position") or 0), d["notification_id"]),
         )
         return {"items": items}
+
+    @r.get("/recipients")
+    async def recipients(
+        who: Principal = Depends(principal), missing: bool = False
+    ) -> dict[str, Any]:
+        """Whom the service may tell something, and whether a contact is recorded for them
+        (``missing=true``: only those without one). No address is ever listed."""
+        who.act_as("organiser", "auditor")
+        async with store.engine.connect() as conn:
+            uow = UnitOfWork(store, conn)
+            known = await consumers.known_recipients(uow)
+            reachable = {k for k, _ in await uow.docs.list(contacts.CONTACTS)}
+            languages = dict(await uow.docs.list(contacts.PREFERENCES))
+        items = [
+            {
+                **k,
+                "contact": k["recipient"] in reachable,
+                "language": languages.get(k["recipient"], {}).get("language"),
+            }
+            for k in known
+        ]
+        return {"items": [i for i in items if not (missing and i["contact"])]}
 
     @r.post("/ceremonies", status_code=201)
     async def ceremony(

@@ -1,0 +1,225 @@
+"""The demo's post office: who is told what during the demo edition, delivered for real.
+
+A local SMTP server (aiosmtpd) and a local webhook receiver (an HTTP server) stand for the
+region's mail relay and an integrator's endpoint. Through the notifications service's own API
+the demo subscribes an integrator to the results, records a contact (kk or ru) for every
+recipient the service has come to know before the step that tells them something, records the
+award ceremony (§22, §23); the service's own sender then delivers each queued message, and every
+delivery is a NotificationSent event on the notifications log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email import message_from_bytes, policy
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+from rich.console import Console
+from rich.table import Table
+
+from services.embedded import Embedded
+from services.notifications.config import NotifySettings
+from services.notifications.domain.signing import verify
+from services.notifications.service import service_of
+from shared.auth import issue_dev_token
+from shared.settings import Settings
+from shared.store import schema
+
+INTEGRATOR = "integrator-demo"
+RUSSIAN_FIRST = ("110000000", "350000000", "390000000", "550000000", "590000000", "630000000")
+"""Regions where the demo's recipients read Russian (the rest read Kazakh): Akmola,
+Karaganda, Kostanay, Pavlodar, North and East Kazakhstan."""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class PostOffice:
+    """A real SMTP server and a real webhook endpoint on local ports, keeping what arrives."""
+
+    mails: list[dict[str, str]] = field(default_factory=list)
+    hooks: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+    smtp_port: int = 0
+    hook_port: int = 0
+
+    def __post_init__(self) -> None:
+        self._controller: Any = None
+        self._http: ThreadingHTTPServer | None = None
+
+    @property
+    def hook_url(self) -> str:
+        return f"http://127.0.0.1:{self.hook_port}/hooks/uzdik"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        mail = message_from_bytes(envelope.content, policy=policy.default)
+        self.mails.append({k.lower(): str(v) for k, v in mail.items()})
+        return "250 OK"
+
+    def __enter__(self) -> PostOffice:
+        try:
+            from aiosmtpd.controller import Controller
+        except ImportError as exc:  # a production image has no demo tools
+            raise RuntimeError(
+                "the demo's local mail server needs aiosmtpd (installed by `make demo`)"
+            ) from exc
+        self.smtp_port = _free_port()
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.smtp_port)
+        self._controller.start()
+        office = self
+
+        class Hook(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("content-length", "0")))
+                office.hooks.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._http = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+        self.hook_port = int(self._http.server_address[1])
+        threading.Thread(target=self._http.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+        if self._http is not None:
+            self._http.shutdown()
+            self._http.server_close()
+
+
+class DemoNotifications:
+    """The demo's organiser and integrator, as far as telling people goes."""
+
+    def __init__(self, system: Embedded, settings: Settings, post: PostOffice) -> None:
+        self.system, self.settings, self.post = system, settings, post
+        self.client: httpx.AsyncClient = system.clients["notifications"]
+        self.organiser = self._bearer("organiser-1", "organiser")
+        self.secret = ""
+        self.contacts = 0
+        service = service_of(system.runtimes["notifications"].ctx)
+        service.use(
+            NotifySettings(smtp_host="127.0.0.1", smtp_port=post.smtp_port, smtp_timeout_seconds=5)
+        )
+        self.service = service
+
+    def _bearer(self, sub: str, role: str) -> dict[str, str]:
+        token = issue_dev_token(self.settings, sub, [role])
+        return {"Authorization": f"Bearer {token}"}
+
+    async def _ok(self, response: httpx.Response) -> dict[str, Any]:
+        if response.status_code >= 300:
+            raise RuntimeError(
+                f"notifications refused {response.request.method} {response.request.url.path}: "
+                f"{response.status_code} {response.text[:300]}"
+            )
+        found: dict[str, Any] = response.json()
+        return found
+
+    async def subscribe(self) -> None:
+        """The integrator subscribes its endpoint to every result event."""
+        body = {"integrator": INTEGRATOR, "url": self.post.hook_url, "event_types": ["*"]}
+        made = await self._ok(
+            await self.client.post(
+                "/v1/webhooks/subscriptions",
+                json=body,
+                headers=self._bearer(INTEGRATOR, "integrator"),
+            )
+        )
+        self.secret = str(made["secret"])
+
+    async def reach_everyone(self) -> int:
+        """A contact for every recipient the service knows and cannot reach yet."""
+        listed = await self._ok(
+            await self.client.get(
+                "/v1/recipients", params={"missing": "true"}, headers=self.organiser
+            )
+        )
+        for item in listed["items"]:
+            ref = str(item["recipient"])
+            language = "ru" if item.get("region") in RUSSIAN_FIRST else "kk"
+            body = {
+                "recipient": ref,
+                "email": ref.replace(":", ".") + "@demo.uzdik.kz",
+                "language": language,
+            }
+            await self._ok(
+                await self.client.post("/v1/contacts", json=body, headers=self.organiser)
+            )
+            self.contacts += 1
+        await self.service.remind_due()
+        return len(listed["items"])
+
+    async def ceremony(self, commission_id: str, now: datetime) -> None:
+        """The organiser records the award ceremony; the winners are told where and when."""
+        body = {
+            "commission_id": commission_id,
+            "at": (now + timedelta(days=30)).replace(hour=11, minute=0).isoformat(),
+            "place_kk": "Астана қ., «Тәуелсіздік сарайы», Мәңгілік Ел даңғылы, 57",
+            "place_ru": "г. Астана, Дворец Независимости, проспект Мангилик Ел, 57",
+            "diploma": True,
+            "gift": "",
+        }
+        await self._ok(await self.client.post("/v1/ceremonies", json=body, headers=self.organiser))
+
+    async def deliver(self) -> int:
+        """Run the service's sender until nothing is due."""
+        attempted = 0
+        while True:
+            done = await self.service.send_due(limit=500)
+            attempted += done
+            if done == 0:
+                return attempted
+            await asyncio.sleep(0)
+
+    async def on_record(self) -> Counter[str]:
+        """The notifications log's own count of what was queued, sent and failed."""
+        query = sa.select(schema.events.c.event_type, sa.func.count()).group_by(
+            schema.events.c.event_type
+        )
+        async with self.system.runtimes["notifications"].store.engine.connect() as conn:
+            return Counter({str(t): int(n) for t, n in (await conn.execute(query)).all()})
+
+    def signed_hooks(self) -> int:
+        valid = 0
+        for headers, body in self.post.hooks:
+            stamp = int(headers.get("webhook-timestamp", "0"))
+            msg_id = headers.get("webhook-id", "")
+            valid += verify(self.secret, msg_id, stamp, body, headers.get("webhook-signature", ""))
+        return valid
+
+    async def show(self, console: Console) -> None:
+        record = await self.on_record()
+        table = Table(title="Who was told what (§12, §17, §23): mails at the local SMTP server")
+        for column in ("message", "kk", "ru"):
+            table.add_column(column, justify="left" if column == "message" else "right")
+        kinds: Counter[tuple[str, str]] = Counter()
+        for m in self.post.mails:
+            kinds[(m.get("x-uzdik-template", "?"), m.get("content-language", "?"))] += 1
+        for template in sorted({t for t, _ in kinds}):
+            table.add_row(template, str(kinds[(template, "kk")]), str(kinds[(template, "ru")]))
+        console.print(table)
+        console.print(
+            f"mails received {len(self.post.mails)}; webhook deliveries received "
+            f"{len(self.post.hooks)} ({self.signed_hooks()} with a valid signature); "
+            f"contacts recorded {self.contacts}; on the notifications log: "
+            f"{record['NotificationQueued']} queued, {record['NotificationSent']} sent, "
+            f"{record['NotificationFailed']} failed"
+        )
