@@ -1,4 +1,4 @@
-"""``uzdik serve`` with nothing configured: the four services in one process, on one port.
+"""``uzdik serve`` with nothing configured: the five services in one process, on one port.
 
 The embedded deployment (:class:`~services.embedded.Embedded`: SQLite per service, the
 in-process bus tailing the stores) behind one ASGI app. Each service's API is mounted under
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import os
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -23,6 +24,7 @@ from pydantic import BaseModel
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.embedded import Embedded
+from services.notifications.service import service_of
 from services.registry import SERVICES
 from shared.auth import ROLES, Principal, TokenVerifier, issue_dev_token
 from shared.clock import BusinessClock
@@ -277,7 +279,7 @@ def _start_page(settings: Settings, clock: BusinessClock, summary: str = "") -> 
 th,td{{padding:.2em 1em;text-align:left;vertical-align:top}}label{{margin-right:1em}}
 </style></head><body>
 <h1>uzdik: Best Rural Akim</h1>
-<p>All four services in one process (embedded, data in
+<p>All five services in one process (embedded, data in
 <code>{html.escape(str(settings.data_dir))}</code>). Business clock: {kind},
 <code>{html.escape(clock.now().isoformat(timespec="seconds"))}</code>.</p>
 {summary}
@@ -290,11 +292,12 @@ th,td{{padding:.2em 1em;text-align:left;vertical-align:top}}label{{margin-right:
 
 
 async def serve_all(settings: Settings, data_dir: Path, clock: BusinessClock) -> None:
-    """Migrate the four embedded databases, tail the bus, serve HTTP until SIGINT/SIGTERM."""
+    """Migrate the five embedded databases, tail the bus, serve HTTP until SIGINT/SIGTERM."""
     from services.serve import Server
 
     system = OneSystem(settings, data_dir, clock)
     async with system.embedded:
+        _send_mail_if_configured(system.embedded)
         stop = asyncio.Event()
         tailing = asyncio.create_task(system.tail(stop))
         config = uvicorn.Config(
@@ -313,6 +316,15 @@ async def serve_all(settings: Settings, data_dir: Path, clock: BusinessClock) ->
             stop.set()
             await tailing
             log.info("system.stopped")
+
+
+def _send_mail_if_configured(embedded: Embedded) -> None:
+    """Embedded, the notifications are queued and listed (``/notifications/v1/notifications``);
+    they are sent only when a mail relay is named (``UZDIK_NOTIFY_SMTP_HOST``): a rehearsal on a
+    laptop tells nobody by accident, and nothing queued is lost until then."""
+    if os.environ.get("UZDIK_NOTIFY_SMTP_HOST"):
+        service_of(embedded.runtimes["notifications"].ctx).start()
+        log.info("notifications.sender_started", smtp_host=os.environ["UZDIK_NOTIFY_SMTP_HOST"])
 
 
 def _clock(clock: BusinessClock) -> dict[str, Any]:

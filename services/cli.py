@@ -203,7 +203,7 @@ def serve(
         str | None,
         typer.Argument(
             help=f"One of {', '.join(DISTRIBUTED)}: that service alone, distributed "
-            "(needs KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL). Without it, all four in one "
+            "(needs KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL). Without it, all five in one "
             "process, embedded.",
             show_default=False,
             metavar="[SERVICE]",
@@ -212,7 +212,7 @@ def serve(
     data_dir: Annotated[
         Path | None,
         typer.Option(
-            help="All four in one process on the embedded databases of this existing folder "
+            help="All five in one process on the embedded databases of this existing folder "
             "(e.g. .uzdik/demo after make demo). Default: UZDIK_DATA_DIR (.uzdik), created "
             "if absent.",
             show_default=False,
@@ -223,7 +223,7 @@ def serve(
         bool,
         typer.Option(
             "--all",
-            help="The four services as four processes (PostgreSQL and Kafka), on ports "
+            help="The five services as five processes (PostgreSQL and Kafka), on ports "
             "UZDIK_HTTP_PORT + 1 to + 4 (8001-8004), their logs prefixed with their names.",
         ),
     ] = False,
@@ -232,11 +232,11 @@ def serve(
 ) -> None:
     """Run the system's HTTP APIs.
 
-    With no service: all four services in one process on one port (UZDIK_HTTP_PORT, 8000),
+    With no service: all five services in one process on one port (UZDIK_HTTP_PORT, 8000),
     on the embedded SQLite databases and the in-process bus, each API under its name
     (/nominations, /scoring, /survey, /reporting), the start page and the dev sign-in at /.
     With a service: that service's HTTP API, relay and consumers, on PostgreSQL and Kafka.
-    With --all: the four of them as processes.
+    With --all: the five of them as processes.
     """
     if all_:
         _serve_processes(service, data_dir)
@@ -270,7 +270,7 @@ def serve(
     clock = business_clock(settings)
     where = "localhost" if settings.http_host in ("0.0.0.0", "::") else settings.http_host
     console.print(
-        f"uzdik: all four services at http://{where}:{settings.http_port}/ "
+        f"uzdik: all five services at http://{where}:{settings.http_port}/ "
         f"(data {folder}; business clock {clock.now().isoformat(timespec='seconds')}"
         f"{', simulated' if clock.simulated else ''}); Ctrl-C stops",
         highlight=False,
@@ -287,9 +287,9 @@ def _serve_processes(service: str | None, data_dir: Path | None) -> None:
     settings = _settings()
     if not settings.kafka_bootstrap_servers:
         raise Refused(
-            "`uzdik serve --all` runs the four services distributed and needs "
+            "`uzdik serve --all` runs the five services distributed and needs "
             "KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL (with {service}); `uzdik serve` with no "
-            "service runs all four in one process, embedded"
+            "service runs all five in one process, embedded"
         )
     _reachable(settings, SERVICES)
     for port in ports(settings.http_port).values():
@@ -309,7 +309,7 @@ def _serve_one(service: str, data_dir: Path | None, relay: bool, consume: bool) 
         raise Refused(
             f"`uzdik serve {service}` runs one service distributed and needs "
             "KAFKA_BOOTSTRAP_SERVERS (and DATABASE_URL); `uzdik serve` with no service runs "
-            "all four in one process, embedded"
+            "all five in one process, embedded"
         )
     _reachable(settings, [service])
     _free_port(settings)

@@ -65,7 +65,8 @@ class PostOffice:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         mail = message_from_bytes(envelope.content, policy=policy.default)
-        self.mails.append({k.lower(): str(v) for k, v in mail.items()})
+        found = {k.lower(): str(v) for k, v in mail.items()}
+        self.mails.append({**found, "body": str(mail.get_content())})
         return "250 OK"
 
     def __enter__(self) -> PostOffice:

@@ -1,4 +1,4 @@
-"""``uzdik serve --all``: the four services as four processes (Procfile-style), logs prefixed.
+"""``uzdik serve --all``: the five services as five processes (Procfile-style), logs prefixed.
 
 Each child is ``uzdik serve <service>`` with the same environment (PostgreSQL and Kafka) and
 its own port: ``UZDIK_HTTP_PORT`` + 1, + 2, + 3, + 4 in the order nominations, scoring, survey,
@@ -36,7 +36,7 @@ async def _pump(name: str, process: Process, out: TextIO) -> None:
 
 
 async def run_all(base_port: int, out: TextIO = sys.stdout) -> int:
-    """Start the four, wait for a signal or for one of them to exit, stop the rest."""
+    """Start the five, wait for a signal or for one of them to exit, stop the rest."""
     children: dict[str, Process] = {}
     for name, port in ports(base_port).items():
         children[name] = await asyncio.create_subprocess_exec(

@@ -1,4 +1,4 @@
-"""Run the four services distributed, in this process: each its own PostgreSQL database, real
+"""Run the five services distributed, in this process: each its own PostgreSQL database, real
 Kafka topics (a prefix per test), relay and FastStream consumers — the production adapters."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """``uzdik serve`` with nothing configured, as a new user runs it: a subprocess in an empty
-folder (no DATABASE_URL, no Kafka), all four services on one port, a short 2020 edition
+folder (no DATABASE_URL, no Kafka), all five services on one port, a short 2020 edition
 driven over HTTP on the rehearsal clock (UZDIK_CLOCK_START, moved with ``PUT /clock``)."""
 
 from __future__ import annotations

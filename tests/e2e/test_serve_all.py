@@ -1,4 +1,4 @@
-"""``uzdik serve --all``: the four services as processes on PostgreSQL and Kafka, on ports
+"""``uzdik serve --all``: the five services as processes on PostgreSQL and Kafka, on ports
 UZDIK_HTTP_PORT + 1..4, every line of their logs prefixed with the service's name; SIGINT
 stops them all and the supervisor exits 0."""
 

@@ -1,7 +1,8 @@
-"""The four services served live on PostgreSQL (one database each) for the contract tests."""
+"""The five services served live on PostgreSQL (one database each) for the contract tests."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +21,14 @@ def contract_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 @pytest.fixture(scope="package")
 def live(pg_admin_url: str, contract_settings: Settings) -> Iterator[dict[str, str]]:
-    """Each service's base URL, served for the whole package."""
+    """Each service's base URL, served for the whole package.
+
+    The notifications service serves its API only: no sender and no results subscription
+    (the API is what is under test; aiokafka's client picks brokers with the global ``random``,
+    which Hypothesis reports as a strategy using ``random`` when it runs beside generation)."""
+    quiet = {"UZDIK_NOTIFY_SEND_EVERY_SECONDS": "0", "UZDIK_NOTIFY_CONSUME_RESULTS": "false"}
+    saved = {k: os.environ.get(k) for k in quiet}
+    os.environ.update(quiet)
     servers = [LiveService(name, pg_admin_url, contract_settings) for name in SERVICES]
     started: list[LiveService] = []
     try:
@@ -30,6 +38,11 @@ def live(pg_admin_url: str, contract_settings: Settings) -> Iterator[dict[str, s
     finally:
         for server in reversed(started):
             server.__exit__(None, None, None)
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 @pytest.fixture(scope="package")

@@ -1,5 +1,5 @@
 """The authorisation matrix: every write operation of the OpenAPI documents × every role (own
-region, another region), no token and a bad token, against the four services running
+region, another region), no token and a bad token, against the five services running
 distributed (PostgreSQL + Kafka) with real resources to act on.
 
 Who may do what is declared below (:data:`WHO`), read from each route's role check
@@ -34,10 +34,21 @@ from tests.conftest import _admin
 from tests.harness import Distributed
 from tests.integration.scoring.world import ORGANISER, Seat, World, admit_region, new_id
 
-ROLES = ("organiser", "secretary", "member", "chair", "ethics", "operator", "auditor", "nominator")
+ROLES = (
+    "organiser",
+    "secretary",
+    "member",
+    "chair",
+    "ethics",
+    "operator",
+    "auditor",
+    "nominator",
+    "integrator",
+)
 REGION, OTHER = "190000000", "110000000"
 EDGE = {"role_not_allowed", "region_not_allowed", "commission_not_allowed"}
 WRITES = {"post", "put", "patch", "delete"}
+HOOK = "http://127.0.0.1:9/hooks/uzdik"  # nobody listens: deliveries fail and are retried
 
 
 @dataclass(frozen=True)
@@ -125,12 +136,31 @@ WHO: dict[tuple[str, str, str], Rule] = {
     ("survey", "PUT", "/v1/surveys/{survey_id}/roll"): rule("organiser"),
     ("survey", "POST", "/v1/surveys/{survey_id}/closure"): rule("organiser"),
     ("survey", "POST", "/v1/survey-closures"): rule("organiser", regional=False),
+    # notifications: recipients and integrators are not a region's; a person may also record
+    # and erase their own contact (user:<sub>), which the matrix's bodies do not name
+    ("notifications", "POST", "/v1/contacts"): rule("organiser", "secretary", regional=False),
+    ("notifications", "POST", "/v1/contacts/{recipient}/erasure"): rule(
+        "organiser", regional=False
+    ),
+    ("notifications", "POST", "/v1/notifications/{notification_id}/redelivery"): rule(
+        "organiser", regional=False
+    ),
+    ("notifications", "POST", "/v1/webhooks/subscriptions"): rule(
+        "organiser", "integrator", regional=False
+    ),
+    ("notifications", "POST", "/v1/webhooks/subscriptions/{subscription_id}/cancellation"): rule(
+        "organiser", "integrator", regional=False
+    ),
+    ("notifications", "POST", "/v1/webhooks/subscriptions/{subscription_id}/redelivery"): rule(
+        "organiser", "integrator", regional=False
+    ),
+    ("notifications", "POST", "/v1/ceremonies"): rule("organiser", regional=False),
 }
 SERVICE_ORDER = ("survey", "scoring", "nominations")  # nominations' commands feed the others
 
 
 def write_operations() -> list[tuple[str, str, str]]:
-    """Every write operation of the four services' OpenAPI documents (built without I/O)."""
+    """Every write operation of the services' OpenAPI documents (built without I/O)."""
     found = []
     for service in SERVICES:
         app = ServiceRuntime(spec(service), Settings(), url="sqlite+aiosqlite:///:memory:").app
@@ -187,6 +217,7 @@ class Matrix:
     application: str
     survey: str
     nominating_edition: str
+    subscription: str
 
 
 @pytest.fixture(scope="module")
@@ -235,10 +266,16 @@ async def build(system: Distributed, world: World) -> Matrix:
     assert opened.status_code == 201, opened.text
     edition = await nominating_edition(world, now)
     application = await submitted(system, world, edition, rural)
+    subscription = await system.clients["notifications"].post(
+        "/v1/webhooks/subscriptions",
+        json={"integrator": "integrator-matrix", "url": HOOK, "event_types": ["*"]},
+        headers=world.bearer("integrator-matrix", ["integrator"]),
+    )
+    assert subscription.status_code == 201, subscription.text
     await system.quiescent()
     return Matrix(
         system, world, seat, republican, candidates[0], district, rural, sitting, application,
-        survey, edition,
+        survey, edition, subscription.json()["subscription_id"],
     )  # fmt: skip
 
 
@@ -318,6 +355,9 @@ def request(m: Matrix, op: tuple[str, str, str]) -> tuple[str, dict[str, Any]]:
         "sheet_id": new_id(),
         "candidate_id": c,
         "survey_id": m.survey,
+        "recipient": "candidate:matrix",
+        "notification_id": str(uuid.uuid4()),
+        "subscription_id": m.subscription,
     }
     sheet = {"candidate_id": c, "kind": "project", "scores": {}}
     bodies: dict[str, dict[str, Any]] = {
@@ -400,6 +440,23 @@ def request(m: Matrix, op: tuple[str, str, str]) -> tuple[str, dict[str, Any]]:
         "/responses": {"json": {"iin": "000000000000", "answers": [1]}},
         "/paper-imports": {"content": b"iin,a1\n", "headers": {"content-type": "text/csv"}},
         "/roll": {"json": {"residents": ["0" * 12]}},
+        "/v1/contacts": {
+            "json": {"recipient": "candidate:matrix", "email": "m@example.kz", "language": "ru"}
+        },
+        "/erasure": {"json": {"reason": reason}},
+        "/notifications/{notification_id}/redelivery": {"json": {"reason": reason}},
+        "/v1/webhooks/subscriptions": {
+            "json": {"integrator": "integrator-matrix", "url": HOOK, "event_types": ["*"]}
+        },
+        "/subscriptions/{subscription_id}/redelivery": {"json": {"from_position": 0}},
+        "/v1/ceremonies": {
+            "json": {
+                "commission_id": m.republican.commission_id,
+                "at": (datetime.now(UTC) + timedelta(days=30)).isoformat(),
+                "place_kk": "Астана",
+                "place_ru": "Астана",
+            }
+        },
     }
     path = op[2]
     url = path.format(**{k: v for k, v in ids.items() if "{" + k + "}" in path})

@@ -1,4 +1,4 @@
-"""Schemathesis over the four services' OpenAPI documents, served live on PostgreSQL: generated
+"""Schemathesis over the five services' OpenAPI documents, served live on PostgreSQL: generated
 requests (valid and invalid by the schema), with no token and with a valid one, must never get
 a server error (5xx), and every answer must be documented — its status code, its content type,
 its headers and its body's schema (problem+json for every refusal).

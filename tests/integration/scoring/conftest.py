@@ -1,4 +1,4 @@
-"""One distributed system (the four services on PostgreSQL + Kafka, in this process) for all the
+"""One distributed system (the five services on PostgreSQL + Kafka, in this process) for all the
 scoring integration tests: each test works in an edition of its own, so they do not meet."""
 
 from __future__ import annotations
