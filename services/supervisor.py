@@ -23,15 +23,17 @@ GRACE_SECONDS = 20.0
 CHILD = [sys.executable, "-c", "from services.cli import main; main()"]
 
 
+WIDTH = max(len(n) for n in SERVICES)  # the prefix column: every service's name and uzdik's
+
+
 def ports(base: int) -> dict[str, int]:
     return {name: base + i for i, name in enumerate(SERVICES, start=1)}
 
 
 async def _pump(name: str, process: Process, out: TextIO) -> None:
-    width = max(len(n) for n in SERVICES)
     assert process.stdout is not None
     async for raw in process.stdout:
-        out.write(f"{name:<{width}} | {raw.decode('utf-8', errors='replace').rstrip()}\n")
+        out.write(f"{name:<{WIDTH}} | {raw.decode('utf-8', errors='replace').rstrip()}\n")
         out.flush()
 
 
@@ -48,7 +50,9 @@ async def run_all(base_port: int, out: TextIO = sys.stdout) -> int:
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
         )
-        out.write(f"{'uzdik':<11} | {name} started on port {port} (pid {children[name].pid})\n")
+        out.write(
+            f"{'uzdik':<{WIDTH}} | {name} started on port {port} (pid {children[name].pid})\n"
+        )
     out.flush()
     pumps = [asyncio.create_task(_pump(n, p, out)) for n, p in children.items()]
     stop = asyncio.Event()
@@ -76,7 +80,7 @@ async def run_all(base_port: int, out: TextIO = sys.stdout) -> int:
     await asyncio.gather(*pumps, return_exceptions=True)
     stopping.cancel()
     for name, process in children.items():
-        out.write(f"{'uzdik':<11} | {name} exited with {process.returncode}\n")
+        out.write(f"{'uzdik':<{WIDTH}} | {name} exited with {process.returncode}\n")
     out.flush()
     if first_exit is not None:
         code = children[first_exit].returncode

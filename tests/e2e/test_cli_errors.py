@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from services.registry import SERVICES
 from tests.e2e.test_processes import free_port
 from tests.e2e.test_serve import UZDIK, bare_env
 
@@ -164,7 +165,7 @@ def test_an_unexpected_error_is_one_line_and_debug_shows_the_traceback(
 ) -> None:
     broken = tmp_path / "broken"
     broken.mkdir()
-    for name in ("nominations", "scoring", "survey", "reporting"):
+    for name in SERVICES:
         (broken / f"{name}.db").write_bytes(b"not a database")
     plain = uzdik(empty, "audit", "verify", "--data-dir", str(broken))
     assert plain.returncode == 70, plain.stderr

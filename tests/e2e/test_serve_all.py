@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 
 from services.registry import SERVICES
+from services.supervisor import WIDTH
 from tests.e2e.test_processes import UZDIK, admin, process_env
 
 READY_TIMEOUT = 60.0
@@ -43,7 +44,7 @@ def free_block(size: int = 5) -> int:
     raise AssertionError("no block of free ports")
 
 
-async def test_serve_all_runs_four_processes_with_prefixed_logs_and_stops_them(
+async def test_serve_all_runs_every_service_as_a_process_with_prefixed_logs_and_stops_them(
     tmp_path: Path, pg_admin_url: str, kafka_bootstrap: str, topic_prefix: str
 ) -> None:
     stem = f"uzdik_a_{uuid.uuid4().hex[:10]}"
@@ -87,7 +88,8 @@ async def test_serve_all_runs_four_processes_with_prefixed_logs_and_stops_them(
     assert prefixes <= {*SERVICES, "uzdik"}, prefixes
     for service in SERVICES:
         assert any(
-            line.startswith(f"{service:<11} | {{") and "service.started" in line for line in lines
+            line.startswith(f"{service:<{WIDTH}} | {{") and "service.started" in line
+            for line in lines
         ), f"{service}: no prefixed start line in\n{text[-4000:]}"
         assert f"{service} exited with 0" in text, text[-4000:]
     for service in SERVICES:
