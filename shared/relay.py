@@ -175,6 +175,8 @@ class Relay:
             try:
                 if mark is None:
                     mark = stored = await self.published_position()
+                # cleared before the read: a commit after the read wakes the wait below
+                self.store.events_committed.clear()
                 n, mark = await self._publish_after(mark, mark=False)
                 delay = 0.2
                 now = time.monotonic()
@@ -182,7 +184,7 @@ class Relay:
                     await self._mark(mark)
                     stored, stored_at = mark, now
                 if n == 0:
-                    await _sleep_or_stop(stop, self.idle_seconds)
+                    await _appended_or_stop(self.store, stop, self.idle_seconds)
             except Exception as exc:  # the broker may be down: retry, lose nothing
                 mark = None  # read it again: a failed commit may or may not have landed
                 RELAY_ERRORS.labels(self.store.service).inc()
@@ -196,6 +198,20 @@ class Relay:
         if mark is not None and mark != stored:  # stopping: what was published is marked
             with suppress(Exception):
                 await self._mark(mark)
+
+
+async def _appended_or_stop(store: EventStore, stop: asyncio.Event, seconds: float) -> None:
+    """Wait until this process commits events to ``store``, ``stop`` is set, or ``seconds``
+    pass (the poll that finds what another process appended)."""
+    waits = [
+        asyncio.ensure_future(store.events_committed.wait()),
+        asyncio.ensure_future(stop.wait()),
+    ]
+    try:
+        await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waits:
+            w.cancel()
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:

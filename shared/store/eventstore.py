@@ -692,6 +692,9 @@ class EventStore:
         self._writer = asyncio.Lock() if self.dialect == "sqlite" else None
         self._pool: asyncpg.Pool | None = None  # see _driver
         self._pool_lock = asyncio.Lock()
+        # set when this process committed events: the relay beside it wakes at once instead
+        # of at its next poll (appends of another process are found by the poll)
+        self.events_committed = asyncio.Event()
 
     async def close(self) -> None:
         if self._pool is not None:
@@ -713,6 +716,8 @@ class EventStore:
                 if exc.connection_invalidated:
                     raise ConnectionLost(str(exc.orig)[:200]) from exc
                 raise
+        if uow.appended:  # committed
+            self.events_committed.set()
 
     async def write(self, batch: Batch) -> Written:
         """Write ``batch`` at once (see :class:`Batch`) and return where its events went; raise
@@ -744,7 +749,10 @@ class EventStore:
             found = await self._written(batch)
             if found is None:
                 raise
+            self.events_committed.set()
             return found
+        if placed:
+            self.events_committed.set()
         return Written(self.service, batch, placed)
 
     async def _written(self, batch: Batch) -> Written | None:

@@ -119,7 +119,7 @@ def _integrator(who: Principal, integrator: str) -> Actor:
     if actor.role == "integrator" and integrator != who.sub:
         raise Forbidden(
             "subscription_not_yours",
-            f"an integrator acts on its own subscriptions; this one is {integrator!r}'s",
+            f"an integrator acts on its own subscriptions; this one is for {integrator!r}",
         )
     return actor
 
