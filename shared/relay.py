@@ -93,6 +93,7 @@ class Relay:
         batch_size: int = 500,
         idle_seconds: float = 0.05,
         mark_seconds: float = 0.1,
+        wake: bool = True,
     ) -> None:
         self.store = store
         self.publisher = publisher
@@ -103,6 +104,9 @@ class Relay:
         # transaction of its own each time); it stores it at once whenever it catches up. A
         # relay that dies re-sends at most this much: at-least-once, consumers are idempotent.
         self.mark_seconds = mark_seconds
+        # woken by a commit of this process's store (see EventStore.events_committed); False:
+        # the poll alone (the reference of bench/relay_wake.py)
+        self.wake = wake
 
     async def published_position(self) -> int:
         rs = schema.relay_state.c
@@ -183,8 +187,10 @@ class Relay:
                 if mark != stored and (n == 0 or now - stored_at >= self.mark_seconds):
                     await self._mark(mark)
                     stored, stored_at = mark, now
-                if n == 0:
+                if n == 0 and self.wake:
                     await _appended_or_stop(self.store, stop, self.idle_seconds)
+                elif n == 0:
+                    await _sleep_or_stop(stop, self.idle_seconds)
             except Exception as exc:  # the broker may be down: retry, lose nothing
                 mark = None  # read it again: a failed commit may or may not have landed
                 RELAY_ERRORS.labels(self.store.service).inc()

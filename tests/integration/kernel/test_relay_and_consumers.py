@@ -259,3 +259,42 @@ async def test_published_batches_keep_each_streams_order_on_its_keys_partition(
         assert [i for _, i in mine] == sorted(i for _, i in mine)  # the stream's order
         assert {p for p, _ in mine} == {DefaultPartitioner()(stream.encode(), [0, 1, 2], [0])}
     assert len({p for p, _, _, _ in got}) > 1  # the keys spread over the partitions
+
+
+async def test_the_relay_wakes_on_a_commit_of_its_own_process_not_at_its_next_poll(
+    store: EventStore, kafka_bootstrap: str
+) -> None:
+    """With a poll of 5 s, an event this process commits is on Kafka well within a second:
+    the store's commit wakes the relay beside it (another process's appends wait for the
+    poll)."""
+    topic = f"wake-{uuid.uuid4().hex[:8]}"
+    inner = KafkaPublisher(kafka_bootstrap)
+    published: list[float] = []
+
+    class Timed:
+        async def publish(self, topic: str, records: list) -> int:  # type: ignore[type-arg]
+            acked = await inner.publish(topic, records)
+            published.append(time.monotonic())
+            return acked
+
+    await store.append(f"note-{uuid.uuid4()}", 0, [Noted(text="before")], ACTOR)
+    relay = Relay(store, Timed(), topic=topic, idle_seconds=5.0)
+    stop = asyncio.Event()
+    running = asyncio.create_task(relay.run(stop))
+    try:
+        await wait_for(lambda: _true(len(published) == 1), timeout=60, step=0.05)
+        await asyncio.sleep(1.0)  # the relay is idle now, in its 5 s wait
+        appended = time.monotonic()
+        await store.append(f"note-{uuid.uuid4()}", 0, [Noted(text="after")], ACTOR)
+        await wait_for(lambda: _true(len(published) == 2), timeout=10, step=0.01)
+        assert published[1] - appended < 1.0, published[1] - appended
+    finally:
+        stop.set()
+        await running
+        await inner.close()
+    got = await read_topic(kafka_bootstrap, topic, expect=2)
+    assert [g["payload"]["text"] for g in got] == ["before", "after"]
+
+
+async def _true(value: bool) -> bool:
+    return value
