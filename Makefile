@@ -20,14 +20,15 @@ up: venv              ## start PostgreSQL and Kafka locally (no Docker)
 down:                 ## stop them
 	deploy/local/down.sh
 
-check: lint typecheck ## ruff + mypy --strict
+check: lint typecheck ## ruff + mypy --strict + the import contracts
 
 lint: venv
-	$(BIN)/ruff check shared services tests
-	$(BIN)/ruff format --check shared services
+	$(BIN)/ruff check shared services demo tests
+	$(BIN)/ruff format --check shared services demo
 
 typecheck: venv
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 unit: venv
 	$(BIN)/python -m pytest tests/unit -q

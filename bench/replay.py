@@ -320,7 +320,7 @@ def almaty(day: date, hour: float) -> datetime:
 def draw_edition(events: int, seed: int) -> Edition:
     """The 2020 edition scaled to ``events``: one application per 1,000 events (at most one
     per rural district of the KATO classifier), commissions of 9 in every region concerned."""
-    from services.nominations.domain.territory import Level, load_territory
+    from shared.territory import Level, load_territory
 
     rng = random.Random(seed)
     territory = load_territory()
@@ -500,8 +500,8 @@ def application_life(app: Applicant, edition: Any, rng: random.Random, line: Tim
     )
     from services.nominations.domain.eligibility import decide_admission
     from services.nominations.domain.questionnaire_score import confirm_score, score_questionnaire
-    from services.nominations.domain.territory import load_territory
     from services.nominations.events import ApplicationAdmitted, QuestionnaireScored
+    from shared.territory import load_territory
 
     nominator = Actor(id=f"nominator-{app.rural}", role="nominator", region=app.region)
     secretary = Actor(id=f"secretary-{app.region}", role="secretary", region=app.region)

@@ -438,8 +438,16 @@ def demo(
     stage II through the services' own HTTP commands on a simulated 2020 clock; protocols and
     ratings go to DATA_DIR/out. Afterwards `uzdik serve --data-dir DATA_DIR` browses it.
     """
-    from services.demo import run_demo
-    from services.scenario import Scale
+    try:
+        from demo.run import run_demo
+        from demo.scenario import Scale
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("demo", "demo.run", "demo.scenario"):
+            raise
+        raise Refused(
+            "the demo is not part of this installation (the image ships the services only); "
+            "run it from a checkout: `make demo`"
+        ) from exc
 
     configure_logging(json=False, level="WARNING")
     scale = Scale(

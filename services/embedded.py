@@ -22,7 +22,15 @@ class Embedded:
     def __init__(
         self, settings: Settings, data_dir: Path | None = None, clock: Clock = utcnow
     ) -> None:
-        self.settings = settings.model_copy(update={"data_dir": data_dir or settings.data_dir})
+        # embedded means SQLite and the in-process bus, whatever the environment names
+        # (a service that asked the settings whether it runs distributed would wait for Kafka)
+        self.settings = settings.model_copy(
+            update={
+                "data_dir": data_dir or settings.data_dir,
+                "database_url": None,
+                "kafka_bootstrap_servers": None,
+            }
+        )
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.runtimes = {
             name: ServiceRuntime(

@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     dev_jwt_secret: str | None = DEV_JWT_SECRET
 
     survey_pepper: str = "uzdik-dev-pepper-not-for-production"
+    # the reverse proxies whose X-Forwarded-For the survey believes (comma-separated addresses
+    # or networks); empty: the peer's address is the resident's
+    survey_trusted_proxies: str = ""
     signing_keys_dir: Path | None = None
     blob_dir: Path | None = None
 

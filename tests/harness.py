@@ -23,7 +23,12 @@ MakeUrl = Callable[[], Awaitable[str]]
 
 class Distributed:
     def __init__(
-        self, make_url: MakeUrl, bootstrap: str, prefix: str, clock: Clock = utcnow
+        self,
+        make_url: MakeUrl,
+        bootstrap: str,
+        prefix: str,
+        clock: Clock = utcnow,
+        **settings: Any,
     ) -> None:
         self.make_url, self.bootstrap, self.prefix, self.clock = make_url, bootstrap, prefix, clock
         self.blobs = tempfile.TemporaryDirectory(prefix="uzdik-blobs-")
@@ -32,6 +37,7 @@ class Distributed:
             topic_prefix=prefix,
             relay_idle_seconds=0.02,
             blob_dir=Path(self.blobs.name),
+            **settings,
         )
         self.runtimes: dict[str, ServiceRuntime] = {}
         self.clients: dict[str, httpx.AsyncClient] = {}

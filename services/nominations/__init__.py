@@ -4,5 +4,5 @@ DOMAIN.md §6–§11 and Annexes 1–3. The public event contract is :mod:`.even
 in the pure :mod:`.domain` package; :mod:`.handlers` is the service layer (one function per
 command); :mod:`.adapters` hold the blob store, media sniffing and the lookup documents;
 :mod:`.entrypoints` the HTTP API under ``/v1``; :mod:`.bootstrap` wires them from settings.
-:mod:`.demo_steps` drives the service for the whole-edition demo.
+The whole-edition demo drives it from the top-level ``demo`` package.
 """

@@ -14,6 +14,7 @@ from shared.errors import Conflict
 from shared.events import SYSTEM, Envelope, Event
 from shared.handlers import Cause, execute, load_state
 from shared.store.eventstore import UnitOfWork
+from shared.territory import Level, load_territory
 
 from .adapters import lookups
 from .domain import (
@@ -30,7 +31,6 @@ from .domain.complaints import RecordJustifiedComplaints
 from .domain.documents import DocumentKind
 from .domain.edition import AnnounceEdition, EditionState, ExtendDeadline
 from .domain.questionnaire_score import CorrectQuestionnaireScore
-from .domain.territory import Level, load_territory
 from .events import registry
 
 

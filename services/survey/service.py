@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 import time
 from collections.abc import Sequence
 from contextlib import suppress
@@ -50,7 +51,9 @@ SWEEP_SECONDS = 30.0
 class SurveyService:
     def __init__(self, ctx: ServiceContext, config: SurveyConfig | None = None) -> None:
         self.ctx = ctx
-        self.config = config or SurveyConfig.from_env()
+        self.config = config or SurveyConfig.from_env(
+            {**os.environ, "UZDIK_SURVEY_TRUSTED_PROXIES": ctx.settings.survey_trusted_proxies}
+        )
         self.rules = self.config.rules
         self.pepper = ctx.settings.survey_pepper.encode()
         self.limiter = RateLimiter(self.rules.per_ip, self.rules.per_survey)

@@ -11,11 +11,11 @@ from pathlib import Path
 import sqlalchemy as sa
 from rich.console import Console
 
-from services.demo import run_demo
-from services.demo_notify import PostOffice
+from demo.notify import PostOffice
+from demo.run import run_demo
+from demo.scenario import Scale
 from services.notifications.config import catalogue
 from services.notifications.domain.signing import verify
-from services.scenario import Scale
 from shared.settings import Settings
 
 # Zhambyl reads Kazakh, Karaganda Russian in the demo's contacts

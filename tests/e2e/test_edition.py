@@ -7,10 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from demo.scenario import Outcome, Scale, Scenario, SimClock, behind_local_proxy
 from services.embedded import Embedded
 from services.reporting.kafka_source import KafkaSource
 from services.reporting.replay import replay
-from services.scenario import Outcome, Scale, Scenario, SimClock, trust_local_proxy
 from shared.relay import topic_for
 from shared.settings import Settings
 from shared.store.eventstore import EventStore
@@ -37,9 +37,8 @@ def decisions(o: Outcome) -> dict[str, Any]:
 async def test_the_distributed_edition_decides_exactly_like_the_embedded_one(
     tmp_path: Path, pg_url_factory: Any, kafka_bootstrap: str, topic_prefix: str
 ) -> None:
-    trust_local_proxy()
     clock = SimClock()
-    settings = Settings()
+    settings = behind_local_proxy(Settings())
     async with Embedded(settings, tmp_path / "embedded", clock=clock.now) as local:
         embedded = await Scenario(local.clients, settings, clock=clock).edition(
             SCALE, settle=local.drain
@@ -47,7 +46,11 @@ async def test_the_distributed_edition_decides_exactly_like_the_embedded_one(
 
     clock = SimClock()
     async with Distributed(
-        pg_url_factory, kafka_bootstrap, topic_prefix, clock=clock.now
+        pg_url_factory,
+        kafka_bootstrap,
+        topic_prefix,
+        clock=clock.now,
+        survey_trusted_proxies=settings.survey_trusted_proxies,
     ) as system:
         distributed = await Scenario(system.clients, system.settings, clock=clock).edition(
             SCALE, settle=system.quiescent

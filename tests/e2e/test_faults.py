@@ -46,13 +46,13 @@ from typing import Any
 
 import httpx
 
-from services.nominations import demo_files
-from services.nominations.domain.territory import Level, load_territory
+from demo.nominations import files as demo_files
+from demo.scoring.api import PURPOSE, Board, candidates, rubric_keys
 from services.registry import SERVICES
-from services.scoring.demo_api import PURPOSE, Board, candidates, rubric_keys
 from services.survey.domain.iin import keyed, make_iin
 from shared.auth import issue_dev_token
 from shared.settings import Settings
+from shared.territory import Level, load_territory
 from tests.e2e.fault_load import Item, Load
 from tests.e2e.fault_tools import (
     Fleet,

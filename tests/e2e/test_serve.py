@@ -18,8 +18,8 @@ from pathlib import Path
 
 import httpx
 
+from demo.scenario import ALMATY, Scale, Scenario, SimClock
 from services.registry import SERVICES
-from services.scenario import ALMATY, Scale, Scenario, SimClock
 from shared.auth import issue_dev_token
 from shared.settings import Settings
 from tests.conftest import ROOT

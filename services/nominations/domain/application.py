@@ -12,6 +12,7 @@ from pydantic import Field
 
 from shared.errors import Conflict, RuleViolation
 from shared.events import Event
+from shared.territory import Level, Territory
 
 from ..events import ApplicationSubmitted, ApplicationWithdrawn, DocumentAttached
 from .application_state import ApplicationState, require_undecided
@@ -20,7 +21,6 @@ from .documents import DocumentKind
 from .edition import EditionState
 from .files import file_problems, require_size
 from .questionnaire import Questionnaire
-from .territory import Level, Territory
 from .values import Count, Frozen, Id, almaty_iso, almaty_seconds, almaty_text
 
 

@@ -13,11 +13,11 @@ from shared.errors import NotFound
 from shared.http import command, principal
 from shared.runtime import ServiceContext
 from shared.store.eventstore import UnitOfWork
+from shared.territory import Level, load_territory
 from shared.text import TEXT_CHECKED
 
 from .. import handlers
 from ..domain.edition import AnnounceEdition, ExtendDeadline
-from ..domain.territory import Level, load_territory
 from .common import cause, reading, scope
 from .schemas import (
     Appended,

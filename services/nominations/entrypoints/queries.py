@@ -12,11 +12,11 @@ from shared.auth import Principal
 from shared.errors import DomainError
 from shared.http import principal
 from shared.runtime import ServiceContext
+from shared.territory import Level, load_territory
 from shared.text import control_in
 
 from .. import handlers
 from ..adapters import lookups
-from ..domain.territory import Level, load_territory
 from .common import READERS, authorised, reading
 from .schemas import ApplicationPage, ApplicationSummary, ApplicationView
 from .views import application_view

@@ -10,6 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 
 from shared.openapi import Problem as Problem  # the kernel documents every route's refusals
 from shared.openapi import problems as problems  # what a route adds: responses=problems(...)
+from shared.territory import Level
 from shared.text import CheckedBody
 
 from ..domain.calendar import CalendarStep, EditionCalendar
@@ -17,7 +18,6 @@ from ..domain.documents import DocumentKind
 from ..domain.questionnaire import Questionnaire
 from ..domain.rubric import QuestionnaireScore
 from ..domain.rules import EditionRules
-from ..domain.territory import Level
 from ..events import ComplaintsSource
 
 Reason = Annotated[

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from shared.territory import Unit
+
 from ..adapters.lookups import summary
 from ..domain.application_state import ApplicationState
 from ..domain.documents import DOCUMENTS, DocumentKind
 from ..domain.edition import EditionState
-from ..domain.territory import Unit
 from ..events import DocumentAttached, RuleFailure
 from ..handlers import Outcome
 from .schemas import (

@@ -26,7 +26,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import BaseModel, Field, ValidationError
 
-from services.nominations.domain.territory import Level, load_territory
 from services.survey import handlers
 from services.survey.domain.results import result_of
 from services.survey.domain.survey import OpenSurvey
@@ -47,6 +46,7 @@ from shared.http import (
 )
 from shared.runtime import ServiceContext
 from shared.store.eventstore import UnitOfWork
+from shared.territory import Level, load_territory
 from shared.text import CheckedBody, ClientId
 
 MAX_IMPORT_BYTES = 5_000_000

@@ -45,7 +45,7 @@ MAX_FORM_BYTES = 16_384
 def place_names(kato: str) -> dict[str, str]:
     """The rural district's names (KATO classifier: kk and ru); the code when unknown."""
     try:
-        from services.nominations.domain.territory import load_territory
+        from shared.territory import load_territory
 
         unit = load_territory().find(kato)
     except Exception:  # the classifier is a convenience here, never a reason to fail

@@ -21,15 +21,15 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from services.nominations.demo_data import questionnaire
+from demo.nominations.data import questionnaire
 from services.nominations.domain import edition as editions
 from services.nominations.domain.figures import default_edition_2020
-from services.nominations.domain.territory import load_territory
 from services.registry import SERVICES, spec
 from shared.auth import issue_dev_token
 from shared.runtime import ServiceRuntime
 from shared.settings import Settings
 from shared.store import schema
+from shared.territory import load_territory
 from tests.conftest import _admin
 from tests.harness import Distributed
 from tests.integration.scoring.world import ORGANISER, Seat, World, admit_region, new_id

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from services.nominations import demo_files
+from demo.nominations import files as demo_files
 from services.nominations.domain.documents import DocumentKind
 from services.nominations.domain.figures import default_edition_2020
 from services.nominations.domain.values import ALMATY

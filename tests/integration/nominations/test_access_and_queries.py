@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-from services.nominations import demo_files
+from demo.nominations import files as demo_files
 from services.nominations.domain.documents import DocumentKind
 from services.nominations.domain.figures import default_edition_2020
-from services.nominations.domain.territory import Level, load_territory
 from shared.runtime import ServiceRuntime
+from shared.territory import Level, load_territory
 from tests.unit.nominations.builders import questionnaire
 
 from .support import OTHER_REGION, REGION, Nominations

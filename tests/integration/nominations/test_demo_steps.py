@@ -7,10 +7,10 @@ import random
 import uuid
 from datetime import datetime
 
-from services.nominations import demo_steps
-from services.nominations.demo_data import Ineligibility
-from services.nominations.domain.territory import load_territory
+from demo.nominations import steps as demo_steps
+from demo.nominations.data import Ineligibility
 from services.nominations.domain.values import ALMATY
+from shared.territory import load_territory
 
 from .support import IN_CHECK, Nominations
 

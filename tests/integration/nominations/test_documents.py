@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from services.nominations import demo_files
+from demo.nominations import files as demo_files
 from services.nominations.domain.documents import DocumentKind
 from services.nominations.domain.values import ALMATY
 from shared.runtime import ServiceRuntime

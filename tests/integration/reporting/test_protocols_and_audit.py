@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from demo.scenario import Scale, Scenario, SimClock, behind_local_proxy
 from services.audit import compare_topic, verify_protocols
 from services.embedded import Embedded
-from services.scenario import Scale, Scenario, SimClock, trust_local_proxy
 from services.scoring.domain.signatures import generate_key_pair, sign_digest
 from services.scoring.events import ProtocolSigned, Signature, registry
 from shared.auth import issue_dev_token
@@ -32,11 +32,10 @@ def edition(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small embedded edition (one region, every stage), run once for this module."""
     import asyncio
 
-    trust_local_proxy()
     data = tmp_path_factory.mktemp("edition")
 
     async def run() -> None:
-        clock, settings = SimClock(), Settings()
+        clock, settings = SimClock(), behind_local_proxy(Settings())
         async with Embedded(settings, data, clock=clock.now) as system:
             await Scenario(system.clients, settings, clock=clock).edition(SMALL, system.drain)
             await system.drain()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from random import Random
 
-from services.scoring import demo_steps
+from demo.scoring import steps as demo_steps
 from services.scoring.domain.signatures import generate_key_pair, sign_digest
 from tests.integration.scoring.world import World, admit_region, survey_nominees
 

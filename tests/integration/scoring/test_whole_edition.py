@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from random import Random
 
-from services.scoring import demo_steps
+from demo.scoring import steps as demo_steps
 from tests.integration.scoring.world import World, admit_region, survey_nominees
 
 REGIONS = {"100000000": (3, 4), "390000000": (1, 2), "590000000": (1, 3)}  # districts × akims

@@ -22,7 +22,6 @@ from services.nominations.domain import edition as editions
 from services.nominations.domain.figures import default_edition_2020
 from services.nominations.domain.questionnaire import PersonName, Questionnaire
 from services.nominations.domain.rubric import QuestionnaireScore
-from services.nominations.domain.territory import Level, load_territory
 from services.nominations.events import (
     ApplicationAdmitted,
     ApplicationSubmitted,
@@ -35,6 +34,7 @@ from shared.auth import issue_dev_token
 from shared.events import Actor, Event
 from shared.settings import Settings
 from shared.store.eventstore import EventStore
+from shared.territory import Level, load_territory
 
 AT = datetime(2020, 6, 25, 10, 0, tzinfo=UTC)
 ORGANISER = Actor(id="organiser-1", role="organiser")

@@ -10,10 +10,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from demo.scenario import Scenario
 from services.embedded import Embedded
 from services.reporting.kafka_source import KafkaSource
 from services.reporting.replay import replay
-from services.scenario import Scenario
 from shared.auth import issue_dev_token
 from shared.relay import topic_for
 from shared.settings import Settings

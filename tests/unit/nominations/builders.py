@@ -18,9 +18,9 @@ from services.nominations.domain.documents import DocumentKind
 from services.nominations.domain.edition import EditionState
 from services.nominations.domain.figures import default_edition_2020
 from services.nominations.domain.questionnaire import Questionnaire
-from services.nominations.domain.territory import load_territory
 from services.nominations.domain.values import ALMATY
 from shared.events import Actor, Event
+from shared.territory import load_territory
 
 ORGANISER = Actor(id="agency-1", role="organiser")
 RURAL_DISTRICT = "193633000"  # Акдалинский с.о., Балхашский район, Алматинская область

@@ -14,9 +14,9 @@ from services.nominations.domain.application import (
 )
 from services.nominations.domain.application_state import ApplicationStatus
 from services.nominations.domain.documents import DocumentKind
-from services.nominations.domain.territory import load_territory
 from services.nominations.events import ApplicationSubmitted
 from shared.errors import Conflict, DomainError, RuleViolation
+from shared.territory import load_territory
 
 from .builders import (
     IN_WINDOW,

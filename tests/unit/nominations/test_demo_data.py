@@ -7,14 +7,14 @@ from collections import Counter
 from datetime import date
 from pathlib import Path
 
-from services.nominations import demo_files
+from demo.nominations import files as demo_files
+from demo.nominations.data import Ineligibility
+from demo.nominations.steps import plan_region
 from services.nominations.adapters import media
 from services.nominations.adapters.pdf import pdf_page_count
-from services.nominations.demo_data import Ineligibility
-from services.nominations.demo_steps import plan_region
 from services.nominations.domain.documents import DocumentKind
 from services.nominations.domain.questionnaire import Questionnaire
-from services.nominations.domain.territory import Level, load_territory
+from shared.territory import Level, load_territory
 
 AKMOLA = "110000000"
 

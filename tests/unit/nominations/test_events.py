@@ -31,13 +31,13 @@ from services.nominations.domain.questionnaire_score import (
     correct_score,
     score_questionnaire,
 )
-from services.nominations.domain.territory import load_territory
 from services.nominations.events import (
     ApplicationSubmitted,
     EditionAnnounced,
     registry,
 )
 from shared.events import Event
+from shared.territory import load_territory
 
 from .builders import (
     IN_CHECK,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader, PdfWriter
 
-from services.nominations import demo_files
+from demo.nominations import files as demo_files
 from services.nominations.adapters.pdf import count_pages, pdf_page_count
 from services.nominations.events import DocumentAttached, registry
 from shared.errors import RuleViolation

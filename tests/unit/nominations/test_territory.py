@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from services.nominations.domain.territory import Level, load_territory, parse_csv
 from shared.errors import NotFound
+from shared.territory import Level, load_territory, parse_csv
 
 AKDALA = "193633000"
 

@@ -21,14 +21,13 @@ from typing import Any, Protocol, TypeVar
 
 import httpx
 
-from services.demo_http import call as _call
-from services.demo_http import gather as _gather
-
-from . import demo_files
-from .demo_data import PlannedApplication, plan
-from .domain.documents import DocumentKind
-from .domain.figures import default_edition_2020
-from .domain.territory import Level, Territory, Unit, load_territory
+from demo.http import call as _call
+from demo.http import gather as _gather
+from demo.nominations import files as demo_files
+from demo.nominations.data import PlannedApplication, plan
+from services.nominations.domain.documents import DocumentKind
+from services.nominations.domain.figures import default_edition_2020
+from shared.territory import Level, Territory, Unit, load_territory
 
 FILES: dict[DocumentKind, tuple[str, Callable[[], bytes]]] = {
     DocumentKind.project_presentation: ("project.pptx", demo_files.pptx),

@@ -13,10 +13,10 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from services.demo_notify import DemoNotifications, PostOffice
+from demo.notify import DemoNotifications, PostOffice
+from demo.scenario import Outcome, Scale, Scenario, SimClock, behind_local_proxy
 from services.embedded import Embedded
 from services.progress import Counting, RequestSteps
-from services.scenario import Outcome, Scale, Scenario, SimClock, trust_local_proxy
 from shared.auth import issue_dev_token
 from shared.settings import Settings
 
@@ -36,7 +36,7 @@ async def run_demo(
         shutil.rmtree(data_dir, ignore_errors=True)
     started = time.perf_counter()
     clock = SimClock()
-    trust_local_proxy()
+    settings = behind_local_proxy(settings)
     console.print("[bold]uzdik demo[/bold]: the 2020 edition, embedded (SQLite), simulated clock")
     with nullcontext(post) if post else PostOffice() as post:
         async with Embedded(settings, data_dir, clock=clock.now) as system:

@@ -8,7 +8,6 @@ calendar (Asia/Almaty), so deadlines are enforced exactly as they would be that 
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -72,10 +71,12 @@ class Outcome:
     lines: list[str] = field(default_factory=list)
 
 
-def trust_local_proxy() -> None:
-    """The scenario's residents reach the survey through an in-process client that stands for
-    the regional akimat's reverse proxy (their address in X-Forwarded-For)."""
-    os.environ.setdefault("UZDIK_SURVEY_TRUSTED_PROXIES", "127.0.0.1/32")
+def behind_local_proxy(settings: Settings) -> Settings:
+    """The deployment the scenario runs: its residents reach the survey through an in-process
+    client that stands for the regional akimat's reverse proxy (their address in
+    X-Forwarded-For), so that proxy is configured as trusted, as a deployment would configure
+    its own (nothing in the process's environment is changed)."""
+    return settings.model_copy(update={"survey_trusted_proxies": "127.0.0.1/32"})
 
 
 class Scenario:
@@ -160,8 +161,8 @@ class Scenario:
 
     async def edition(self, scale: Scale, settle: Drain) -> Outcome:
         """A whole 2020 edition: applications, checks, stage I, surveys, finals, stage II."""
-        from services.nominations import demo_steps as nominations
-        from services.scoring import demo_steps as scoring
+        from demo.nominations import steps as nominations
+        from demo.scoring import steps as scoring
 
         rng, out = Random(scale.seed), Outcome()
         regions = scale.regions or scoring.regions_2020()
@@ -280,7 +281,7 @@ class Scenario:
         return len(jobs)
 
     async def _nominees(self, boards: Any) -> dict[str, list[dict[str, Any]]]:
-        from services.scoring import demo_steps as scoring
+        from demo.scoring import steps as scoring
 
         out: dict[str, list[dict[str, Any]]] = {}
         for region, board in sorted(boards.regional.items()):

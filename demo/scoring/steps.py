@@ -40,8 +40,8 @@ from typing import Any
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from services.demo_http import DemoStepFailed, call, gather
-from services.scoring.demo_api import (
+from demo.http import DemoStepFailed, call, gather
+from demo.scoring.api import (
     Bearer,
     Board,
     Commissions,
@@ -112,14 +112,14 @@ class Stage2:
 
 def regions_2020() -> list[str]:
     """The 17 regions (oblys) that have rural districts (the three cities have none)."""
-    from services.nominations.domain.territory import Level, load_territory
+    from shared.territory import Level, load_territory
 
     territory = load_territory()
     return sorted(u.kato for u in territory.of_level(Level.region) if _has_rural(territory, u.kato))
 
 
 def _has_rural(territory: Any, region: str) -> bool:
-    from services.nominations.domain.territory import Level
+    from shared.territory import Level
 
     return any(u.kato[:2] == region[:2] for u in territory.of_level(Level.rural_district))
 
@@ -197,7 +197,7 @@ def _key(rng: Random) -> Ed25519PrivateKey:
 
 def _name(person_id: str) -> str:
     """A commission member's (synthetic) full name, fixed by the person's id."""
-    from services.nominations.demo_data import FATHERS, FEMALE, MALE, SURNAMES, patronymic
+    from demo.nominations.data import FATHERS, FEMALE, MALE, SURNAMES, patronymic
 
     rng = Random(person_id)
     female = rng.random() < 0.35

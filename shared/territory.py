@@ -3,7 +3,7 @@
 Regions (17 oblasts + 3 cities of republican significance) hold districts, districts hold
 rural districts (сельские округа — the units headed by a rural akim, DOMAIN "Actors"), rural
 districts hold settlements. :func:`parse_csv` is pure; :func:`load_territory` reads the file
-shipped in ``services/nominations/data/kato`` (its provenance: ``SOURCE.md`` beside it).
+shipped in ``shared/data/kato`` (its provenance: ``SOURCE.md`` beside it).
 """
 
 from __future__ import annotations
@@ -109,5 +109,5 @@ def parse_csv(text: str) -> Territory:
 @cache
 def load_territory() -> Territory:
     """The classifier shipped with the service (KATO 2026 edition, see ``SOURCE.md``)."""
-    resource = files("services.nominations") / "data" / "kato" / "rural-districts.csv"
+    resource = files("shared") / "data" / "kato" / "rural-districts.csv"
     return parse_csv(resource.read_text(encoding="utf-8"))

@@ -13,9 +13,9 @@ from enum import StrEnum
 from random import Random
 from typing import Any
 
-from .domain.documents import DocumentKind
-from .domain.tenure import months_before
-from .domain.territory import Unit
+from services.nominations.domain.documents import DocumentKind
+from services.nominations.domain.tenure import months_before
+from shared.territory import Unit
 
 WINDOW_OPENS = date(2020, 5, 30)
 PROJECT_WORK = [DocumentKind.project_presentation, DocumentKind.project_video]

@@ -1,4 +1,4 @@
-"""The scoring API calls the demo steps (:mod:`services.scoring.demo_steps`) are made of: who
+"""The scoring API calls the demo steps (:mod:`demo.scoring.steps`) are made of: who
 acts (:class:`Board`, tokens from the caller's :class:`Bearer`), and one function per request
 pattern — a quorate sitting, a member's sheets, a ranked decision settled by the chair, the
 protocol signed by the chair and the secretary with their own Ed25519 keys."""
@@ -14,7 +14,7 @@ from typing import Any, Protocol, TypeVar
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from services.demo_http import DemoStepFailed, call
+from demo.http import DemoStepFailed, call
 from services.scoring.domain.signatures import public_key_text, sign_digest
 
 T = TypeVar("T")

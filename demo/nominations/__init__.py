@@ -1,0 +1,1 @@
+"""The demo's nominations: synthetic applicants, their documents and the secretary's checks."""

@@ -1,0 +1,1 @@
+"""The demo's commissions: formation, sittings, sheets, decisions and signatures."""
