@@ -17,9 +17,9 @@ from shared.events import Event, EventRegistry
 
 from .domain.calendar import CalendarStep, EditionCalendar, end_of_day
 from .domain.documents import DocumentKind
+from .domain.edition_rules import EditionRules
 from .domain.questionnaire import PersonName, Questionnaire
 from .domain.rubric import QuestionnaireScore
-from .domain.rules import EditionRules
 from .domain.tenure import almaty_day, months_before
 from .domain.values import Count, EditionYear, Frozen, Id, Kato, Text
 

@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from services.notifications.domain.rules import NotificationRules
+from services.notifications.domain.edition_figures import NotificationRules
 
 DATA = Path(__file__).resolve().parent / "data"
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from services.notifications import handlers
 from services.notifications.domain import reminders
-from services.notifications.domain.rules import NotificationRules
+from services.notifications.domain.edition_figures import NotificationRules
 from shared.consumers import Consumer
 from shared.events import Envelope
 from shared.runtime import ServiceContext

@@ -13,8 +13,8 @@ from datetime import datetime
 from typing import Any
 
 from services.notifications.adapters import contacts
+from services.notifications.domain.edition_figures import NotificationRules, backoff, max_attempts
 from services.notifications.domain.messages import notification_id
-from services.notifications.domain.rules import NotificationRules, backoff, max_attempts
 from services.notifications.events import (
     AwardCeremonyRecorded,
     ContactErased,

@@ -16,8 +16,8 @@ from shared.events import Actor, Event
 
 from ..events import DeadlineExtended, EditionAnnounced
 from .calendar import CalendarStep, EditionCalendar
+from .edition_rules import EditionRules, NominationRules
 from .roles import ORGANISER, require_role
-from .rules import EditionRules, NominationRules
 from .values import (
     ALMATY,
     EditionYear,

@@ -16,10 +16,10 @@ from .application_state import ApplicationState, require_undecided
 from .calendar import CalendarStep
 from .documents import DOCUMENTS, missing_kinds
 from .edition import EditionState
+from .edition_rules import NominationRules
 from .files import file_problems
 from .questionnaire import Questionnaire
 from .roles import SECRETARY, require_region, require_role
-from .rules import NominationRules
 from .tenure import almaty_day, served_full_term, years_after
 from .values import almaty_iso, almaty_seconds, almaty_text
 

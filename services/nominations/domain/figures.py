@@ -17,8 +17,8 @@ from pydantic import Field
 
 from .calendar import EditionCalendar, end_of_day
 from .edition import AnnounceEdition
+from .edition_rules import EditionRules, NominationRules
 from .rubric import load_rubric
-from .rules import EditionRules, NominationRules
 from .values import ALMATY, Frozen
 from .working_days import PeriodEnd, WorkingCalendar, last_day, working_calendar
 

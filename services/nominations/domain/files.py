@@ -5,7 +5,7 @@ from __future__ import annotations
 from shared.errors import DomainError, ErrorItem
 
 from .documents import PAGED_KINDS, VIDEO_KINDS, DocumentKind
-from .rules import NominationRules
+from .edition_rules import NominationRules
 
 
 def require_size(rules: NominationRules, kind: DocumentKind, size_bytes: int) -> None:

@@ -15,9 +15,9 @@ from shared.text import CheckedBody
 
 from ..domain.calendar import CalendarStep, EditionCalendar
 from ..domain.documents import DocumentKind
+from ..domain.edition_rules import EditionRules
 from ..domain.questionnaire import Questionnaire
 from ..domain.rubric import QuestionnaireScore
-from ..domain.rules import EditionRules
 from ..events import ComplaintsSource
 
 Reason = Annotated[

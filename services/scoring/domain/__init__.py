@@ -10,8 +10,8 @@ the edition's figures are :mod:`.rules` and :mod:`.rubrics`.
 """
 
 from services.scoring.domain.aggregate import decide, evolve, replay
+from services.scoring.domain.edition_figures import ScoringRules
 from services.scoring.domain.rubrics import RubricSet, load_rubrics
-from services.scoring.domain.rules import ScoringRules
 from services.scoring.domain.state import Scoring, initial
 
 __all__ = [

@@ -20,6 +20,11 @@ from shared.events import Event
 
 
 def cast(state: Scoring, cmd: CastCastingVote) -> list[Event]:
+    """The chair settles a tie the ranking left pending (§3, §4): refused unless a tie of this
+    purpose and scope waits (``no_pending_tie``), the voter is the commission's chair present
+    at a quorate sitting of the decision's stage, and ``chosen`` names exactly the seats left
+    among the tied (``casting_vote_invalid``). Returns CastingVoteRecorded, then the decision
+    it completes: the nominations of a district (stage I) or the winners (stage II)."""
     commission = require_commission(state)
     ensure_chair(commission, cmd.chair_id)
     pending = state.pending.get((cmd.purpose, cmd.scope))

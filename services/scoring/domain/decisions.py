@@ -11,8 +11,8 @@ from dataclasses import replace
 from decimal import Decimal
 
 from services.scoring.domain.commission import require_commission
+from services.scoring.domain.edition_figures import TieBreak
 from services.scoring.domain.ranking import Cut, cut, order, ranks
-from services.scoring.domain.rules import TieBreak
 from services.scoring.domain.state import DecisionKey, Pending, Scoring
 from services.scoring.domain.tiebreak import TieFacts, TieOutcome, break_tie
 from services.scoring.events import CastingVoteRecorded, Purpose, RankEntry, RankingComputed

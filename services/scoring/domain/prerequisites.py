@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from services.scoring.domain import sheets
-from services.scoring.domain.rules import Prerequisite
+from services.scoring.domain.edition_figures import Prerequisite
 from services.scoring.domain.state import Candidate, Scoring
 from shared.errors import DomainError, ErrorItem
 

@@ -4,7 +4,7 @@
 so the regional ranking is the mean of the members' interview sheet totals. The other components
 — stage-I points, essay mean, survey mean (with its number of responses), ethics result,
 feedback assessment — are shown beside it line by line with weight 0, not added again. The
-weights are edition data (:class:`~services.scoring.domain.rules.RegionalWeights`), so an
+weights are edition data (:class:`~services.scoring.domain.edition_figures.RegionalWeights`), so an
 edition may still ask for Σ weight × component. A survey with no responses is "no responses"
 (value null, count 0), never 0: a weighted survey mean without responses is a missing component.
 

@@ -12,8 +12,8 @@ from dataclasses import replace
 
 from services.scoring.domain.commands import OpenSitting, RecordAttendance
 from services.scoring.domain.commission import require_commission
+from services.scoring.domain.edition_figures import ScoringRules
 from services.scoring.domain.refusals import refuse, require_text
-from services.scoring.domain.rules import ScoringRules
 from services.scoring.domain.stage import ensure_open, ensure_stage_of
 from services.scoring.domain.state import Scoring, Sitting
 from services.scoring.events import AttendanceRecorded, ProtocolSigned, SittingOpened, Stage

@@ -3,7 +3,7 @@
 A finalist defends a personal project with a budget of at most
 ``ScoringRules.stage2_budget_max_tenge`` and a talk of at most ``talk_max_seconds``. Criterion
 12, "results of the stage-I selection", is filled in on every Annex 7 sheet by
-:class:`~services.scoring.domain.rules.Criterion12Rule`; members never enter it.
+:class:`~services.scoring.domain.edition_figures.Criterion12Rule`; members never enter it.
 """
 
 from __future__ import annotations
@@ -48,29 +48,33 @@ def register_defence(state: Scoring, cmd: RegisterDefence) -> list[Event]:
 
 
 def _defence_problems(state: Scoring, cmd: RegisterDefence) -> list[ErrorItem]:
-    budget, talk = state.rules.stage2_budget_max_tenge, state.rules.talk_max_seconds
-    checks = [
-        (
-            cmd.budget_tenge < 0,
-            "budget_invalid",
-            "the budget is a non-negative sum",
-            "budget_tenge",
-        ),
-        (
-            cmd.budget_tenge > budget,
-            "budget_over_limit",
-            f"budget {cmd.budget_tenge:,} tenge exceeds {budget:,} tenge".replace(",", " "),
-            "budget_tenge",
-        ),
-        (cmd.talk_seconds < 0, "talk_invalid", "talk length is non-negative", "talk_seconds"),
-        (
-            cmd.talk_seconds > talk,
-            "talk_too_long",
-            f"a talk of {cmd.talk_seconds} s exceeds {talk} s",
-            "talk_seconds",
-        ),
+    rules = state.rules
+    return [
+        *project_budget_problems(cmd.budget_tenge, rules.stage2_budget_max_tenge),
+        *defence_talk_problems(cmd.talk_seconds, rules.talk_max_seconds),
     ]
-    return [ErrorItem(code, detail, field) for bad, code, detail, field in checks if bad]
+
+
+def project_budget_problems(budget_tenge: int, most: int) -> list[ErrorItem]:
+    """§19: the personal project's budget is a non-negative sum of at most ``most`` tenge
+    (``budget_invalid``, ``budget_over_limit``)."""
+    if budget_tenge < 0:
+        return [ErrorItem("budget_invalid", "the budget is a non-negative sum", "budget_tenge")]
+    if budget_tenge > most:
+        detail = f"budget {budget_tenge:,} tenge exceeds {most:,} tenge".replace(",", " ")
+        return [ErrorItem("budget_over_limit", detail, "budget_tenge")]
+    return []
+
+
+def defence_talk_problems(talk_seconds: int, most: int) -> list[ErrorItem]:
+    """§19: the defence's talk lasts at most ``most`` seconds (``talk_invalid``,
+    ``talk_too_long``)."""
+    if talk_seconds < 0:
+        return [ErrorItem("talk_invalid", "talk length is non-negative", "talk_seconds")]
+    if talk_seconds > most:
+        detail = f"a talk of {talk_seconds} s exceeds {most} s"
+        return [ErrorItem("talk_too_long", detail, "talk_seconds")]
+    return []
 
 
 def ensure_defending(state: Scoring, candidate_id: str) -> None:

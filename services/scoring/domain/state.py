@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from services.scoring.domain.edition_figures import ScoringRules
 from services.scoring.domain.rubrics import RubricSet, load_rubrics
-from services.scoring.domain.rules import ScoringRules
 from services.scoring.events import (
     AttendanceRecorded,
     CandidateComplaintsRecorded,

@@ -19,7 +19,7 @@ from decimal import Decimal
 from itertools import groupby
 from typing import Literal
 
-from services.scoring.domain.rules import TieBreak
+from services.scoring.domain.edition_figures import TieBreak
 from services.scoring.events import TieBreakStep
 
 

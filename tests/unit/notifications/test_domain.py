@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 
 from services.notifications.config import catalogue
+from services.notifications.domain.edition_figures import NotificationRules, backoff
 from services.notifications.domain.messages import notification_id, render, scrub
-from services.notifications.domain.rules import NotificationRules, backoff
 from services.notifications.domain.signing import sign, verify
 
 REASONS = [

@@ -208,7 +208,7 @@ def test_the_republican_chair_and_secretary_are_of_the_agency() -> None:
 
 def test_the_positions_are_edition_data() -> None:
     from services.scoring.domain import ScoringRules
-    from services.scoring.domain.rules import Qualifications
+    from services.scoring.domain.edition_figures import Qualifications
 
     clerk = MEMBERS[0].model_copy(update={"position": "akimat_employee"})
     rules = ScoringRules(qualifications=Qualifications(regional_chair=("akimat_employee",)))

@@ -8,7 +8,7 @@ import pytest
 
 from services.scoring.domain import ScoringRules
 from services.scoring.domain import commands as c
-from services.scoring.domain.rules import RegionalWeights
+from services.scoring.domain.edition_figures import RegionalWeights
 from services.scoring.events import FinalistSelected, RankingComputed
 from tests.unit.scoring.builders import (
     ALL,
