@@ -306,6 +306,7 @@ async def serve_all(settings: Settings, data_dir: Path, clock: BusinessClock) ->
             port=settings.http_port,
             log_level="warning",
             access_log=False,
+            log_config=None,
             lifespan="off",
             proxy_headers=False,
         )

@@ -46,6 +46,7 @@ async def serve(spec: ServiceSpec, settings: Settings, relay: bool, consume: boo
         port=settings.http_port,
         log_level="warning",
         access_log=False,
+        log_config=None,  # uvicorn's records go to the root handler: JSON like ours
         lifespan="off",
         # X-Forwarded-For is the services' own business (the survey trusts its configured
         # proxies only, per request): uvicorn must not rewrite the peer before them.

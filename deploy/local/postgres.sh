@@ -195,6 +195,19 @@ cmd_start() {
   local t0=$SECONDS info ver port changed
   ensure_installed
   info="$(cluster_info)"
+  if [[ -n "$info" ]]; then
+    # A registration whose data folder is gone (a machine rebuilt from an image that kept
+    # /etc/postgresql, a deleted .cache): nothing to keep, so forget it and create it anew.
+    read -r ver _ <<<"$info"
+    local registered
+    registered="$(data_dir "$ver")"
+    if ! as_root test -f "$registered/PG_VERSION"; then
+      log "cluster $ver/$CLUSTER is registered but its data folder $registered is gone: recreating it"
+      as_root pg_dropcluster "$ver" "$CLUSTER" >&2 2>/dev/null \
+        || as_root rm -rf "/etc/postgresql/$ver/$CLUSTER"
+      info=""
+    fi
+  fi
   if [[ -z "$info" ]]; then
     ver="$(newest_version)"
     port_open "$PGPORT" && die "port 127.0.0.1:$PGPORT is in use by a server this checkout did not start (left alone); free it or set PGPORT"
