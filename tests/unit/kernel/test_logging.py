@@ -7,6 +7,7 @@ import logging
 import warnings
 
 import pytest
+import structlog
 
 from shared.logging import configure_logging, get_logger
 
@@ -14,11 +15,12 @@ from shared.logging import configure_logging, get_logger
 @pytest.fixture(autouse=True)
 def _restore_root() -> object:
     root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
+    handlers, level, config = list(root.handlers), root.level, structlog.get_config()
+    yield  # the test's stderr is closed after it: nothing may keep writing there
     root.handlers[:] = handlers
     root.setLevel(level)
     logging.captureWarnings(False)
+    structlog.configure(**config)
 
 
 def lines(err: str) -> list[dict[str, object]]:
