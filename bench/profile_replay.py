@@ -208,7 +208,7 @@ async def alternatives(rows: list[tuple[str, str, str]], url: str, values: list[
 async def run(args: argparse.Namespace) -> None:
     from services.reporting import replay as r
     from services.reporting.kafka_source import KafkaSource
-    from shared.store.eventstore import EventStore
+    from shared.store.eventstore import open_store
 
     found = ensure_services()
     topics = [topic_for(s, args.prefix) for s in WRITERS]
@@ -227,7 +227,7 @@ async def run(args: argparse.Namespace) -> None:
     in_gc = GcClock()
     gc.callbacks.append(in_gc)
     started = time.perf_counter()
-    store = EventStore("reporting", with_database(found.database_url, args.database))
+    store = open_store("reporting", with_database(found.database_url, args.database))
     t = time.perf_counter()
     live = await r.live_digests(store)
     stages.add("live digests (documents SELECT + audit_trail COPY TO)", time.perf_counter() - t)

@@ -30,7 +30,7 @@ from shared.events import Actor
 from shared.kafka import KafkaPublisher
 from shared.migrations import upgrade
 from shared.relay import Record, Relay
-from shared.store.eventstore import EventStore
+from shared.store.eventstore import EventStore, open_store
 from tests.kernel_events import Noted
 
 ACTOR = Actor(id="bench", role="organiser")
@@ -84,7 +84,7 @@ async def main() -> None:
     services = ensure_services()
     name = f"bench_wake_{uuid.uuid4().hex[:8]}"
     await create_database(services.database_url, name)
-    store = EventStore("bench", with_database(services.database_url, name))
+    store = open_store("bench", with_database(services.database_url, name))
     try:
         await upgrade(store.engine)
         conn = await asyncpg.connect(asyncpg_dsn(with_database(services.database_url, name)))

@@ -12,7 +12,7 @@ from shared.audit import verify_chain
 from shared.relay import topic_for
 from shared.settings import Settings
 from shared.store.canonical import event_hash
-from shared.store.eventstore import EventStore
+from shared.store.eventstore import EventStore, open_store
 
 
 async def verify_all(
@@ -24,7 +24,7 @@ async def verify_all(
     """``tick(service, events checked)`` as each chain is walked (a progress display)."""
     ok = True
     for service in services:
-        store = EventStore(service, settings.database_url_for(service))
+        store = open_store(service, settings.database_url_for(service))
         try:
             if tick is not None:
                 tick(service, 0)

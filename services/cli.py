@@ -493,9 +493,9 @@ def replay(
     _reachable(settings, ["reporting", *WRITERS])
 
     async def run() -> int:
-        from shared.store.eventstore import EventStore
+        from shared.store.eventstore import open_store
 
-        reporting = EventStore("reporting", settings.database_url_for("reporting"))
+        reporting = open_store("reporting", settings.database_url_for("reporting"))
         source = _source(settings)
         with _progress() as bar:
             task = bar.add_task("replay", total=None, rate=0.0, lag=0)
@@ -528,7 +528,7 @@ def replay(
 def _source(settings: Settings) -> EventSource:
     from services.reporting.replay import StoreSource
     from shared.relay import topic_for
-    from shared.store.eventstore import EventStore
+    from shared.store.eventstore import open_store
 
     if settings.kafka_bootstrap_servers:
         from services.reporting.kafka_source import KafkaSource
@@ -536,7 +536,7 @@ def _source(settings: Settings) -> EventSource:
         return KafkaSource(
             settings.kafka_bootstrap_servers, [topic_for(s, settings.topic_prefix) for s in WRITERS]
         )
-    return StoreSource([EventStore(s, settings.database_url_for(s)) for s in WRITERS])
+    return StoreSource([open_store(s, settings.database_url_for(s)) for s in WRITERS])
 
 
 @audit_app.command("verify")
@@ -606,13 +606,13 @@ def audit_trail(
     from rich.table import Table
 
     from services.audit import candidate_trail, directory, find_candidates
-    from shared.store.eventstore import EventStore
+    from shared.store.eventstore import open_store
 
     settings = _settings_for(data_dir, needs=["scoring"])
     _reachable(settings, ["scoring"])
 
     async def lookup() -> tuple[list[tuple[str, str]], dict[str, str], list[dict[str, object]]]:
-        store = EventStore("scoring", settings.database_url_for("scoring"))
+        store = open_store("scoring", settings.database_url_for("scoring"))
         try:
             candidates, people = await directory(store)
             found = find_candidates(candidates, candidate) or [(candidate, "")]

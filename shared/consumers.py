@@ -47,21 +47,6 @@ class Consumer:
             envelope.event_type in self.handlers or "*" in self.handlers
         )
 
-    async def handle(self, envelope: Envelope) -> bool:
-        """Apply once; return False when it was already applied or is not ours."""
-        if not self.wants(envelope):
-            return False
-        event_id = str(envelope.event_id)
-        async with self.store.transaction() as uow:
-            if await uow.already_applied(self.name, event_id):
-                CONSUMER_DUPLICATES.labels(self.name).inc()
-                return False
-            handler = self.handlers.get(envelope.event_type) or self.handlers["*"]
-            await handler(uow, envelope)
-            await uow.mark_applied(self.name, event_id)
-        CONSUMER_APPLIED.labels(self.name).inc()
-        return True
-
     async def handle_batch(self, envelopes: list[Envelope]) -> int:
         """Apply a batch in ONE transaction; skip what was applied before.
 
@@ -115,31 +100,40 @@ class Consumer:
                     "error": repr(exc)[:2000],
                 },
             )
-            if not await uow.already_applied(self.name, event_id):
-                await uow.mark_applied(self.name, event_id)
+            applied = await uow.applied(self.name, envelope.service)
+            applied.add([envelope.global_position])
+            await uow.record_applied(self.name, envelope.service, applied)
         self._failures.pop(event_id, None)
 
     async def _apply_batch(self, envelopes: list[Envelope]) -> int:
-        mine = [e for e in envelopes if self.wants(e)]
-        if not mine:
+        """Apply the batch's events this consumer has not applied yet, and record every
+        position of its sources it saw (wanted or not: the record's watermark moves over
+        them), all in one transaction."""
+        ours = [e for e in envelopes if e.service in self.sources]
+        if not ours:
             return 0
         async with self.store.transaction() as uow:
             if self.cache_docs:
                 uow.docs = CachedDocStore(uow.conn)
-            done = await uow.applied_among(self.name, [str(e.event_id) for e in mine])
+            applied = {
+                s: await uow.applied(self.name, s) for s in sorted({e.service for e in ours})
+            }
             fresh: list[Envelope] = []
-            for envelope in mine:
-                event_id = str(envelope.event_id)
-                if event_id in done:
-                    CONSUMER_DUPLICATES.labels(self.name).inc()
+            for envelope in ours:
+                seen = applied[envelope.service]
+                if seen.has(envelope.global_position):
+                    if self.wants(envelope):
+                        CONSUMER_DUPLICATES.labels(self.name).inc()
                     continue
-                done.add(event_id)
-                handler = self.handlers.get(envelope.event_type) or self.handlers["*"]
-                await handler(uow, envelope)
-                fresh.append(envelope)
+                seen.add([envelope.global_position])
+                if self.wants(envelope):
+                    handler = self.handlers.get(envelope.event_type) or self.handlers["*"]
+                    await handler(uow, envelope)
+                    fresh.append(envelope)
             if isinstance(uow.docs, CachedDocStore):
                 await uow.docs.flush()
-            await uow.mark_applied_many(self.name, [str(e.event_id) for e in fresh])
+            for source, seen in applied.items():
+                await uow.record_applied(self.name, source, seen)
         CONSUMER_APPLIED.labels(self.name).inc(len(fresh))
         return len(fresh)
 
@@ -151,15 +145,14 @@ class Tailer:
         self.consumer, self.source, self.batch = consumer, source, batch
 
     async def step(self) -> int:
-        async with self.consumer.store.transaction() as uow:
-            position = await uow.checkpoint(self.consumer.name, self.source.service)
+        """Feed the consumer the source's next events after what it applied; its record of
+        them is written with their effect (:meth:`Consumer.handle_batch`)."""
+        async with self.consumer.store.reader() as uow:
+            position = (await uow.applied(self.consumer.name, self.source.service)).through
         events = await self.source.read_all(after=position, limit=self.batch)
-        await self.consumer.handle_batch(events)
         if events:
-            async with self.consumer.store.transaction() as uow:
-                last = events[-1].global_position
-                await uow.set_checkpoint(self.consumer.name, self.source.service, last)
-            lag = await self.source.head() - last
+            await self.consumer.handle_batch(events)
+            lag = await self.source.head() - events[-1].global_position
             CONSUMER_LAG.labels(self.consumer.name, self.source.service).set(lag)
         return len(events)
 

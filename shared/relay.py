@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
-from contextlib import suppress
+from contextlib import AbstractAsyncContextManager, suppress
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
@@ -22,7 +22,7 @@ from shared.logging import get_logger
 from shared.metrics import RELAY_BACKLOG, RELAY_ERRORS, RELAY_PUBLISHED
 from shared.store import schema
 from shared.store.canonical import canonical_json, json_string
-from shared.store.eventstore import EventStore, lock_key
+from shared.store.eventstore import EventStore
 
 log = get_logger("uzdik.relay")
 
@@ -228,56 +228,32 @@ async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
 
 
 class single_active:
-    """Hold a PostgreSQL session advisory lock while active; others wait as standbys.
-
-    The lock's session is in autocommit: it holds the lock and nothing else — no open
-    transaction, so no snapshot that would keep every dead row of the database from being
-    pruned or vacuumed for as long as the relay runs (a counter updated by every batch then
-    costs more with each update). On exit the lock is released and the connection closed,
-    not handed back to the pool with the lock still held."""
+    """Active while no other relay of the same name is: in this process an asyncio lock, and
+    among the processes sharing the database the store's :meth:`~EventStore.leadership`
+    (PostgreSQL: a session advisory lock in autocommit, holding no snapshot); others wait as
+    standbys."""
 
     _local: ClassVar[dict[str, asyncio.Lock]] = {}
 
     def __init__(self, store: EventStore, name: str, stop: asyncio.Event) -> None:
         self.store, self.name, self.stop = store, name, stop
-        self._conn: AsyncConnection | None = None
         self._lock = self._local.setdefault(f"{store.url}#{name}", asyncio.Lock())
+        self._leading: AbstractAsyncContextManager[None] | None = None
 
     async def __aenter__(self) -> None:
         await self._lock.acquire()
-        if self.store.dialect != "postgresql":
-            return
         try:
-            await self._take()
+            leading = self.store.leadership(self.name, self.stop)
+            await leading.__aenter__()
         except BaseException:  # the database went away while trying: let the caller retry
             self._lock.release()
             raise
-
-    async def _take(self) -> None:
-        key = lock_key(self.name)
-        while not self.stop.is_set():
-            conn = await self.store.engine.connect()
-            try:
-                await conn.execution_options(isolation_level="AUTOCOMMIT")
-                taken = await conn.scalar(sa.select(sa.func.pg_try_advisory_lock(key)))
-            except BaseException:
-                await conn.close()
-                raise
-            if taken:
-                self._conn = conn
-                log.info("relay.active", lock=self.name)
-                return
-            await conn.close()
-            await _sleep_or_stop(self.stop, 1.0)
+        self._leading = leading
 
     async def __aexit__(self, *exc: object) -> None:
         try:
-            if self._conn is not None:
-                conn, self._conn = self._conn, None
-                try:
-                    await conn.scalar(sa.select(sa.func.pg_advisory_unlock(lock_key(self.name))))
-                finally:
-                    await conn.invalidate()  # the session ends: nothing of it is pooled
-                    await conn.close()
+            if self._leading is not None:
+                leading, self._leading = self._leading, None
+                await leading.__aexit__(None, None, None)
         finally:
             self._lock.release()

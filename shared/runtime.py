@@ -22,7 +22,7 @@ from shared.events import EventRegistry
 from shared.http import FastRoute
 from shared.migrations import current_revision, head_revision, upgrade
 from shared.settings import Settings
-from shared.store.eventstore import Clock, EventStore, utcnow
+from shared.store.eventstore import Clock, EventStore, open_store, utcnow
 
 
 @dataclass
@@ -60,7 +60,7 @@ def run_beside_store(
         asyncio.get_running_loop()
     except RuntimeError:
         return
-    if store.dialect == "postgresql":
+    if store.shared:  # a server: a process of its own (uzdik serve, the harness)
         start()
 
 
@@ -87,7 +87,7 @@ class ServiceRuntime:
 
         self.spec = spec
         self.settings = settings
-        store = EventStore(spec.name, url or settings.database_url_for(spec.name))
+        store = open_store(spec.name, url or settings.database_url_for(spec.name))
         self.ctx = ServiceContext(spec.name, settings, store, spec.registry, clock=clock)
         spec.setup(self.ctx)
         self.consumers = spec.consumers(self.ctx)

@@ -47,6 +47,14 @@ class Settings(BaseSettings):
     # the reverse proxies whose X-Forwarded-For the survey believes (comma-separated addresses
     # or networks); empty: the peer's address is the resident's
     survey_trusted_proxies: str = ""
+    # the survey's operational knobs (services/survey/config.py says what each one does)
+    survey_edition: str = "2020"
+    survey_limits: str = ""  # JSON replacing the edition's per_ip, per_survey or burst
+    survey_batch_max: int = Field(default=500, ge=1)
+    survey_batch_linger_ms: float = Field(default=5.0, ge=0)
+    survey_batch_quiet_ms: float = Field(default=1.0, ge=0)
+    survey_batch_in_flight: int = Field(default=2, ge=1)
+    survey_close_every_s: float = Field(default=30.0, ge=0)
     signing_keys_dir: Path | None = None
     blob_dir: Path | None = None
 

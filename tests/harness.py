@@ -105,8 +105,12 @@ async def applied_count(rt: ServiceRuntime, consumer: str) -> int:
     import sqlalchemy as sa
 
     from shared.store import schema
+    from shared.store.tracking import Applied
 
-    t = schema.applied_events.c
-    async with rt.store.engine.connect() as conn:
-        value: Any = await conn.scalar(sa.select(sa.func.count()).where(t.consumer == consumer))
-        return int(value or 0)
+    t = schema.checkpoints.c
+    async with rt.store.reader() as uow:
+        rows = await uow.conn.execute(
+            sa.select(t.position, t.applied_above).where(t.consumer == consumer)
+        )
+        seen = [Applied.stored(r.position, r.applied_above) for r in rows]
+    return sum(a.through + sum(last - first + 1 for first, last in a.above) for a in seen)

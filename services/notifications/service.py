@@ -78,8 +78,7 @@ class NotificationService:
         """Attempt every message due now; how many were attempted."""
         now = self.clock()
         store = self.ctx.store
-        async with store.engine.connect() as conn:
-            uow = UnitOfWork(store, conn)
+        async with store.reader() as uow:
             due = [
                 key
                 for key, doc in await uow.docs.list(handlers.OUTBOX)

@@ -231,7 +231,7 @@ class Rebuild:
 
     def __init__(self, store: EventStore, write: bool) -> None:
         self.store, self.write = store, write
-        self.pg = store.dialect == "postgresql"
+        self.pg = store.engine.dialect.name == "postgresql"
         stamp = uuid4().hex[:12]  # fresh names: PostgreSQL keeps index names on rename
         self.docs_name, self.audit_name = f"documents_{stamp}", f"audit_trail_{stamp}"
         self.conn: AsyncConnection | None = None

@@ -1,4 +1,5 @@
-"""Operational settings of the survey service, from the environment (``UZDIK_SURVEY_*``).
+"""Operational settings of the survey service, from the deployment's settings
+(:class:`shared.settings.Settings`, environment ``UZDIK_SURVEY_*``).
 
 The competition figures (rubric, limits, burst rule, how long a survey runs) are edition data
 in ``data/``; these are the knobs of one deployment:
@@ -21,12 +22,11 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import os
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 from services.survey.domain.rubric import SurveyRules, load_rules
+from shared.settings import Settings
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -44,10 +44,9 @@ class SurveyConfig:
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> SurveyConfig:
-        env = os.environ if env is None else env
-        rules = load_rules(env.get("UZDIK_SURVEY_EDITION", "2020"))
-        limits = env.get("UZDIK_SURVEY_LIMITS", "").strip()
+    def from_settings(cls, settings: Settings) -> SurveyConfig:
+        rules = load_rules(settings.survey_edition)
+        limits = settings.survey_limits.strip()
         if limits:
             override = json.loads(limits)
             unknown = set(override) - {"per_ip", "per_survey", "burst"}
@@ -58,17 +57,17 @@ class SurveyConfig:
             )
         proxies = tuple(
             ipaddress.ip_network(part.strip(), strict=False)
-            for part in env.get("UZDIK_SURVEY_TRUSTED_PROXIES", "").split(",")
+            for part in settings.survey_trusted_proxies.split(",")
             if part.strip()
         )
         return cls(
             rules=rules,
             trusted_proxies=proxies,
-            batch_max=max(1, int(env.get("UZDIK_SURVEY_BATCH_MAX", "500"))),
-            batch_linger=max(0.0, float(env.get("UZDIK_SURVEY_BATCH_LINGER_MS", "5")) / 1000),
-            batch_quiet=max(0.0, float(env.get("UZDIK_SURVEY_BATCH_QUIET_MS", "1")) / 1000),
-            batch_in_flight=max(1, int(env.get("UZDIK_SURVEY_BATCH_IN_FLIGHT", "2"))),
-            close_every=max(0.0, float(env.get("UZDIK_SURVEY_CLOSE_EVERY_S", "30"))),
+            batch_max=settings.survey_batch_max,
+            batch_linger=settings.survey_batch_linger_ms / 1000,
+            batch_quiet=settings.survey_batch_quiet_ms / 1000,
+            batch_in_flight=settings.survey_batch_in_flight,
+            close_every=settings.survey_close_every_s,
             edition=rules.edition,
         )
 

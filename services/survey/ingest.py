@@ -58,8 +58,10 @@ from services.survey.readmodels import (
 from shared.errors import ConnectionLost, DomainError, NotFound, StaleRead
 from shared.events import Actor, Event
 from shared.logging import get_logger
+from shared.store.batch import Batch, Doc
 from shared.store.canonical import canonical_json
-from shared.store.eventstore import Batch, Doc, EventStore, Rendered, Renderer
+from shared.store.eventstore import EventStore
+from shared.store.rendering import Rendered, Renderer
 
 log = get_logger("uzdik.survey.ingest")
 T = TypeVar("T")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import os
 import time
 from collections.abc import Sequence
 from contextlib import suppress
@@ -28,7 +27,6 @@ from services.survey.readmodels import SurveyDoc, get_survey
 from shared.errors import DomainError, NotFound
 from shared.logging import get_logger
 from shared.runtime import ServiceContext, run_beside_store
-from shared.store.eventstore import UnitOfWork
 
 log = get_logger("uzdik.survey")
 
@@ -51,9 +49,7 @@ SWEEP_SECONDS = 30.0
 class SurveyService:
     def __init__(self, ctx: ServiceContext, config: SurveyConfig | None = None) -> None:
         self.ctx = ctx
-        self.config = config or SurveyConfig.from_env(
-            {**os.environ, "UZDIK_SURVEY_TRUSTED_PROXIES": ctx.settings.survey_trusted_proxies}
-        )
+        self.config = config or SurveyConfig.from_settings(ctx.settings)
         self.rules = self.config.rules
         self.pepper = ctx.settings.survey_pepper.encode()
         self.limiter = RateLimiter(self.rules.per_ip, self.rules.per_survey)
@@ -97,8 +93,8 @@ class SurveyService:
         return doc
 
     async def _load(self, key: str) -> SurveyDoc | None:
-        async with self.ctx.store.engine.connect() as conn:
-            doc = await get_survey(UnitOfWork(self.ctx.store, conn), key)
+        async with self.ctx.store.reader() as uow:
+            doc = await get_survey(uow, key)
         if doc is None:
             self._cache.pop(key, None)
         else:

@@ -30,21 +30,16 @@ relay_state = sa.Table(
     sa.Column("published_position", sa.BigInteger, nullable=False),
 )
 
-# What a consumer applied, written in the same transaction as the effect.
-applied_events = sa.Table(
-    "applied_events",
-    metadata,
-    sa.Column("consumer", sa.String(100), primary_key=True),
-    sa.Column("event_id", sa.String(36), primary_key=True),
-)
-
-# Where an in-process tailer (embedded transport) got to in another service's store.
+# What a consumer applied of a source service, written in the transaction of the effect
+# (shared.store.tracking): every position through ``position``, and the ranges above it
+# applied while a Kafka partition ran ahead of another (JSON ``[[first, last], ...]``).
 checkpoints = sa.Table(
     "checkpoints",
     metadata,
     sa.Column("consumer", sa.String(100), primary_key=True),
     sa.Column("source", sa.String(100), primary_key=True),
     sa.Column("position", sa.BigInteger, nullable=False),
+    sa.Column("applied_above", sa.Text, nullable=False, server_default="[]"),
 )
 
 idempotency_keys = sa.Table(

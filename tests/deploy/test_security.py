@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from shared.settings import Settings
 from tests.deploy.conftest import SERVICES, Rendered, Resource, pod_spec, workloads
 
 # What each service may write and read (ARCHITECTURE.md, "Services").
@@ -232,8 +233,8 @@ def test_the_survey_sees_each_resident_behind_the_ingress_and_only_the_ingress_i
         for c in pod_spec(survey)["containers"]
         for e in c.get("env", [])
     }
-    config = SurveyConfig.from_env(
-        {"UZDIK_SURVEY_TRUSTED_PROXIES": env["UZDIK_SURVEY_TRUSTED_PROXIES"]}
+    config = SurveyConfig.from_settings(
+        Settings(survey_trusted_proxies=env["UZDIK_SURVEY_TRUSTED_PROXIES"])
     )
     assert config.source_of("10.244.3.17", "203.0.113.7") == "203.0.113.7"  # via the ingress
     assert config.source_of("10.244.3.17", "203.0.113.7, 10.0.0.4") == "203.0.113.7"

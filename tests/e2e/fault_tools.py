@@ -244,11 +244,30 @@ class Stored:
     event_id: str
     event_type: str
     payload: dict[str, Any]
+    global_position: int = 0
 
 
 async def stored_events(url: str) -> list[Stored]:
-    rows = await fetch(url, "SELECT event_id, event_type, payload FROM events ORDER BY 1")
-    return [Stored(r["event_id"], r["event_type"], json.loads(r["payload"])) for r in rows]
+    rows = await fetch(
+        url, "SELECT event_id, event_type, payload, global_position FROM events ORDER BY 1"
+    )
+    return [
+        Stored(r["event_id"], r["event_type"], json.loads(r["payload"]), r["global_position"])
+        for r in rows
+    ]
+
+
+async def applied_of(url: str, consumer: str, source: str) -> Any:
+    """What ``consumer`` recorded it applied of ``source`` (shared.store.tracking.Applied)."""
+    from shared.store.tracking import Applied
+
+    rows = await fetch(
+        url,
+        "SELECT position, applied_above FROM checkpoints WHERE consumer = $1 AND source = $2",
+        consumer,
+        source,
+    )
+    return Applied.stored(rows[0]["position"], rows[0]["applied_above"]) if rows else Applied()
 
 
 async def eventually_true(probe: Any, what: Any, timeout: float) -> None:

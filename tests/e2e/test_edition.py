@@ -13,7 +13,7 @@ from services.reporting.kafka_source import KafkaSource
 from services.reporting.replay import replay
 from shared.relay import topic_for
 from shared.settings import Settings
-from shared.store.eventstore import EventStore
+from shared.store.eventstore import open_store
 from tests.harness import Distributed
 
 SCALE = Scale(
@@ -57,7 +57,7 @@ async def test_the_distributed_edition_decides_exactly_like_the_embedded_one(
         )
         await system.quiescent()
         topics = [topic_for(s, topic_prefix) for s in ("nominations", "scoring", "survey")]
-        reporting = EventStore("reporting", system.url("reporting"))
+        reporting = open_store("reporting", system.url("reporting"))
         report = await replay(KafkaSource(kafka_bootstrap, topics), reporting)
         await reporting.close()
 

@@ -20,7 +20,8 @@ Afterwards every acknowledged (2xx) response and sheet must be, exactly once:
   id may sit on the topic in several messages (a relay killed between Kafka's acknowledgement and
   its own mark publishes the batch again); that is allowed because consumers dedupe by event id,
   which the next point proves;
-* **in reporting's read models** — its consumer applied each event id once (``applied_events``),
+* **in reporting's read models** — its consumer recorded every position of each source applied
+  (one record per source, written with the effect: a redelivered event is known by its position),
   the audit trail has one row per event id, the per-survey response counter (a fold that a second
   application of an event would inflate) equals the responses in the store, and the sitting's
   protocol holds exactly the acknowledged sheets.
@@ -59,6 +60,7 @@ from tests.e2e.fault_tools import (
     PrivateBroker,
     Stored,
     TopicCopies,
+    applied_of,
     eventually_true,
     fetch,
     read_topic,
@@ -409,11 +411,14 @@ async def caught_up(urls: dict[str, str]) -> None:
 
     async def done() -> bool:
         nonlocal missing
-        stored = {e.event_id for s in ("survey", "scoring") for e in await stored_events(urls[s])}
-        rows = await fetch(
-            urls["reporting"], "SELECT event_id FROM applied_events WHERE consumer = 'reporting'"
-        )
-        missing = stored - {r["event_id"] for r in rows}
+        missing = set()
+        for source in ("survey", "scoring"):
+            applied = await applied_of(urls["reporting"], "reporting", source)
+            missing |= {
+                e.event_id
+                for e in await stored_events(urls[source])
+                if not applied.has(e.global_position)
+            }
         return not missing
 
     async def what() -> str:

@@ -28,8 +28,8 @@ READERS = ("nominator", "secretary", "organiser", "member", "chair", "auditor")
 @asynccontextmanager
 async def reading(store: EventStore) -> AsyncIterator[UnitOfWork]:
     """A read-only unit of work: it never takes the writer lock and never commits."""
-    async with store.engine.connect() as conn:
-        yield UnitOfWork(store, conn)
+    async with store.reader() as uow:
+        yield uow
 
 
 async def authorised(uow: UnitOfWork, who: Principal, application_id: str, *roles: str) -> Actor:

@@ -125,8 +125,8 @@ def _integrator(who: Principal, integrator: str) -> Actor:
 
 
 async def _subscription(store: Any, subscription_id: str) -> dict[str, Any]:
-    async with store.engine.connect() as conn:
-        found = await UnitOfWork(store, conn).docs.get(handlers.SUBSCRIPTIONS, subscription_id)
+    async with store.reader() as uow:
+        found = await uow.docs.get(handlers.SUBSCRIPTIONS, subscription_id)
     if found is None:
         raise NotFound("subscription_unknown", f"no webhook subscription {subscription_id}")
     return dict(found)
@@ -177,8 +177,8 @@ def router(ctx: ServiceContext) -> APIRouter:
         limit: int = Query(100, ge=1, le=1000),
     ) -> dict[str, Any]:
         who.act_as("organiser", "auditor")
-        async with store.engine.connect() as conn:
-            docs = await UnitOfWork(store, conn).docs.list(handlers.NOTIFICATIONS)
+        async with store.reader() as uow:
+            docs = await uow.docs.list(handlers.NOTIFICATIONS)
         items = [
             d
             for _, d in docs
@@ -230,8 +230,8 @@ def router(ctx: ServiceContext) -> APIRouter:
     @r.get("/webhooks/subscriptions")
     async def subscriptions(who: Principal = Depends(principal)) -> dict[str, Any]:
         actor = who.act_as("organiser", "auditor", "integrator")
-        async with store.engine.connect() as conn:
-            docs = await UnitOfWork(store, conn).docs.list(handlers.SUBSCRIPTIONS)
+        async with store.reader() as uow:
+            docs = await uow.docs.list(handlers.SUBSCRIPTIONS)
         mine = actor.role != "integrator"
         return {"items": [d for _, d in docs if mine or d.get("integrator") == who.sub]}
 
@@ -275,8 +275,7 @@ def router(ctx: ServiceContext) -> APIRouter:
         status: Literal["queued", "retrying", "sent", "dead"] | None = None,
     ) -> dict[str, Any]:
         actor = who.act_as("organiser", "auditor", "integrator")
-        async with store.engine.connect() as conn:
-            uow = UnitOfWork(store, conn)
+        async with store.reader() as uow:
             docs = await uow.docs.list(handlers.NOTIFICATIONS)
             subs = dict(await uow.docs.list(handlers.SUBSCRIPTIONS))
         if actor.role == "integrator":
@@ -305,8 +304,7 @@ def router(ctx: ServiceContext) -> APIRouter:
         """Whom the service may tell something, and whether a contact is recorded for them
         (``missing=true``: only those without one). No address is ever listed."""
         who.act_as("organiser", "auditor")
-        async with store.engine.connect() as conn:
-            uow = UnitOfWork(store, conn)
+        async with store.reader() as uow:
             known = await consumers.known_recipients(uow)
             reachable = {k for k, _ in await uow.docs.list(contacts.CONTACTS)}
             languages = dict(await uow.docs.list(contacts.PREFERENCES))

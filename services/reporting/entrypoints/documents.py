@@ -13,7 +13,6 @@ from shared.auth import Principal
 from shared.errors import NotFound
 from shared.http import principal
 from shared.runtime import ServiceContext
-from shared.store.docs import DocStore
 
 READERS = ("organiser", "auditor", "secretary", "chair", "member", "operator", "ethics")
 Lang = Literal["ru", "kk"]
@@ -27,8 +26,8 @@ def answers(*media_types: str) -> dict[int | str, dict[str, Any]]:
 
 
 async def load_protocol(ctx: ServiceContext, sitting_id: str) -> tuple[Any, Any, dict[str, Any]]:
-    async with ctx.store.engine.connect() as conn:
-        docs = DocStore(conn)
+    async with ctx.store.reader() as uow:
+        docs = uow.docs
         protocol = await docs.get("protocols", sitting_id)
         if protocol is None:
             raise NotFound("sitting_unknown", f"no protocol for sitting {sitting_id}")
@@ -71,8 +70,8 @@ def router(ctx: ServiceContext) -> APIRouter:
     ) -> Response:
         """Every rating with its components, as CSV or XLSX."""
         who.act_as(*READERS)
-        async with ctx.store.engine.connect() as conn:
-            docs = DocStore(conn)
+        async with ctx.store.reader() as uow:
+            docs = uow.docs
             rows = [
                 d
                 for _, d in await docs.list("ratings")
@@ -87,8 +86,8 @@ def router(ctx: ServiceContext) -> APIRouter:
     async def dossier(candidate_id: str, who: Principal = Depends(principal)) -> Any:
         """A candidate's dossier: application, scores, survey, decisions and history."""
         who.act_as(*READERS)
-        async with ctx.store.engine.connect() as conn:
-            docs = DocStore(conn)
+        async with ctx.store.reader() as uow:
+            docs = uow.docs
             candidate = await docs.get("candidates", candidate_id)
             if candidate is None:
                 raise NotFound("candidate_unknown", f"no candidate {candidate_id}")

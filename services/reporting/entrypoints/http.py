@@ -14,7 +14,6 @@ from shared.errors import NotFound
 from shared.http import principal
 from shared.runtime import ServiceContext
 from shared.store import schema
-from shared.store.docs import DocStore
 
 READERS = ("organiser", "auditor", "secretary", "chair", "member", "operator", "ethics")
 MODELS = ("editions", "commissions", "surveys", "audit")
@@ -47,8 +46,8 @@ async def _audit_page(
     if stream_id is not None:
         query = query.where(t.c.stream_id == stream_id)
     query = query.order_by(t.c.service, t.c.position).limit(limit + 1)
-    async with ctx.store.engine.connect() as conn:
-        rows = [tuple(r) for r in await conn.execute(query)]
+    async with ctx.store.reader() as uow:
+        rows = [tuple(r) for r in await uow.conn.execute(query)]
     page = rows[:limit]
     return Page(
         items=[audit.item_of(r) for r in page],
@@ -76,8 +75,8 @@ def router(ctx: ServiceContext) -> APIRouter:
         if model == audit.MODEL:
             return await _audit_page(ctx, after, limit, service, stream_id)
         filters = {"edition_id": edition_id, "region": region, "district": district, "stage": stage}
-        async with ctx.store.engine.connect() as conn:
-            rows = await DocStore(conn).list(model)
+        async with ctx.store.reader() as uow:
+            rows = await uow.docs.list(model)
         items = [d for k, d in rows if (after is None or k > after) and _matches(d, filters)]
         page = items[:limit]
         keys = [k for k, d in rows if (after is None or k > after) and _matches(d, filters)]
@@ -86,17 +85,17 @@ def router(ctx: ServiceContext) -> APIRouter:
     @api.get("/read-models/{model}/{key}")
     async def get_one(model: str, key: str, who: Principal = Depends(principal)) -> Any:
         who.act_as(*READERS)
-        async with ctx.store.engine.connect() as conn:
+        async with ctx.store.reader() as uow:
             if model == audit.MODEL:
                 svc, position = audit.parse_cursor(key)
                 t = schema.audit_trail
                 query = sa.select(*(t.c[c] for c in audit.COLUMNS)).where(
                     t.c.service == svc, t.c.position == position
                 )
-                row = (await conn.execute(query)).first()
+                row = (await uow.conn.execute(query)).first()
                 doc = None if row is None else audit.item_of(tuple(row))
             else:
-                doc = await DocStore(conn).get(model, key)
+                doc = await uow.docs.get(model, key)
         if doc is None:
             raise NotFound("not_found", f"no {model} document {key}")
         return doc

@@ -28,7 +28,8 @@ from shared.errors import Conflict, NotFound
 from shared.events import Envelope, Event
 from shared.handlers import Cause
 from shared.store import schema
-from shared.store.eventstore import UnitOfWork, row_to_envelope
+from shared.store.eventstore import UnitOfWork
+from shared.store.rows import row_to_envelope
 
 
 def stream_of(commission_id: str) -> str:

@@ -45,9 +45,8 @@ class Api:
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[UnitOfWork]:
         """A read-only unit of work (no transaction, no writer lock)."""
-        store = self.ctx.store
-        async with store.engine.connect() as conn:
-            yield UnitOfWork(store, conn)
+        async with self.ctx.store.reader() as uow:
+            yield uow
 
 
 def new_id() -> str:

@@ -14,14 +14,17 @@ from shared.audit import verify_chain
 from shared.errors import ConcurrencyError, StaleRead
 from shared.migrations import upgrade
 from shared.relay import single_active
+from shared.store.batch import Batch
 from shared.store.canonical import canonical_json
-from shared.store.eventstore import Batch, EventStore, Rendered, Renderer, lock_key, render
+from shared.store.eventstore import EventStore, open_store
+from shared.store.rendering import Rendered, Renderer, render
+from shared.store.rows import lock_key
 from tests.kernel_events import ACTOR, Noted, registry
 
 
 @pytest.fixture
 async def store(store_url: str) -> EventStore:
-    s = EventStore("kernel", store_url)
+    s = open_store("kernel", store_url)
     await upgrade(s.engine)
     yield s  # type: ignore[misc]
     await s.close()
@@ -99,7 +102,7 @@ async def test_the_relay_publishes_a_stored_row_exactly_as_the_record_of_its_env
     """The relay splices the stored payload and metadata texts into the message; that must be
     byte for byte what encoding the decoded envelope gives (and what the chain was hashed on)."""
     from shared.relay import record_of_row, to_record
-    from shared.store.eventstore import row_to_envelope
+    from shared.store.rows import row_to_envelope
 
     texts = ['quote " and \\ backslash', "Үздік ауыл әкімі 🏆", "tab\tnew\nline\x01", "", "z" * 500]
     await store.append("odd-1", 0, [Noted(text=t, n=2**62 - i) for i, t in enumerate(texts)], ACTOR)
@@ -110,17 +113,38 @@ async def test_the_relay_publishes_a_stored_row_exactly_as_the_record_of_its_env
     assert await store.read_rows(after=4, limit=10) == rows[4:]
 
 
-async def test_applied_among_names_exactly_this_consumers_applied_ids(store: EventStore) -> None:
-    """The consumers' dedupe lookup (an index probe per id on PostgreSQL), over chunks."""
-    ids = [f"00000000-0000-4000-8000-{n:012d}" for n in range(1200)]
+async def test_what_a_consumer_applied_is_one_record_per_source_committed_with_the_effect(
+    store: EventStore,
+) -> None:
+    """Positions out of order (two partitions interleaved) fold into the watermark when the
+    gap closes; the record commits with the effect or not at all."""
     async with store.transaction() as uow:
-        await uow.mark_applied_many("projection", ids[::3])
-        await uow.mark_applied_many("other", ids[1::3])
+        seen = await uow.applied("projection", "scoring")
+        assert (seen.through, seen.above) == (0, [])
+        seen.add([1, 2, 5, 6, 9])
+        await uow.record_applied("projection", "scoring", seen)
+        other = await uow.applied("projection", "survey")
+        other.add([1])
+        await uow.record_applied("projection", "survey", other)
+    with pytest.raises(RuntimeError):
+        async with store.transaction() as uow:
+            await uow.docs.put("effects", "x", {"done": True})
+            seen = await uow.applied("projection", "scoring")
+            seen.add([3, 4])
+            await uow.record_applied("projection", "scoring", seen)
+            raise RuntimeError("the effect failed: neither it nor its record stays")
+    async with store.transaction() as uow:
+        assert await uow.docs.get("effects", "x") is None
+        seen = await uow.applied("projection", "scoring")
+        assert (seen.through, seen.above) == (2, [(5, 6), (9, 9)])
+        assert [p for p in range(1, 11) if seen.has(p)] == [1, 2, 5, 6, 9]
+        seen.add([3, 4, 8, 7])
+        await uow.record_applied("projection", "scoring", seen)
     async with store.reader() as uow:
-        assert await uow.applied_among("projection", ids) == set(ids[::3])
-        assert await uow.applied_among("projection", ids[1::3]) == set()
-        assert await uow.applied_among("nobody", ids) == set()
-        assert await uow.applied_among("projection", []) == set()
+        seen = await uow.applied("projection", "scoring")
+        assert (seen.through, seen.above) == (9, [])
+        assert (await uow.applied("projection", "survey")).through == 1
+        assert (await uow.applied("nobody", "scoring")).through == 0
 
 
 async def test_the_relay_mark_never_moves_backwards(store: EventStore) -> None:
@@ -148,7 +172,7 @@ async def test_a_pooled_connection_the_server_closed_is_replaced_not_handed_out(
     import asyncpg
     from sqlalchemy.engine import make_url
 
-    store = EventStore("kernel", pg_url)
+    store = open_store("kernel", pg_url)
     try:
         await upgrade(store.engine)
         await store.append("a-1", 0, [Noted(text="one")], ACTOR)
@@ -441,7 +465,7 @@ async def test_the_relay_lock_holds_no_snapshot_and_is_released_when_it_stops(
     for the relay's whole life would keep every dead row of the database from being pruned
     (a counter every batch updates grows a longer chain with each update). When the relay
     stops, the lock is free for a standby at once."""
-    store = EventStore("kernel", pg_url)
+    store = open_store("kernel", pg_url)
     await upgrade(store.engine)
     stop = asyncio.Event()
     try:
@@ -480,7 +504,7 @@ async def test_a_write_whose_connection_died_is_told_by_what_is_stored(
 
     from shared.errors import ConnectionLost
 
-    store = EventStore("kernel", pg_url)
+    store = open_store("kernel", pg_url)
     await upgrade(store.engine)
     driver = store._driver
     calls = [0]

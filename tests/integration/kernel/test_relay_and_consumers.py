@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
 import subprocess
 import time
 import uuid
@@ -18,7 +19,7 @@ from shared.events import Envelope
 from shared.kafka import KafkaPublisher, make_broker, subscribe
 from shared.migrations import upgrade
 from shared.relay import Relay, to_record, topic_for
-from shared.store.eventstore import EventStore, UnitOfWork
+from shared.store.eventstore import EventStore, UnitOfWork, open_store
 from tests.conftest import ROOT
 from tests.kernel_events import ACTOR, Noted
 
@@ -58,19 +59,32 @@ async def wait_for(predicate, timeout: float = 90, step: float = 0.2) -> None:  
 
 @pytest.fixture
 async def store(pg_url: str) -> AsyncIterator[EventStore]:
-    s = EventStore("kernel", pg_url)
+    s = open_store("kernel", pg_url)
     await upgrade(s.engine)
     yield s
     await s.close()
 
 
+def free_ports(count: int) -> list[int]:
+    """Distinct ports nothing listens on now (another run's broker may hold any fixed one)."""
+    probes = [socket.socket() for _ in range(count)]
+    try:
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return [int(probe.getsockname()[1]) for probe in probes]
+    finally:
+        for probe in probes:
+            probe.close()
+
+
 @pytest.fixture(scope="module")
 def private_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """A broker of this test's own (other ports, fresh data), so it can be stopped."""
+    port, controller = free_ports(2)
     env = {
         **os.environ,
-        "KAFKA_PORT": "19092",
-        "KAFKA_CONTROLLER_PORT": "19093",
+        "KAFKA_PORT": str(port),
+        "KAFKA_CONTROLLER_PORT": str(controller),
         "KAFKA_DATA_DIR": str(tmp_path_factory.mktemp("kafka")),
         "KAFKA_HEAP": "384m",
     }
@@ -82,7 +96,7 @@ def private_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[st
 async def test_events_appended_while_the_broker_is_down_arrive_after_it_restarts(
     store: EventStore, private_broker: dict[str, str], topic_prefix: str
 ) -> None:
-    bootstrap = "127.0.0.1:19092"
+    bootstrap = f"127.0.0.1:{private_broker['KAFKA_PORT']}"
     topic = topic_for("kernel", topic_prefix)
     publisher = KafkaPublisher(bootstrap)
     relay = Relay(store, publisher, topic=topic, batch_size=50)
@@ -135,8 +149,8 @@ def counting_consumer(store: EventStore) -> Consumer:
 async def test_a_consumer_handed_the_same_event_twice_applies_it_once(store: EventStore) -> None:
     [envelope] = await store.append("dup-1", 0, [Noted(text="once", n=7)], ACTOR)
     consumer = counting_consumer(store)
-    assert await consumer.handle(envelope) is True
-    assert await consumer.handle(envelope) is False
+    assert await consumer.handle_batch([envelope]) == 1
+    assert await consumer.handle_batch([envelope]) == 0
     async with store.transaction() as uow:
         assert await uow.docs.get("counts", "dup-1") == {"n": 1, "seen": [7]}
 

@@ -13,7 +13,6 @@ from services.notifications import handlers
 from shared.audit import verify_chain
 from shared.metrics import CONSUMER_DUPLICATES
 from shared.relay import record_of_row, topic_for
-from shared.store.eventstore import UnitOfWork
 from tests.integration.nominations.support import REGION
 
 from .conftest import IN_WINDOW, Smtp, World, wait_for
@@ -180,8 +179,7 @@ async def test_a_rejection_reaches_the_nominator_by_email_with_every_reason_in_k
         "/v1/contacts/user:nominator-ru/erasure", json={}, headers=nominator
     )
     assert other.status_code == 403
-    async with world.notifications.store.engine.connect() as conn:
-        uow = UnitOfWork(world.notifications.store, conn)
+    async with world.notifications.store.reader() as uow:
         assert await uow.docs.get("contacts", "user:nominator-kk") is None
         assert await uow.docs.get("contacts", "user:nominator-ru") == {"email": RU}
     assert [e.payload["recipient"] for e in await world.events("ContactErased")] == [

@@ -37,7 +37,7 @@ from shared.events import SYSTEM, Actor, Envelope, Event
 from shared.migrations import upgrade
 from shared.runtime import ServiceRuntime
 from shared.settings import Settings
-from shared.store.eventstore import EventStore
+from shared.store.eventstore import EventStore, open_store
 from tests.builders import candidate_registered
 
 from .conftest import Clock
@@ -73,7 +73,7 @@ async def runtime(
     clock = Clock(datetime(2020, 6, 1))
     rt = ServiceRuntime(SPEC, Settings(), url=await pg_url_factory(), clock=clock)
     await rt.migrate()
-    upstream = EventStore("scoring", await pg_url_factory())  # both services' events
+    upstream = open_store("scoring", await pg_url_factory())  # both services' events
     await upgrade(upstream.engine)
     yield rt, clock, upstream
     await upstream.close()

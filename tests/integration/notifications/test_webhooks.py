@@ -14,7 +14,7 @@ from shared.events import SYSTEM
 from shared.kafka import KafkaPublisher
 from shared.migrations import upgrade
 from shared.relay import Relay
-from shared.store.eventstore import EventStore
+from shared.store.eventstore import EventStore, open_store
 
 from .conftest import Receiver, World, wait_for
 
@@ -36,7 +36,7 @@ async def results_published(
     world: World, make_url: Callable[[], Awaitable[str]]
 ) -> AsyncIterator[EventStore]:
     """Reporting's outbox and its relay to ``<prefix>.results`` (as reporting runs it)."""
-    store = EventStore("reporting", await make_url())
+    store = open_store("reporting", await make_url())
     await upgrade(store.engine)
     publisher = KafkaPublisher(world.settings.kafka_bootstrap_servers or "")
     relay = Relay(

@@ -19,7 +19,7 @@ from services.scoring.events import ProtocolSigned, Signature, registry
 from shared.auth import issue_dev_token
 from shared.events import Actor
 from shared.settings import Settings
-from shared.store.eventstore import EventStore
+from shared.store.eventstore import open_store
 from tests.conftest import run_uzdik
 from tests.harness import Distributed
 from tests.kernel_events import ACTOR, Noted
@@ -143,7 +143,7 @@ async def test_a_forged_protocol_signature_is_found(edition: Path, tmp_path: Pat
     import shutil
 
     shutil.copy(edition / "scoring.db", tmp_path / "scoring.db")
-    store = EventStore("scoring", f"sqlite+aiosqlite:///{tmp_path / 'scoring.db'}")
+    store = open_store("scoring", f"sqlite+aiosqlite:///{tmp_path / 'scoring.db'}")
     assert await verify_protocols(store) == []
     signed = [e for e in await store.read_all(limit=100000) if e.event_type == "ProtocolSigned"]
     genuine = registry.load(signed[-1])
@@ -213,6 +213,6 @@ async def test_an_event_missing_from_the_topic_is_found(
                 {"p": lost.global_position},
             )
         problem = await compare_topic(
-            EventStore("nominations", system.url("nominations")), kafka_bootstrap, topic
+            open_store("nominations", system.url("nominations")), kafka_bootstrap, topic
         )
     assert problem is not None and str(lost.event_id) in problem and "missing" in problem

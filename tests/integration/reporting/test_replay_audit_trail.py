@@ -16,7 +16,7 @@ from services.reporting.replay import audit_digest_of, live_digests, replay
 from shared.events import Actor, Envelope, Metadata
 from shared.migrations import upgrade
 from shared.store import schema
-from shared.store.eventstore import EventStore
+from shared.store.eventstore import EventStore, open_store
 
 T0 = datetime(2020, 6, 1, 10, tzinfo=UTC)
 
@@ -70,14 +70,14 @@ async def audit_rows(store: EventStore) -> list[tuple[Any, ...]]:
 
 
 async def test_live_audit_rows_replay_identical_and_swap(store_url: str) -> None:
-    store = EventStore("reporting", store_url)
+    store = open_store("reporting", store_url)
     try:
         await upgrade(store.engine)
         consumer = projector(store)
         events = log()
         await consumer.handle_batch(events[:20])
         await consumer.handle_batch(events[10:])  # redelivered: skipped, no duplicate rows
-        await consumer.handle(events[5])
+        await consumer.handle_batch([events[5]])
         live = await audit_rows(store)
         assert len(live) == len(events)
         assert live == sorted(audit.row_of(e.model_dump(mode="json")) for e in events)

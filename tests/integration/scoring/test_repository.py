@@ -14,7 +14,7 @@ from services.scoring.events import Person
 from shared.events import Actor
 from shared.handlers import Cause
 from shared.migrations import upgrade
-from shared.store.eventstore import EventStore, UnitOfWork
+from shared.store.eventstore import EventStore, open_store
 
 SECRETARY = Cause(Actor(id="sec", role="secretary"), "corr", datetime(2020, 6, 20, tzinfo=UTC))
 MEMBERS = (
@@ -49,14 +49,14 @@ async def open_sitting(store: EventStore, repo: Repository, sitting_id: str) -> 
 
 
 async def state_of(store: EventStore, repo: Repository) -> Scoring:
-    async with store.engine.connect() as conn:
-        return (await repo.load(UnitOfWork(store, conn), "rc-19")).state
+    async with store.reader() as uow:
+        return (await repo.load(uow, "rc-19")).state
 
 
 async def test_another_process_appending_and_a_rolled_back_append_are_both_noticed(
     pg_url: str,
 ) -> None:
-    store = EventStore("scoring", pg_url)
+    store = open_store("scoring", pg_url)
     await upgrade(store.engine)
     mine, theirs = Repository(), Repository()
     await formed(store, mine)

@@ -17,7 +17,7 @@ from services.reporting.replay import replay
 from shared.auth import issue_dev_token
 from shared.relay import topic_for
 from shared.settings import Settings
-from shared.store.eventstore import EventStore
+from shared.store.eventstore import open_store
 from tests.conftest import run_uzdik
 from tests.harness import Distributed
 
@@ -82,7 +82,7 @@ async def test_each_service_command_reaches_reporting_over_kafka_and_postgres(
 
         # replay from offset zero of every topic rebuilds exactly the live read models
         topics = [topic_for(s, topic_prefix) for s in ("nominations", "scoring", "survey")]
-        reporting = EventStore("reporting", system.url("reporting"))
+        reporting = open_store("reporting", system.url("reporting"))
         report = await replay(KafkaSource(kafka_bootstrap, topics), reporting)
         await reporting.close()
         assert report.events == 3 and report.identical, report.differing()

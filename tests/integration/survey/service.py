@@ -24,7 +24,7 @@ from shared.kafka import KafkaPublisher
 from shared.migrations import upgrade
 from shared.relay import to_record, topic_for
 from shared.settings import Settings
-from shared.store.eventstore import EventStore
+from shared.store.eventstore import open_store
 
 ROOT = Path(__file__).resolve().parents[3]
 UZDIK = ROOT / ".venv" / "bin" / "uzdik"
@@ -231,7 +231,7 @@ async def publish_events(
 ) -> list[Envelope]:
     """Append ``(stream, event)`` pairs to a scratch event store of ``service`` (so they get
     real envelopes) and publish them to its topic, as its relay would."""
-    store = EventStore(service, f"sqlite+aiosqlite:///{store_dir / f'{service}.db'}")
+    store = open_store(service, f"sqlite+aiosqlite:///{store_dir / f'{service}.db'}")
     await upgrade(store.engine)
     envelopes: list[Envelope] = []
     who = actor or Actor(id="secretary-1", role="secretary")

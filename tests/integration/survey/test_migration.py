@@ -21,7 +21,7 @@ from shared.errors import DomainError
 from shared.events import SYSTEM
 from shared.migrations import upgrade
 from shared.store import schema
-from shared.store.eventstore import EventStore
+from shared.store.eventstore import EventStore, open_store
 from tests.unit.survey.builders import DURING, PEPPER, RULES, open_cmd
 
 SID = str(open_cmd().survey_id)
@@ -29,7 +29,7 @@ SID = str(open_cmd().survey_id)
 
 @pytest.fixture
 async def store(store_url: str) -> AsyncIterator[EventStore]:
-    s = EventStore("survey", store_url)
+    s = open_store("survey", store_url)
     yield s
     await s.close()
 

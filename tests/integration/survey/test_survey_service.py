@@ -21,7 +21,7 @@ from services.survey.domain.iin import make_iin, resident_key
 from services.survey.handlers import survey_id_for
 from shared.http import fingerprint
 from shared.relay import topic_for
-from shared.store.eventstore import EventStore
+from shared.store.eventstore import open_store
 from tests.builders import candidate_registered
 from tests.integration.survey.service import (
     PEPPER,
@@ -420,7 +420,7 @@ async def test_two_replicas_answered_at_once_by_the_same_residents_record_each_o
             f"/v1/surveys/{survey_id}/results", headers=service.token("org", ["organiser"])
         )
         assert results.json()["result"]["responses"] == 40
-        store = EventStore("survey", service.database_url)
+        store = open_store("survey", service.database_url)
         try:
             stream = await store.load(f"survey-{survey_id}")
         finally:

@@ -21,7 +21,7 @@ from services.survey.readmodels import FLAG, get_tally, page
 from shared.errors import DomainError
 from shared.events import SYSTEM
 from shared.migrations import upgrade
-from shared.store.eventstore import EventStore
+from shared.store.eventstore import EventStore, open_store
 from tests.unit.survey.builders import CLOSES, DURING, PEPPER, open_cmd
 
 RULES = SurveyRules.edition_2020()
@@ -30,7 +30,7 @@ SURVEY = str(open_cmd().survey_id)
 
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[EventStore]:
-    store = EventStore("survey", f"sqlite+aiosqlite:///{tmp_path / 'survey.db'}")
+    store = open_store("survey", f"sqlite+aiosqlite:///{tmp_path / 'survey.db'}")
     await upgrade(store.engine)
     async with store.transaction() as uow:
         await handlers.open_survey(uow, open_cmd(), RULES, SYSTEM, "test", DURING)

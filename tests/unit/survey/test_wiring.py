@@ -21,7 +21,8 @@ from services.survey.domain.rubric import BurstRule, SurveyRules
 from services.survey.readmodels import get_survey
 from shared.events import SYSTEM, Actor, Event
 from shared.migrations import upgrade
-from shared.store.eventstore import EventStore
+from shared.settings import Settings
+from shared.store.eventstore import EventStore, open_store
 from tests.builders import candidate_registered
 from tests.unit.survey.builders import CLOSES, DURING, PEPPER, open_cmd
 
@@ -30,17 +31,19 @@ RULES = SurveyRules.edition_2020()
 
 def test_limits_can_be_raised_per_deployment_and_the_rest_is_edition_data() -> None:
     raised = {"per_survey": {"capacity": 99, "refill_per_minute": 60}}
-    config = SurveyConfig.from_env({"UZDIK_SURVEY_LIMITS": json.dumps(raised)})
+    config = SurveyConfig.from_settings(Settings(survey_limits=json.dumps(raised)))
     assert config.rules.per_survey.capacity == 99
     assert config.rules.per_ip == RULES.per_ip and config.rules.rubric == RULES.rubric
     with pytest.raises(ValueError, match="unknown"):
-        SurveyConfig.from_env({"UZDIK_SURVEY_LIMITS": '{"rubric": {}}'})
+        SurveyConfig.from_settings(Settings(survey_limits='{"rubric": {}}'))
 
 
 def test_the_source_is_the_peer_unless_the_peer_is_a_trusted_proxy() -> None:
-    plain = SurveyConfig.from_env({})
+    plain = SurveyConfig.from_settings(Settings(survey_trusted_proxies=""))
     assert plain.source_of("203.0.113.9", "10.0.0.1") == "203.0.113.9"  # not trusted: ignored
-    proxied = SurveyConfig.from_env({"UZDIK_SURVEY_TRUSTED_PROXIES": "127.0.0.1/32, 10.1.0.0/16"})
+    proxied = SurveyConfig.from_settings(
+        Settings(survey_trusted_proxies="127.0.0.1/32, 10.1.0.0/16")
+    )
     assert proxied.source_of("127.0.0.1", "198.51.100.7") == "198.51.100.7"
     assert proxied.source_of("127.0.0.1", "198.51.100.7, 10.1.2.3") == "198.51.100.7"
     assert proxied.source_of("127.0.0.1", None) == "127.0.0.1"
@@ -65,7 +68,7 @@ def test_forgotten_sends_still_count_but_are_never_flagged_after_the_fact() -> N
 
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[EventStore]:
-    store = EventStore("survey", f"sqlite+aiosqlite:///{tmp_path / 'survey.db'}")
+    store = open_store("survey", f"sqlite+aiosqlite:///{tmp_path / 'survey.db'}")
     await upgrade(store.engine)
     yield store
     await store.close()
@@ -73,7 +76,7 @@ async def store(tmp_path: Path) -> AsyncIterator[EventStore]:
 
 async def consume(store: EventStore, events: Sequence[Event], now: datetime) -> list[str]:
     """Feed scoring's events to the consumer's handler (as Kafka or a tailer would)."""
-    scratch = EventStore("scoring", "sqlite+aiosqlite:///:memory:")
+    scratch = open_store("scoring", "sqlite+aiosqlite:///:memory:")
     await upgrade(scratch.engine)
     opened: list[str] = []
     for event in events:
