@@ -28,8 +28,9 @@ from services.notifications.service import service_of
 from services.registry import SERVICES
 from shared.auth import ROLES, Principal, TokenVerifier, issue_dev_token
 from shared.clock import BusinessClock
+from shared.edge import principal
 from shared.errors import NotFound
-from shared.http import create_app, principal
+from shared.http import create_app
 from shared.logging import get_logger
 from shared.settings import Settings
 

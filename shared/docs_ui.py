@@ -41,7 +41,7 @@ SWAGGER_PARAMETERS: dict[str, Any] = {
 
 def install_docs(app: FastAPI) -> None:
     """Replace FastAPI's CDN pages of ``app`` by the packaged ones (same URLs)."""
-    from shared.http import principal
+    from shared.edge import principal
 
     ours = {app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url}
     app.router.routes[:] = [r for r in app.router.routes if getattr(r, "path", None) not in ours]

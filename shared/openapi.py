@@ -34,7 +34,7 @@ BEARER_SCHEME = HTTPBearer(
     description="claims sub, name, roles, region (KATO), commission, exp",
     auto_error=False,  # the kernel answers a missing or bad token itself (401 problem+json)
 )
-"""Declares the scheme: a route depending on :func:`shared.http.principal` needs a token."""
+"""Declares the scheme: a route depending on :func:`shared.edge.principal` needs a token."""
 WRITES = frozenset({"post", "put", "patch", "delete"})
 MEANING = {
     400: "malformed: a path, query or body that fails validation (request_invalid, "

@@ -18,8 +18,8 @@ from fastapi import APIRouter, FastAPI
 
 from shared.auth import TokenVerifier
 from shared.consumers import Consumer
+from shared.edge import FastRoute
 from shared.events import EventRegistry
-from shared.http import FastRoute
 from shared.migrations import current_revision, head_revision, upgrade
 from shared.settings import Settings
 from shared.store.eventstore import Clock, EventStore, open_store, utcnow

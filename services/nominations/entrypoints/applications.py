@@ -11,8 +11,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from shared.auth import Principal
+from shared.edge import principal
 from shared.handlers import Cause
-from shared.http import command, principal
+from shared.http import command
 from shared.runtime import ServiceContext
 from shared.store.eventstore import UnitOfWork
 

@@ -14,8 +14,9 @@ from fastapi.responses import FileResponse, JSONResponse
 from starlette.types import Message
 
 from shared.auth import Principal
+from shared.edge import body_limit, principal
 from shared.errors import DomainError, NotFound
-from shared.http import body_limit, command, principal
+from shared.http import command
 from shared.runtime import ServiceContext
 from shared.store.eventstore import UnitOfWork
 

@@ -9,8 +9,9 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse
 
 from shared.auth import Principal
+from shared.edge import principal
 from shared.errors import NotFound
-from shared.http import command, principal
+from shared.http import command
 from shared.runtime import ServiceContext
 from shared.store.eventstore import UnitOfWork
 from shared.territory import Level, load_territory

@@ -9,8 +9,8 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query
 
 from shared.auth import Principal
+from shared.edge import principal
 from shared.errors import DomainError
-from shared.http import principal
 from shared.runtime import ServiceContext
 from shared.territory import Level, load_territory
 from shared.text import control_in

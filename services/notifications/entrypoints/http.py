@@ -26,10 +26,11 @@ from services.notifications.domain.signing import secret_bytes
 from services.notifications.events import AwardCeremonyRecorded
 from services.notifications.service import service_of
 from shared.auth import Principal
+from shared.edge import principal
 from shared.errors import Forbidden, NotFound
 from shared.events import Actor
 from shared.handlers import Cause
-from shared.http import command, correlation_id, principal
+from shared.http import command, correlation_id
 from shared.runtime import ServiceContext
 from shared.store.eventstore import UnitOfWork
 from shared.text import CheckedBody

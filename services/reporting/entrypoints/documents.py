@@ -10,8 +10,8 @@ from fastapi.responses import HTMLResponse, Response
 from services.reporting.documents import protocol as protocols
 from services.reporting.documents import ratings as ratings_doc
 from shared.auth import Principal
+from shared.edge import principal
 from shared.errors import NotFound
-from shared.http import principal
 from shared.runtime import ServiceContext
 
 READERS = ("organiser", "auditor", "secretary", "chair", "member", "operator", "ethics")

@@ -10,8 +10,8 @@ from pydantic import BaseModel, Field
 
 from services.reporting.projections import audit
 from shared.auth import Principal
+from shared.edge import principal
 from shared.errors import NotFound
-from shared.http import principal
 from shared.runtime import ServiceContext
 from shared.store import schema
 

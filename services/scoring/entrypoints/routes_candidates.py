@@ -13,8 +13,8 @@ from services.scoring.entrypoints.access import authorise
 from services.scoring.entrypoints.bodies import Appended, AssessmentBody, DefenceBody, Page
 from services.scoring.entrypoints.http import Api
 from shared.auth import Principal
+from shared.edge import principal
 from shared.errors import NotFound
-from shared.http import principal
 from shared.store.eventstore import UnitOfWork
 
 

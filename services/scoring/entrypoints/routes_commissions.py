@@ -26,8 +26,8 @@ from services.scoring.entrypoints.bodies import (
 from services.scoring.entrypoints.http import Api
 from services.scoring.events import Stage
 from shared.auth import Principal
+from shared.edge import principal
 from shared.errors import RuleViolation
-from shared.http import principal
 from shared.store.eventstore import UnitOfWork
 
 

@@ -28,7 +28,7 @@ from services.scoring.events import (
     WinnersDecided,
 )
 from shared.auth import Principal
-from shared.http import principal
+from shared.edge import principal
 from shared.store.eventstore import UnitOfWork
 
 DECIDERS = ("secretary", "chair")

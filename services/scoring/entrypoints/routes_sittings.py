@@ -33,7 +33,7 @@ from services.scoring.events import (
     Signature,
 )
 from shared.auth import Principal
-from shared.http import principal
+from shared.edge import principal
 from shared.store.eventstore import UnitOfWork
 
 SHEET_ROLES = ("member", "chair")

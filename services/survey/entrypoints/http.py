@@ -33,17 +33,9 @@ from services.survey.events import SurveyResult
 from services.survey.readmodels import FLAG, SurveyDoc, get_tally, page
 from services.survey.service import SurveyService, service_of
 from shared.auth import Principal
+from shared.edge import FastRoute, RawRequest, body_limit, bounded_body, principal
 from shared.errors import ErrorItem, RuleViolation
-from shared.http import (
-    FastRoute,
-    RawRequest,
-    body_limit,
-    bounded_body,
-    command,
-    correlation_id,
-    fingerprint,
-    principal,
-)
+from shared.http import command, correlation_id, fingerprint
 from shared.runtime import ServiceContext
 from shared.store.eventstore import UnitOfWork
 from shared.territory import Level, load_territory

@@ -28,8 +28,9 @@ from services.survey.web import (
     render_form,
     render_notice,
 )
+from shared.edge import body_limit
 from shared.errors import DomainError
-from shared.http import body_limit, fingerprint
+from shared.http import fingerprint
 from shared.runtime import ServiceContext
 
 HEADERS = {

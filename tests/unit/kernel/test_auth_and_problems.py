@@ -10,8 +10,9 @@ import pytest
 from fastapi import APIRouter, Depends
 
 from shared.auth import Principal, TokenVerifier, issue_dev_token
+from shared.edge import principal
 from shared.errors import RuleViolation
-from shared.http import create_app, principal
+from shared.http import create_app
 from shared.settings import Settings
 
 SETTINGS = Settings(dev_jwt_secret="unit-test-secret-that-is-long-enough-for-hs256")

@@ -11,7 +11,8 @@ from pydantic import BaseModel
 from starlette.types import Message
 
 from shared.auth import Principal, TokenVerifier, issue_dev_token
-from shared.http import body_limit, create_app, principal
+from shared.edge import body_limit, principal
+from shared.http import create_app
 from shared.settings import Settings
 
 SETTINGS = Settings(

@@ -12,8 +12,9 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ValidationError
 
 from shared.auth import TokenVerifier
+from shared.edge import FastRoute, RawRequest, bounded_body
 from shared.errors import RuleViolation
-from shared.http import FastRoute, RawRequest, bounded_body, create_app
+from shared.http import create_app
 from shared.settings import Settings
 
 SETTINGS = Settings(dev_jwt_secret="unit-test-secret-that-is-long-enough-for-hs256")

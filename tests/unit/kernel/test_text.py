@@ -13,7 +13,8 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field, ValidationError
 
 from shared.auth import Principal, TokenVerifier, issue_dev_token
-from shared.http import create_app, principal
+from shared.edge import principal
+from shared.http import create_app
 from shared.settings import Settings
 from shared.text import TEXT_CHECKED, CheckedBody, ClientId
 
