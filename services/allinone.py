@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import html
 import os
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -129,40 +130,9 @@ class OneSystem:
             f"surveys {counts['surveys']}, protocols {len(protocols)}</p>"
             for ed in editions
         ]
-        winners = results.get("winners", {})
-        if winners.get("winners"):
-            rows = "".join(
-                f"<tr><td>{w['place']}</td><td>{name(w['candidate_id'])}</td>"
-                f"<td>{e(str(w.get('mean')))}</td></tr>"
-                for w in winners["winners"]
-            )
-            note = winners.get("not_awarded_reason")
-            parts.append(
-                "<h3>Winners</h3><table><tr><th>place</th><th>winner</th><th>mean</th></tr>"
-                f"{rows}</table>" + (f"<p>{e(str(note))}</p>" if note else "")
-            )
-        if finalists:
-            rows = "".join(
-                f"<tr><td>{e(str(f.get('region') or ''))}</td>"
-                f"<td>{name(f['candidate_id'])}</td>"
-                f"<td>{e(str(f.get('regional_total') or ''))}</td></tr>"
-                for f in finalists
-                if f.get("candidate_id")
-            )
-            parts.append(
-                "<h3>Regional finalists</h3><table><tr><th>region</th><th>finalist</th>"
-                f"<th>regional total</th></tr>{rows}</table>"
-            )
-        if protocols:
-            rows = "".join(
-                f"<tr><td>{e(str(p.get('purpose') or p.get('stage')))}</td>"
-                f"<td>{e(str(p.get('opened_at') or '')[:10])}</td>"
-                f"<td><a href='/browse/protocols/{e(p['sitting_id'])}.html?lang=ru'>ru</a> "
-                f"<a href='/browse/protocols/{e(p['sitting_id'])}.html?lang=kk'>kk</a> "
-                f"<a href='/browse/protocols/{e(p['sitting_id'])}.pdf'>PDF</a></td></tr>"
-                for p in sorted(protocols, key=lambda p: str(p.get("opened_at")))
-            )
-            parts.append(f"<h3>Protocols</h3><table>{rows}</table>")
+        parts += _winners(results.get("winners", {}), name)
+        parts += _finalists(finalists, name)
+        parts += _protocols(protocols)
         parts.append(
             "<p>Ratings: <a href='/browse/ratings.csv'>CSV</a> "
             "<a href='/browse/ratings.xlsx'>XLSX</a></p>"
@@ -331,3 +301,54 @@ def _send_mail_if_configured(embedded: Embedded) -> None:
 
 def _clock(clock: BusinessClock) -> dict[str, Any]:
     return {"clock": clock.now().isoformat(timespec="seconds"), "simulated": clock.simulated}
+
+
+Name = Callable[[str], str]
+
+
+def _winners(winners: dict[str, Any], name: Name) -> list[str]:
+    if not winners.get("winners"):
+        return []
+    e = html.escape
+    rows = "".join(
+        f"<tr><td>{w['place']}</td><td>{name(w['candidate_id'])}</td>"
+        f"<td>{e(str(w.get('mean')))}</td></tr>"
+        for w in winners["winners"]
+    )
+    note = winners.get("not_awarded_reason")
+    return [
+        "<h3>Winners</h3><table><tr><th>place</th><th>winner</th><th>mean</th></tr>"
+        f"{rows}</table>" + (f"<p>{e(str(note))}</p>" if note else "")
+    ]
+
+
+def _finalists(finalists: list[dict[str, Any]], name: Name) -> list[str]:
+    if not finalists:
+        return []
+    e = html.escape
+    rows = "".join(
+        f"<tr><td>{e(str(f.get('region') or ''))}</td>"
+        f"<td>{name(f['candidate_id'])}</td>"
+        f"<td>{e(str(f.get('regional_total') or ''))}</td></tr>"
+        for f in finalists
+        if f.get("candidate_id")
+    )
+    return [
+        "<h3>Regional finalists</h3><table><tr><th>region</th><th>finalist</th>"
+        f"<th>regional total</th></tr>{rows}</table>"
+    ]
+
+
+def _protocols(protocols: list[dict[str, Any]]) -> list[str]:
+    if not protocols:
+        return []
+    e = html.escape
+    rows = "".join(
+        f"<tr><td>{e(str(p.get('purpose') or p.get('stage')))}</td>"
+        f"<td>{e(str(p.get('opened_at') or '')[:10])}</td>"
+        f"<td><a href='/browse/protocols/{e(p['sitting_id'])}.html?lang=ru'>ru</a> "
+        f"<a href='/browse/protocols/{e(p['sitting_id'])}.html?lang=kk'>kk</a> "
+        f"<a href='/browse/protocols/{e(p['sitting_id'])}.pdf'>PDF</a></td></tr>"
+        for p in sorted(protocols, key=lambda p: str(p.get("opened_at")))
+    )
+    return [f"<h3>Protocols</h3><table>{rows}</table>"]

@@ -37,8 +37,7 @@ async def _pump(name: str, process: Process, out: TextIO) -> None:
         out.flush()
 
 
-async def run_all(base_port: int, out: TextIO = sys.stdout) -> int:
-    """Start the five, wait for a signal or for one of them to exit, stop the rest."""
+async def _start(base_port: int, out: TextIO) -> dict[str, Process]:
     children: dict[str, Process] = {}
     for name, port in ports(base_port).items():
         children[name] = await asyncio.create_subprocess_exec(
@@ -54,6 +53,28 @@ async def run_all(base_port: int, out: TextIO = sys.stdout) -> int:
             f"{'uzdik':<{WIDTH}} | {name} started on port {port} (pid {children[name].pid})\n"
         )
     out.flush()
+    return children
+
+
+async def _stop(processes: list[Process]) -> None:
+    """SIGTERM to those still running; SIGKILL to those still running after the grace."""
+    for process in processes:
+        if process.returncode is None:
+            with suppress(ProcessLookupError):
+                process.send_signal(signal.SIGTERM)
+    try:
+        await asyncio.wait_for(asyncio.gather(*(p.wait() for p in processes)), GRACE_SECONDS)
+    except TimeoutError:
+        for process in processes:
+            if process.returncode is None:
+                with suppress(ProcessLookupError):
+                    process.kill()
+        await asyncio.gather(*(p.wait() for p in processes))
+
+
+async def run_all(base_port: int, out: TextIO = sys.stdout) -> int:
+    """Start the five, wait for a signal or for one of them to exit, stop the rest."""
+    children = await _start(base_port, out)
     pumps = [asyncio.create_task(_pump(n, p, out)) for n, p in children.items()]
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -63,20 +84,7 @@ async def run_all(base_port: int, out: TextIO = sys.stdout) -> int:
     stopping = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait([stopping, *waits], return_when=asyncio.FIRST_COMPLETED)
     first_exit = next((waits[t] for t in done if t in waits), None)
-    for process in children.values():
-        if process.returncode is None:
-            with suppress(ProcessLookupError):
-                process.send_signal(signal.SIGTERM)
-    try:
-        await asyncio.wait_for(
-            asyncio.gather(*(p.wait() for p in children.values())), GRACE_SECONDS
-        )
-    except TimeoutError:
-        for process in children.values():
-            if process.returncode is None:
-                with suppress(ProcessLookupError):
-                    process.kill()
-        await asyncio.gather(*(p.wait() for p in children.values()))
+    await _stop(list(children.values()))
     await asyncio.gather(*pumps, return_exceptions=True)
     stopping.cancel()
     for name, process in children.items():

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from services.cli.common import (
     EXIT_FAILED,
@@ -147,8 +148,6 @@ def audit_trail(
     Every sheet, correction and decision, in order, with the people who acted by name. A name
     that fits several candidates lists them (exit code 2); none, or no event, exit code 1.
     """
-    from rich.table import Table
-
     from services.audit import candidate_trail, directory, find_candidates
     from shared.store.eventstore import open_store
 
@@ -177,25 +176,34 @@ def audit_trail(
     ((cid, name),) = found
     if not rows and not name:
         raise Refused(f"no candidate with the id or a name containing {candidate!r}", EXIT_FAILED)
-    columns = (
-        "position",
-        "event",
-        "occurred_at",
-        "actor",
-        "sitting",
-        "kind",
-        "total",
-        "supersedes",
-        "reason",
-    )
+    Console(width=240).print(_trail_table(cid, name, rows, people))
+    if not rows:
+        raise typer.Exit(EXIT_FAILED)
+
+
+TRAIL_COLUMNS = (
+    "position",
+    "event",
+    "occurred_at",
+    "actor",
+    "sitting",
+    "kind",
+    "total",
+    "supersedes",
+    "reason",
+)
+
+
+def _trail_table(
+    cid: str, name: str, rows: list[dict[str, object]], people: dict[str, str]
+) -> Table:
+    """The trail's events, each actor named by the directory where known."""
     table = Table(title=f"candidate {name or '(name unknown)'} ({cid}): {len(rows)} events")
-    for column in columns:
+    for column in TRAIL_COLUMNS:
         table.add_column(column)
     for row in rows:
         actor = str(row["actor"] or "")
         person = people.get(actor.split(" ", 1)[0])
         shown = {**row, "actor": f"{person}, {actor}" if person else actor}
-        table.add_row(*(str(shown[c] or "") for c in columns))
-    Console(width=240).print(table)
-    if not rows:
-        raise typer.Exit(EXIT_FAILED)
+        table.add_row(*(str(shown[c] or "") for c in TRAIL_COLUMNS))
+    return table

@@ -73,6 +73,11 @@ def serve(
     if service is not None:
         _serve_one(_service(service), data_dir, relay=relay, consume=consume)
         return
+    _serve_embedded(data_dir)
+
+
+def _serve_embedded(data_dir: Path | None) -> None:
+    """All five in one process on the embedded databases (of ``data_dir``, or a new one)."""
     from services.allinone import serve_all
     from shared.clock import business_clock
 

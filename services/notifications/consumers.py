@@ -320,6 +320,17 @@ def _expected(
     return set(wanted)
 
 
+async def _assessed(
+    uow: UnitOfWork, commission_id: str, stage: str, members: list[str]
+) -> dict[str, set[str]]:
+    """The candidates each member has given a sheet for at ``stage``."""
+    done: dict[str, set[str]] = {}
+    for member in members:
+        sheets = await uow.docs.get(SHEETS, f"{commission_id}|{stage}|{member}") or {}
+        done[member] = set(sheets.get("candidates", []))
+    return done
+
+
 async def remind_due(uow: UnitOfWork, rules: NotificationRules, now: datetime) -> list[str]:
     """Queue the deadline reminders due at ``now`` (each once); their notification ids."""
     queued: list[str] = []
@@ -333,14 +344,7 @@ async def remind_due(uow: UnitOfWork, rules: NotificationRules, now: datetime) -
             if step is None or step not in edition["deadlines"]:
                 continue
             deadline = datetime.fromisoformat(edition["deadlines"][step])
-            done = {
-                member: set(
-                    (await uow.docs.get(SHEETS, f"{commission_id}|{stage}|{member}") or {}).get(
-                        "candidates", []
-                    )
-                )
-                for member in commission["members"]
-            }
+            done = await _assessed(uow, commission_id, stage, commission["members"])
             expected = _expected(stage, commission.get("region"), candidates)
             for r in reminders.due(
                 now,
@@ -353,12 +357,8 @@ async def remind_due(uow: UnitOfWork, rules: NotificationRules, now: datetime) -
                 done,
             ):
                 why = handlers.Because(r.key, f"reminder-{commission_id}", now)
-                params = {
-                    "commission_id": commission_id,
-                    "stage": stage,
-                    "deadline": r.deadline.isoformat(),
-                    "missing": r.missing,
-                }
+                params = {"commission_id": commission_id, "stage": stage}
+                params |= {"deadline": r.deadline.isoformat(), "missing": r.missing}
                 nid = await handlers.queue(
                     uow, rules, why, f"person:{r.member}", "member", "deadline_reminder", params
                 )

@@ -57,6 +57,9 @@ class Because:
         return cls(str(m.event_id), m.correlation_id, m.occurred_at, str(m.event_id))
 
 
+QUEUED = {"status": "queued", "attempts": 0, "last_error": None}  # a new message's delivery
+
+
 async def queue(
     uow: UnitOfWork,
     rules: NotificationRules,
@@ -86,25 +89,17 @@ async def queue(
         cause_event_id=why.cause_id,
     )
     await uow.append(stream_of(nid), 0, [event], SYSTEM, why.correlation_id, why.causation_id)
-    due = (now or uow.store.clock()).isoformat()
     await uow.docs.put(
         NOTIFICATIONS,
         nid,
         {
-            "notification_id": nid,
-            "recipient": recipient,
-            "role": role,
-            "channel": channel,
-            "template": template,
-            "language": language,
-            "status": "queued",
-            "attempts": 0,
-            "last_error": None,
+            **event.model_dump(mode="json", exclude={"params", "cause_event_id"}),
+            **QUEUED,
             "queued_at": why.occurred_at.isoformat(),
             **(extra or {}),
         },
     )
-    await uow.docs.put(OUTBOX, nid, {"next_at": due})
+    await uow.docs.put(OUTBOX, nid, {"next_at": (now or uow.store.clock()).isoformat()})
     return nid
 
 
