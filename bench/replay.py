@@ -1135,7 +1135,7 @@ def survey_records(ed: Edition, log: Log, rng: random.Random) -> Iterator[Record
     draws = [random.Random(p.seed) for p in ed.surveys]
     done, recent = [0] * len(ed.surveys), [[] for _ in ed.surveys]  # type: list[int], list[list[str]]
     imports = [new_uuid(rng) for _ in ed.surveys]
-    resident = Actor(id="resident", role="resident")  # as services/survey/ingest.py records it
+    resident = Actor(id="resident", role="resident")  # as the survey records it
     for i, s in enumerate(schedule):
         plan, at = ed.surveys[s], SURVEY_OPENS + step * i
         stream = f"survey-{plan.survey_id}"

@@ -1,4 +1,4 @@
-"""Group commit of responses (services/survey/ingest.py) on an embedded store: one transaction
+"""Group commit of responses (services/survey/adapters/ingest.py) on an embedded store: one transaction
 per batch, each response decided on its own, refusals that do not fail the others."""
 
 from __future__ import annotations
@@ -13,10 +13,12 @@ from uuid import UUID, uuid4
 import pytest
 
 from services.survey import handlers
+from services.survey.adapters.group_commit import GroupCommit
+from services.survey.adapters.ingest import ResponseWriter
+from services.survey.adapters.ingest_plan import Accepted, Submission
 from services.survey.domain.answers import ValidResponse
 from services.survey.domain.iin import make_iin, resident_key
 from services.survey.domain.rubric import SurveyRules
-from services.survey.ingest import Accepted, GroupCommit, ResponseWriter, Submission
 from services.survey.readmodels import FLAG, get_tally, page
 from shared.errors import DomainError
 from shared.events import SYSTEM

@@ -30,19 +30,34 @@ whether it landed).
 from __future__ import annotations
 
 import asyncio
-import json
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
-from typing import Any, Generic, TypeVar, cast
 from uuid import UUID, uuid4
 
-from prometheus_client import Counter, Histogram
-
-from services.survey.domain.answers import ValidResponse
-from services.survey.domain.survey import ResidentFacts, accept_response, response_recorded
-from services.survey.events import Channel, ResponseFlagged, ResponseRecorded
+from services.survey.adapters.group_commit import (
+    BATCH_RETRIES,
+    BATCH_SECONDS,
+    BATCH_SIZE,
+)
+from services.survey.adapters.ingest_plan import (
+    PARSED_KEPT,
+    UNRECORDED_KEPT,
+    Accepted,
+    Burst,
+    IdempotencyKeyReused,
+    Out,
+    Plan,
+    Prepared,
+    Submission,
+    Work,
+    scoped_key,
+    stored_answer,
+    stored_outcome,
+)
+from services.survey.domain.survey import ResidentFacts, accept_response
+from services.survey.events import ResponseFlagged, ResponseRecorded
 from services.survey.readmodels import (
     ANSWERED,
     FLAG,
@@ -56,182 +71,12 @@ from services.survey.readmodels import (
     tally_delta,
 )
 from shared.errors import ConnectionLost, DomainError, NotFound, StaleRead
-from shared.events import Actor, Event
 from shared.logging import get_logger
-from shared.store.batch import Batch, Doc
+from shared.store.batch import Batch
 from shared.store.canonical import canonical_json
 from shared.store.eventstore import EventStore
-from shared.store.rendering import Rendered, Renderer
 
 log = get_logger("uzdik.survey.ingest")
-T = TypeVar("T")
-R = TypeVar("R")
-IDEMPOTENCY_SCOPE = "survey_response"
-PARSED_KEPT = 1_000  # survey documents kept parsed (a region has a few hundred surveys)
-UNRECORDED_KEPT = 100_000  # far more than one burst window of one process
-RESIDENT = Actor(id="resident", role="resident")
-BATCH_SIZE = Histogram(
-    "uzdik_survey_batch_size",
-    "Responses written per group-commit transaction",
-    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512),
-)
-BATCH_RETRIES = Counter(
-    "uzdik_survey_batch_retries",
-    "Group-commit batches tried again (what they read went stale, or the connection was lost)",
-)
-BATCH_SECONDS = Histogram(
-    "uzdik_survey_batch_seconds",
-    "A group commit: whole (read, decide, write), and its write (the statement under the lock)",
-    ["part"],
-    buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
-)
-
-
-class GroupCommit(Generic[T, R]):
-    """Collects concurrent submissions and hands them to ``write`` in batches.
-
-    At most ``in_flight`` batches are being written at a time; what arrives while none can
-    start forms the next batch, written as soon as one finishes. A batch that can start at
-    once waits for more submissions first: until they stop coming (``quiet``), at most
-    ``linger`` (``quiet=0``: ``linger`` always). ``write`` returns one outcome per item, in
-    order: a result, or an exception that becomes that item's answer.
-    """
-
-    def __init__(
-        self,
-        write: Callable[[list[T]], Awaitable[Sequence[R | Exception]]],
-        max_items: int = 500,
-        linger: float = 0.002,
-        quiet: float = 0.0,
-        in_flight: int = 1,
-    ) -> None:
-        self._write = write
-        self.max_items = max_items
-        self.linger = linger
-        self.quiet = quiet
-        self.in_flight = max(1, in_flight)
-        self._pending: list[tuple[T, asyncio.Future[R]]] = []
-        self._collector: asyncio.Task[None] | None = None
-        self._running = 0
-        self._tasks: set[asyncio.Task[None]] = set()
-        self.batches = 0
-        self.items = 0
-
-    async def submit(self, item: T) -> R:
-        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
-        self._pending.append((item, future))
-        self._start(fresh=True)
-        return await future
-
-    async def close(self) -> None:
-        """Wait for the batches in flight and the queued ones."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
-
-    def _start(self, fresh: bool) -> None:
-        """Start a batch if one may start and none is being collected."""
-        if self._collector is not None or not self._pending or self._running >= self.in_flight:
-            return
-        task = asyncio.get_running_loop().create_task(self._batch(fresh))
-        self._collector = task
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _collect(self) -> None:
-        """Wait for more submissions: until none arrived for ``quiet`` seconds (the requests in
-        flight have all been read), at most ``linger`` seconds, or ``max_items``."""
-        if not self.quiet:
-            await asyncio.sleep(self.linger)
-            return
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.linger
-        seen = -1
-        while (count := len(self._pending)) != seen and count < self.max_items:
-            left = deadline - loop.time()
-            if left <= 0:
-                return
-            seen = count
-            await asyncio.sleep(min(self.quiet, left))
-
-    async def _batch(self, fresh: bool) -> None:
-        try:
-            if fresh and self.linger:
-                await self._collect()
-            batch = self._pending[: self.max_items]
-            del self._pending[: self.max_items]
-        finally:
-            self._collector = None
-        self._running += 1
-        try:
-            self._start(fresh=False)  # more than one batch's worth was waiting
-            await self._settle(batch)
-        finally:
-            self._running -= 1
-            self._start(fresh=False)  # what arrived meanwhile
-
-    async def _settle(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
-        try:
-            outcomes = await self._write([item for item, _ in batch])
-        except Exception as exc:
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(exc)
-            return
-        except BaseException:  # cancelled (shutting down): no request is left waiting
-            for _, future in batch:
-                if not future.done():
-                    future.cancel()
-            raise
-        self.batches += 1
-        self.items += len(batch)
-        for (_, future), outcome in zip(batch, outcomes, strict=True):
-            if future.done():  # the client went away; the response is recorded all the same
-                continue
-            if isinstance(outcome, Exception):
-                future.set_exception(outcome)
-            else:
-                future.set_result(outcome)
-
-
-@dataclass(frozen=True)
-class Submission:
-    """A validated response on its way to the store (the IIN is already gone: only its key)."""
-
-    survey_id: str
-    response_id: UUID
-    valid: ValidResponse
-    channel: Channel
-    flags: tuple[str, ...] = ()
-    earlier_flags: tuple[tuple[UUID, tuple[str, ...]], ...] = ()
-    idempotency_key: str | None = None
-    request_hash: str = ""
-
-
-@dataclass(frozen=True)
-class Accepted:
-    """The answer to a recorded (or idempotently replayed) response."""
-
-    body: dict[str, Any]
-    replayed: bool = False
-
-
-@dataclass
-class _Work:
-    """What one batch decided for one survey."""
-
-    doc: SurveyDoc
-    events: list[Event] = field(default_factory=list)
-    owners: list[int] = field(default_factory=list)  # submission index per event (-1: a flag)
-    answered: set[str] = field(default_factory=set)
-
-
-class IdempotencyKeyReused(DomainError):
-    def __init__(self) -> None:
-        super().__init__(
-            code="idempotency_key_reused",
-            status=422,
-            detail="this Idempotency-Key was already used with a different request body",
-        )
 
 
 class ResponseWriter:
@@ -344,12 +189,12 @@ class ResponseWriter:
 
     async def _write_once(
         self, batch: list[Submission], mode: str
-    ) -> tuple[list[Accepted | Exception], _Out]:
+    ) -> tuple[list[Accepted | Exception], Out]:
         surveys = sorted({s.survey_id for s in batch})
         residents = sorted({resident_doc_key(s.survey_id, s.valid.resident) for s in batch})
-        keys = sorted({k for s in batch if (k := _scoped_key(s)) is not None})
+        keys = sorted({k for s in batch if (k := scoped_key(s)) is not None})
         # the events as they will be if accepted, rendered before anything is read
-        prepared = _Prepared(batch, f"survey-batch-{uuid4()}", self.now())
+        prepared = Prepared(batch, f"survey-batch-{uuid4()}", self.now())
         wanted = (
             [(SURVEY, sid) for sid in surveys]
             + [(model, r) for r in residents for model in (ANSWERED, ROLL)]
@@ -370,7 +215,7 @@ class ResponseWriter:
                 self._see(surveys, found)
             plan = self._plan(batch, found, prepared)
             if mode == "unread" and any(
-                isinstance(plan.outcomes[i], Exception) and _scoped_key(sub) is not None
+                isinstance(plan.outcomes[i], Exception) and scoped_key(sub) is not None
                 for i, sub in enumerate(batch)
             ):  # a keyed request may be a retry whose answer is stored: read it first
                 raise StaleRead("a keyed request refused without a read")
@@ -390,31 +235,31 @@ class ResponseWriter:
         return final, out
 
     def _plan(
-        self, batch: list[Submission], found: dict[tuple[str, str], str], prepared: _Prepared
-    ) -> _Plan:
+        self, batch: list[Submission], found: dict[tuple[str, str], str], prepared: Prepared
+    ) -> Plan:
         """Decide each response in arrival order on the documents read; what to write."""
         outcomes: list[Accepted | Exception | None] = [None] * len(batch)
         repeats: list[tuple[int, int]] = []  # (index, index of the first with the same key)
         now = prepared.now
         surveys = sorted({s.survey_id for s in batch})
-        keys = sorted({k for s in batch if (k := _scoped_key(s)) is not None})
-        out = _Out()
+        keys = sorted({k for s in batch if (k := scoped_key(s)) is not None})
+        out = Out()
         docs = {
             sid: self._parsed(found[(SURVEY, sid)]) for sid in surveys if (SURVEY, sid) in found
         }
         states = {sid: doc.state() for sid, doc in docs.items()}
         stored = {
-            k: _stored_answer(found[(IDEMPOTENT, k)]) for k in keys if (IDEMPOTENT, k) in found
+            k: stored_answer(found[(IDEMPOTENT, k)]) for k in keys if (IDEMPOTENT, k) in found
         }
-        work: dict[str, _Work] = {}
+        work: dict[str, Work] = {}
         first_with_key: dict[str, int] = {}
-        burst = _Burst({s.response_id for s in batch})
+        burst = Burst({s.response_id for s in batch})
         for index, sub in enumerate(batch):
             burst.decided.add(sub.response_id)
-            key = _scoped_key(sub)
+            key = scoped_key(sub)
             if key is not None:
                 if key in stored:
-                    outcomes[index] = _stored_outcome(sub, *stored[key])
+                    outcomes[index] = stored_outcome(sub, *stored[key])
                     continue
                 if key in first_with_key:
                     first = first_with_key[key]
@@ -427,7 +272,7 @@ class ResponseWriter:
             if doc is None:
                 outcomes[index] = NotFound("survey_not_found", "no such survey")
                 continue
-            w = work.setdefault(sub.survey_id, _Work(doc))
+            w = work.setdefault(sub.survey_id, Work(doc))
             resident = resident_doc_key(sub.survey_id, sub.valid.resident)
             facts = ResidentFacts(
                 already_answered=resident in w.answered or (ANSWERED, resident) in found,
@@ -471,10 +316,10 @@ class ResponseWriter:
                 new_at=out.new_at,
                 add=out.add,
             )
-        return _Plan(out, outcomes, repeats, write)
+        return Plan(out, outcomes, repeats, write)
 
     def _collect(
-        self, survey_id: str, w: _Work, batch: list[Submission], prepared: _Prepared, out: _Out
+        self, survey_id: str, w: Work, batch: list[Submission], prepared: Prepared, out: Out
     ) -> None:
         """One survey's part of the batch: its events in order, who answered, its flags (keyed
         by the position the server gives the flagging event), its tally, the answers."""
@@ -493,7 +338,7 @@ class ResponseWriter:
                 }
                 out.accepted[owner] = Accepted(body)
                 out.recorded.append((event.response_id, survey_id))
-                key = _scoped_key(sub)
+                key = scoped_key(sub)
                 if key is not None:
                     answer = {"request_hash": sub.request_hash, "response": body}
                     out.new.append((IDEMPOTENT, key, canonical_json(answer)))
@@ -536,7 +381,7 @@ class ResponseWriter:
             doc = self._survey_docs[text] = SurveyDoc.from_text(text)
         return doc
 
-    def _flag_earlier(self, w: _Work, sub: Submission, burst: _Burst) -> None:
+    def _flag_earlier(self, w: Work, sub: Submission, burst: Burst) -> None:
         """ResponseFlagged for earlier responses of a burst that were recorded unflagged."""
         if not sub.earlier_flags:
             return
@@ -563,82 +408,3 @@ class ResponseWriter:
                     )
                 )
                 w.owners.append(-1)
-
-
-class _Prepared:
-    """A batch's responses as the events they become if accepted, rendered (metadata, the
-    canonical texts) before the append lock is taken: under it, an accepted response whose
-    event came out the same (no flag added by a burst meanwhile) is only placed and linked."""
-
-    def __init__(self, batch: Sequence[Submission], correlation_id: str, now: datetime) -> None:
-        self.correlation_id = correlation_id
-        self.now = now
-        self._renderer = Renderer(RESIDENT, correlation_id, recorded_at=now, occurred_at=now)
-        self._by_response: dict[UUID, Rendered] = {}
-        for sub in batch:
-            event = response_recorded(
-                UUID(sub.survey_id), sub.valid, sub.response_id, sub.channel, sub.flags
-            )
-            self._by_response[sub.response_id] = self._renderer.render(event)
-
-    def event(self, response_id: UUID) -> ResponseRecorded | None:
-        found = self._by_response.get(response_id)
-        return None if found is None else cast(ResponseRecorded, found.event)
-
-    def rendered(self, event: Event) -> Rendered:
-        """``event``'s rendering: the one prepared if it is the very event prepared."""
-        if isinstance(event, ResponseRecorded):
-            found = self._by_response.get(event.response_id)
-            if found is not None and found.event is event:
-                return found
-        return self._renderer.render(event)
-
-
-@dataclass
-class _Burst:
-    """A batch's bookkeeping for burst flags that name responses of the same batch."""
-
-    batch: set[UUID]  # the batch's response ids
-    decided: set[UUID] = field(default_factory=set)  # recorded or refused so far
-    later: dict[UUID, tuple[str, ...]] = field(default_factory=dict)  # flags for undecided ones
-
-
-@dataclass
-class _Plan:
-    """A batch decided: the answers so far and what to write (``None``: nothing)."""
-
-    out: _Out
-    outcomes: list[Accepted | Exception | None]
-    repeats: list[tuple[int, int]]
-    write: Batch | None
-
-
-@dataclass
-class _Out:
-    """What a batch writes, and the answers it gives."""
-
-    writing_at: float = 0.0  # when the write (the statement under the lock) was sent
-    docs: list[SurveyDoc] = field(default_factory=list)
-    accepted: dict[int, Accepted] = field(default_factory=dict)
-    recorded: list[tuple[UUID, str]] = field(default_factory=list)
-    events: list[tuple[str, Rendered]] = field(default_factory=list)
-    new: list[Doc] = field(default_factory=list)
-    new_at: list[tuple[str, str, str, int]] = field(default_factory=list)
-    add: list[tuple[str, str, list[int]]] = field(default_factory=list)
-
-
-def _scoped_key(sub: Submission) -> str | None:
-    return None if sub.idempotency_key is None else f"{sub.survey_id}:{sub.idempotency_key}"
-
-
-def _stored_answer(text: str) -> tuple[str, dict[str, Any]]:
-    answer = json.loads(text)
-    return answer["request_hash"], answer["response"]
-
-
-def _stored_outcome(
-    sub: Submission, request_hash: str, response: dict[str, Any]
-) -> Accepted | Exception:
-    if request_hash != sub.request_hash:
-        return IdempotencyKeyReused()
-    return Accepted(response, replayed=True)

@@ -1,0 +1,1 @@
+"""The survey's adapters: the residents' responses written by group commit."""

@@ -1,0 +1,153 @@
+"""What a batch of residents' responses is made of while it is decided: the submissions,
+their answers, the prepared events and the plan of the one write."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, cast
+from uuid import UUID
+
+from services.survey.domain.answers import ValidResponse
+from services.survey.domain.survey import response_recorded
+from services.survey.events import Channel, ResponseRecorded
+from services.survey.readmodels import (
+    SurveyDoc,
+)
+from shared.errors import DomainError
+from shared.events import Actor, Event
+from shared.store.batch import Batch, Doc
+from shared.store.rendering import Rendered, Renderer
+
+IDEMPOTENCY_SCOPE = "survey_response"
+
+
+PARSED_KEPT = 1_000  # survey documents kept parsed (a region has a few hundred surveys)
+
+
+UNRECORDED_KEPT = 100_000  # far more than one burst window of one process
+
+
+RESIDENT = Actor(id="resident", role="resident")
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A validated response on its way to the store (the IIN is already gone: only its key)."""
+
+    survey_id: str
+    response_id: UUID
+    valid: ValidResponse
+    channel: Channel
+    flags: tuple[str, ...] = ()
+    earlier_flags: tuple[tuple[UUID, tuple[str, ...]], ...] = ()
+    idempotency_key: str | None = None
+    request_hash: str = ""
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """The answer to a recorded (or idempotently replayed) response."""
+
+    body: dict[str, Any]
+    replayed: bool = False
+
+
+@dataclass
+class Work:
+    """What one batch decided for one survey."""
+
+    doc: SurveyDoc
+    events: list[Event] = field(default_factory=list)
+    owners: list[int] = field(default_factory=list)  # submission index per event (-1: a flag)
+    answered: set[str] = field(default_factory=set)
+
+
+class IdempotencyKeyReused(DomainError):
+    def __init__(self) -> None:
+        super().__init__(
+            code="idempotency_key_reused",
+            status=422,
+            detail="this Idempotency-Key was already used with a different request body",
+        )
+
+
+class Prepared:
+    """A batch's responses as the events they become if accepted, rendered (metadata, the
+    canonical texts) before the append lock is taken: under it, an accepted response whose
+    event came out the same (no flag added by a burst meanwhile) is only placed and linked."""
+
+    def __init__(self, batch: Sequence[Submission], correlation_id: str, now: datetime) -> None:
+        self.correlation_id = correlation_id
+        self.now = now
+        self._renderer = Renderer(RESIDENT, correlation_id, recorded_at=now, occurred_at=now)
+        self._by_response: dict[UUID, Rendered] = {}
+        for sub in batch:
+            event = response_recorded(
+                UUID(sub.survey_id), sub.valid, sub.response_id, sub.channel, sub.flags
+            )
+            self._by_response[sub.response_id] = self._renderer.render(event)
+
+    def event(self, response_id: UUID) -> ResponseRecorded | None:
+        found = self._by_response.get(response_id)
+        return None if found is None else cast(ResponseRecorded, found.event)
+
+    def rendered(self, event: Event) -> Rendered:
+        """``event``'s rendering: the one prepared if it is the very event prepared."""
+        if isinstance(event, ResponseRecorded):
+            found = self._by_response.get(event.response_id)
+            if found is not None and found.event is event:
+                return found
+        return self._renderer.render(event)
+
+
+@dataclass
+class Burst:
+    """A batch's bookkeeping for burst flags that name responses of the same batch."""
+
+    batch: set[UUID]  # the batch's response ids
+    decided: set[UUID] = field(default_factory=set)  # recorded or refused so far
+    later: dict[UUID, tuple[str, ...]] = field(default_factory=dict)  # flags for undecided ones
+
+
+@dataclass
+class Plan:
+    """A batch decided: the answers so far and what to write (``None``: nothing)."""
+
+    out: Out
+    outcomes: list[Accepted | Exception | None]
+    repeats: list[tuple[int, int]]
+    write: Batch | None
+
+
+@dataclass
+class Out:
+    """What a batch writes, and the answers it gives."""
+
+    writing_at: float = 0.0  # when the write (the statement under the lock) was sent
+    docs: list[SurveyDoc] = field(default_factory=list)
+    accepted: dict[int, Accepted] = field(default_factory=dict)
+    recorded: list[tuple[UUID, str]] = field(default_factory=list)
+    events: list[tuple[str, Rendered]] = field(default_factory=list)
+    new: list[Doc] = field(default_factory=list)
+    new_at: list[tuple[str, str, str, int]] = field(default_factory=list)
+    add: list[tuple[str, str, list[int]]] = field(default_factory=list)
+
+
+def scoped_key(sub: Submission) -> str | None:
+    return None if sub.idempotency_key is None else f"{sub.survey_id}:{sub.idempotency_key}"
+
+
+def stored_answer(text: str) -> tuple[str, dict[str, Any]]:
+    answer = json.loads(text)
+    return answer["request_hash"], answer["response"]
+
+
+def stored_outcome(
+    sub: Submission, request_hash: str, response: dict[str, Any]
+) -> Accepted | Exception:
+    if request_hash != sub.request_hash:
+        return IdempotencyKeyReused()
+    return Accepted(response, replayed=True)
