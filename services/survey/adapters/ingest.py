@@ -52,6 +52,7 @@ from services.survey.adapters.ingest_plan import (
     Prepared,
     Submission,
     Work,
+    flag_earlier,
     scoped_key,
     stored_answer,
     stored_outcome,
@@ -298,7 +299,7 @@ class ResponseWriter:
             w.answered.add(resident)
             w.events.append(event)
             w.owners.append(index)
-            self._flag_earlier(w, sub, burst)
+            flag_earlier(w, sub, burst, self._unrecorded)
         for survey_id, w in work.items():
             if w.events:
                 self._collect(survey_id, w, batch, prepared, out)
@@ -380,31 +381,3 @@ class ResponseWriter:
                 self._survey_docs.clear()
             doc = self._survey_docs[text] = SurveyDoc.from_text(text)
         return doc
-
-    def _flag_earlier(self, w: Work, sub: Submission, burst: Burst) -> None:
-        """ResponseFlagged for earlier responses of a burst that were recorded unflagged."""
-        if not sub.earlier_flags:
-            return
-        in_batch = {
-            e.response_id: i for i, e in enumerate(w.events) if isinstance(e, ResponseRecorded)
-        }
-        for response_id, reasons in sub.earlier_flags:
-            if response_id in self._unrecorded:  # refused after the verdict was taken
-                continue
-            at = in_batch.get(response_id)
-            if at is None and response_id in burst.batch:
-                if response_id not in burst.decided:  # later in this batch: flagged if recorded
-                    burst.later[response_id] = burst.later.get(response_id, ()) + reasons
-                continue  # refused in this batch: nothing to flag
-            if at is not None:  # recorded in this very batch: flag it in place
-                event = w.events[at]
-                assert isinstance(event, ResponseRecorded)
-                merged = tuple(dict.fromkeys(event.flag_reasons + reasons))
-                w.events[at] = event.model_copy(update={"flagged": True, "flag_reasons": merged})
-            else:  # recorded by an earlier batch (the detector forgets the unrecorded ones)
-                w.events.append(
-                    ResponseFlagged(
-                        survey_id=UUID(sub.survey_id), response_id=response_id, reasons=reasons
-                    )
-                )
-                w.owners.append(-1)

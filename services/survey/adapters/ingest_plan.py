@@ -4,7 +4,7 @@ their answers, the prepared events and the plan of the one write."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
@@ -12,7 +12,7 @@ from uuid import UUID
 
 from services.survey.domain.answers import ValidResponse
 from services.survey.domain.survey import response_recorded
-from services.survey.events import Channel, ResponseRecorded
+from services.survey.events import Channel, ResponseFlagged, ResponseRecorded
 from services.survey.readmodels import (
     SurveyDoc,
 )
@@ -151,3 +151,31 @@ def stored_outcome(
     if request_hash != sub.request_hash:
         return IdempotencyKeyReused()
     return Accepted(response, replayed=True)
+
+
+def flag_earlier(w: Work, sub: Submission, burst: Burst, unrecorded: Container[UUID]) -> None:
+    """ResponseFlagged for earlier responses of a burst that were recorded unflagged (not those
+    in ``unrecorded``: refused after the verdict was taken)."""
+    if not sub.earlier_flags:
+        return
+    in_batch = {e.response_id: i for i, e in enumerate(w.events) if isinstance(e, ResponseRecorded)}
+    for response_id, reasons in sub.earlier_flags:
+        if response_id in unrecorded:  # refused after the verdict was taken
+            continue
+        at = in_batch.get(response_id)
+        if at is None and response_id in burst.batch:
+            if response_id not in burst.decided:  # later in this batch: flagged if recorded
+                burst.later[response_id] = burst.later.get(response_id, ()) + reasons
+            continue  # refused in this batch: nothing to flag
+        if at is not None:  # recorded in this very batch: flag it in place
+            event = w.events[at]
+            assert isinstance(event, ResponseRecorded)
+            merged = tuple(dict.fromkeys(event.flag_reasons + reasons))
+            w.events[at] = event.model_copy(update={"flagged": True, "flag_reasons": merged})
+        else:  # recorded by an earlier batch (the detector forgets the unrecorded ones)
+            w.events.append(
+                ResponseFlagged(
+                    survey_id=UUID(sub.survey_id), response_id=response_id, reasons=reasons
+                )
+            )
+            w.owners.append(-1)
