@@ -207,7 +207,7 @@ async def alternatives(rows: list[tuple[str, str, str]], url: str, values: list[
 
 async def run(args: argparse.Namespace) -> None:
     from services.reporting import replay as r
-    from services.reporting.kafka_source import KafkaSource
+    from services.reporting.adapters.kafka_source import KafkaSource
     from shared.store.eventstore import open_store
 
     found = ensure_services()

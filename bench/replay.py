@@ -1421,7 +1421,7 @@ async def reference(
     from aiokafka import TopicPartition
     from aiokafka.admin import AIOKafkaAdminClient
 
-    from services.reporting.kafka_source import reading_consumer
+    from services.reporting.adapters.kafka_source import reading_consumer
     from shared.kafka import client_kwargs
 
     started = time.perf_counter()

@@ -62,7 +62,7 @@ def _recompute(e: dict[str, Any]) -> str:
 async def compare_topic(store: EventStore, bootstrap: str, topic: str) -> str | None:
     """The topic must hold every stored event (same hash, content intact), per-stream order
     ascending, and nothing the store does not have. Returns the first discrepancy."""
-    from services.reporting.kafka_source import KafkaSource
+    from services.reporting.adapters.kafka_source import KafkaSource
 
     on_topic: dict[str, dict[str, Any]] = {}
     last_version: dict[str, int] = {}

@@ -90,7 +90,7 @@ def _source(settings: Settings) -> EventSource:
     from shared.store.eventstore import open_store
 
     if settings.kafka_bootstrap_servers:
-        from services.reporting.kafka_source import KafkaSource
+        from services.reporting.adapters.kafka_source import KafkaSource
 
         return KafkaSource(
             settings.kafka_bootstrap_servers, [topic_for(s, settings.topic_prefix) for s in WRITERS]

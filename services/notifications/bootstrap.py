@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from services.notifications import consumers, service
-from services.notifications.entrypoints import http
+from services.notifications import service
+from services.notifications.entrypoints import consumers, http
 from services.notifications.events import registry
 from shared.runtime import ServiceSpec
 

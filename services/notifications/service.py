@@ -18,13 +18,14 @@ from typing import Any, Protocol, cast
 
 import aiosmtplib
 
-from services.notifications import consumers, handlers
+from services.notifications import handlers
 from services.notifications.adapters import contacts, results_source
 from services.notifications.adapters.email import SmtpMailer
 from services.notifications.adapters.webhook import WebhookPoster
 from services.notifications.config import NotifySettings, catalogue
 from services.notifications.domain.edition_figures import NotificationRules
 from services.notifications.domain.messages import Message, render, scrub
+from services.notifications.entrypoints import consumers
 from shared.consumers import Consumer
 from shared.logging import get_logger
 from shared.migrations import current_revision, head_revision

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from services.reporting.consumers import projector
 from services.reporting.entrypoints import documents, http
+from services.reporting.entrypoints.consumers import projector
 from services.reporting.events import registry
 from shared.runtime import ServiceSpec
 

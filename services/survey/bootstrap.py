@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from services.survey import consumers, service
-from services.survey.entrypoints import http, pages
+from services.survey import service
+from services.survey.entrypoints import consumers, http, pages
 from services.survey.events import registry
 from shared.runtime import ServiceSpec
 

@@ -15,13 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from services.survey.domain import roll as roll_domain
-from services.survey.domain import survey as survey_domain
-from services.survey.domain.csv_import import ImportReport, import_responses, parse_paper_poll
-from services.survey.domain.rubric import SurveyRules, load_rubric
-from services.survey.domain.survey import OpenSurvey, ensure_accepting
-from services.survey.events import CloseReason, SurveyClosed, SurveyOpened
-from services.survey.readmodels import (
+from services.survey.adapters.readmodels import (
     ANSWERED,
     CANDIDATE,
     DUE,
@@ -39,6 +33,12 @@ from services.survey.readmodels import (
     resident_doc_key,
     survey_stream,
 )
+from services.survey.domain import roll as roll_domain
+from services.survey.domain import survey as survey_domain
+from services.survey.domain.csv_import import ImportReport, import_responses, parse_paper_poll
+from services.survey.domain.rubric import SurveyRules, load_rubric
+from services.survey.domain.survey import OpenSurvey, ensure_accepting
+from services.survey.events import CloseReason, SurveyClosed, SurveyOpened
 from shared.errors import DomainError, NotFound, RuleViolation
 from shared.events import SYSTEM, Actor, Envelope
 from shared.ids import uuid7

@@ -19,13 +19,13 @@ from services.survey import handlers
 from services.survey.adapters.group_commit import GroupCommit
 from services.survey.adapters.ingest import ResponseWriter
 from services.survey.adapters.ingest_plan import Accepted, Submission
+from services.survey.adapters.readmodels import SurveyDoc, get_survey
 from services.survey.config import SurveyConfig
 from services.survey.domain.abuse import BurstDetector, RateLimiter
 from services.survey.domain.answers import RecordResponse, validate_response
 from services.survey.domain.rubric import Rubric, load_rubric
 from services.survey.domain.survey import ensure_accepting
 from services.survey.events import Channel
-from services.survey.readmodels import SurveyDoc, get_survey
 from shared.errors import DomainError, NotFound
 from shared.logging import get_logger
 from shared.runtime import ServiceContext, run_beside_store

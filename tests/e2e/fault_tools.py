@@ -25,7 +25,7 @@ import httpx
 from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from services.reporting.kafka_source import KafkaSource, reading_consumer
+from services.reporting.adapters.kafka_source import KafkaSource, reading_consumer
 from shared.kafka import client_kwargs
 from tests.conftest import ROOT
 from tests.e2e.test_processes import UZDIK, Deployment, Process, free_port

@@ -9,7 +9,7 @@ from typing import Any
 
 from demo.scenario import Outcome, Scale, Scenario, SimClock, behind_local_proxy
 from services.embedded import Embedded
-from services.reporting.kafka_source import KafkaSource
+from services.reporting.adapters.kafka_source import KafkaSource
 from services.reporting.replay import replay
 from shared.relay import topic_for
 from shared.settings import Settings

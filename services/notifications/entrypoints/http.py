@@ -20,9 +20,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import ConfigDict, Field, field_validator
 
-from services.notifications import consumers, handlers
+from services.notifications import handlers
 from services.notifications.adapters import contacts
 from services.notifications.domain.signing import secret_bytes
+from services.notifications.entrypoints import consumers
 from services.notifications.events import AwardCeremonyRecorded
 from services.notifications.service import service_of
 from shared.auth import Principal

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
-from services.scoring import handlers, views
-from services.scoring.adapters import lookups
+from services.scoring import handlers
+from services.scoring.adapters import lookups, views
 from services.scoring.adapters.repository import Repository
 from services.scoring.domain import commands as cmd
 from services.scoring.entrypoints.access import authorise

@@ -7,8 +7,8 @@ from datetime import datetime
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
-from services.scoring import handlers, views
-from services.scoring.adapters import lookups
+from services.scoring import handlers
+from services.scoring.adapters import lookups, views
 from services.scoring.adapters.lookups import CommissionRef
 from services.scoring.domain import RubricSet, ScoringRules
 from services.scoring.domain import commands as cmd

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 
-from services.scoring import handlers, views
-from services.scoring.adapters import lookups
+from services.scoring import handlers
+from services.scoring.adapters import lookups, views
 from services.scoring.domain import commands as cmd
 from services.scoring.domain import protocol
 from services.scoring.domain.sitting import require_sitting

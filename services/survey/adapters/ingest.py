@@ -57,9 +57,7 @@ from services.survey.adapters.ingest_plan import (
     stored_answer,
     stored_outcome,
 )
-from services.survey.domain.survey import ResidentFacts, accept_response
-from services.survey.events import ResponseFlagged, ResponseRecorded
-from services.survey.readmodels import (
+from services.survey.adapters.readmodels import (
     ANSWERED,
     FLAG,
     IDEMPOTENT,
@@ -71,6 +69,8 @@ from services.survey.readmodels import (
     survey_stream,
     tally_delta,
 )
+from services.survey.domain.survey import ResidentFacts, accept_response
+from services.survey.events import ResponseFlagged, ResponseRecorded
 from shared.errors import ConnectionLost, DomainError, NotFound, StaleRead
 from shared.logging import get_logger
 from shared.store.batch import Batch

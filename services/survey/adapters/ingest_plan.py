@@ -10,12 +10,12 @@ from datetime import datetime
 from typing import Any, cast
 from uuid import UUID
 
+from services.survey.adapters.readmodels import (
+    SurveyDoc,
+)
 from services.survey.domain.answers import ValidResponse
 from services.survey.domain.survey import response_recorded
 from services.survey.events import Channel, ResponseFlagged, ResponseRecorded
-from services.survey.readmodels import (
-    SurveyDoc,
-)
 from shared.errors import DomainError
 from shared.events import Actor, Event
 from shared.store.batch import Batch, Doc

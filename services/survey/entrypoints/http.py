@@ -26,6 +26,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from services.survey import handlers
+from services.survey.adapters.readmodels import FLAG, SurveyDoc, get_tally, page
 from services.survey.domain.results import result_of
 from services.survey.domain.survey import OpenSurvey
 from services.survey.entrypoints.schemas import (
@@ -39,7 +40,6 @@ from services.survey.entrypoints.schemas import (
     RollBody,
     SurveyView,
 )
-from services.survey.readmodels import FLAG, SurveyDoc, get_tally, page
 from services.survey.service import SurveyService, service_of
 from shared.auth import Principal
 from shared.edge import FastRoute, RawRequest, body_limit, bounded_body, principal

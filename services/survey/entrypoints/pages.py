@@ -15,9 +15,9 @@ from uuid import UUID, uuid4
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from services.survey.adapters.readmodels import SurveyDoc
 from services.survey.domain.rubric import Lang
 from services.survey.entrypoints.http import client_source
-from services.survey.readmodels import SurveyDoc
 from services.survey.service import service_of
 from services.survey.web import (
     SurveyPage,

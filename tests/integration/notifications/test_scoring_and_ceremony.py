@@ -15,10 +15,10 @@ import pytest
 
 from services.nominations.domain.figures import default_edition_2020
 from services.nominations.events import EditionAnnounced
-from services.notifications import consumers
 from services.notifications.bootstrap import SPEC
 from services.notifications.config import catalogue
 from services.notifications.domain.messages import render
+from services.notifications.entrypoints import consumers
 from services.notifications.service import service_of
 from services.scoring.events import (
     CandidateNominated,

@@ -10,7 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from services.reporting.consumers import projector
+from services.reporting.entrypoints.consumers import projector
 from services.reporting.projections import audit
 from services.reporting.replay import audit_digest_of, live_digests, replay
 from shared.events import Actor, Envelope, Metadata

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from demo.scenario import Scenario
 from services.embedded import Embedded
-from services.reporting.kafka_source import KafkaSource
+from services.reporting.adapters.kafka_source import KafkaSource
 from services.reporting.replay import replay
 from shared.auth import issue_dev_token
 from shared.relay import topic_for

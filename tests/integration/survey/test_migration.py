@@ -15,9 +15,9 @@ import sqlalchemy as sa
 from services.survey import handlers
 from services.survey.adapters.ingest import ResponseWriter
 from services.survey.adapters.ingest_plan import Accepted, Submission
+from services.survey.adapters.readmodels import IDEMPOTENT, SURVEY, get_survey, get_tally
 from services.survey.domain.answers import ValidResponse
 from services.survey.domain.iin import make_iin, resident_key
-from services.survey.readmodels import IDEMPOTENT, SURVEY, get_survey, get_tally
 from shared.errors import DomainError
 from shared.events import SYSTEM
 from shared.migrations import upgrade

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from services.reporting.kafka_source import decode
+from services.reporting.adapters.kafka_source import decode
 from services.reporting.projections import audit
 from services.reporting.replay import digests_of
 from shared.store.canonical import canonical_json, canonical_json_fast

@@ -16,10 +16,10 @@ from services.survey import handlers
 from services.survey.adapters.group_commit import GroupCommit
 from services.survey.adapters.ingest import ResponseWriter
 from services.survey.adapters.ingest_plan import Accepted, Submission
+from services.survey.adapters.readmodels import FLAG, get_tally, page
 from services.survey.domain.answers import ValidResponse
 from services.survey.domain.iin import make_iin, resident_key
 from services.survey.domain.rubric import SurveyRules
-from services.survey.readmodels import FLAG, get_tally, page
 from shared.errors import DomainError
 from shared.events import SYSTEM
 from shared.migrations import upgrade

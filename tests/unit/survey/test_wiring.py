@@ -13,12 +13,12 @@ import pytest
 
 from services.scoring.events import CandidateNominated, CandidateRegistered
 from services.survey import handlers
+from services.survey.adapters.readmodels import get_survey
 from services.survey.config import SurveyConfig
 from services.survey.domain.abuse import BURST_FROM_SOURCE, BurstDetector
 from services.survey.domain.iin import make_iin, resident_key
 from services.survey.domain.roll import roll_keys
 from services.survey.domain.rubric import BurstRule, SurveyRules
-from services.survey.readmodels import get_survey
 from shared.events import SYSTEM, Actor, Event
 from shared.migrations import upgrade
 from shared.settings import Settings

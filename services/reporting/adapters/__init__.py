@@ -1,0 +1,1 @@
+"""Reporting's adapters: the sources a replay reads the logs from."""
