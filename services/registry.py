@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from functools import cache
 from importlib import import_module
 
+from shared.events import EventRegistry
 from shared.runtime import ServiceSpec
 
 SERVICES = ("nominations", "scoring", "survey", "reporting", "notifications")
@@ -19,4 +22,11 @@ def spec(name: str) -> ServiceSpec:
         known = ", ".join(SERVICES)
         raise KeyError(f"unknown service {name!r}; one of {known}")
     found: ServiceSpec = import_module(f"services.{name}.bootstrap").SPEC
-    return found
+    return replace(found, reads=readers())
+
+
+@cache
+def readers() -> dict[str, EventRegistry]:
+    """Every service's event registry by name: what a reader of another service's events
+    upcasts them through (the composition root wires it; no service imports another)."""
+    return {name: import_module(f"services.{name}.events").registry for name in SERVICES}

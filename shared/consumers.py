@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
-from shared.events import Envelope
+from shared.events import Envelope, Readers, upcast
 from shared.logging import get_logger
 from shared.metrics import CONSUMER_APPLIED, CONSUMER_DUPLICATES, CONSUMER_LAG, DEAD_LETTERS
 from shared.store.docs import CachedDocStore
@@ -32,6 +32,7 @@ class Consumer:
     handlers: dict[str, Handler] = field(default_factory=dict)
     cache_docs: bool = False  # write-behind read models for the span of a batch
     max_attempts: int = 5  # then an event that keeps failing becomes a dead letter
+    readers: Readers = field(default_factory=dict)  # the sources' registries: old events upcast
     _failures: dict[str, int] = field(default_factory=dict, repr=False)
 
     def on(self, *event_types: str) -> Callable[[Handler], Handler]:
@@ -128,7 +129,7 @@ class Consumer:
                 seen.add([envelope.global_position])
                 if self.wants(envelope):
                     handler = self.handlers.get(envelope.event_type) or self.handlers["*"]
-                    await handler(uow, envelope)
+                    await handler(uow, upcast(self.readers, envelope))
                     fresh.append(envelope)
             if isinstance(uow.docs, CachedDocStore):
                 await uow.docs.flush()

@@ -6,7 +6,7 @@ An event type never changes meaning. A new shape is a new ``schema_version`` of 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID
@@ -126,3 +126,46 @@ class EventRegistry:
 
     def load(self, envelope: Envelope) -> Event:
         return self.decode(envelope.event_type, envelope.schema_version, envelope.payload)
+
+    def newest(
+        self, event_type: str, schema_version: int, payload: dict[str, Any]
+    ) -> tuple[int, dict[str, Any]]:
+        """(version, payload) of the newest version of the event: an older one upcast (and
+        validated), the newest or an unknown type as it is."""
+        cls = self._latest.get(event_type)
+        if cls is None or schema_version >= cls.schema_version:
+            return schema_version, payload
+        return cls.schema_version, self.decode(event_type, schema_version, payload).to_payload()
+
+
+Readers = Mapping[str, EventRegistry]
+"""The registries of the services whose events a reader reads, by service: wired by the
+composition root (no service imports another), so that every reader — an aggregate, a
+consumer, a projection, the replay — sees an old event as its newest version."""
+
+
+def upcast(readers: Readers, envelope: Envelope) -> Envelope:
+    """``envelope`` with its payload as the newest version of its event (the stored bytes, and
+    so the hash chain, are untouched: this is what a reader sees)."""
+    registry = readers.get(envelope.service)
+    if registry is None:
+        return envelope
+    version, payload = registry.newest(
+        envelope.event_type, envelope.schema_version, envelope.payload
+    )
+    if version == envelope.schema_version:
+        return envelope
+    return envelope.model_copy(update={"schema_version": version, "payload": payload})
+
+
+def upcast_doc(readers: Readers, event: dict[str, Any]) -> dict[str, Any]:
+    """:func:`upcast` of an envelope as JSON (a replay reads them so)."""
+    registry = readers.get(event["service"])
+    if registry is None:
+        return event
+    version, payload = registry.newest(
+        event["event_type"], event["schema_version"], event["payload"]
+    )
+    if version == event["schema_version"]:
+        return event
+    return {**event, "schema_version": version, "payload": payload}

@@ -19,7 +19,7 @@ from fastapi import APIRouter, FastAPI
 from shared.auth import TokenVerifier
 from shared.consumers import Consumer
 from shared.edge import FastRoute
-from shared.events import EventRegistry
+from shared.events import EventRegistry, Readers
 from shared.migrations import current_revision, head_revision, upgrade
 from shared.settings import Settings
 from shared.store.eventstore import Clock, EventStore, open_store, utcnow
@@ -73,6 +73,9 @@ class ServiceSpec:
     setup: Callable[[ServiceContext], None] = lambda _: None
     fast_routes: Callable[[ServiceContext], list[FastRoute]] = lambda _: []
     topic: str | None = None  # the relay's topic suffix; default "<service>.events"
+    # the registries of the services whose events this one reads (services.registry wires
+    # them: a service imports no other); its consumers see old events upcast through them
+    reads: Readers = field(default_factory=dict)
 
 
 class ServiceRuntime:
@@ -91,6 +94,8 @@ class ServiceRuntime:
         self.ctx = ServiceContext(spec.name, settings, store, spec.registry, clock=clock)
         spec.setup(self.ctx)
         self.consumers = spec.consumers(self.ctx)
+        for consumer in self.consumers:
+            consumer.readers = spec.reads
         self.broker: Any = None
         self.verifier = TokenVerifier(settings)
         self.app: FastAPI = create_app(

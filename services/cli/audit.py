@@ -46,6 +46,7 @@ def replay(
     Reads every log from offset zero, proves the rebuilt read models equal the live ones (a
     digest per read model), then swaps them in. Exit code 1 when they differ.
     """
+    from services.registry import readers
     from services.reporting.replay import replay as run_replay
 
     settings = _settings_for(data_dir, needs=["reporting", *WRITERS])
@@ -62,7 +63,7 @@ def replay(
             def tick(done: int, total: int, rate: float) -> None:
                 bar.update(task, completed=done, total=total, rate=rate, lag=total - done)
 
-            report = await run_replay(source, reporting, tick, swap=swap)
+            report = await run_replay(source, reporting, tick, swap=swap, readers=readers())
         await reporting.close()
         for model in sorted(set(report.rebuilt) | set(report.live)):
             same = "same" if report.rebuilt.get(model) == report.live.get(model) else "DIFFERENT"

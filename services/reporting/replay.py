@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.reporting.projections import Doc, apply_in_memory, audit, load_all
+from shared.events import Readers, upcast_doc
 from shared.store import schema
 from shared.store.canonical import canonical_json_fast
 from shared.store.eventstore import EventStore
@@ -118,10 +119,15 @@ class AuditTrail:
 
 
 async def fold(
-    source: EventSource, progress: Progress | None = None, trail: AuditTrail | None = None
+    source: EventSource,
+    progress: Progress | None = None,
+    trail: AuditTrail | None = None,
+    readers: Readers | None = None,
 ) -> tuple[State, int, int]:
-    """Fold every event once (duplicates on an at-least-once topic are skipped by id); the
-    audit trail's rows go to ``trail``."""
+    """Fold every event once (duplicates on an at-least-once topic are skipped by id), each
+    as its newest version (``readers``: the services' registries, as the live consumer has
+    them); the audit trail's rows go to ``trail``."""
+    readers = readers or {}
     load_all()
     total = await source.total()
     state: State = {}
@@ -136,7 +142,7 @@ async def fold(
                 dups += 1
                 continue
             seen.add(event_id)
-            apply_in_memory(state, event)
+            apply_in_memory(state, upcast_doc(readers, event) if readers else event)
             fresh.append(event)
         if trail is not None:
             await trail.add(fresh)
@@ -311,14 +317,18 @@ class Rebuild:
 
 
 async def replay(
-    source: EventSource, store: EventStore, progress: Progress | None = None, swap: bool = True
+    source: EventSource,
+    store: EventStore,
+    progress: Progress | None = None,
+    swap: bool = True,
+    readers: Readers | None = None,
 ) -> ReplayReport:
     with gc_paused():
         started = time.perf_counter()
         live = asyncio.create_task(live_digests(store))  # the live tables, meanwhile
         try:
             async with Rebuild(store, write=swap) as rebuild:
-                state, events, dups = await fold(source, progress, rebuild.trail)
+                state, events, dups = await fold(source, progress, rebuild.trail, readers)
                 rows = state_rows(state)
                 del state
                 await rebuild.drain()
