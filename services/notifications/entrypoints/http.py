@@ -136,6 +136,15 @@ async def _subscription(store: Any, subscription_id: str) -> dict[str, Any]:
 
 def router(ctx: ServiceContext) -> APIRouter:
     r = APIRouter(prefix="/v1", tags=["notifications"])
+    _contacts(r, ctx)
+    _outbox(r, ctx)
+    _webhooks(r, ctx)
+    _people(r, ctx)
+    return r
+
+
+def _contacts(r: APIRouter, ctx: ServiceContext) -> None:
+    """A recipient's contact: recorded by the person or the organiser, erased on request."""
     store = ctx.store
 
     async def run(request: Request, scope: str, fn: Any, status: int = 201) -> JSONResponse:
@@ -169,6 +178,14 @@ def router(ctx: ServiceContext) -> APIRouter:
             return {"recipient": recipient, "erased": True}
 
         return await run(request, "erasure", fn, 200)
+
+
+def _outbox(r: APIRouter, ctx: ServiceContext) -> None:
+    """The messages and their outcomes, and a failed one queued again."""
+    store = ctx.store
+
+    async def run(request: Request, scope: str, fn: Any, status: int = 201) -> JSONResponse:
+        return await command(request, store, f"notifications.{scope}", fn, status)
 
     @r.get("/notifications")
     async def list_notifications(
@@ -206,6 +223,14 @@ def router(ctx: ServiceContext) -> APIRouter:
             return {"notification_id": notification_id, "requeued": done}
 
         return await run(request, "requeue", fn, 202)
+
+
+def _webhooks(r: APIRouter, ctx: ServiceContext) -> None:
+    """Integrators' webhook subscriptions and their deliveries."""
+    store = ctx.store
+
+    async def run(request: Request, scope: str, fn: Any, status: int = 201) -> JSONResponse:
+        return await command(request, store, f"notifications.{scope}", fn, status)
 
     @r.post("/webhooks/subscriptions", status_code=201)
     async def subscribe(
@@ -299,6 +324,14 @@ def router(ctx: ServiceContext) -> APIRouter:
         )
         return {"items": items}
 
+
+def _people(r: APIRouter, ctx: ServiceContext) -> None:
+    """Who may be told something, and the award ceremony the winners are told of."""
+    store = ctx.store
+
+    async def run(request: Request, scope: str, fn: Any, status: int = 201) -> JSONResponse:
+        return await command(request, store, f"notifications.{scope}", fn, status)
+
     @r.get("/recipients")
     async def recipients(
         who: Principal = Depends(principal), missing: bool = False
@@ -345,5 +378,3 @@ def router(ctx: ServiceContext) -> APIRouter:
             return {"event_ids": [str(e.event_id) for e in uow.appended]}
 
         return await run(request, "ceremony", fn)
-
-    return r
