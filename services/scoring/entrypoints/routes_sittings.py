@@ -55,6 +55,14 @@ def sheet_of(event: ScoreRecorded | ScoreCorrected) -> Sheet:
 
 def router(api: Api) -> APIRouter:
     r = APIRouter(prefix="/v1", tags=["sittings"])
+    _sitting_routes(r, api)
+    _sheet_routes(r, api)
+    _protocol_routes(r, api)
+    return r
+
+
+def _sitting_routes(r: APIRouter, api: Api) -> None:
+    """A sitting opened, and who attended it."""
     repo = api.repo
 
     @r.post("/sittings", status_code=201, response_model=Appended)
@@ -102,6 +110,11 @@ def router(api: Api) -> APIRouter:
             )
 
         return await api.command(request, "attendance", run)
+
+
+def _sheet_routes(r: APIRouter, api: Api) -> None:
+    """Members' sheets, one at a time or a batch, and their corrections."""
+    repo = api.repo
 
     @r.post("/sittings/{sitting_id}/sheets", status_code=201, response_model=Sheet)
     async def record_sheet(
@@ -179,6 +192,11 @@ def router(api: Api) -> APIRouter:
 
         return await api.command(request, "correct_sheet", run)
 
+
+def _protocol_routes(r: APIRouter, api: Api) -> None:
+    """A sitting read back, its protocol, its signatures, and a protocol verified."""
+    repo = api.repo
+
     @r.get("/sittings/{sitting_id}", response_model=views.SittingView)
     async def get_sitting(
         sitting_id: str, who: Principal = Depends(principal)
@@ -246,5 +264,3 @@ def router(api: Api) -> APIRouter:
         )
         verdict = protocol.verify(body.document, signed)
         return views.Verification(valid=verdict.valid, problems=list(verdict.problems))
-
-    return r

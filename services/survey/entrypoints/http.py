@@ -149,6 +149,14 @@ def view(doc: SurveyDoc) -> SurveyView:
 
 def router(ctx: ServiceContext) -> APIRouter:
     api = APIRouter(prefix="/v1", tags=["surveys"])
+    _surveys(api, ctx)
+    _answers(api, ctx)
+    _outcomes(api, ctx)
+    return api
+
+
+def _surveys(api: APIRouter, ctx: ServiceContext) -> None:
+    """A survey opened for a nominee, and read."""
     svc = service_of(ctx)
 
     @api.post("/surveys", status_code=201, response_model=Appended)
@@ -172,6 +180,11 @@ def router(ctx: ServiceContext) -> APIRouter:
     async def get_survey(survey_id: UUID) -> SurveyView:
         """The survey as residents and integrators see it (no result while it runs)."""
         return view(await svc.survey(survey_id))
+
+
+def _answers(api: APIRouter, ctx: ServiceContext) -> None:
+    """The residents' answers: online, on paper, and the roll of who may answer."""
+    svc = service_of(ctx)
 
     @api.post(
         "/surveys/{survey_id}/responses",
@@ -271,6 +284,11 @@ def router(ctx: ServiceContext) -> APIRouter:
         finally:
             svc.forget(survey_id)
 
+
+def _outcomes(api: APIRouter, ctx: ServiceContext) -> None:
+    """Flags, results and the closing of surveys."""
+    svc = service_of(ctx)
+
     @api.get("/surveys/{survey_id}/flags")
     async def flags(
         survey_id: UUID,
@@ -340,5 +358,3 @@ def router(ctx: ServiceContext) -> APIRouter:
         is simulated, calls this."""
         who.act_as("organiser")
         return {"closed": await svc.close_due()}
-
-    return api
