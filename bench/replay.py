@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import hashlib
 import hmac
 import json
@@ -36,10 +35,9 @@ from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from bench.common import (
@@ -61,6 +59,9 @@ from bench.common import (
 from shared.events import Actor, Envelope, Event
 from shared.relay import Record, topic_for
 from shared.store.canonical import GENESIS, canonical_json, chain, event_bytes
+
+if TYPE_CHECKING:
+    from services.scoring.events import Role, SheetKind, Stage
 
 SERVICES = ("nominations", "scoring", "survey")
 DEFAULT_EVENTS = 1_000_000
@@ -259,11 +260,15 @@ class Applicant:
     submitted_at: datetime
     decided_at: datetime
     trilingual: bool
-    candidate_id: str
     admitted: bool = False
     questionnaire_score: int = 0
-    points: Decimal = Decimal(0)
+    tie_facts: dict[str, Any] = field(default_factory=dict)
     survey_id: str = ""
+
+    @property
+    def candidate_id(self) -> str:
+        """Scoring registers an admitted application under its own id (its intake)."""
+        return self.application_id
 
     @property
     def full_name(self) -> str:
@@ -309,6 +314,8 @@ class Edition:
     republican: Commission
     nominees: list[Applicant] = field(default_factory=list)
     surveys: list[SurveyPlan] = field(default_factory=list)
+    scoring_rules: Any = None  # the announcement's ``rules.scoring``, as scoring reads them
+    deadlines: dict[str, datetime] = field(default_factory=dict)  # the calendar scoring keeps
 
 
 def almaty(day: date, hour: float) -> datetime:
@@ -348,7 +355,6 @@ def draw_edition(events: int, seed: int) -> Edition:
                 # the window runs to the end of Monday 22 June (20 June is a Saturday)
                 decided_at=almaty(date(2020, 6, 23), rng.uniform(9, 7 * 24 + 8)),
                 trilingual=rng.random() < 0.3,
-                candidate_id=new_uuid(rng),
             )
         )
 
@@ -461,8 +467,19 @@ def nominations(ed: Edition) -> Timeline:
         reason="перенос защит",
     )
     at = almaty(date(2020, 8, 20), 11)
-    line.add(at, stream, edition.extend_deadline(state, extend, organiser)[0], organiser)
+    [extended] = edition.extend_deadline(state, extend, organiser)
+    line.add(at, stream, extended, organiser)
+    scoring_reads(ed, edition.evolve(state, extended))
     return line
+
+
+def scoring_reads(ed: Edition, state: Any) -> None:
+    """What scoring's intake keeps of the edition: its rules and the deadlines that bind it."""
+    from services.scoring.domain import ScoringRules
+    from services.scoring.intake import CALENDAR
+
+    ed.scoring_rules = ScoringRules.model_validate(state.rules.scoring)
+    ed.deadlines = {step: getattr(state.calendar, key) for step, key in CALENDAR.items()}
 
 
 class Life:
@@ -501,6 +518,7 @@ def application_life(app: Applicant, edition: Any, rng: random.Random, line: Tim
     from services.nominations.domain.eligibility import decide_admission
     from services.nominations.domain.questionnaire_score import confirm_score, score_questionnaire
     from services.nominations.events import ApplicationAdmitted, QuestionnaireScored
+    from services.scoring.intake import tie_facts
     from shared.territory import load_territory
 
     nominator = Actor(id=f"nominator-{app.rural}", role="nominator", region=app.region)
@@ -512,11 +530,12 @@ def application_life(app: Applicant, edition: Any, rng: random.Random, line: Tim
         questionnaire=questionnaire(app, rng),
     )
     territory = load_territory()
-    life.take(
+    submitted = life.take(
         submit(edition, command, live_application_id=None, territory=territory, at=at),
         nominator,
         at,
     )
+    app.tie_facts = tie_facts(submitted[0].to_payload()["questionnaire"])  # as scoring reads
     kinds = list(edition.nomination_rules.required_document_kinds)
     if app.flaw == "missing_document":
         kinds.remove(rng.choice(kinds))
@@ -557,495 +576,333 @@ def application_life(app: Applicant, edition: Any, rng: random.Random, line: Tim
         life.take(confirm_score(life.current, edition, secretary, at), secretary, at)
 
 
-# --- scoring: commissions, sittings, sheets, rankings, decisions --------------------------------
-
-Q4 = Decimal("0.0001")
+# --- scoring: the real domain decides every event, one aggregate per commission ----------------
 
 
-def q4(value: Decimal | float | int) -> Decimal:
-    return Decimal(value).quantize(Q4, rounding=ROUND_HALF_UP)
+def signing_key(seed: int, person: str) -> Any:
+    """A person's Ed25519 key, the same on every run of the same seed."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    return Ed25519PrivateKey.from_private_bytes(
+        hashlib.sha256(f"{seed}:{person}".encode()).digest()
+    )
 
 
-def criteria(kind: str) -> list[str]:
-    raw = json.loads((ROOT / "services/scoring/data/rubrics-2020.json").read_text("utf-8"))
-    return next([c["key"] for c in s["criteria"]] for s in raw["sheets"] if s["kind"] == kind)
+@dataclass(order=True)
+class Step:
+    """A command planned at a sitting; a sitting's steps are decided in the order of ``at``."""
+
+    at: datetime
+    seq: int
+    command: Any = field(compare=False)
+    actor: Actor = field(compare=False)
 
 
 class Scoring:
-    """Builds the scoring service's timeline; one stream per commission."""
+    """Builds the scoring service's timeline: every event is decided by the scoring domain
+    (``services.scoring.domain.decide``) on the state of its commission, folded with
+    ``evolve``, and stamped with the bench's clock. One stream per commission."""
 
     def __init__(self, ed: Edition, results: dict[str, Any] | None) -> None:
-        from services.scoring import events
+        from services.scoring.domain import initial
 
-        self.ev, self.ed, self.results = events, ed, results
+        self.ed, self.results = ed, results
         self.rng = random.Random(ed.seed + 2)  # the same draws whatever ``results`` holds
         self.line = Timeline()
-        self.keys = {kind: criteria(kind) for kind in ("project", "essay", "interview", "stage2")}
-
-    def person(self, person_id: str) -> dict[str, str]:
-        return {
-            "person_id": person_id,
-            "name": f"{self.rng.choice(GIVEN)} {self.rng.choice(SURNAMES)}",
+        everyone = [*ed.commissions.values(), ed.republican]
+        self.states = {c.commission_id: initial(ed.scoring_rules) for c in everyone}
+        self.clocks = {c.commission_id: datetime.min.replace(tzinfo=UTC) for c in everyone}
+        self.saved = (self.states, self.clocks)  # as stage I leaves them (``after_survey``)
+        rubrics = initial(ed.scoring_rules).rubrics
+        self.keys = {
+            kind: [c.key for c in rubrics.of(kind).entered]  # what a member enters
+            for kind in ("project", "essay", "interview", "stage2")
         }
 
+    def take(self, c: Commission, command: Any, actor: Actor, at: datetime) -> list[Event]:
+        """Decide ``command`` on the commission as ``handlers.act`` does (deadlines included),
+        add its events to the timeline at ``at`` and fold them into the commission."""
+        from services.scoring.domain import decide, evolve
+        from services.scoring.domain.deadlines import ensure_in_time
+
+        state = self.states[c.commission_id]
+        at = max(at, self.clocks[c.commission_id])  # a stream's log order is its decide order
+        events = decide(state, command)
+        ensure_in_time(state, events, self.ed.deadlines, at)
+        for event in events:
+            self.line.add(at, c.stream, event, actor)
+            state = evolve(state, event)
+        self.states[c.commission_id], self.clocks[c.commission_id] = state, at
+        return events
+
+    def run(self, c: Commission, steps: list[Step]) -> None:
+        for step in sorted(steps):
+            self.take(c, step.command, step.actor, step.at)
+
+    def person(self, person_id: str, position: str | None = None) -> Any:
+        from services.scoring.events import Person
+
+        name = f"{self.rng.choice(GIVEN)} {self.rng.choice(SURNAMES)}"
+        return Person(person_id=person_id, name=name, position=position)
+
     def form(self, c: Commission, at: datetime) -> None:
-        event = self.ev.CommissionFormed(
+        from services.scoring.domain.commands import FormCommission
+
+        regional = c.region is not None
+        chair = "head_of_regional_department" if regional else "agency_deputy_chairperson"
+        secretary = "regional_department_employee" if regional else "agency_employee"
+        command = FormCommission(
             commission_id=c.commission_id,
             edition_id=self.ed.edition_id,
-            level="regional" if c.region else "republican",
+            level="regional" if regional else "republican",
             region=c.region,
-            members=[self.person(m) for m in c.members],
+            members=tuple(self.person(m, chair if m == c.chair else None) for m in c.members),
             chair_id=c.chair,
-            secretary=self.person(c.secretary),
+            secretary=self.person(c.secretary, secretary),
         )
-        self.line.add(at, c.stream, event, Actor(id="agency-1", role="organiser", region=c.region))
-
-    def sitting(
-        self, c: Commission, stage: str, purpose: str, at: datetime
-    ) -> tuple[str, list[str]]:
-        sitting_id, secretary = new_uuid(self.rng), self.secretary(c)
-        present = [m for m in c.members if m == c.chair or self.rng.random() < 0.9]
-        absent = [m for m in c.members if m not in present]
-        self.line.add(
-            at,
-            c.stream,
-            self.ev.SittingOpened(
-                sitting_id=sitting_id,
-                commission_id=c.commission_id,
-                stage=stage,
-                purpose=purpose,
-                opened_at=at,
-            ),
-            secretary,
-        )
-        self.line.add(
-            at,
-            c.stream,
-            self.ev.AttendanceRecorded(
-                commission_id=c.commission_id,
-                sitting_id=sitting_id,
-                present=present,
-                absent=absent,
-                members=len(c.members),
-                required=6,
-                quorate=len(present) >= 6,
-            ),
-            secretary,
-        )
-        return sitting_id, present
+        self.take(c, command, Actor(id="agency-1", role="organiser", region=c.region), at)
 
     def secretary(self, c: Commission) -> Actor:
         return Actor(id=c.secretary, role="secretary", region=c.region)
+
+    def member(self, c: Commission, member: str) -> Actor:
+        return Actor(id=member, role="chair" if member == c.chair else "member", region=c.region)
+
+    def sitting(
+        self, c: Commission, stage: Stage, purpose: str, at: datetime
+    ) -> tuple[str, list[str]]:
+        """Open a sitting and record who came; late arrivals until it is quorate."""
+        from services.scoring.domain.commands import OpenSitting, RecordAttendance
+        from services.scoring.events import AttendanceRecorded
+
+        sitting_id, secretary = new_uuid(self.rng), self.secretary(c)
+        present = [m for m in c.members if m == c.chair or self.rng.random() < 0.9]
+        self.take(c, OpenSitting(sitting_id, stage, purpose, at), secretary, at)
+        while True:
+            [attendance] = self.take(c, RecordAttendance(sitting_id, tuple(present)), secretary, at)
+            assert isinstance(attendance, AttendanceRecorded)
+            if attendance.quorate:
+                return sitting_id, list(attendance.present)
+            present.append(self.rng.choice(attendance.absent))
+            at += timedelta(minutes=20)
 
     def sheets(
         self,
         c: Commission,
         sitting: str,
         present: list[str],
-        kind: str,
+        kind: SheetKind,
         who: Applicant,
         at: datetime,
-    ) -> list[int]:
-        """Each present member's sheet for ``who``: a few members recuse, a few correct."""
-        totals = []
+        steps: list[Step],
+    ) -> None:
+        """Plan each present member's sheet for ``who``: a few members recuse, a few correct;
+        a member who recused from ``who`` gives no sheet for them at any stage."""
+        from services.scoring.domain.commands import CorrectScore, RecordScore, RecuseMember
+
+        board = self.states[c.commission_id].commission
+        assert board is not None
         for member in present:
-            actor = Actor(
-                id=member, role="chair" if member == c.chair else "member", region=c.region
-            )
+            if (member, who.candidate_id) in board.recusals:
+                continue
+            actor = self.member(c, member)
             if kind == "project" and self.rng.random() < 0.01:
-                self.line.add(
-                    at,
-                    c.stream,
-                    self.ev.MemberRecused(
-                        commission_id=c.commission_id,
-                        member_id=member,
-                        candidate_id=who.candidate_id,
-                        reason="родственник кандидата",
-                    ),
-                    actor,
-                )
+                recusal = RecuseMember(member, who.candidate_id, "родственник кандидата")
+                steps.append(Step(at, len(steps), recusal, actor))
                 continue
             scores = {key: self.rng.randint(4, 10) for key in self.keys[kind]}
             sheet_id = new_uuid(self.rng)
-            fields = {
-                "commission_id": c.commission_id,
-                "sitting_id": sitting,
-                "member_id": member,
-                "candidate_id": who.candidate_id,
-                "kind": kind,
-            }
-            self.line.add(
-                at,
-                c.stream,
-                self.ev.ScoreRecorded(
-                    sheet_id=sheet_id, scores=scores, total=sum(scores.values()), **fields
-                ),
-                actor,
-            )
+            sheet = RecordScore(sheet_id, sitting, member, who.candidate_id, kind, scores)
+            steps.append(Step(at, len(steps), sheet, actor))
             if self.rng.random() < 0.005:
                 scores = {**scores, self.keys[kind][0]: self.rng.randint(4, 10)}
-                self.line.add(
-                    at + timedelta(minutes=5),
-                    c.stream,
-                    self.ev.ScoreCorrected(
-                        sheet_id=new_uuid(self.rng),
-                        supersedes=sheet_id,
-                        scores=scores,
-                        total=sum(scores.values()),
-                        reason="описка",
-                        **fields,
-                    ),
-                    actor,
-                )
-            totals.append(sum(scores.values()))
+                fix = CorrectScore(new_uuid(self.rng), sheet_id, sitting, member, "описка", scores)
+                steps.append(Step(at + timedelta(minutes=5), len(steps), fix, actor))
             at += timedelta(seconds=self.rng.randint(30, 300))
-        return totals
 
-    def rank(
-        self,
-        c: Commission,
-        sitting: str,
-        purpose: str,
-        scope: str | None,
-        seats: int,
-        rows: list[tuple[Applicant, Decimal, list[dict[str, Any]], dict[str, int], dict[str, int]]],
-        at: datetime,
-    ) -> list[Applicant]:
-        rows = sorted(rows, key=lambda r: (-r[1], r[0].candidate_id))
-        entries, rank = [], 0
-        for i, (who, total, components, sheets, sums) in enumerate(rows):
-            rank = rank if i and total == rows[i - 1][1] else i + 1
-            entries.append(
-                {
-                    "candidate_id": who.candidate_id,
-                    "rank": rank,
-                    "total": str(total),
-                    "components": components,
-                    "sheets": sheets,
-                    "sheet_sums": sums,
-                }
+    def casting_vote(self, c: Commission, sitting: str, ranking: Any, at: datetime) -> list[Event]:
+        """A tie the ranking left to the chair: the chair picks the first of the tied."""
+        from services.scoring.domain.commands import CastCastingVote
+
+        if ranking.status != "pending_casting_vote":
+            return []
+        vote = CastCastingVote(
+            sitting_id=sitting,
+            chair_id=c.chair,
+            purpose=ranking.purpose,
+            chosen=ranking.tied[: ranking.seats_left],
+            scope=ranking.scope,
+        )
+        return self.take(c, vote, self.member(c, c.chair), at)
+
+    def close(self, c: Commission, stage: Stage, sitting: str, at: datetime) -> None:
+        """Close the stage; the chair and the secretary sign the sitting's protocol."""
+        from services.scoring.domain import protocol
+        from services.scoring.domain.commands import CloseStage, SignProtocol
+        from services.scoring.domain.signatures import public_key_text, sign_digest
+        from services.scoring.events import Signature
+
+        self.take(c, CloseStage(stage, at), self.secretary(c), at)
+        at += timedelta(hours=1)
+        digest = protocol.digest(protocol.document(self.states[c.commission_id], sitting))
+        signers: tuple[tuple[Role, str], ...] = (("chair", c.chair), ("secretary", c.secretary))
+        signatures = tuple(
+            Signature(
+                role=role,
+                person_id=person,
+                public_key=public_key_text(key := signing_key(self.ed.seed, person)),
+                signature=sign_digest(key, digest),
             )
-        chosen = [r[0] for r in rows[:seats]]
-        self.line.add(
-            at,
-            c.stream,
-            self.ev.RankingComputed.model_validate(
-                {
-                    "commission_id": c.commission_id,
-                    "sitting_id": sitting,
-                    "purpose": purpose,
-                    "scope": scope,
-                    "entries": entries,
-                    "seats": seats,
-                    "selected": [w.candidate_id for w in chosen],
-                    "status": "complete",
-                }
-            ),
-            self.secretary(c),
+            for role, person in signers
         )
-        return chosen
-
-    def close(self, c: Commission, stage: str, sitting: str, at: datetime) -> None:
-        self.line.add(
-            at,
-            c.stream,
-            self.ev.StageClosed(commission_id=c.commission_id, stage=stage, closed_at=at),
-            self.secretary(c),
-        )
-        digest = hashlib.sha256(f"{c.commission_id}/{sitting}".encode()).hexdigest()
-        signatures = [
-            self.sign(c.chair, "chair", digest),
-            self.sign(c.secretary, "secretary", digest),
-        ]
-        self.line.add(
-            at + timedelta(hours=1),
-            c.stream,
-            self.ev.ProtocolSigned.model_validate(
-                {
-                    "commission_id": c.commission_id,
-                    "sitting_id": sitting,
-                    "digest": digest,
-                    "signatures": signatures,
-                    "signed_at": at + timedelta(hours=1),
-                }
-            ),
-            Actor(id=c.chair, role="chair", region=c.region),
-        )
-
-    def sign(self, person: str, role: str, digest: str) -> dict[str, str]:
-        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-        from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-
-        seed = hashlib.sha256(f"{self.ed.seed}:{person}".encode()).digest()  # a key per person
-        key = Ed25519PrivateKey.from_private_bytes(seed)
-        public = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-        return {
-            "role": role,
-            "person_id": person,
-            "public_key": base64.b64encode(public).decode(),
-            "signature": base64.b64encode(key.sign(bytes.fromhex(digest))).decode(),
-        }
+        signing = SignProtocol(sitting, signatures, at)
+        self.take(c, signing, Actor(id=c.chair, role="chair", region=c.region), at)
 
     def stage_one(self) -> None:
-        """Commissions, candidates, project sheets, a ranking per district, the nominees."""
+        """Commissions, candidates, project sheets, the nominations of every district."""
+        from services.scoring.domain.commands import NominateDistrict
+        from services.scoring.events import CandidateNominated, RankingComputed
+        from services.scoring.intake import INTAKE_ACTOR, registration
+
         ed = self.ed
         for c in [*ed.commissions.values(), ed.republican]:
             self.form(c, almaty(date(2020, 6, 15), 10))
-        for app in ed.applicants:
-            if app.admitted:
-                c = ed.commissions[app.region]
-                self.line.add(
-                    app.decided_at + timedelta(hours=3),
-                    c.stream,
-                    self.ev.CandidateRegistered(
-                        candidate_id=app.candidate_id,
-                        application_id=app.application_id,
-                        edition_id=ed.edition_id,
-                        name=app.full_name,
-                        rural_district=app.rural,
-                        district=app.district,
-                        region=app.region,
-                        questionnaire_score=app.questionnaire_score,
-                        implements_complex_projects=self.rng.randint(0, 3) > 0,
-                        trilingual=app.trilingual,
-                        justified_complaints=self.rng.choice((0, 0, 0, 1, 2)),
-                        complaints_source="akimat register of appeals",
-                    ),
-                    self.secretary(c),
-                )
+        admitted = [a for a in ed.applicants if a.admitted]
+        complaints = {a.application_id: self.rng.choice((0, 0, 0, 1, 2)) for a in admitted}
+        # scoring's intake registers a candidate once the questionnaire score is confirmed
+        for app in sorted(admitted, key=lambda a: a.decided_at):
+            doc = {
+                "application_id": app.application_id,
+                "edition_id": ed.edition_id,
+                "name": app.full_name,
+                "rural_district": app.rural,
+                "district": app.district,
+                "region": app.region,
+                "score": app.questionnaire_score,
+                **app.tie_facts,
+                "justified_complaints": complaints[app.application_id],
+                "complaints_source": "akimat register of appeals",
+            }
+            at = app.decided_at + timedelta(hours=2, minutes=1)
+            self.take(ed.commissions[app.region], registration(doc), INTAKE_ACTOR, at)
+        by_id = {a.candidate_id: a for a in admitted}
         for region, c in ed.commissions.items():
-            candidates = [a for a in ed.applicants if a.region == region and a.admitted]
+            candidates = [a for a in admitted if a.region == region]
             if not candidates:
                 continue
-            at = almaty(date(2020, 6, 30), 10)
+            at = almaty(date(2020, 6, 30), 11)
             sitting, present = self.sitting(c, "stage1_selection", "nomination", at)
-            by_district: dict[str, list[tuple[Any, ...]]] = {}
+            steps: list[Step] = []
             for app in candidates:
-                totals = self.sheets(c, sitting, present, "project", app, at + timedelta(hours=1))
-                mean = q4(Decimal(sum(totals)) / len(totals))
-                app.points = q4(app.questionnaire_score + mean)
-                components = [
-                    {
-                        "name": "questionnaire",
-                        "value": str(app.questionnaire_score),
-                        "weight": "1",
-                        "weighted": str(app.questionnaire_score),
-                    },
-                    {
-                        "name": "project_mean",
-                        "value": str(mean),
-                        "weight": "1",
-                        "weighted": str(mean),
-                    },
-                ]
-                by_district.setdefault(app.district, []).append(
-                    (
-                        app,
-                        app.points,
-                        components,
-                        {"project": len(totals)},
-                        {"project": sum(totals)},
-                    )
-                )
+                self.sheets(c, sitting, present, "project", app, at + timedelta(hours=1), steps)
+            self.run(c, steps)
             at += timedelta(hours=6)
-            for district, rows in sorted(by_district.items()):
-                for n, app in enumerate(
-                    self.rank(c, sitting, "nomination", district, 3, rows, at), 1
-                ):
-                    ed.nominees.append(app)
-                    self.line.add(
-                        at,
-                        c.stream,
-                        self.ev.CandidateNominated(
-                            commission_id=c.commission_id,
-                            sitting_id=sitting,
-                            candidate_id=app.candidate_id,
-                            district=district,
-                            points=app.points,
-                            rank=n,
-                            basis="points",
-                        ),
-                        self.secretary(c),
-                    )
+            for district in sorted({a.district for a in candidates}):
+                decided = self.take(c, NominateDistrict(sitting, district), self.secretary(c), at)
+                assert isinstance(decided[0], RankingComputed)
+                decided += self.casting_vote(c, sitting, decided[0], at)
+                ed.nominees += [
+                    by_id[e.candidate_id] for e in decided if isinstance(e, CandidateNominated)
+                ]
             self.close(c, "stage1_selection", sitting, at + timedelta(hours=1))
+        self.saved = (dict(self.states), dict(self.clocks))  # the surveys come in between
 
     def stage_one_interviews(self) -> list[Applicant]:
         """Assessments, the survey results, essays and interviews: one finalist per region."""
+        from services.scoring.domain import evolve
+        from services.scoring.domain.commands import (
+            RankRegion,
+            ReceiveSurveyResult,
+            RecordEthicsResult,
+            RecordFeedbackAssessment,
+            SelectFinalist,
+        )
+        from services.scoring.events import FinalistSelected, RankingComputed
+        from services.scoring.intake import INTAKE_ACTOR
+
         ed, finalists = self.ed, []
+        republic = ed.republican.commission_id
         for region, c in ed.commissions.items():
             nominees = [a for a in ed.nominees if a.region == region]
             if not nominees:
                 continue
             at = almaty(date(2020, 7, 21), 10)
-            rows = []
-            assessed: dict[str, tuple[int, int]] = {}
+            ethics = Actor(id=f"ethics-{region}", role="ethics", region=region)
             for app in nominees:
-                ethics, feedback = self.rng.randint(5, 10), self.rng.randint(4, 10)
-                assessed[app.candidate_id] = (ethics, feedback)
-                base = {"commission_id": c.commission_id, "candidate_id": app.candidate_id}
-                self.line.add(
-                    at,
-                    c.stream,
-                    self.ev.EthicsResultRecorded(
-                        commissioner_id=f"ethics-{region}", score=ethics, **base
-                    ),
-                    Actor(id=f"ethics-{region}", role="ethics", region=region),
-                )
-                self.line.add(
-                    at,
-                    c.stream,
-                    self.ev.FeedbackAssessmentRecorded(
-                        assessor_id=c.secretary, score=feedback, **base
-                    ),
-                    self.secretary(c),
-                )
+                score, feedback = self.rng.randint(5, 10), self.rng.randint(4, 10)
+                found = RecordEthicsResult(app.candidate_id, f"ethics-{region}", score)
+                self.take(c, found, ethics, at)
+                assessed = RecordFeedbackAssessment(app.candidate_id, c.secretary, feedback)
+                self.take(c, assessed, self.secretary(c), at)
+            for app in nominees:  # the survey closed: scoring's intake passes its result on
                 result = self.survey_result(app)
-                self.line.add(
-                    at + timedelta(hours=1),
-                    c.stream,
-                    self.ev.SurveyResultReceived(
-                        candidate_id=app.candidate_id,
-                        survey_id=app.survey_id,
-                        rubric_id="annex5-2020",
-                        responses=result.responses,
-                        mean_per_criterion=result.means,
-                        mean_total=result.mean_total,
-                    ),
-                    Actor(id="system", role="system"),
+                received = ReceiveSurveyResult(
+                    candidate_id=app.candidate_id,
+                    survey_id=app.survey_id,
+                    rubric_id="annex5-2020",
+                    responses=result.responses,
+                    mean_per_criterion=result.means,
+                    mean_total=result.mean_total,
                 )
+                self.take(c, received, INTAKE_ACTOR, at + timedelta(hours=1))
             at = almaty(date(2020, 7, 27), 10)
             sitting, present = self.sitting(c, "stage1_interview", "regional", at)
+            steps: list[Step] = []
             for app in nominees:
-                essay = self.sheets(c, sitting, present, "essay", app, at + timedelta(hours=1))
-                talk = self.sheets(c, sitting, present, "interview", app, at + timedelta(hours=3))
-                ethics, feedback = assessed[app.candidate_id]
-                survey_mean = self.survey_result(app).mean_total or Decimal(0)
-                parts = [
-                    ("stage1_points", app.points, Decimal(1)),
-                    ("survey_mean", survey_mean, Decimal("0.1")),
-                    ("essay_mean", q4(Decimal(sum(essay)) / len(essay)), Decimal(1)),
-                    ("interview_mean", q4(Decimal(sum(talk)) / len(talk)), Decimal(1)),
-                    ("ethics", Decimal(ethics), Decimal(1)),
-                    ("feedback", Decimal(feedback), Decimal(1)),
-                ]
-                components = [
-                    {"name": n, "value": str(v), "weight": str(w), "weighted": str(q4(v * w))}
-                    for n, v, w in parts
-                ]
-                total = q4(sum(q4(v * w) for _, v, w in parts))
-                rows.append(
-                    (
-                        app,
-                        total,
-                        components,
-                        {"essay": len(essay), "interview": len(talk)},
-                        {"essay": sum(essay), "interview": sum(talk)},
-                    )
-                )
+                self.sheets(c, sitting, present, "essay", app, at + timedelta(hours=1), steps)
+                self.sheets(c, sitting, present, "interview", app, at + timedelta(hours=3), steps)
+            self.run(c, steps)
             at += timedelta(hours=8)
-            [finalist] = self.rank(c, sitting, "regional", region, 1, rows, at)
-            top = next(r for r in rows if r[0] is finalist)
-            self.line.add(
-                at,
-                c.stream,
-                self.ev.FinalistSelected.model_validate(
-                    {
-                        "commission_id": c.commission_id,
-                        "sitting_id": sitting,
-                        "edition_id": ed.edition_id,
-                        "region": region,
-                        "candidate_id": finalist.candidate_id,
-                        "regional_total": str(top[1]),
-                        "components": top[2],
-                        "rank": 1,
-                        "top": [finalist.candidate_id],
-                    }
-                ),
-                Actor(id=c.chair, role="chair", region=region),
-            )
+            [ranking] = self.take(c, RankRegion(sitting), self.secretary(c), at)
+            assert isinstance(ranking, RankingComputed)
+            top = ranking.entries[0].candidate_id  # the commission follows its ranking
+            chair = Actor(id=c.chair, role="chair", region=region)
+            [picked] = self.take(c, SelectFinalist(sitting, top), chair, at)
+            assert isinstance(picked, FinalistSelected)
+            # the Republican commission folds every region's FinalistSelected (its repository)
+            self.states[republic] = evolve(self.states[republic], picked)
             self.close(c, "stage1_interview", sitting, at + timedelta(hours=1))
-            finalists.append(finalist)
+            finalists.append(next(a for a in nominees if a.candidate_id == top))
         return finalists
 
     def survey_result(self, app: Applicant) -> Any:
-        from services.survey.events import SurveyResult
+        from services.survey.domain.results import Tally, result_of
 
         if self.results is None:  # first pass, to count the events: any result will do
-            return SurveyResult(
-                responses=1, flagged=0, means=(Decimal(5),) * 16, mean_total=Decimal(80)
-            )
+            return result_of(Tally(count=1, sums=(5,) * 16))
         return self.results[app.survey_id]
 
     def stage_two(self, finalists: list[Applicant]) -> None:
         """The republican defences and the three winners."""
+        from services.scoring.domain.commands import DecideWinners, RegisterDefence
+        from services.scoring.events import RankingComputed
+
         c = self.ed.republican
         for app in finalists:
-            self.line.add(
-                almaty(date(2020, 8, 17), 10),
-                c.stream,
-                self.ev.ProjectDefenceRegistered(
-                    commission_id=c.commission_id,
-                    candidate_id=app.candidate_id,
-                    title="Развитие сельского округа",
-                    budget_tenge=self.rng.randint(10**6, 5 * 10**6),
-                    talk_seconds=self.rng.randint(180, 300),
-                    mode=self.rng.choice(("in_person", "video")),
-                ),
-                self.secretary(c),
+            defence = RegisterDefence(
+                candidate_id=app.candidate_id,
+                title="Развитие сельского округа",
+                budget_tenge=self.rng.randint(10**6, 5 * 10**6),
+                talk_seconds=self.rng.randint(180, 300),
+                mode=self.rng.choice(("in_person", "video")),
             )
+            self.take(c, defence, self.secretary(c), almaty(date(2020, 8, 17), 10))
         at = almaty(date(2020, 9, 15), 10)
         sitting, present = self.sitting(c, "stage2", "winners", at)
-        rows, winners = [], []
+        steps: list[Step] = []
         for app in finalists:
-            sheets = self.sheets(c, sitting, present, "stage2", app, at + timedelta(hours=1))
-            mean = q4(Decimal(sum(sheets)) / len(sheets))
-            rows.append(
-                (
-                    app,
-                    mean,
-                    [
-                        {
-                            "name": "stage2_mean",
-                            "value": str(mean),
-                            "weight": "1",
-                            "weighted": str(mean),
-                        }
-                    ],
-                    {"stage2": len(sheets)},
-                    {"stage2": sum(sheets)},
-                )
-            )
+            self.sheets(c, sitting, present, "stage2", app, at + timedelta(hours=1), steps)
+        self.run(c, steps)
         at += timedelta(hours=8)
-        chosen = self.rank(c, sitting, "winners", None, 3, rows, at)
-        for place, app in enumerate(chosen, 1):
-            row = next(r for r in rows if r[0] is app)
-            winners.append(
-                {
-                    "candidate_id": app.candidate_id,
-                    "place": place,
-                    "mean": str(row[1]),
-                    "sum": row[4]["stage2"],
-                    "sheets": row[3]["stage2"],
-                }
-            )
-        self.line.add(
-            at,
-            c.stream,
-            self.ev.WinnersDecided.model_validate(
-                {
-                    "commission_id": c.commission_id,
-                    "sitting_id": sitting,
-                    "winners": winners,
-                    "by_casting_vote": False,
-                }
-            ),
-            Actor(id=c.chair, role="chair"),
-        )
+        decided = self.take(c, DecideWinners(sitting), Actor(id=c.chair, role="chair"), at)
+        assert isinstance(decided[0], RankingComputed)
+        self.casting_vote(c, sitting, decided[0], at)
         self.close(c, "stage2", sitting, at + timedelta(hours=1))
 
     def after_survey(self) -> Timeline:
         """Everything after the surveys; the same draws whether ``results`` is known or not."""
         self.rng, self.line = random.Random(self.ed.seed + 3), Timeline()
+        self.states, self.clocks = dict(self.saved[0]), dict(self.saved[1])
         self.stage_two(self.stage_one_interviews())
         return self.line
 
