@@ -49,6 +49,18 @@ class EditionView(BaseModel):
 def router(api: Api) -> APIRouter:
     r = APIRouter(prefix="/v1/commissions", tags=["commissions"])
     editions = APIRouter(prefix="/v1/editions", tags=["editions"])
+    _formation(r, api)
+    _stages(r, api)
+    _edition(editions, api)
+    _reads(r, api)
+    root = APIRouter()
+    root.include_router(r)
+    root.include_router(editions)
+    return root
+
+
+def _formation(r: APIRouter, api: Api) -> None:
+    """A commission formed, its members replaced or recused, its materials sent."""
     repo = api.repo
 
     @r.post("", status_code=201, response_model=Formed)
@@ -139,6 +151,11 @@ def router(api: Api) -> APIRouter:
 
         return await api.command(request, "send_materials", run)
 
+
+def _stages(r: APIRouter, api: Api) -> None:
+    """A stage of the commission closed or reopened."""
+    repo = api.repo
+
     @r.post("/{commission_id}/stages/{stage}/close", status_code=201, response_model=Appended)
     async def close_stage(
         commission_id: str, stage: Stage, request: Request, who: Principal = Depends(principal)
@@ -171,6 +188,11 @@ def router(api: Api) -> APIRouter:
 
         return await api.command(request, "reopen_stage", run)
 
+
+def _edition(editions: APIRouter, api: Api) -> None:
+    """The edition's figures as scoring holds them."""
+    repo = api.repo
+
     @editions.get("/{edition_id}", response_model=EditionView)
     async def get_edition(edition_id: str, who: Principal = Depends(principal)) -> EditionView:
         """The scoring rules and the deadlines that bind scoring in an edition."""
@@ -182,6 +204,11 @@ def router(api: Api) -> APIRouter:
                 rules=await repo.rules(uow, edition_id),
                 deadlines=await repo.deadlines(uow, edition_id),
             )
+
+
+def _reads(r: APIRouter, api: Api) -> None:
+    """The commissions, one commission, its rankings and its rubrics."""
+    repo = api.repo
 
     @r.get("", response_model=CommissionsPage)
     async def list_commissions(
@@ -231,8 +258,3 @@ def router(api: Api) -> APIRouter:
         names (ru, en) and maximum; ``derived`` criteria are filled in by a rule."""
         async with api.reading() as uow:
             return (await repo.load(uow, commission_id)).state.rubrics
-
-    root = APIRouter()
-    root.include_router(r)
-    root.include_router(editions)
-    return root
