@@ -60,7 +60,9 @@ def principal(
     known = request.scope.get("state", {}).get("principal")
     if isinstance(known, Principal):
         return known
-    return _authenticate(request.app.state.verifier, request.headers.get("authorization", ""))
+    found = _authenticate(request.app.state.verifier, request.headers.get("authorization", ""))
+    request.state.principal = found  # whose Idempotency-Key it is (shared.http.command)
+    return found
 
 
 def _authenticate(verifier: TokenVerifier, header: str) -> Principal:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from collections.abc import (
     Awaitable,
     Callable,
@@ -13,7 +12,6 @@ from collections.abc import (
 )
 from typing import Any
 
-import sqlalchemy as sa
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -28,7 +26,7 @@ from shared.ids import uuid4
 from shared.logging import get_logger
 from shared.openapi import document
 from shared.problems import domain_error, problem, validation_error
-from shared.store import schema
+from shared.store import idempotency
 from shared.store.eventstore import EventStore, UnitOfWork
 
 log = get_logger("uzdik.http")
@@ -69,31 +67,28 @@ async def command(
     body_hash: str | None = None,
 ) -> JSONResponse:
     """Run a command in one transaction, honouring ``Idempotency-Key`` (same key+body: same
-    answer, nothing appended) and retrying a lost optimistic-concurrency race.
+    answer, nothing appended; :mod:`shared.store.idempotency`) and retrying a lost
+    optimistic-concurrency race. The key is the caller's own: ``scope`` is qualified by the
+    authenticated principal, so another principal's key never replays.
 
     ``body_hash`` identifies the request when its body was streamed elsewhere (an upload);
     otherwise the body's :func:`fingerprint` does."""
     key = request.headers.get("idempotency-key")
+    if key is not None:
+        key = idempotency.check_key(key)
+        scope = _owned(request, scope)
     body_hash = body_hash or fingerprint(request.app.state.fingerprint_key, await request.body())
     for attempt in range(attempts):
         try:
             async with store.transaction() as uow:
-                if key and (stored := await _stored(uow, scope, key, body_hash)):
-                    return stored
+                if key and (stored := await idempotency.recall(uow, scope, key, body_hash)):
+                    return _replayed(stored)
                 result = await run(uow)
                 content = (
                     result.model_dump(mode="json") if hasattr(result, "model_dump") else result
                 )
                 if key:
-                    await uow.conn.execute(
-                        schema.idempotency_keys.insert().values(
-                            scope=scope,
-                            key=key,
-                            request_hash=body_hash,
-                            status_code=status,
-                            response=json.dumps(content, ensure_ascii=False),
-                        )
-                    )
+                    await idempotency.remember(uow, scope, key, body_hash, content, status)
                 return JSONResponse(content, status_code=status)
         except (ConcurrencyError, ConnectionLost):
             if attempt == attempts - 1:
@@ -102,38 +97,32 @@ async def command(
             # A retry racing its own first attempt (a client that stopped waiting) is refused
             # by what that attempt did (already recorded, duplicate); once it has committed,
             # its stored answer is this request's answer too.
-            if key and (stored := await _replay(store, scope, key, body_hash)):
-                return stored
+            if key and (stored := await _recall(store, scope, key, body_hash)):
+                return _replayed(stored)
             raise
     raise AssertionError("unreachable")
 
 
-async def _replay(store: EventStore, scope: str, key: str, body_hash: str) -> JSONResponse | None:
+def _owned(request: Request, scope: str) -> str:
+    """``scope`` qualified by the authenticated principal's subject (hashed when long)."""
+    who = request.scope.get("state", {}).get("principal")
+    if who is None:
+        return scope
+    sub = str(who.sub)
+    owner = sub if len(sub) <= 120 else hashlib.sha256(sub.encode()).hexdigest()
+    return f"{scope}:{owner}"
+
+
+async def _recall(
+    store: EventStore, scope: str, key: str, body_hash: str
+) -> idempotency.Answer | None:
     async with store.transaction() as uow:
-        return await _stored(uow, scope, key, body_hash)
+        return await idempotency.recall(uow, scope, key, body_hash)
 
 
-async def _stored(uow: UnitOfWork, scope: str, key: str, body_hash: str) -> JSONResponse | None:
-    t = schema.idempotency_keys.c
-    row = (
-        await uow.conn.execute(
-            sa.select(t.request_hash, t.status_code, t.response).where(
-                t.scope == scope, t.key == key
-            )
-        )
-    ).first()
-    if row is None:
-        return None
-    if row.request_hash != body_hash:
-        raise DomainError(
-            code="idempotency_key_reused",
-            status=422,
-            detail="this Idempotency-Key was already used with a different request body",
-        )
+def _replayed(stored: idempotency.Answer) -> JSONResponse:
     return JSONResponse(
-        json.loads(row.response),
-        status_code=row.status_code,
-        headers={"Idempotent-Replayed": "true"},
+        stored.response, status_code=stored.status, headers={"Idempotent-Replayed": "true"}
     )
 
 

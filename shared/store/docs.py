@@ -19,9 +19,17 @@ class DocStore:
         self.table = table
 
     async def get(self, model: str, key: str) -> dict[str, Any] | None:
+        text = await self.get_text(model, key)
+        return None if text is None else dict(json.loads(text))
+
+    async def get_text(self, model: str, key: str) -> str | None:
         t = self.table.c
         text = await self.conn.scalar(sa.select(t.doc).where(t.model == model, t.key == key))
-        return None if text is None else dict(json.loads(text))
+        return None if text is None else str(text)
+
+    async def insert_text(self, model: str, key: str, text: str) -> None:
+        """A new document; one that exists already fails on the primary key."""
+        await self.conn.execute(self.table.insert().values(model=model, key=key, doc=text))
 
     async def put(self, model: str, key: str, doc: dict[str, Any]) -> None:
         await self.put_text(model, key, canonical_json(doc))
@@ -66,6 +74,16 @@ class CachedDocStore(DocStore):
         if (model, key) not in self._cache:
             self._cache[(model, key)] = await super().get(model, key)
         return self._cache[(model, key)]
+
+    async def get_text(self, model: str, key: str) -> str | None:
+        if (model, key) in self._cache:
+            doc = self._cache[(model, key)]
+            return None if doc is None else canonical_json(doc)
+        return await super().get_text(model, key)
+
+    async def insert_text(self, model: str, key: str, text: str) -> None:
+        await self.flush()
+        await super().insert_text(model, key, text)
 
     async def put(self, model: str, key: str, doc: dict[str, Any]) -> None:
         self._cache[(model, key)] = doc

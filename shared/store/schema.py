@@ -42,16 +42,6 @@ checkpoints = sa.Table(
     sa.Column("applied_above", sa.Text, nullable=False, server_default="[]"),
 )
 
-idempotency_keys = sa.Table(
-    "idempotency_keys",
-    metadata,
-    sa.Column("scope", sa.String(200), primary_key=True),
-    sa.Column("key", sa.String(200), primary_key=True),
-    sa.Column("request_hash", sa.String(64), nullable=False),
-    sa.Column("status_code", sa.Integer, nullable=False),
-    sa.Column("response", sa.Text, nullable=False),
-)
-
 # Read models (projections and the lookups a service needs) as JSON documents.
 documents = sa.Table(
     "documents",

@@ -67,7 +67,7 @@ def router(ctx: ServiceContext) -> APIRouter:
             actor = await authorised(uow, who, str(application_id), *intent.roles)
             return intent.view(await handle(uow, cause(ctx, request, actor)))
 
-        return await command(request, ctx.store, scope(intent.name, who), run)
+        return await command(request, ctx.store, scope(intent.name), run)
 
     @api.post("", status_code=201, response_model=ApplicationReceipt)
     async def submit_application(
@@ -86,7 +86,7 @@ def router(ctx: ServiceContext) -> APIRouter:
         async def run(uow: UnitOfWork) -> BaseModel:
             return created(await handlers.submit_application(uow, cmd, cause(ctx, request, actor)))
 
-        response = await command(request, ctx.store, scope("submit_application", who), run)
+        response = await command(request, ctx.store, scope("submit_application"), run)
         response.headers["Location"] = f"/v1/applications/{cmd.application_id}"
         return response
 

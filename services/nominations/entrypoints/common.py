@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -45,7 +44,6 @@ def cause(ctx: ServiceContext, request: Request, actor: Actor) -> Cause:
     return Cause(actor=actor, correlation_id=correlation_id(request), at=ctx.now())
 
 
-def scope(name: str, who: Principal) -> str:
-    """Idempotency keys are the caller's own: another principal's key never replays."""
-    owner = who.sub if len(who.sub) <= 120 else hashlib.sha256(who.sub.encode()).hexdigest()
-    return f"nominations.{name}:{owner}"
+def scope(name: str) -> str:
+    """A command's idempotency scope (:func:`shared.http.command` adds the principal)."""
+    return f"nominations.{name}"

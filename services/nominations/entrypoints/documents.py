@@ -72,7 +72,7 @@ def router(ctx: ServiceContext) -> APIRouter:
             return document_view(outcome, kind)
 
         described = described_by(request, cmd.model_dump_json().encode())
-        return await command(described, ctx.store, scope("attach_document", who), run, 200)
+        return await command(described, ctx.store, scope("attach_document"), run, 200)
 
     @api.get(
         "/{application_id}/documents/{kind}",

@@ -48,7 +48,7 @@ def router(ctx: ServiceContext) -> APIRouter:
             envelopes = await handlers.announce_edition(uow, body, cause(ctx, request, actor))
             return Appended(id=body.edition_id, event_ids=[str(e.event_id) for e in envelopes])
 
-        return await command(request, ctx.store, scope("announce_edition", who), run)
+        return await command(request, ctx.store, scope("announce_edition"), run)
 
     @api.post(
         "/editions/{edition_id}/deadline-extensions", status_code=201, response_model=Appended
@@ -67,7 +67,7 @@ def router(ctx: ServiceContext) -> APIRouter:
             envelopes = await handlers.extend_deadline(uow, cmd, cause(ctx, request, actor))
             return Appended(id=cmd.edition_id, event_ids=[str(e.event_id) for e in envelopes])
 
-        return await command(request, ctx.store, scope("extend_deadline", who), run)
+        return await command(request, ctx.store, scope("extend_deadline"), run)
 
     @api.get("/editions/{edition_id}", response_model=EditionView)
     async def get_edition(edition_id: UUID) -> EditionView:

@@ -46,7 +46,6 @@ from services.survey.adapters.ingest_plan import (
     UNRECORDED_KEPT,
     Accepted,
     Burst,
-    IdempotencyKeyReused,
     Out,
     Plan,
     Prepared,
@@ -54,7 +53,6 @@ from services.survey.adapters.ingest_plan import (
     Work,
     flag_earlier,
     scoped_key,
-    stored_answer,
     stored_outcome,
 )
 from services.survey.adapters.readmodels import (
@@ -73,6 +71,7 @@ from services.survey.domain.survey import ResidentFacts, accept_response
 from services.survey.events import ResponseFlagged, ResponseRecorded
 from shared.errors import ConnectionLost, DomainError, NotFound, StaleRead
 from shared.logging import get_logger
+from shared.store import idempotency
 from shared.store.batch import Batch
 from shared.store.canonical import canonical_json
 from shared.store.eventstore import EventStore
@@ -249,9 +248,7 @@ class ResponseWriter:
             sid: self._parsed(found[(SURVEY, sid)]) for sid in surveys if (SURVEY, sid) in found
         }
         states = {sid: doc.state() for sid, doc in docs.items()}
-        stored = {
-            k: stored_answer(found[(IDEMPOTENT, k)]) for k in keys if (IDEMPOTENT, k) in found
-        }
+        stored = {k: found[(IDEMPOTENT, k)] for k in keys if (IDEMPOTENT, k) in found}
         work: dict[str, Work] = {}
         first_with_key: dict[str, int] = {}
         burst = Burst({s.response_id for s in batch})
@@ -260,12 +257,12 @@ class ResponseWriter:
             key = scoped_key(sub)
             if key is not None:
                 if key in stored:
-                    outcomes[index] = stored_outcome(sub, *stored[key])
+                    outcomes[index] = stored_outcome(sub, stored[key])
                     continue
                 if key in first_with_key:
                     first = first_with_key[key]
                     if batch[first].request_hash != sub.request_hash:
-                        outcomes[index] = IdempotencyKeyReused()
+                        outcomes[index] = idempotency.IdempotencyKeyReused()
                     else:
                         repeats.append((index, first))
                     continue
@@ -341,8 +338,9 @@ class ResponseWriter:
                 out.recorded.append((event.response_id, survey_id))
                 key = scoped_key(sub)
                 if key is not None:
-                    answer = {"request_hash": sub.request_hash, "response": body}
-                    out.new.append((IDEMPOTENT, key, canonical_json(answer)))
+                    out.new.append(
+                        (IDEMPOTENT, key, idempotency.record_text(sub.request_hash, body))
+                    )
                 response_id, reasons, later = event.response_id, event.flag_reasons, False
             elif isinstance(event, ResponseFlagged):
                 response_id, reasons, later = event.response_id, event.reasons, True

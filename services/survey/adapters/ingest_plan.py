@@ -3,7 +3,6 @@ their answers, the prepared events and the plan of the one write."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Container, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,13 +15,10 @@ from services.survey.adapters.readmodels import (
 from services.survey.domain.answers import ValidResponse
 from services.survey.domain.survey import response_recorded
 from services.survey.events import Channel, ResponseFlagged, ResponseRecorded
-from shared.errors import DomainError
 from shared.events import Actor, Event
+from shared.store import idempotency
 from shared.store.batch import Batch, Doc
 from shared.store.rendering import Rendered, Renderer
-
-IDEMPOTENCY_SCOPE = "survey_response"
-
 
 PARSED_KEPT = 1_000  # survey documents kept parsed (a region has a few hundred surveys)
 
@@ -63,15 +59,6 @@ class Work:
     events: list[Event] = field(default_factory=list)
     owners: list[int] = field(default_factory=list)  # submission index per event (-1: a flag)
     answered: set[str] = field(default_factory=set)
-
-
-class IdempotencyKeyReused(DomainError):
-    def __init__(self) -> None:
-        super().__init__(
-            code="idempotency_key_reused",
-            status=422,
-            detail="this Idempotency-Key was already used with a different request body",
-        )
 
 
 class Prepared:
@@ -137,20 +124,19 @@ class Out:
 
 
 def scoped_key(sub: Submission) -> str | None:
-    return None if sub.idempotency_key is None else f"{sub.survey_id}:{sub.idempotency_key}"
+    """The idempotency record's key of a response sent with a key (the survey is its scope:
+    residents are anonymous)."""
+    if sub.idempotency_key is None:
+        return None
+    return idempotency.doc_key(f"survey.respond:{sub.survey_id}", sub.idempotency_key)
 
 
-def stored_answer(text: str) -> tuple[str, dict[str, Any]]:
-    answer = json.loads(text)
-    return answer["request_hash"], answer["response"]
-
-
-def stored_outcome(
-    sub: Submission, request_hash: str, response: dict[str, Any]
-) -> Accepted | Exception:
-    if request_hash != sub.request_hash:
-        return IdempotencyKeyReused()
-    return Accepted(response, replayed=True)
+def stored_outcome(sub: Submission, text: str) -> Accepted | Exception:
+    """A retry's answer: the stored one, or 422 if the key came with another body."""
+    try:
+        return Accepted(idempotency.answer_of(text, sub.request_hash).response, replayed=True)
+    except idempotency.IdempotencyKeyReused as refused:
+        return refused
 
 
 def flag_earlier(w: Work, sub: Submission, burst: Burst, unrecorded: Container[UUID]) -> None:

@@ -16,8 +16,9 @@ they can be rebuilt from it). Models:
 * ``survey_roll`` / ``<survey_id>:<resident key>`` — the resident is on the survey's roll.
 * ``survey_flag`` / ``<survey_id>:<position, 12 digits>`` — a flagged response, for the organiser;
   keyed by the position of the flagging event, so the listing is chronological.
-* ``survey_idempotent`` / ``<survey_id>:<Idempotency-Key>`` — the answer given to a response
-  sent with that key (its request's hash and the 201 body), replayed to a retry.
+* ``idempotency`` / ``survey.respond:<survey_id>|<Idempotency-Key>`` — the answer given to a
+  response sent with that key, replayed to a retry (:mod:`shared.store.idempotency`: the one
+  record format of every service).
 * ``survey_due`` / ``<closes_at, UTC ISO>|<survey_id>`` — open surveys by deadline.
 * ``survey_candidate`` / ``<candidate_id>`` — what a survey opened by a nomination needs to
   know about the nominee (from ``CandidateRegistered`` and ``CandidateNominated``).
@@ -45,7 +46,7 @@ from services.survey.events import (
     SurveyOpened,
     SurveyResult,
 )
-from shared.store import schema
+from shared.store import idempotency, schema
 from shared.store.canonical import canonical_json
 from shared.store.eventstore import UnitOfWork
 from shared.store.lookup import rows_by_keys
@@ -55,7 +56,7 @@ TALLY = "survey_tally"
 ANSWERED = "survey_answered"
 ROLL = "survey_roll"
 FLAG = "survey_flag"
-IDEMPOTENT = "survey_idempotent"
+IDEMPOTENT = idempotency.MODEL
 DUE = "survey_due"
 CANDIDATE = "survey_candidate"
 

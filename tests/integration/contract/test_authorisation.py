@@ -28,7 +28,7 @@ from services.registry import SERVICES, spec
 from shared.auth import issue_dev_token
 from shared.runtime import ServiceRuntime
 from shared.settings import Settings
-from shared.store import schema
+from shared.store import idempotency, schema
 from shared.territory import load_territory
 from tests.conftest import _admin
 from tests.harness import Distributed
@@ -467,13 +467,17 @@ def request(m: Matrix, op: tuple[str, str, str]) -> tuple[str, dict[str, Any]]:
 async def written_by(m: Matrix, service: str, after: int, correlation: str) -> list[str]:
     """What the service stored for the request: events after position ``after`` under its
     correlation id, and an idempotency record under its key (the same value)."""
-    t, k = schema.events.c, schema.idempotency_keys.c
+    t, d = schema.events.c, schema.documents.c
     store = m.system.runtimes[service].store
     async with store.engine.connect() as conn:
         rows = await conn.execute(
             sa.select(t.event_type, t.metadata).where(t.global_position > after)
         )
-        keys = await conn.scalar(sa.select(sa.func.count()).where(k.key == correlation))
+        keys = await conn.scalar(
+            sa.select(sa.func.count()).where(
+                d.model == idempotency.MODEL, d.key.endswith(f"|{correlation}")
+            )
+        )
     found = [
         r.event_type for r in rows if json.loads(r.metadata).get("correlation_id") == correlation
     ]

@@ -253,3 +253,32 @@ async def test_a_sheet_after_the_stage_one_deadline_is_refused_until_it_is_exten
         return r.status_code == 201
 
     await world.until(extended)
+
+
+async def test_an_idempotency_key_is_its_senders_own(world: World) -> None:
+    """Two members who send the same sheet under the same Idempotency-Key each record their
+    own: the second is not answered with the first one's sheet (nor is it lost)."""
+    await world.announce()
+    seat = await world.form(REGION)
+    candidate, _ = await one_candidate(world)
+    await world.registered(candidate)
+    sitting, _ = await world.sitting(seat, "stage1_selection", seat.members[:6])
+    keys = await world.keys(seat, "project")
+    body = {"candidate_id": candidate, "kind": "project", "scores": dict.fromkeys(keys, 6)}
+    path, key = f"/v1/sittings/{sitting}/sheets", {"Idempotency-Key": "sheet-1"}
+    answers = []
+    for member in (seat.members[0], seat.members[1], seat.members[0]):
+        headers = {**world.member(seat, member), **key}
+        answers.append(await world.scoring.post(path, json=body, headers=headers))
+    first, second, again = answers
+    assert [a.status_code for a in answers] == [201, 201, 201], [a.text for a in answers]
+    assert first.json()["member_id"] == seat.members[0]
+    assert second.json()["member_id"] == seat.members[1]
+    assert "idempotent-replayed" not in second.headers
+    assert again.headers["idempotent-replayed"] == "true" and again.json() == first.json()
+    too_long = await world.scoring.post(
+        path,
+        json=body,
+        headers={**world.member(seat, seat.members[2]), "Idempotency-Key": "k" * 129},
+    )
+    assert (too_long.status_code, too_long.json()["code"]) == (422, "idempotency_key_invalid")

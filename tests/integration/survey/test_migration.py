@@ -1,5 +1,6 @@
-"""Migrations 0005 and 0006 on both databases: a survey stored before it (tally and stream version in
-its document, idempotency answers in ``idempotency_keys``) goes on as one stored after it."""
+"""Migrations 0005, 0006 and 0008 on both databases: a survey stored before them (tally and stream
+version in its document, idempotency answers in ``idempotency_keys``, then in
+``survey_idempotent`` documents) goes on as one stored after them."""
 
 from __future__ import annotations
 
@@ -26,6 +27,15 @@ from shared.store.eventstore import EventStore, open_store
 from tests.unit.survey.builders import DURING, PEPPER, RULES, open_cmd
 
 SID = str(open_cmd().survey_id)
+# the table of idempotency answers as it was until 0008
+IDEMPOTENCY_KEYS = sa.table(
+    "idempotency_keys",
+    sa.column("scope"),
+    sa.column("key"),
+    sa.column("request_hash"),
+    sa.column("status_code"),
+    sa.column("response"),
+)
 
 
 @pytest.fixture
@@ -61,7 +71,7 @@ async def test_a_survey_from_before_0005_keeps_its_tally_and_its_stored_answers(
         old = {**json.loads(text), "version": 4, "count": 3, "sums": [7] * 16, "flagged": 1}
         await uow.docs.put(SURVEY, SID, old)
         await uow.conn.execute(
-            schema.idempotency_keys.insert().values(
+            IDEMPOTENCY_KEYS.insert().values(
                 scope="survey_response",
                 key=f"{SID}:k-1",
                 request_hash="h",
@@ -69,16 +79,27 @@ async def test_a_survey_from_before_0005_keeps_its_tally_and_its_stored_answers(
                 response=json.dumps({"id": "r-1", "survey_id": SID, "event_ids": ["e-1"]}),
             )
         )
-    await upgrade(store.engine, "0005")  # (0006 then blanks the stored request digests)
+    await upgrade(store.engine)  # 0005 moves the answer, 0006 blanks its digest, 0008 moves it
     async with store.transaction() as uow:
         doc = await get_survey(uow, SID)  # parses: the moved fields are gone
         tally = await get_tally(uow, SID)
     assert doc is not None and doc.status == "open"
     assert (tally.count, tally.flagged, tally.sums) == (3, 1, (7,) * 16)
+    async with store.engine.connect() as conn:
+        moved = await conn.scalar(
+            sa.select(schema.documents.c.doc).where(
+                schema.documents.c.model == IDEMPOTENT,
+                schema.documents.c.key == f"survey.respond:{SID}|k-1",
+            )
+        )
+    assert json.loads(moved) == {  # 0006 blanked the digest: the old key replays nothing
+        "request_hash": "",
+        "status": 201,
+        "response": {"id": "r-1", "survey_id": SID, "event_ids": ["e-1"]},
+    }
     writer = ResponseWriter(store, lambda: DURING)
-    replayed, fresh = await writer.write([answer(1, key="k-1"), answer(2)])
-    assert isinstance(replayed, Accepted) and replayed.replayed
-    assert replayed.body == {"id": "r-1", "survey_id": SID, "event_ids": ["e-1"]}
+    retried, fresh = await writer.write([answer(1, key="k-1"), answer(2)])
+    assert isinstance(retried, DomainError) and retried.code == "idempotency_key_reused"
     assert isinstance(fresh, Accepted)
     async with store.transaction() as uow:
         tally = await get_tally(uow, SID)
@@ -94,14 +115,14 @@ async def test_0006_leaves_no_plain_request_digest_and_an_old_key_replays_nothin
     async with store.transaction() as uow:
         await handlers.open_survey(uow, open_cmd(), RULES, SYSTEM, "t", DURING)
         answer_doc = {"request_hash": digest, "response": {"id": "r-1", "survey_id": SID}}
-        await uow.docs.put(IDEMPOTENT, f"{SID}:k-1", answer_doc)
+        await uow.docs.put("survey_idempotent", f"{SID}:k-1", answer_doc)
         rows = [
             ("roll:" + SID, "k-2", {"id": SID, "event_ids": []}),
             ("paper_import:" + SID, "k-3", {"id": "i-1", "sha256": file_digest, "accepted": 1}),
         ]
         for scope, key, response in rows:
             await uow.conn.execute(
-                schema.idempotency_keys.insert().values(
+                IDEMPOTENCY_KEYS.insert().values(
                     scope=scope,
                     key=key,
                     request_hash=digest,
@@ -111,10 +132,15 @@ async def test_0006_leaves_no_plain_request_digest_and_an_old_key_replays_nothin
             )
     await upgrade(store.engine)
     async with store.engine.connect() as conn:
-        dumped = repr(list(await conn.execute(sa.select(schema.idempotency_keys))))
-        dumped += repr(list(await conn.execute(sa.select(schema.documents))))
+        dumped = repr(list(await conn.execute(sa.select(schema.documents))))
+        moved = await conn.scalar(
+            sa.select(schema.documents.c.doc).where(
+                schema.documents.c.model == IDEMPOTENT,
+                schema.documents.c.key == f"paper_import:{SID}|k-3",
+            )
+        )
     assert digest not in dumped and file_digest not in dumped
-    assert '"accepted": 1' in dumped  # the rest of the stored answer is kept
+    assert json.loads(moved)["response"]["accepted"] == 1  # the rest of the answer is kept
     writer = ResponseWriter(store, lambda: DURING)
     (retried,) = await writer.write([replace(answer(1, key="k-1"), request_hash=digest)])
     assert isinstance(retried, DomainError) and retried.code == "idempotency_key_reused"
