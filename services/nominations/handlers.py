@@ -8,15 +8,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
 
 from shared.errors import Conflict
 from shared.events import SYSTEM, Envelope, Event
-from shared.handlers import Cause, execute, load_state
+from shared.handlers import Cause, append, execute
 from shared.store.eventstore import UnitOfWork
 from shared.territory import Level, load_territory
 
 from .adapters import lookups
+from .adapters.repository import (
+    application_stream,
+    edition_stream,
+    load_application,
+    load_edition,
+)
 from .domain import (
     application,
     application_state,
@@ -26,11 +31,11 @@ from .domain import (
     questionnaire_score,
 )
 from .domain.application import AttachDocument, SubmitApplication, WithdrawApplication
-from .domain.application_state import ApplicationState, ApplicationStatus, require_application
+from .domain.application_state import ApplicationState, ApplicationStatus
 from .domain.complaints import RecordJustifiedComplaints
-from .domain.documents import DocumentKind
 from .domain.edition import AnnounceEdition, EditionState, ExtendDeadline
-from .domain.questionnaire_score import CorrectQuestionnaireScore
+from .domain.eligibility import CheckApplication
+from .domain.questionnaire_score import ConfirmScore, CorrectQuestionnaireScore
 from .events import registry
 
 
@@ -49,14 +54,6 @@ class Outcome:
 Decision = Callable[[ApplicationState, EditionState], Sequence[Event]]
 
 
-def edition_stream(edition_id: str) -> str:
-    return f"edition-{edition_id}"
-
-
-def application_stream(application_id: str) -> str:
-    return f"application-{application_id}"
-
-
 def region_of_rural_district(kato: str) -> str | None:
     """The region of a rural district (None when ``kato`` is no rural district)."""
     territory = load_territory()
@@ -64,31 +61,6 @@ def region_of_rural_district(kato: str) -> str | None:
     if unit is None or unit.level is not Level.rural_district:
         return None
     return territory.region_of(kato).kato
-
-
-# --- queries ---------------------------------------------------------------------------------
-
-
-async def load_edition(uow: UnitOfWork, edition_id: str) -> EditionState:
-    """The edition, or 404 ``edition_not_found``."""
-    state, _ = await load_state(uow, edition_stream(edition_id), registry, edition.evolve)
-    return edition.require_edition(state, edition_id)
-
-
-async def load_application(uow: UnitOfWork, application_id: str) -> tuple[ApplicationState, int]:
-    """The application and its stream version, or 404 ``application_not_found``."""
-    stream = application_stream(application_id)
-    state, version = await load_state(uow, stream, registry, application_state.evolve)
-    return require_application(state, application_id), version
-
-
-async def upload_limit(
-    uow: UnitOfWork, application_id: str, kind: DocumentKind, at: datetime
-) -> int:
-    """How many bytes a ``kind`` upload may have now (refused before any byte is stored)."""
-    state, _ = await load_application(uow, application_id)
-    current = await load_edition(uow, state.edition_id)
-    return application.upload_limit(state, current, kind, at)
 
 
 # --- edition commands ------------------------------------------------------------------------
@@ -104,9 +76,7 @@ async def announce_edition(
         registry,
         edition.evolve,
         lambda state: edition.announce(state, command, cause.actor),
-        cause.actor,
-        cause.correlation_id,
-        occurred_at=cause.at,
+        cause,
     )
 
 
@@ -118,9 +88,7 @@ async def extend_deadline(uow: UnitOfWork, command: ExtendDeadline, cause: Cause
         registry,
         edition.evolve,
         lambda state: edition.extend_deadline(state, command, cause.actor),
-        cause.actor,
-        cause.correlation_id,
-        occurred_at=cause.at,
+        cause,
     )
 
 
@@ -157,10 +125,10 @@ async def attach_document(uow: UnitOfWork, command: AttachDocument, cause: Cause
     )
 
 
-async def check_application(uow: UnitOfWork, application_id: str, cause: Cause) -> Outcome:
+async def check_application(uow: UnitOfWork, command: CheckApplication, cause: Cause) -> Outcome:
     """§10, §11: the secretary's admission check; an admitted questionnaire is scored at once
     (by the system, caused by the admission)."""
-    state, version = await load_application(uow, application_id)
+    state, version = await load_application(uow, command.application_id)
     current = await load_edition(uow, state.edition_id)
     decided = eligibility.decide_admission(state, current, cause.actor, cause.at)
     checked = await _append(uow, state, version, decided, cause)
@@ -172,21 +140,11 @@ async def check_application(uow: UnitOfWork, application_id: str, cause: Cause) 
     return Outcome(scored.state, [*checked.envelopes, *scored.envelopes])
 
 
-async def score_questionnaire(uow: UnitOfWork, application_id: str, cause: Cause) -> Outcome:
-    """Annex 3: the edition's rubric scores an admitted candidate's questionnaire."""
-    return await _decide(
-        uow,
-        application_id,
-        lambda app, ed: questionnaire_score.score_questionnaire(app, ed, cause.at),
-        cause,
-    )
-
-
-async def confirm_score(uow: UnitOfWork, application_id: str, cause: Cause) -> Outcome:
+async def confirm_score(uow: UnitOfWork, command: ConfirmScore, cause: Cause) -> Outcome:
     """The region's secretary confirms the computed questionnaire score."""
     return await _decide(
         uow,
-        application_id,
+        command.application_id,
         lambda app, ed: questionnaire_score.confirm_score(app, ed, cause.actor, cause.at),
         cause,
     )
@@ -248,14 +206,6 @@ async def _append(
     for event in events:
         after = application_state.evolve(after, event)
     assert after is not None
-    envelopes = await uow.append(
-        application_stream(after.application_id),
-        version,
-        events,
-        cause.actor,
-        cause.correlation_id,
-        cause.causation_id,
-        cause.at,
-    )
+    envelopes = await append(uow, application_stream(after.application_id), version, events, cause)
     await lookups.record(uow.docs, after, created=before is None)
     return Outcome(after, envelopes)

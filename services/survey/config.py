@@ -13,7 +13,7 @@ in ``data/``; these are the knobs of one deployment:
   group commit — at most this many responses per transaction, and how long an idle writer
   waits for company before it writes.
 * ``UZDIK_SURVEY_CLOSE_EVERY_S`` (default 30): how often the service closes the surveys whose
-  deadline passed (0: never; the embedded mode calls :func:`~.handlers.close_due` instead).
+  deadline passed (0: never; the embedded mode calls :func:`~.service.close_due` instead).
 
 The resident pepper is ``UZDIK_SURVEY_PEPPER`` (:attr:`shared.settings.Settings.survey_pepper`).
 """

@@ -9,7 +9,6 @@ appends at that version and writes the document back — all in the caller's tra
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,26 +23,33 @@ from services.survey.adapters.readmodels import (
     add_tally,
     delete_prefix,
     due_key,
-    due_surveys,
     existing_keys,
     get_survey,
     get_tally,
     insert_docs,
     put_survey,
+    require_survey,
     resident_doc_key,
     survey_stream,
 )
 from services.survey.domain import roll as roll_domain
 from services.survey.domain import survey as survey_domain
-from services.survey.domain.csv_import import ImportReport, import_responses, parse_paper_poll
+from services.survey.domain.csv_import import (
+    ImportPaperPoll,
+    ImportReport,
+    import_responses,
+    parse_paper_poll,
+)
+from services.survey.domain.roll import UploadRoll
 from services.survey.domain.rubric import SurveyRules, load_rubric
-from services.survey.domain.survey import OpenSurvey, ensure_accepting
-from services.survey.events import CloseReason, SurveyClosed, SurveyOpened
-from shared.errors import DomainError, NotFound, RuleViolation
-from shared.events import SYSTEM, Actor, Envelope
+from services.survey.domain.survey import CloseSurvey, NoteCandidate, OpenSurvey, ensure_accepting
+from services.survey.events import SurveyClosed, SurveyOpened
+from shared.errors import DomainError, RuleViolation
+from shared.events import Envelope
+from shared.handlers import Cause, append
 from shared.ids import uuid7
 from shared.logging import get_logger
-from shared.store.eventstore import EventStore, UnitOfWork
+from shared.store.eventstore import UnitOfWork
 
 log = get_logger("uzdik.survey")
 NAMESPACE = uuid.UUID("6f1d4b0e-5c38-4c5e-9a57-9d0f4b6f2a11")
@@ -59,30 +65,15 @@ def survey_id_for(candidate_id: str) -> UUID:
     return uuid.uuid5(NAMESPACE, f"survey:{candidate_id}")
 
 
-async def require_survey(uow: UnitOfWork, survey_id: UUID | str) -> SurveyDoc:
-    doc = await get_survey(uow, survey_id)
-    if doc is None:
-        raise NotFound("survey_not_found", "no such survey")
-    return doc
-
-
 async def open_survey(
-    uow: UnitOfWork,
-    cmd: OpenSurvey,
-    rules: SurveyRules,
-    actor: Actor,
-    correlation_id: str,
-    now: datetime,
-    causation_id: str | None = None,
+    uow: UnitOfWork, command: OpenSurvey, cause: Cause, *, rules: SurveyRules
 ) -> list[Envelope]:
     """Open a survey (organiser, or a consumed nomination)."""
     await uow.lock()
-    existing = await get_survey(uow, cmd.survey_id)
+    existing = await get_survey(uow, command.survey_id)
     state = None if existing is None else existing.state()
-    events = survey_domain.open_survey(state, cmd, now=now, rules=rules)
-    envelopes = await uow.append(
-        survey_stream(cmd.survey_id), 0, events, actor, correlation_id, causation_id, now
-    )
+    events = survey_domain.open_survey(state, command, now=cause.at, rules=rules)
+    envelopes = await append(uow, survey_stream(command.survey_id), 0, events, cause)
     opened = events[0]
     assert isinstance(opened, SurveyOpened)
     await put_survey(uow, SurveyDoc(opened=opened), new=True)
@@ -90,23 +81,17 @@ async def open_survey(
     return envelopes
 
 
-async def close_survey(
-    uow: UnitOfWork,
-    survey_id: UUID | str,
-    reason: CloseReason,
-    actor: Actor,
-    correlation_id: str,
-    now: datetime,
-) -> SurveyClosed:
+async def close_survey(uow: UnitOfWork, command: CloseSurvey, cause: Cause) -> SurveyClosed:
     """Close with the final result (organiser by hand, or the deadline)."""
+    survey_id = command.survey_id
     stream = survey_stream(survey_id)
     version = (await uow.lock(streams=[stream])).versions[stream]
     doc = await require_survey(uow, survey_id)
     tally = await get_tally(uow, survey_id)
     events = survey_domain.close_survey(
-        doc.state(tally), now=now, reason=reason, flagged=tally.flagged
+        doc.state(tally), now=cause.at, reason=command.reason, flagged=tally.flagged
     )
-    await uow.append(stream, version, events, actor, correlation_id, None, now)
+    await append(uow, stream, version, events, cause)
     closed = events[0]
     assert isinstance(closed, SurveyClosed)
     updated = doc.model_copy(
@@ -121,39 +106,17 @@ async def close_survey(
     return closed
 
 
-async def close_due(store: EventStore, now: datetime) -> list[SurveyClosed]:
-    """Close every open survey whose deadline passed (business time ``now``), each in its own
-    transaction. The embedded mode and the demo call this: their clock is simulated."""
-    async with store.transaction() as uow:
-        due = await due_surveys(uow, now)
-    closed = []
-    for survey_id in due:
-        try:
-            async with store.transaction() as uow:
-                closed.append(
-                    await close_survey(uow, survey_id, "deadline", SYSTEM, f"deadline-{now}", now)
-                )
-        except DomainError as refused:  # closed by hand meanwhile, or a deadline to the µs
-            log.info("survey.close_skipped", survey_id=survey_id, code=refused.code)
-    return closed
-
-
 async def upload_roll(
-    uow: UnitOfWork,
-    survey_id: UUID | str,
-    entries: Sequence[str],
-    pepper: bytes,
-    actor: Actor,
-    correlation_id: str,
-    now: datetime,
+    uow: UnitOfWork, command: UploadRoll, cause: Cause, *, pepper: bytes
 ) -> tuple[SurveyDoc, list[Envelope]]:
     """Set (or replace) the residents' roll: keys stored as documents, the digest logged."""
-    keys = roll_domain.roll_keys(entries, pepper)
+    survey_id = command.survey_id
+    keys = roll_domain.roll_keys(command.residents, pepper)
     stream = survey_stream(survey_id)
     version = (await uow.lock(streams=[stream])).versions[stream]
     doc = await require_survey(uow, survey_id)
     events = roll_domain.upload_roll(doc.state(await get_tally(uow, survey_id)), keys)
-    envelopes = await uow.append(stream, version, events, actor, correlation_id, None, now)
+    envelopes = await append(uow, stream, version, events, cause)
     await delete_prefix(uow, ROLL, f"{survey_id}:")
     await insert_docs(uow, ROLL, [(resident_doc_key(survey_id, k), {}) for k in sorted(keys)])
     updated = doc.model_copy(
@@ -174,16 +137,11 @@ class PaperImport:
 
 
 async def import_paper_poll(
-    uow: UnitOfWork,
-    survey_id: UUID | str,
-    data: bytes,
-    pepper: bytes,
-    actor: Actor,
-    correlation_id: str,
-    now: datetime,
+    uow: UnitOfWork, command: ImportPaperPoll, cause: Cause, *, pepper: bytes
 ) -> PaperImport:
     """A paper poll's CSV: every line accepted and appended, or nothing (422 naming each
     refused line and why)."""
+    survey_id, data, now = command.survey_id, command.data, cause.at
     stream = survey_stream(survey_id)
     version = (await uow.lock(streams=[stream])).versions[stream]
     doc = await require_survey(uow, survey_id)
@@ -205,7 +163,7 @@ async def import_paper_poll(
         raise import_refusal(report)
     import_id = new_id()
     events = import_responses(state, report, now=now, import_id=import_id, new_id=new_id)
-    envelopes = await uow.append(stream, version, events, actor, correlation_id, None, now)
+    envelopes = await append(uow, stream, version, events, cause)
     await insert_docs(uow, ANSWERED, [(k, {}) for k in sorted(keys)])
     await add_tally(uow, survey_id, events)
     return PaperImport(import_id, report, envelopes)
@@ -242,18 +200,14 @@ def import_refusal(report: ImportReport) -> DomainError:
 
 
 async def note_candidate(
-    uow: UnitOfWork,
-    candidate_id: str,
-    facts: dict[str, Any],
-    rules: SurveyRules,
-    now: datetime,
-    causation: Envelope,
+    uow: UnitOfWork, command: NoteCandidate, cause: Cause, *, rules: SurveyRules
 ) -> list[Envelope]:
     """Remember what a nomination's survey needs; open it once both the registration (where)
     and the nomination (when) are known, whatever order they arrive in."""
     await uow.lock()
+    candidate_id = command.candidate_id
     known = await uow.docs.get(CANDIDATE, candidate_id) or {}
-    known.update(facts)
+    known.update(command.facts)
     await uow.docs.put(CANDIDATE, candidate_id, known)
     if not {"rural_district", "region", "edition_id", "nominated_at"} <= known.keys():
         return []
@@ -261,7 +215,7 @@ async def note_candidate(
     if await get_survey(uow, survey_id) is not None:
         return []
     opens_at = datetime.fromisoformat(known["nominated_at"])
-    cmd = OpenSurvey(
+    opening = OpenSurvey(
         survey_id=survey_id,
         edition_id=known["edition_id"],
         candidate_id=candidate_id,
@@ -271,15 +225,7 @@ async def note_candidate(
         closes_at=opens_at + timedelta(days=rules.open_days),
     )
     try:
-        return await open_survey(
-            uow,
-            cmd,
-            rules,
-            SYSTEM,
-            causation.metadata.correlation_id,
-            now,
-            causation_id=str(causation.event_id),
-        )
+        return await open_survey(uow, opening, cause, rules=rules)
     except RuleViolation as refused:  # delivered after its window: nothing left to open
         log.warning("survey.not_opened", candidate_id=candidate_id, code=refused.code)
         return []

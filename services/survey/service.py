@@ -12,6 +12,7 @@ import hashlib
 import time
 from collections.abc import Sequence
 from contextlib import suppress
+from datetime import datetime
 from typing import Any, cast
 from uuid import UUID
 
@@ -19,16 +20,19 @@ from services.survey import handlers
 from services.survey.adapters.group_commit import GroupCommit
 from services.survey.adapters.ingest import ResponseWriter
 from services.survey.adapters.ingest_plan import Accepted, Submission
-from services.survey.adapters.readmodels import SurveyDoc, get_survey
+from services.survey.adapters.readmodels import SurveyDoc, due_surveys, get_survey
 from services.survey.config import SurveyConfig
 from services.survey.domain.abuse import BurstDetector, RateLimiter
 from services.survey.domain.answers import RecordResponse, validate_response
 from services.survey.domain.rubric import Rubric, load_rubric
-from services.survey.domain.survey import ensure_accepting
-from services.survey.events import Channel
+from services.survey.domain.survey import CloseSurvey, ensure_accepting
+from services.survey.events import Channel, SurveyClosed
 from shared.errors import DomainError, NotFound
+from shared.events import SYSTEM
+from shared.handlers import Cause
 from shared.logging import get_logger
 from shared.runtime import ServiceContext, run_beside_store
+from shared.store.eventstore import EventStore
 
 log = get_logger("uzdik.survey")
 
@@ -191,7 +195,7 @@ class SurveyService:
 
     async def close_due(self) -> list[str]:
         """Close the surveys whose deadline passed at business time; their ids."""
-        closed = await handlers.close_due(self.ctx.store, self.ctx.now())
+        closed = await close_due(self.ctx.store, self.ctx.now())
         for event in closed:
             self.forget(event.survey_id)
         return [str(event.survey_id) for event in closed]
@@ -236,3 +240,20 @@ def install(ctx: ServiceContext) -> None:
     service = SurveyService(ctx)
     ctx.extras["survey"] = service
     run_beside_store(ctx, service.start, service.stop)
+
+
+async def close_due(store: EventStore, now: datetime) -> list[SurveyClosed]:
+    """Close every open survey whose deadline passed (business time ``now``), each in its own
+    transaction. The embedded mode and the demo call this: their clock is simulated."""
+    async with store.transaction() as uow:
+        due = await due_surveys(uow, now)
+    closed = []
+    for survey_id in due:
+        cause = Cause(SYSTEM, f"deadline-{now}", now)
+        try:
+            async with store.transaction() as uow:
+                command = CloseSurvey(survey_id=survey_id, reason="deadline")
+                closed.append(await handlers.close_survey(uow, command, cause))
+        except DomainError as refused:  # closed by hand meanwhile, or a deadline to the µs
+            log.info("survey.close_skipped", survey_id=survey_id, code=refused.code)
+    return closed

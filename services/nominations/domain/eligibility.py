@@ -21,7 +21,7 @@ from .files import file_problems
 from .questionnaire import Questionnaire
 from .roles import SECRETARY, require_region, require_role
 from .tenure import almaty_day, served_full_term, years_after
-from .values import almaty_iso, almaty_seconds, almaty_text
+from .values import Frozen, Id, almaty_iso, almaty_seconds, almaty_text
 
 
 def check_eligibility(application: ApplicationState, edition: EditionState) -> list[ErrorItem]:
@@ -135,6 +135,12 @@ def indicators_date(questionnaire: Questionnaire, rules: NominationRules) -> lis
         return []
     detail = f"indicators as of {as_of}; they must be as of {rules.indicators_as_of} (§9)"
     return [ErrorItem("indicators_wrong_date", detail, "questionnaire.indicators.as_of")]
+
+
+class CheckApplication(Frozen):
+    """Command: the secretary's admission check of one application (§10, §11)."""
+
+    application_id: Id
 
 
 def decide_admission(

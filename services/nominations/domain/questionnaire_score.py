@@ -29,6 +29,12 @@ class CorrectQuestionnaireScore(Frozen):
     reason: str
 
 
+class ConfirmScore(Frozen):
+    """Command: the region's secretary confirms the computed questionnaire score."""
+
+    application_id: Id
+
+
 def score_questionnaire(
     application: ApplicationState, edition: EditionState, at: datetime
 ) -> list[Event]:

@@ -20,7 +20,8 @@ from shared.store.eventstore import UnitOfWork
 from .. import handlers
 from ..domain.application import SubmitApplication, WithdrawApplication
 from ..domain.complaints import RecordJustifiedComplaints
-from ..domain.questionnaire_score import CorrectQuestionnaireScore
+from ..domain.eligibility import CheckApplication
+from ..domain.questionnaire_score import ConfirmScore, CorrectQuestionnaireScore
 from ..handlers import Outcome
 from .common import NOMINATING, authorised, cause, scope
 from .ids import uuid7
@@ -103,7 +104,9 @@ def router(ctx: ServiceContext) -> APIRouter:
             who,
             application_id,
             CHECK,
-            lambda uow, c: handlers.check_application(uow, str(application_id), c),
+            lambda uow, c: handlers.check_application(
+                uow, CheckApplication(application_id=str(application_id)), c
+            ),
         )
 
     @api.post(
@@ -120,7 +123,9 @@ def router(ctx: ServiceContext) -> APIRouter:
             who,
             application_id,
             CONFIRM,
-            lambda uow, c: handlers.confirm_score(uow, str(application_id), c),
+            lambda uow, c: handlers.confirm_score(
+                uow, ConfirmScore(application_id=str(application_id)), c
+            ),
         )
 
     @api.post(

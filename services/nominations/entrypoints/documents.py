@@ -21,6 +21,7 @@ from shared.runtime import ServiceContext
 from shared.store.eventstore import UnitOfWork
 
 from .. import handlers
+from ..adapters import repository
 from ..adapters.blobs import BlobRef, BlobStore, too_large
 from ..adapters.media import JPEG, PDF, PNG, VIDEO_TYPES, check_image, measure_video
 from ..adapters.pdf import count_pages
@@ -64,7 +65,7 @@ def router(ctx: ServiceContext) -> APIRouter:
         app_id = str(application_id)
         async with reading(ctx.store) as uow:
             actor = await authorised(uow, who, app_id, *NOMINATING)
-            limit = await handlers.upload_limit(uow, app_id, kind, ctx.now())
+            limit = await repository.upload_limit(uow, app_id, kind, ctx.now())
         cmd = await store_upload(blobs, request, limit, app_id, kind, filename or str(kind))
 
         async def run(uow: UnitOfWork) -> DocumentView:
@@ -85,7 +86,7 @@ def router(ctx: ServiceContext) -> APIRouter:
         """The bytes of one document of the file, with its sniffed media type."""
         async with reading(ctx.store) as uow:
             await authorised(uow, who, str(application_id), *READERS)
-            state, _ = await handlers.load_application(uow, str(application_id))
+            state, _ = await repository.load_application(uow, str(application_id))
         doc = state.documents.get(kind)
         if doc is None:
             raise NotFound("document_not_attached", f"no {kind} is attached to {application_id}")

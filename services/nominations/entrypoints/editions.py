@@ -18,6 +18,7 @@ from shared.territory import Level, load_territory
 from shared.text import TEXT_CHECKED
 
 from .. import handlers
+from ..adapters import repository
 from ..domain.edition import AnnounceEdition, ExtendDeadline
 from .common import cause, reading, scope
 from .schemas import (
@@ -73,7 +74,7 @@ def router(ctx: ServiceContext) -> APIRouter:
     async def get_edition(edition_id: UUID) -> EditionView:
         """An edition: its calendar (extensions applied) and its rules. Public (§8)."""
         async with reading(ctx.store) as uow:
-            return edition_view(await handlers.load_edition(uow, str(edition_id)))
+            return edition_view(await repository.load_edition(uow, str(edition_id)))
 
     api.include_router(territory_router())
     return api

@@ -15,8 +15,7 @@ from shared.runtime import ServiceContext
 from shared.territory import Level, load_territory
 from shared.text import control_in
 
-from .. import handlers
-from ..adapters import lookups
+from ..adapters import lookups, repository
 from .common import READERS, authorised, reading
 from .schemas import ApplicationPage, ApplicationSummary, ApplicationView
 from .views import application_view
@@ -35,7 +34,7 @@ def router(ctx: ServiceContext) -> APIRouter:
         """One application: questionnaire, documents, decision and score."""
         async with reading(ctx.store) as uow:
             await authorised(uow, who, str(application_id), *READERS)
-            state, _ = await handlers.load_application(uow, str(application_id))
+            state, _ = await repository.load_application(uow, str(application_id))
         return application_view(state)
 
     @api.get("", response_model=ApplicationPage)

@@ -46,6 +46,7 @@ from services.survey.events import (
     SurveyOpened,
     SurveyResult,
 )
+from shared.errors import NotFound
 from shared.store import idempotency, schema
 from shared.store.canonical import canonical_json
 from shared.store.eventstore import UnitOfWork
@@ -231,3 +232,11 @@ async def due_surveys(uow: UnitOfWork, now: datetime) -> list[str]:
         sa.select(_docs.c.key).where(_docs.c.model == DUE, _docs.c.key <= bound)
     )
     return [r.key.split("|", 1)[1] for r in rows]
+
+
+async def require_survey(uow: UnitOfWork, survey_id: UUID | str) -> SurveyDoc:
+    """The survey's document, or 404 ``survey_not_found``."""
+    doc = await get_survey(uow, survey_id)
+    if doc is None:
+        raise NotFound("survey_not_found", "no such survey")
+    return doc

@@ -40,6 +40,14 @@ _INTEGER = re.compile(r"^[+-]?\d+$")
 
 
 @dataclass(frozen=True)
+class ImportPaperPoll:
+    """Command: a paper poll's CSV (``iin,a1..aN``), every line accepted or nothing."""
+
+    survey_id: UUID | str
+    data: bytes
+
+
+@dataclass(frozen=True)
 class LineOutcome:
     """One data line: accepted (no errors) or refused with every reason."""
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from uuid import UUID
 
 from services.survey.domain.iin import iin_problem, resident_key
 from services.survey.domain.state import SurveyState, require
@@ -41,6 +43,14 @@ def roll_keys(entries: Sequence[str], pepper: bytes) -> frozenset[str]:
     if errors:
         raise RuleViolation("invalid_roll", f"{len(errors)} invalid IIN(s) in the roll", errors)
     return frozenset(e if _KEY.match(e) else resident_key(e, pepper) for e in entries)
+
+
+@dataclass(frozen=True)
+class UploadRoll:
+    """Command: set (or replace) the residents' roll of a survey (their IINs, never stored)."""
+
+    survey_id: UUID | str
+    residents: Sequence[str]
 
 
 def upload_roll(state: SurveyState | None, keys: frozenset[str]) -> list[Event]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 from services.survey.domain.answers import RecordResponse, ValidResponse, validate_response
@@ -58,6 +59,22 @@ class OpenSurvey:
     region_kato: str
     opens_at: datetime
     closes_at: datetime
+
+
+@dataclass(frozen=True)
+class CloseSurvey:
+    """Command: close the survey with its final result (by hand, or at its deadline)."""
+
+    survey_id: UUID | str
+    reason: CloseReason
+
+
+@dataclass(frozen=True)
+class NoteCandidate:
+    """Command (a consumer's): what a nominee's survey needs to know, as it arrives."""
+
+    candidate_id: str
+    facts: dict[str, Any]
 
 
 def open_survey(

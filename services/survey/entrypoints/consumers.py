@@ -11,9 +11,11 @@ open a second one.
 from __future__ import annotations
 
 from services.survey import handlers
+from services.survey.domain.survey import NoteCandidate
 from services.survey.service import service_of
 from shared.consumers import Consumer
-from shared.events import Envelope
+from shared.events import SYSTEM, Envelope
+from shared.handlers import Cause
 from shared.runtime import ServiceContext
 from shared.store.eventstore import UnitOfWork
 
@@ -30,16 +32,16 @@ def nominees(ctx: ServiceContext) -> Consumer:
             "rural_district": str(p["rural_district"]),
             "region": str(p["region"]),
         }
-        await handlers.note_candidate(
-            uow, str(p["candidate_id"]), facts, rules, ctx.now(), envelope
-        )
+        command = NoteCandidate(candidate_id=str(p["candidate_id"]), facts=facts)
+        cause = Cause.of_event(envelope, SYSTEM, at=ctx.now())
+        await handlers.note_candidate(uow, command, cause, rules=rules)
 
     @consumer.on("CandidateNominated")
     async def nominated(uow: UnitOfWork, envelope: Envelope) -> None:
         p = envelope.payload
         facts = {"nominated_at": envelope.metadata.occurred_at.isoformat()}
-        await handlers.note_candidate(
-            uow, str(p["candidate_id"]), facts, rules, ctx.now(), envelope
-        )
+        command = NoteCandidate(candidate_id=str(p["candidate_id"]), facts=facts)
+        cause = Cause.of_event(envelope, SYSTEM, at=ctx.now())
+        await handlers.note_candidate(uow, command, cause, rules=rules)
 
     return consumer

@@ -27,8 +27,10 @@ from pydantic import ValidationError
 
 from services.survey import handlers
 from services.survey.adapters.readmodels import FLAG, SurveyDoc, get_tally, page
+from services.survey.domain.csv_import import ImportPaperPoll
 from services.survey.domain.results import result_of
-from services.survey.domain.survey import OpenSurvey
+from services.survey.domain.roll import UploadRoll
+from services.survey.domain.survey import CloseSurvey, OpenSurvey
 from services.survey.entrypoints.schemas import (
     MAX_IMPORT_BYTES,
     MAX_ROLL_BYTES,
@@ -44,6 +46,7 @@ from services.survey.service import SurveyService, service_of
 from shared.auth import Principal
 from shared.edge import FastRoute, RawRequest, body_limit, bounded_body, principal
 from shared.errors import ErrorItem, RuleViolation
+from shared.handlers import Cause
 from shared.http import command, correlation_id, fingerprint
 from shared.runtime import ServiceContext
 from shared.store.eventstore import UnitOfWork
@@ -169,9 +172,8 @@ def _surveys(api: APIRouter, ctx: ServiceContext) -> None:
         cmd = OpenSurvey(**body.model_dump())
 
         async def run(uow: UnitOfWork) -> Appended:
-            envelopes = await handlers.open_survey(
-                uow, cmd, svc.rules, actor, correlation_id(request), ctx.now()
-            )
+            cause = Cause(actor, correlation_id(request), ctx.now())
+            envelopes = await handlers.open_survey(uow, cmd, cause, rules=svc.rules)
             return Appended(id=str(body.survey_id), event_ids=[str(e.event_id) for e in envelopes])
 
         return await command(request, ctx.store, "open_survey", run)
@@ -237,7 +239,10 @@ def _answers(api: APIRouter, ctx: ServiceContext) -> None:
 
         async def run(uow: UnitOfWork) -> dict[str, Any]:
             done = await handlers.import_paper_poll(
-                uow, survey_id, data, svc.pepper, actor, correlation_id(request), ctx.now()
+                uow,
+                ImportPaperPoll(survey_id=survey_id, data=data),
+                Cause(actor, correlation_id(request), ctx.now()),
+                pepper=svc.pepper,
             )
             return {
                 "id": str(done.import_id),
@@ -270,12 +275,9 @@ def _answers(api: APIRouter, ctx: ServiceContext) -> None:
         async def run(uow: UnitOfWork) -> Appended:
             _, envelopes = await handlers.upload_roll(
                 uow,
-                survey_id,
-                body.residents,
-                svc.pepper,
-                actor,
-                correlation_id(request),
-                ctx.now(),
+                UploadRoll(survey_id=survey_id, residents=body.residents),
+                Cause(actor, correlation_id(request), ctx.now()),
+                pepper=svc.pepper,
             )
             return Appended(id=str(survey_id), event_ids=[str(e.event_id) for e in envelopes])
 
@@ -342,7 +344,9 @@ def _outcomes(api: APIRouter, ctx: ServiceContext) -> None:
 
         async def run(uow: UnitOfWork) -> dict[str, Any]:
             closed = await handlers.close_survey(
-                uow, survey_id, "manual", actor, correlation_id(request), ctx.now()
+                uow,
+                CloseSurvey(survey_id=survey_id, reason="manual"),
+                Cause(actor, correlation_id(request), ctx.now()),
             )
             return closed.model_dump(mode="json")
 

@@ -21,6 +21,7 @@ from services.survey.domain.answers import ValidResponse
 from services.survey.domain.iin import make_iin, resident_key
 from shared.errors import DomainError
 from shared.events import SYSTEM
+from shared.handlers import Cause
 from shared.migrations import upgrade
 from shared.store import schema
 from shared.store.eventstore import EventStore, open_store
@@ -62,7 +63,7 @@ async def test_a_survey_from_before_0005_keeps_its_tally_and_its_stored_answers(
 ) -> None:
     await upgrade(store.engine, "0004")
     async with store.transaction() as uow:  # opened as the code before 0005 stored it
-        await handlers.open_survey(uow, open_cmd(), RULES, SYSTEM, "t", DURING)
+        await handlers.open_survey(uow, open_cmd(), Cause(SYSTEM, "t", DURING), rules=RULES)
         text = await uow.conn.scalar(
             sa.select(schema.documents.c.doc).where(
                 schema.documents.c.model == SURVEY, schema.documents.c.key == SID
@@ -113,7 +114,7 @@ async def test_0006_leaves_no_plain_request_digest_and_an_old_key_replays_nothin
     digest = hashlib.sha256(b'{"iin": "860101300126", "answers": []}').hexdigest()
     file_digest = hashlib.sha256(b"iin,a1\n860101300126,1\n").hexdigest()
     async with store.transaction() as uow:
-        await handlers.open_survey(uow, open_cmd(), RULES, SYSTEM, "t", DURING)
+        await handlers.open_survey(uow, open_cmd(), Cause(SYSTEM, "t", DURING), rules=RULES)
         answer_doc = {"request_hash": digest, "response": {"id": "r-1", "survey_id": SID}}
         await uow.docs.put("survey_idempotent", f"{SID}:k-1", answer_doc)
         rows = [

@@ -19,9 +19,12 @@ from services.survey.adapters.ingest_plan import Accepted, Submission
 from services.survey.adapters.readmodels import FLAG, get_tally, page
 from services.survey.domain.answers import ValidResponse
 from services.survey.domain.iin import make_iin, resident_key
+from services.survey.domain.roll import UploadRoll
 from services.survey.domain.rubric import SurveyRules
+from services.survey.domain.survey import CloseSurvey
 from shared.errors import DomainError
 from shared.events import SYSTEM
+from shared.handlers import Cause
 from shared.migrations import upgrade
 from shared.store.eventstore import EventStore, open_store
 from tests.unit.survey.builders import CLOSES, DURING, PEPPER, open_cmd
@@ -35,7 +38,7 @@ async def store(tmp_path: Path) -> AsyncIterator[EventStore]:
     store = open_store("survey", f"sqlite+aiosqlite:///{tmp_path / 'survey.db'}")
     await upgrade(store.engine)
     async with store.transaction() as uow:
-        await handlers.open_survey(uow, open_cmd(), RULES, SYSTEM, "test", DURING)
+        await handlers.open_survey(uow, open_cmd(), Cause(SYSTEM, "test", DURING), rules=RULES)
     yield store
     await store.close()
 
@@ -116,7 +119,12 @@ async def test_an_unknown_or_closed_survey_refuses_without_failing_the_batch(
 
 async def test_a_roll_is_checked_under_the_lock(store: EventStore) -> None:
     async with store.transaction() as uow:
-        await handlers.upload_roll(uow, SURVEY, [make_iin(8)], PEPPER, SYSTEM, "t", DURING)
+        await handlers.upload_roll(
+            uow,
+            UploadRoll(survey_id=SURVEY, residents=[make_iin(8)]),
+            Cause(SYSTEM, "t", DURING),
+            pepper=PEPPER,
+        )
     outcomes = await writer(store).write([sub(8), sub(9)])
     assert isinstance(outcomes[0], Accepted)
     assert isinstance(outcomes[1], DomainError) and outcomes[1].code == "not_on_roll"
@@ -294,7 +302,9 @@ async def test_a_batch_after_the_first_writes_without_reading_and_the_write_chec
     assert isinstance(outcomes[1], Accepted)
     assert len(reads) == 2  # the write refused the repeat's document: decided again on a read
     async with store.transaction() as uow:
-        await handlers.close_survey(uow, SURVEY, "manual", SYSTEM, "t", DURING)
+        await handlers.close_survey(
+            uow, CloseSurvey(survey_id=SURVEY, reason="manual"), Cause(SYSTEM, "t", DURING)
+        )
     closed = await w.write([sub(54)])  # the survey as seen is open: the write expects it so
     assert isinstance(closed[0], DomainError) and closed[0].code == "survey_closed"
     events = await store.load(f"survey-{SURVEY}")

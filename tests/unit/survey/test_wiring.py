@@ -19,7 +19,10 @@ from services.survey.domain.abuse import BURST_FROM_SOURCE, BurstDetector
 from services.survey.domain.iin import make_iin, resident_key
 from services.survey.domain.roll import roll_keys
 from services.survey.domain.rubric import BurstRule, SurveyRules
+from services.survey.domain.survey import NoteCandidate
+from services.survey.service import close_due
 from shared.events import SYSTEM, Actor, Event
+from shared.handlers import Cause
 from shared.migrations import upgrade
 from shared.settings import Settings
 from shared.store.eventstore import EventStore, open_store
@@ -100,9 +103,9 @@ async def consume(store: EventStore, events: Sequence[Event], now: datetime) -> 
             else {"nominated_at": envelope.metadata.occurred_at.isoformat()}
         )
         async with store.transaction() as uow:
-            done = await handlers.note_candidate(
-                uow, p["candidate_id"], facts, RULES, now, envelope
-            )
+            command = NoteCandidate(candidate_id=p["candidate_id"], facts=facts)
+            cause = Cause.of_event(envelope, SYSTEM, at=now)
+            done = await handlers.note_candidate(uow, command, cause, rules=RULES)
         opened += [e.event_type for e in done]
     await scratch.close()
     return opened
@@ -143,13 +146,13 @@ async def test_a_nomination_opens_one_survey_whatever_the_order_and_redelivery(
 
 async def test_close_due_closes_at_the_deadline_of_business_time(store: EventStore) -> None:
     async with store.transaction() as uow:
-        await handlers.open_survey(uow, open_cmd(), RULES, SYSTEM, "t", DURING)
-    assert await handlers.close_due(store, CLOSES - timedelta(seconds=1)) == []
-    [closed] = await handlers.close_due(store, CLOSES + timedelta(hours=1))
+        await handlers.open_survey(uow, open_cmd(), Cause(SYSTEM, "t", DURING), rules=RULES)
+    assert await close_due(store, CLOSES - timedelta(seconds=1)) == []
+    [closed] = await close_due(store, CLOSES + timedelta(hours=1))
     assert closed.reason == "deadline" and closed.closed_at == CLOSES
     assert closed.candidate_id == str(open_cmd().candidate_id)
     assert closed.result.responses == 0 and closed.result.mean_total is None
-    assert await handlers.close_due(store, CLOSES + timedelta(days=1)) == []
+    assert await close_due(store, CLOSES + timedelta(days=1)) == []
 
 
 def test_the_fast_route_serves_exactly_the_documented_responses_path() -> None:
