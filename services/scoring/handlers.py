@@ -47,19 +47,21 @@ class Outcome:
 
 
 async def act(
-    uow: UnitOfWork, repo: Repository, commission_id: str, command: cmd.Command, cause: Cause
+    uow: UnitOfWork, command: cmd.Command, cause: Cause, *, repo: Repository, commission_id: str
 ) -> Outcome:
     """The one command every route shares: decide it on the commission, append the events."""
-    return await act_many(uow, repo, commission_id, (command,), cause, items=None)
+    return await act_many(
+        uow, (command,), cause, repo=repo, commission_id=commission_id, items=None
+    )
 
 
 async def act_many(
     uow: UnitOfWork,
-    repo: Repository,
-    commission_id: str,
     commands: Sequence[cmd.Command],
     cause: Cause,
     *,
+    repo: Repository,
+    commission_id: str,
     items: str | None = "items",
 ) -> Outcome:
     """Several commands as one decision (a member's sheets): all are appended, or none. A
@@ -113,7 +115,7 @@ def at_index(error: DomainError, index: int, items: str = "items") -> DomainErro
 
 
 async def form_commission(
-    uow: UnitOfWork, repo: Repository, command: cmd.FormCommission, cause: Cause
+    uow: UnitOfWork, command: cmd.FormCommission, cause: Cause, *, repo: Repository
 ) -> Outcome:
     """§3/§4: form a commission; candidates already admitted in its region register with it."""
     await uow.lock()
@@ -132,12 +134,17 @@ async def form_commission(
 
 
 async def open_sitting(
-    uow: UnitOfWork, repo: Repository, commission_id: str, command: cmd.OpenSitting, cause: Cause
+    uow: UnitOfWork,
+    command: cmd.OpenSitting,
+    cause: Cause,
+    *,
+    repo: Repository,
+    commission_id: str,
 ) -> Outcome:
     await uow.lock()
     if await lookups.sitting_commission(uow.docs, command.sitting_id) is not None:
         raise Conflict("sitting_already_opened", f"sitting {command.sitting_id} exists")
-    outcome = await act(uow, repo, commission_id, command, cause)
+    outcome = await act(uow, command, cause, repo=repo, commission_id=commission_id)
     await lookups.put_sitting(uow.docs, command.sitting_id, commission_id)
     return outcome
 
@@ -152,14 +159,10 @@ class Signing:
 
 
 async def sign(
-    uow: UnitOfWork,
-    repo: Repository,
-    sitting_id: str,
-    signature: Signature,
-    seen: str,
-    cause: Cause,
+    uow: UnitOfWork, command: cmd.GiveSignature, cause: Cause, *, repo: Repository
 ) -> Signing:
     """Keep one signer's verified signature; with both over the same digest, seal the protocol."""
+    sitting_id, signature, seen = command.sitting_id, command.signature, command.seen
     await uow.lock()
     ref = await repo.sitting_ref(uow, sitting_id)
     loaded = await repo.load(uow, ref.commission_id)
@@ -174,8 +177,8 @@ async def sign(
     waiting = tuple(r for r in ("chair", "secretary") if r not in {s.role for s in signed})
     if waiting:
         return Signing(digest, waiting, None)
-    command = cmd.SignProtocol(sitting_id=sitting_id, signatures=signed, at=cause.at)
-    outcome = await act(uow, repo, ref.commission_id, command, cause)
+    seal = cmd.SignProtocol(sitting_id=sitting_id, signatures=signed, at=cause.at)
+    outcome = await act(uow, seal, cause, repo=repo, commission_id=ref.commission_id)
     for role in ("chair", "secretary"):
         await uow.docs.delete(lookups.SIGNATURE, f"{sitting_id}/{role}")
     return Signing(digest, (), outcome)

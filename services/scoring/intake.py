@@ -43,8 +43,7 @@ log = get_logger("uzdik.scoring.intake")
 
 def cause_of(envelope: Envelope) -> Cause:
     """Events appended because of a consumed event carry its correlation and its id."""
-    meta = envelope.metadata
-    return Cause(INTAKE_ACTOR, meta.correlation_id, meta.occurred_at, str(meta.event_id))
+    return Cause.of_event(envelope, INTAKE_ACTOR)
 
 
 # --- nominations --------------------------------------------------------------------------

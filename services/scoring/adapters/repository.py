@@ -26,7 +26,7 @@ from services.scoring.domain import Scoring, ScoringRules, evolve, initial
 from services.scoring.events import FinalistSelected, registry
 from shared.errors import Conflict, NotFound
 from shared.events import Envelope, Event
-from shared.handlers import Cause
+from shared.handlers import Cause, append
 from shared.store import schema
 from shared.store.eventstore import UnitOfWork
 from shared.store.rows import row_to_envelope
@@ -124,14 +124,8 @@ class Repository:
         """Append at the loaded version (a race loses with 409) and fold what was stored."""
         if not events:
             return loaded, []
-        envelopes = await uow.append(
-            stream_of(loaded.ref.commission_id),
-            loaded.version,
-            events,
-            cause.actor,
-            cause.correlation_id,
-            cause.causation_id,
-            cause.at,
+        envelopes = await append(
+            uow, stream_of(loaded.ref.commission_id), loaded.version, events, cause
         )
         after = self._fold(loaded, envelopes)
         self._states[loaded.ref.commission_id] = after

@@ -214,6 +214,16 @@ class SignProtocol:
     at: datetime
 
 
+@dataclass(frozen=True)
+class GiveSignature:
+    """The chair or the secretary signs the protocol's ``seen`` digest (``handlers.sign`` keeps
+    it until both signed, then decides :class:`SignProtocol`): not decided on its own."""
+
+    sitting_id: str
+    signature: Signature
+    seen: str
+
+
 Command = (
     FormCommission
     | ReplaceMember

@@ -74,7 +74,9 @@ def router(api: Api) -> APIRouter:
         else:
             actor = authorise(who, ref, "secretary", "chair", "member")
             command = cmd.RecordFeedbackAssessment(candidate_id, who.sub, body.score, body.note)
-        out = await handlers.act(uow, repo, commission_id, command, api.cause(request, actor))
+        out = await handlers.act(
+            uow, command, api.cause(request, actor), repo=repo, commission_id=commission_id
+        )
         return Appended(id=candidate_id, event_ids=out.event_ids)
 
     @r.post("/candidates/{candidate_id}/ethics-results", status_code=201, response_model=Appended)
@@ -126,7 +128,9 @@ def router(api: Api) -> APIRouter:
                 talk_seconds=body.talk_seconds,
                 mode=body.mode,
             )
-            out = await handlers.act(uow, repo, commission_id, command, api.cause(request, actor))
+            out = await handlers.act(
+                uow, command, api.cause(request, actor), repo=repo, commission_id=commission_id
+            )
             return Appended(id=candidate_id, event_ids=out.event_ids)
 
         return await api.command(request, "register_defence", run)

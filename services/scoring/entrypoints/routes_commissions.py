@@ -82,7 +82,7 @@ def _formation(r: APIRouter, api: Api) -> None:
         )
 
         async def run(uow: UnitOfWork) -> Formed:
-            out = await handlers.form_commission(uow, repo, command, api.cause(request, actor))
+            out = await handlers.form_commission(uow, command, api.cause(request, actor), repo=repo)
             registered = len(out.envelopes) - len(out.events)
             return Formed(id=body.commission_id, event_ids=out.event_ids, registered=registered)
 
@@ -105,7 +105,9 @@ def _formation(r: APIRouter, api: Api) -> None:
                 reason=body.reason,
                 chair_id=body.chair_id,
             )
-            out = await handlers.act(uow, repo, commission_id, command, api.cause(request, actor))
+            out = await handlers.act(
+                uow, command, api.cause(request, actor), repo=repo, commission_id=commission_id
+            )
             return Appended(id=commission_id, event_ids=out.event_ids)
 
         return await api.command(request, "replace_member", run)
@@ -126,7 +128,9 @@ def _formation(r: APIRouter, api: Api) -> None:
             command = cmd.RecuseMember(
                 member_id=member, candidate_id=body.candidate_id, reason=body.reason
             )
-            out = await handlers.act(uow, repo, commission_id, command, api.cause(request, actor))
+            out = await handlers.act(
+                uow, command, api.cause(request, actor), repo=repo, commission_id=commission_id
+            )
             return Appended(id=commission_id, event_ids=out.event_ids)
 
         return await api.command(request, "recuse", run)
@@ -146,7 +150,9 @@ def _formation(r: APIRouter, api: Api) -> None:
         async def run(uow: UnitOfWork) -> Appended:
             actor = authorise(who, await repo.ref(uow, commission_id), "secretary")
             command = cmd.SendMaterials(at=api.ctx.now(), note=body.note)
-            out = await handlers.act(uow, repo, commission_id, command, api.cause(request, actor))
+            out = await handlers.act(
+                uow, command, api.cause(request, actor), repo=repo, commission_id=commission_id
+            )
             return Appended(id=f"{commission_id}/materials", event_ids=out.event_ids)
 
         return await api.command(request, "send_materials", run)
@@ -165,7 +171,9 @@ def _stages(r: APIRouter, api: Api) -> None:
         async def run(uow: UnitOfWork) -> Appended:
             actor = authorise(who, await repo.ref(uow, commission_id), "secretary", "chair")
             command = cmd.CloseStage(stage=stage, at=api.ctx.now())
-            out = await handlers.act(uow, repo, commission_id, command, api.cause(request, actor))
+            out = await handlers.act(
+                uow, command, api.cause(request, actor), repo=repo, commission_id=commission_id
+            )
             return Appended(id=f"{commission_id}/{stage}", event_ids=out.event_ids)
 
         return await api.command(request, "close_stage", run)
@@ -183,7 +191,9 @@ def _stages(r: APIRouter, api: Api) -> None:
         async def run(uow: UnitOfWork) -> Appended:
             actor = authorise(who, await repo.ref(uow, commission_id), "chair", "organiser")
             command = cmd.ReopenStage(stage=stage, reason=body.reason, at=api.ctx.now())
-            out = await handlers.act(uow, repo, commission_id, command, api.cause(request, actor))
+            out = await handlers.act(
+                uow, command, api.cause(request, actor), repo=repo, commission_id=commission_id
+            )
             return Appended(id=f"{commission_id}/{stage}", event_ids=out.event_ids)
 
         return await api.command(request, "reopen_stage", run)

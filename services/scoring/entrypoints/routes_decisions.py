@@ -73,7 +73,9 @@ def router(api: Api) -> APIRouter:
     ) -> handlers.Outcome:
         ref = await repo.sitting_ref(uow, sitting_id)
         actor = authorise(who, ref, *DECIDERS)
-        return await handlers.act(uow, repo, ref.commission_id, command, api.cause(request, actor))
+        return await handlers.act(
+            uow, command, api.cause(request, actor), repo=repo, commission_id=ref.commission_id
+        )
 
     @r.post("/nominations", status_code=201, response_model=Decision)
     async def nominate(
@@ -112,7 +114,9 @@ def router(api: Api) -> APIRouter:
                 scope=body.scope,
             )
             cause = api.cause(request, actor)
-            out = await handlers.act(uow, repo, ref.commission_id, command, cause)
+            out = await handlers.act(
+                uow, command, cause, repo=repo, commission_id=ref.commission_id
+            )
             return decision(sitting_id, out, waiting.ranking if waiting else None)
 
         return await api.command(request, "casting_vote", run)

@@ -78,7 +78,9 @@ def _sitting_routes(r: APIRouter, api: Api) -> None:
                 sitting_id=sitting_id, stage=body.stage, purpose=body.purpose, at=api.ctx.now()
             )
             cause = api.cause(request, actor)
-            out = await handlers.open_sitting(uow, repo, body.commission_id, command, cause)
+            out = await handlers.open_sitting(
+                uow, command, cause, repo=repo, commission_id=body.commission_id
+            )
             return Appended(id=sitting_id, event_ids=out.event_ids)
 
         return await api.command(request, "open_sitting", run)
@@ -95,7 +97,9 @@ def _sitting_routes(r: APIRouter, api: Api) -> None:
             actor = authorise(who, ref, "secretary", "chair")
             command = cmd.RecordAttendance(sitting_id=sitting_id, present=tuple(body.present))
             cause = api.cause(request, actor)
-            out = await handlers.act(uow, repo, ref.commission_id, command, cause)
+            out = await handlers.act(
+                uow, command, cause, repo=repo, commission_id=ref.commission_id
+            )
             (att,) = out.of_type(AttendanceRecorded)
             assert isinstance(att, AttendanceRecorded)
             return Attendance(
@@ -163,7 +167,9 @@ def _sheet_routes(r: APIRouter, api: Api) -> None:
             for b in bodies
         ]
         cause = api.cause(request, actor)
-        out = await handlers.act_many(uow, repo, ref.commission_id, commands, cause, items=items)
+        out = await handlers.act_many(
+            uow, commands, cause, repo=repo, commission_id=ref.commission_id, items=items
+        )
         found = [sheet_of(e) for e in out.events if isinstance(e, ScoreRecorded)]
         return Sheets(sheets=found, event_ids=out.event_ids)
 
@@ -185,7 +191,9 @@ def _sheet_routes(r: APIRouter, api: Api) -> None:
                 scores=body.scores,
             )
             cause = api.cause(request, actor)
-            out = await handlers.act(uow, repo, ref.commission_id, command, cause)
+            out = await handlers.act(
+                uow, command, cause, repo=repo, commission_id=ref.commission_id
+            )
             (event,) = out.of_type(ScoreCorrected)
             assert isinstance(event, ScoreCorrected)
             return sheet_of(event)
@@ -238,8 +246,8 @@ def _protocol_routes(r: APIRouter, api: Api) -> None:
             signature = Signature(
                 role=role, person_id=who.sub, public_key=body.public_key, signature=body.signature
             )
-            cause = api.cause(request, actor)
-            done = await handlers.sign(uow, repo, sitting_id, signature, body.digest, cause)
+            command = cmd.GiveSignature(sitting_id, signature, body.digest)
+            done = await handlers.sign(uow, command, api.cause(request, actor), repo=repo)
             return Signing(
                 sitting_id=sitting_id,
                 digest=done.digest,

@@ -38,14 +38,14 @@ async def formed(store: EventStore, repo: Repository) -> str:
         secretary=Person(person_id="sec", name="Secretary", position="akimat_employee"),
     )
     async with store.transaction() as uow:
-        await handlers.form_commission(uow, repo, command, SECRETARY)
+        await handlers.form_commission(uow, command, SECRETARY, repo=repo)
     return command.commission_id
 
 
 async def open_sitting(store: EventStore, repo: Repository, sitting_id: str) -> None:
     command = c.OpenSitting(sitting_id, "stage1_selection", "scoring", SECRETARY.at)
     async with store.transaction() as uow:
-        await handlers.open_sitting(uow, repo, "rc-19", command, SECRETARY)
+        await handlers.open_sitting(uow, command, SECRETARY, repo=repo, commission_id="rc-19")
 
 
 async def state_of(store: EventStore, repo: Repository) -> Scoring:
@@ -67,7 +67,7 @@ async def test_another_process_appending_and_a_rolled_back_append_are_both_notic
     with pytest.raises(Boom):
         async with store.transaction() as uow:
             command = c.OpenSitting("s3", "stage1_selection", "scoring", SECRETARY.at)
-            await handlers.open_sitting(uow, mine, "rc-19", command, SECRETARY)
+            await handlers.open_sitting(uow, command, SECRETARY, repo=mine, commission_id="rc-19")
             raise Boom  # rolled back after the cache saw the append
     await open_sitting(store, theirs, "s4")  # the same version, another event
     cached = await state_of(store, mine)
