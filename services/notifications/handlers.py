@@ -8,11 +8,21 @@ this database), ``webhook_bodies`` (the result events to deliver, by event id).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from services.notifications.adapters import contacts
+from services.notifications.domain.commands import (
+    EraseContact,
+    QueueNotification,
+    QueueWebhooks,
+    RecordContact,
+    RecordFailed,
+    RecordSent,
+    Redeliver,
+    Requeue,
+    Subscribe,
+    Unsubscribe,
+)
 from services.notifications.domain.edition_figures import NotificationRules, backoff, max_attempts
 from services.notifications.domain.messages import notification_id
 from services.notifications.events import (
@@ -27,8 +37,8 @@ from services.notifications.events import (
     WebhookUnsubscribed,
 )
 from shared.errors import Conflict, NotFound
-from shared.events import SYSTEM, Actor, Envelope
-from shared.handlers import Cause
+from shared.events import SYSTEM, Envelope, Event
+from shared.handlers import Cause, append
 from shared.store.eventstore import UnitOfWork
 
 NOTIFICATIONS = "notifications"
@@ -42,98 +52,83 @@ def stream_of(nid: str) -> str:
     return f"notification-{nid}"
 
 
-@dataclass(frozen=True)
-class Because:
-    """What made a message due: an event (its id), or a reminder's own key."""
-
-    cause_id: str
-    correlation_id: str
-    occurred_at: datetime
-    causation_id: str | None = None
-
-    @classmethod
-    def of(cls, envelope: Envelope) -> Because:
-        m = envelope.metadata
-        return cls(str(m.event_id), m.correlation_id, m.occurred_at, str(m.event_id))
+async def _recorded(
+    uow: UnitOfWork, stream_id: str, version: int | None, event: Event, cause: Cause
+) -> list[Envelope]:
+    """Append ``event`` as ``cause`` (its actor, correlation and causation), stamped when it is
+    recorded (the store's clock) — not at ``cause.at``, which these events never carried: the
+    business time of a queued message is its document's ``queued_at``, of a requeued one its
+    outbox time."""
+    return await uow.append(
+        stream_id, version, [event], cause.actor, cause.correlation_id, cause.causation_id
+    )
 
 
 QUEUED = {"status": "queued", "attempts": 0, "last_error": None}  # a new message's delivery
 
 
 async def queue(
-    uow: UnitOfWork,
-    rules: NotificationRules,
-    cause: Envelope | Because,
-    recipient: str,
-    role: str,
-    template: str,
-    params: dict[str, Any],
-    channel: str = "email",
-    extra: dict[str, Any] | None = None,
-    now: datetime | None = None,
+    uow: UnitOfWork, command: QueueNotification, cause: Cause, *, rules: NotificationRules
 ) -> str | None:
     """Queue one message; ``None`` when this cause already queued it (a redelivery)."""
-    why = cause if isinstance(cause, Because) else Because.of(cause)
-    nid = notification_id(why.cause_id, recipient, template, channel)
+    c = command
+    nid = notification_id(c.because, c.recipient, c.template, c.channel)
     if await uow.stream_version(stream_of(nid)) > 0:
         return None
-    language = await contacts.language(uow, recipient, rules.default_language)
+    language = await contacts.language(uow, c.recipient, rules.default_language)
     event = NotificationQueued(
         notification_id=nid,
-        recipient=recipient,
-        role=role,
-        channel=channel,
-        template=template,
+        recipient=c.recipient,
+        role=c.role,
+        channel=c.channel,
+        template=c.template,
         language=language,
-        params=params,
-        cause_event_id=why.cause_id,
+        params=c.params,
+        cause_event_id=c.because,
     )
-    await uow.append(stream_of(nid), 0, [event], SYSTEM, why.correlation_id, why.causation_id)
+    await _recorded(uow, stream_of(nid), 0, event, cause)
     await uow.docs.put(
         NOTIFICATIONS,
         nid,
         {
             **event.model_dump(mode="json", exclude={"params", "cause_event_id"}),
             **QUEUED,
-            "queued_at": why.occurred_at.isoformat(),
-            **(extra or {}),
+            "queued_at": cause.at.isoformat(),
+            **(c.extra or {}),
         },
     )
-    await uow.docs.put(OUTBOX, nid, {"next_at": (now or uow.store.clock()).isoformat()})
+    await uow.docs.put(OUTBOX, nid, {"next_at": uow.store.clock().isoformat()})
     return nid
 
 
-async def record_sent(uow: UnitOfWork, nid: str, attempt: int, at: datetime) -> None:
+async def record_sent(uow: UnitOfWork, command: RecordSent, cause: Cause) -> None:
+    """The message went out at ``cause.at``."""
+    nid, at = command.notification_id, cause.at
     doc = await uow.docs.get(NOTIFICATIONS, nid)
     if doc is None or doc["status"] == "sent":
         return
     event = NotificationSent(
-        notification_id=nid, channel=doc["channel"], attempt=attempt, sent_at=at
+        notification_id=nid, channel=doc["channel"], attempt=command.attempt, sent_at=at
     )
-    await uow.append(stream_of(nid), None, [event], SYSTEM, f"send-{nid}", occurred_at=at)
+    await append(uow, stream_of(nid), None, [event], cause)
     await uow.docs.put(
         NOTIFICATIONS,
         nid,
-        {**doc, "status": "sent", "attempts": attempt, "sent_at": at.isoformat()},
+        {**doc, "status": "sent", "attempts": command.attempt, "sent_at": at.isoformat()},
     )
     await uow.docs.delete(OUTBOX, nid)
 
 
 async def record_failed(
-    uow: UnitOfWork,
-    rules: NotificationRules,
-    nid: str,
-    attempt: int,
-    error: str,
-    at: datetime,
-    permanent: bool = False,
+    uow: UnitOfWork, command: RecordFailed, cause: Cause, *, rules: NotificationRules
 ) -> None:
-    """Record a failed attempt: retried after a backoff, or final (a dead letter) at the
-    channel's limit or when the refusal is ``permanent``."""
+    """Record a failed attempt (at ``cause.at``): retried after a backoff, or final (a dead
+    letter) at the channel's limit or when the refusal is ``permanent``."""
+    nid, attempt, at, error = command.notification_id, command.attempt, cause.at, command.error
     doc = await uow.docs.get(NOTIFICATIONS, nid)
     if doc is None or doc["status"] == "sent":
         return
-    final = permanent or attempt >= max_attempts(rules, doc["channel"])
+    final = command.permanent or attempt >= max_attempts(rules, doc["channel"])
     retry_at = None if final else at + backoff(rules, attempt)
     event = NotificationFailed(
         notification_id=nid,
@@ -144,7 +139,7 @@ async def record_failed(
         retry_at=retry_at,
         failed_at=at,
     )
-    await uow.append(stream_of(nid), None, [event], SYSTEM, f"send-{nid}", occurred_at=at)
+    await append(uow, stream_of(nid), None, [event], cause)
     status = "dead" if final else "retrying"
     await uow.docs.put(
         NOTIFICATIONS,
@@ -158,15 +153,17 @@ async def record_failed(
         await uow.docs.put(OUTBOX, nid, {"next_at": retry_at.isoformat()})
 
 
-async def requeue(uow: UnitOfWork, nid: str, reason: str, cause: Cause) -> bool:
-    """Queue a sent or dead-lettered message again (a redelivery on request)."""
+async def requeue(uow: UnitOfWork, command: Requeue, cause: Cause) -> bool:
+    """Queue a sent or dead-lettered message again (a redelivery on request), due at
+    ``cause.at``; False when it is already waiting to be sent."""
+    nid = command.notification_id
     doc = await uow.docs.get(NOTIFICATIONS, nid)
     if doc is None:
         raise NotFound("notification_not_found", f"no notification {nid}")
     if await uow.docs.get(OUTBOX, nid) is not None:
         return False  # already waiting to be sent
-    event = NotificationRequeued(notification_id=nid, reason=reason)
-    await uow.append(stream_of(nid), None, [event], cause.actor, cause.correlation_id)
+    event = NotificationRequeued(notification_id=nid, reason=command.reason)
+    await _recorded(uow, stream_of(nid), None, event, cause)
     await uow.docs.put(NOTIFICATIONS, nid, {**doc, "status": "queued", "attempts": 0})
     await uow.docs.put(OUTBOX, nid, {"next_at": cause.at.isoformat()})
     return True
@@ -175,70 +172,58 @@ async def requeue(uow: UnitOfWork, nid: str, reason: str, cause: Cause) -> bool:
 # --- contacts ----------------------------------------------------------------------------
 
 
-async def record_contact(
-    uow: UnitOfWork, recipient: str, email: str, language: str, cause: Cause
-) -> None:
-    await contacts.put(uow, recipient, email, language)
-    event = ContactRecorded(recipient=recipient, channel="email", language=language)
-    await uow.append(f"contact-{recipient}", None, [event], cause.actor, cause.correlation_id)
+async def record_contact(uow: UnitOfWork, command: RecordContact, cause: Cause) -> None:
+    c = command
+    await contacts.put(uow, c.recipient, c.email, c.language)
+    event = ContactRecorded(recipient=c.recipient, channel="email", language=c.language)
+    await _recorded(uow, f"contact-{c.recipient}", None, event, cause)
 
 
-async def erase_contact(uow: UnitOfWork, recipient: str, reason: str, cause: Cause) -> None:
+async def erase_contact(uow: UnitOfWork, command: EraseContact, cause: Cause) -> None:
+    recipient = command.recipient
     if not await contacts.erase(uow, recipient):
         raise NotFound("contact_not_found", f"no contact is recorded for {recipient}")
-    event = ContactErased(recipient=recipient, reason=reason)
-    await uow.append(f"contact-{recipient}", None, [event], cause.actor, cause.correlation_id)
+    event = ContactErased(recipient=recipient, reason=command.reason)
+    await _recorded(uow, f"contact-{recipient}", None, event, cause)
 
 
 # --- webhooks ----------------------------------------------------------------------------
 
 
-async def subscribe(
-    uow: UnitOfWork,
-    subscription_id: str,
-    integrator: str,
-    url: str,
-    event_types: list[str],
-    secret: str,
-    cause: Cause,
-) -> None:
-    if await uow.docs.get(SUBSCRIPTIONS, subscription_id) is not None:
-        raise Conflict("subscription_exists", f"subscription {subscription_id} exists")
+async def subscribe(uow: UnitOfWork, command: Subscribe, cause: Cause) -> None:
+    c, sid = command, command.subscription_id
+    if await uow.docs.get(SUBSCRIPTIONS, sid) is not None:
+        raise Conflict("subscription_exists", f"subscription {sid} exists")
     event = WebhookSubscribed(
-        subscription_id=subscription_id,
-        integrator=f"integrator:{integrator}",
-        url=url,
-        event_types=tuple(event_types),
+        subscription_id=sid,
+        integrator=f"integrator:{c.integrator}",
+        url=c.url,
+        event_types=c.event_types,
     )
-    await uow.append(
-        f"subscription-{subscription_id}", 0, [event], cause.actor, cause.correlation_id
-    )
+    await _recorded(uow, f"subscription-{sid}", 0, event, cause)
     await uow.docs.put(
         SUBSCRIPTIONS,
-        subscription_id,
+        sid,
         {
-            "subscription_id": subscription_id,
-            "integrator": integrator,
-            "url": url,
-            "event_types": event_types,
+            "subscription_id": sid,
+            "integrator": c.integrator,
+            "url": c.url,
+            "event_types": list(c.event_types),
             "active": True,
         },
     )
-    await uow.docs.put(SECRETS, subscription_id, {"secret": secret})
+    await uow.docs.put(SECRETS, sid, {"secret": c.secret})
 
 
-async def unsubscribe(uow: UnitOfWork, subscription_id: str, cause: Cause) -> None:
-    doc = await uow.docs.get(SUBSCRIPTIONS, subscription_id)
+async def unsubscribe(uow: UnitOfWork, command: Unsubscribe, cause: Cause) -> None:
+    sid = command.subscription_id
+    doc = await uow.docs.get(SUBSCRIPTIONS, sid)
     if doc is None or not doc["active"]:
-        raise NotFound("subscription_not_found", f"no active subscription {subscription_id}")
-    event = WebhookUnsubscribed(
-        subscription_id=subscription_id, integrator=f"integrator:{doc['integrator']}"
-    )
-    await uow.append(
-        f"subscription-{subscription_id}", None, [event], cause.actor, cause.correlation_id
-    )
-    await uow.docs.put(SUBSCRIPTIONS, subscription_id, {**doc, "active": False})
-    await uow.docs.delete(SECRETS, subscription_id)
+        raise NotFound("subscription_not_found", f"no active subscription {sid}")
+    event = WebhookUnsubscribed(subscription_id=sid, integrator=f"integrator:{doc['integrator']}")
+    await _recorded(uow, f"subscription-{sid}", None, event, cause)
+    await uow.docs.put(SUBSCRIPTIONS, sid, {**doc, "active": False})
+    await uow.docs.delete(SECRETS, sid)
 
 
 def wants(subscription: dict[str, Any], event_type: str) -> bool:
@@ -247,9 +232,11 @@ def wants(subscription: dict[str, Any], event_type: str) -> bool:
 
 
 async def queue_webhooks(
-    uow: UnitOfWork, rules: NotificationRules, envelope: Envelope, only: str | None = None
+    uow: UnitOfWork, command: QueueWebhooks, cause: Cause, *, rules: NotificationRules
 ) -> list[str]:
-    """Queue a result event for every active subscription that wants it (or ``only`` one)."""
+    """Queue a result event for every active subscription that wants it (or ``only`` one);
+    ``cause`` is the event's (:meth:`Cause.of_event`), its id what each message is due to."""
+    envelope = command.envelope
     await uow.docs.put(
         BODIES,
         str(envelope.event_id),
@@ -257,16 +244,16 @@ async def queue_webhooks(
     )
     queued = []
     for key, sub in await uow.docs.list(SUBSCRIPTIONS):
-        if (only is not None and key != only) or not wants(sub, envelope.event_type):
+        if (command.only is not None and key != command.only) or not wants(
+            sub, envelope.event_type
+        ):
             continue
-        nid = await queue(
-            uow,
-            rules,
-            envelope,
-            f"integrator:{sub['integrator']}",
-            "integrator",
-            envelope.event_type,
-            {"subscription_id": key, "event_id": str(envelope.event_id)},
+        message = QueueNotification(
+            because=str(envelope.event_id),
+            recipient=f"integrator:{sub['integrator']}",
+            role="integrator",
+            template=envelope.event_type,
+            params={"subscription_id": key, "event_id": str(envelope.event_id)},
             channel="webhook",
             extra={
                 "subscription_id": key,
@@ -275,19 +262,22 @@ async def queue_webhooks(
                 "position": envelope.global_position,
             },
         )
+        nid = await queue(uow, message, cause, rules=rules)
         if nid:
             queued.append(nid)
     return queued
 
 
 async def redeliver_from(
-    uow: UnitOfWork, rules: NotificationRules, subscription_id: str, position: int, cause: Cause
+    uow: UnitOfWork, command: Redeliver, cause: Cause, *, rules: NotificationRules
 ) -> list[str]:
     """Deliver again, to one subscription, every result event from ``position`` on (a
-    message already delivered or dead-lettered is requeued; one never queued is queued)."""
-    sub = await uow.docs.get(SUBSCRIPTIONS, subscription_id)
+    message already delivered or dead-lettered is requeued as ``cause``; one never queued is
+    queued as its event's consumer would have)."""
+    sid, position = command.subscription_id, command.position
+    sub = await uow.docs.get(SUBSCRIPTIONS, sid)
     if sub is None or not sub["active"]:
-        raise NotFound("subscription_not_found", f"no active subscription {subscription_id}")
+        raise NotFound("subscription_not_found", f"no active subscription {sid}")
     requeued = []
     bodies = sorted(
         (doc for _, doc in await uow.docs.list(BODIES)), key=lambda d: int(d["position"])
@@ -303,9 +293,14 @@ async def redeliver_from(
         )
         if await uow.docs.get(NOTIFICATIONS, nid) is None:
             envelope = Envelope.model_validate({k: v for k, v in body.items() if k != "position"})
-            await queue_webhooks(uow, rules, envelope, only=subscription_id)
+            await queue_webhooks(
+                uow,
+                QueueWebhooks(envelope, only=sid),
+                Cause.of_event(envelope, SYSTEM),
+                rules=rules,
+            )
             requeued.append(nid)
-        elif await requeue(uow, nid, f"redelivery from position {position}", cause):
+        elif await requeue(uow, Requeue(nid, f"redelivery from position {position}"), cause):
             requeued.append(nid)
     return requeued
 
@@ -314,6 +309,6 @@ async def redeliver_from(
 
 
 async def record_ceremony(
-    uow: UnitOfWork, event: AwardCeremonyRecorded, actor: Actor, correlation_id: str
+    uow: UnitOfWork, command: AwardCeremonyRecorded, cause: Cause
 ) -> list[Envelope]:
-    return await uow.append(f"ceremony-{event.commission_id}", None, [event], actor, correlation_id)
+    return await _recorded(uow, f"ceremony-{command.commission_id}", None, command, cause)

@@ -23,10 +23,13 @@ from services.notifications.adapters import contacts, results_source
 from services.notifications.adapters.email import SmtpMailer
 from services.notifications.adapters.webhook import WebhookPoster
 from services.notifications.config import NotifySettings, catalogue
+from services.notifications.domain.commands import RecordFailed, RecordSent
 from services.notifications.domain.edition_figures import NotificationRules
 from services.notifications.domain.messages import Message, render, scrub
 from services.notifications.entrypoints import consumers
 from shared.consumers import Consumer
+from shared.events import SYSTEM
+from shared.handlers import Cause
 from shared.logging import get_logger
 from shared.migrations import current_revision, head_revision
 from shared.relay import single_active
@@ -49,6 +52,12 @@ def permanent(exc: Exception) -> bool:
 
 def wall_clock() -> datetime:
     return datetime.now(UTC)
+
+
+def sending(nid: str, at: datetime) -> Cause:
+    """The sender records an attempt's outcome as the system, in the message's own
+    correlation (``send-<notification id>``), at the attempt's time."""
+    return Cause(SYSTEM, f"send-{nid}", at)
 
 
 class NotificationService:
@@ -125,11 +134,14 @@ class NotificationService:
             log.warning("notification.failed", notification=nid, attempt=attempt, error=error)
             async with self.ctx.store.transaction() as uow:
                 await handlers.record_failed(
-                    uow, self.rules, nid, attempt, error, self.clock(), permanent=permanent(exc)
+                    uow,
+                    RecordFailed(nid, attempt, error, permanent=permanent(exc)),
+                    sending(nid, self.clock()),
+                    rules=self.rules,
                 )
             return
         async with self.ctx.store.transaction() as uow:
-            await handlers.record_sent(uow, nid, attempt, self.clock())
+            await handlers.record_sent(uow, RecordSent(nid, attempt), sending(nid, self.clock()))
 
     async def _mail(self, item: dict[str, Any]) -> None:
         contact = item["contact"]

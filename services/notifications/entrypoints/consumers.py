@@ -23,9 +23,11 @@ from typing import Any
 
 from services.notifications import handlers
 from services.notifications.domain import reminders
+from services.notifications.domain.commands import QueueNotification, QueueWebhooks
 from services.notifications.domain.edition_figures import NotificationRules
 from shared.consumers import Consumer
-from shared.events import Envelope
+from shared.events import SYSTEM, Envelope
+from shared.handlers import Cause
 from shared.runtime import ServiceContext
 from shared.store.eventstore import UnitOfWork
 
@@ -43,10 +45,33 @@ def rules_of(ctx: ServiceContext) -> NotificationRules:
     return found
 
 
+def of(envelope: Envelope) -> Cause:
+    """What an event makes this service do: as the system, in the event's correlation."""
+    return Cause.of_event(envelope, SYSTEM)
+
+
+async def tell(
+    uow: UnitOfWork,
+    rules: NotificationRules,
+    cause: Cause,
+    because: str,
+    recipient: str,
+    role: str,
+    template: str,
+    params: dict[str, Any],
+) -> str | None:
+    """Queue one email; ``because``: the id of the event it follows from, or its own key."""
+    command = QueueNotification(
+        because=because, recipient=recipient, role=role, template=template, params=params
+    )
+    return await handlers.queue(uow, command, cause, rules=rules)
+
+
 async def notify_both(
     uow: UnitOfWork,
     rules: NotificationRules,
-    envelope: Envelope | handlers.Because,
+    cause: Cause,
+    because: str,
     application_id: str,
     template: str,
     params: dict[str, Any],
@@ -57,9 +82,23 @@ async def notify_both(
     if app.get("akim"):
         params.setdefault("akim", app["akim"])
     if app.get("nominator"):
-        await handlers.queue(uow, rules, envelope, app["nominator"], "nominator", template, params)
-    await handlers.queue(
-        uow, rules, envelope, f"candidate:{application_id}", "candidate", template, params
+        await tell(uow, rules, cause, because, app["nominator"], "nominator", template, params)
+    await tell(
+        uow, rules, cause, because, f"candidate:{application_id}", "candidate", template, params
+    )
+
+
+async def notify_both_of(
+    uow: UnitOfWork,
+    rules: NotificationRules,
+    envelope: Envelope,
+    application_id: str,
+    template: str,
+    params: dict[str, Any],
+) -> None:
+    """The nominator and the candidate, because of ``envelope``."""
+    await notify_both(
+        uow, rules, of(envelope), str(envelope.event_id), application_id, template, params
     )
 
 
@@ -106,13 +145,13 @@ def nominations(ctx: ServiceContext) -> Consumer:
         app_id = str(p["application_id"])
         doc = await uow.docs.get(APPLICATIONS, app_id) or {}
         await uow.docs.put(APPLICATIONS, app_id, {**doc, "akim": name})
-        await notify_both(uow, rules, envelope, app_id, "application_admitted", {"akim": name})
+        await notify_both_of(uow, rules, envelope, app_id, "application_admitted", {"akim": name})
 
     @consumer.on("ApplicationRejected")
     async def rejected(uow: UnitOfWork, envelope: Envelope) -> None:
         p = envelope.payload
         reasons = [{"code": e["code"], "detail": e["detail"]} for e in p["errors"]]
-        await notify_both(
+        await notify_both_of(
             uow,
             rules,
             envelope,
@@ -170,7 +209,7 @@ def scoring(ctx: ServiceContext) -> Consumer:
         doc = await uow.docs.get(CANDIDATES, cid) or {}
         await uow.docs.put(CANDIDATES, cid, {**doc, "nominated": True})
         params = {"district": p["district"], "points": str(p["points"]), "rank": p["rank"]}
-        await notify_both(uow, rules, envelope, cid, "nominated", params)
+        await notify_both_of(uow, rules, envelope, cid, "nominated", params)
 
     @consumer.on("ScoreRecorded", "ScoreCorrected")
     async def sheet(uow: UnitOfWork, envelope: Envelope) -> None:
@@ -217,13 +256,8 @@ def scoring(ctx: ServiceContext) -> Consumer:
         for cid, doc in await uow.docs.list(CANDIDATES):
             if doc.get("region") == commission["region"] and not doc.get("nominated"):
                 # once per candidate: a stage reopened and closed again tells nobody twice
-                why = handlers.Because(
-                    f"not_nominated|{cid}",
-                    envelope.metadata.correlation_id,
-                    envelope.metadata.occurred_at,
-                    str(envelope.event_id),
-                )
-                await notify_both(uow, rules, why, cid, "not_nominated", {})
+                why = f"not_nominated|{cid}"
+                await notify_both(uow, rules, of(envelope), why, cid, "not_nominated", {})
 
     @consumer.on("FinalistSelected")
     async def finalist(uow: UnitOfWork, envelope: Envelope) -> None:
@@ -231,7 +265,7 @@ def scoring(ctx: ServiceContext) -> Consumer:
         doc = await uow.docs.get(CANDIDATES, str(p["candidate_id"])) or {}
         await uow.docs.put(CANDIDATES, str(p["candidate_id"]), {**doc, "finalist": True})
         params = {"region": p["region"], "regional_total": str(p["regional_total"])}
-        await notify_both(uow, rules, envelope, str(p["candidate_id"]), "finalist", params)
+        await notify_both_of(uow, rules, envelope, str(p["candidate_id"]), "finalist", params)
 
     @consumer.on("WinnersDecided")
     async def winners(uow: UnitOfWork, envelope: Envelope) -> None:
@@ -239,7 +273,7 @@ def scoring(ctx: ServiceContext) -> Consumer:
         places = {str(w["candidate_id"]): int(w["place"]) for w in p["winners"]}
         await uow.docs.put(WINNERS, str(p["commission_id"]), {"places": places})
         for cid, place in places.items():
-            await notify_both(uow, rules, envelope, cid, "winner", {"place": place})
+            await notify_both_of(uow, rules, envelope, cid, "winner", {"place": place})
 
     @consumer.on("SittingOpened")
     async def sitting(uow: UnitOfWork, envelope: Envelope) -> None:
@@ -258,8 +292,15 @@ def scoring(ctx: ServiceContext) -> Consumer:
             "sitting_id": p["sitting_id"],
         }
         for person in commission["members"]:
-            await handlers.queue(
-                uow, rules, envelope, f"person:{person}", "member", "sitting_called", params
+            await tell(
+                uow,
+                rules,
+                of(envelope),
+                str(envelope.event_id),
+                f"person:{person}",
+                "member",
+                "sitting_called",
+                params,
             )
 
     return consumer
@@ -285,16 +326,10 @@ async def _closable(
         done = await uow.docs.get(SHEETS, f"{commission_id}|{stage}|{member}") or {}
         if expected - set(done.get("candidates", [])):
             return
-    why = handlers.Because(
-        f"closable|{commission_id}|{stage}",
-        envelope.metadata.correlation_id,
-        envelope.metadata.occurred_at,
-        str(envelope.event_id),
-    )
+    why = f"closable|{commission_id}|{stage}"
     params = {"commission_id": commission_id, "stage": stage}
-    await handlers.queue(
-        uow, rules, why, f"person:{commission['secretary']}", "secretary", "stage_closable", params
-    )
+    secretary = f"person:{commission['secretary']}"
+    await tell(uow, rules, of(envelope), why, secretary, "secretary", "stage_closable", params)
 
 
 def results(ctx: ServiceContext) -> Consumer:
@@ -304,7 +339,7 @@ def results(ctx: ServiceContext) -> Consumer:
 
     @consumer.on("*")
     async def result(uow: UnitOfWork, envelope: Envelope) -> None:
-        await handlers.queue_webhooks(uow, rules, envelope)
+        await handlers.queue_webhooks(uow, QueueWebhooks(envelope), of(envelope), rules=rules)
 
     return consumer
 
@@ -356,11 +391,18 @@ async def remind_due(uow: UnitOfWork, rules: NotificationRules, now: datetime) -
                 expected,
                 done,
             ):
-                why = handlers.Because(r.key, f"reminder-{commission_id}", now)
+                cause = Cause(SYSTEM, f"reminder-{commission_id}", now)
                 params = {"commission_id": commission_id, "stage": stage}
                 params |= {"deadline": r.deadline.isoformat(), "missing": r.missing}
-                nid = await handlers.queue(
-                    uow, rules, why, f"person:{r.member}", "member", "deadline_reminder", params
+                nid = await tell(
+                    uow,
+                    rules,
+                    cause,
+                    r.key,
+                    f"person:{r.member}",
+                    "member",
+                    "deadline_reminder",
+                    params,
                 )
                 if nid:
                     queued.append(nid)

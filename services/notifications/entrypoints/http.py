@@ -22,6 +22,14 @@ from pydantic import ConfigDict, Field, field_validator
 
 from services.notifications import handlers
 from services.notifications.adapters import contacts
+from services.notifications.domain.commands import (
+    EraseContact,
+    RecordContact,
+    Redeliver,
+    Requeue,
+    Subscribe,
+    Unsubscribe,
+)
 from services.notifications.domain.signing import secret_bytes
 from services.notifications.entrypoints import consumers
 from services.notifications.events import AwardCeremonyRecorded
@@ -157,9 +165,8 @@ def _contacts(r: APIRouter, ctx: ServiceContext) -> None:
         actor = _self_or(who, body.recipient, "organiser", "secretary")
 
         async def fn(uow: UnitOfWork) -> dict[str, Any]:
-            await handlers.record_contact(
-                uow, body.recipient, body.email, body.language, _cause(ctx, request, actor)
-            )
+            contact = RecordContact(body.recipient, body.email, body.language)
+            await handlers.record_contact(uow, contact, _cause(ctx, request, actor))
             return {
                 "recipient": body.recipient,
                 "event_ids": [str(e.event_id) for e in uow.appended],
@@ -174,7 +181,8 @@ def _contacts(r: APIRouter, ctx: ServiceContext) -> None:
         actor = _self_or(who, recipient, "organiser")
 
         async def fn(uow: UnitOfWork) -> dict[str, Any]:
-            await handlers.erase_contact(uow, recipient, body.reason, _cause(ctx, request, actor))
+            erasure = EraseContact(recipient, body.reason)
+            await handlers.erase_contact(uow, erasure, _cause(ctx, request, actor))
             return {"recipient": recipient, "erased": True}
 
         return await run(request, "erasure", fn, 200)
@@ -218,7 +226,7 @@ def _outbox(r: APIRouter, ctx: ServiceContext) -> None:
 
         async def fn(uow: UnitOfWork) -> dict[str, Any]:
             done = await handlers.requeue(
-                uow, notification_id, body.reason, _cause(ctx, request, actor)
+                uow, Requeue(notification_id, body.reason), _cause(ctx, request, actor)
             )
             return {"notification_id": notification_id, "requeued": done}
 
@@ -241,15 +249,10 @@ def _webhooks(r: APIRouter, ctx: ServiceContext) -> None:
         sid = str(uuid4())
 
         async def fn(uow: UnitOfWork) -> dict[str, Any]:
-            await handlers.subscribe(
-                uow,
-                sid,
-                body.integrator,
-                body.url,
-                body.event_types,
-                secret,
-                _cause(ctx, request, actor),
+            subscription = Subscribe(
+                sid, body.integrator, body.url, tuple(body.event_types), secret
             )
+            await handlers.subscribe(uow, subscription, _cause(ctx, request, actor))
             return {"subscription_id": sid, "secret": secret}
 
         return await run(request, "subscribe", fn)
@@ -269,7 +272,9 @@ def _webhooks(r: APIRouter, ctx: ServiceContext) -> None:
         actor = _integrator(who, str((await _subscription(store, subscription_id))["integrator"]))
 
         async def fn(uow: UnitOfWork) -> dict[str, Any]:
-            await handlers.unsubscribe(uow, subscription_id, _cause(ctx, request, actor))
+            await handlers.unsubscribe(
+                uow, Unsubscribe(subscription_id), _cause(ctx, request, actor)
+            )
             return {"subscription_id": subscription_id, "active": False}
 
         return await run(request, "unsubscribe", fn, 200)
@@ -286,10 +291,9 @@ def _webhooks(r: APIRouter, ctx: ServiceContext) -> None:
         async def fn(uow: UnitOfWork) -> dict[str, Any]:
             ids = await handlers.redeliver_from(
                 uow,
-                service_of(ctx).rules,
-                subscription_id,
-                body.from_position,
+                Redeliver(subscription_id, body.from_position),
                 _cause(ctx, request, actor),
+                rules=service_of(ctx).rules,
             )
             return {"subscription_id": subscription_id, "requeued": ids}
 
@@ -362,7 +366,7 @@ def _people(r: APIRouter, ctx: ServiceContext) -> None:
 
         async def fn(uow: UnitOfWork) -> dict[str, Any]:
             event = AwardCeremonyRecorded(**body.model_dump())
-            [envelope] = await handlers.record_ceremony(uow, event, actor, correlation_id(request))
+            [envelope] = await handlers.record_ceremony(uow, event, _cause(ctx, request, actor))
             winners = await uow.docs.get(consumers.WINNERS, body.commission_id) or {}
             gift = {
                 "kk": f" және {body.gift}" if body.gift else "",
@@ -374,7 +378,7 @@ def _people(r: APIRouter, ctx: ServiceContext) -> None:
                 "gift": gift,
             }
             for cid in sorted(winners.get("places", {})):
-                await consumers.notify_both(uow, rules, envelope, cid, "award_ceremony", params)
+                await consumers.notify_both_of(uow, rules, envelope, cid, "award_ceremony", params)
             return {"event_ids": [str(e.event_id) for e in uow.appended]}
 
         return await run(request, "ceremony", fn)
