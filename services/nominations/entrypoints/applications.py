@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request
@@ -37,36 +38,41 @@ from .schemas import (
 )
 from .views import complaints_view, created, decision, score_view
 
-Handler = Callable[[UnitOfWork, Cause], Awaitable[Outcome]]
+Handler = Callable[[UnitOfWork, Any, Cause], Awaitable[Outcome]]
 
 
 @dataclass(frozen=True)
 class Intent:
     """A command on an existing application: its name, who may give it, how it answers."""
 
-    name: str
+    handle: Handler
     roles: tuple[str, ...]
     view: Callable[[Outcome], BaseModel]
 
+    @property
+    def name(self) -> str:
+        return self.handle.__name__
 
-CHECK = Intent("check_application", ("secretary",), decision)
-CONFIRM = Intent("confirm_score", ("secretary",), score_view)
-CORRECT = Intent("correct_score", ("secretary",), score_view)
-COMPLAINTS = Intent("record_complaints", ("secretary",), complaints_view)
-WITHDRAW = Intent("withdraw_application", NOMINATING, created)
+
+CHECK = Intent(handlers.check_application, ("secretary",), decision)
+CONFIRM = Intent(handlers.confirm_score, ("secretary",), score_view)
+CORRECT = Intent(handlers.correct_score, ("secretary",), score_view)
+COMPLAINTS = Intent(handlers.record_complaints, ("secretary",), complaints_view)
+WITHDRAW = Intent(handlers.withdraw_application, NOMINATING, created)
 
 
 def router(ctx: ServiceContext) -> APIRouter:
     api = APIRouter(prefix="/v1/applications", tags=["applications"])
 
     async def on_application(
-        request: Request, who: Principal, application_id: UUID, intent: Intent, handle: Handler
+        request: Request, who: Principal, intent: Intent, given: Any
     ) -> JSONResponse:
-        """Authorise by the application's region, then ``handle`` in one transaction."""
+        """Authorise by the region of ``given.application_id``, then handle the command
+        ``given`` in one transaction."""
 
         async def run(uow: UnitOfWork) -> BaseModel:
-            actor = await authorised(uow, who, str(application_id), *intent.roles)
-            return intent.view(await handle(uow, cause(ctx, request, actor)))
+            actor = await authorised(uow, who, given.application_id, *intent.roles)
+            return intent.view(await intent.handle(uow, given, cause(ctx, request, actor)))
 
         return await command(request, ctx.store, scope(intent.name), run)
 
@@ -100,13 +106,7 @@ def router(ctx: ServiceContext) -> APIRouter:
         """The secretary's completeness and eligibility check (§10, §11), in the check period.
         A rejection lists every failed rule; an admission scores the questionnaire (Annex 3)."""
         return await on_application(
-            request,
-            who,
-            application_id,
-            CHECK,
-            lambda uow, c: handlers.check_application(
-                uow, CheckApplication(application_id=str(application_id)), c
-            ),
+            request, who, CHECK, CheckApplication(application_id=str(application_id))
         )
 
     @api.post(
@@ -119,13 +119,7 @@ def router(ctx: ServiceContext) -> APIRouter:
     ) -> JSONResponse:
         """The region's secretary confirms the computed questionnaire score (§12)."""
         return await on_application(
-            request,
-            who,
-            application_id,
-            CONFIRM,
-            lambda uow, c: handlers.confirm_score(
-                uow, ConfirmScore(application_id=str(application_id)), c
-            ),
+            request, who, CONFIRM, ConfirmScore(application_id=str(application_id))
         )
 
     @api.post(
@@ -143,13 +137,7 @@ def router(ctx: ServiceContext) -> APIRouter:
         cmd = CorrectQuestionnaireScore(
             application_id=str(application_id), items=tuple(body.items), reason=body.reason
         )
-        return await on_application(
-            request,
-            who,
-            application_id,
-            CORRECT,
-            lambda uow, c: handlers.correct_score(uow, cmd, c),
-        )
+        return await on_application(request, who, CORRECT, cmd)
 
     @api.post("/{application_id}/complaints", status_code=201, response_model=ComplaintsView)
     async def record_complaints(
@@ -163,13 +151,7 @@ def router(ctx: ServiceContext) -> APIRouter:
         cmd = RecordJustifiedComplaints(
             application_id=str(application_id), count=body.count, source=body.source
         )
-        return await on_application(
-            request,
-            who,
-            application_id,
-            COMPLAINTS,
-            lambda uow, c: handlers.record_complaints(uow, cmd, c),
-        )
+        return await on_application(request, who, COMPLAINTS, cmd)
 
     @api.post("/{application_id}/withdrawal", status_code=201, response_model=ApplicationReceipt)
     async def withdraw_application(
@@ -180,12 +162,6 @@ def router(ctx: ServiceContext) -> APIRouter:
     ) -> JSONResponse:
         """Withdraw a live application, for a reason; the akim may apply again (§9)."""
         cmd = WithdrawApplication(application_id=str(application_id), reason=body.reason)
-        return await on_application(
-            request,
-            who,
-            application_id,
-            WITHDRAW,
-            lambda uow, c: handlers.withdraw_application(uow, cmd, c),
-        )
+        return await on_application(request, who, WITHDRAW, cmd)
 
     return api
