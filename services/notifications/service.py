@@ -26,7 +26,7 @@ from services.notifications.config import NotifySettings, catalogue
 from services.notifications.domain.commands import RecordFailed, RecordSent
 from services.notifications.domain.edition_figures import NotificationRules
 from services.notifications.domain.messages import Message, render, scrub
-from services.notifications.entrypoints import consumers
+from services.notifications.entrypoints import consumers, reminders
 from shared.consumers import Consumer
 from shared.events import SYSTEM
 from shared.handlers import Cause
@@ -102,7 +102,7 @@ class NotificationService:
     async def remind_due(self) -> list[str]:
         """Queue the members' deadline reminders due at business time (each once)."""
         async with self.ctx.store.transaction() as uow:
-            return await consumers.remind_due(uow, self.rules, self.ctx.now())
+            return await reminders.remind_due(uow, self.rules, self.ctx.now())
 
     async def _prepare(self, uow: UnitOfWork, nid: str) -> dict[str, Any]:
         doc = await uow.docs.get(handlers.NOTIFICATIONS, nid) or {}

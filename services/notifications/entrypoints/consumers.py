@@ -7,7 +7,7 @@
   closes stage I selection), a finalist, a winner; every member of a commission when a sitting
   is called (``person:<id>``); the secretary, once, when every member's sheets of a stage are
   in (the stage can be closed); members are reminded of a stage's deadline by the sender's
-  rounds (:func:`remind_due`);
+  rounds (:func:`.reminders.remind_due`);
 * the organiser's record of the award ceremony (§22–§23, ``POST /v1/ceremonies``): the
   winners and their nominators, with its time and place, the diploma and the gift;
 * ``uzdik.results`` (reporting's contract): each webhook subscription that wants the type.
@@ -18,10 +18,19 @@ a notification's id is derived from its cause: a redelivered event queues nothin
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from services.notifications import handlers
+from services.notifications.adapters import known
+from services.notifications.adapters.known import (
+    APPLICATIONS,
+    CANDIDATES,
+    COMMISSIONS,
+    EDITIONS,
+    SHEETS,
+    SITTINGS,
+    WINNERS,
+)
 from services.notifications.domain import reminders
 from services.notifications.domain.commands import QueueNotification, QueueWebhooks
 from services.notifications.domain.edition_figures import NotificationRules
@@ -30,14 +39,6 @@ from shared.events import SYSTEM, Envelope
 from shared.handlers import Cause
 from shared.runtime import ServiceContext
 from shared.store.eventstore import UnitOfWork
-
-APPLICATIONS = "applications"
-CANDIDATES = "candidates"
-COMMISSIONS = "commissions"
-WINNERS = "winners"
-EDITIONS = "editions"
-SITTINGS = "sittings"
-SHEETS = "sheets"
 
 
 def rules_of(ctx: ServiceContext) -> NotificationRules:
@@ -319,7 +320,7 @@ async def _closable(
     commission = await uow.docs.get(COMMISSIONS, commission_id)
     if commission is None or stage not in commission.get("open", []):
         return
-    expected = _expected(stage, commission.get("region"), await uow.docs.list(CANDIDATES))
+    expected = known.expected(stage, commission.get("region"), await uow.docs.list(CANDIDATES))
     if not expected:
         return
     for member in present or commission["members"]:
@@ -342,89 +343,3 @@ def results(ctx: ServiceContext) -> Consumer:
         await handlers.queue_webhooks(uow, QueueWebhooks(envelope), of(envelope), rules=rules)
 
     return consumer
-
-
-def _expected(
-    stage: str, region: str | None, candidates: list[tuple[str, dict[str, Any]]]
-) -> set[str]:
-    if stage == "stage2":
-        return {cid for cid, d in candidates if d.get("finalist")}
-    wanted = [cid for cid, d in candidates if d.get("region") == region]
-    if stage == "stage1_interview":
-        return {cid for cid in wanted if dict(candidates)[cid].get("nominated")}
-    return set(wanted)
-
-
-async def _assessed(
-    uow: UnitOfWork, commission_id: str, stage: str, members: list[str]
-) -> dict[str, set[str]]:
-    """The candidates each member has given a sheet for at ``stage``."""
-    done: dict[str, set[str]] = {}
-    for member in members:
-        sheets = await uow.docs.get(SHEETS, f"{commission_id}|{stage}|{member}") or {}
-        done[member] = set(sheets.get("candidates", []))
-    return done
-
-
-async def remind_due(uow: UnitOfWork, rules: NotificationRules, now: datetime) -> list[str]:
-    """Queue the deadline reminders due at ``now`` (each once); their notification ids."""
-    queued: list[str] = []
-    candidates = await uow.docs.list(CANDIDATES)
-    for commission_id, commission in await uow.docs.list(COMMISSIONS):
-        edition = await uow.docs.get(EDITIONS, str(commission.get("edition_id")))
-        if edition is None:
-            continue
-        for stage in commission.get("open", []):
-            step = reminders.STEP_OF_STAGE.get(stage)
-            if step is None or step not in edition["deadlines"]:
-                continue
-            deadline = datetime.fromisoformat(edition["deadlines"][step])
-            done = await _assessed(uow, commission_id, stage, commission["members"])
-            expected = _expected(stage, commission.get("region"), candidates)
-            for r in reminders.due(
-                now,
-                rules.reminder_hours,
-                commission_id,
-                stage,
-                deadline,
-                commission["members"],
-                expected,
-                done,
-            ):
-                cause = Cause(SYSTEM, f"reminder-{commission_id}", now)
-                params = {"commission_id": commission_id, "stage": stage}
-                params |= {"deadline": r.deadline.isoformat(), "missing": r.missing}
-                nid = await tell(
-                    uow,
-                    rules,
-                    cause,
-                    r.key,
-                    f"person:{r.member}",
-                    "member",
-                    "deadline_reminder",
-                    params,
-                )
-                if nid:
-                    queued.append(nid)
-    return queued
-
-
-async def known_recipients(uow: UnitOfWork) -> list[dict[str, Any]]:
-    """Every recipient reference the service may tell something, with why and where: the
-    nominators and candidates of the applications, the members and secretaries of the
-    commissions (an organiser's list of whom contacts are still missing for)."""
-    found: dict[str, dict[str, Any]] = {}
-    for app_id, app in await uow.docs.list(APPLICATIONS):
-        region = app.get("region")
-        if app.get("nominator"):
-            found.setdefault(app["nominator"], {"as": "nominator", "region": region})
-        found.setdefault(f"candidate:{app_id}", {"as": "candidate", "region": region})
-    for _, commission in await uow.docs.list(COMMISSIONS):
-        region = commission.get("region")
-        for person in commission.get("members", []):
-            found.setdefault(f"person:{person}", {"as": "member", "region": region})
-        if commission.get("secretary"):
-            found.setdefault(
-                f"person:{commission['secretary']}", {"as": "secretary", "region": region}
-            )
-    return [{"recipient": ref, **about} for ref, about in sorted(found.items())]

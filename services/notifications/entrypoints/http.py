@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ConfigDict, Field, field_validator
 
 from services.notifications import handlers
-from services.notifications.adapters import contacts
+from services.notifications.adapters import contacts, known
 from services.notifications.domain.commands import (
     EraseContact,
     RecordContact,
@@ -344,7 +344,7 @@ def _people(r: APIRouter, ctx: ServiceContext) -> None:
         (``missing=true``: only those without one). No address is ever listed."""
         who.act_as("organiser", "auditor")
         async with store.reader() as uow:
-            known = await consumers.known_recipients(uow)
+            recipients = await known.known_recipients(uow)
             reachable = {k for k, _ in await uow.docs.list(contacts.CONTACTS)}
             languages = dict(await uow.docs.list(contacts.PREFERENCES))
         items = [
@@ -353,7 +353,7 @@ def _people(r: APIRouter, ctx: ServiceContext) -> None:
                 "contact": k["recipient"] in reachable,
                 "language": languages.get(k["recipient"], {}).get("language"),
             }
-            for k in known
+            for k in recipients
         ]
         return {"items": [i for i in items if not (missing and i["contact"])]}
 
@@ -367,7 +367,7 @@ def _people(r: APIRouter, ctx: ServiceContext) -> None:
         async def fn(uow: UnitOfWork) -> dict[str, Any]:
             event = AwardCeremonyRecorded(**body.model_dump())
             [envelope] = await handlers.record_ceremony(uow, event, _cause(ctx, request, actor))
-            winners = await uow.docs.get(consumers.WINNERS, body.commission_id) or {}
+            winners = await uow.docs.get(known.WINNERS, body.commission_id) or {}
             gift = {
                 "kk": f" және {body.gift}" if body.gift else "",
                 "ru": f" и {body.gift}" if body.gift else "",

@@ -1,0 +1,61 @@
+"""What the notifications' consumers keep of the other services' events (documents), and who
+the service may therefore tell something."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.store.eventstore import UnitOfWork
+
+APPLICATIONS = "applications"
+CANDIDATES = "candidates"
+COMMISSIONS = "commissions"
+WINNERS = "winners"
+EDITIONS = "editions"
+SITTINGS = "sittings"
+SHEETS = "sheets"
+
+
+async def known_recipients(uow: UnitOfWork) -> list[dict[str, Any]]:
+    """Every recipient reference the service may tell something, with why and where: the
+    nominators and candidates of the applications, the members and secretaries of the
+    commissions (an organiser's list of whom contacts are still missing for)."""
+    found: dict[str, dict[str, Any]] = {}
+    for app_id, app in await uow.docs.list(APPLICATIONS):
+        region = app.get("region")
+        if app.get("nominator"):
+            found.setdefault(app["nominator"], {"as": "nominator", "region": region})
+        found.setdefault(f"candidate:{app_id}", {"as": "candidate", "region": region})
+    for _, commission in await uow.docs.list(COMMISSIONS):
+        region = commission.get("region")
+        for person in commission.get("members", []):
+            found.setdefault(f"person:{person}", {"as": "member", "region": region})
+        if commission.get("secretary"):
+            found.setdefault(
+                f"person:{commission['secretary']}", {"as": "secretary", "region": region}
+            )
+    return [{"recipient": ref, **about} for ref, about in sorted(found.items())]
+
+
+def expected(
+    stage: str, region: str | None, candidates: list[tuple[str, dict[str, Any]]]
+) -> set[str]:
+    """The candidates a commission's members assess at ``stage``: the finalists at stage II,
+    the region's nominees at the interview, the region's candidates before."""
+    if stage == "stage2":
+        return {cid for cid, d in candidates if d.get("finalist")}
+    wanted = [cid for cid, d in candidates if d.get("region") == region]
+    if stage == "stage1_interview":
+        return {cid for cid in wanted if dict(candidates)[cid].get("nominated")}
+    return set(wanted)
+
+
+async def assessed(
+    uow: UnitOfWork, commission_id: str, stage: str, members: list[str]
+) -> dict[str, set[str]]:
+    """The candidates each member has given a sheet for at ``stage``."""
+    done: dict[str, set[str]] = {}
+    for member in members:
+        sheets = await uow.docs.get(SHEETS, f"{commission_id}|{stage}|{member}") or {}
+        done[member] = set(sheets.get("candidates", []))
+    return done
