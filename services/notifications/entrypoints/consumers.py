@@ -165,8 +165,17 @@ def nominations(ctx: ServiceContext) -> Consumer:
 
 
 def scoring(ctx: ServiceContext) -> Consumer:
+    """Scoring's events, in two groups: the commissions and their sittings, the candidates."""
     consumer = Consumer("notifications-scoring", ctx.store, sources=["scoring"])
     rules = rules_of(ctx)
+    _commissions(consumer, rules)
+    _candidates(consumer, rules)
+    return consumer
+
+
+def _commissions(consumer: Consumer, rules: NotificationRules) -> None:
+    """Who sits where, which stages are open, who gave which sheets; members told of a sitting
+    called, the secretary of a stage that can be closed."""
 
     @consumer.on("CommissionFormed")
     async def formed(uow: UnitOfWork, envelope: Envelope) -> None:
@@ -193,24 +202,6 @@ def scoring(ctx: ServiceContext) -> Consumer:
         members = [m for m in doc["members"] if m != p["outgoing_id"]]
         members.append(p["incoming"]["person_id"])
         await uow.docs.put(COMMISSIONS, str(p["commission_id"]), {**doc, "members": members})
-
-    @consumer.on("CandidateRegistered")
-    async def registered(uow: UnitOfWork, envelope: Envelope) -> None:
-        p = envelope.payload
-        await uow.docs.put(
-            CANDIDATES,
-            str(p["candidate_id"]),
-            {"region": str(p["region"]), "district": str(p["district"]), "nominated": False},
-        )
-
-    @consumer.on("CandidateNominated")
-    async def nominated(uow: UnitOfWork, envelope: Envelope) -> None:
-        p = envelope.payload
-        cid = str(p["candidate_id"])
-        doc = await uow.docs.get(CANDIDATES, cid) or {}
-        await uow.docs.put(CANDIDATES, cid, {**doc, "nominated": True})
-        params = {"district": p["district"], "points": str(p["points"]), "rank": p["rank"]}
-        await notify_both_of(uow, rules, envelope, cid, "nominated", params)
 
     @consumer.on("ScoreRecorded", "ScoreCorrected")
     async def sheet(uow: UnitOfWork, envelope: Envelope) -> None:
@@ -245,6 +236,57 @@ def scoring(ctx: ServiceContext) -> Consumer:
             commission["open"] = [*commission.get("open", []), p["stage"]]
             await uow.docs.put(COMMISSIONS, str(p["commission_id"]), commission)
 
+    @consumer.on("SittingOpened")
+    async def sitting(uow: UnitOfWork, envelope: Envelope) -> None:
+        p = envelope.payload
+        commission = await uow.docs.get(COMMISSIONS, str(p["commission_id"]))
+        await uow.docs.put(SITTINGS, str(p["sitting_id"]), {"stage": p["stage"]})
+        if commission is None:
+            return
+        if p["stage"] not in commission.get("open", []):
+            commission["open"] = [*commission.get("open", []), p["stage"]]
+            await uow.docs.put(COMMISSIONS, str(p["commission_id"]), commission)
+        params = {
+            "commission_id": p["commission_id"],
+            "purpose": p["purpose"],
+            "at": str(p["opened_at"]),
+            "sitting_id": p["sitting_id"],
+        }
+        for person in commission["members"]:
+            await tell(
+                uow,
+                rules,
+                of(envelope),
+                str(envelope.event_id),
+                f"person:{person}",
+                "member",
+                "sitting_called",
+                params,
+            )
+
+
+def _candidates(consumer: Consumer, rules: NotificationRules) -> None:
+    """The candidates' way through the stages: the nominator and the candidate told of a
+    nomination or none, a finalist, a winner."""
+
+    @consumer.on("CandidateRegistered")
+    async def registered(uow: UnitOfWork, envelope: Envelope) -> None:
+        p = envelope.payload
+        await uow.docs.put(
+            CANDIDATES,
+            str(p["candidate_id"]),
+            {"region": str(p["region"]), "district": str(p["district"]), "nominated": False},
+        )
+
+    @consumer.on("CandidateNominated")
+    async def nominated(uow: UnitOfWork, envelope: Envelope) -> None:
+        p = envelope.payload
+        cid = str(p["candidate_id"])
+        doc = await uow.docs.get(CANDIDATES, cid) or {}
+        await uow.docs.put(CANDIDATES, cid, {**doc, "nominated": True})
+        params = {"district": p["district"], "points": str(p["points"]), "rank": p["rank"]}
+        await notify_both_of(uow, rules, envelope, cid, "nominated", params)
+
     @consumer.on("StageClosed")
     async def closed(uow: UnitOfWork, envelope: Envelope) -> None:
         p = envelope.payload
@@ -275,36 +317,6 @@ def scoring(ctx: ServiceContext) -> Consumer:
         await uow.docs.put(WINNERS, str(p["commission_id"]), {"places": places})
         for cid, place in places.items():
             await notify_both_of(uow, rules, envelope, cid, "winner", {"place": place})
-
-    @consumer.on("SittingOpened")
-    async def sitting(uow: UnitOfWork, envelope: Envelope) -> None:
-        p = envelope.payload
-        commission = await uow.docs.get(COMMISSIONS, str(p["commission_id"]))
-        await uow.docs.put(SITTINGS, str(p["sitting_id"]), {"stage": p["stage"]})
-        if commission is None:
-            return
-        if p["stage"] not in commission.get("open", []):
-            commission["open"] = [*commission.get("open", []), p["stage"]]
-            await uow.docs.put(COMMISSIONS, str(p["commission_id"]), commission)
-        params = {
-            "commission_id": p["commission_id"],
-            "purpose": p["purpose"],
-            "at": str(p["opened_at"]),
-            "sitting_id": p["sitting_id"],
-        }
-        for person in commission["members"]:
-            await tell(
-                uow,
-                rules,
-                of(envelope),
-                str(envelope.event_id),
-                f"person:{person}",
-                "member",
-                "sitting_called",
-                params,
-            )
-
-    return consumer
 
 
 async def _closable(
