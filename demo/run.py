@@ -68,7 +68,7 @@ async def run_demo(
 
 
 async def export(system: Embedded, settings: Settings, out: Path, pdf: str) -> dict[str, Any]:
-    """Protocols (HTML ru+kk; PDF ru of the finals, or all, or none) and ratings (CSV, XLSX),
+    """Protocols (HTML ru+kk; PDF ru+kk of the finals, or all, or none) and ratings (CSV, XLSX),
     through reporting's API. A stage-I protocol of a large region runs to dozens of pages."""
     out.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once, before the work
     token = issue_dev_token(settings, "demo-auditor", ["auditor"])
@@ -83,8 +83,11 @@ async def export(system: Embedded, settings: Settings, out: Path, pdf: str) -> d
             )
             (out / f"protocol-{sid}.{lang}.html").write_bytes(r.content)
         if pdf == "all" or (pdf == "finals" and p.get("stage") != "stage1_selection"):
-            r = await client.get(f"/v1/protocols/{sid}.pdf", headers=headers)
-            (out / f"protocol-{sid}.ru.pdf").write_bytes(r.content)
+            for lang in ("ru", "kk"):
+                r = await client.get(
+                    f"/v1/protocols/{sid}.pdf", params={"lang": lang}, headers=headers
+                )
+                (out / f"protocol-{sid}.{lang}.pdf").write_bytes(r.content)
     for fmt in ("csv", "xlsx"):
         r = await client.get(f"/v1/ratings.{fmt}", headers=headers)
         (out / f"ratings.{fmt}").write_bytes(r.content)
@@ -144,7 +147,7 @@ def show(
         )
     console.print(winners)
     console.print(
-        f"protocols ({written['protocols']} sittings: HTML ru/kk, PDF ru) and ratings "
+        f"protocols ({written['protocols']} sittings: HTML and PDF in ru and kk) and ratings "
         f"(CSV, XLSX): {written['dir']}"
     )
     console.print(

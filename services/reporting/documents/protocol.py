@@ -6,11 +6,12 @@ from collections import defaultdict
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from services.reporting.documents import wording
 from services.reporting.documents.labels import LABELS
+from shared.territory import load_territory
 
 Doc = dict[str, Any]
 _env = Environment(
@@ -28,8 +29,33 @@ def _candidate(candidates: dict[str, Doc], cid: str) -> str:
     return str(candidates.get(cid, {}).get("name") or cid[:8])
 
 
-def view(protocol: Doc, commission: Doc | None, candidates: dict[str, Doc], lang: str) -> Doc:
-    """Everything the template shows, already in the protocol's language and order."""
+def place_name(kato: str | None, lang: str, code: bool = False) -> str:
+    """A region or a district by its name in ``lang`` (its KATO code beside when ``code``)."""
+    if not kato:
+        return ""
+    unit = load_territory().find(str(kato))
+    if unit is None:
+        return str(kato)
+    name = unit.name_kk if lang == "kk" else unit.name_ru
+    return f"{name} ({kato})" if code else name
+
+
+def _quorum(attendance: Doc | None, lang: str) -> str:
+    if not attendance:
+        return ""
+    present = wording.attendance_count(len(attendance["present"]), attendance["members"], lang)
+    return f"{present}; {wording.required_count(attendance['required'], lang)}"
+
+
+def view(
+    protocol: Doc,
+    commission: Doc | None,
+    candidates: dict[str, Doc],
+    lang: str,
+    number: int | None = None,
+) -> Doc:
+    """Everything the template shows, already in the protocol's language and order;
+    ``number`` is the protocol's number in its commission's year."""
     labels = LABELS[lang]
     commission = commission or {}
     present = set((protocol.get("attendance") or {}).get("present", []))
@@ -43,24 +69,49 @@ def view(protocol: Doc, commission: Doc | None, candidates: dict[str, Doc], lang
         for m in commission.get("members", [])
     ]
     level = commission.get("level", "regional")
-    title = labels[level] + (f" ({commission['region']})" if commission.get("region") else "")
+    region = place_name(commission.get("region"), lang)
+    title = labels[level] + (f" — {region}" if region else "")
+    signed = protocol.get("signatures") or {}
+    roles = {"chair": labels["chair"], "secretary": labels["secretary"]}
     return {
         "lang": lang,
         "L": labels,
         "p": protocol,
+        "number": number,
         "commission_title": title,
-        "opened": local_time(protocol.get("opened_at")),
+        "opened": wording.moment(protocol.get("opened_at"), lang),
+        "quorum_text": _quorum(protocol.get("attendance"), lang),
+        "signed_at": wording.moment(signed.get("signed_at"), lang),
+        "signers": [
+            {
+                "role": roles.get(sig["role"], sig["role"]),
+                "name": _signer(sig, commission, people),
+                "public_key": sig["public_key"],
+                "signature": sig["signature"],
+            }
+            for sig in signed.get("signatures", [])
+        ],
         "members": members,
         "secretary": (commission.get("secretary") or {}).get("name", ""),
         "chair": people.get(commission.get("chair_id", ""), ""),
         "sheets": _sheets(protocol, people, candidates, labels),
-        "totals": _totals(protocol, candidates, labels),
-        "rankings": [_ranking(r, candidates, labels) for r in protocol.get("rankings", [])],
+        "totals": _totals(protocol, candidates, labels, lang),
+        "rankings": [_ranking(r, candidates, labels, lang) for r in protocol.get("rankings", [])],
         "casting_votes": [
             _casting(c, people, candidates, labels) for c in protocol.get("casting_votes", [])
         ],
-        "decisions": [_decision(d, candidates, labels) for d in protocol.get("decisions", [])],
+        "decisions": [
+            _decision(d, candidates, labels, lang) for d in protocol.get("decisions", [])
+        ],
     }
+
+
+def _signer(sig: Doc, commission: Doc, people: dict[str, str]) -> str:
+    """A signer by name: the chair among the members, the secretary as recorded."""
+    secretary = commission.get("secretary") or {}
+    if sig["person_id"] == secretary.get("person_id"):
+        return str(secretary.get("name", sig["person_id"]))
+    return str(people.get(sig["person_id"], sig["person_id"]))
 
 
 def _sheets(
@@ -89,7 +140,7 @@ def _sheets(
     return rows
 
 
-def _totals(p: Doc, candidates: dict[str, Doc], labels: dict[str, str]) -> list[Doc]:
+def _totals(p: Doc, candidates: dict[str, Doc], labels: dict[str, str], lang: str) -> list[Doc]:
     live: dict[tuple[str, str], list[int]] = defaultdict(list)
     for s in p.get("sheets", {}).values():
         if not s.get("superseded_by"):
@@ -102,7 +153,7 @@ def _totals(p: Doc, candidates: dict[str, Doc], labels: dict[str, str]) -> list[
                 "candidate": _candidate(candidates, cid),
                 "kind_label": _kind(kind, labels),
                 "sum": sum(totals),
-                "mean": str(mean),
+                "mean": wording.decimal(mean, lang),
                 "candidate_id": cid,
                 "kind": kind,
             }
@@ -110,23 +161,23 @@ def _totals(p: Doc, candidates: dict[str, Doc], labels: dict[str, str]) -> list[
     return sorted(out, key=lambda t: (t["candidate"], t["kind"]))
 
 
-def _ranking(r: Doc, candidates: dict[str, Doc], labels: dict[str, str]) -> Doc:
+def _ranking(r: Doc, candidates: dict[str, Doc], labels: dict[str, str], lang: str) -> Doc:
     selected = set(r.get("selected") or [])
     entries = [
         {
             "rank": e["rank"],
             "candidate": _candidate(candidates, e["candidate_id"]),
-            "total": e["total"],
+            "total": wording.decimal(e["total"], lang),
             "selected": e["candidate_id"] in selected,
             "components_text": "; ".join(
-                component_text(c, labels) for c in e.get("components", [])
+                component_text(c, labels, lang) for c in e.get("components", [])
             ),
         }
         for e in r.get("entries", [])
     ]
     steps = [
         {
-            "criterion": s["criterion"],
+            "criterion": labels.get(s["criterion"], s["criterion"]),
             "applied": s["applied"],
             "text": _step_text(s, candidates, labels),
         }
@@ -134,20 +185,20 @@ def _ranking(r: Doc, candidates: dict[str, Doc], labels: dict[str, str]) -> Doc:
     ]
     return {
         "scope": r.get("scope"),
-        "scope_name": r.get("scope"),
+        "scope_name": place_name(r.get("scope"), lang, code=True),
         "entries": entries,
         "steps": steps,
     }
 
 
-def component_text(c: Doc, labels: dict[str, str]) -> str:
+def component_text(c: Doc, labels: dict[str, str], lang: str = "ru") -> str:
     """``name value×weight``; a line of weight 0 is shown beside the total ("for reference"); a
     figure that does not exist (a survey nobody answered) is "no responses", never 0."""
-    value = labels["no_responses"] if c.get("value") is None else c["value"]
+    value = labels["no_responses"] if c.get("value") is None else wording.decimal(c["value"], lang)
     count = f" ({c['count']} {labels['responses']})" if c.get("count") is not None else ""
     weight = Decimal(str(c.get("weight", 0)))
     how = f"×{c.get('weight')}" if weight != 0 else f" — {labels['shown']}"
-    return f"{c['name']} {value}{count}{how}"
+    return f"{labels.get(c['name'], c['name'])} {value}{count}{how}"
 
 
 def _step_text(s: Doc, candidates: dict[str, Doc], labels: dict[str, str]) -> str:
@@ -172,23 +223,25 @@ def _casting(
     return {"text": f"{who}: {tied} → {labels['chosen']}: {chosen}"}
 
 
-def _decision(d: Doc, candidates: dict[str, Doc], labels: dict[str, str]) -> str:
+def _decision(d: Doc, candidates: dict[str, Doc], labels: dict[str, str], lang: str) -> str:
     kind = d["decision"]
     if kind == "CandidateNominated":
         return (
             f"{_candidate(candidates, d['candidate_id'])} — {labels['nominated']} "
-            f"({labels['points']} {d['points']}, {labels['rank']} {d['rank']})"
+            f"({labels['points']} {wording.decimal(d['points'], lang)}, "
+            f"{labels['rank']} {d['rank']})"
         )
     if kind == "FinalistSelected":
         reason = f"; {labels['reason']}: {d['reason']}" if d.get("reason") else ""
         return (
             f"{_candidate(candidates, d['candidate_id'])} — {labels['finalist']} "
-            f"({labels['points']} {d['regional_total']}){reason}"
+            f"({labels['points']} {wording.decimal(d['regional_total'], lang)}){reason}"
         )
     if kind == "NoFinalistRecorded":
         return f"{labels['no_finalist']}: {d['reason']}"
     winners = "; ".join(
-        f"{w['place']}. {_candidate(candidates, w['candidate_id'])} ({labels['mean']} {w['mean']})"
+        f"{w['place']}. {_candidate(candidates, w['candidate_id'])} "
+        f"({labels['mean']} {wording.decimal(w['mean'], lang)})"
         for w in d.get("winners", [])
     )
     empty = d.get("places_not_awarded") or []
@@ -200,19 +253,30 @@ def _decision(d: Doc, candidates: dict[str, Doc], labels: dict[str, str]) -> str
     return f"{labels['winners']}: {winners}. {not_awarded}"
 
 
-def local_time(value: str | None) -> str:
-    """An RFC 3339 instant as a protocol writes it: Almaty time, dd.mm.yyyy HH:MM."""
-    if not value:
-        return ""
-    moment = datetime.fromisoformat(value).astimezone(ZoneInfo("Asia/Almaty"))
-    return moment.strftime("%d.%m.%Y %H:%M")
+def number_of(sitting_id: str, commission: Doc | None) -> int | None:
+    """The protocol's number: its sitting's place among its commission's sittings opened in
+    the same year (Almaty time), in the order they opened (None: not known)."""
+    sittings = (commission or {}).get("sittings") or []
+    mine = next((s for s in sittings if s["sitting_id"] == sitting_id), None)
+    if mine is None:
+        return None
+
+    def year(s: Doc) -> int:
+        return datetime.fromisoformat(s["opened_at"]).astimezone(wording.ALMATY).year
+
+    same = [s["sitting_id"] for s in sittings if year(s) == year(mine)]
+    return same.index(sitting_id) + 1
 
 
 def render_html(
-    protocol: Doc, commission: Doc | None, candidates: dict[str, Doc], lang: str = "ru"
+    protocol: Doc,
+    commission: Doc | None,
+    candidates: dict[str, Doc],
+    lang: str = "ru",
+    number: int | None = None,
 ) -> str:
     return _env.get_template("protocol.html.j2").render(
-        **view(protocol, commission, candidates, lang)
+        **view(protocol, commission, candidates, lang, number)
     )
 
 

@@ -25,7 +25,10 @@ def answers(*media_types: str) -> dict[int | str, dict[str, Any]]:
     return {200: {"description": "the file", "content": {m: BINARY for m in media_types}}}
 
 
-async def load_protocol(ctx: ServiceContext, sitting_id: str) -> tuple[Any, Any, dict[str, Any]]:
+async def load_protocol(
+    ctx: ServiceContext, sitting_id: str
+) -> tuple[Any, Any, dict[str, Any], int | None]:
+    """The protocol, its commission, the candidates and the protocol's number."""
     async with ctx.store.reader() as uow:
         docs = uow.docs
         protocol = await docs.get("protocols", sitting_id)
@@ -33,12 +36,12 @@ async def load_protocol(ctx: ServiceContext, sitting_id: str) -> tuple[Any, Any,
             raise NotFound("sitting_unknown", f"no protocol for sitting {sitting_id}")
         commission = await docs.get("commissions", protocol.get("commission_id", ""))
         candidates = dict(await docs.list("candidates"))
-    return protocol, commission, candidates
+    return protocol, commission, candidates, protocols.number_of(sitting_id, commission)
 
 
 async def protocol_html(ctx: ServiceContext, sitting_id: str, lang: str) -> str:
-    protocol, commission, candidates = await load_protocol(ctx, sitting_id)
-    return protocols.render_html(protocol, commission, candidates, lang)
+    protocol, commission, candidates, number = await load_protocol(ctx, sitting_id)
+    return protocols.render_html(protocol, commission, candidates, lang, number)
 
 
 def router(ctx: ServiceContext) -> APIRouter:

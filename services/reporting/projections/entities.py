@@ -22,7 +22,25 @@ def edition(event: Doc) -> list[Target]:
 
 @on("CommissionFormed")
 def commission(event: Doc) -> list[Target]:
-    return [Target("commissions", event["payload"]["commission_id"], _created)]
+    def formed(doc: Doc | None, e: Doc) -> Doc:
+        return {**_created(doc, e), "sittings": (doc or {}).get("sittings", [])}
+
+    return [Target("commissions", event["payload"]["commission_id"], formed)]
+
+
+@on("SittingOpened")
+def sitting_of_commission(event: Doc) -> list[Target]:
+    """The commission's sittings in the order they opened (a protocol's number)."""
+
+    def opened(doc: Doc | None, e: Doc) -> Doc:
+        current = doc or {}
+        sittings = list(current.get("sittings", []))
+        p = e["payload"]
+        if all(s["sitting_id"] != p["sitting_id"] for s in sittings):
+            sittings.append({"sitting_id": p["sitting_id"], "opened_at": p["opened_at"]})
+        return {**current, "sittings": sittings}
+
+    return [Target("commissions", event["payload"]["commission_id"], opened)]
 
 
 @on("SurveyOpened")

@@ -7,7 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from services.reporting.documents import ratings
-from services.reporting.documents.protocol import render_html, view
+from services.reporting.documents.protocol import number_of, render_html, view
+from services.reporting.documents.wording import kk_possessive
 from services.reporting.projections import load_all, targets
 
 CANDIDATES = {"c3": {"name": "Akimov"}, "c4": {"name": "Beisenov"}}
@@ -61,8 +62,8 @@ def test_components_beside_the_interview_mean_and_a_survey_without_responses() -
     ranking = {"entries": [entry], "selected": ["c3"], "tie_break_steps": []}
     shown = view(protocol(rankings=[ranking]), None, CANDIDATES, "ru")
     assert shown["rankings"][0]["entries"][0]["components_text"] == (
-        "survey_mean нет ответов (0 ответов) — справочно; "
-        "essay_mean 60.0000 — справочно; interview_mean 63.0000×1"
+        "опрос населения, среднее нет ответов (0 ответов) — справочно; "
+        "эссе, средний балл 60,0000 — справочно; собеседование, средний балл 63,0000×1"
     )
     rating = {"purpose": "regional", "scope": "100000000", "entries": [entry], "selected": []}
     [row] = ratings.rows([rating], CANDIDATES)
@@ -111,7 +112,7 @@ def test_no_finalist_and_places_not_awarded_are_stated_in_the_protocol() -> None
     decisions = view(doc, None, CANDIDATES, "ru")["decisions"]
     assert decisions == [
         "финалиста нет: no admitted candidate",
-        "Победители: 1. Akimov (Средний балл 99.0000); 2. Beisenov (Средний балл 90.0000). "
+        "Победители: 1. Akimov (Средний балл 99,0000); 2. Beisenov (Средний балл 90,0000). "
         "Места 3: не присуждается — финалистов меньше, чем мест: 2 (§21)",
     ]
 
@@ -151,3 +152,81 @@ def test_the_region_read_model_states_no_finalist_and_the_materials_sent() -> No
         "no admitted candidate",
         "2020-08-10T10:00:00+06:00",
     )
+
+
+COMMISSION = {
+    "commission_id": "k1",
+    "level": "regional",
+    "region": "190000000",
+    "chair_id": "p1",
+    "secretary": {"person_id": "p9", "name": "Ахметова Динара Ермековна"},
+    "members": [{"person_id": f"p{n}", "name": f"Член {n}"} for n in range(1, 10)],
+    "sittings": [
+        {"sitting_id": "s0", "opened_at": "2020-06-20T10:00:00+06:00"},
+        {"sitting_id": "s1", "opened_at": "2020-06-25T10:00:00+06:00"},
+    ],
+}
+
+
+def attended(present: int) -> dict[str, Any]:
+    people = [f"p{n}" for n in range(1, 10)]
+    return {
+        "present": people[:present],
+        "absent": people[present:],
+        "members": 9,
+        "required": 6,
+        "quorate": present >= 6,
+    }
+
+
+def test_a_protocol_speaks_each_language_in_its_own_order_and_format() -> None:
+    """Kazakh counts "of nine members, eight" (not "9 out of 8"); dates, times and decimals
+    by locale; the commission by its region's name; the protocol numbered in its year."""
+    doc = protocol(attendance=attended(8), opened_at="2020-06-25T04:05:00+00:00")
+    kk = render_html(doc, COMMISSION, CANDIDATES, "kk", number_of("s1", COMMISSION))
+    ru = render_html(doc, COMMISSION, CANDIDATES, "ru", number_of("s1", COMMISSION))
+    assert "9 мүшенің 8-і қатысты; кемінде 6 мүше қажет" in kk
+    assert "присутствуют 8 из 9 членов комиссии; требуется не менее 6" in ru
+    assert "ХАТТАМА № 2" in kk and "ПРОТОКОЛ № 2" in ru
+    assert "Өңірлік комиссия — Алматы облысы" in kk
+    assert "Региональная комиссия — Алматинская область" in ru
+    nb = "\u202f"  # a narrow no-break space, as Babel writes before ж. and г.
+    assert f"2020{nb}ж. 25 маусым, 10:05" in kk and f"25 июня 2020{nb}г., 10:05" in ru
+    assert "190000000" not in ru.split("<body>")[1].split("Идентификатор")[0]
+
+
+def test_kazakh_numerals_take_the_possessive_suffix_their_reading_asks_for() -> None:
+    said = {n: kk_possessive(n) for n in (1, 2, 6, 8, 9, 10, 20, 50, 100, 1000)}
+    assert said == {
+        1: "1-і",
+        2: "2-сі",
+        6: "6-сы",
+        8: "8-і",
+        9: "9-ы",
+        10: "10-ы",
+        20: "20-сы",
+        50: "50-і",
+        100: "100-і",
+        1000: "1000-ы",
+    }
+
+
+def test_signers_are_named_and_a_ranking_names_its_district() -> None:
+    signatures = {
+        "digest": "ab" * 32,
+        "signed_at": "2020-06-25T06:00:00+00:00",
+        "signatures": [
+            {"role": "chair", "person_id": "p1", "public_key": "k1", "signature": "s1"},
+            {"role": "secretary", "person_id": "p9", "public_key": "k9", "signature": "s9"},
+        ],
+    }
+    ranking = {"scope": "193600000", "entries": [], "selected": [], "tie_break_steps": []}
+    doc = protocol(signatures=signatures, rankings=[ranking])
+    shown = view(doc, COMMISSION, CANDIDATES, "ru")
+    assert [(s["role"], s["name"]) for s in shown["signers"]] == [
+        ("Председатель", "Член 1"),
+        ("Секретарь", "Ахметова Динара Ермековна"),
+    ]
+    assert shown["signed_at"] == "25 июня 2020\u202fг., 12:00"
+    assert shown["rankings"][0]["scope_name"].endswith("(193600000)")
+    assert not shown["rankings"][0]["scope_name"].startswith("1936")
