@@ -9,7 +9,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from services.reporting.documents import wording
+from services.reporting.documents import criteria, wording
 from services.reporting.documents.labels import LABELS
 from shared.territory import load_territory
 
@@ -95,6 +95,7 @@ def view(
         "secretary": (commission.get("secretary") or {}).get("name", ""),
         "chair": people.get(commission.get("chair_id", ""), ""),
         "sheets": _sheets(protocol, people, candidates, labels),
+        "legends": _legends(protocol, labels, lang),
         "totals": _totals(protocol, candidates, labels, lang),
         "rankings": [_ranking(r, candidates, labels, lang) for r in protocol.get("rankings", [])],
         "casting_votes": [
@@ -127,7 +128,7 @@ def _sheets(
             s["recorded_at"],
         ),
     ):
-        scores = ", ".join(f"{k}: {v}" for k, v in sorted(s["scores"].items()))
+        scores = criteria.scores_line(s["kind"], s["scores"])
         rows.append(
             {
                 **s,
@@ -138,6 +139,19 @@ def _sheets(
             }
         )
     return rows
+
+
+def _legends(p: Doc, labels: dict[str, str], lang: str) -> list[Doc]:
+    """For each kind of sheet in the protocol, its criteria by number and name."""
+    kinds = sorted({s["kind"] for s in p.get("sheets", {}).values()})
+    return [
+        {
+            "kind_label": _kind(kind, labels),
+            "criteria": [(c.number, c.name(lang)) for c in criteria.of_sheet(kind)],
+        }
+        for kind in kinds
+        if criteria.of_sheet(kind)
+    ]
 
 
 def _totals(p: Doc, candidates: dict[str, Doc], labels: dict[str, str], lang: str) -> list[Doc]:

@@ -105,7 +105,7 @@ class ScoringRules(BaseModel):
     model_config = _frozen
 
     edition: str = "2020"
-    rubrics: str = Field(default="rubrics-2020.json", description="file in scoring/data")
+    rubrics: str = Field(default="rubrics-2020.json", description="file in shared/data")
     members_per_commission: int = Field(default=9, ge=1)
     quorum: Quorum = Quorum()
     nominees_per_district: int = Field(default=3, ge=1)

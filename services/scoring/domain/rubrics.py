@@ -1,7 +1,8 @@
 """Evaluation sheets (оценочные листы) as data: Annexes 4, 6, 7 and the §15 interview sheet.
 
-The criteria of an edition ship in ``services/scoring/data/rubrics-<edition>.json`` with their
-Russian and English names; the code only reads them. Loading reads immutable package data, not
+The criteria of an edition ship in ``shared/data/rubrics-<edition>.json`` (reference data:
+reporting names the criteria from it) with their Russian, Kazakh and English names; the code
+only reads them. Loading reads immutable package data, not
 the outside world, so the domain stays free of I/O ports.
 """
 
@@ -26,6 +27,7 @@ class Names(BaseModel):
     model_config = _frozen
 
     ru: str = Field(min_length=1)
+    kk: str = Field(min_length=1)
     en: str = Field(min_length=1)
 
 
@@ -103,8 +105,8 @@ class RubricSet(BaseModel):
 
 @cache
 def load_rubrics(name: str = "rubrics-2020.json") -> RubricSet:
-    """The rubrics shipped as ``services/scoring/data/<name>`` (``ScoringRules.rubrics``)."""
-    text = resources.files("services.scoring").joinpath("data", name).read_text("utf-8")
+    """The rubrics shipped as ``shared/data/<name>`` (``ScoringRules.rubrics``)."""
+    text = resources.files("shared").joinpath("data", name).read_text("utf-8")
     return RubricSet.model_validate(json.loads(text))
 
 

@@ -230,3 +230,21 @@ def test_signers_are_named_and_a_ranking_names_its_district() -> None:
     assert shown["signed_at"] == "25 июня 2020\u202fг., 12:00"
     assert shown["rankings"][0]["scope_name"].endswith("(193600000)")
     assert not shown["rankings"][0]["scope_name"].startswith("1936")
+
+
+def test_criteria_are_named_in_the_protocols_language_and_sheets_list_them_by_number() -> None:
+    sheet = {
+        "sheet_id": "h1",
+        "candidate_id": "c3",
+        "member_id": "p1",
+        "kind": "essay",
+        "scores": {"clarity": 7, "alternative_view": 5},
+        "total": 12,
+        "recorded_at": "2020-06-25T05:00:00+00:00",
+    }
+    doc = protocol(sheets={"h1": sheet})
+    kk = render_html(doc, COMMISSION, CANDIDATES, "kk")
+    ru = render_html(doc, COMMISSION, CANDIDATES, "ru")
+    assert "Қарастырылып отырған мәселеге балама көзқарас" in kk
+    assert "Альтернативность взгляда на рассматриваемую проблему" in ru
+    assert "1) 7 · 2) 5" in ru and "alternative_view" not in ru + kk

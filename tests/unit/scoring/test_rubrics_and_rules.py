@@ -27,7 +27,7 @@ def test_each_sheet_ships_as_data_with_russian_and_english_names(
     rubric = RUBRICS.of(kind)
     assert len(rubric.criteria) == count
     assert rubric.stage == stage
-    assert all(c.name.ru and c.name.en for c in rubric.criteria)
+    assert all(c.name.ru and c.name.kk and c.name.en for c in rubric.criteria)
 
 
 def test_annex7_criterion_12_is_filled_in_by_rule_not_by_members() -> None:
