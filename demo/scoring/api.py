@@ -101,7 +101,12 @@ async def open_quorate_sitting(
 ) -> tuple[str, list[str]]:
     """Open a sitting and record a quorate attendance (the chair always present)."""
     headers = board.as_secretary(bearer)
-    body = {"commission_id": board.commission_id, "stage": stage, "purpose": PURPOSE[stage]}
+    body = {
+        "commission_id": board.commission_id,
+        "stage": stage,
+        "purpose": PURPOSE[stage],
+        "purpose_kk": PURPOSE_KK[stage],
+    }
     sitting = (await call(client.post("/v1/sittings", json=body, headers=headers)))["id"]
     others = [m for m in board.members if m != board.chair]
     absent = set(rng.sample(others, rng.choice([0, 0, 1, 1, 2, 3])))
@@ -120,6 +125,11 @@ PURPOSE = {
     "stage1_selection": "I этап: оценка проектов и выдвижение по районам (п. 12)",
     "stage1_interview": "I этап: оценки, собеседования и финалист региона (пп. 14–16)",
     "stage2": "II этап: защита проектов и определение победителей (пп. 19–21)",
+}
+PURPOSE_KK = {
+    "stage1_selection": "I кезең: жобаларды бағалау және аудандар бойынша ұсыну (12-тармақ)",
+    "stage1_interview": "I кезең: бағалау, әңгімелесу және өңір финалисі (14–16-тармақтар)",
+    "stage2": "II кезең: жобаларды қорғау және жеңімпаздарды анықтау (19–21-тармақтар)",
 }
 
 

@@ -39,6 +39,7 @@ def opened(event: Doc) -> list[Target]:
             "commission_id": p["commission_id"],
             "stage": p["stage"],
             "purpose": p["purpose"],
+            "purpose_kk": p.get("purpose_kk"),
             "opened_at": p["opened_at"],
             "opened_by": e["metadata"]["actor"],
         }

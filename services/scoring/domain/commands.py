@@ -113,6 +113,7 @@ class OpenSitting:
     stage: Stage
     purpose: str
     at: datetime
+    purpose_kk: str | None = None
 
 
 @dataclass(frozen=True)

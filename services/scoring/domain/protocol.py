@@ -40,7 +40,7 @@ def document(state: Scoring, sitting_id: str) -> dict[str, Any]:
             "level": commission.level,
             "region": commission.region,
         },
-        "sitting": sitting.opened.to_payload(),
+        "sitting": as_written(sitting.opened)[1],
         "records": [_record(e) for e in sitting.records],
     }
 

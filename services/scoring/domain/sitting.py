@@ -32,6 +32,11 @@ def open_sitting(state: Scoring, cmd: OpenSitting) -> list[Event]:
     purpose = require_text(
         cmd.purpose, "purpose_required", "say what the sitting is for", "purpose"
     )
+    purpose_kk = None
+    if cmd.purpose_kk is not None:
+        purpose_kk = require_text(
+            cmd.purpose_kk, "purpose_required", "say what the sitting is for", "purpose_kk"
+        )
     return [
         SittingOpened(
             sitting_id=cmd.sitting_id,
@@ -39,6 +44,7 @@ def open_sitting(state: Scoring, cmd: OpenSitting) -> list[Event]:
             stage=cmd.stage,
             purpose=purpose,
             opened_at=cmd.at,
+            purpose_kk=purpose_kk,
         )
     ]
 

@@ -85,7 +85,10 @@ class ReopenBody(Body):
 class OpenSittingBody(Body):
     commission_id: Id
     stage: Stage
-    purpose: Reason = Field(description="what the sitting is for, as its protocol says")
+    purpose: Reason = Field(description="what the sitting is for, as its Russian protocol says")
+    purpose_kk: Reason | None = Field(
+        None, description="the agenda in Kazakh, as the Kazakh protocol says it"
+    )
     sitting_id: ClientId | None = Field(
         None, description="client-minted id; else the service mints one"
     )

@@ -75,7 +75,11 @@ def _sitting_routes(r: APIRouter, api: Api) -> None:
         async def run(uow: UnitOfWork) -> Appended:
             actor = authorise(who, await repo.ref(uow, body.commission_id), "secretary", "chair")
             command = cmd.OpenSitting(
-                sitting_id=sitting_id, stage=body.stage, purpose=body.purpose, at=api.ctx.now()
+                sitting_id=sitting_id,
+                stage=body.stage,
+                purpose=body.purpose,
+                purpose_kk=body.purpose_kk,
+                at=api.ctx.now(),
             )
             cause = api.cause(request, actor)
             out = await handlers.open_sitting(

@@ -20,11 +20,15 @@ class SittingOpened(Event):
     """A sitting (заседание) of the commission opened, for one stage."""
 
     event_type = "SittingOpened"
+    schema_version = 2  # v2: purpose_kk, the agenda in Kazakh; v1 reads with none
     sitting_id: Id
     commission_id: Id
     stage: Stage
-    purpose: Text = Field(description="what the sitting is for, as written in its protocol")
+    purpose: Text = Field(description="what the sitting is for, as its Russian protocol says")
     opened_at: AwareDatetime
+    purpose_kk: Text | None = Field(
+        default=None, description="the agenda as the Kazakh protocol says it (None: not given)"
+    )
 
 
 @registry.register

@@ -16,7 +16,13 @@ def _unchanged(payload: dict[str, Any]) -> dict[str, Any]:
     return payload
 
 
-for _type in ("CommissionFormed", "MemberReplaced", "RankingComputed", "FinalistSelected"):
+for _type in (
+    "CommissionFormed",
+    "MemberReplaced",
+    "RankingComputed",
+    "FinalistSelected",
+    "SittingOpened",
+):
     registry.upcaster(_type, 1)(_unchanged)
 
 
@@ -54,7 +60,14 @@ def _winners_v1(payload: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
+def _sitting_v1(payload: dict[str, Any]) -> dict[str, Any] | None:
+    if payload.get("purpose_kk") is not None:
+        return None
+    return {k: v for k, v in payload.items() if k != "purpose_kk"}
+
+
 DOWNCASTS: dict[str, Downcaster] = {
+    "SittingOpened": _sitting_v1,
     "RankingComputed": _ranking_v1,
     "FinalistSelected": _finalist_v1,
     "WinnersDecided": _winners_v1,

@@ -248,3 +248,11 @@ def test_criteria_are_named_in_the_protocols_language_and_sheets_list_them_by_nu
     assert "Қарастырылып отырған мәселеге балама көзқарас" in kk
     assert "Альтернативность взгляда на рассматриваемую проблему" in ru
     assert "1) 7 · 2) 5" in ru and "alternative_view" not in ru + kk
+
+
+def test_the_agenda_is_written_in_the_protocols_language_when_it_was_given() -> None:
+    doc = protocol(purpose="I этап: отбор", purpose_kk="I кезең: іріктеу")
+    assert "I кезең: іріктеу" in render_html(doc, COMMISSION, CANDIDATES, "kk")
+    assert "I этап: отбор" in render_html(doc, COMMISSION, CANDIDATES, "ru")
+    older = protocol(purpose="I этап: отбор")  # opened before the Kazakh agenda existed
+    assert "I этап: отбор" in render_html(older, COMMISSION, CANDIDATES, "kk")

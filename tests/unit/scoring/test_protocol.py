@@ -17,7 +17,7 @@ from services.scoring.domain.signatures import (
     sign_digest,
     verify_digest,
 )
-from services.scoring.events import ProtocolSigned, Signature, registry
+from services.scoring.events import ProtocolSigned, Signature, as_written, registry
 from shared.errors import DomainError
 from shared.events import Event
 from tests.unit.scoring.builders import (
@@ -231,3 +231,20 @@ def test_a_record_only_v2_can_express_is_written_as_v2() -> None:
     version, payload = as_written(picked)
     assert (version, payload["components"][0]["count"]) == (2, 0)
     assert as_written(finalist("c1", "100000000", "63"))[0] == 1
+
+
+def test_a_sitting_opened_before_the_kazakh_agenda_keeps_its_protocols_digest() -> None:
+    """SittingOpened v2 adds the agenda in Kazakh; a sitting opened by v1 (no such field) is
+    written into its protocol as it was, and one with a Kazakh agenda says it."""
+    desk = regional_desk()
+    register(desk, "c1", questionnaire=20, rural=RURAL[0])
+    sitting(desk)
+    opened = next(e for e in desk.log if e.event_type == "SittingOpened")
+    v1 = {k: v for k, v in opened.to_payload().items() if k != "purpose_kk"}
+    rebuilt = replay(
+        [registry.decode("SittingOpened", 1, v1) if e is opened else e for e in desk.log],
+        initial(),
+    )
+    assert document(rebuilt, "s1")["sitting"] == v1  # byte for byte what v1 wrote
+    with_kk = opened.model_copy(update={"purpose_kk": "I кезең"})
+    assert as_written(with_kk) == (2, with_kk.to_payload())
