@@ -145,12 +145,12 @@ async def form_commissions(
             "level": "regional" if board.region else "republican",
             "region": board.region,
             "members": [
-                {"person_id": m, "name": _name(m), **_position(board, m)} for m in board.members
+                {"person_id": m, **_person(m), **_position(board, m)} for m in board.members
             ],
             "chair_id": board.chair,
             "secretary": {
                 "person_id": board.secretary,
-                "name": _name(board.secretary),
+                **_person(board.secretary),
                 **_position(board, board.secretary),
             },
         }
@@ -195,19 +195,20 @@ def _key(rng: Random) -> Ed25519PrivateKey:
     return Ed25519PrivateKey.from_private_bytes(rng.randbytes(32))
 
 
-def _name(person_id: str) -> str:
-    """A commission member's (synthetic) full name, fixed by the person's id."""
+def _person(person_id: str) -> dict[str, str]:
+    """A commission member's (synthetic) full name and gender, fixed by the person's id."""
     from demo.nominations.data import FATHERS, FEMALE, MALE, SURNAMES, patronymic
 
     rng = Random(person_id)
     female = rng.random() < 0.35
-    return " ".join(
+    name = " ".join(
         (
             rng.choice(SURNAMES) + ("а" if female else ""),
             rng.choice(FEMALE if female else MALE),
             patronymic(rng.choice(FATHERS), female),
         )
     )
+    return {"name": name, "gender": "female" if female else "male"}
 
 
 # --- 2. stage I: selection and nomination (§12) -----------------------------------------------

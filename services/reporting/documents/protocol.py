@@ -40,6 +40,13 @@ def place_name(kato: str | None, lang: str, code: bool = False) -> str:
     return f"{name} ({kato})" if code else name
 
 
+def _attended(member: Doc, present: bool, labels: dict[str, str]) -> str:
+    """Present or absent, agreeing with the member's gender where the language asks for it
+    (Russian: присутствовал, присутствовала; unknown: присутствовал(а))."""
+    word = "present" if present else "absent"
+    return labels.get(f"{word}_{member.get('gender')}", labels[word])
+
+
 def _quorum(attendance: Doc | None, lang: str) -> str:
     if not attendance:
         return ""
@@ -64,6 +71,7 @@ def view(
         {
             "name": m["name"],
             "present": m["person_id"] in present,
+            "status": _attended(m, m["person_id"] in present, labels),
             "chair": m["person_id"] == commission.get("chair_id"),
         }
         for m in commission.get("members", [])

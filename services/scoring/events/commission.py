@@ -20,7 +20,7 @@ class CommissionFormed(Event):
     """A Regional (§3) or the Republican (§4) commission: its voting members, chair, secretary."""
 
     event_type = "CommissionFormed"
-    schema_version = 2  # v2: Person.position (§3/§4 qualifications); v1 reads with none
+    schema_version = 3  # v2: Person.position (§3/§4 qualifications); v3: Person.gender
     commission_id: Id
     edition_id: Id
     level: Level
@@ -35,7 +35,7 @@ class MemberReplaced(Event):
     """A voting member left and another took the seat; ``chair_id`` is the chair afterwards."""
 
     event_type = "MemberReplaced"
-    schema_version = 2  # v2: Person.position; v1 reads with none
+    schema_version = 3  # v2: Person.position; v3: Person.gender; older reads with none
     commission_id: Id
     outgoing_id: Id
     incoming: Person

@@ -22,6 +22,7 @@ SheetKind = Literal["project", "essay", "interview", "stage2"]
 Purpose = Literal["nomination", "regional", "winners"]
 Role = Literal["chair", "secretary"]
 DefenceMode = Literal["in_person", "video"]
+Gender = Literal["female", "male"]
 
 
 def _aware(value: datetime) -> datetime:
@@ -53,4 +54,7 @@ class Person(Value):
     name: Text
     position: Position | None = Field(
         None, description="§3/§4: required for the chair and the secretary at formation"
+    )
+    gender: Gender | None = Field(
+        None, description="as the person states it: the protocol's Russian agrees with it"
     )

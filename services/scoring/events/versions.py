@@ -24,6 +24,8 @@ for _type in (
     "SittingOpened",
 ):
     registry.upcaster(_type, 1)(_unchanged)
+for _type in ("CommissionFormed", "MemberReplaced"):
+    registry.upcaster(_type, 2)(_unchanged)
 
 
 Downcaster = Callable[[dict[str, Any]], dict[str, Any] | None]

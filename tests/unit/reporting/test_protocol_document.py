@@ -256,3 +256,31 @@ def test_the_agenda_is_written_in_the_protocols_language_when_it_was_given() -> 
     assert "I этап: отбор" in render_html(doc, COMMISSION, CANDIDATES, "ru")
     older = protocol(purpose="I этап: отбор")  # opened before the Kazakh agenda existed
     assert "I этап: отбор" in render_html(older, COMMISSION, CANDIDATES, "kk")
+
+
+def test_russian_attendance_agrees_with_the_members_gender() -> None:
+    commission = {
+        **COMMISSION,
+        "members": [
+            {"person_id": "p1", "name": "Ахметов Ержан Жумабекович", "gender": "male"},
+            {"person_id": "p2", "name": "Ахметова Динара Ермековна", "gender": "female"},
+            {"person_id": "p3", "name": "Сериков Арман"},  # not stated
+        ],
+    }
+    doc = protocol(
+        attendance={
+            "present": ["p1"],
+            "absent": ["p2", "p3"],
+            "members": 3,
+            "required": 2,
+            "quorate": False,
+        }
+    )
+    shown = {m["name"]: m["status"] for m in view(doc, commission, CANDIDATES, "ru")["members"]}
+    assert shown == {
+        "Ахметов Ержан Жумабекович": "присутствовал",
+        "Ахметова Динара Ермековна": "отсутствовала",
+        "Сериков Арман": "отсутствовал(а)",
+    }
+    kk = {m["status"] for m in view(doc, commission, CANDIDATES, "kk")["members"]}
+    assert kk == {"қатысты", "қатыспады"}
