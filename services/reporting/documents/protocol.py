@@ -104,7 +104,7 @@ def view(
         "chair": people.get(commission.get("chair_id", ""), ""),
         "sheets": _sheets(protocol, people, candidates, labels),
         "legends": _legends(protocol, labels, lang),
-        "totals": _totals(protocol, candidates, labels, lang),
+        "summary": _summary(protocol, commission, candidates, labels, lang),
         "rankings": [_ranking(r, candidates, labels, lang) for r in protocol.get("rankings", [])],
         "casting_votes": [
             _casting(c, people, candidates, labels) for c in protocol.get("casting_votes", [])
@@ -149,6 +149,38 @@ def _sheets(
     return rows
 
 
+def _summary(
+    p: Doc, commission: Doc, candidates: dict[str, Doc], labels: dict[str, str], lang: str
+) -> list[Doc]:
+    """Per kind of sheet: each candidate's row of the members' sheet totals (members by their
+    number in the attendance list), the sum and the mean of the sheets given."""
+    order = [m["person_id"] for m in commission.get("members", [])]
+    live: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
+    for s in p.get("sheets", {}).values():
+        if not s.get("superseded_by"):
+            live[s["kind"]][s["candidate_id"]][s["member_id"]] = int(s["total"])
+    groups = []
+    for kind in sorted(live):
+        extra = sorted({m for row in live[kind].values() for m in row} - set(order))
+        members = order + extra
+        rows: list[Doc] = []
+        for cid, by_member in live[kind].items():
+            totals = list(by_member.values())
+            mean = (Decimal(sum(totals)) / len(totals)).quantize(Decimal("0.0001"), ROUND_HALF_UP)
+            rows.append(
+                {
+                    "candidate": _candidate(candidates, cid),
+                    "totals": [by_member.get(m, "—") for m in members],
+                    "sum": sum(totals),
+                    "mean": wording.decimal(mean, lang),
+                }
+            )
+        rows.sort(key=lambda r: str(r["candidate"]))
+        numbers = list(range(1, len(members) + 1))
+        groups.append({"kind_label": _kind(kind, labels), "members": numbers, "rows": rows})
+    return groups
+
+
 def _legends(p: Doc, labels: dict[str, str], lang: str) -> list[Doc]:
     """For each kind of sheet in the protocol, its criteria by number and name."""
     kinds = sorted({s["kind"] for s in p.get("sheets", {}).values()})
@@ -160,27 +192,6 @@ def _legends(p: Doc, labels: dict[str, str], lang: str) -> list[Doc]:
         for kind in kinds
         if criteria.of_sheet(kind)
     ]
-
-
-def _totals(p: Doc, candidates: dict[str, Doc], labels: dict[str, str], lang: str) -> list[Doc]:
-    live: dict[tuple[str, str], list[int]] = defaultdict(list)
-    for s in p.get("sheets", {}).values():
-        if not s.get("superseded_by"):
-            live[(s["candidate_id"], s["kind"])].append(int(s["total"]))
-    out = []
-    for (cid, kind), totals in live.items():
-        mean = (Decimal(sum(totals)) / len(totals)).quantize(Decimal("0.0001"), ROUND_HALF_UP)
-        out.append(
-            {
-                "candidate": _candidate(candidates, cid),
-                "kind_label": _kind(kind, labels),
-                "sum": sum(totals),
-                "mean": wording.decimal(mean, lang),
-                "candidate_id": cid,
-                "kind": kind,
-            }
-        )
-    return sorted(out, key=lambda t: (t["candidate"], t["kind"]))
 
 
 def _ranking(r: Doc, candidates: dict[str, Doc], labels: dict[str, str], lang: str) -> Doc:
@@ -220,7 +231,8 @@ def component_text(c: Doc, labels: dict[str, str], lang: str = "ru") -> str:
     count = f" ({c['count']} {labels['responses']})" if c.get("count") is not None else ""
     weight = Decimal(str(c.get("weight", 0)))
     how = f"×{c.get('weight')}" if weight != 0 else f" — {labels['shown']}"
-    return f"{labels.get(c['name'], c['name'])} {value}{count}{how}"
+    name = labels.get(f"component_{c['name']}", c["name"])
+    return f"{name} {value}{count}{how}"
 
 
 def _step_text(s: Doc, candidates: dict[str, Doc], labels: dict[str, str]) -> str:
