@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Debian packages the tests use beyond Python: kcat (a non-Python Kafka client, to prove the
-# results contract), wrk (load generator), and Chromium for the browser tests. Idempotent.
+# results contract), poppler-utils (pdftoppm: protocols rendered to PNG, looked at as a
+# secretary would), wrk (load generator), and Chromium for the browser tests. Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
 command -v kcat >/dev/null 2>&1 || need+=(kcat)
+command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
 if ((${#need[@]})); then
   echo "system-deps: installing ${need[*]}" >&2
   apt-get update -q >/dev/null 2>&1 || true
