@@ -123,11 +123,8 @@ def keep_png(pdf: bytes, name: str, page: int) -> Path:
     source = ARTIFACTS / f"{name}.pdf"
     source.write_bytes(pdf)
     stem = ARTIFACTS / f"{name}-page{page}"
-    subprocess.run(
-        ["pdftoppm", "-png", "-r", "70", "-f", str(page), "-l", str(page), "-singlefile"]
-        + [str(source), str(stem)],
-        check=True,
-    )
+    pick = ["-f", str(page), "-l", str(page), "-singlefile"]
+    subprocess.run(["pdftoppm", "-png", "-r", "70", *pick, str(source), str(stem)], check=True)
     return stem.with_suffix(".png")
 
 
