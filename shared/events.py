@@ -77,6 +77,7 @@ class Envelope(BaseModel):
 
 E = TypeVar("E", bound=type[Event])
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+Downcaster = Callable[[dict[str, Any]], dict[str, Any] | None]
 
 
 class UnknownEvent(LookupError):
@@ -89,6 +90,7 @@ class EventRegistry:
     def __init__(self) -> None:
         self._latest: dict[str, type[Event]] = {}
         self._upcasters: dict[tuple[str, int], Upcaster] = {}
+        self._downcasters: dict[tuple[str, int], Downcaster] = {}
 
     def register(self, cls: E) -> E:
         current = self._latest.get(cls.event_type)
@@ -103,10 +105,35 @@ class EventRegistry:
 
         return deco
 
+    def downcaster(self, event_type: str, from_version: int) -> Callable[[Downcaster], Downcaster]:
+        """Register ``from_version`` → ``from_version - 1`` for a payload the older version can
+        express (the function returns None when it cannot)."""
+
+        def deco(fn: Downcaster) -> Downcaster:
+            self._downcasters[(event_type, from_version)] = fn
+            return fn
+
+        return deco
+
+    def as_written(
+        self, event_type: str, schema_version: int, payload: dict[str, Any]
+    ) -> tuple[int, dict[str, Any]]:
+        """The oldest version that says all the payload says, and its payload: a document that
+        records events (a signed protocol) writes them so, and keeps its digest byte for byte
+        when a newer version of an event appears."""
+        version = schema_version
+        while (down := self._downcasters.get((event_type, version))) is not None:
+            older = down(payload)
+            if older is None:
+                break
+            version, payload = version - 1, older
+        return version, payload
+
     def include(self, other: EventRegistry) -> None:
         for cls in other._latest.values():
             self.register(cls)
         self._upcasters.update(other._upcasters)
+        self._downcasters.update(other._downcasters)
 
     def types(self) -> Iterable[type[Event]]:
         return self._latest.values()

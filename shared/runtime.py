@@ -35,6 +35,8 @@ class ServiceContext:
     registry: EventRegistry
     clock: Clock = utcnow
     extras: dict[str, Any] = field(default_factory=dict)
+    # the registries of the services whose events it reads (ServiceSpec.reads)
+    reads: Readers = field(default_factory=dict)
 
     def now(self) -> datetime:
         """Business time: the wall clock, or a scenario's simulated clock (demo, tests)."""
@@ -91,7 +93,9 @@ class ServiceRuntime:
         self.spec = spec
         self.settings = settings
         store = open_store(spec.name, url or settings.database_url_for(spec.name))
-        self.ctx = ServiceContext(spec.name, settings, store, spec.registry, clock=clock)
+        self.ctx = ServiceContext(
+            spec.name, settings, store, spec.registry, clock=clock, reads=spec.reads
+        )
         spec.setup(self.ctx)
         self.consumers = spec.consumers(self.ctx)
         for consumer in self.consumers:

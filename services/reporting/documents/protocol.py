@@ -308,9 +308,11 @@ def render_html(
     candidates: dict[str, Doc],
     lang: str = "ru",
     number: int | None = None,
+    verified: bool = False,
 ) -> str:
+    """``verified``: the signed digest was checked against the log (documents.signed)."""
     return _env.get_template("protocol.html.j2").render(
-        **view(protocol, commission, candidates, lang, number)
+        **view(protocol, commission, candidates, lang, number), verified=verified
     )
 
 

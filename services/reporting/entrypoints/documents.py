@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from services.reporting.documents import protocol as protocols
 from services.reporting.documents import ratings as ratings_doc
+from services.reporting.documents import signed
 from shared.auth import Principal
 from shared.edge import principal
 from shared.errors import NotFound
@@ -40,8 +41,13 @@ async def load_protocol(
 
 
 async def protocol_html(ctx: ServiceContext, sitting_id: str, lang: str) -> str:
+    """The protocol as published: a signed one only once the document rebuilt from the log
+    gives the digest the chair and the secretary signed (409 ``protocol_unverified``)."""
     protocol, commission, candidates, number = await load_protocol(ctx, sitting_id)
-    return protocols.render_html(protocol, commission, candidates, lang, number)
+    checked = signed.verified(protocol, commission, ctx.reads.get("scoring"))
+    return protocols.render_html(
+        protocol, commission, candidates, lang, number, verified=checked is not None
+    )
 
 
 def router(ctx: ServiceContext) -> APIRouter:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.reporting.projections import Doc, Target, on
+from services.reporting.projections import Doc, Target, every, on
 
 
 def _sitting(doc: Doc | None) -> Doc:
@@ -18,6 +18,7 @@ def _sitting(doc: Doc | None) -> Doc:
         "decisions": [],
         "signatures": None,
         "attendance": None,
+        "records": [],
     }
 
 
@@ -42,6 +43,7 @@ def opened(event: Doc) -> list[Target]:
             "purpose_kk": p.get("purpose_kk"),
             "opened_at": p["opened_at"],
             "opened_by": e["metadata"]["actor"],
+            "opened_event": {"schema_version": e["schema_version"], "payload": p},
         }
 
     return [Target("protocols", event["payload"]["sitting_id"], _fold(change))]
@@ -134,3 +136,23 @@ def signed(event: Doc) -> list[Target]:
         }
 
     return [Target("protocols", event["payload"]["sitting_id"], _fold(change))]
+
+
+NOT_RECORDS = frozenset({"SittingOpened", "ProtocolSigned"})
+
+
+@every
+def record(event: Doc) -> list[Target]:
+    """Every scoring event that names a sitting is one of its protocol's records, in log order
+    — the records of the document the chair and the secretary sign (documents.signed)."""
+    if event.get("service") != "scoring" or event["event_type"] in NOT_RECORDS:
+        return []
+    sitting_id = event["payload"].get("sitting_id")
+    if not isinstance(sitting_id, str):
+        return []
+
+    def change(doc: Doc, p: Doc, e: Doc) -> Doc:
+        written = {"event_type": e["event_type"], "schema_version": e["schema_version"]}
+        return {**doc, "records": [*doc.get("records", []), {**written, "payload": p}]}
+
+    return [Target("protocols", sitting_id, _fold(change))]

@@ -74,7 +74,10 @@ DOWNCASTS: dict[str, Downcaster] = {
     "FinalistSelected": _finalist_v1,
     "WinnersDecided": _winners_v1,
 }
-"""v2 → v1 for the events a protocol records (see :func:`as_written`)."""
+"""v2 → v1 for the events a protocol records (see :func:`as_written`), registered on the
+registry so that another reader (reporting, an auditor's tool) writes a protocol the same way."""
+for _type, _down in DOWNCASTS.items():
+    registry.downcaster(_type, 2)(_down)
 
 
 def as_written(event: Event) -> tuple[int, dict[str, Any]]:
@@ -83,10 +86,4 @@ def as_written(event: Event) -> tuple[int, dict[str, Any]]:
     A protocol's digest covers its records as written; a record v1 could express is written
     as v1, so a protocol signed before v2 existed (its v1 events upcast on replay) keeps its
     digest byte for byte, and one signed since is written by the same rule."""
-    payload = event.to_payload()
-    down = DOWNCASTS.get(event.event_type)
-    if event.schema_version == 2 and down is not None:
-        older = down(payload)
-        if older is not None:
-            return 1, older
-    return event.schema_version, payload
+    return registry.as_written(event.event_type, event.schema_version, event.to_payload())

@@ -216,3 +216,47 @@ async def test_an_event_missing_from_the_topic_is_found(
             open_store("nominations", system.url("nominations")), kafka_bootstrap, topic
         )
     assert problem is not None and str(lost.event_id) in problem and "missing" in problem
+
+
+def test_a_protocol_is_published_only_as_the_document_that_was_signed(
+    edition: Path, tmp_path: Path
+) -> None:
+    """Every signed protocol's records, rebuilt by reporting, give the digest the chair and the
+    secretary signed, and the protocol says it was checked; a record altered in reporting's
+    read model is refused (409 protocol_unverified), not printed under a signed digest."""
+    import asyncio
+    import shutil
+    import sqlite3
+
+    copy = tmp_path / "edition"
+    shutil.copytree(edition, copy)
+    signed = [k for k, p in docs(copy, "protocols").items() if p.get("signatures")]
+    assert signed
+
+    async def fetch(sitting: str) -> Any:
+        settings = Settings()
+        async with Embedded(settings, copy) as system:
+            token = issue_dev_token(settings, "auditor-1", ["auditor"])
+            h = {"Authorization": f"Bearer {token}"}
+            return await system.clients["reporting"].get(f"/v1/protocols/{sitting}.html", headers=h)
+
+    for sitting in signed:
+        page = asyncio.run(fetch(sitting))
+        assert page.status_code == 200, page.text
+        assert "Сумма проверена" in page.text
+    victim = signed[0]
+    with sqlite3.connect(copy / "reporting.db") as db:
+        (text,) = db.execute(
+            "SELECT doc FROM documents WHERE model = 'protocols' AND key = ?", (victim,)
+        ).fetchone()
+        doc = json.loads(text)
+        record = next(r for r in doc["records"] if r["event_type"] in ("ScoreRecorded",))
+        record["payload"]["total"] = int(record["payload"]["total"]) + 1
+        db.execute(
+            "UPDATE documents SET doc = ? WHERE model = 'protocols' AND key = ?",
+            (json.dumps(doc), victim),
+        )
+    refused = asyncio.run(fetch(victim))
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["code"] == "protocol_unverified"
+    assert "not published" in refused.json()["detail"]
