@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -316,11 +317,33 @@ def render_html(
     )
 
 
-def render_pdf(html: str) -> bytes:
-    """PDF through WeasyPrint; a fixed identifier keeps it byte-identical across replays."""
-    from weasyprint import HTML
+@dataclass(frozen=True)
+class Published:
+    """A protocol as published: its HTML, and the files its PDF carries (a signed one: the
+    signed document, its signatures and what it was rendered with)."""
 
+    html: str
+    attachments: dict[str, bytes]
+    signed_at: str | None = None
+
+
+def render_pdf(
+    html: str, attachments: dict[str, bytes] | None = None, at: str | None = None
+) -> bytes:
+    """PDF/A-3b through WeasyPrint, with ``attachments`` embedded (a signed protocol proves
+    itself from the file alone: ``uzdik verify-protocol``) and dated ``at`` (RFC 3339: when it
+    was signed); a fixed identifier and fixed dates keep it byte-identical across replays."""
+    from weasyprint import HTML, Attachment
+
+    when = datetime.fromisoformat(at) if at else None
+    files = [
+        Attachment(string=data, name=name, relationship="Source", created=when, modified=when)
+        for name, data in sorted((attachments or {}).items())
+    ]
     pdf: bytes = HTML(string=html).write_pdf(
-        pdf_identifier=b"uzdik-protocol", uncompressed_pdf=False
+        pdf_identifier=b"uzdik-protocol",
+        uncompressed_pdf=False,
+        pdf_variant="pdf/a-3b",
+        attachments=files,
     )
     return pdf

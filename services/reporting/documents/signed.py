@@ -15,6 +15,8 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from services.reporting.documents.protocol import render_html
+from services.reporting.projections import load_all, targets
 from shared.errors import Conflict
 from shared.events import EventRegistry
 from shared.store.canonical import canonical_json
@@ -75,3 +77,84 @@ def verified(protocol: Doc, commission: Doc | None, registry: EventRegistry | No
             signed=signed["digest"],
         )
     return doc
+
+
+def folded(document: Doc, signatures: Doc, registry: EventRegistry) -> Doc:
+    """The protocol read model of a signed document: its sitting and records folded by the
+    very projection that builds reporting's protocols, in the document's order (a record's
+    place stands for its time), with the signatures. What is shown, printed and published of
+    a signed protocol is rendered from this — from the document itself."""
+    load_all()
+    sitting_id = document["sitting"]["sitting_id"]
+    events = [{"event_type": "SittingOpened", **_versioned(document["sitting"], 1)}]
+    events += [
+        {"event_type": r["event_type"], **_versioned(r["payload"], r["schema_version"])}
+        for r in document["records"]
+    ]
+    doc: Doc | None = None
+    for place, event in enumerate(events):
+        version, payload = registry.newest(
+            event["event_type"], event["schema_version"], event["payload"]
+        )
+        seen = {
+            **event,
+            "service": "scoring",
+            "schema_version": version,
+            "payload": payload,
+            "metadata": {"actor": None, "occurred_at": f"record {place:06d}"},
+        }
+        for target in targets(seen):
+            if target.model == "protocols" and target.key == sitting_id:
+                doc = target.fold(doc, seen)
+    assert doc is not None, "a signed document opens its sitting"
+    return {**doc, "signatures": signatures}
+
+
+def _versioned(payload: Doc, version: int) -> Doc:
+    return {"schema_version": version, "payload": payload}
+
+
+RENDER_KEYS = ("level", "region", "chair_id", "secretary", "members", "sittings")
+
+
+def rendering_inputs(
+    document: Doc,
+    commission: Doc,
+    candidates: dict[str, Doc],
+    lang: str,
+    number: int | None,
+) -> Doc:
+    """What a signed protocol is rendered with besides the document: the language, its number,
+    the names of the commission's people and of the candidates it names (not signed: the
+    register's, shown beside the ids the document holds)."""
+    text = canonical_json(document)
+    named = {cid: {"name": c.get("name")} for cid, c in candidates.items() if cid in text}
+    return {
+        "lang": lang,
+        "number": number,
+        "commission": {k: commission.get(k) for k in RENDER_KEYS},
+        "candidates": dict(sorted(named.items())),
+    }
+
+
+def render_signed(document: Doc, signatures: Doc, rendering: Doc, registry: EventRegistry) -> str:
+    """The HTML of a signed protocol, from the document and the rendering inputs only."""
+    shown = folded(document, signatures, registry)
+    commission = {**rendering["commission"], **document["commission"]}
+    return render_html(
+        shown,
+        commission,
+        rendering["candidates"],
+        rendering["lang"],
+        rendering["number"],
+        verified=True,
+    )
+
+
+def attachments(document: Doc, signatures: Doc, rendering: Doc) -> dict[str, bytes]:
+    """The files a signed protocol's PDF carries."""
+    return {
+        "protocol.json": canonical(document),
+        "signatures.json": canonical_json(signatures).encode("utf-8"),
+        "rendering.json": canonical_json(rendering).encode("utf-8"),
+    }

@@ -42,11 +42,24 @@ async def load_protocol(
 
 async def protocol_html(ctx: ServiceContext, sitting_id: str, lang: str) -> str:
     """The protocol as published: a signed one only once the document rebuilt from the log
-    gives the digest the chair and the secretary signed (409 ``protocol_unverified``)."""
+    gives the digest the chair and the secretary signed (409 ``protocol_unverified``), and
+    then rendered from that document; one not signed yet from the read model, as a draft."""
+    return (await published(ctx, sitting_id, lang)).html
+
+
+async def published(ctx: ServiceContext, sitting_id: str, lang: str) -> protocols.Published:
     protocol, commission, candidates, number = await load_protocol(ctx, sitting_id)
-    checked = signed.verified(protocol, commission, ctx.reads.get("scoring"))
-    return protocols.render_html(
-        protocol, commission, candidates, lang, number, verified=checked is not None
+    registry = ctx.reads.get("scoring")
+    document = signed.verified(protocol, commission, registry)
+    if document is None or registry is None or commission is None:
+        html = protocols.render_html(protocol, commission, candidates, lang, number)
+        return protocols.Published(html, {})
+    rendering = signed.rendering_inputs(document, commission, candidates, lang, number)
+    html = signed.render_signed(document, protocol["signatures"], rendering, registry)
+    return protocols.Published(
+        html,
+        signed.attachments(document, protocol["signatures"], rendering),
+        protocol["signatures"]["signed_at"],
     )
 
 
@@ -68,7 +81,8 @@ def router(ctx: ServiceContext) -> APIRouter:
         sitting_id: str, lang: Lang = "ru", who: Principal = Depends(principal)
     ) -> Response:
         who.act_as(*READERS)
-        pdf = protocols.render_pdf(await protocol_html(ctx, sitting_id, lang))
+        shown = await published(ctx, sitting_id, lang)
+        pdf = protocols.render_pdf(shown.html, shown.attachments, shown.signed_at)
         return Response(pdf, media_type="application/pdf")
 
     @api.get("/ratings.{fmt}", response_class=Response, responses=answers("text/csv", XLSX))
