@@ -18,7 +18,7 @@ from services.cli.common import EXIT_BUG, EXIT_CONFIG, EXIT_USAGE, Refused, app,
 __all__ = ["app", "main"]
 
 # the commands join the app as their modules load, in the order `uzdik --help` lists them
-for _module in ("run", "tools", "audit"):
+for _module in ("run", "tools", "audit", "protocol"):
     importlib.import_module(f"services.cli.{_module}")
 
 

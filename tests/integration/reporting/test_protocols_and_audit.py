@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import subprocess
 from collections import defaultdict
@@ -260,3 +262,74 @@ def test_a_protocol_is_published_only_as_the_document_that_was_signed(
     assert refused.status_code == 409, refused.text
     assert refused.json()["code"] == "protocol_unverified"
     assert "not published" in refused.json()["detail"]
+
+
+def test_a_protocols_pdf_proves_itself_and_names_what_was_altered(
+    edition: Path, tmp_path: Path
+) -> None:
+    """`uzdik verify-protocol` passes on a fresh protocol and names the change on one whose
+    attachment, whose visible text or whose signature was altered, and a key the edition did
+    not register."""
+    import asyncio
+
+    from pypdf import PdfReader
+
+    from services.reporting.documents.protocol import render_pdf
+
+    sitting = next(k for k, p in docs(edition, "protocols").items() if p.get("signatures"))
+
+    async def fetch() -> tuple[str, bytes]:
+        settings = Settings()
+        async with Embedded(settings, edition) as system:
+            token = issue_dev_token(settings, "auditor-1", ["auditor"])
+            h = {"Authorization": f"Bearer {token}"}
+            client = system.clients["reporting"]
+            html = (await client.get(f"/v1/protocols/{sitting}.html?lang=kk", headers=h)).text
+            pdf = (await client.get(f"/v1/protocols/{sitting}.pdf?lang=kk", headers=h)).content
+        return html, pdf
+
+    html, pdf = asyncio.run(fetch())
+    attached = {n: c[0] for n, c in PdfReader(io.BytesIO(pdf)).attachments.items()}
+    assert set(attached) == {"protocol.json", "signatures.json", "rendering.json"}
+    sealed = json.loads(attached["signatures.json"])
+    assert hashlib.sha256(attached["protocol.json"]).hexdigest() == sealed["digest"]
+
+    def check(name: str, data: bytes, *extra: str) -> subprocess.CompletedProcess[str]:
+        path = tmp_path / name
+        path.write_bytes(data)
+        return uzdik("verify-protocol", str(path), *extra)
+
+    fresh = check("fresh.pdf", pdf)
+    assert fresh.returncode == 0, fresh.stdout + fresh.stderr
+    assert "verified" in fresh.stdout and sealed["digest"] in fresh.stdout
+
+    document = json.loads(attached["protocol.json"])
+    record = next(r for r in document["records"] if r["event_type"] == "ScoreRecorded")
+    record["payload"]["total"] += 1
+    altered = {**attached, "protocol.json": canonical_bytes(document)}
+    doc_changed = check("document.pdf", render_pdf(html, altered, sealed["signed_at"]))
+    assert doc_changed.returncode == 1
+    assert "not the signed" in " ".join(doc_changed.stdout.split())
+
+    shown = html.replace("Кворум", "Кв0рум", 1)
+    text_changed = check("text.pdf", render_pdf(shown, attached, sealed["signed_at"]))
+    assert text_changed.returncode == 1
+    assert "visible text is not the signed document" in " ".join(text_changed.stdout.split())
+
+    forged = json.loads(attached["signatures.json"])
+    chair = next(s for s in forged["signatures"] if s["role"] == "chair")
+    chair["signature"] = chair["signature"][::-1]
+    resigned = {**attached, "signatures.json": json.dumps(forged).encode()}
+    sig_changed = check("signature.pdf", render_pdf(html, resigned, sealed["signed_at"]))
+    assert sig_changed.returncode == 1
+    assert "chair's signature" in " ".join(sig_changed.stdout.split())
+
+    keys = tmp_path / "keys.json"
+    keys.write_text(json.dumps({s["person_id"]: "AAAA" for s in sealed["signatures"]}))
+    unregistered = check("keys.pdf", pdf, "--keys", str(keys))
+    assert unregistered.returncode == 1
+    assert "did not register" in " ".join(unregistered.stdout.split())
+
+
+def canonical_bytes(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
