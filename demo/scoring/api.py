@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from demo.http import DemoStepFailed, call
 from services.scoring.domain.signatures import public_key_text, sign_digest
+from shared.territory import load_territory
 
 T = TypeVar("T")
 Json = dict[str, Any]
@@ -106,6 +107,7 @@ async def open_quorate_sitting(
         "stage": stage,
         "purpose": PURPOSE[stage],
         "purpose_kk": PURPOSE_KK[stage],
+        "place": place_of(board.region),
     }
     sitting = (await call(client.post("/v1/sittings", json=body, headers=headers)))["id"]
     others = [m for m in board.members if m != board.chair]
@@ -126,6 +128,15 @@ PURPOSE = {
     "stage1_interview": "I этап: оценки, собеседования и финалист региона (пп. 14–16)",
     "stage2": "II этап: защита проектов и определение победителей (пп. 19–21)",
 }
+
+
+def place_of(region: str | None) -> str:
+    """Where the demo's commission sits: the regional akimat's building, or the Agency."""
+    if region is None:
+        return "Астана, Агентство РК по делам государственной службы"
+    return f"{load_territory().unit(region).name_ru}, здание акимата области"
+
+
 PURPOSE_KK = {
     "stage1_selection": "I кезең: жобаларды бағалау және аудандар бойынша ұсыну (12-тармақ)",
     "stage1_interview": "I кезең: бағалау, әңгімелесу және өңір финалисі (14–16-тармақтар)",

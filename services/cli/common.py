@@ -45,7 +45,7 @@ app = typer.Typer(
 
 
 audit_app = typer.Typer(
-    help="Auditors' tools: verify the logs, print a candidate's trail.",
+    help="Verify the logs; print a candidate's trail.",
     no_args_is_help=True,
     rich_markup_mode=None,
 )

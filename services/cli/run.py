@@ -191,7 +191,7 @@ def relay(
 def migrate(
     service: Annotated[str, typer.Argument(help=f"One of {', '.join(DISTRIBUTED)}, or all.")],
 ) -> None:
-    """Apply the database migrations of a service (or all) and exit."""
+    """Apply the migrations of a service (or all), then exit."""
     from shared.runtime import ServiceRuntime
 
     names = list(DISTRIBUTED) if service == "all" else [_service(service)]

@@ -169,3 +169,18 @@ def test_a_protocol_reads_as_an_official_document(
         assert ("Алматы облысы" if lang == "kk" else "Алматинская область") in flat
     # the summary (before the annex) stays short however many sheets the annex holds
     assert annex_page <= 4, f"the summary runs to {annex_page - 1} pages"
+
+
+def test_a_protocols_pdf_declares_pdf_a_3b_and_associates_its_attachments() -> None:
+    """The structural markers of PDF/A-3b that can be checked here (veraPDF's command line is
+    not on Maven Central): the XMP identification, an output intent, the document's language,
+    and the attachments associated with the document (/AF, relationship Source)."""
+    board = commission("regional", "190000000")
+    html = render_html(protocol("regional", "essay", ESSAY, 2), board, candidates(2), "kk")
+    pdf = render_pdf(html, {"protocol.json": b"{}"}, "2020-07-28T06:00:00+00:00")
+    root = PdfReader(BytesIO(pdf)).trailer["/Root"]
+    xmp = root["/Metadata"].get_object().get_data().decode()
+    assert 'pdfaid:part="3"' in xmp and 'pdfaid:conformance="B"' in xmp
+    assert "/OutputIntents" in root and root["/Lang"] == "kk"
+    associated = {(a.get_object()["/F"], a.get_object()["/AFRelationship"]) for a in root["/AF"]}
+    assert associated == {("protocol.json", "/Source")}

@@ -41,6 +41,7 @@ def opened(event: Doc) -> list[Target]:
             "stage": p["stage"],
             "purpose": p["purpose"],
             "purpose_kk": p.get("purpose_kk"),
+            "place": p.get("place"),
             "opened_at": p["opened_at"],
             "opened_by": e["metadata"]["actor"],
             "opened_event": {"schema_version": e["schema_version"], "payload": p},

@@ -114,6 +114,7 @@ class OpenSitting:
     purpose: str
     at: datetime
     purpose_kk: str | None = None
+    place: str | None = None
 
 
 @dataclass(frozen=True)

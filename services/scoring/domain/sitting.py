@@ -45,6 +45,7 @@ def open_sitting(state: Scoring, cmd: OpenSitting) -> list[Event]:
             purpose=purpose,
             opened_at=cmd.at,
             purpose_kk=purpose_kk,
+            place=cmd.place.strip() if cmd.place and cmd.place.strip() else None,
         )
     ]
 

@@ -89,6 +89,7 @@ class OpenSittingBody(Body):
     purpose_kk: Reason | None = Field(
         None, description="the agenda in Kazakh, as the Kazakh protocol says it"
     )
+    place: Reason | None = Field(None, description="where the sitting is held")
     sitting_id: ClientId | None = Field(
         None, description="client-minted id; else the service mints one"
     )

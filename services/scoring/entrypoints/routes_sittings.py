@@ -79,6 +79,7 @@ def _sitting_routes(r: APIRouter, api: Api) -> None:
                 stage=body.stage,
                 purpose=body.purpose,
                 purpose_kk=body.purpose_kk,
+                place=body.place,
                 at=api.ctx.now(),
             )
             cause = api.cause(request, actor)

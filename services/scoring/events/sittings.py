@@ -20,7 +20,7 @@ class SittingOpened(Event):
     """A sitting (заседание) of the commission opened, for one stage."""
 
     event_type = "SittingOpened"
-    schema_version = 2  # v2: purpose_kk, the agenda in Kazakh; v1 reads with none
+    schema_version = 2  # v2: purpose_kk (the agenda in Kazakh) and place; v1 reads with none
     sitting_id: Id
     commission_id: Id
     stage: Stage
@@ -28,6 +28,9 @@ class SittingOpened(Event):
     opened_at: AwareDatetime
     purpose_kk: Text | None = Field(
         default=None, description="the agenda as the Kazakh protocol says it (None: not given)"
+    )
+    place: Text | None = Field(
+        default=None, description="where the sitting is held, as its protocol says"
     )
 
 

@@ -63,9 +63,9 @@ def _winners_v1(payload: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def _sitting_v1(payload: dict[str, Any]) -> dict[str, Any] | None:
-    if payload.get("purpose_kk") is not None:
+    if payload.get("purpose_kk") is not None or payload.get("place") is not None:
         return None
-    return {k: v for k, v in payload.items() if k != "purpose_kk"}
+    return {k: v for k, v in payload.items() if k not in ("purpose_kk", "place")}
 
 
 DOWNCASTS: dict[str, Downcaster] = {

@@ -284,3 +284,10 @@ def test_russian_attendance_agrees_with_the_members_gender() -> None:
     }
     kk = {m["status"] for m in view(doc, commission, CANDIDATES, "kk")["members"]}
     assert kk == {"қатысты", "қатыспады"}
+
+
+def test_the_place_of_the_sitting_is_written_when_it_was_given() -> None:
+    doc = protocol(place="Қонаев, облыс әкімдігі")
+    assert "Место проведения" in render_html(doc, COMMISSION, CANDIDATES, "ru")
+    assert "Қонаев, облыс әкімдігі" in render_html(doc, COMMISSION, CANDIDATES, "kk")
+    assert "Место проведения" not in render_html(protocol(), COMMISSION, CANDIDATES, "ru")
