@@ -13,10 +13,12 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from demo.http import DemoStepFailed, gather
 from demo.notify import DemoNotifications, PostOffice
 from demo.scenario import Outcome, Scale, Scenario, SimClock, behind_local_proxy
 from services.embedded import Embedded
 from services.progress import Counting, RequestSteps
+from services.reporting.adapters.rendering import workers
 from shared.auth import issue_dev_token
 from shared.settings import Settings
 
@@ -75,19 +77,25 @@ async def export(system: Embedded, settings: Settings, out: Path, pdf: str) -> d
     headers = {"Authorization": f"Bearer {token}"}
     client = system.clients["reporting"]
     sittings = await _all(client, "/v1/read-models/protocols", headers)
-    for p in sittings:
-        sid = p["sitting_id"]
-        for lang in ("ru", "kk"):
-            r = await client.get(
-                f"/v1/protocols/{sid}.html", params={"lang": lang}, headers=headers
-            )
-            (out / f"protocol-{sid}.{lang}.html").write_bytes(r.content)
-        if pdf == "all" or (pdf == "finals" and p.get("stage") != "stage1_selection"):
-            for lang in ("ru", "kk"):
-                r = await client.get(
-                    f"/v1/protocols/{sid}.pdf", params={"lang": lang}, headers=headers
-                )
-                (out / f"protocol-{sid}.{lang}.pdf").write_bytes(r.content)
+    wanted = [
+        (p["sitting_id"], lang, kind)
+        for p in sittings
+        for kind in ("html", "pdf")
+        if kind == "html"
+        or pdf == "all"
+        or (pdf == "finals" and p.get("stage") != "stage1_selection")
+        for lang in ("ru", "kk")
+    ]
+
+    async def write(item: tuple[str, str, str]) -> None:
+        sid, lang, kind = item
+        r = await client.get(f"/v1/protocols/{sid}.{kind}", params={"lang": lang}, headers=headers)
+        if r.status_code != 200:
+            raise DemoStepFailed(f"protocol {sid} ({kind}, {lang}): {r.status_code} {r.text[:300]}")
+        (out / f"protocol-{sid}.{lang}.{kind}").write_bytes(r.content)
+
+    # reporting renders PDFs in worker processes: ask for as many at once as it has workers
+    await gather(write, wanted, concurrency=max(2, workers()))
     for fmt in ("csv", "xlsx"):
         r = await client.get(f"/v1/ratings.{fmt}", headers=headers)
         (out / f"ratings.{fmt}").write_bytes(r.content)

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse, Response
 
+from services.reporting.adapters import rendering
 from services.reporting.documents import protocol as protocols
 from services.reporting.documents import ratings as ratings_doc
 from services.reporting.documents import signed
@@ -82,7 +83,7 @@ def router(ctx: ServiceContext) -> APIRouter:
     ) -> Response:
         who.act_as(*READERS)
         shown = await published(ctx, sitting_id, lang)
-        pdf = protocols.render_pdf(shown.html, shown.attachments, shown.signed_at)
+        pdf = await rendering.pdf(shown.html, shown.attachments, shown.signed_at)
         return Response(pdf, media_type="application/pdf")
 
     @api.get("/ratings.{fmt}", response_class=Response, responses=answers("text/csv", XLSX))

@@ -1,0 +1,38 @@
+"""PDFs are rendered off the event loop, in worker processes: a large protocol takes seconds of
+CPU in WeasyPrint, and a reporting process keeps answering meanwhile (and renders several at
+once on several cores). Spawned, not forked: a worker shares no connection or loop with the
+service."""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+
+from services.reporting.documents.protocol import render_pdf
+
+_pool: ProcessPoolExecutor | None = None
+
+
+def workers() -> int:
+    """``UZDIK_RENDER_PROCESSES``, else the cores this process may use."""
+    wanted = os.environ.get("UZDIK_RENDER_PROCESSES", "")
+    if wanted.isdigit() and int(wanted) > 0:
+        return int(wanted)
+    return max(1, len(os.sched_getaffinity(0)))
+
+
+def _shared_pool() -> ProcessPoolExecutor:
+    global _pool
+    if _pool is None:
+        _pool = ProcessPoolExecutor(workers(), mp_context=multiprocessing.get_context("spawn"))
+        atexit.register(_pool.shutdown, wait=False, cancel_futures=True)
+    return _pool
+
+
+async def pdf(html: str, attachments: dict[str, bytes], at: str | None) -> bytes:
+    """:func:`render_pdf` in a worker process."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_shared_pool(), render_pdf, html, attachments, at)
