@@ -54,6 +54,7 @@ class Scale:
     per_district: int = 4
     responses_per_survey: int = 12
     seed: int = 2020
+    edition: str | None = None  # the edition's id (default: from the seed): a region joins one
 
 
 @dataclass
@@ -67,6 +68,7 @@ class Outcome:
     finalists: dict[str, dict[str, Any]] = field(default_factory=dict)
     winners: list[dict[str, Any]] = field(default_factory=list)
     republican_commission: str = ""
+    commissions: Any = None  # demo.scoring.api.Commissions: the boards, their people and keys
     timings: dict[str, float] = field(default_factory=dict)
     lines: list[str] = field(default_factory=list)
 
@@ -159,14 +161,16 @@ class Scenario:
             await drain()
         return {"edition_id": edition_id, "lines": [f"edition {edition_id} announced"]}
 
-    async def edition(self, scale: Scale, settle: Drain) -> Outcome:
-        """A whole 2020 edition: applications, checks, stage I, surveys, finals, stage II."""
+    async def edition(self, scale: Scale, settle: Drain, until: str | None = None) -> Outcome:
+        """A whole 2020 edition: applications, checks, stage I, surveys, finals, stage II.
+        ``until="regional final"``: a region's deployment, whose finalists go on to the
+        republic's (ARCHITECTURE "Regions and the republic")."""
         from demo.nominations import steps as nominations
         from demo.scoring import steps as scoring
 
         rng, out = Random(scale.seed), Outcome()
         regions = scale.regions or scoring.regions_2020()
-        out.edition_id = edition_id = stable_id("edition", 2020, scale.seed)
+        out.edition_id = edition_id = scale.edition or stable_id("edition", 2020, scale.seed)
         nom, sco = self.clients["nominations"], self.clients["scoring"]
 
         async def step(name: str, work: Callable[[], Awaitable[Any]]) -> Any:
@@ -189,6 +193,7 @@ class Scenario:
             ),
         )
         out.republican_commission = boards.republican.commission_id
+        out.commissions = boards
         self.clock.set(2020, 6, 10)
         seeds = {r: rng.getrandbits(64) for r in regions}
         submitted = await step(
@@ -234,6 +239,8 @@ class Scenario:
             lambda: scoring.regional_final(sco, self.bearer, Random(rng.getrandbits(64)), boards),
         )
         out.finalists = final.finalists
+        if until == "regional final":
+            return out
         self.clock.set(2020, 9, 15)
         stage2 = await step(
             "stage II",

@@ -55,6 +55,11 @@ class Settings(BaseSettings):
     survey_batch_quiet_ms: float = Field(default=1.0, ge=0)
     survey_batch_in_flight: int = Field(default=2, ge=1)
     survey_close_every_s: float = Field(default=30.0, ge=0)
+    # Federation (deploy/README.md "Regions and the republic"): the MirrorMaker 2 aliases of the
+    # regional clusters whose ``<alias>.<prefix>.results`` the republic's scoring reads
+    # (comma-separated), and the alias of the republic's cluster whose results a region reads.
+    federation_regions: str = ""
+    federation_republic: str = ""
     signing_keys_dir: Path | None = None
     blob_dir: Path | None = None
 
@@ -115,6 +120,11 @@ class Settings(BaseSettings):
     def _empty_is_none(cls, value: object) -> object:
         """An empty variable (a Kubernetes ConfigMap's ``UZDIK_REGION: ""``) means unset."""
         return None if value == "" else value
+
+    @property
+    def federated_regions(self) -> list[str]:
+        """The regional clusters' MirrorMaker 2 aliases (``UZDIK_FEDERATION_REGIONS``)."""
+        return [a.strip() for a in self.federation_regions.split(",") if a.strip()]
 
     @property
     def distributed(self) -> bool:

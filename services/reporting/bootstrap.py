@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from services.reporting.entrypoints import documents, http
 from services.reporting.entrypoints.consumers import projector
+from services.reporting.entrypoints.republic import follow_republic
 from services.reporting.events import registry
 from shared.runtime import ServiceSpec
 
@@ -11,6 +12,7 @@ SPEC = ServiceSpec(
     name="reporting",
     registry=registry,
     topic="results",
+    setup=follow_republic,
     routers=lambda ctx: [http.router(ctx), documents.router(ctx)],
-    consumers=lambda ctx: [projector(ctx.store)],
+    consumers=lambda ctx: [projector(ctx.store, ctx.settings.jwt_issuer)],
 )

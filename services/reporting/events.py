@@ -8,6 +8,8 @@ under ``docs/asyncapi.json`` (``uzdik docs`` regenerates both). A message is the
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.events import Event, EventRegistry
@@ -92,3 +94,63 @@ class ProtocolPublished(Event):
     signatures: tuple[SignatureOut, ...]
     html: str = Field(description="path of the protocol on the reporting API, Russian")
     pdf: str = Field(description="path of the protocol's PDF")
+
+
+class DossierCandidate(_Value):
+    candidate_id: str
+    name: str
+    district: str | None = None
+    rural_district: str | None = None
+    gender: str | None = None
+
+
+class DossierProtocol(BaseModel):
+    """The signed regional protocol that selected the finalist, as its parts: rebuild the
+    canonical document (format ``uzdik/protocol/v1``: the commission, the SittingOpened
+    payload, every record as written) and its SHA-256 is ``digest``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    commission: dict[str, str | None] = Field(
+        description="commission_id, edition_id, level, region"
+    )
+    opened_event: dict[str, Any] = Field(description="schema_version and payload of SittingOpened")
+    records: list[dict[str, Any]] = Field(description="event_type, schema_version, payload")
+    digest: str
+    signatures: list[SignatureOut]
+
+
+@registry.register
+class FinalistDossier(Event):
+    """§16–§18: a region's finalist with everything stage II needs, for the republic's
+    deployment (Kafka MirrorMaker 2 carries ``uzdik.results`` to it): the candidate, the signed
+    regional protocol that selected them (its ``FinalistSelected`` holds the regional total,
+    its components and criterion 12's input), and ``seal``, the ``ProtocolSigned`` event as
+    the region's scoring log stored it (its hash chain link: global_position, stream_id,
+    stream_version, event_type, schema_version, payload, metadata, prev_hash, hash).
+    ``issuer`` names the region's deployment (its tokens' issuer)."""
+
+    event_type = "FinalistDossier"
+    edition_id: str
+    region: str = Field(description="KATO of the region")
+    issuer: str
+    candidate: DossierCandidate
+    protocol: DossierProtocol
+    seal: dict[str, Any]
+    published_at: str = Field(description="when the protocol was signed (RFC 3339)")
+
+
+@registry.register
+class FinalistReceipt(Event):
+    """The republic's answer to a region's finalist (its deployment publishes it; Kafka
+    MirrorMaker 2 carries it back to the region): ``admitted`` to stage II, ``held`` (the
+    dossier did not verify: ``problems``) or ``refused`` (it arrived after stage II opened:
+    ``reason``)."""
+
+    event_type = "FinalistReceipt"
+    edition_id: str
+    region: str
+    candidate_id: str
+    status: str = Field(description="admitted, held or refused")
+    reason: str | None = None
+    problems: tuple[dict[str, str], ...] = ()

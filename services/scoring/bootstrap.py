@@ -7,7 +7,7 @@ from fastapi import APIRouter
 
 from services.scoring.adapters.repository import Repository
 from services.scoring.entrypoints import http
-from services.scoring.entrypoints.consumers import intake_consumer
+from services.scoring.entrypoints.consumers import follow_regions, intake_consumer
 from services.scoring.events import registry
 from shared.consumers import Consumer
 from shared.runtime import ServiceContext, ServiceSpec
@@ -28,4 +28,10 @@ def consumers(ctx: ServiceContext) -> list[Consumer]:
     return [intake_consumer(ctx.store, repository(ctx))]
 
 
-SPEC = ServiceSpec(name="scoring", registry=registry, routers=routers, consumers=consumers)
+def setup(ctx: ServiceContext) -> None:
+    follow_regions(ctx, repository(ctx))
+
+
+SPEC = ServiceSpec(
+    name="scoring", registry=registry, routers=routers, consumers=consumers, setup=setup
+)

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.reporting.projections import audit, load_all, targets
-from services.reporting.results import PUBLISHERS
+from services.reporting.results import publish
 from shared.consumers import Consumer
 from shared.events import Envelope
 from shared.store import schema
@@ -59,8 +59,8 @@ async def _record_audit(uow: UnitOfWork, event: dict[str, Any]) -> None:
         await write_audit_rows(uow.conn, [audit.row_of(event)])
 
 
-async def project(uow: UnitOfWork, envelope: Envelope) -> None:
-    """Fold into the read models, then publish what integrators subscribe to (same tx)."""
+async def fold(uow: UnitOfWork, envelope: Envelope) -> None:
+    """Fold into the read models."""
     event = envelope.model_dump(mode="json")
     await _record_audit(uow, event)
     for t in targets(event):
@@ -69,13 +69,19 @@ async def project(uow: UnitOfWork, envelope: Envelope) -> None:
             await uow.docs.delete(t.model, t.key)
         else:
             await uow.docs.put(t.model, t.key, new)
-    publish = PUBLISHERS.get(envelope.event_type)
-    if publish is not None and envelope.service == "scoring":
-        await publish(uow, envelope)
 
 
-def projector(store: EventStore) -> Consumer:
+def projector(store: EventStore, issuer: str = "uzdik-dev") -> Consumer:
+    """Fold every event, then publish what integrators (and the republic) subscribe to, in the
+    same transaction; ``issuer`` is the deployment's (its tokens' ``iss``), named in a
+    finalist's dossier."""
     load_all()
     consumer = Consumer("reporting", store, SOURCES, cache_docs=True)
-    consumer.on("*")(project)
+
+    @consumer.on("*")
+    async def project(uow: UnitOfWork, envelope: Envelope) -> None:
+        await fold(uow, envelope)
+        if envelope.service == "scoring":
+            await publish(uow, envelope, issuer)
+
     return consumer

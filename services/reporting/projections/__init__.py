@@ -79,6 +79,7 @@ def load_all() -> None:
         audit,
         dossier,
         entities,
+        federation,
         protocols,
         ratings,
         surveys,

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from services.scoring.adapters import lookups
 from services.scoring.adapters.lookups import CommissionRef
 from services.scoring.domain import Scoring, ScoringRules, evolve, initial
-from services.scoring.events import FinalistSelected, registry
+from services.scoring.events import FinalistAdmitted, FinalistSelected, registry
 from shared.errors import Conflict, NotFound
 from shared.events import Envelope, Event
 from shared.handlers import Cause, append
@@ -165,15 +165,30 @@ class Repository:
         ev = schema.events
         result = await uow.conn.execute(
             sa.select(ev)
-            .where(ev.c.event_type == FinalistSelected.event_type)
+            .where(ev.c.event_type.in_(MERGED))
             .where(ev.c.global_position > loaded.merged)
             .order_by(ev.c.global_position)
         )
         state, merged = loaded.state, loaded.merged
         for row in result:
-            event = registry.load(row_to_envelope(uow.store.service, row))
-            assert isinstance(event, FinalistSelected)
+            event = finalist_of(registry.load(row_to_envelope(uow.store.service, row)))
             if event.edition_id == loaded.ref.edition_id:
                 state = evolve(state, event)
             merged = row.global_position
         return replace(loaded, state=state, merged=merged)
+
+
+MERGED = (FinalistSelected.event_type, FinalistAdmitted.event_type)
+
+
+def finalist_of(event: Event) -> FinalistSelected:
+    """A finalist of this deployment's regions, or one a region's deployment sent and the
+    republic admitted (the ``FinalistSelected`` its regional commission signed)."""
+    if isinstance(event, FinalistAdmitted):
+        found = registry.decode(
+            FinalistSelected.event_type, event.finalist_schema_version, event.finalist
+        )
+        assert isinstance(found, FinalistSelected)
+        return found
+    assert isinstance(event, FinalistSelected)
+    return event

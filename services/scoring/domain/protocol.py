@@ -32,16 +32,26 @@ def document(state: Scoring, sitting_id: str) -> dict[str, Any]:
     """The protocol of a sitting as a JSON-ready document."""
     commission = require_commission(state)
     sitting = require_sitting(state, sitting_id)
+    head = {
+        "commission_id": commission.commission_id,
+        "edition_id": commission.edition_id,
+        "level": commission.level,
+        "region": commission.region,
+    }
+    return assemble(head, as_written(sitting.opened)[1], [_record(e) for e in sitting.records])
+
+
+def assemble(
+    commission: Mapping[str, Any], sitting: Mapping[str, Any], records: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The canonical protocol from its parts: the commission's id, edition, level and region,
+    the SittingOpened payload and the records, each as written."""
+    keys = ("commission_id", "edition_id", "level", "region")
     return {
         "format": FORMAT,
-        "commission": {
-            "commission_id": commission.commission_id,
-            "edition_id": commission.edition_id,
-            "level": commission.level,
-            "region": commission.region,
-        },
-        "sitting": as_written(sitting.opened)[1],
-        "records": [_record(e) for e in sitting.records],
+        "commission": {k: commission.get(k) for k in keys},
+        "sitting": dict(sitting),
+        "records": records,
     }
 
 

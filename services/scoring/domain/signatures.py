@@ -68,3 +68,11 @@ def _decode(text: str, size: int) -> bytes:
     if len(raw) != size:
         raise ValueError(f"expected {size} bytes, got {len(raw)}")
     return raw
+
+
+def same_key(a: str, b: str) -> bool:
+    """True when two public keys (base64 or hex) are the same 32 bytes."""
+    try:
+        return _decode(a, KEY_BYTES) == _decode(b, KEY_BYTES)
+    except ValueError:
+        return False

@@ -6,10 +6,12 @@ applied in one transaction with the record of what was applied.
 
 from __future__ import annotations
 
-from services.scoring import intake
+from services.scoring import federation, intake
 from services.scoring.adapters.repository import Repository
 from shared.consumers import Consumer
 from shared.events import Envelope
+from shared.follow import follow_beside_store
+from shared.runtime import ServiceContext
 from shared.store.eventstore import EventStore, UnitOfWork
 
 SOURCES = ["nominations", "survey"]
@@ -65,3 +67,28 @@ def intake_consumer(store: EventStore, repo: Repository) -> Consumer:
         await intake.survey_closed(uow, repo, envelope.payload, intake.cause_of(envelope))
 
     return consumer
+
+
+def federation_consumer(ctx: ServiceContext, repo: Repository) -> Consumer:
+    """The republic's: each region's ``FinalistDossier`` as MirrorMaker 2 mirrored it
+    (``<alias>.<prefix>.results``; the source ``reporting@<alias>`` keeps one tracking record
+    per region's log)."""
+    sources = [f"reporting@{alias}" for alias in ctx.settings.federated_regions]
+    consumer = Consumer("scoring-federation", ctx.store, sources)
+
+    @consumer.on(federation.DOSSIER)
+    async def dossier(uow: UnitOfWork, envelope: Envelope) -> None:
+        await federation.dossier_arrived(uow, envelope, repo=repo, now=ctx.now())
+
+    return consumer
+
+
+def follow_regions(ctx: ServiceContext, repo: Repository) -> None:
+    """``ServiceSpec.setup``: follow every federated region's mirrored results (distributed)."""
+    prefix = ctx.settings.topic_prefix
+    aliases = ctx.settings.federated_regions
+    if not aliases:
+        return
+    consumer = federation_consumer(ctx, repo)
+    topics = [(f"{alias}.{prefix}.results", f"reporting@{alias}") for alias in aliases]
+    follow_beside_store(ctx, consumer, topics)

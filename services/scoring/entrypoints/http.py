@@ -58,6 +58,7 @@ def router(ctx: ServiceContext, repo: Repository) -> list[APIRouter]:
         routes_candidates,
         routes_commissions,
         routes_decisions,
+        routes_federation,
         routes_sittings,
     )
 
@@ -67,4 +68,5 @@ def router(ctx: ServiceContext, repo: Repository) -> list[APIRouter]:
         routes_sittings.router(api),
         routes_decisions.router(api),
         routes_candidates.router(api),
+        routes_federation.router(api),
     ]

@@ -1,0 +1,100 @@
+"""Following a topic that is not a ``<prefix>.<service>.events`` topic (the kernel's ``subscribe``
+reads those): reporting's ``<prefix>.results`` (notifications' webhooks), and in a federation the
+results another deployment's cluster mirrored here (``<alias>.<prefix>.results``, Kafka
+MirrorMaker 2's default naming).
+
+Offsets are committed after the consumer's transaction, so a crash redelivers and the
+consumer's tracking skips what it applied. A mirrored topic's envelopes carry the positions of
+the other deployment's log: ``source`` renames their service (``reporting@<alias>``) so that
+the consumer's tracking keeps one record per deployment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from contextlib import suppress
+
+from shared.consumers import Consumer
+from shared.kafka import client_kwargs, decode, ensure_topics
+from shared.logging import get_logger
+from shared.runtime import ServiceContext, run_beside_store
+
+log = get_logger("uzdik.follow")
+
+
+async def follow(
+    consumer: Consumer,
+    bootstrap: str,
+    topic: str,
+    group: str,
+    stop: asyncio.Event,
+    source: str | None = None,
+) -> None:
+    """Feed ``consumer`` from ``topic`` until ``stop``; reconnect on failure."""
+    from aiokafka import AIOKafkaConsumer
+
+    while not stop.is_set():
+        try:
+            await ensure_topics(bootstrap, [topic])
+            kafka = AIOKafkaConsumer(
+                topic,
+                bootstrap_servers=bootstrap,
+                group_id=group,
+                auto_offset_reset="earliest",
+                enable_auto_commit=False,
+                **client_kwargs(),
+            )
+            await kafka.start()
+        except Exception as exc:
+            log.warning("follow.connect_failed", topic=topic, error=str(exc)[:200])
+            with suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=2.0)
+            continue
+        try:
+            while not stop.is_set():
+                batches = await kafka.getmany(timeout_ms=200, max_records=500)
+                for tp, records in batches.items():
+                    envelopes = [decode(r.value) for r in records]
+                    if source is not None:
+                        envelopes = [e.model_copy(update={"service": source}) for e in envelopes]
+                    try:
+                        await consumer.handle_batch(envelopes)
+                    except Exception as exc:
+                        log.error("follow.consume_failed", topic=topic, error=str(exc)[:200])
+                        kafka.seek(tp, records[0].offset)  # redelivered next round
+                        await asyncio.sleep(0.5)
+                        continue
+                    await kafka.commit({tp: records[-1].offset + 1})
+        except Exception as exc:
+            log.warning("follow.consumer_failed", topic=topic, error=str(exc)[:200])
+        finally:
+            with suppress(Exception):
+                await kafka.stop()
+
+
+def follow_beside_store(
+    ctx: ServiceContext, consumer: Consumer, topics: Sequence[tuple[str, str | None]]
+) -> None:
+    """Follow each ``(topic, source)`` with ``consumer`` while the service runs distributed
+    (one consumer group per topic), stopped before its store closes."""
+    bootstrap = ctx.settings.kafka_bootstrap_servers
+    if not bootstrap or not topics:
+        return
+    stop = asyncio.Event()
+    tasks: list[asyncio.Task[None]] = []
+
+    def start() -> None:
+        loop = asyncio.get_running_loop()
+        for topic, source in topics:
+            group = f"{ctx.settings.topic_prefix}-{consumer.name}-{topic}"
+            tasks.append(loop.create_task(follow(consumer, bootstrap, topic, group, stop, source)))
+
+    async def halt() -> None:
+        stop.set()
+        for task in tasks:
+            with suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(task, timeout=10)
+        tasks.clear()
+
+    run_beside_store(ctx, start, halt)
