@@ -35,6 +35,10 @@ CONTRACT = {
     "StageClosed",
     "StageReopened",
     "ProtocolSigned",
+    "RegionTrusted",
+    "FinalistAdmitted",
+    "FinalistHeld",
+    "FinalistRefused",
 }
 
 
