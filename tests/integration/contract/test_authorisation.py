@@ -75,6 +75,10 @@ WHO: dict[tuple[str, str, str], Rule] = {
         "organiser", regional=False
     ),
     ("nominations", "POST", "/v1/applications"): rule("nominator", "secretary"),
+    # scoring: the republic's trust in a region's deployment is the Agency's
+    ("scoring", "PUT", "/v1/editions/{edition_id}/federation/regions/{region}"): rule(
+        "organiser", regional=False, agency=("organiser",)
+    ),
     ("nominations", "POST", "/v1/applications/{application_id}/admission-check"): rule("secretary"),
     (
         "nominations",
@@ -358,6 +362,7 @@ def request(m: Matrix, op: tuple[str, str, str]) -> tuple[str, dict[str, Any]]:
         "recipient": "candidate:matrix",
         "notification_id": str(uuid.uuid4()),
         "subscription_id": m.subscription,
+        "region": REGION,
     }
     sheet = {"candidate_id": c, "kind": "project", "scores": {}}
     bodies: dict[str, dict[str, Any]] = {
@@ -449,6 +454,13 @@ def request(m: Matrix, op: tuple[str, str, str]) -> tuple[str, dict[str, Any]]:
             "json": {"integrator": "integrator-matrix", "url": HOOK, "event_types": ["*"]}
         },
         "/subscriptions/{subscription_id}/redelivery": {"json": {"from_position": 0}},
+        "/regions/{region}": {
+            "json": {
+                "issuer": "https://idp.example.kz/realms/region",
+                "commission_id": m.seat.commission_id,
+                "keys": [{"role": "chair", "person_id": m.seat.chair, "public_key": "11" * 32}],
+            }
+        },
         "/v1/ceremonies": {
             "json": {
                 "commission_id": m.republican.commission_id,
