@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test venv up down check lint typecheck unit bench-survey bench-replay clean
+.PHONY: demo test venv up down up-federation down-federation check lint typecheck unit bench-survey bench-replay clean
 
 demo: venv            ## run a whole edition embedded (SQLite, nothing to start)
 	$(BIN)/uzdik demo
@@ -19,6 +19,12 @@ up: venv              ## start PostgreSQL and Kafka locally (no Docker)
 
 down:                 ## stop them
 	deploy/local/down.sh
+
+up-federation: venv   ## regions and the republic side by side: a Kafka each, MirrorMaker 2 between
+	deploy/local/federation.sh start
+
+down-federation:      ## stop the federation's clusters and MirrorMaker 2
+	deploy/local/federation.sh stop
 
 check: lint typecheck ## ruff + mypy --strict + the import contracts
 

@@ -14,8 +14,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from contextlib import suppress
+from typing import Any
 
 from shared.consumers import Consumer
+from shared.events import Envelope
 from shared.kafka import client_kwargs, decode, ensure_topics
 from shared.logging import get_logger
 from shared.runtime import ServiceContext, run_beside_store
@@ -55,7 +57,7 @@ async def follow(
             while not stop.is_set():
                 batches = await kafka.getmany(timeout_ms=200, max_records=500)
                 for tp, records in batches.items():
-                    envelopes = [decode(r.value) for r in records]
+                    envelopes = [e for r in records if (e := _envelope(r, topic)) is not None]
                     if source is not None:
                         envelopes = [e.model_copy(update={"service": source}) for e in envelopes]
                     try:
@@ -71,6 +73,23 @@ async def follow(
         finally:
             with suppress(Exception):
                 await kafka.stop()
+
+
+def _envelope(record: Any, topic: str) -> Envelope | None:
+    """The record's envelope; a record that is none (not JSON, not an envelope: something
+    another producer wrote on the topic) is logged with its place and passed over, never
+    retried for ever."""
+    try:
+        return decode(record.value)
+    except (ValueError, TypeError) as exc:  # pydantic's ValidationError is a ValueError
+        log.error(
+            "follow.not_an_envelope",
+            topic=topic,
+            partition=record.partition,
+            offset=record.offset,
+            error=str(exc)[:200],
+        )
+        return None
 
 
 def follow_beside_store(
