@@ -148,6 +148,7 @@ kind: Kustomization
 namespace: uzdik-{d.slug}
 resources:
   - ../../base
+  - federation.yaml
 components:
   - ../../components/monitoring
 labels:
@@ -161,7 +162,8 @@ configMapGenerator:
       - UZDIK_REGION={d.region}
       - UZDIK_JWT_ISSUER={IDP_BASE}/{d.slug}
       - UZDIK_JWKS_URL={IDP_BASE}/{d.slug}/protocol/openid-connect/certs
-patches:
+      - {federation_setting(d)}
+patches:{federation_patches(d)}
   - target: {{kind: HorizontalPodAutoscaler, name: survey}}
     patch: |-
       - {{op: replace, path: /spec/minReplicas, value: {s.survey_min}}}
@@ -181,12 +183,266 @@ patches:
 """
 
 
+# --- federation: regions and the republic joined by Kafka MirrorMaker 2 (deploy/README.md) ----
+
+KAFKA_BASE = "kafka.{slug}.uzdik.kz:9094"  # each deployment's federation listener (external)
+MIRROR_GROUP = "uzdik-mirror"  # the MirrorMaker 2 Connect cluster's group and internal topics
+
+
+def alias(d: Deployment) -> str:
+    """A deployment's cluster alias in MirrorMaker 2 (its topics arrive as <alias>.uzdik.results)."""
+    return "republic" if d.slug == "republic" else f"region-{d.slug}"
+
+
+def federation_setting(d: Deployment) -> str:
+    if d.slug == "republic":
+        return "UZDIK_FEDERATION_REGIONS=" + ",".join(alias(r) for r in FEDERATED)
+    return "UZDIK_FEDERATION_REPUBLIC=republic"
+
+
+def _acl(kind: str, name: str, *ops: str) -> str:
+    return (
+        f"      - resource: {{type: {kind}, name: {name}, patternType: literal}}\n"
+        f"        operations: [{', '.join(ops)}]\n"
+    )
+
+
+def _add_acls(user: str, acls: list[tuple[str, str, tuple[str, ...]]]) -> str:
+    """A JSON patch adding ACLs to a service's KafkaUser."""
+    lines = "".join(
+        f"      - op: add\n        path: /spec/authorization/acls/-\n"
+        f"        value: {{resource: {{type: {k}, name: {n}, patternType: literal}}, "
+        f"operations: [{', '.join(ops)}]}}\n"
+        for k, n, ops in acls
+    )
+    return f"\n  - target: {{kind: KafkaUser, name: {user}}}\n    patch: |-\n{lines.rstrip()}"
+
+
+def federation_patches(d: Deployment) -> str:
+    """The federation listener on the deployment's Kafka, and what its services read."""
+    listener = (
+        "\n  - target: {kind: Kafka, name: uzdik}\n    patch: |-\n"
+        "      - op: add\n        path: /spec/kafka/listeners/-\n"
+        "        value: {name: federation, port: 9094, type: loadbalancer, tls: true, "
+        "authentication: {type: tls}}"
+    )
+    if d.slug == "republic":
+        acls = []
+        for r in FEDERATED:
+            topic = f"{alias(r)}.uzdik.results"
+            acls += [("topic", topic, ("Read", "Describe"))]
+            acls += [("group", f"uzdik-scoring-federation-{topic}", ("Read", "Describe"))]
+        return listener + _add_acls("scoring-kafka", acls)
+    topic = "republic.uzdik.results"
+    acls = [
+        ("topic", topic, ("Read", "Describe")),
+        ("group", f"uzdik-reporting-republic-{topic}", ("Read", "Describe")),
+    ]
+    return listener + _add_acls("reporting-kafka", acls)
+
+
+def federation(d: Deployment) -> str:
+    """MirrorMaker 2 into this deployment's cluster (the republic pulls every region's results,
+    a region pulls the republic's), its identity on the local cluster, and the identity the
+    other side's MirrorMaker 2 reads this cluster's results with."""
+    sources = FEDERATED if d.slug == "republic" else [republic()]
+    clusters = "".join(
+        f"""    - alias: {alias(s)}
+      bootstrapServers: {KAFKA_BASE.format(slug=s.slug)}
+      tls:
+        trustedCertificates:
+          - {{secretName: {alias(s)}-cluster-ca-cert, certificate: ca.crt}}
+      authentication:
+        type: tls
+        certificateAndKey: {{secretName: {alias(s)}-mirror-credentials, certificate: user.crt, key: user.key}}
+"""
+        for s in sources
+    )
+    mirrors = "".join(
+        f"""    - sourceCluster: {alias(s)}
+      targetCluster: local
+      topicsPattern: "uzdik\\\\.results"
+      groupsExcludePattern: ".*"
+      sourceConnector:
+        tasksMax: 1
+        autoRestart: {{enabled: true}}
+        config:
+          replication.factor: 3
+          offset-syncs.topic.location: target
+          offset-syncs.topic.replication.factor: 3
+          sync.topic.acls.enabled: "false"
+          sync.topic.configs.enabled: "false"
+"""
+        for s in sources
+    )
+    writes = "".join(
+        _acl("topic", f"{alias(s)}.uzdik.results", "Write", "Create", "Describe")
+        + _acl("topic", f"mm2-offset-syncs.{alias(s)}.internal", "Read", "Write", "Create", "Describe")
+        for s in sources
+    )
+    internal = "".join(
+        _acl("topic", f"{MIRROR_GROUP}-{t}", "Read", "Write", "Create", "Describe")
+        for t in ("configs", "offsets", "status")
+    )
+    return f"""{MARKER}: do not edit (deploy/README.md, "Regions and the republic").
+# Kafka MirrorMaker 2 (Strimzi) into this deployment's cluster: results topics only, both ways
+# between the regions and the republic; each side's identity limited to those topics.
+apiVersion: kafka.strimzi.io/v1beta2
+kind: KafkaMirrorMaker2
+metadata:
+  name: uzdik-mirror
+spec:
+  version: 4.1.0
+  replicas: 1
+  connectCluster: local
+  clusters:
+    - alias: local
+      bootstrapServers: uzdik-kafka-bootstrap:9093
+      tls:
+        trustedCertificates:
+          - {{secretName: uzdik-cluster-ca-cert, certificate: ca.crt}}
+      authentication:
+        type: tls
+        certificateAndKey: {{secretName: mirror-kafka, certificate: user.crt, key: user.key}}
+      config:
+        group.id: {MIRROR_GROUP}
+        config.storage.topic: {MIRROR_GROUP}-configs
+        offset.storage.topic: {MIRROR_GROUP}-offsets
+        status.storage.topic: {MIRROR_GROUP}-status
+        config.storage.replication.factor: 3
+        offset.storage.replication.factor: 3
+        status.storage.replication.factor: 3
+{clusters}  mirrors:
+{mirrors}  resources:
+    requests: {{cpu: 100m, memory: 512Mi}}
+    limits: {{cpu: "1", memory: 512Mi}}
+  metricsConfig:
+    type: jmxPrometheusExporter
+    valueFrom:
+      configMapKeyRef: {{name: uzdik-mirror-metrics, key: metrics.yaml}}
+  template:
+    pod:
+      metadata:
+        labels: {{uzdik.kz/service: mirror}}
+---
+# The local MirrorMaker 2: writes the mirrored results topics and its own internal topics.
+apiVersion: kafka.strimzi.io/v1beta2
+kind: KafkaUser
+metadata:
+  name: mirror-kafka
+  labels:
+    strimzi.io/cluster: uzdik
+spec:
+  authentication:
+    type: tls
+  authorization:
+    type: simple
+    acls:
+{writes}{internal}{_acl("group", MIRROR_GROUP, "Read", "Describe")}---
+# The other side's MirrorMaker 2 reads this deployment's results, and nothing else; its
+# certificate (Secret peer-mirror) is handed to the other side as <alias>-mirror-credentials.
+apiVersion: kafka.strimzi.io/v1beta2
+kind: KafkaUser
+metadata:
+  name: peer-mirror
+  labels:
+    strimzi.io/cluster: uzdik
+spec:
+  authentication:
+    type: tls
+  authorization:
+    type: simple
+    acls:
+{_acl("topic", "uzdik.results", "Read", "Describe")}---
+# The MirrorMaker 2 pods (label uzdik.kz/service: mirror, so denied everything by default)
+# reach the local Kafka's TLS listener and the other side's federation listener; Prometheus
+# scrapes them. Narrow 0.0.0.0/0 to the other deployments' addresses when they are known.
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: mirror
+spec:
+  podSelector:
+    matchLabels: {{uzdik.kz/service: mirror}}
+  policyTypes: [Ingress, Egress]
+  ingress:
+    - from:
+        - namespaceSelector:
+            matchLabels: {{kubernetes.io/metadata.name: monitoring}}
+      ports:
+        - {{protocol: TCP, port: 9404}}
+  egress:
+    - to:
+        - podSelector:
+            matchLabels: {{strimzi.io/cluster: uzdik, strimzi.io/kind: Kafka}}
+      ports:
+        - {{protocol: TCP, port: 9093}}
+    - to:
+        - ipBlock: {{cidr: 0.0.0.0/0}}
+      ports:
+        - {{protocol: TCP, port: 9094}}
+---
+# MirrorMaker 2's metrics (Strimzi's JMX exporter port), for the federation's alerts.
+apiVersion: monitoring.coreos.com/v1
+kind: PodMonitor
+metadata:
+  name: uzdik-mirror
+spec:
+  selector:
+    matchLabels: {{uzdik.kz/service: mirror}}
+  podMetricsEndpoints:
+    - port: tcp-prometheus
+      interval: 30s
+---
+# What to watch: a mirror that lags, or a source connector that is not running.
+apiVersion: monitoring.coreos.com/v1
+kind: PrometheusRule
+metadata:
+  name: uzdik-mirror
+spec:
+  groups:
+    - name: uzdik-federation
+      rules:
+        - alert: UzdikMirrorLagging
+          expr: max by (target, topic) (kafka_connect_mirror_source_connector_replication_latency_ms_max) > 60000
+          for: 10m
+          labels: {{severity: warning}}
+          annotations:
+            summary: "results mirrored into {{{{ $labels.target }}}} ({{{{ $labels.topic }}}}) lag by more than a minute"
+        - alert: UzdikMirrorSilent
+          expr: absent(kafka_connect_mirror_source_connector_record_count)
+          for: 30m
+          labels: {{severity: warning}}
+          annotations:
+            summary: "MirrorMaker 2 reports no mirrored topic: is its source connector running?"
+---
+# MirrorMaker 2's replication latency and record age, for the PrometheusRule (monitoring).
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: uzdik-mirror-metrics
+data:
+  metrics.yaml: |
+    lowercaseOutputName: true
+    rules:
+      - pattern: "kafka.connect.mirror<type=MirrorSourceConnector, target=(.+), topic=(.+), partition=([0-9]+)><>([a-z-]+)"
+        name: kafka_connect_mirror_source_connector_$4
+        labels: {{target: "$1", topic: "$2", partition: "$3"}}
+        type: GAUGE
+"""
+
+
+FEDERATED: list[Deployment] = []  # the oblasts, set by render()
+
+
 def render(deployments: list[Deployment]) -> dict[Path, str]:
     """Relative path under overlays/ -> content, for every generated file."""
+    FEDERATED[:] = [d for d in deployments if d.slug != "republic"]
     files = {}
     for d in deployments:
         name = "republic" if d.slug == "republic" else f"region-{d.slug}"
         files[Path(name) / "kustomization.yaml"] = kustomization(d)
+        files[Path(name) / "federation.yaml"] = federation(d)
     return files
 
 

@@ -29,6 +29,7 @@ CUSTOM_KINDS = {
     ("kafka.strimzi.io/v1beta2", "KafkaNodePool"),
     ("kafka.strimzi.io/v1beta2", "KafkaTopic"),
     ("kafka.strimzi.io/v1beta2", "KafkaUser"),
+    ("kafka.strimzi.io/v1beta2", "KafkaMirrorMaker2"),
     ("postgresql.cnpg.io/v1", "Cluster"),
     ("postgresql.cnpg.io/v1", "ScheduledBackup"),
     ("monitoring.coreos.com/v1", "PodMonitor"),
@@ -107,6 +108,93 @@ ALLOWED_KEYS: dict[str, dict[str, set[str]]] = {
         "spec.authorization": {"type", "acls"},
         "spec.authorization.acls.[]": {"resource", "operations", "host", "type"},
         "spec.authorization.acls.[].resource": {"type", "name", "patternType"},
+    },
+    "KafkaMirrorMaker2": {
+        "spec": {
+            "version",
+            "replicas",
+            "image",
+            "connectCluster",
+            "clusters",
+            "mirrors",
+            "resources",
+            "livenessProbe",
+            "readinessProbe",
+            "jvmOptions",
+            "jmxOptions",
+            "logging",
+            "clientRackInitImage",
+            "rack",
+            "tracing",
+            "template",
+            "externalConfiguration",
+            "metricsConfig",
+        },
+        "spec.clusters.[]": {"alias", "bootstrapServers", "tls", "authentication", "config"},
+        "spec.clusters.[].tls": {"trustedCertificates"},
+        "spec.clusters.[].tls.trustedCertificates.[]": {"secretName", "certificate", "pattern"},
+        "spec.clusters.[].authentication": {
+            "type",
+            "certificateAndKey",
+            "username",
+            "passwordSecret",
+        },
+        "spec.clusters.[].authentication.certificateAndKey": {"secretName", "certificate", "key"},
+        "spec.mirrors.[]": {
+            "sourceCluster",
+            "targetCluster",
+            "sourceConnector",
+            "heartbeatConnector",
+            "checkpointConnector",
+            "topicsPattern",
+            "topicsExcludePattern",
+            "groupsPattern",
+            "groupsExcludePattern",
+        },
+        "spec.mirrors.[].sourceConnector": {
+            "tasksMax",
+            "config",
+            "autoRestart",
+            "state",
+            "pause",
+            "listOffsets",
+            "alterOffsets",
+        },
+        "spec.metricsConfig": {"type", "valueFrom"},
+        "spec.template": {
+            "deployment",
+            "podSet",
+            "pod",
+            "apiService",
+            "headlessService",
+            "connectContainer",
+            "initContainer",
+            "podDisruptionBudget",
+            "serviceAccount",
+            "clusterRoleBinding",
+            "buildPod",
+            "buildContainer",
+            "buildConfig",
+            "buildServiceAccount",
+            "jmxSecret",
+        },
+        "spec.template.pod": {
+            "metadata",
+            "imagePullSecrets",
+            "securityContext",
+            "terminationGracePeriodSeconds",
+            "affinity",
+            "tolerations",
+            "topologySpreadConstraints",
+            "priorityClassName",
+            "schedulerName",
+            "hostAliases",
+            "dnsPolicy",
+            "dnsConfig",
+            "enableServiceLinks",
+            "tmpDirSizeLimit",
+            "volumes",
+        },
     },
     "Cluster": {
         "spec": {
@@ -277,7 +365,11 @@ def test_custom_resources_use_only_documented_fields(overlay: Rendered) -> None:
 
 def test_strimzi_resources_name_their_cluster(overlay: Rendered) -> None:
     for r in overlay.resources:
-        if r["apiVersion"].startswith("kafka.strimzi.io/") and r["kind"] != "Kafka":
+        if r["kind"] == "KafkaMirrorMaker2":  # names the clusters it joins in its spec
+            assert r["spec"]["connectCluster"] == "local"
+            local = [c for c in r["spec"]["clusters"] if c["alias"] == "local"]
+            assert local[0]["bootstrapServers"] == "uzdik-kafka-bootstrap:9093"
+        elif r["apiVersion"].startswith("kafka.strimzi.io/") and r["kind"] != "Kafka":
             assert r["metadata"]["labels"]["strimzi.io/cluster"] == "uzdik"
 
 
@@ -323,7 +415,13 @@ def test_alert_expressions_are_promql(tools: dict[str, str], rendered: dict[str,
 
 
 @pytest.mark.parametrize(
-    "metric", ["uzdik_relay_backlog", "uzdik_consumer_lag", "uzdik_http_request_seconds_count"]
+    "metric",
+    [
+        "uzdik_relay_backlog",
+        "uzdik_consumer_lag",
+        "uzdik_http_request_seconds_count",
+        "kafka_connect_mirror_source_connector_replication_latency_ms",  # MirrorMaker 2's lag
+    ],
 )
 def test_alerts_watch_the_services_metrics(rendered: dict[str, Rendered], metric: str) -> None:
     rules = rendered["republic"].of_kind("PrometheusRule")

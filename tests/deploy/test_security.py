@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from shared.settings import Settings
+from tests.conftest import ROOT
 from tests.deploy.conftest import SERVICES, Rendered, Resource, pod_spec, workloads
 
 # What each service may write and read (ARCHITECTURE.md, "Services").
@@ -110,13 +111,26 @@ def test_survey_pepper_goes_to_the_survey_only(overlay: Rendered) -> None:
         assert ("UZDIK_SURVEY_PEPPER" in names) == (w["metadata"]["name"] == "survey")
 
 
+def federated_reads(overlay: Rendered, service: str) -> set[str]:
+    """What a service reads of the other side of the federation (MirrorMaker 2's topics): the
+    republic's scoring every region's finalists, a region's reporting the republic's answer."""
+    if overlay.overlay == "republic" and service == "scoring":
+        return {f"{s}.uzdik.results" for s in REGION_ALIASES}
+    if overlay.overlay.startswith("region-") and service == "reporting":
+        return {"republic.uzdik.results"}
+    return set()
+
+
+REGION_ALIASES = {p.name for p in (ROOT / "deploy" / "k8s" / "overlays").glob("region-*")}
+
+
 @pytest.mark.parametrize("service", SERVICES)
 def test_kafka_user_writes_only_its_own_topics(overlay: Rendered, service: str) -> None:
     acls = acl_map(overlay.one("KafkaUser", f"{service}-kafka"))
     writable = {name for (kind, name), ops in acls.items() if kind == "topic" and "Write" in ops}
     readable = {name for (kind, name), ops in acls.items() if kind == "topic" and "Read" in ops}
     assert writable == WRITES[service]
-    assert readable == READS[service]
+    assert readable == READS[service] | federated_reads(overlay, service)
     groups = {name for (kind, name) in acls if kind == "group"}
     assert all(g == f"uzdik-{service}" or g.startswith(f"uzdik-{service}-") for g in groups)
     assert (f"uzdik-{service}" in groups) == bool(READS[service])
@@ -133,8 +147,10 @@ def test_every_topic_is_declared_and_events_are_kept_forever(overlay: Rendered) 
     kafka = overlay.one("Kafka", "uzdik")["spec"]["kafka"]
     assert kafka["config"]["auto.create.topics.enable"] is False
     assert kafka["authorization"]["type"] == "simple"
-    (listener,) = kafka["listeners"]
-    assert listener["tls"] is True and listener["authentication"]["type"] == "tls"
+    for listener in kafka["listeners"]:  # the services' and, federated, MirrorMaker 2's
+        assert listener["tls"] is True and listener["authentication"]["type"] == "tls"
+    names = [listener["name"] for listener in kafka["listeners"]]
+    assert names == (["tls"] if overlay.overlay == "dev" else ["tls", "federation"])
 
 
 def _selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
@@ -211,7 +227,8 @@ def test_a_database_accepts_only_its_own_service(overlay: Rendered, service: str
 
 
 def test_kafka_listener_admits_only_uzdik_pods(overlay: Rendered) -> None:
-    (listener,) = overlay.one("Kafka", "uzdik")["spec"]["kafka"]["listeners"]
+    listeners = overlay.one("Kafka", "uzdik")["spec"]["kafka"]["listeners"]
+    (listener,) = [x for x in listeners if x["name"] == "tls"]
     (peer,) = listener["networkPolicyPeers"]
     assert peer["podSelector"]["matchExpressions"] == [
         {"key": "uzdik.kz/service", "operator": "Exists"}
