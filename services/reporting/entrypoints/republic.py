@@ -1,7 +1,7 @@
 """A region's view of the republic: the republic's results as Kafka MirrorMaker 2 mirrored them
 into this region's cluster (``<alias>.<prefix>.results``, ``UZDIK_FEDERATION_REPUBLIC`` naming
-the alias): the winners and the republic's answer about this region's finalist, kept in the
-``republic`` read model (``/v1/read-models/republic``)."""
+the alias): the winners, the republic's signed protocols and its answer about this region's
+finalist, kept in the ``republic`` read model (``/v1/read-models/republic``)."""
 
 from __future__ import annotations
 
@@ -28,6 +28,14 @@ def republic_consumer(ctx: ServiceContext, alias: str) -> Consumer:
         p = envelope.payload
         doc = {"kind": "receipt", **p, "answered_at": envelope.metadata.occurred_at.isoformat()}
         await uow.docs.put(MODEL, f"receipt|{p['edition_id']}|{p['region']}", doc)
+
+    @consumer.on("ProtocolPublished")
+    async def protocol(uow: UnitOfWork, envelope: Envelope) -> None:
+        """The republic's signed protocols (the winners' sitting among them): digest and
+        signatures, to check the republic's PDF against (``uzdik verify-protocol``)."""
+        p = envelope.payload
+        doc = {"kind": "protocol", **p, "published_at": envelope.metadata.occurred_at.isoformat()}
+        await uow.docs.put(MODEL, f"protocol|{p['sitting_id']}", doc)
 
     return consumer
 

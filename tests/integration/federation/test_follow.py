@@ -5,8 +5,8 @@ around it are applied once, under the source name that keeps that deployment's p
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 from aiokafka import AIOKafkaProducer
@@ -24,10 +24,11 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-async def stores(pg_url_factory: object) -> AsyncIterator[tuple[EventStore, EventStore]]:
-    make = pg_url_factory  # type: ignore[assignment]
-    source = open_store("kernel", await make())  # type: ignore[operator]
-    target = open_store("follower", await make())  # type: ignore[operator]
+async def stores(
+    pg_url_factory: Callable[[], Awaitable[str]],
+) -> AsyncIterator[tuple[EventStore, EventStore]]:
+    source = open_store("kernel", await pg_url_factory())
+    target = open_store("follower", await pg_url_factory())
     for s in (source, target):
         await upgrade(s.engine)
     yield source, target
@@ -53,10 +54,13 @@ async def test_a_record_that_is_no_envelope_is_passed_over_and_the_rest_applied(
     relay = Relay(source, publisher, topic=topic, batch_size=50)
     consumer = Consumer("follower", target, ["kernel@region-x"])
     seen: list[tuple[str, int]] = []
+    all_three = asyncio.Event()
 
     @consumer.on("Noted")
     async def noted(uow: UnitOfWork, envelope: Envelope) -> None:
         seen.append((envelope.service, envelope.payload["n"]))
+        if len(seen) == 3:
+            all_three.set()
 
     stop = asyncio.Event()
     tasks = [
@@ -66,9 +70,8 @@ async def test_a_record_that_is_no_envelope_is_passed_over_and_the_rest_applied(
         ),
     ]
     try:
-        deadline = time.monotonic() + 60
-        while len(seen) < 3 and time.monotonic() < deadline:
-            await asyncio.sleep(0.2)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(all_three.wait(), timeout=60)
     finally:
         stop.set()
         await asyncio.gather(*tasks)

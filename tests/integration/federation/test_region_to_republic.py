@@ -210,6 +210,19 @@ async def seen_in_region(system: Distributed, key: str) -> dict[str, Any]:
     return found
 
 
+async def republican_protocols(system: Distributed) -> int:
+    """The republic's signed protocols a region has received (digest and signatures)."""
+    reader = Scenario(system.clients, system.settings).bearer("auditor-1", ["auditor"])
+
+    async def check() -> int:
+        r = await system.clients["reporting"].get("/v1/read-models/republic", headers=reader)
+        items = r.json()["items"] if r.status_code == 200 else []
+        return sum(1 for i in items if i["kind"] == "protocol" and len(i["signatures"]) == 2)
+
+    found: int = await until(check, "the republic's signed protocol in the region")
+    return found
+
+
 async def mirrored_dossier(address: str, topic: str) -> dict[str, Any]:
     """The region's FinalistDossier as MirrorMaker 2 wrote it into the republic's cluster."""
     from aiokafka import AIOKafkaConsumer
@@ -297,6 +310,7 @@ async def test_two_regions_finalists_cross_to_the_republic_and_the_winners_come_
             assert receipt["candidate_id"] == outcome.finalists[region]["candidate_id"]
             announced = await seen_in_region(system, f"winners|{boards.republican.commission_id}")
             names = {w["candidate_id"]: w["name"] for w in announced["winners"]}
+            assert await republican_protocols(system) >= 1
             assert (
                 names[outcome.finalists[region]["candidate_id"]]
                 == outcome.finalists[region]["name"]
