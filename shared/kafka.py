@@ -66,6 +66,7 @@ def make_broker(bootstrap: str, client_id: str = "uzdik") -> KafkaBroker:
 
 
 MAX_BATCH_BYTES = 512 * 1024  # a record batch the relay sends (the broker takes up to 1 MB)
+LARGE_RECORD = 16 * 1024 * 1024  # a record before compression, on a compressed topic
 
 
 class KeyPartitioner:
@@ -94,9 +95,18 @@ class KafkaPublisher:
     """
 
     def __init__(
-        self, bootstrap: str, client_id: str = "uzdik-relay", max_batch_bytes: int = MAX_BATCH_BYTES
+        self,
+        bootstrap: str,
+        client_id: str = "uzdik-relay",
+        max_batch_bytes: int = MAX_BATCH_BYTES,
+        compress: bool = False,
     ) -> None:
         self.bootstrap, self.client_id, self.max_batch_bytes = bootstrap, client_id, max_batch_bytes
+        # compress: record batches are gzip-compressed and a record may be up to LARGE_RECORD
+        # bytes before compression (the broker's 1 MB limit applies to the compressed batch):
+        # a topic of large, repetitive JSON (a region's finalist dossier carries its signed
+        # protocol, ~0.4–0.8 MB for the largest oblast) rather than many small events.
+        self.compress = compress
         self.producer: AIOKafkaProducer | None = None
         self._partitioner = KeyPartitioner()
 
@@ -111,6 +121,11 @@ class KafkaPublisher:
                 linger_ms=2,
                 max_batch_size=self.max_batch_bytes,
                 partitioner=self._partitioner,
+                **(
+                    {"compression_type": "gzip", "max_request_size": LARGE_RECORD}
+                    if self.compress
+                    else {}
+                ),
                 **client_kwargs(),
             )
             try:

@@ -75,6 +75,7 @@ class ServiceSpec:
     setup: Callable[[ServiceContext], None] = lambda _: None
     fast_routes: Callable[[ServiceContext], list[FastRoute]] = lambda _: []
     topic: str | None = None  # the relay's topic suffix; default "<service>.events"
+    compress: bool = False  # the relay gzips its topic's batches (large records: KafkaPublisher)
     # the registries of the services whose events this one reads (services.registry wires
     # them: a service imports no other); its consumers see old events upcast through them
     reads: Readers = field(default_factory=dict)
@@ -154,7 +155,9 @@ class ServiceRuntime:
                 subscribe(self.broker, consumer, self.settings.topic_prefix)
         await self.broker.start()
         if relay:
-            self.publisher = KafkaPublisher(bootstrap, client_id=f"uzdik-{self.spec.name}-relay")
+            self.publisher = KafkaPublisher(
+                bootstrap, client_id=f"uzdik-{self.spec.name}-relay", compress=self.spec.compress
+            )
             self.relay = Relay(
                 self.store,
                 self.publisher,

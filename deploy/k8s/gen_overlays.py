@@ -272,6 +272,9 @@ def federation(d: Deployment) -> str:
           offset-syncs.topic.replication.factor: 3
           sync.topic.acls.enabled: "false"
           sync.topic.configs.enabled: "false"
+          # a finalist's dossier is a large record: mirrored gzip-compressed, as written
+          producer.override.compression.type: gzip
+          producer.override.max.request.size: 16777216
 """
         for s in sources
     )

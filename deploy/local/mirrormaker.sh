@@ -105,6 +105,12 @@ emit.checkpoints.interval.seconds = 5
 sync.topic.configs.enabled = false
 sync.topic.acls.enabled = false
 PROPS
+    # a finalist's dossier is a large record: written into each target compressed, as the
+    # region's relay wrote it (the producer's settings are per cluster: <alias>.producer.*)
+    for alias in "$rep_alias" "${regions[@]%%=*}"; do
+      echo "$alias.producer.compression.type = gzip"
+      echo "$alias.producer.max.request.size = 16777216"
+    done
   } >"$PROPS.tmp"
   mv "$PROPS.tmp" "$PROPS"
 }

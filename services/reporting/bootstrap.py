@@ -12,6 +12,7 @@ SPEC = ServiceSpec(
     name="reporting",
     registry=registry,
     topic="results",
+    compress=True,  # a finalist's dossier carries the signed regional protocol (FinalistDossier)
     setup=follow_republic,
     routers=lambda ctx: [http.router(ctx), documents.router(ctx)],
     consumers=lambda ctx: [projector(ctx.store, ctx.settings.jwt_issuer)],

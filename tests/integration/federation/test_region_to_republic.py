@@ -366,3 +366,55 @@ async def test_two_regions_finalists_cross_to_the_republic_and_the_winners_come_
         found = verdict(resealed)
         assert isinstance(found, FinalistHeld)
         assert "seal_invalid" in [p.code for p in found.problems]
+
+
+async def test_a_record_over_kafkas_one_megabyte_crosses_compressed(
+    clusters: dict[str, Any], pg_url_factory: Callable[[], Awaitable[str]]
+) -> None:
+    """The largest oblast's dossier nears Kafka's 1 MB record limit: the results relay writes
+    gzip-compressed batches and MirrorMaker 2 mirrors them so, so a 3 MB record crosses."""
+    from aiokafka import AIOKafkaConsumer
+
+    from shared.kafka import KafkaPublisher
+    from shared.migrations import upgrade
+    from shared.relay import Relay
+    from shared.store.eventstore import open_store
+    from tests.kernel_events import ACTOR, Noted
+
+    address, prefix = clusters["address"], clusters["prefix"]
+    store = open_store("reporting", await pg_url_factory())
+    await upgrade(store.engine)
+    text = json.dumps([{"member": n, "scores": list(range(40))} for n in range(20_000)])
+    assert len(text) > 3_000_000
+    await store.append("large", None, [Noted(text=text, n=1)], ACTOR)
+    publisher = KafkaPublisher(address[A], compress=True)
+    relay = Relay(store, publisher, topic=f"{prefix}.results", batch_size=10)
+    stop = asyncio.Event()
+    running = asyncio.create_task(relay.run(stop))
+    mirrored = f"{ALIAS[A]}.{prefix}.results"
+    consumer = AIOKafkaConsumer(
+        mirrored,
+        bootstrap_servers=address[REPUBLIC],
+        auto_offset_reset="earliest",
+        fetch_max_bytes=64 * 1024 * 1024,
+        max_partition_fetch_bytes=64 * 1024 * 1024,
+        metadata_max_age_ms=2000,
+    )
+    await consumer.start()
+    try:
+        found = None
+        deadline = time.monotonic() + 120
+        while found is None and time.monotonic() < deadline:
+            for records in (await consumer.getmany(timeout_ms=1000)).values():
+                for record in records:
+                    envelope = json.loads(record.value)
+                    if envelope["event_type"] == "Noted":
+                        found = envelope
+        assert found is not None, f"the large record did not reach {mirrored}"
+        assert found["payload"]["text"] == text
+    finally:
+        await consumer.stop()
+        stop.set()
+        await running
+        await publisher.close()
+        await store.close()
