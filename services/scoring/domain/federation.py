@@ -7,8 +7,6 @@ signatures, and the chain link (the ``ProtocolSigned`` event as stored) that sea
 
 The republic admits the finalist only when
 
-* the dossier arrived before stage II opened (the edition's materials deadline, §18): a later
-  one is refused (``FinalistRefused``) with its reason, whatever it holds;
 * the region is trusted for the edition (``RegionTrusted``: its issuer and its commission's
   signing keys, registered by the republic's organiser as edition data), the dossier names that
   issuer and that commission;
@@ -18,9 +16,14 @@ The republic admits the finalist only when
   recomputes (checked by the caller, which holds the kernel's hash);
 * the protocol's ``FinalistSelected`` names the dossier's candidate in the dossier's region.
 
+* it arrived before stage II opened (the edition's materials deadline, §18).
+
 The finalist admitted is the one in the signed records, not a copy beside them: what stage II
-folds is what the regional commission signed. Otherwise the finalist is held
-(``FinalistHeld``) with every problem named, and admitted when a later dossier verifies.
+folds is what the regional commission signed. A dossier that does not verify is held
+(``FinalistHeld``) with every problem named, and examined again when a later dossier arrives or
+the region is trusted (at the time it first arrived). Only a verified dossier is refused as
+late (``FinalistRefused``): what both sides see as refused is the region's own finalist, not
+whatever reached the topic.
 """
 
 from __future__ import annotations
@@ -56,6 +59,12 @@ def examine(
     edition, region = str(dossier.get("edition_id")), str(dossier.get("region"))
     candidate = dict(dossier.get("candidate") or {})
     candidate_id = str(candidate.get("candidate_id") or dossier.get("candidate_id") or "?")
+    problems, finalist = _problems(dossier, trust, seal_problem)
+    if problems or finalist is None or trust is None:
+        held = problems or [Problem(code="finalist_missing", detail="no finalist was signed")]
+        return FinalistHeld(
+            edition_id=edition, region=region, candidate_id=candidate_id, problems=tuple(held)
+        )
     if deadline is not None and arrived_at > deadline:
         reason = (
             f"the finalist of region {region} arrived at {arrived_at.isoformat()}, after stage II "
@@ -68,12 +77,6 @@ def examine(
             reason=reason,
             deadline=deadline,
             arrived_at=arrived_at,
-        )
-    problems, finalist = _problems(dossier, trust, seal_problem)
-    if problems or finalist is None or trust is None:
-        held = problems or [Problem(code="finalist_missing", detail="no finalist was signed")]
-        return FinalistHeld(
-            edition_id=edition, region=region, candidate_id=candidate_id, problems=tuple(held)
         )
     version, payload = finalist
     protocol = dossier["protocol"]

@@ -198,13 +198,17 @@ async def run_region(
     return await scenario.edition(scale, system.settled, until="regional final")
 
 
-async def seen_in_region(system: Distributed, key: str) -> dict[str, Any]:
-    """A document of the region's ``republic`` read model (what MirrorMaker 2 brought back)."""
+async def seen_in_region(
+    system: Distributed, key: str, status: str | None = None
+) -> dict[str, Any]:
+    """A document of the region's ``republic`` read model (what MirrorMaker 2 brought back),
+    once it says ``status`` when one is named."""
     reader = Scenario(system.clients, system.settings).bearer("auditor-1", ["auditor"])
 
     async def check() -> dict[str, Any] | None:
         r = await system.clients["reporting"].get(f"/v1/read-models/republic/{key}", headers=reader)
-        return r.json() if r.status_code == 200 else None
+        doc = r.json() if r.status_code == 200 else None
+        return doc if doc and (status is None or doc.get("status") == status) else None
 
     found: dict[str, Any] = await until(check, f"{key} in the region")
     return found
@@ -328,10 +332,12 @@ async def test_two_regions_finalists_cross_to_the_republic_and_the_winners_come_
         await republic.announce(later)
         clock.set(2020, 8, 20)  # stage II opened (15 August 18:30)
         late = await run_region(region_a, clocks[A], A, seed=13, edition=later)
+        held = await republic.when(later, A, "held")  # not trusted for this edition yet
+        assert {p["code"] for p in held["problems"]} == {"region_not_trusted"}
+        await republic.trust(later, A, late.commissions.regional[A])  # examined at its arrival
         refused = await republic.when(late.edition_id, A, "refused")
         assert "after stage II opened" in refused["reason"]
-        receipt = await seen_in_region(region_a, f"receipt|{late.edition_id}|{A}")
-        assert receipt["status"] == "refused"
+        receipt = await seen_in_region(region_a, f"receipt|{late.edition_id}|{A}", "refused")
         assert receipt["reason"] == refused["reason"]
 
         # a dossier altered on its way is held, with the reason named

@@ -25,12 +25,14 @@ DOSSIER = {
 }
 
 
-def test_a_finalist_after_stage_two_opened_is_refused_whatever_it_holds() -> None:
+def test_a_late_dossier_that_does_not_verify_is_held_not_refused() -> None:
+    """Refused (for good, on both sides) is only a verified finalist: a late arrival that
+    proves nothing is held, so nothing unsigned can close a region's way to stage II."""
     late = datetime(2020, 8, 15, 12, 31, tzinfo=UTC)
     found = examine(DOSSIER, TRUST, deadline=DEADLINE, arrived_at=late, seal_problem=None)
-    assert isinstance(found, FinalistRefused)
-    assert (found.candidate_id, found.deadline, found.arrived_at) == ("a1", DEADLINE, late)
-    assert "after stage II opened" in found.reason
+    assert isinstance(found, FinalistHeld)
+    assert not isinstance(found, FinalistRefused)
+    assert [p.code for p in found.problems] == ["dossier_malformed"]
 
 
 def test_a_dossier_without_its_protocol_is_held_and_says_so() -> None:
