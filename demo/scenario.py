@@ -164,7 +164,8 @@ class Scenario:
     async def edition(self, scale: Scale, settle: Drain, until: str | None = None) -> Outcome:
         """A whole 2020 edition: applications, checks, stage I, surveys, finals, stage II.
         ``until="regional final"``: a region's deployment, whose finalists go on to the
-        republic's (ARCHITECTURE "Regions and the republic")."""
+        republic's (ARCHITECTURE "Regions and the republic"); ``until="admission"``: the
+        commissions formed and the candidates admitted, stage I left to people (the portal)."""
         from demo.nominations import steps as nominations
         from demo.scoring import steps as scoring
 
@@ -218,6 +219,8 @@ class Scenario:
         for admitted, rejected in checked:
             out.admitted += len(admitted)
             out.rejected.update(rejected)
+        if until == "admission":
+            return out
         self.clock.set(2020, 6, 29)
         stage1 = await step(
             "stage I", lambda: scoring.stage1(sco, self.bearer, Random(rng.getrandbits(64)), boards)

@@ -26,6 +26,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.embedded import Embedded
 from services.notifications.service import service_of
+from services.portal.app import create_portal
+from services.portal.backends import SERVICES as PORTAL_READS
+from services.portal.backends import Backends
 from services.registry import SERVICES
 from shared.auth import ROLES, Principal, TokenVerifier, issue_dev_token
 from shared.clock import BusinessClock
@@ -63,6 +66,12 @@ class OneSystem:
         self.embedded = Embedded(settings, data_dir, clock=clock.now)
         self.apps: dict[str, ASGIApp] = {n: rt.app for n, rt in self.embedded.runtimes.items()}
         self.prefixes = {f"/{name}": name for name in SERVICES}
+        self.portal = create_portal(
+            settings,
+            Backends({n: c for n, c in self.embedded.clients.items() if n in PORTAL_READS}),
+        )
+        self.apps["portal"] = self.portal
+        self.prefixes["/portal"] = "portal"
         self.lock = asyncio.Lock()
         self.home = create_app(
             "uzdik",
@@ -250,6 +259,8 @@ def _start_page(settings: Settings, clock: BusinessClock, summary: str = "") -> 
 th,td{{padding:.2em 1em;text-align:left;vertical-align:top}}label{{margin-right:1em}}
 </style></head><body>
 <h1>uzdik: Best Rural Akim</h1>
+<p><a href="/portal/">The portal</a>: the commissions' workspace (sign in, sittings, scoring,
+decisions, protocols) in Kazakh, Russian and English.</p>
 <p>All five services in one process (embedded, data in
 <code>{html.escape(str(settings.data_dir))}</code>). Business clock: {kind},
 <code>{html.escape(clock.now().isoformat(timespec="seconds"))}</code>.</p>

@@ -39,9 +39,15 @@ async def verify_all(
                 f"ok   {service}: {report.events} events, chain head {report.head_hash[:16]}"
             )
             if service == "scoring":
-                for broken in await verify_protocols(store):
+                signed: list[str] = []
+                for broken in await verify_protocols(store, signed):
                     console.print(f"[red]FAIL[/red] scoring: {broken}")
                     ok = False
+                if signed:
+                    console.print(
+                        f"ok   scoring: {len(signed)} signed protocol(s): each rebuilt from the "
+                        "log, its digest and both signatures verified"
+                    )
             if settings.kafka_bootstrap_servers:
                 topic = topic_for(service, settings.topic_prefix)
                 problem = await compare_topic(store, settings.kafka_bootstrap_servers, topic)
@@ -106,9 +112,10 @@ async def _published(store: EventStore, topic: str) -> int:
     return await Relay(store, _Null(), topic=topic).published_position()
 
 
-async def verify_protocols(store: EventStore) -> list[str]:
+async def verify_protocols(store: EventStore, checked: list[str] | None = None) -> list[str]:
     """Every ProtocolSigned in scoring's log: rebuild the sitting's protocol from the log up
-    to the signature, recompute its digest, check both Ed25519 signatures."""
+    to the signature, recompute its digest, check both Ed25519 signatures. The sittings
+    checked are appended to ``checked``; the problems are returned."""
     from services.scoring.domain import initial, replay
     from services.scoring.domain.protocol import document, verify
     from services.scoring.events import ProtocolSigned, registry
@@ -121,6 +128,8 @@ async def verify_protocols(store: EventStore) -> list[str]:
                 continue
             signed = registry.load(env)
             assert isinstance(signed, ProtocolSigned)
+            if checked is not None:
+                checked.append(signed.sitting_id)
             history = [
                 registry.load(e)
                 for e in await store.load(env.stream_id)

@@ -16,6 +16,7 @@ from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "uzdik-dev-issuer-secret-not-for-production"
+DEV_SESSION_SECRET = "uzdik-dev-session-secret-not-for-production"
 
 
 class Settings(BaseSettings):
@@ -60,6 +61,20 @@ class Settings(BaseSettings):
     # (comma-separated), and the alias of the republic's cluster whose results a region reads.
     federation_regions: str = ""
     federation_republic: str = ""
+    # The portal (services/portal): where it finds the services' APIs (distributed; embedded it
+    # calls them in process), the key that signs its session cookies, and the identity provider
+    # it signs people in with (OpenID Connect, authorisation code + PKCE). No issuer: the dev
+    # sign-in, while the dev issuer is on.
+    portal_nominations_url: str = "http://nominations:8000"
+    portal_scoring_url: str = "http://scoring:8000"
+    portal_survey_url: str = "http://survey:8000"
+    portal_reporting_url: str = "http://reporting:8000"
+    portal_session_secret: str = DEV_SESSION_SECRET
+    portal_public_url: str = ""
+    oidc_issuer: str = ""
+    oidc_client_id: str = "uzdik-portal"
+    oidc_client_secret: str = ""
+    oidc_scope: str = "openid profile"
     signing_keys_dir: Path | None = None
     blob_dir: Path | None = None
 

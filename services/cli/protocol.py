@@ -161,3 +161,50 @@ def verify_protocol(
         return
     out.print(f"[red]NOT verified[/red]: {file}: {verdict.says}")
     raise typer.Exit(EXIT_FAILED)
+
+
+@app.command("signing-key")
+def signing_key(
+    out_file: Annotated[
+        Path, typer.Argument(help="Where the private key goes (PKCS#8 PEM).", metavar="KEY.pem")
+    ],
+) -> None:
+    """Make a chair's or a secretary's Ed25519 key pair: the private key to KEY.pem (readable
+    by its owner only), the public key printed. Keep KEY.pem on your own device."""
+    from cryptography.hazmat.primitives import serialization
+
+    from services.scoring.domain.signatures import generate_key_pair
+
+    if out_file.exists():
+        raise Refused(f"{out_file} exists: a signing key is never overwritten")
+    private, public = generate_key_pair()
+    pem = private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    out_file.touch(mode=0o600)
+    out_file.write_bytes(pem)
+    out.print(f"public key: {public}")
+
+
+@app.command("sign-protocol")
+def sign_protocol(
+    digest: Annotated[str, typer.Argument(help="The protocol's digest (64 hex characters).")],
+    key: Annotated[Path, typer.Option(help="Your private key (PKCS#8 PEM, Ed25519).")],
+) -> None:
+    """Sign a protocol's digest with your own key, offline: prints the public key and the
+    signature to paste into the portal (or to send to scoring's signatures endpoint)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from services.scoring.domain.signatures import public_key_text, sign_digest
+
+    if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        raise Refused("the digest is 64 lowercase hex characters, as the portal shows it")
+    try:
+        private = serialization.load_pem_private_key(key.read_bytes(), password=None)
+    except (OSError, ValueError, TypeError) as bad:
+        raise Refused(f"{key} is not a readable PEM private key: {bad}") from None
+    if not isinstance(private, Ed25519PrivateKey):
+        raise Refused(f"{key} is not an Ed25519 key")
+    out.print(f"public key: {public_key_text(private)}")
+    out.print(f"signature: {sign_digest(private, digest)}")

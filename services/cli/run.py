@@ -32,8 +32,9 @@ def serve(
         str | None,
         typer.Argument(
             help=f"One of {', '.join(DISTRIBUTED)}: that service alone, distributed "
-            "(needs KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL). Without it, all five in one "
-            "process, embedded.",
+            "(needs KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL); or portal: the web portal over "
+            "the services' URLs (UZDIK_PORTAL_<SERVICE>_URL). Without it, all five in one "
+            "process, embedded, with the portal at /portal.",
             show_default=False,
             metavar="[SERVICE]",
         ),
@@ -69,6 +70,9 @@ def serve(
     """
     if all_:
         _serve_processes(service, data_dir)
+        return
+    if service == "portal":
+        _serve_portal(data_dir)
         return
     if service is not None:
         _serve_one(_service(service), data_dir, relay=relay, consume=consume)
@@ -129,6 +133,22 @@ def _serve_processes(service: str | None, data_dir: Path | None) -> None:
     for port in ports(settings.http_port).values():
         _free_port(settings.model_copy(update={"http_port": port}))
     raise typer.Exit(asyncio.run(run_all(settings.http_port)))
+
+
+def _serve_portal(data_dir: Path | None) -> None:
+    """The portal alone: pages over the services' HTTP APIs (it keeps no store)."""
+    import asyncio
+
+    from services.portal.serve import serve_portal
+
+    if data_dir is not None:
+        raise Refused("--data-dir is for the embedded system: the portal keeps no data")
+    settings = _settings()
+    configure_logging(json=settings.log_json, level=settings.log_level)
+    try:
+        asyncio.run(serve_portal(settings))
+    except ValueError as exc:
+        raise Refused(str(exc)) from exc
 
 
 def _serve_one(service: str, data_dir: Path | None, relay: bool, consume: bool) -> None:

@@ -71,6 +71,8 @@ class SittingView(BaseModel):
     commission_id: str
     stage: Stage
     purpose: str
+    purpose_kk: str | None = Field(None, description="the agenda in Kazakh, when given")
+    place: str | None = Field(None, description="where the sitting is held, when given")
     opened_at: datetime
     attendance: AttendanceRecorded | None
     quorate: bool
@@ -140,6 +142,9 @@ class ProtocolView(BaseModel):
     canonical: str = Field(description="the exact UTF-8 text whose sha256 is the digest")
     digest: str = Field(description="lowercase hex sha256 of the canonical document")
     signing: str = Field(description="what each signer signs: the context line + the digest")
+    message: str = Field(
+        "", description="the exact text each signer signs (UTF-8): the context line, the digest"
+    )
     signed: ProtocolSigned | None
     verification: Verification | None
     pending_signatures: list[Literal["chair", "secretary"]] = Field(default_factory=list)
@@ -178,6 +183,8 @@ def sitting_view(state: Scoring, sitting: Sitting) -> SittingView:
         commission_id=sitting.opened.commission_id,
         stage=sitting.opened.stage,
         purpose=sitting.opened.purpose,
+        purpose_kk=sitting.opened.purpose_kk,
+        place=sitting.opened.place,
         opened_at=sitting.opened.opened_at,
         attendance=attendance,
         quorate=bool(attendance and attendance.quorate),
@@ -273,6 +280,7 @@ def protocol_view(state: Scoring, sitting_id: str, pending: list[str]) -> Protoc
         canonical=protocol.canonical(doc).decode("utf-8"),
         digest=protocol.digest(doc),
         signing=f"Ed25519 over {CONTEXT!r} + the digest's 64 ASCII hex characters",
+        message=CONTEXT.decode("ascii") + protocol.digest(doc),
         signed=signed,
         verification=None
         if verdict is None

@@ -154,3 +154,19 @@ _ORDER = ("score_out_of_range", "score_not_integer", "criterion_derived")
 def _severity(item: ErrorItem) -> int:
     """Range errors first, so the top-level ``code`` names the most telling failure."""
     return _ORDER.index(item.code) if item.code in _ORDER else len(_ORDER)
+
+
+def resolved(rubrics: RubricSet, default: int) -> RubricSet:
+    """``rubrics`` with every criterion's maximum stated (``default`` where it names none):
+    what a client shows as the scale, without knowing the edition's figures."""
+    sheets = tuple(
+        sheet.model_copy(
+            update={
+                "criteria": tuple(
+                    c.model_copy(update={"max": c.maximum(default)}) for c in sheet.criteria
+                )
+            }
+        )
+        for sheet in rubrics.sheets
+    )
+    return rubrics.model_copy(update={"sheets": sheets})

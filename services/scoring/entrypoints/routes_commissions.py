@@ -12,6 +12,7 @@ from services.scoring.adapters import lookups, views
 from services.scoring.adapters.lookups import CommissionRef
 from services.scoring.domain import RubricSet, ScoringRules
 from services.scoring.domain import commands as cmd
+from services.scoring.domain.rubrics import resolved
 from services.scoring.entrypoints.access import authorise
 from services.scoring.entrypoints.bodies import (
     Appended,
@@ -265,6 +266,8 @@ def _reads(r: APIRouter, api: Api) -> None:
     @r.get("/{commission_id}/rubrics", response_model=RubricSet)
     async def rubrics(commission_id: str, who: Principal = Depends(principal)) -> RubricSet:
         """The evaluation sheets of the commission's edition: every criterion, its key, its
-        names (ru, en) and maximum; ``derived`` criteria are filled in by a rule."""
+        names (ru, kk, en) and maximum (the edition's default filled in where the rubric
+        names none); ``derived`` criteria are filled in by a rule."""
         async with api.reading() as uow:
-            return (await repo.load(uow, commission_id)).state.rubrics
+            state = (await repo.load(uow, commission_id)).state
+        return resolved(state.rubrics, state.rules.criterion_max)

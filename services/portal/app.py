@@ -1,0 +1,137 @@
+"""The portal's ASGI app: sessions, the language, sign-in, the pages, and errors as pages."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse
+from starlette.middleware.sessions import SessionMiddleware
+
+from services.portal import signin
+from services.portal.backends import Backends, Problem, Refused, Unreachable
+from services.portal.pages import candidates, commission, decisions, protocol, sheets, sittings
+from services.portal.web import CsrfFailed, SignInRequired, base, render
+from shared.logging import get_logger
+from shared.settings import DEV_SESSION_SECRET, Settings
+
+log = get_logger("uzdik.portal")
+STATIC = Path(__file__).parent / "static"
+STATIC_FILES = frozenset({"portal.css", "attendance.js", "sign.js"})
+SESSION_COOKIE = "uzdik_session"
+SESSION_SECONDS = 8 * 3600
+
+
+def create_portal(settings: Settings, api: Backends) -> FastAPI:
+    """The portal over ``api`` (the services' HTTP APIs, or the embedded ones)."""
+    if settings.production and settings.portal_session_secret == DEV_SESSION_SECRET:
+        raise ValueError(
+            "UZDIK_PORTAL_SESSION_SECRET is the development default; a production portal "
+            "needs its own secret (32 random bytes or more)"
+        )
+    sign_in = signin.SignIn(settings)
+    app = FastAPI(title="uzdik portal", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.backends = api
+    app.state.sign_in = sign_in
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.portal_session_secret,
+        session_cookie=SESSION_COOKIE,
+        max_age=SESSION_SECONDS,
+        same_site="lax",
+        https_only=settings.production,
+    )
+    routers: Sequence[APIRouter] = (
+        health(),
+        signin.router(sign_in),
+        commission.router(),
+        sittings.router(),
+        sheets.router(),
+        candidates.router(),
+        decisions.router(),
+        protocol.router(),
+    )
+    for r in routers:
+        app.include_router(r)
+    app.add_exception_handler(SignInRequired, _sign_in_first)
+    app.add_exception_handler(CsrfFailed, _csrf_failed)
+    app.add_exception_handler(Refused, _refused)
+    app.add_exception_handler(Unreachable, _unreachable)
+    app.add_exception_handler(Exception, _failed)
+    return app
+
+
+def health() -> APIRouter:
+    r = APIRouter()
+
+    @r.get("/static/{name}", include_in_schema=False)
+    async def static(name: str) -> Response:
+        """The stylesheet and the scripts (a route, not a mount: the portal is mounted under a
+        prefix embedded, and its own files are few)."""
+        found = STATIC / name
+        if name not in STATIC_FILES or not found.is_file():
+            return JSONResponse({"code": "not_found"}, status_code=404)
+        return FileResponse(found, headers={"Cache-Control": "public, max-age=3600"})
+
+    @r.get("/healthz", include_in_schema=False)
+    async def healthz() -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    @r.get("/readyz", include_in_schema=False)
+    async def readyz(request: Request) -> JSONResponse:
+        """Ready when the services it calls answer their own health checks."""
+        api: Backends = request.app.state.backends
+        down = []
+        for name, client in api.clients.items():
+            try:
+                answer = await client.get("/healthz", timeout=2.0)
+                if answer.status_code != 200:
+                    down.append(name)
+            except Exception:  # noqa: BLE001 - any failure means not ready
+                down.append(name)
+        status = 503 if down else 200
+        return JSONResponse({"status": "down" if down else "ready", "down": down}, status)
+
+    return r
+
+
+async def _sign_in_first(request: Request, _: Exception) -> Response:
+    wanted = request.url.path
+    if request.url.query:
+        wanted += "?" + request.url.query
+    return RedirectResponse(f"{base(request)}/sign-in?next={_quote(wanted)}", status_code=303)
+
+
+def _quote(text: str) -> str:
+    from urllib.parse import quote
+
+    return quote(text, safe="/")
+
+
+async def _csrf_failed(request: Request, _: Exception) -> Response:
+    problem = Problem(400, "csrf_failed", "the form's CSRF token is missing or stale")
+    return render(request, "error.html", status=400, problem=problem)
+
+
+async def _refused(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Refused)
+    if exc.problem.code in ("token_expired", "token_invalid") or exc.problem.status == 401:
+        request.session.clear()
+        return await _sign_in_first(request, exc)
+    return render(request, "error.html", status=exc.problem.status, problem=exc.problem)
+
+
+async def _unreachable(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Unreachable)
+    log.warning("portal.service_unreachable", service=exc.service, error=str(exc))
+    problem = Problem(503, "unreachable", str(exc))
+    return render(request, "error.html", status=503, problem=problem)
+
+
+async def _failed(request: Request, exc: Exception) -> Response:
+    """A fault of the portal itself: a page that says so (the details go to the log)."""
+    log.error("portal.failed", path=request.url.path, error=repr(exc), exc_info=exc)
+    problem = Problem(500, "error", "the portal failed to show this page")
+    return render(request, "error.html", status=500, problem=problem)

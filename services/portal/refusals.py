@@ -1,0 +1,61 @@
+"""The services' refusals a commission meets, by their stable code, in the person's words.
+
+The service decides and words the refusal (its ``detail``, in English, is shown beside for
+the record); here is only how to say it in kk, ru and en. An unknown code shows the
+service's own words.
+"""
+
+from __future__ import annotations
+
+from services.portal.i18n import N_
+
+REFUSALS: dict[str, str] = {
+    "sitting_not_quorate": N_(
+        "The sitting is not quorate: fewer than two thirds of the members are present, so "
+        "nothing can be scored or decided."
+    ),
+    "attendance_not_recorded": N_("Record the attendance first: the quorum depends on it."),
+    "stage_closed": N_("This stage is closed: nothing more can be recorded in it."),
+    "candidate_out_of_scope": N_("This candidate is not before this commission."),
+    "member_absent": N_("You are not marked present at this sitting."),
+    "member_recused": N_("You have recused yourself from this candidate."),
+    "already_recused": N_("You have already recused yourself from this candidate."),
+    "recusal_reason_required": N_("Say why you recuse yourself."),
+    "not_a_member": N_("You are not a member of this commission."),
+    "not_the_chair": N_("Only the chair can do this."),
+    "not_sheet_owner": N_("Only the member who recorded the sheet can correct it."),
+    "sheet_already_recorded": N_(
+        "You have already recorded this sheet; correct it instead, with a reason."
+    ),
+    "sheet_superseded": N_("This sheet has already been corrected; correct the latest one."),
+    "score_out_of_range": N_("A score is outside its scale."),
+    "score_not_integer": N_("Each score must be a whole number."),
+    "request_invalid": N_("Some fields are missing or not valid."),
+    "invalid_text": N_("Some text is not valid."),
+    "protocol_already_signed": N_("You have already signed this protocol."),
+    "protocol_signed": N_("The protocol is signed: the sitting's record is closed."),
+    "protocol_digest_mismatch": N_(
+        "The protocol changed since you read it: read it again before you sign."
+    ),
+    "signature_invalid": N_("The signature does not match the protocol and the key."),
+    "signing_key_mismatch": N_("This is not the key you signed with before."),
+    "casting_vote_pending": N_("A tie waits for the chair's casting vote."),
+    "no_pending_tie": N_("There is no tie waiting for a casting vote."),
+    "role_not_allowed": N_("Your role does not allow this."),
+    "region_not_allowed": N_("This belongs to another region."),
+    "region_required": N_("Your account names no region."),
+    "commission_not_allowed": N_("This belongs to another commission."),
+    "token_expired": N_("Your session has expired: sign in again."),
+    "token_invalid": N_("Your session is not valid: sign in again."),
+    "deadline_passed": N_("The deadline for this has passed."),
+    "candidates_unscored": N_("Some candidates have not been scored yet."),
+    "sitting_already_opened": N_("A sitting with this id is already open."),
+    "ethics_already_recorded": N_("The ethics result is already recorded."),
+    "feedback_already_recorded": N_("The feedback assessment is already recorded."),
+    "finalist_already_selected": N_("The region's finalist is already selected."),
+    "unreachable": N_(
+        "A service did not answer. Nothing was recorded; try again in a moment."
+    ),
+    "error": N_("Something went wrong on our side. Nothing was recorded; please try again."),
+    "csrf_failed": N_("The form was out of date. Nothing was recorded; please send it again."),
+}
