@@ -169,8 +169,10 @@ def signing_key(
         Path, typer.Argument(help="Where the private key goes (PKCS#8 PEM).", metavar="KEY.pem")
     ],
 ) -> None:
-    """Make a chair's or a secretary's Ed25519 key pair: the private key to KEY.pem (readable
-    by its owner only), the public key printed. Keep KEY.pem on your own device."""
+    """Make your Ed25519 signing key (chair, secretary).
+
+    The private key goes to KEY.pem (readable by its owner only), the public key is printed.
+    Keep KEY.pem on your own device."""
     from cryptography.hazmat.primitives import serialization
 
     from services.scoring.domain.signatures import generate_key_pair
@@ -191,8 +193,10 @@ def sign_protocol(
     digest: Annotated[str, typer.Argument(help="The protocol's digest (64 hex characters).")],
     key: Annotated[Path, typer.Option(help="Your private key (PKCS#8 PEM, Ed25519).")],
 ) -> None:
-    """Sign a protocol's digest with your own key, offline: prints the public key and the
-    signature to paste into the portal (or to send to scoring's signatures endpoint)."""
+    """Sign a protocol's digest with your own key, offline.
+
+    Prints the public key and the signature to paste into the portal (or to send to
+    scoring's signatures endpoint)."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 

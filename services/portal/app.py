@@ -6,8 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from starlette.middleware.sessions import SessionMiddleware
 
 from services.portal import signin
@@ -89,7 +88,7 @@ def health() -> APIRouter:
                 answer = await client.get("/healthz", timeout=2.0)
                 if answer.status_code != 200:
                     down.append(name)
-            except Exception:  # noqa: BLE001 - any failure means not ready
+            except Exception:
                 down.append(name)
         status = 503 if down else 200
         return JSONResponse({"status": "down" if down else "ready", "down": down}, status)

@@ -53,9 +53,7 @@ REFUSALS: dict[str, str] = {
     "ethics_already_recorded": N_("The ethics result is already recorded."),
     "feedback_already_recorded": N_("The feedback assessment is already recorded."),
     "finalist_already_selected": N_("The region's finalist is already selected."),
-    "unreachable": N_(
-        "A service did not answer. Nothing was recorded; try again in a moment."
-    ),
+    "unreachable": N_("A service did not answer. Nothing was recorded; try again in a moment."),
     "error": N_("Something went wrong on our side. Nothing was recorded; please try again."),
     "csrf_failed": N_("The form was out of date. Nothing was recorded; please send it again."),
 }

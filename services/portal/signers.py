@@ -22,7 +22,10 @@ from typing import Any, Protocol
 
 
 class Signer(Protocol):
-    name: str
+    @property
+    def name(self) -> str:
+        """The method's name, as the signing form sends it."""
+        ...
 
     def body(self, digest: str, form: Mapping[str, Any]) -> dict[str, str]:
         """The signature body for scoring, from the submitted form (ValueError: incomplete)."""

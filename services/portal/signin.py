@@ -161,8 +161,10 @@ def router(sign_in: SignIn) -> APIRouter:
             return back_to(request, "/?signed_out=1")
         meta = await sign_in.oauth.create_client(PROVIDER).load_server_metadata()
         end = meta.get("end_session_endpoint")
-        home = (sign_in.settings.portal_public_url.rstrip("/") or str(request.base_url).rstrip("/")
-                + base(request)) + "/?signed_out=1"
+        home = (
+            sign_in.settings.portal_public_url.rstrip("/")
+            or str(request.base_url).rstrip("/") + base(request)
+        ) + "/?signed_out=1"
         if not end:
             return back_to(request, "/?signed_out=1")
         query = urlencode(
@@ -193,8 +195,14 @@ async def dev_people(api: Backends, settings: Settings) -> list[dict[str, Any]]:
         s = c["secretary"]
         people.append(_person(s["person_id"], s["name"], ["secretary"], region, cid, label))
         people.append(
-            _person(f"ethics-{region or 'republic'}", "Ethics commissioner", ["ethics"], region,
-                    cid, label)
+            _person(
+                f"ethics-{region or 'republic'}",
+                "Ethics commissioner",
+                ["ethics"],
+                region,
+                cid,
+                label,
+            )
         )
     return people
 

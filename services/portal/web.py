@@ -146,19 +146,25 @@ def render(
     lang = lang_of(request)
     person = person_of(request)
     prefix = base(request)
-    here = request.url.path if request.url.path.startswith(prefix + "/") else prefix + request.url.path
+    here = (
+        request.url.path if request.url.path.startswith(prefix + "/") else prefix + request.url.path
+    )
     query = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
-    html = environment(lang).get_template(template).render(
-        lang=lang,
-        base=base(request),
-        me=person,
-        csrf=csrf_token(request),
-        here=here,
-        query=query,
-        problem=problem,
-        refusal=explain(problem, lang) if problem else None,
-        flash=request.session.pop("flash", None),
-        **context,
+    html = (
+        environment(lang)
+        .get_template(template)
+        .render(
+            lang=lang,
+            base=base(request),
+            me=person,
+            csrf=csrf_token(request),
+            here=here,
+            query=query,
+            problem=problem,
+            refusal=explain(problem, lang) if problem else None,
+            flash=request.session.pop("flash", None),
+            **context,
+        )
     )
     response = HTMLResponse(html, status_code=status)
     chosen = i18n.as_lang(request.query_params.get("lang"))

@@ -57,8 +57,10 @@ def router() -> APIRouter:
         if path is None:
             return back_to(request, f"/candidates/{candidate_id}")
         text = str(form.get("score", "")).strip()
-        body: Json = {"score": int(text) if text.isdigit() else text,
-                      "note": str(form.get("note", "")).strip()}
+        body: Json = {
+            "score": int(text) if text.isdigit() else text,
+            "note": str(form.get("note", "")).strip(),
+        }
         try:
             await backends(request).call(
                 "scoring", "POST", f"/v1/candidates/{candidate_id}/{path}", me.token, json=body
@@ -96,8 +98,9 @@ async def show(
             "member": board.name_of(s["member_id"]),
             "recorded_at": times.get(s["sheet_id"]),
             "kind_name": KIND_NAMES.get(s["kind"], s["kind"]),
-            "named": [(criterion_names.get(s["kind"], {}).get(k, k), v)
-                      for k, v in s["scores"].items()],
+            "named": [
+                (criterion_names.get(s["kind"], {}).get(k, k), v) for k, v in s["scores"].items()
+            ],
         }
         for s in history["sheets"]
     ]
@@ -120,7 +123,9 @@ async def show(
 
 async def _application(api: Any, token: str, candidate_id: str) -> Json | None:
     try:
-        found: Json = await api.call("nominations", "GET", f"/v1/applications/{candidate_id}", token)
+        found: Json = await api.call(
+            "nominations", "GET", f"/v1/applications/{candidate_id}", token
+        )
     except Refused:
         return None  # the file is the nominations service's; the dossier shows what it may
     return found
@@ -131,7 +136,9 @@ async def _recorded_at(api: Any, token: str, sittings: list[str]) -> dict[str, s
     found: dict[str, str] = {}
     for sitting_id in sittings:
         try:
-            doc = await api.call("reporting", "GET", f"/v1/read-models/protocols/{sitting_id}", token)
+            doc = await api.call(
+                "reporting", "GET", f"/v1/read-models/protocols/{sitting_id}", token
+            )
         except Refused:
             continue
         body = doc.get("doc", doc) if isinstance(doc, dict) else {}

@@ -52,8 +52,12 @@ def router() -> APIRouter:
             }
             for c in listed
         ]
-        return render(request, "home.html", commissions=rows,
-                      signed_out=bool(request.query_params.get("signed_out")))
+        return render(
+            request,
+            "home.html",
+            commissions=rows,
+            signed_out=bool(request.query_params.get("signed_out")),
+        )
 
     @r.get("/commissions/{commission_id}", include_in_schema=False)
     async def my_commission(commission_id: str, request: Request) -> Response:
@@ -71,14 +75,16 @@ def router() -> APIRouter:
         ]
         closed = set(board.view["closed_stages"])
         stages = [
-            {"stage": key, "label": label, "closed": key in closed,
-             "kinds": [k for k, s in sheets.items() if s["stage"] == key]}
+            {
+                "stage": key,
+                "label": label,
+                "closed": key in closed,
+                "kinds": [k for k, s in sheets.items() if s["stage"] == key],
+            }
             for key, label in STAGES
             if (key == "stage2") == (board.region is None)
         ]
-        calendar = [
-            {"label": label, "at": edition["calendar"].get(key)} for key, label in CALENDAR
-        ]
+        calendar = [{"label": label, "at": edition["calendar"].get(key)} for key, label in CALENDAR]
         return render(
             request,
             "commission.html",

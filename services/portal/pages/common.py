@@ -52,7 +52,9 @@ class Commission:
 
 
 async def commission(api: Backends, me: Person, commission_id: str) -> Commission:
-    return Commission(await api.call("scoring", "GET", f"/v1/commissions/{commission_id}", me.token))
+    return Commission(
+        await api.call("scoring", "GET", f"/v1/commissions/{commission_id}", me.token)
+    )
 
 
 async def candidates(api: Backends, me: Person, commission_id: str) -> list[Json]:

@@ -53,7 +53,11 @@ def router() -> APIRouter:
         body: Json | None = {"district": form.get("district")} if purpose == "nomination" else None
         try:
             await backends(request).call(
-                "scoring", "POST", f"/v1/sittings/{sitting_id}/{command}", me.token, json=body,
+                "scoring",
+                "POST",
+                f"/v1/sittings/{sitting_id}/{command}",
+                me.token,
+                json=body,
                 idempotency_key=f"decide-{form.get('nonce') or uuid.uuid4()}",
             )
         except Refused as refused:
@@ -76,23 +80,31 @@ def router() -> APIRouter:
             )
         except Refused as refused:
             return await show(request, sitting_id, refused)
-        return back_to(request, f"/sittings/{sitting_id}/decisions",
-                       flash=N_("The chair's casting vote is recorded."))
+        return back_to(
+            request,
+            f"/sittings/{sitting_id}/decisions",
+            flash=N_("The chair's casting vote is recorded."),
+        )
 
     @r.post("/sittings/{sitting_id}/finalist", include_in_schema=False)
     async def finalist(sitting_id: str, request: Request) -> Response:
         me = signed_in(request)
         form = await form_of(request)
-        body = {"candidate_id": form.get("candidate_id"),
-                "reason": str(form.get("reason", "")).strip() or None}
+        body = {
+            "candidate_id": form.get("candidate_id"),
+            "reason": str(form.get("reason", "")).strip() or None,
+        }
         try:
             await backends(request).call(
                 "scoring", "POST", f"/v1/sittings/{sitting_id}/finalist", me.token, json=body
             )
         except Refused as refused:
             return await show(request, sitting_id, refused)
-        return back_to(request, f"/sittings/{sitting_id}/decisions",
-                       flash=N_("The regional finalist is recorded."))
+        return back_to(
+            request,
+            f"/sittings/{sitting_id}/decisions",
+            flash=N_("The regional finalist is recorded."),
+        )
 
     return r
 
@@ -121,8 +133,10 @@ async def show(request: Request, sitting_id: str, refused: Refused | None = None
         rankings=[explained(x, name, lang) for x in here],
         votes=votes,
         name=name,
-        districts=[{"kato": k, "name": place(k, lang),
-                    "decided": ("nomination", k) in decided} for k in districts],
+        districts=[
+            {"kato": k, "name": place(k, lang), "decided": ("nomination", k) in decided}
+            for k in districts
+        ],
         place_of=lambda kato: place(kato, lang),
         purposes=PURPOSES,
         candidates=listed,

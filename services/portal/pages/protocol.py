@@ -27,7 +27,11 @@ def router() -> APIRouter:
         """Reporting's rendering of the protocol (kk or ru), as the person may read it."""
         me = signed_in(request)
         lang = "kk" if lang_of(request) == "kk" else "ru"
-        lang = request.query_params.get("doc", lang) if request.query_params.get("doc") in ("kk", "ru") else lang
+        lang = (
+            request.query_params.get("doc", lang)
+            if request.query_params.get("doc") in ("kk", "ru")
+            else lang
+        )
         answer = await backends(request).send(
             "reporting", "GET", f"/v1/protocols/{sitting_id}.html", me.token, params={"lang": lang}
         )
@@ -44,18 +48,28 @@ def router() -> APIRouter:
                 raise ValueError("unknown signing method")
             body = signer.body(digest, form)
         except ValueError as exc:
-            problem = Problem(400, "signature_incomplete", str(exc),
-                              ({"field": "signature", "code": "signature_incomplete"},))
+            problem = Problem(
+                400,
+                "signature_incomplete",
+                str(exc),
+                ({"field": "signature", "code": "signature_incomplete"},),
+            )
             return await show(request, sitting_id, problem)
         try:
             answer = await backends(request).call(
-                "scoring", "POST", f"/v1/sittings/{sitting_id}/protocol/signatures", me.token,
+                "scoring",
+                "POST",
+                f"/v1/sittings/{sitting_id}/protocol/signatures",
+                me.token,
                 json=body,
             )
         except Refused as refused:
             return await show(request, sitting_id, refused.problem)
-        done = N_("The protocol is signed by both and sealed.") if answer.get("signed") else N_(
-            "Your signature is recorded; the protocol waits for the other signature.")
+        done = (
+            N_("The protocol is signed by both and sealed.")
+            if answer.get("signed")
+            else N_("Your signature is recorded; the protocol waits for the other signature.")
+        )
         return back_to(request, f"/sittings/{sitting_id}/protocol", flash=done)
 
     return r

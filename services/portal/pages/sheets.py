@@ -28,7 +28,9 @@ def router() -> APIRouter:
     path = "/sittings/{sitting_id}/candidates/{candidate_id}/sheets/{kind}"
 
     @r.get(path, include_in_schema=False)
-    async def sheet_form(sitting_id: str, candidate_id: str, kind: str, request: Request) -> Response:
+    async def sheet_form(
+        sitting_id: str, candidate_id: str, kind: str, request: Request
+    ) -> Response:
         me = signed_in(request)
         return await show(request, me, sitting_id, candidate_id, kind)
 
@@ -44,46 +46,89 @@ def router() -> APIRouter:
             drafts[key] = {"scores": scores, "reason": str(form.get("reason", ""))[:500]}
             request.session["drafts"] = dict(list(drafts.items())[-DRAFTS:])
             here = f"/sittings/{sitting_id}/candidates/{candidate_id}/sheets/{kind}"
-            return back_to(request, here, flash=N_("Draft kept. It is not recorded until you submit it."))
+            return back_to(
+                request, here, flash=N_("Draft kept. It is not recorded until you submit it.")
+            )
         api = backends(request)
         nonce = str(form.get("nonce") or uuid.uuid4())
         corrects = str(form.get("corrects") or "")
         try:
             if corrects:
-                body: Json = {"sitting_id": sitting_id, "scores": scores,
-                              "reason": str(form.get("reason", "")).strip(), "sheet_id": nonce}
-                recorded = await api.call("scoring", "POST", f"/v1/sheets/{corrects}/corrections",
-                                          me.token, json=body, idempotency_key=f"sheet-{nonce}")
+                body: Json = {
+                    "sitting_id": sitting_id,
+                    "scores": scores,
+                    "reason": str(form.get("reason", "")).strip(),
+                    "sheet_id": nonce,
+                }
+                recorded = await api.call(
+                    "scoring",
+                    "POST",
+                    f"/v1/sheets/{corrects}/corrections",
+                    me.token,
+                    json=body,
+                    idempotency_key=f"sheet-{nonce}",
+                )
             else:
-                body = {"candidate_id": candidate_id, "kind": kind, "scores": scores,
-                        "sheet_id": nonce}
-                recorded = await api.call("scoring", "POST", f"/v1/sittings/{sitting_id}/sheets",
-                                          me.token, json=body, idempotency_key=f"sheet-{nonce}")
+                body = {
+                    "candidate_id": candidate_id,
+                    "kind": kind,
+                    "scores": scores,
+                    "sheet_id": nonce,
+                }
+                recorded = await api.call(
+                    "scoring",
+                    "POST",
+                    f"/v1/sittings/{sitting_id}/sheets",
+                    me.token,
+                    json=body,
+                    idempotency_key=f"sheet-{nonce}",
+                )
         except Refused as refused:
-            return await show(request, me, sitting_id, candidate_id, kind, entered=scores,
-                              reason=str(form.get("reason", "")), problem=refused.problem,
-                              nonce=nonce)
+            return await show(
+                request,
+                me,
+                sitting_id,
+                candidate_id,
+                kind,
+                entered=scores,
+                reason=str(form.get("reason", "")),
+                problem=refused.problem,
+                nonce=nonce,
+            )
         drafts.pop(key, None)
         request.session["drafts"] = drafts
         request.session["flash_total"] = recorded.get("total")
-        return back_to(request, f"/sittings/{sitting_id}#candidate-{candidate_id}",
-                       flash=N_("Sheet recorded."))
+        return back_to(
+            request, f"/sittings/{sitting_id}#candidate-{candidate_id}", flash=N_("Sheet recorded.")
+        )
 
     @r.post("/sittings/{sitting_id}/candidates/{candidate_id}/recusal", include_in_schema=False)
     async def recuse(sitting_id: str, candidate_id: str, request: Request) -> Response:
         me = signed_in(request)
         form = await form_of(request)
-        sitting = await backends(request).call("scoring", "GET", f"/v1/sittings/{sitting_id}", me.token)
+        sitting = await backends(request).call(
+            "scoring", "GET", f"/v1/sittings/{sitting_id}", me.token
+        )
         body = {"candidate_id": candidate_id, "reason": str(form.get("reason", "")).strip()}
         try:
             await backends(request).call(
-                "scoring", "POST", f"/v1/commissions/{sitting['commission_id']}/recusals",
-                me.token, json=body,
+                "scoring",
+                "POST",
+                f"/v1/commissions/{sitting['commission_id']}/recusals",
+                me.token,
+                json=body,
             )
         except Refused as refused:
             kind = str(form.get("kind", "project"))
-            return await show(request, me, sitting_id, candidate_id, kind,
-                              problem=refused.problem, recusal_reason=body["reason"])
+            return await show(
+                request,
+                me,
+                sitting_id,
+                candidate_id,
+                kind,
+                problem=refused.problem,
+                recusal_reason=body["reason"],
+            )
         return back_to(request, f"/sittings/{sitting_id}", flash=N_("Your recusal is recorded."))
 
     return r
@@ -123,8 +168,11 @@ async def show(
     candidate = await api.call("scoring", "GET", f"/v1/candidates/{candidate_id}", me.token)
     history = await api.call("scoring", "GET", f"/v1/candidates/{candidate_id}/sheets", me.token)
     live = next(
-        (s for s in history["sheets"]
-         if s["member_id"] == me.sub and s["kind"] == kind and s["live"]),
+        (
+            s
+            for s in history["sheets"]
+            if s["member_id"] == me.sub and s["kind"] == kind and s["live"]
+        ),
         None,
     )
     draft = (request.session.get("drafts") or {}).get(f"{sitting_id}|{candidate_id}|{kind}")
@@ -136,9 +184,15 @@ async def show(
         values = entered
     rubric = sheets[kind]
     criteria = [
-        {"key": c["key"], "number": c["number"], "name": names(c["name"], lang),
-         "max": c["max"], "value": values.get(c["key"])}
-        for c in rubric["criteria"] if not c["derived"]
+        {
+            "key": c["key"],
+            "number": c["number"],
+            "name": names(c["name"], lang),
+            "max": c["max"],
+            "value": values.get(c["key"]),
+        }
+        for c in rubric["criteria"]
+        if not c["derived"]
     ]
     recused = any(
         r["member_id"] == me.sub and r["candidate_id"] == candidate_id

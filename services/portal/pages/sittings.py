@@ -17,7 +17,6 @@ from services.portal.pages.common import Json, commission, rubrics
 from services.portal.web import back_to, backends, form_of, lang_of, render, signed_in
 
 
-
 def router() -> APIRouter:
     r = APIRouter()
 
@@ -35,12 +34,21 @@ def router() -> APIRouter:
         }
         try:
             opened = await backends(request).call(
-                "scoring", "POST", "/v1/sittings", me.token, json=body,
+                "scoring",
+                "POST",
+                "/v1/sittings",
+                me.token,
+                json=body,
                 idempotency_key=f"open-{body['sitting_id']}",
             )
         except Refused as refused:
-            return render(request, "error.html", status=refused.problem.status,
-                          problem=refused.problem, back=f"/commissions/{commission_id}")
+            return render(
+                request,
+                "error.html",
+                status=refused.problem.status,
+                problem=refused.problem,
+                back=f"/commissions/{commission_id}",
+            )
         return back_to(request, f"/sittings/{opened['id']}", flash=N_("The sitting is open."))
 
     @r.get("/sittings/{sitting_id}", include_in_schema=False)
@@ -55,7 +63,10 @@ def router() -> APIRouter:
         present = present if isinstance(present, list) else [present]
         try:
             await backends(request).call(
-                "scoring", "POST", f"/v1/sittings/{sitting_id}/attendance", me.token,
+                "scoring",
+                "POST",
+                f"/v1/sittings/{sitting_id}/attendance",
+                me.token,
                 json={"present": present},
             )
         except Refused as refused:
@@ -79,8 +90,10 @@ async def show(
     mine: dict[str, dict[str, Json]] = {}
     if me.has("member", "chair") and sitting.get("quorate"):
         histories = await asyncio.gather(
-            *(api.call("scoring", "GET", f"/v1/candidates/{c['candidate_id']}/sheets", me.token)
-              for c in listed)
+            *(
+                api.call("scoring", "GET", f"/v1/candidates/{c['candidate_id']}/sheets", me.token)
+                for c in listed
+            )
         )
         for c, history in zip(listed, histories, strict=True):
             mine[c["candidate_id"]] = {

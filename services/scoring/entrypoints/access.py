@@ -32,3 +32,36 @@ def authorise(who: Principal, ref: CommissionRef, *roles: str) -> Actor:
         detail = f"the token is for region {who.region}; the Republican commission is the Agency's"
         raise Forbidden("region_not_allowed", detail)
     return actor
+
+
+READERS = ("organiser", "auditor", "secretary", "member", "chair", "ethics")
+"""Who reads a commission's records through scoring's API: its own people (the commission
+their token names), the ethics commissioner and the organiser of its region, and the
+national roles."""
+
+
+def readable(who: Principal, ref: CommissionRef) -> None:
+    """403 unless ``who`` may read ``ref``'s records: the same role, region and commission
+    claims as a command (a member of another region or commission reads nothing of it)."""
+    authorise(who, ref, *READERS)
+
+
+def may_read(who: Principal, ref: CommissionRef) -> bool:
+    try:
+        readable(who, ref)
+    except Forbidden:
+        return False
+    return True
+
+
+def readable_candidate(who: Principal, home: CommissionRef) -> None:
+    """A candidate's records: as its commission's (``home``); the Republican commission's
+    people read every candidate too (the finalists before them come from every region)."""
+    if (
+        who.region is None
+        and who.commission is not None
+        and any(r in who.roles for r in ("secretary", "member", "chair"))
+        and home.region is not None
+    ):
+        return
+    readable(who, home)

@@ -9,7 +9,7 @@ from services.scoring import handlers
 from services.scoring.adapters import lookups, views
 from services.scoring.adapters.repository import Repository
 from services.scoring.domain import commands as cmd
-from services.scoring.entrypoints.access import authorise
+from services.scoring.entrypoints.access import authorise, readable, readable_candidate
 from services.scoring.entrypoints.bodies import Appended, AssessmentBody, DefenceBody, Page
 from services.scoring.entrypoints.http import Api
 from shared.auth import Principal
@@ -147,6 +147,7 @@ def router(api: Api) -> APIRouter:
         """The commission's candidates (the Republican one: its finalists' regional records are
         with the regions), filtered by district and nomination; cursor-paginated by id."""
         async with api.reading() as uow:
+            readable(who, await repo.ref(uow, commission_id))
             state = (await repo.load(uow, commission_id)).state
         picked = [
             c
@@ -169,6 +170,7 @@ def router(api: Api) -> APIRouter:
         """A candidate: registration, tie-break facts, nomination, survey, assessments."""
         async with api.reading() as uow:
             where = await home(uow, candidate_id)
+            readable_candidate(who, await repo.ref(uow, where["commission_id"]))
             state = (await repo.load(uow, where["commission_id"])).state
         return views.candidate_view(state, state.candidates[candidate_id])
 
@@ -177,6 +179,8 @@ def router(api: Api) -> APIRouter:
         """Every sheet given for the candidate, in both stages, superseded ones included (who
         scored what, at which sitting, and every correction with its reason)."""
         async with api.reading() as uow:
+            where = await home(uow, candidate_id)
+            readable_candidate(who, await repo.ref(uow, where["commission_id"]))
             return SheetHistory(
                 candidate_id=candidate_id, sheets=await histories(uow, repo, candidate_id)
             )

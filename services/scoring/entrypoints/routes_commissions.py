@@ -13,7 +13,7 @@ from services.scoring.adapters.lookups import CommissionRef
 from services.scoring.domain import RubricSet, ScoringRules
 from services.scoring.domain import commands as cmd
 from services.scoring.domain.rubrics import resolved
-from services.scoring.entrypoints.access import authorise
+from services.scoring.entrypoints.access import authorise, may_read, readable
 from services.scoring.entrypoints.bodies import (
     Appended,
     FormCommissionBody,
@@ -239,6 +239,7 @@ def _reads(r: APIRouter, api: Api) -> None:
                 and (region is None or ref.region == region)
                 and (level is None or ref.level == level)
                 and (after is None or ref.commission_id > after)
+                and may_read(who, ref)
             ]
             page = refs[:limit]
             items = [
@@ -253,6 +254,7 @@ def _reads(r: APIRouter, api: Api) -> None:
     ) -> views.CommissionView:
         """A commission: members, chair, secretary, recusals, stages, sittings, decisions."""
         async with api.reading() as uow:
+            readable(who, await repo.ref(uow, commission_id))
             return views.commission_view((await repo.load(uow, commission_id)).state)
 
     @r.get("/{commission_id}/rankings", response_model=views.RankingsView)
@@ -261,6 +263,7 @@ def _reads(r: APIRouter, api: Api) -> None:
     ) -> views.RankingsView:
         """Every ranking (with its components and tie-break steps) and casting vote."""
         async with api.reading() as uow:
+            readable(who, await repo.ref(uow, commission_id))
             return views.rankings_view((await repo.load(uow, commission_id)).state)
 
     @r.get("/{commission_id}/rubrics", response_model=RubricSet)
@@ -269,5 +272,6 @@ def _reads(r: APIRouter, api: Api) -> None:
         names (ru, kk, en) and maximum (the edition's default filled in where the rubric
         names none); ``derived`` criteria are filled in by a rule."""
         async with api.reading() as uow:
+            readable(who, await repo.ref(uow, commission_id))
             state = (await repo.load(uow, commission_id)).state
         return resolved(state.rubrics, state.rules.criterion_max)

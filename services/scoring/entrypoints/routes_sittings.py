@@ -9,7 +9,7 @@ from services.scoring.adapters import lookups, views
 from services.scoring.domain import commands as cmd
 from services.scoring.domain import protocol
 from services.scoring.domain.sitting import require_sitting
-from services.scoring.entrypoints.access import authorise
+from services.scoring.entrypoints.access import authorise, readable
 from services.scoring.entrypoints.bodies import (
     Appended,
     Attendance,
@@ -217,6 +217,7 @@ def _protocol_routes(r: APIRouter, api: Api) -> None:
         """A sitting: its stage, attendance and quorum, and whether its protocol is signed."""
         async with api.reading() as uow:
             ref = await repo.sitting_ref(uow, sitting_id)
+            readable(who, ref)
             state = (await repo.load(uow, ref.commission_id)).state
             return views.sitting_view(state, require_sitting(state, sitting_id))
 
@@ -228,6 +229,7 @@ def _protocol_routes(r: APIRouter, api: Api) -> None:
         their tie-break steps, decisions), its sha256 digest, and the signatures once signed."""
         async with api.reading() as uow:
             ref = await repo.sitting_ref(uow, sitting_id)
+            readable(who, ref)
             state = (await repo.load(uow, ref.commission_id)).state
             require_sitting(state, sitting_id)
             pending = [

@@ -28,8 +28,15 @@ from shared.settings import Settings
 ROOT = Path(__file__).resolve().parents[3]
 ARTIFACTS = Path(os.environ.get("UZDIK_ARTIFACTS", ROOT / ".artifacts")) / "portal"
 CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
 
@@ -63,8 +70,15 @@ class Running:
 async def serving(system: OneSystem) -> AsyncIterator[str]:
     """``system`` on a free port in this event loop, tailing its bus; its root URL."""
     port = free_port()
-    config = uvicorn.Config(system, host="127.0.0.1", port=port, log_level="warning",
-                            access_log=False, lifespan="off", log_config=None)
+    config = uvicorn.Config(
+        system,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        log_config=None,
+    )
     server = uvicorn.Server(config)
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     stop = asyncio.Event()
@@ -97,7 +111,8 @@ async def rehearsal(
     async with system.embedded:
         scenario = Scenario(system.embedded.clients, settings, clock=clock)  # type: ignore[arg-type]
         outcome = await scenario.edition(
-            Scale(regions=regions, per_district=per_district), settle=system.settle,
+            Scale(regions=regions, per_district=per_district),
+            settle=system.settle,
             until="admission",
         )
         clock.set(2020, 6, 29)

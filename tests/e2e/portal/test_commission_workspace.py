@@ -209,7 +209,8 @@ async def test_a_tie_goes_to_the_chairs_casting_vote(running: Running, browser: 
             sheets.append({"candidate_id": cid, "kind": "project", "scores": scores})
         roles = ["chair", "member"] if person == b.chair else ["member"]
         r = await api(running, "scoring").post(
-            f"/v1/sittings/{sitting}/sheets/batch", json={"sheets": sheets},
+            f"/v1/sittings/{sitting}/sheets/batch",
+            json={"sheets": sheets},
             headers=bearer(running, person, roles, REGION, b.commission_id),
         )
         assert r.status_code == 201, r.text
@@ -243,10 +244,13 @@ async def test_a_tie_goes_to_the_chairs_casting_vote(running: Running, browser: 
 
 
 def _pem(key: Any, path: Path) -> Path:
-    path.write_bytes(key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ))
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     return path
 
 
@@ -261,7 +265,10 @@ async def test_the_chair_and_the_secretary_sign_and_the_log_verifies(
     key = _pem(b.keys[b.secretary], tmp_path / "secretary.pem")
     made = subprocess.run(
         [UZDIK, "sign-protocol", digest, "--key", str(key)],
-        capture_output=True, text=True, check=True, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
     ).stdout
     lines = dict(line.split(": ", 1) for line in made.strip().splitlines())
     await page.fill("#f-public_key", lines["public key"])
@@ -270,7 +277,10 @@ async def test_the_chair_and_the_secretary_sign_and_the_log_verifies(
     await accessible(page, "protocol")
     await page.click("#sign-form button")
     await page.wait_for_load_state()
-    assert gettext("ru", "Your signature is recorded; the protocol waits for the other signature.") in await page.content()
+    assert (
+        gettext("ru", "Your signature is recorded; the protocol waits for the other signature.")
+        in await page.content()
+    )
 
     chair = await new_page(browser)
     await sign_in(chair, running, b.chair, b.commission_id)
@@ -285,9 +295,10 @@ async def test_the_chair_and_the_secretary_sign_and_the_log_verifies(
     await running.system.settle()
     verified = await asyncio.to_thread(
         subprocess.run,
-        [UZDIK, "audit", "verify", "--data-dir",
-         str(running.data_dir)],
-        capture_output=True, text=True, cwd=ROOT,
+        [UZDIK, "audit", "verify", "--data-dir", str(running.data_dir)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
     )
     assert verified.returncode == 0, verified.stdout + verified.stderr
     said = verified.stdout + verified.stderr
@@ -327,8 +338,9 @@ async def test_a_member_of_another_region_is_refused(running: Running, browser: 
     answer = await page.goto(f"{running.url}/sittings/{running.facts['sitting']}?lang=ru")
     assert answer is not None and answer.status == 403
     content = await page.content()
-    assert gettext("ru", "This belongs to another commission.") in content or gettext(
-        "ru", "This belongs to another region."
-    ) in content
+    assert (
+        gettext("ru", "This belongs to another commission.") in content
+        or gettext("ru", "This belongs to another region.") in content
+    )
     answer = await page.goto(f"{running.url}/commissions/{mine.commission_id}?lang=ru")
     assert answer is not None and answer.status == 403

@@ -22,6 +22,8 @@ COMMANDS = [
     ["audit"],
     ["audit", "verify"],
     ["audit", "trail"],
+    ["sign-protocol"],
+    ["signing-key"],
 ]
 
 
