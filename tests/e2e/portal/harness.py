@@ -67,9 +67,9 @@ class Running:
 
 
 @asynccontextmanager
-async def serving(system: OneSystem) -> AsyncIterator[str]:
-    """``system`` on a free port in this event loop, tailing its bus; its root URL."""
-    port = free_port()
+async def serving(system: OneSystem, port: int | None = None) -> AsyncIterator[str]:
+    """``system`` on ``port`` (a free one) in this event loop, tailing its bus; its root URL."""
+    port = port or free_port()
     config = uvicorn.Config(
         system,
         host="127.0.0.1",
