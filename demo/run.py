@@ -31,6 +31,7 @@ async def run_demo(
     scale: Scale | None = None,
     pdf: str = "finals",
     post: PostOffice | None = None,
+    until: str | None = None,
 ) -> int:
     """``post``: the local mail server and webhook receiver the notifications go to (one of
     the demo's own when not given; a test passes its own to read what arrived)."""
@@ -55,7 +56,7 @@ async def run_demo(
                 steps = RequestSteps(counting, system.clients.values())
                 scenario.on_step = steps.begin
                 try:
-                    outcome = await scenario.edition(scale or Scale(), settle=settle)
+                    outcome = await scenario.edition(scale or Scale(), settle=settle, until=until)
                     steps.begin("notifications")
                     await notify.ceremony(outcome.republican_commission, clock.now())
                     await system.drain()
@@ -65,6 +66,12 @@ async def run_demo(
                 finally:
                     await steps.close()
             show(console, outcome, written, data_dir, time.perf_counter() - started)
+            if until == "admission":
+                console.print(
+                    "stage I is the commissions' now, in the portal: UZDIK_CLOCK_START="
+                    f"2020-06-29T10:00 uzdik serve --data-dir {data_dir}, then "
+                    "http://localhost:8000/portal/ (the dev sign-in lists the commissions' people)"
+                )
             await notify.show(console)
     return 0
 

@@ -64,6 +64,14 @@ def demo(
         str, typer.Option(help="PDF protocols: finals (interviews, stage II), all or none.")
     ] = "finals",
     seed: Annotated[int, typer.Option(help="Random seed of the synthetic edition.")] = 2020,
+    until: Annotated[
+        str | None,
+        typer.Option(
+            help="Stop after this step: admission (commissions formed, candidates admitted: "
+            "stage I left to people in the portal) or 'regional final'.",
+            metavar="STEP",
+        ),
+    ] = None,
 ) -> None:
     """Run a whole synthetic 2020 edition, embedded.
 
@@ -82,12 +90,16 @@ def demo(
             "run it from a checkout: `make demo`"
         ) from exc
 
+    if until not in (None, "admission", "regional final"):
+        raise Refused(f"--until {until!r}: one of admission, 'regional final'")
     configure_logging(json=False, level="WARNING")
     scale = Scale(
         regions=region or None, per_district=per_district, responses_per_survey=responses, seed=seed
     )
     code = asyncio.run(
-        run_demo(_settings(), data_dir, fresh=fresh, console=Console(), scale=scale, pdf=pdf)
+        run_demo(
+            _settings(), data_dir, fresh=fresh, console=Console(), scale=scale, pdf=pdf, until=until
+        )
     )
     raise typer.Exit(code)
 
