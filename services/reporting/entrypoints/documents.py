@@ -64,6 +64,13 @@ async def published(ctx: ServiceContext, sitting_id: str, lang: str) -> protocol
     )
 
 
+async def may_read_protocol(ctx: ServiceContext, who: Principal, sitting_id: str) -> None:
+    """A protocol is read by the readers of its commission's region (a regional token of
+    another region is refused ``region_not_allowed``); the Republican one by every reader."""
+    _, commission, _, _ = await load_protocol(ctx, sitting_id)
+    who.act_as(*READERS, region=(commission or {}).get("region"))
+
+
 def router(ctx: ServiceContext) -> APIRouter:
     api = APIRouter(prefix="/v1", tags=["documents"])
 
@@ -72,7 +79,7 @@ def router(ctx: ServiceContext) -> APIRouter:
         sitting_id: str, lang: Lang = "ru", who: Principal = Depends(principal)
     ) -> HTMLResponse:
         """The protocol of a sitting, laid out like the official one."""
-        who.act_as(*READERS)
+        await may_read_protocol(ctx, who, sitting_id)
         return HTMLResponse(await protocol_html(ctx, sitting_id, lang))
 
     @api.get(
@@ -81,7 +88,7 @@ def router(ctx: ServiceContext) -> APIRouter:
     async def protocol_pdf(
         sitting_id: str, lang: Lang = "ru", who: Principal = Depends(principal)
     ) -> Response:
-        who.act_as(*READERS)
+        await may_read_protocol(ctx, who, sitting_id)
         shown = await published(ctx, sitting_id, lang)
         pdf = await rendering.pdf(shown.html, shown.attachments, shown.signed_at)
         return Response(pdf, media_type="application/pdf")
@@ -115,6 +122,7 @@ def router(ctx: ServiceContext) -> APIRouter:
             candidate = await docs.get("candidates", candidate_id)
             if candidate is None:
                 raise NotFound("candidate_unknown", f"no candidate {candidate_id}")
+            who.act_as(*READERS, region=candidate.get("region"))
             application = await docs.get("applications", candidate.get("application_id", ""))
         return {"candidate": candidate, "application": application}
 
