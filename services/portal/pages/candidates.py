@@ -49,6 +49,32 @@ def router() -> APIRouter:
         media = answer.headers.get("content-type", "application/octet-stream")
         return StreamingResponse(iter([answer.content]), media_type=media, headers=headers)
 
+    @r.post("/candidates/{candidate_id}/defence", include_in_schema=False)
+    async def defence(candidate_id: str, request: Request) -> Response:
+        """§19: the finalist's project defence registered (the Republican secretary)."""
+        me = signed_in(request)
+        form = await form_of(request)
+
+        def whole(name: str) -> Any:
+            text = str(form.get(name, "")).strip().replace(" ", "").replace("\u00a0", "")
+            return int(text) if text.isdigit() else text
+
+        body: Json = {
+            "title": str(form.get("title", "")).strip(),
+            "budget_tenge": whole("budget_tenge"),
+            "talk_seconds": whole("talk_seconds"),
+            "mode": form.get("mode", "in_person"),
+        }
+        try:
+            await backends(request).call(
+                "scoring", "POST", f"/v1/candidates/{candidate_id}/defences", me.token, json=body
+            )
+        except Refused as refused:
+            return await show(request, candidate_id, refused=refused, entered={"defence": body})
+        return back_to(
+            request, f"/candidates/{candidate_id}", flash=N_("The defence is registered.")
+        )
+
     @r.post("/candidates/{candidate_id}/assessments/{what}", include_in_schema=False)
     async def assess(candidate_id: str, what: str, request: Request) -> Response:
         me = signed_in(request)

@@ -9,9 +9,18 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from services.portal.backends import Refused
 from services.portal.i18n import N_, Lang, place
 from services.portal.pages.common import Json, candidates, commission, rubrics
-from services.portal.web import back_to, backends, lang_of, person_of, render, signed_in
+from services.portal.web import (
+    back_to,
+    backends,
+    form_of,
+    lang_of,
+    person_of,
+    render,
+    signed_in,
+)
 
 CALENDAR = (
     ("application_window_closes_at", N_("Applications close")),
@@ -98,6 +107,29 @@ def router() -> APIRouter:
             people=board.people(),
             region_name=place(board.region, lang),
         )
+
+    @r.post("/commissions/{commission_id}/stages/{stage}/close", include_in_schema=False)
+    async def close_stage(commission_id: str, stage: str, request: Request) -> Response:
+        """The secretary closes a stage: nothing more is recorded in it (the service decides
+        whether it may close)."""
+        me = signed_in(request)
+        await form_of(request)
+        try:
+            await backends(request).call(
+                "scoring",
+                "POST",
+                f"/v1/commissions/{commission_id}/stages/{stage}/close",
+                me.token,
+            )
+        except Refused as refused:
+            return render(
+                request,
+                "error.html",
+                status=refused.problem.status,
+                problem=refused.problem,
+                back=f"/commissions/{commission_id}",
+            )
+        return back_to(request, f"/commissions/{commission_id}", flash=N_("The stage is closed."))
 
     return r
 
