@@ -23,7 +23,7 @@ def catalog(lang: str, kind: str):  # type: ignore[no-untyped-def]
 
 
 def source_ids() -> set[str]:
-    keywords = {"N_": None, "Nn_": (1, 2), "_": None, "gettext": None, "ngettext": (1, 2)}
+    keywords = {"N_": None, "_": None, "gettext": (2,)}
     found: set[str] = set()
     sources = [("python", path) for path in sorted(PORTAL.rglob("*.py"))] + [
         ("jinja2", path) for path in sorted((PORTAL / "templates").glob("*.html"))
