@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,8 @@ OVERLAYS = sorted(
     p.name for p in (K8S / "overlays").iterdir() if (p / "kustomization.yaml").is_file()
 )
 SERVICES = ("nominations", "scoring", "survey", "reporting", "notifications")
+# The web portal: a Deployment of its own with no database, no Kafka identity and no migration.
+PORTAL = "portal"
 TOOL_NAMES = ("kustomize", "checkov", "hadolint", "kubernetes-validate", "python")
 
 Resource = dict[str, Any]
@@ -137,3 +139,84 @@ WORKLOAD_KINDS = ("Deployment", "Job", "CronJob", "StatefulSet", "DaemonSet")
 
 def workloads(r: Rendered) -> list[Resource]:
     return [x for x in r.resources if x["kind"] in WORKLOAD_KINDS]
+
+
+# --- NetworkPolicies, evaluated as the cluster would for one namespace ---------------------------
+
+Labels = dict[str, str]
+
+
+def selects(selector: Resource, labels: Labels) -> bool:
+    """A label selector (matchLabels and matchExpressions, ANDed) on a set of labels."""
+    if any(labels.get(k) != v for k, v in selector.get("matchLabels", {}).items()):
+        return False
+    for expr in selector.get("matchExpressions", []):
+        key, op, values = expr["key"], expr["operator"], expr.get("values", [])
+        if op == "Exists" and key not in labels:
+            return False
+        if op == "DoesNotExist" and key in labels:
+            return False
+        if op == "In" and labels.get(key) not in values:
+            return False
+        if op == "NotIn" and key in labels and labels[key] in values:
+            return False
+    return True
+
+
+def policies_of(r: Rendered, labels: Labels) -> list[Resource]:
+    """The NetworkPolicies that select pods with these labels."""
+    return [p for p in r.of_kind("NetworkPolicy") if selects(p["spec"]["podSelector"], labels)]
+
+
+def pod_labels(r: Rendered, deployment: str) -> Labels:
+    labels: Labels = r.one("Deployment", deployment)["spec"]["template"]["metadata"]["labels"]
+    return labels
+
+
+def _peer_matches(peer: Resource, labels: Labels | None, namespace: str | None) -> bool:
+    """Whether a policy's peer is a pod with ``labels`` in this namespace (``namespace`` None)
+    or any pod of the namespace named ``namespace``. An ipBlock counts as matching: pod
+    addresses may lie in it."""
+    if "ipBlock" in peer:
+        return True
+    if "namespaceSelector" in peer:
+        if namespace is None:
+            return False  # add-on namespaces only: the deployment's own is never named
+        named = {"kubernetes.io/metadata.name": namespace}
+        return selects(peer["namespaceSelector"], named) and "podSelector" not in peer
+    return namespace is None and labels is not None and selects(peer["podSelector"], labels)
+
+
+def _allowed(
+    policies: list[Resource], kind: str, side: str, match: Callable[[Resource], bool], port: int
+) -> bool:
+    isolating = [p for p in policies if kind in p["spec"]["policyTypes"]]
+    if not isolating:
+        return True
+    rules = [rule for p in isolating for rule in p["spec"].get(kind.lower(), [])]
+    return any(
+        (not rule.get("ports") or port in {x["port"] for x in rule["ports"]})
+        and (side not in rule or any(match(peer) for peer in rule[side]))
+        for rule in rules
+    )
+
+
+def egress_allowed(r: Rendered, source: Labels, target: Labels, port: int) -> bool:
+    """Whether the source pod's policies let it open a connection to the target pod's port."""
+    return _allowed(
+        policies_of(r, source), "Egress", "to", lambda p: _peer_matches(p, target, None), port
+    )
+
+
+def ingress_allowed(
+    r: Rendered, target: Labels, port: int, *, pod: Labels | None = None, namespace: str = ""
+) -> bool:
+    """Whether the target pod's policies admit a pod of this namespace with the labels ``pod``,
+    or (``namespace``) any pod of that other namespace, on ``port``."""
+    return _allowed(
+        policies_of(r, target),
+        "Ingress",
+        "from",
+        lambda p: _peer_matches(p, pod, namespace or None),
+        port,
+    )

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy.conftest import K8S, OVERLAYS, SERVICES, Rendered
+from tests.deploy.conftest import K8S, OVERLAYS, PORTAL, SERVICES, Rendered
 
 GENERATOR = K8S / "gen_overlays.py"
 
@@ -76,6 +76,11 @@ def test_each_overlay_has_the_whole_system(overlay: Rendered) -> None:
     assert ("HorizontalPodAutoscaler", "survey") in names
     assert ("Kafka", "uzdik") in names
     assert ("CronJob", "reporting-replay") in names
+    for kind in ("Deployment", "Service", "PodDisruptionBudget", "ServiceAccount"):
+        assert (kind, PORTAL) in names
+    # the portal keeps no store: no database, no Kafka identity
+    assert ("Cluster", f"{PORTAL}-db") not in names
+    assert ("KafkaUser", f"{PORTAL}-kafka") not in names
 
 
 def test_everything_is_in_the_overlays_namespace(overlay: Rendered) -> None:
@@ -100,6 +105,24 @@ def test_region_overlays_carry_their_kato_code_and_realm(overlay: Rendered) -> N
     assert settings["UZDIK_DEV_JWT_SECRET"] == "", "the dev issuer is off in production"
     assert settings["UZDIK_JWT_ISSUER"].endswith(f"/realms/{slug}")
     assert settings["UZDIK_JWKS_URL"].startswith(settings["UZDIK_JWT_ISSUER"] + "/")
+
+
+def test_the_portal_signs_in_at_the_deployments_own_realm(overlay: Rendered) -> None:
+    """The portal's identity provider is the realm whose tokens the services believe, and
+    people reach each deployment's portal at an address of its own (its redirect URI)."""
+    settings = config(overlay)
+    assert settings["UZDIK_OIDC_CLIENT_ID"] == "uzdik-portal"
+    if overlay.overlay == "dev":  # no identity provider and no public address
+        assert settings["UZDIK_OIDC_ISSUER"] == settings["UZDIK_PORTAL_PUBLIC_URL"] == ""
+        return
+    slug = overlay.overlay.removeprefix("region-")
+    assert settings["UZDIK_OIDC_ISSUER"] == settings["UZDIK_JWT_ISSUER"]
+    assert settings["UZDIK_PORTAL_PUBLIC_URL"] == f"https://portal.{slug}.uzdik.kz"
+
+
+def test_each_deployment_has_its_own_portal_address(rendered: dict[str, Rendered]) -> None:
+    urls = [config(r)["UZDIK_PORTAL_PUBLIC_URL"] for o, r in rendered.items() if o != "dev"]
+    assert len(urls) == len(set(urls)) == len(OVERLAYS) - 1
 
 
 def test_region_codes_are_distinct(rendered: dict[str, Rendered]) -> None:

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from shared.settings import Settings
 from tests.conftest import ROOT
-from tests.deploy.conftest import SERVICES, Rendered, Resource, pod_spec, workloads
+from tests.deploy.conftest import (
+    PORTAL,
+    SERVICES,
+    Rendered,
+    Resource,
+    pod_labels,
+    pod_spec,
+    policies_of,
+    selects,
+    workloads,
+)
 
 # What each service may write and read (ARCHITECTURE.md, "Services").
 WRITES = {
@@ -75,15 +83,21 @@ def test_pods_run_as_non_root_with_a_read_only_root(overlay: Rendered) -> None:
 
 
 def test_servers_have_probes_and_migrate_first(overlay: Rendered) -> None:
-    for d in overlay.of_kind("Deployment"):
+    deployments = overlay.of_kind("Deployment")
+    assert {d["metadata"]["name"] for d in deployments} == {*SERVICES, PORTAL}
+    for d in deployments:
         service = d["metadata"]["name"]
         pod = pod_spec(d)
-        (init,) = pod["initContainers"]
-        assert init["args"] == ["migrate", service]
+        if service == PORTAL:
+            assert "initContainers" not in pod, "the portal has no database to migrate"
+        else:
+            (init,) = pod["initContainers"]
+            assert init["args"] == ["migrate", service]
         (app,) = pod["containers"]
         assert app["args"] == ["serve", service]
         assert app["readinessProbe"]["httpGet"]["path"] == "/readyz"
         assert app["livenessProbe"]["httpGet"]["path"] == "/healthz"
+        assert app["startupProbe"]["httpGet"]["path"] == "/healthz"
         assert app["ports"] == [{"name": "http", "containerPort": 8000, "protocol": "TCP"}]
 
 
@@ -92,6 +106,8 @@ def test_each_service_uses_its_own_database_and_kafka_identity(overlay: Rendered
     users = {u["metadata"]["name"] for u in overlay.of_kind("KafkaUser")}
     for w in workloads(overlay):
         service = w["metadata"]["labels"]["uzdik.kz/service"]
+        if service == PORTAL:
+            continue  # test_the_portal_has_no_database_and_no_kafka_identity
         refs = {
             e["valueFrom"]["secretKeyRef"]["name"]
             for c in containers(w)
@@ -153,35 +169,16 @@ def test_every_topic_is_declared_and_events_are_kept_forever(overlay: Rendered) 
     assert names == (["tls"] if overlay.overlay == "dev" else ["tls", "federation"])
 
 
-def _selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
-    if any(labels.get(k) != v for k, v in selector.get("matchLabels", {}).items()):
-        return False
-    for expr in selector.get("matchExpressions", []):
-        present = expr["key"] in labels
-        if expr["operator"] == "Exists" and not present:
-            return False
-        if expr["operator"] == "In" and labels.get(expr["key"]) not in expr["values"]:
-            return False
-    return True
-
-
 def _egress_of(overlay: Rendered, labels: dict[str, str]) -> list[Resource]:
-    return [
-        rule
-        for p in overlay.of_kind("NetworkPolicy")
-        if _selects(p["spec"]["podSelector"], labels)
-        for rule in p["spec"].get("egress", [])
-    ]
+    return [rule for p in policies_of(overlay, labels) for rule in p["spec"].get("egress", [])]
 
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_network_lets_a_service_reach_only_its_db_kafka_dns_and_idp(
     overlay: Rendered, service: str
 ) -> None:
-    labels = overlay.one("Deployment", service)["spec"]["template"]["metadata"]["labels"]
-    policies = [
-        p for p in overlay.of_kind("NetworkPolicy") if _selects(p["spec"]["podSelector"], labels)
-    ]
+    labels = pod_labels(overlay, service)
+    policies = policies_of(overlay, labels)
     deny_all = [
         p
         for p in policies
@@ -226,13 +223,18 @@ def test_a_database_accepts_only_its_own_service(overlay: Rendered, service: str
     assert pods == [{"uzdik.kz/service": service}, {"cnpg.io/cluster": f"{service}-db"}]
 
 
-def test_kafka_listener_admits_only_uzdik_pods(overlay: Rendered) -> None:
+def test_kafka_listener_admits_only_uzdik_pods_but_the_portal(overlay: Rendered) -> None:
     listeners = overlay.one("Kafka", "uzdik")["spec"]["kafka"]["listeners"]
     (listener,) = [x for x in listeners if x["name"] == "tls"]
     (peer,) = listener["networkPolicyPeers"]
     assert peer["podSelector"]["matchExpressions"] == [
-        {"key": "uzdik.kz/service", "operator": "Exists"}
+        {"key": "uzdik.kz/service", "operator": "Exists"},
+        {"key": "uzdik.kz/service", "operator": "NotIn", "values": [PORTAL]},
     ]
+    for service in SERVICES:
+        assert selects(peer["podSelector"], pod_labels(overlay, service))
+    assert not selects(peer["podSelector"], pod_labels(overlay, PORTAL))
+    assert not selects(peer["podSelector"], {"app.kubernetes.io/name": "somebody-else"})
 
 
 def test_the_survey_sees_each_resident_behind_the_ingress_and_only_the_ingress_is_trusted(
@@ -241,7 +243,8 @@ def test_the_survey_sees_each_resident_behind_the_ingress_and_only_the_ingress_i
     """Residents reach the survey through ingress-nginx: their address is the last untrusted
     hop of X-Forwarded-For, so the per-address limits apply per resident, not to the whole
     region at once. Trusting private peers is safe only while nothing but the ingress
-    controller and Prometheus may connect to the survey's pods."""
+    controller, Prometheus and the portal (which forwards no client's address: it calls the
+    survey as itself, test_portal.py) may connect to the survey's pods."""
     from services.survey.config import SurveyConfig
 
     survey = overlay.one("Deployment", "survey")
@@ -257,17 +260,20 @@ def test_the_survey_sees_each_resident_behind_the_ingress_and_only_the_ingress_i
     assert config.source_of("10.244.3.17", "203.0.113.7, 10.0.0.4") == "203.0.113.7"
     assert config.source_of("198.51.100.9", "203.0.113.7") == "198.51.100.9"  # a public peer
 
-    labels = survey["spec"]["template"]["metadata"]["labels"]
+    labels = pod_labels(overlay, "survey")
     sources = [
         peer
-        for p in overlay.of_kind("NetworkPolicy")
-        if _selects(p["spec"]["podSelector"], labels)
+        for p in policies_of(overlay, labels)
         for rule in p["spec"].get("ingress", [])
         for peer in rule.get("from", [])
     ]
+    pods = [peer for peer in sources if "namespaceSelector" not in peer]
     namespaces = {
-        peer.get("namespaceSelector", {}).get("matchLabels", {}).get("kubernetes.io/metadata.name")
+        peer["namespaceSelector"].get("matchLabels", {}).get("kubernetes.io/metadata.name")
         for peer in sources
+        if "namespaceSelector" in peer
     }
-    assert sources and None not in namespaces, sources  # every peer is a named namespace
+    assert sources and None not in namespaces, sources  # every other peer is a named namespace
     assert namespaces <= {"ingress-nginx", "monitoring"}, namespaces
+    portal = {"app.kubernetes.io/component": "server", "uzdik.kz/service": PORTAL}
+    assert pods == [{"podSelector": {"matchLabels": portal}}], pods

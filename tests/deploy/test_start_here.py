@@ -10,29 +10,33 @@ kubelet does). Only what points into the cluster is substituted:
     manifest's own `$(DB_USER)...` template;
   - KAFKA_BOOTSTRAP_SERVERS is the local broker, which speaks PLAINTEXT (no TLS files);
   - other secret values get test values; mounted volumes become temporary folders;
-  - UZDIK_HTTP_HOST/PORT: 127.0.0.1 and a free port.
-The test passes when the readiness probe's path (/readyz) answers 200.
+  - UZDIK_HTTP_HOST/PORT: 127.0.0.1 and a free port;
+  - the portal's four service URLs: one local stand-in answering their /healthz.
+The test passes when the readiness probe's path (/readyz) answers 200. The portal needs no
+PostgreSQL or Kafka, so its test runs wherever the uzdik CLI does.
 """
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import re
 import signal
 import socket
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import pytest
 
-from tests.deploy.conftest import REPO, SERVICES, Rendered, Resource, pod_spec
+from tests.deploy.conftest import PORTAL, REPO, SERVICES, Rendered, Resource, pod_spec
 
 READY_TIMEOUT_S = 60.0
 MIGRATE_TIMEOUT_S = 120.0
@@ -194,7 +198,7 @@ def test_rendered_deployments_start_here(
 ) -> None:
     uzdik = local_uzdik()
     dev = rendered["dev"]
-    assert {d["metadata"]["name"] for d in dev.of_kind("Deployment")} == set(SERVICES)
+    assert {d["metadata"]["name"] for d in dev.of_kind("Deployment")} == {*SERVICES, PORTAL}
     pod = pod_spec(dev.one("Deployment", service))
     port = free_port()
     local = Substitutions(service_database, kafka_bootstrap, tmp_path, port)
@@ -225,3 +229,62 @@ def test_rendered_deployments_start_here(
             wait_ready(process, f"http://127.0.0.1:{port}{probe}", log)
         finally:
             stop(process)
+
+
+class _Healthy(http.server.BaseHTTPRequestHandler):
+    """Stands in for the four services: every /healthz answers 200 and is remembered."""
+
+    asked: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        self.asked.append(self.path)
+        self.send_response(200 if self.path.endswith("/healthz") else 404)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(b'{"status": "ok"}')
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+
+def test_rendered_portal_starts_here_and_is_ready_when_the_services_answer(
+    rendered: dict[str, Rendered], tmp_path: Path
+) -> None:
+    """The portal needs no database and no Kafka: its container, with the manifest's
+    environment (UZDIK_ENV=production, its secrets by reference), starts; it is ready once
+    the four services its URLs name answer, here one local stand-in for all four."""
+    uzdik = local_uzdik()
+    dev = rendered["dev"]
+    (app,) = pod_spec(dev.one("Deployment", PORTAL))["containers"]
+    port = free_port()
+    env = Substitutions("", "", tmp_path, port).environment(app, config_of(dev))
+    assert env["UZDIK_ENV"] == "production"
+    _Healthy.asked.clear()
+    stand_in = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Healthy)
+    threading.Thread(target=stand_in.serve_forever, daemon=True).start()
+    for name, value in list(env.items()):
+        if name.startswith("UZDIK_PORTAL_") and name.endswith("_URL"):
+            service = urlsplit(value).hostname
+            env[name] = f"http://127.0.0.1:{stand_in.server_port}/{service}"
+    log = tmp_path / "portal.log"
+    try:
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                argv_of(app, uzdik), env=env, stdout=out, stderr=subprocess.STDOUT
+            )
+            try:
+                for probe in ("livenessProbe", "readinessProbe"):
+                    path = app[probe]["httpGet"]["path"]
+                    wait_ready(process, f"http://127.0.0.1:{port}{path}", log)
+            finally:
+                stop(process)
+    finally:
+        stand_in.shutdown()
+        stand_in.server_close()
+    asked = set(_Healthy.asked)
+    assert asked == {
+        "/nominations/healthz",
+        "/scoring/healthz",
+        "/survey/healthz",
+        "/reporting/healthz",
+    }
