@@ -66,10 +66,15 @@ async def run_demo(
                 finally:
                     await steps.close()
             show(console, outcome, written, data_dir, time.perf_counter() - started)
-            if until == "admission":
+            handover = {
+                "admission": ("stage I", "2020-06-29T10:00"),
+                "surveys": ("the regional final and stage II", "2020-07-28T10:00"),
+            }
+            if until in handover:
+                what, start = handover[until]
                 console.print(
-                    "stage I is the commissions' now, in the portal: UZDIK_CLOCK_START="
-                    f"2020-06-29T10:00 uzdik serve --data-dir {data_dir}, then "
+                    f"{what} is the commissions' now, in the portal: UZDIK_CLOCK_START="
+                    f"{start} uzdik serve --data-dir {data_dir}, then "
                     "http://localhost:8000/portal/ (the dev sign-in lists the commissions' people)"
                 )
             await notify.show(console)

@@ -165,7 +165,9 @@ class Scenario:
         """A whole 2020 edition: applications, checks, stage I, surveys, finals, stage II.
         ``until="regional final"``: a region's deployment, whose finalists go on to the
         republic's (ARCHITECTURE "Regions and the republic"); ``until="admission"``: the
-        commissions formed and the candidates admitted, stage I left to people (the portal)."""
+        commissions formed and the candidates admitted, stage I left to people (the portal);
+        ``until="surveys"``: stage I and the surveys done, the regional final and stage II
+        left to people."""
         from demo.nominations import steps as nominations
         from demo.scoring import steps as scoring
 
@@ -236,6 +238,8 @@ class Scenario:
             ),
         )
         await scoring.wait_for_surveys(sco, self.bearer, boards)
+        if until == "surveys":
+            return out
         self.clock.set(2020, 7, 28)
         final = await step(
             "regional final",

@@ -68,7 +68,8 @@ def demo(
         str | None,
         typer.Option(
             help="Stop after this step: admission (commissions formed, candidates admitted: "
-            "stage I left to people in the portal) or 'regional final'.",
+            "stage I left to people in the portal), surveys (stage I and the surveys done: "
+            "the regional finals and stage II left to the portal) or 'regional final'.",
             metavar="STEP",
         ),
     ] = None,
@@ -90,8 +91,8 @@ def demo(
             "run it from a checkout: `make demo`"
         ) from exc
 
-    if until not in (None, "admission", "regional final"):
-        raise Refused(f"--until {until!r}: one of admission, 'regional final'")
+    if until not in (None, "admission", "surveys", "regional final"):
+        raise Refused(f"--until {until!r}: one of admission, surveys, 'regional final'")
     configure_logging(json=False, level="WARNING")
     scale = Scale(
         regions=region or None, per_district=per_district, responses_per_survey=responses, seed=seed

@@ -70,7 +70,8 @@ def router() -> APIRouter:
                 "scoring", "POST", f"/v1/candidates/{candidate_id}/defences", me.token, json=body
             )
         except Refused as refused:
-            return await show(request, candidate_id, refused=refused, entered={"defence": body})
+            typed = {k: str(form.get(k, "")) for k in ("title", "budget_tenge", "talk_seconds")}
+            return await show(request, candidate_id, refused=refused, entered={"defence": typed})
         return back_to(
             request, f"/candidates/{candidate_id}", flash=N_("The defence is registered.")
         )
@@ -107,7 +108,12 @@ async def show(
     me = signed_in(request)
     api, lang = backends(request), lang_of(request)
     candidate: Json = await api.call("scoring", "GET", f"/v1/candidates/{candidate_id}", me.token)
-    board = await commission(api, me, candidate["commission_id"])
+    home = candidate["commission_id"]
+    if me.region is None and me.commission and me.commission != home:
+        # a finalist before the Republican commission: read through the reader's own
+        # commission (the region's records stay the region's)
+        home = me.commission
+    board = await commission(api, me, home)
     history, application, sheets = await asyncio.gather(
         api.call("scoring", "GET", f"/v1/candidates/{candidate_id}/sheets", me.token),
         _application(api, me.token, candidate_id),

@@ -3,6 +3,7 @@ what is still missing per district (sheets not given, assessments not recorded).
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from typing import Any
 
@@ -76,7 +77,7 @@ def router() -> APIRouter:
         edition = await api.call(
             "nominations", "GET", f"/v1/editions/{board.view['edition_id']}", me.token
         )
-        people = await candidates(api, me, commission_id)
+        people = await candidates(api, me, board)
         sheets = await rubrics(api, me, commission_id)
         sittings = [
             await api.call("scoring", "GET", f"/v1/sittings/{sid}", me.token)
@@ -106,6 +107,8 @@ def router() -> APIRouter:
             sittings=sittings,
             people=board.people(),
             region_name=place(board.region, lang),
+            names={c["candidate_id"]: c["name"] for c in people},
+            nonce=str(uuid.uuid4()),
         )
 
     @r.post("/commissions/{commission_id}/stages/{stage}/close", include_in_schema=False)
@@ -130,6 +133,36 @@ def router() -> APIRouter:
                 back=f"/commissions/{commission_id}",
             )
         return back_to(request, f"/commissions/{commission_id}", flash=N_("The stage is closed."))
+
+    @r.post("/commissions/{commission_id}/materials", include_in_schema=False)
+    async def send_materials(commission_id: str, request: Request) -> Response:
+        """§18: the region's secretary sends the file and the regional decision to the Agency
+        (the service refuses before the decision or after the deadline)."""
+        me = signed_in(request)
+        form = await form_of(request)
+        body = {"note": str(form.get("note", "")).strip()}
+        try:
+            await backends(request).call(
+                "scoring",
+                "POST",
+                f"/v1/commissions/{commission_id}/materials",
+                me.token,
+                json=body,
+                idempotency_key=f"materials-{form.get('nonce') or commission_id}",
+            )
+        except Refused as refused:
+            return render(
+                request,
+                "error.html",
+                status=refused.problem.status,
+                problem=refused.problem,
+                back=f"/commissions/{commission_id}",
+            )
+        return back_to(
+            request,
+            f"/commissions/{commission_id}",
+            flash=N_("The materials are sent to the Agency."),
+        )
 
     return r
 

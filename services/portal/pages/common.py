@@ -57,8 +57,28 @@ async def commission(api: Backends, me: Person, commission_id: str) -> Commissio
     )
 
 
-async def candidates(api: Backends, me: Person, commission_id: str) -> list[Json]:
-    return await api.pages("scoring", f"/v1/commissions/{commission_id}/candidates", me.token)
+async def candidates(
+    api: Backends, me: Person, board: Commission, params: dict[str, str] | None = None
+) -> list[Json]:
+    """A commission's candidates; the Republican commission's are the regions' finalists
+    (grouped by region where a regional commission groups by district)."""
+    if board.region is not None:
+        return await api.pages(
+            "scoring", f"/v1/commissions/{board.id}/candidates", me.token, params
+        )
+    found = await api.call("scoring", "GET", f"/v1/commissions/{board.id}/finalists", me.token)
+    return [
+        {
+            **f,
+            "district": f["region"],
+            "finalist": True,
+            "nomination": None,
+            "ethics": None,
+            "feedback": None,
+            "questionnaire_score": None,
+        }
+        for f in found["items"]
+    ]
 
 
 async def rubrics(api: Backends, me: Person, commission_id: str) -> dict[str, Json]:

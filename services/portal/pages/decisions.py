@@ -15,7 +15,7 @@ from fastapi.responses import Response
 
 from services.portal.backends import Refused
 from services.portal.i18n import N_, place
-from services.portal.pages.common import Json, commission
+from services.portal.pages.common import Json, candidates, commission
 from services.portal.web import back_to, backends, form_of, lang_of, render, signed_in
 
 CRITERIA = {
@@ -106,6 +106,24 @@ def router() -> APIRouter:
             flash=N_("The regional finalist is recorded."),
         )
 
+    @r.post("/sittings/{sitting_id}/no-finalist", include_in_schema=False)
+    async def no_finalist(sitting_id: str, request: Request) -> Response:
+        """§16: a region with no admitted candidate records "no finalist" with the reason."""
+        me = signed_in(request)
+        form = await form_of(request)
+        body = {"reason": str(form.get("reason", "")).strip()}
+        try:
+            await backends(request).call(
+                "scoring", "POST", f"/v1/sittings/{sitting_id}/no-finalist", me.token, json=body
+            )
+        except Refused as refused:
+            return await show(request, sitting_id, refused)
+        return back_to(
+            request,
+            f"/sittings/{sitting_id}/decisions",
+            flash=N_("The region has no finalist; this is recorded."),
+        )
+
     return r
 
 
@@ -115,7 +133,7 @@ async def show(request: Request, sitting_id: str, refused: Refused | None = None
     sitting: Json = await api.call("scoring", "GET", f"/v1/sittings/{sitting_id}", me.token)
     board = await commission(api, me, sitting["commission_id"])
     rankings = await api.call("scoring", "GET", f"/v1/commissions/{board.id}/rankings", me.token)
-    listed = await api.pages("scoring", f"/v1/commissions/{board.id}/candidates", me.token)
+    listed = await candidates(api, me, board)
     who = {c["candidate_id"]: c for c in listed}
     name = lambda cid: who.get(cid, {}).get("name", cid)  # noqa: E731
     here = [x for x in rankings["rankings"] if x["sitting_id"] == sitting_id]
@@ -139,6 +157,7 @@ async def show(request: Request, sitting_id: str, refused: Refused | None = None
         ],
         place_of=lambda kato: place(kato, lang),
         purposes=PURPOSES,
+        decided={purpose for purpose, _scope in decided},
         candidates=listed,
         nonce=str(uuid.uuid4()),
     )

@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from services.portal.backends import Refused
 from services.portal.i18n import KIND_NAMES, N_, place
 from services.portal.pages.commission import STAGES
-from services.portal.pages.common import Json, commission, rubrics
+from services.portal.pages.common import Json, candidates, commission, rubrics
 from services.portal.web import back_to, backends, form_of, lang_of, render, signed_in
 
 
@@ -86,7 +86,7 @@ async def show(
     sheets = await rubrics(api, me, board.id)
     kinds = [k for k, s in sheets.items() if s["stage"] == sitting["stage"]]
     params = {"nominated": "true"} if sitting["stage"] == "stage1_interview" else {}
-    listed = await api.pages("scoring", f"/v1/commissions/{board.id}/candidates", me.token, params)
+    listed = await candidates(api, me, board, params)
     mine: dict[str, dict[str, Json]] = {}
     if me.has("member", "chair") and sitting.get("quorate"):
         histories = await asyncio.gather(

@@ -7,7 +7,7 @@ so a replay answers the same, byte for byte.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -105,6 +105,24 @@ class CandidateView(BaseModel):
     live_sheets: dict[str, int] = Field(description="live sheets per kind")
 
 
+class FinalistView(BaseModel):
+    """A finalist as the commission that chose or received them knows them: the Republican
+    commission's candidates of stage II (their regional records stay with their region)."""
+
+    candidate_id: str
+    name: str = Field(description="as registered in the region (or as the region's dossier says)")
+    region: str
+    district: str | None
+    rural_district: str | None
+    home_commission_id: str = Field(description="the regional commission that chose them")
+    from_region: bool = Field(description="admitted from a region's deployment (federation)")
+    regional_total: float
+    rank: int = Field(description="their rank in the region's final ranking")
+    reason: str | None = Field(description="why, when the choice departs from the ranking")
+    defence: ProjectDefenceRegistered | None = Field(description="§19, once registered")
+    live_sheets: dict[str, int] = Field(description="this commission's live sheets per kind")
+
+
 class SheetView(BaseModel):
     sheet_id: str
     sitting_id: str
@@ -173,6 +191,29 @@ def commission_view(state: Scoring) -> CommissionView:
         materials=state.materials,
         defences=list(state.defences.values()),
         winners=state.winners,
+    )
+
+
+def finalist_view(
+    state: Scoring, finalist: FinalistSelected, name: str, where: dict[str, Any]
+) -> FinalistView:
+    """``finalist`` before ``state``'s commission; ``name`` and ``where`` (district, rural
+    district, whether it came from a region's deployment) from its registration."""
+    cid = finalist.candidate_id
+    kinds: tuple[SheetKind, ...] = ("stage2",)
+    return FinalistView(
+        candidate_id=cid,
+        name=name,
+        region=finalist.region,
+        district=where.get("district"),
+        rural_district=where.get("rural_district"),
+        home_commission_id=finalist.commission_id,
+        from_region=bool(where.get("from_region")),
+        regional_total=float(finalist.regional_total),
+        rank=finalist.rank,
+        reason=finalist.reason,
+        defence=state.defences.get(cid),
+        live_sheets={k: n for k in kinds if (n := len(sheets.live_sheets(state, cid, k)))},
     )
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
-from services.scoring import handlers
+from services.scoring import federation, handlers
 from services.scoring.adapters import lookups, views
 from services.scoring.adapters.repository import Repository
 from services.scoring.domain import commands as cmd
@@ -20,6 +22,10 @@ from shared.store.eventstore import UnitOfWork
 
 class CandidatesPage(Page):
     items: list[views.CandidateView]
+
+
+class FinalistsPage(BaseModel):
+    items: list[views.FinalistView]
 
 
 class SheetHistory(BaseModel):
@@ -42,9 +48,28 @@ async def republican(uow: UnitOfWork, edition_id: str) -> str:
     return found
 
 
+async def _name_of(
+    uow: UnitOfWork,
+    repo: Repository,
+    candidate_id: str,
+    edition_id: str,
+    region: str,
+    where: dict[str, Any],
+) -> str:
+    """A finalist's name: from their registration when it is in this deployment, else from
+    the region's dossier the republic admitted."""
+    if where.get("commission_id") and not where.get("from_region"):
+        home_state = (await repo.load(uow, where["commission_id"])).state
+        found = home_state.candidates.get(candidate_id)
+        if found is not None:
+            return found.registration.name
+    admitted = await uow.docs.get(federation.FEDERATION, federation.key(edition_id, region))
+    return str((admitted or {}).get("name") or candidate_id)
+
+
 async def histories(uow: UnitOfWork, repo: Repository, candidate_id: str) -> list[views.SheetView]:
     where = await home(uow, candidate_id)
-    ids = [where["commission_id"]]
+    ids = [] if where.get("from_region") else [where["commission_id"]]
     if (rep := await lookups.seated(uow.docs, where["edition_id"], None)) is not None:
         ids.append(rep)
     found: list[views.SheetView] = []
@@ -163,6 +188,26 @@ def router(api: Api) -> APIRouter:
             next=page[-1].registration.candidate_id if more else None,
         )
 
+    @r.get("/commissions/{commission_id}/finalists", response_model=FinalistsPage)
+    async def list_finalists(
+        commission_id: str, who: Principal = Depends(principal)
+    ) -> FinalistsPage:
+        """The commission's finalists, by region: a regional commission's own choice; the
+        Republican commission's candidates of stage II, chosen in this deployment or admitted
+        from a region's (their name from the region's signed dossier), each with the defence
+        registered (§19) and this commission's live sheets."""
+        async with api.reading() as uow:
+            readable(who, await repo.ref(uow, commission_id))
+            state = (await repo.load(uow, commission_id)).state
+            items = []
+            for cid, chosen in sorted(
+                state.finalists.items(), key=lambda kv: (kv[1].region, kv[0])
+            ):
+                where = await lookups.candidate(uow.docs, cid) or {}
+                name = await _name_of(uow, repo, cid, chosen.edition_id, chosen.region, where)
+                items.append(views.finalist_view(state, chosen, name, where))
+        return FinalistsPage(items=items)
+
     @r.get("/candidates/{candidate_id}", response_model=views.CandidateView)
     async def get_candidate(
         candidate_id: str, who: Principal = Depends(principal)
@@ -180,7 +225,10 @@ def router(api: Api) -> APIRouter:
         scored what, at which sitting, and every correction with its reason)."""
         async with api.reading() as uow:
             where = await home(uow, candidate_id)
-            readable_candidate(who, await repo.ref(uow, where["commission_id"]))
+            if where.get("from_region"):  # a region's finalist: the republic keeps stage II
+                readable(who, await repo.ref(uow, await republican(uow, where["edition_id"])))
+            else:
+                readable_candidate(who, await repo.ref(uow, where["commission_id"]))
             return SheetHistory(
                 candidate_id=candidate_id, sheets=await histories(uow, repo, candidate_id)
             )

@@ -38,6 +38,7 @@ ARGS = [
     "--no-first-run",
 ]
 PHONE = {"width": 390, "height": 844}
+HANDOVER = {"admission": (2020, 6, 29), "surveys": (2020, 7, 28)}  # where people take over
 DESKTOP = {"width": 1280, "height": 900}
 
 
@@ -101,10 +102,16 @@ async def serving(system: OneSystem, port: int | None = None) -> AsyncIterator[s
 
 @asynccontextmanager
 async def rehearsal(
-    data_dir: Path, regions: list[str], per_district: int, settings: Settings | None = None
+    data_dir: Path,
+    regions: list[str],
+    per_district: int,
+    settings: Settings | None = None,
+    until: str = "admission",
 ) -> AsyncIterator[Running]:
     """An edition announced, commissions formed, applications checked and admitted (the
-    demo's steps over HTTP); the clock at the start of stage I (29 June 2020)."""
+    demo's steps over HTTP); the clock at the start of stage I (29 June 2020). With
+    ``until="surveys"``: stage I and the surveys done too, the clock at the regional finals
+    (28 July 2020)."""
     settings = behind_local_proxy(settings or Settings())
     clock = Rehearsal(start=datetime(2020, 5, 29, tzinfo=ALMATY))
     system = OneSystem(settings, data_dir, clock)
@@ -113,9 +120,9 @@ async def rehearsal(
         outcome = await scenario.edition(
             Scale(regions=regions, per_district=per_district),
             settle=system.settle,
-            until="admission",
+            until=until,
         )
-        clock.set(2020, 6, 29)
+        clock.set(*HANDOVER[until])
         async with serving(system) as root:
             yield Running(root + "/portal", system, clock, outcome, settings, data_dir)
 

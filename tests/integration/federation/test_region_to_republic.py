@@ -308,6 +308,25 @@ async def test_two_regions_finalists_cross_to_the_republic_and_the_winners_come_
         )
         winners = {w["candidate_id"] for w in decided.winners}
         assert winners == {first.finalists[A]["candidate_id"], second.finalists[B]["candidate_id"]}
+        # the Republican commission lists the finalists it received, by the regions' names
+        rep = boards.republican
+        listed = await republic.scoring.get(
+            f"/v1/commissions/{rep.commission_id}/finalists",
+            headers=rep.as_secretary(republic.agency.bearer),
+        )
+        assert listed.status_code == 200, listed.text
+        items = {f["candidate_id"]: f for f in listed.json()["items"]}
+        for region, outcome in ((A, first), (B, second)):
+            mine = items[outcome.finalists[region]["candidate_id"]]
+            assert mine["name"] == outcome.finalists[region]["name"]
+            assert mine["from_region"] and mine["region"] == region
+            assert mine["defence"] is not None and mine["live_sheets"]["stage2"] >= 6
+            sheets = await republic.scoring.get(
+                f"/v1/candidates/{mine['candidate_id']}/sheets",
+                headers=rep.as_secretary(republic.agency.bearer),
+            )
+            assert sheets.status_code == 200, sheets.text
+            assert {x["kind"] for x in sheets.json()["sheets"]} == {"stage2"}
         for system, region, outcome in ((region_a, A, first), (region_b, B, second)):
             receipt = await seen_in_region(system, f"receipt|{edition}|{region}")
             assert receipt["status"] == "admitted"
