@@ -13,7 +13,7 @@ from fastapi.responses import Response, StreamingResponse
 from services.portal.backends import Refused
 from services.portal.i18n import KIND_NAMES, N_, place
 from services.portal.pages.common import Json, commission, names, rubrics
-from services.portal.web import back_to, backends, form_of, lang_of, render, signed_in
+from services.portal.web import Person, back_to, backends, form_of, lang_of, render, signed_in
 
 DOCUMENT_KINDS = {
     "application_form": N_("Application (Annex 1)"),
@@ -107,7 +107,14 @@ async def show(
 ) -> Response:
     me = signed_in(request)
     api, lang = backends(request), lang_of(request)
-    candidate: Json = await api.call("scoring", "GET", f"/v1/candidates/{candidate_id}", me.token)
+    try:
+        candidate: Json = await api.call(
+            "scoring", "GET", f"/v1/candidates/{candidate_id}", me.token
+        )
+    except Refused as missing:
+        # a finalist admitted from a region's deployment: the region keeps their record; the
+        # republic shows what the region's signed dossier carried
+        candidate = await _admitted(api, me, candidate_id, missing)
     home = candidate["commission_id"]
     if me.region is None and me.commission and me.commission != home:
         # a finalist before the Republican commission: read through the reader's own
@@ -151,6 +158,18 @@ async def show(
         sheets=rows,
         entered=entered or {},
     )
+
+
+async def _admitted(api: Any, me: Person, candidate_id: str, missing: Refused) -> Json:
+    """The Republican commission's finalist whose record is with their region (federation),
+    shaped as a dossier with only what the republic knows; else the refusal stands."""
+    if me.region is not None or not me.commission or missing.problem.status != 404:
+        raise missing
+    found = await api.call("scoring", "GET", f"/v1/commissions/{me.commission}/finalists", me.token)
+    for f in found["items"]:
+        if f["candidate_id"] == candidate_id:
+            return {**f, "commission_id": me.commission, "finalist": True, "admitted": True}
+    raise missing
 
 
 async def _application(api: Any, token: str, candidate_id: str) -> Json | None:

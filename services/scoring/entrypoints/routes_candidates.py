@@ -215,6 +215,13 @@ def router(api: Api) -> APIRouter:
         """A candidate: registration, tie-break facts, nomination, survey, assessments."""
         async with api.reading() as uow:
             where = await home(uow, candidate_id)
+            if where.get("from_region"):
+                detail = (
+                    f"{candidate_id} is a finalist admitted from region {where.get('region')}: "
+                    "the region's deployment keeps the record; the Republican commission's "
+                    "GET /v1/commissions/{id}/finalists shows what its dossier carried"
+                )
+                raise NotFound("candidate_kept_by_region", detail)
             readable_candidate(who, await repo.ref(uow, where["commission_id"]))
             state = (await repo.load(uow, where["commission_id"])).state
         return views.candidate_view(state, state.candidates[candidate_id])

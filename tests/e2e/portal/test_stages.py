@@ -321,9 +321,7 @@ async def test_stage_two_and_the_winners_in_the_browser(running: Running, browse
     names = {f["candidate_id"]: f["name"] for f in listed["items"]}
     assert sorted(names) == sorted(finalists)
     assert all(f["defence"] for f in listed["items"]), listed
-    view = await call(
-        client.get(f"/v1/commissions/{r.commission_id}", headers=r.as_secretary(tok))
-    )
+    view = await call(client.get(f"/v1/commissions/{r.commission_id}", headers=r.as_secretary(tok)))
     placed = sorted(view["winners"]["winners"], key=lambda w: w["place"])
     assert first.strip() == names[placed[0]["candidate_id"]], (first, names)
     assert _("Places not awarded:") in await secretary.inner_text("main")

@@ -327,6 +327,11 @@ async def test_two_regions_finalists_cross_to_the_republic_and_the_winners_come_
             )
             assert sheets.status_code == 200, sheets.text
             assert {x["kind"] for x in sheets.json()["sheets"]} == {"stage2"}
+            kept = await republic.scoring.get(
+                f"/v1/candidates/{mine['candidate_id']}",
+                headers=rep.as_secretary(republic.agency.bearer),
+            )
+            assert kept.status_code == 404 and kept.json()["code"] == "candidate_kept_by_region"
         for system, region, outcome in ((region_a, A, first), (region_b, B, second)):
             receipt = await seen_in_region(system, f"receipt|{edition}|{region}")
             assert receipt["status"] == "admitted"
