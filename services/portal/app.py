@@ -109,6 +109,15 @@ def _quote(text: str) -> str:
     return quote(text, safe="/")
 
 
+def signed_out(request: Request) -> None:
+    """The token is no longer good: sign in again; the person's drafts wait for them (kept
+    only if the same person signs back in — ``signin.remember``)."""
+    names = ("owner", *signin.KEPT_ACROSS_SIGN_IN)
+    kept = {k: request.session[k] for k in names if k in request.session}
+    request.session.clear()
+    request.session.update(kept)
+
+
 async def _csrf_failed(request: Request, _: Exception) -> Response:
     problem = Problem(400, "csrf_failed", "the form's CSRF token is missing or stale")
     return render(request, "error.html", status=400, problem=problem)
@@ -117,7 +126,7 @@ async def _csrf_failed(request: Request, _: Exception) -> Response:
 async def _refused(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, Refused)
     if exc.problem.code in ("token_expired", "token_invalid") or exc.problem.status == 401:
-        request.session.clear()
+        signed_out(request)
         return await _sign_in_first(request, exc)
     return render(request, "error.html", status=exc.problem.status, problem=exc.problem)
 

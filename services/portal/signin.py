@@ -70,8 +70,19 @@ class SignIn:
         return await asyncio.to_thread(verifier.verify, token)
 
 
+KEPT_ACROSS_SIGN_IN = ("drafts", "flash")
+"""What survives a sign-in of the same person (their token expired mid-form): their drafts."""
+
+
 def remember(request: Request, principal: Principal, token: str) -> None:
+    """A fresh session for ``principal`` (nothing of another person's carried over; the same
+    person signing in again after their token expired keeps their drafts)."""
+    kept = {}
+    if request.session.get("owner") == principal.sub:
+        kept = {k: request.session[k] for k in KEPT_ACROSS_SIGN_IN if k in request.session}
     request.session.clear()
+    request.session.update(kept)
+    request.session["owner"] = principal.sub
     request.session["token"] = token
     request.session["who"] = {
         "sub": principal.sub,

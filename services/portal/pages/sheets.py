@@ -84,6 +84,15 @@ def router() -> APIRouter:
                     idempotency_key=f"sheet-{nonce}",
                 )
         except Refused as refused:
+            if refused.problem.status == 401:  # the token expired mid-form: nothing is lost
+                drafts.pop(key, None)
+                drafts[key] = {"scores": scores, "reason": str(form.get("reason", ""))[:500]}
+                request.session["drafts"] = dict(list(drafts.items())[-DRAFTS:])
+                request.session["flash"] = N_(
+                    "Your sign-in had expired, so the sheet was not recorded. Your entries are "
+                    "kept: check them and submit again."
+                )
+                raise
             return await show(
                 request,
                 me,

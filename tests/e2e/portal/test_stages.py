@@ -14,15 +14,21 @@ screenshot (phone and desktop width) and passes axe-core without a serious viola
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
 from random import Random
 from typing import Any
 
 import pytest
+from itsdangerous import TimestampSigner
 
 from demo.scoring.api import Board, call, sign_protocol
 from demo.scoring.steps import RegionalFinal, _interview
+from services.portal.app import SESSION_COOKIE
 from services.portal.i18n import gettext
+from shared.auth import issue_dev_token
 from tests.e2e.portal.harness import Running, accessible, keep, launch, rehearsal
 from tests.e2e.portal.test_commission_workspace import api, bearer, new_page, sign_in
 
@@ -107,15 +113,65 @@ async def sheets_by_api(
             await call(client.post(f"/v1/sittings/{sitting}/sheets", json=body, headers=headers))
 
 
+async def expire_token(page: Any, up: Running) -> str:
+    """The signed-in person's access token runs out (its ``exp`` an hour ago), as a
+    provider's short-lived token would while a member fills a long form."""
+    cookies = await page.context.cookies()
+    cookie = next(c for c in cookies if c["name"] == SESSION_COOKIE)
+    signer = TimestampSigner(str(up.settings.portal_session_secret))
+    session = json.loads(base64.b64decode(signer.unsign(cookie["value"].encode())))
+    who = session["who"]
+    roles = list(who["roles"])
+    session["token"] = issue_dev_token(
+        up.settings,
+        who["sub"],
+        roles,
+        region=who["region"],
+        commission=who["commission"],
+        ttl=timedelta(minutes=5),
+        now=datetime.now(UTC) - timedelta(hours=1),
+    )
+    value = signer.sign(base64.b64encode(json.dumps(session).encode())).decode()
+    await page.context.add_cookies([{**cookie, "value": value}])
+    return str(who["sub"])
+
+
 async def sheet_in_browser(
-    page: Any, up: Running, b: Board, sitting: str, candidate: str, kind: str, rank: int
+    page: Any,
+    up: Running,
+    b: Board,
+    sitting: str,
+    candidate: str,
+    kind: str,
+    rank: int,
+    expires: bool = False,
 ) -> None:
+    """The member signed in on ``page`` gives the sheet; with ``expires``, their token runs
+    out before they submit: they sign in again and find their entries kept."""
     criteria = await rubric(up, b, kind)
-    await page.goto(f"{up.url}/sittings/{sitting}/candidates/{candidate}/sheets/{kind}?lang=ru")
-    for key, value in scores(criteria, rank).items():
+    here = f"{up.url}/sittings/{sitting}/candidates/{candidate}/sheets/{kind}"
+    await page.goto(f"{here}?lang=ru")
+    entered = scores(criteria, rank)
+    for key, value in entered.items():
         await page.check(f"input[name='score.{key}'][value='{value}']")
     await keep(page, f"sheet-{kind}")
     await accessible(page, f"sheet-{kind}")
+    if expires:
+        sub = await expire_token(page, up)
+        await page.click("button[value=submit]")
+        await page.wait_for_load_state()
+        assert "/sign-in" in page.url, page.url
+        said = _(
+            "Your sign-in had expired, so the sheet was not recorded. Your entries are "
+            "kept: check them and submit again."
+        )
+        assert said in await page.content()
+        await page.select_option("#f-person", f"{sub}|{b.commission_id}")
+        await page.click("form.card button")
+        await page.wait_for_load_state()
+        assert page.url.split("?")[0] == here, page.url
+        for key, value in entered.items():  # nothing lost
+            assert await page.is_checked(f"input[name='score.{key}'][value='{value}']")
     await page.click("button[value=submit]")
     await page.wait_for_load_state()
     assert _("Sheet recorded.") in await page.content(), await page.inner_text("main")
@@ -203,7 +259,8 @@ async def test_the_regional_final_in_the_browser(running: Running, browser: Any)
     chosen = nominees[1]
     for kind in ("essay", "interview"):  # §14: the essay before the interview
         await sheets_by_api(up, b, sitting, present, nominees, kind, skip=(member, chosen))
-        await sheet_in_browser(scorer, up, b, sitting, chosen, kind, rank=1)
+        expires = kind == "interview"
+        await sheet_in_browser(scorer, up, b, sitting, chosen, kind, rank=1, expires=expires)
 
     chair = await new_page(browser)
     await sign_in(chair, up, b.chair, b.commission_id)
