@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
@@ -80,18 +82,25 @@ def health() -> APIRouter:
 
     @r.get("/readyz", include_in_schema=False)
     async def readyz(request: Request) -> JSONResponse:
-        """Ready when the services it calls answer their own health checks."""
+        """Ready unless none of the services it calls answers its health check (then the
+        portal's own network or settings are wrong). One service down leaves the portal
+        ready, ``degraded``: its other pages still serve, the affected ones say "try again"
+        (a probe that failed on any would take every page down with one service)."""
         api: Backends = request.app.state.backends
-        down = []
-        for name, client in api.clients.items():
+
+        async def healthy(client: Any) -> bool:
             try:
                 answer = await client.get("/healthz", timeout=2.0)
-                if answer.status_code != 200:
-                    down.append(name)
             except Exception:
-                down.append(name)
-        status = 503 if down else 200
-        return JSONResponse({"status": "down" if down else "ready", "down": down}, status)
+                return False
+            return bool(answer.status_code == 200)
+
+        names = list(api.clients)
+        answers = await asyncio.gather(*(healthy(api.clients[n]) for n in names))
+        down = [n for n, ok in zip(names, answers, strict=True) if not ok]
+        if down and len(down) == len(names):
+            return JSONResponse({"status": "down", "down": down}, 503)
+        return JSONResponse({"status": "degraded" if down else "ready", "down": down}, 200)
 
     return r
 

@@ -109,3 +109,33 @@ async def test_a_refusal_is_said_in_the_pages_language(
     assert '<html lang="ru">' in answer.text
     assert gettext("ru", "There is a problem") in answer.text
     assert "commission_not_found" in answer.text  # the service's code, for the record
+
+
+async def test_readiness_says_which_service_is_down_and_fails_only_when_none_answers(
+    portal: tuple[httpx.AsyncClient, OneSystem],
+) -> None:
+    """One service down leaves the portal ready (``degraded``, the service named): a probe
+    that failed on any one would take every page down with it; none answering is a portal
+    whose network or settings are wrong (503)."""
+    from services.portal.app import create_portal
+    from services.portal.backends import SERVICES, Backends
+
+    client, system = portal
+    ready = await client.get("/portal/readyz")
+    assert ready.status_code == 200 and ready.json() == {"status": "ready", "down": []}
+
+    nowhere = "http://127.0.0.1:9"  # the discard port: nothing listens there
+    working = system.embedded.clients
+
+    async def probe(clients: dict[str, httpx.AsyncClient]) -> httpx.Response:
+        app = create_portal(Settings(), Backends(clients))
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://portal.test") as c:
+            return await c.get("/readyz")
+
+    one_down = {s: working[s] for s in SERVICES} | {"survey": httpx.AsyncClient(base_url=nowhere)}
+    answer = await probe(one_down)
+    assert answer.status_code == 200
+    assert answer.json() == {"status": "degraded", "down": ["survey"]}
+    answer = await probe({s: httpx.AsyncClient(base_url=nowhere) for s in SERVICES})
+    assert answer.status_code == 503 and answer.json()["status"] == "down"
