@@ -5,6 +5,7 @@ driven over HTTP on the rehearsal clock (UZDIK_CLOCK_START, moved with ``PUT /cl
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import re
 import signal
@@ -17,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 
 import httpx
+from openpyxl import load_workbook
 
 from demo.scenario import ALMATY, Scale, Scenario, SimClock
 from services.registry import SERVICES
@@ -225,6 +227,20 @@ async def test_uzdik_serve_data_dir_serves_what_the_demo_produced(tmp_path: Path
                 assert opened.status_code == 200, (link, opened.text[:300])
             csv = await c.get("/browse/ratings.csv")
             assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
+            assert csv.content.startswith("\ufeff".encode())  # Excel reads it as UTF-8
+            book = await c.get("/browse/ratings.xlsx")
+            assert book.status_code == 200
+            opened = load_workbook(io.BytesIO(book.content))
+            assert opened.sheetnames == [
+                "Выдвижение по районам",
+                "Финалисты регионов",
+                "Победители",
+            ]
+            for sheet in opened.worksheets:  # names, codes beside, numeric totals
+                rows = list(sheet.iter_rows(min_row=2, values_only=True))
+                assert rows, sheet.title
+                assert all(isinstance(r[6], float | int) for r in rows), sheet.title
+                assert all(r[0] and r[1] and r[0] != r[1] for r in rows), sheet.title
             outside = await c.get("/browse/read-models/applications")
             assert outside.status_code == 404  # only protocols and ratings are browsable
             clock = (await c.get("/clock")).json()

@@ -96,10 +96,18 @@ def router(ctx: ServiceContext) -> APIRouter:
     @api.get("/ratings.{fmt}", response_class=Response, responses=answers("text/csv", XLSX))
     async def ratings_export(
         fmt: Literal["csv", "xlsx"],
-        purpose: str | None = Query(None, description="nomination, regional"),
+        purpose: str | None = Query(None, description="nomination, regional, winners"),
+        lang: Literal["ru", "kk", "en"] = Query("ru", description="the words of the headers"),
+        dialect: Literal["excel", "rfc4180"] = Query(
+            "excel",
+            description="CSV only: excel (UTF-8 with BOM, `;`, decimal comma: Excel with "
+            "Russian settings) or rfc4180 (commas, decimal points: for programs)",
+        ),
         who: Principal = Depends(principal),
     ) -> Response:
-        """Every rating with its components, as CSV or XLSX."""
+        """Every rating with its components: XLSX with a sheet per purpose (names and KATO
+        codes in their own columns, numbers as numbers, the header frozen and filtered), or
+        CSV."""
         who.act_as(*READERS)
         async with ctx.store.reader() as uow:
             docs = uow.docs
@@ -109,9 +117,11 @@ def router(ctx: ServiceContext) -> APIRouter:
                 if purpose is None or d.get("purpose") == purpose
             ]
             candidates = dict(await docs.list("candidates"))
+        saved = {"Content-Disposition": f'attachment; filename="ratings-{lang}.{fmt}"'}
         if fmt == "csv":
-            return Response(ratings_doc.to_csv(rows, candidates), media_type="text/csv")
-        return Response(ratings_doc.to_xlsx(rows, candidates), media_type=XLSX)
+            body = ratings_doc.to_csv(rows, candidates, lang, dialect)
+            return Response(body, media_type="text/csv; charset=utf-8", headers=saved)
+        return Response(ratings_doc.to_xlsx(rows, candidates, lang), media_type=XLSX, headers=saved)
 
     @api.get("/candidates/{candidate_id}/dossier")
     async def dossier(candidate_id: str, who: Principal = Depends(principal)) -> Any:
