@@ -228,6 +228,8 @@ class Scenario:
             "stage I", lambda: scoring.stage1(sco, self.bearer, Random(rng.getrandbits(64)), boards)
         )
         out.nominees = stage1.nominees
+        if until == "stage I":  # the nominees' surveys open, residents to answer them
+            return out
         self.clock.set(2020, 7, 5)
         out.responses = await step("survey", lambda: self.survey(boards, scale, rng))
         self.clock.set(2020, 7, 20)

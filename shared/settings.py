@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     portal_reporting_url: str = "http://reporting:8000"
     portal_session_secret: str = DEV_SESSION_SECRET
     portal_public_url: str = ""
+    # where residents open a survey's page (the survey service's public address, e.g.
+    # https://survey.<region>.uzdik.kz); empty: ``/survey`` on the portal's host (embedded)
+    portal_survey_page_url: str = ""
     oidc_issuer: str = ""
     oidc_client_id: str = "uzdik-portal"
     oidc_client_secret: str = ""

@@ -111,3 +111,44 @@ def load_territory() -> Territory:
     """The classifier shipped with the service (KATO 2026 edition, see ``SOURCE.md``)."""
     resource = files("shared") / "data" / "kato" / "rural-districts.csv"
     return parse_csv(resource.read_text(encoding="utf-8"))
+
+
+_LATIN = {
+    "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh",
+    "з": "z", "и": "i", "й": "i", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o",
+    "п": "p", "р": "r", "с": "s", "т": "t", "у": "u", "ф": "f", "х": "kh", "ц": "ts",
+    "ч": "ch", "ш": "sh", "щ": "shch", "ъ": "ie", "ы": "y", "ь": "", "э": "e", "ю": "iu",
+    "я": "ia", "ә": "a", "ғ": "g", "қ": "q", "ң": "n", "ө": "o", "ұ": "u", "ү": "u",
+    "һ": "h", "і": "i",
+}  # fmt: skip
+"""Cyrillic to Latin as Kazakhstan's passports write names (ICAO Doc 9303, with Kazakh's own
+letters), for pages in English."""
+
+
+def latin(text: str) -> str:
+    """``text`` in the Latin script (``Ұлытау`` → ``Ulytau``, ``Жезказган`` → ``Zhezkazgan``)."""
+    out = []
+    for ch in text:
+        low = ch.lower()
+        if low not in _LATIN:
+            out.append(ch)
+            continue
+        shown = _LATIN[low]
+        out.append(shown.capitalize() if ch != low else shown)
+    return "".join(out)
+
+
+def place_chain(kato: str, lang: str) -> str:
+    """A unit with the units above it, nearest first (a rural district, its district, its
+    region) in ``lang`` (``en``: the Russian names in the Latin script); the code when the
+    classifier does not know it."""
+    territory = load_territory()
+    names = []
+    unit = territory.find(kato)
+    if unit is None:
+        return kato
+    while unit is not None:
+        name = unit.name_kk if lang == "kk" else unit.name_ru
+        names.append(latin(name) if lang == "en" else name)
+        unit = territory.find(unit.parent) if unit.parent else None
+    return ", ".join(names)

@@ -13,7 +13,15 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from services.portal import signin
 from services.portal.backends import Backends, Problem, Refused, Unreachable
-from services.portal.pages import candidates, commission, decisions, protocol, sheets, sittings
+from services.portal.pages import (
+    candidates,
+    commission,
+    decisions,
+    protocol,
+    public,
+    sheets,
+    sittings,
+)
 from services.portal.web import CsrfFailed, SignInRequired, base, render
 from shared.logging import get_logger
 from shared.settings import DEV_SESSION_SECRET, Settings
@@ -36,6 +44,7 @@ def create_portal(settings: Settings, api: Backends) -> FastAPI:
     app = FastAPI(title="uzdik portal", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.backends = api
     app.state.sign_in = sign_in
+    app.state.settings = settings
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.portal_session_secret,
@@ -53,6 +62,7 @@ def create_portal(settings: Settings, api: Backends) -> FastAPI:
         candidates.router(),
         decisions.router(),
         protocol.router(),
+        public.router(),
     )
     for r in routers:
         app.include_router(r)

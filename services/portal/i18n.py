@@ -19,7 +19,7 @@ from babel.dates import format_datetime
 from babel.numbers import format_decimal
 from babel.support import Translations
 
-from shared.territory import load_territory
+from shared.territory import latin, load_territory
 
 Lang = Literal["kk", "ru", "en"]
 LANGS: tuple[Lang, ...] = ("kk", "ru", "en")
@@ -90,13 +90,15 @@ def number(value: float | int | None, lang: Lang) -> str:
 
 
 def place(kato: str | None, lang: Lang) -> str:
-    """A region, district or rural district by name in the page's language (Russian names on
-    English pages: the KATO names units in Kazakh and Russian)."""
+    """A region, district or rural district by name in the page's language (English pages: the
+    Russian name in the Latin script — the KATO names units in Kazakh and Russian only)."""
     if not kato:
         return ""
     unit = load_territory().find(kato)
     if unit is None:
         return kato
+    if lang == "en":
+        return latin(unit.name_ru)
     return unit.name_kk if lang == "kk" else unit.name_ru
 
 

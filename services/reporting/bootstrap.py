@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.reporting.entrypoints import documents, http
+from services.reporting.entrypoints import documents, http, public
 from services.reporting.entrypoints.consumers import projector
 from services.reporting.entrypoints.republic import follow_republic
 from services.reporting.events import registry
@@ -14,6 +14,6 @@ SPEC = ServiceSpec(
     topic="results",
     compress=True,  # a finalist's dossier carries the signed regional protocol (FinalistDossier)
     setup=follow_republic,
-    routers=lambda ctx: [http.router(ctx), documents.router(ctx)],
+    routers=lambda ctx: [http.router(ctx), documents.router(ctx), public.router(ctx)],
     consumers=lambda ctx: [projector(ctx.store, ctx.settings.jwt_issuer)],
 )

@@ -20,7 +20,7 @@ from services.survey import handlers
 from services.survey.adapters.group_commit import GroupCommit
 from services.survey.adapters.ingest import ResponseWriter
 from services.survey.adapters.ingest_plan import Accepted, Submission
-from services.survey.adapters.readmodels import SurveyDoc, due_surveys, get_survey
+from services.survey.adapters.readmodels import CANDIDATE, SurveyDoc, due_surveys, get_survey
 from services.survey.config import SurveyConfig
 from services.survey.domain.abuse import BurstDetector, RateLimiter
 from services.survey.domain.answers import RecordResponse, validate_response
@@ -74,6 +74,7 @@ class SurveyService:
             self.config.batch_in_flight,
         )
         self._cache: dict[str, tuple[float, SurveyDoc]] = {}
+        self._akims: dict[str, str] = {}  # a candidate's name does not change
         self._loading: dict[str, asyncio.Future[SurveyDoc | None]] = {}
         self._swept = time.monotonic()
         self._stop = asyncio.Event()
@@ -106,6 +107,19 @@ class SurveyService:
         else:
             self._cache[key] = (time.monotonic(), doc)
         return doc
+
+    async def akim(self, candidate_id: str) -> str | None:
+        """The name of the rural akim a survey rates, as scoring registered the candidate
+        (kept from ``CandidateRegistered``); None when not known here."""
+        hit = self._akims.get(candidate_id)
+        if hit is not None:
+            return hit
+        async with self.ctx.store.reader() as uow:
+            known = await uow.docs.get(CANDIDATE, candidate_id) or {}
+        name = known.get("name") or None
+        if name:
+            self._akims[candidate_id] = str(name)
+        return str(name) if name else None
 
     def rubric(self, doc: SurveyDoc) -> Rubric:
         return load_rubric(doc.opened.rubric_id)

@@ -58,6 +58,7 @@ COLUMNS: dict[str, dict[str, str]] = {
         "candidate_id": "Идентификатор кандидата",
         "yes": "да",
         "no": "нет",
+        "reference": "справочно",
     },
     "kk": {
         "purpose": "Мақсаты",
@@ -72,6 +73,7 @@ COLUMNS: dict[str, dict[str, str]] = {
         "candidate_id": "Үміткердің сәйкестендіргіші",
         "yes": "иә",
         "no": "жоқ",
+        "reference": "анықтама үшін",
     },
     "en": {
         "purpose": "Purpose",
@@ -86,6 +88,7 @@ COLUMNS: dict[str, dict[str, str]] = {
         "candidate_id": "Candidate id",
         "yes": "yes",
         "no": "no",
+        "reference": "for reference",
     },
 }
 COMPONENTS_EN = {
@@ -152,12 +155,17 @@ def tables(ratings: list[Doc], candidates: dict[str, Doc], lang: Lang = "ru") ->
                 for c in e.get("components", []):
                     if c["name"] not in names:
                         names.append(c["name"])
-                    weights.setdefault(c["name"], number(c.get("weight")) or Decimal(1))
+                    weight = number(c.get("weight"))
+                    weights.setdefault(c["name"], Decimal(1) if weight is None else weight)
         header = [words[k] for k in FIXED]
         for n in names:
             weight = weights[n]
             shown = component_name(n, lang)
-            header.append(shown if weight == 1 else f"{shown} × {weight.normalize()}")
+            if weight == 0:  # shown beside, not counted (§15: for reference)
+                shown = f"{shown} ({words['reference']})"
+            elif weight != 1:
+                shown = f"{shown} × {weight.normalize()}"
+            header.append(shown)
         header += [words["selected"], words["candidate_id"]]
         rows: list[tuple[tuple[str, str, int], list[Any]]] = []
         for r in mine:

@@ -31,6 +31,7 @@ def nominees(ctx: ServiceContext) -> Consumer:
             "edition_id": str(p["edition_id"]),
             "rural_district": str(p["rural_district"]),
             "region": str(p["region"]),
+            "name": str(p.get("name") or ""),  # the akim the survey rates, named on its page
         }
         command = NoteCandidate(candidate_id=str(p["candidate_id"]), facts=facts)
         cause = Cause.of_event(envelope, SYSTEM, at=ctx.now())

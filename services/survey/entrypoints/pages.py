@@ -44,24 +44,23 @@ MAX_FORM_BYTES = 16_384
 
 @cache
 def place_names(kato: str) -> dict[str, str]:
-    """The rural district's names (KATO classifier: kk and ru); the code when unknown."""
+    """The rural district with its district and region, by language (KATO classifier: kk and
+    ru; English: the Russian names in the Latin script); the code when unknown."""
     try:
-        from shared.territory import load_territory
+        from shared.territory import place_chain
 
-        unit = load_territory().find(kato)
+        return {lang: place_chain(kato, lang) for lang in ("kk", "ru", "en")}
     except Exception:  # the classifier is a convenience here, never a reason to fail
-        unit = None
-    if unit is None:
         return {"kk": kato, "ru": kato, "en": kato}
-    return {"kk": unit.name_kk, "ru": unit.name_ru, "en": unit.name_ru}
 
 
-def _page(doc: SurveyDoc, rubric: Any, notice: str | None) -> SurveyPage:
+def _page(doc: SurveyDoc, rubric: Any, notice: str | None, akim: str | None = None) -> SurveyPage:
     return SurveyPage(
         survey_id=doc.survey_id,
         rubric=rubric,
         place=place_names(doc.opened.settlement_kato),
         closes_at=doc.opened.closes_at,
+        akim=akim,
         notice=notice,
     )
 
@@ -87,7 +86,8 @@ def router(ctx: ServiceContext) -> APIRouter:
             doc = await svc.survey(survey_id)
         except DomainError as refused:
             return _html(render_notice(refused.code, lang), refused.status)
-        page = _page(doc, svc.rubric(doc), notice_for(doc.state(), ctx.now()))
+        akim = await svc.akim(doc.opened.candidate_id)
+        page = _page(doc, svc.rubric(doc), notice_for(doc.state(), ctx.now()), akim)
         return _html(render_form(page, lang, idempotency_key=str(uuid4())))
 
     @pages.post("/surveys/{survey_id}", response_class=HTMLResponse)
@@ -100,7 +100,8 @@ def router(ctx: ServiceContext) -> APIRouter:
         except DomainError as refused:
             return _html(render_notice(refused.code, lang), refused.status)
         rubric = svc.rubric(doc)
-        page = _page(doc, rubric, None)
+        akim = await svc.akim(doc.opened.candidate_id)
+        page = _page(doc, rubric, None, akim)
         key = (form.get("idempotency_key") or "").strip()[:64] or None
         try:
             iin, answers = read_form(form, rubric)
@@ -115,7 +116,7 @@ def router(ctx: ServiceContext) -> APIRouter:
             )
         except DomainError as refused:
             if refused.code in ("survey_closed", "survey_not_open"):
-                closed = _page(doc, rubric, refused.code)
+                closed = _page(doc, rubric, refused.code, akim)
                 return _html(render_form(closed, lang), refused.status)
             retry = refused.extra.get("retry_after")
             extra = {"Retry-After": str(retry)} if retry else {}

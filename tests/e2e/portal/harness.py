@@ -38,7 +38,11 @@ ARGS = [
     "--no-first-run",
 ]
 PHONE = {"width": 390, "height": 844}
-HANDOVER = {"admission": (2020, 6, 29), "surveys": (2020, 7, 28)}  # where people take over
+HANDOVER = {  # where people take over
+    "admission": (2020, 6, 29),
+    "stage I": (2020, 7, 5),
+    "surveys": (2020, 7, 28),
+}
 DESKTOP = {"width": 1280, "height": 900}
 
 
@@ -140,6 +144,8 @@ async def keep(page: Any, name: str) -> None:
     for tag, viewport in (("phone", PHONE), ("desktop", DESKTOP)):
         await page.set_viewport_size(viewport)
         await page.screenshot(path=str(ARTIFACTS / f"{name}-{tag}.png"), full_page=True)
+        wide = await page.evaluate("document.documentElement.scrollWidth")
+        assert wide <= viewport["width"], f"{name} is {wide} px wide at {tag} width"
     await page.set_viewport_size(size)
 
 

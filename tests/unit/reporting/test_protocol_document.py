@@ -4,6 +4,7 @@ no responses, "no finalist" and the places not awarded."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from services.reporting.documents import ratings
@@ -66,8 +67,12 @@ def test_components_beside_the_interview_mean_and_a_survey_without_responses() -
         "эссе, средний балл 60,0000 — справочно; собеседование, средний балл 63,0000×1"
     )
     rating = {"purpose": "regional", "scope": "100000000", "entries": [entry], "selected": []}
-    [row] = ratings.rows([rating], CANDIDATES)
-    assert row[-1] == ("survey_mean=none(n=0)×0; essay_mean=60.0000×0; interview_mean=63.0000×1")
+    table = next(t for t in ratings.tables([rating], CANDIDATES, "ru") if t.purpose == "regional")
+    [row] = table.rows
+    shown = dict(zip(table.header, row, strict=True))
+    assert shown["опрос населения, среднее (справочно)"] is None  # no responses: no mean, an empty cell
+    assert shown["эссе, средний балл (справочно)"] == Decimal("60.0000")
+    assert shown["собеседование, средний балл"] == Decimal("63.0000")
 
 
 def event(event_type: str, payload: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,104 @@
+"""The public pages in the real Chromium, nobody signed in, on the embedded system: stage I done
+by the demo's own HTTP steps (Ulytau), its nominees published and their surveys open. A
+resident finds the region on the index, its open surveys by district and rural district with
+the akim each rates, opens one, sees the akim and the place with its district and region (in
+English, in the Latin script) and answers it; each page in kk, ru and en, at phone and desktop
+width, without a serious accessibility violation."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from services.portal.i18n import gettext
+from services.survey.domain.iin import make_iin
+from tests.e2e.portal.harness import Running, accessible, keep, launch, rehearsal
+from tests.e2e.portal.test_commission_workspace import api, new_page
+
+pytestmark = pytest.mark.integration
+
+REGION = "620000000"
+CYRILLIC = re.compile("[А-Яа-яЁёӘәҒғҚқҢңӨөҰұҮүҺһІі]")
+
+
+@pytest.fixture(scope="module")
+async def running(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Running]:
+    data = tmp_path_factory.mktemp("portal-public") / "data"
+    async with rehearsal(data, [REGION], per_district=2, until="stage I") as up:
+        yield up
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Any]:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        chromium = await launch(pw)
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
+
+
+async def test_a_resident_reaches_the_survey_from_the_public_index(
+    running: Running, browser: Any
+) -> None:
+    up = running
+    published = (await api(up, "reporting").get("/v1/public/results")).json()
+    ulytau = next(r for r in published["regions"] if r["region"] == REGION)
+    assert ulytau["nominees"] and ulytau["finalist"] is None  # stage I published, no more
+    surveys = (await api(up, "reporting").get("/v1/public/surveys?status=open")).json()["items"]
+    assert surveys and all(s["akim"] and s["region"] == REGION for s in surveys)
+
+    page = await new_page(browser)
+    await page.goto(f"{up.url}/public?lang=ru")
+    row = page.locator(f"a[href$='/public/regions/{REGION}']")
+    assert await row.count() == 1
+    await keep(page, "public-index")
+    await accessible(page, "public-index")
+    await row.click()
+    await page.wait_for_load_state()
+    text = await page.inner_text("main")
+    assert all(n["name"] in text for n in ulytau["nominees"])
+    chosen = surveys[0]
+    assert gettext("ru", "akim %(name)s", name=chosen["akim"]) in text
+    await keep(page, "public-region")
+    await accessible(page, "public-region")
+
+    await page.click(f"a[href*='/surveys/{chosen['survey_id']}']")
+    await page.wait_for_load_state()
+    form = await page.inner_text("main")
+    assert chosen["akim"] in form  # the akim being rated, named
+    assert "область Ұлытау" in form  # the rural district with its district and region
+    await page.fill("#iin", make_iin(4_200_001))
+    for n in range(1, 17):
+        await page.check(f"input[name=a{n}][value='8']")
+    await page.click("button[type=submit]")
+    await page.wait_for_load_state()
+    assert await page.locator("form").count() == 0, await page.inner_text("main")
+
+    await page.goto(f"{up.url}/public/regions/{REGION}?lang=en")
+    english = await page.inner_text("h1")
+    assert english == "oblast Ulytau" and not CYRILLIC.search(english)
+    await page.click(f"a[href*='/surveys/{chosen['survey_id']}']")
+    await page.wait_for_load_state()
+    place_line = await page.locator("p.meta").first.inner_text()
+    assert "Ulytau" in place_line and not CYRILLIC.search(place_line), place_line
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
+async def test_each_public_page_speaks_the_readers_language(
+    running: Running, browser: Any, lang: str
+) -> None:
+    page = await new_page(browser)
+    for path, name in (("/public", "public-index"), (f"/public/regions/{REGION}", "public-region")):
+        await page.goto(f"{running.url}{path}?lang={lang}")
+        assert await page.get_attribute("html", "lang") == lang
+        heading = gettext(lang, "Residents' surveys")
+        if name == "public-region":
+            assert heading in await page.inner_text("main")
+        await keep(page, f"{name}-{lang}")
+        await accessible(page, f"{name}-{lang}")
