@@ -114,10 +114,12 @@ def test_the_portal_signs_in_at_the_deployments_own_realm(overlay: Rendered) -> 
     assert settings["UZDIK_OIDC_CLIENT_ID"] == "uzdik-portal"
     if overlay.overlay == "dev":  # no identity provider and no public address
         assert settings["UZDIK_OIDC_ISSUER"] == settings["UZDIK_PORTAL_PUBLIC_URL"] == ""
+        assert settings["UZDIK_PORTAL_SURVEY_PAGE_URL"] == ""
         return
     slug = overlay.overlay.removeprefix("region-")
     assert settings["UZDIK_OIDC_ISSUER"] == settings["UZDIK_JWT_ISSUER"]
     assert settings["UZDIK_PORTAL_PUBLIC_URL"] == f"https://portal.{slug}.uzdik.kz"
+    assert settings["UZDIK_PORTAL_SURVEY_PAGE_URL"] == f"https://survey.{slug}.uzdik.kz"
 
 
 def test_each_deployment_has_its_own_portal_address(rendered: dict[str, Rendered]) -> None:
