@@ -14,6 +14,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from services.portal import signin
 from services.portal.backends import Backends, Problem, Refused, Unreachable
 from services.portal.pages import (
+    audit,
     candidates,
     commission,
     decisions,
@@ -63,6 +64,7 @@ def create_portal(settings: Settings, api: Backends) -> FastAPI:
         decisions.router(),
         protocol.router(),
         public.router(),
+        audit.router(),
     )
     for r in routers:
         app.include_router(r)

@@ -191,7 +191,8 @@ async def dev_people(api: Backends, settings: Settings) -> list[dict[str, Any]]:
     chair, members, secretary and an ethics commissioner (read as the organiser)."""
     organiser = issue_dev_token(settings, "organiser-1", ["organiser"], name="Organiser")
     people: list[dict[str, Any]] = [
-        _person("organiser-1", "Organiser (the Agency)", ["organiser"], None, None, "")
+        _person("organiser-1", "Organiser (the Agency)", ["organiser"], None, None, ""),
+        _person("auditor-1", "Auditor", ["auditor"], None, None, ""),
     ]
     try:
         commissions = await api.pages("scoring", "/v1/commissions", organiser)

@@ -37,6 +37,22 @@ def router() -> APIRouter:
         )
         return HTMLResponse(answer.text, headers={"Cache-Control": "no-store"})
 
+    @r.get("/sittings/{sitting_id}/protocol.pdf", include_in_schema=False)
+    async def pdf(sitting_id: str, request: Request) -> Response:
+        """The signed protocol as reporting publishes it: PDF/A-3 carrying the signed document
+        and its signatures (``uzdik verify-protocol`` checks it offline)."""
+        me = signed_in(request)
+        lang = "kk" if request.query_params.get("doc") == "kk" else "ru"
+        answer = await backends(request).send(
+            "reporting", "GET", f"/v1/protocols/{sitting_id}.pdf", me.token, params={"lang": lang}
+        )
+        saved = f'attachment; filename="protocol-{sitting_id}-{lang}.pdf"'
+        return Response(
+            answer.content,
+            media_type="application/pdf",
+            headers={"Content-Disposition": saved, "Cache-Control": "no-store"},
+        )
+
     @r.post("/sittings/{sitting_id}/protocol/signatures", include_in_schema=False)
     async def sign(sitting_id: str, request: Request) -> Response:
         me = signed_in(request)

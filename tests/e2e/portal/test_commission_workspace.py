@@ -344,3 +344,55 @@ async def test_a_member_of_another_region_is_refused(running: Running, browser: 
     )
     answer = await page.goto(f"{running.url}/commissions/{mine.commission_id}?lang=ru")
     assert answer is not None and answer.status == 403
+
+
+async def test_an_auditor_finds_a_candidate_and_sees_a_corrections_before_and_after(
+    running: Running, browser: Any, tmp_path: Path
+) -> None:
+    sitting = running.facts["sitting"]
+    _, people, first, _ = running.facts["tie"]
+    name = next(c["name"] for c in people if c["candidate_id"] == first)
+    page = await new_page(browser)
+    await page.goto(f"{running.url}/sign-in?lang=ru")
+    await page.select_option("#f-person", "auditor-1|")
+    await page.click("form.card button")
+    await page.wait_for_load_state()
+    await page.goto(f"{running.url}/audit?lang=ru")
+    await page.fill("#f-q", name.split()[0].lower())  # the surname, as typed
+    await page.click("form[role=search] button")
+    await page.wait_for_load_state()
+    await keep(page, "audit")
+    await accessible(page, "audit")
+    await page.click(f"a[href$='/audit/candidates/{first}']")
+    await page.wait_for_load_state()
+    correction = page.locator("article.correction").first
+    text = await correction.inner_text()
+    assert "Пересчитал баллы по критерию оригинальности" in text
+    changed = correction.locator("tr.changed")
+    assert await changed.count() == len(running.facts["keys"])
+    cells = await changed.first.locator("td").all_inner_texts()
+    assert cells[1:] == ["7", "2"], cells  # before, after
+    main = await page.inner_text("main")
+    assert (
+        gettext(
+            "ru", "Signed by the chair and the secretary; the digest and both signatures verify."
+        )
+        in main
+    )
+    await keep(page, "audit-candidate")
+    await accessible(page, "audit-candidate")
+
+    link = page.locator(f"a[href$='/sittings/{sitting}/protocol.pdf?doc=ru']")
+    async with page.expect_download() as waiting:
+        await link.click()
+    saved = tmp_path / "protocol.pdf"
+    await (await waiting.value).save_as(saved)
+    assert saved.read_bytes().startswith(b"%PDF")
+    verified = await asyncio.to_thread(
+        subprocess.run,
+        [UZDIK, "verify-protocol", str(saved)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert verified.returncode == 0, verified.stdout + verified.stderr
