@@ -18,6 +18,7 @@ from services.portal.pages import (
     candidates,
     commission,
     decisions,
+    organiser,
     protocol,
     public,
     sheets,
@@ -65,6 +66,7 @@ def create_portal(settings: Settings, api: Backends) -> FastAPI:
         protocol.router(),
         public.router(),
         audit.router(),
+        organiser.router(),
     )
     for r in routers:
         app.include_router(r)

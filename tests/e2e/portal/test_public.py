@@ -102,3 +102,42 @@ async def test_each_public_page_speaks_the_readers_language(
             assert heading in await page.inner_text("main")
         await keep(page, f"{name}-{lang}")
         await accessible(page, f"{name}-{lang}")
+
+
+async def test_the_organiser_sees_the_regions_and_extends_a_deadline_with_a_reason(
+    running: Running, browser: Any
+) -> None:
+    page = await new_page(browser)
+    await page.goto(f"{running.url}/sign-in?lang=ru")
+    await page.select_option("#f-person", "organiser-1|")
+    await page.click("form.card button")
+    await page.wait_for_load_state()
+    await page.click("a[href$='/organiser']")
+    await page.wait_for_load_state()
+    await page.click(f"a[href$='/organiser/editions/{running.outcome.edition_id}']")
+    await page.wait_for_load_state()
+    row = await page.locator("section[aria-labelledby=regions] tbody tr").first.inner_text()
+    assert "область Ұлытау" in row
+    opened = await api(running, "reporting").get("/v1/public/surveys?status=open")
+    assert str(len(opened.json()["items"])) in row  # the surveys open now, counted
+    await keep(page, "organiser-edition")
+    await accessible(page, "organiser-edition")
+
+    await page.click("details summary")
+    await page.select_option("#f-step", "defences")
+    await page.fill("#f-date", "2020-09-10")  # earlier than the deadline: refused
+    await page.fill("#f-reason", "Паводок в ряде районов")
+    await page.click("form[action$='/extensions'] button")
+    await page.wait_for_load_state()
+    assert await page.locator("#error-summary").count() == 1
+    assert await page.input_value("#f-reason") == "Паводок в ряде районов"  # nothing lost
+    await keep(page, "organiser-extension-refused")
+
+    await page.fill("#f-date", "2020-09-28")
+    await page.click("form[action$='/extensions'] button")
+    await page.wait_for_load_state()
+    said = await page.inner_text("main")
+    assert gettext("ru", "The deadline is extended; everyone sees the new date.") in said
+    assert "Паводок в ряде районов" in said and "28 сентября 2020" in said
+    edition = await api(running, "nominations").get(f"/v1/editions/{running.outcome.edition_id}")
+    assert edition.json()["calendar"]["defences_deadline"].startswith("2020-09-28T18:30")

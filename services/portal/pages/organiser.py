@@ -1,0 +1,142 @@
+"""The organiser's pages: the edition's calendar in Almaty time with every extension and its
+reason, a deadline extended with a reason (nominations decides whether it may move), and the
+national view per region — commissions, candidates admitted, nominees, stages closed, the
+finalist, the materials, the surveys open now."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from services.portal.backends import Problem, Refused
+from services.portal.i18n import N_, ZONE, place
+from services.portal.pages.commission import CALENDAR, STAGES
+from services.portal.pages.common import Json
+from services.portal.web import back_to, backends, form_of, lang_of, render, signed_in
+
+STEPS = {  # nominations' calendar steps and the calendar's field each moves
+    "application_window": "application_window_closes_at",
+    "check_period": "check_period_ends_at",
+    "stage_one": "stage_one_deadline",
+    "interviews": "interviews_deadline",
+    "finalists": "finalists_deadline",
+    "materials": "materials_deadline",
+    "defences": "defences_deadline",
+}
+LABELS = dict(CALENDAR)
+
+
+def router() -> APIRouter:
+    r = APIRouter()
+
+    @r.get("/organiser", include_in_schema=False)
+    async def editions(request: Request) -> Response:
+        me = signed_in(request)
+        found = await backends(request).pages("reporting", "/v1/read-models/editions", me.token)
+        found.sort(key=lambda e: (-int(e.get("year") or 0), str(e.get("title"))))
+        return render(request, "organiser.html", editions=found)
+
+    @r.get("/organiser/editions/{edition_id}", include_in_schema=False)
+    async def edition(edition_id: str, request: Request) -> Response:
+        return await show(request, edition_id)
+
+    @r.post("/organiser/editions/{edition_id}/extensions", include_in_schema=False)
+    async def extend(edition_id: str, request: Request) -> Response:
+        me = signed_in(request)
+        form = await form_of(request)
+        typed = {k: str(form.get(k, "")).strip() for k in ("step", "date", "time", "reason")}
+        try:
+            at = datetime.fromisoformat(f"{typed['date']}T{typed['time'] or '18:30'}")
+        except ValueError:
+            problem = Problem(
+                422,
+                "date_invalid",
+                "the new deadline is not a date and a time",
+                ({"field": "date", "code": "date_invalid", "detail": "a date is needed"},),
+            )
+            return await show(request, edition_id, problem, typed)
+        body = {
+            "step": typed["step"],
+            "new_deadline": at.replace(tzinfo=ZONE).isoformat(),
+            "reason": typed["reason"],
+        }
+        try:
+            await backends(request).call(
+                "nominations",
+                "POST",
+                f"/v1/editions/{edition_id}/deadline-extensions",
+                me.token,
+                json=body,
+            )
+        except Refused as refused:
+            return await show(request, edition_id, refused.problem, typed)
+        return back_to(
+            request,
+            f"/organiser/editions/{edition_id}",
+            flash=N_("The deadline is extended; everyone sees the new date."),
+        )
+
+    return r
+
+
+async def show(
+    request: Request,
+    edition_id: str,
+    problem: Problem | None = None,
+    typed: dict[str, str] | None = None,
+) -> Response:
+    me = signed_in(request)
+    api, lang = backends(request), lang_of(request)
+    edition: Json = await api.call("nominations", "GET", f"/v1/editions/{edition_id}", me.token)
+    calendar = [
+        {"step": step, "label": LABELS[key], "at": edition["calendar"].get(key)}
+        for step, key in STEPS.items()
+    ]
+    extensions = [{**x, "label": LABELS[STEPS[x["step"]]]} for x in edition.get("extensions") or []]
+    boards = await api.pages("scoring", "/v1/commissions", me.token, {"edition_id": edition_id})
+    surveys = await api.call(
+        "reporting", "GET", "/v1/public/surveys", None, params={"status": "open"}
+    )
+    open_by_region: dict[str, int] = {}
+    for s in surveys["items"]:
+        open_by_region[s["region"]] = open_by_region.get(s["region"], 0) + 1
+    labels = dict(STAGES)
+    regions = [
+        {
+            "kato": b["region"],
+            "name": place(b["region"], lang),
+            "candidates": b["candidates"],
+            "nominees": b["nominees"],
+            "closed": [labels[s] for s in b["closed_stages"] if s in labels],
+            "finalist": bool(b["finalists"]),
+            "no_finalist": b.get("no_finalist") is not None,
+            "materials": (b.get("materials") or {}).get("sent_at"),
+            "sittings": len(b["sittings"]),
+            "surveys": open_by_region.get(b["region"], 0),
+        }
+        for b in boards
+        if b.get("region")
+    ]
+    regions.sort(key=lambda x: str(x["name"]))
+    totals: dict[str, Any] = {
+        "candidates": sum(x["candidates"] for x in regions),
+        "nominees": sum(x["nominees"] for x in regions),
+        "finalists": sum(1 for x in regions if x["finalist"]),
+        "surveys": sum(x["surveys"] for x in regions),
+    }
+    return render(
+        request,
+        "organiser_edition.html",
+        status=problem.status if problem else 200,
+        problem=problem,
+        edition=edition,
+        calendar=calendar,
+        extensions=extensions,
+        regions=regions,
+        totals=totals,
+        typed=typed or {},
+        fields=problem.fields if problem else {},
+    )
