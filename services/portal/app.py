@@ -18,6 +18,7 @@ from services.portal.pages import (
     candidates,
     commission,
     decisions,
+    operator,
     organiser,
     protocol,
     public,
@@ -67,6 +68,7 @@ def create_portal(settings: Settings, api: Backends) -> FastAPI:
         public.router(),
         audit.router(),
         organiser.router(),
+        operator.router(),
     )
     for r in routers:
         app.include_router(r)

@@ -91,10 +91,20 @@ class Backends:
         json: Any = None,
         params: Mapping[str, Any] | None = None,
         idempotency_key: str | None = None,
+        content: bytes | None = None,
+        media_type: str | None = None,
     ) -> Any:
         """The answer's JSON; a problem raises :class:`Refused`, silence :class:`Unreachable`."""
         response = await self.send(
-            service, method, path, token, json=json, params=params, idempotency_key=idempotency_key
+            service,
+            method,
+            path,
+            token,
+            json=json,
+            params=params,
+            idempotency_key=idempotency_key,
+            content=content,
+            media_type=media_type,
         )
         return response.json() if response.content else None
 
@@ -108,15 +118,24 @@ class Backends:
         json: Any = None,
         params: Mapping[str, Any] | None = None,
         idempotency_key: str | None = None,
+        content: bytes | None = None,
+        media_type: str | None = None,
     ) -> httpx.Response:
         headers = {"Accept": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
+        if media_type:
+            headers["Content-Type"] = media_type
         try:
             response = await self.clients[service].request(
-                method, path, json=json, params=dict(params or {}), headers=headers
+                method,
+                path,
+                json=json,
+                content=content,
+                params=dict(params or {}),
+                headers=headers,
             )
         except httpx.HTTPError as exc:
             raise Unreachable(service, str(exc) or type(exc).__name__) from exc

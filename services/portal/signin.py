@@ -206,6 +206,10 @@ async def dev_people(api: Backends, settings: Settings) -> list[dict[str, Any]]:
             people.append(_person(m["person_id"], m["name"], roles, region, cid, label))
         s = c["secretary"]
         people.append(_person(s["person_id"], s["name"], ["secretary"], region, cid, label))
+        if region:
+            people.append(
+                _person(f"operator-{region}", "Operator", ["operator"], region, None, label)
+            )
         people.append(
             _person(
                 f"ethics-{region or 'republic'}",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -141,3 +142,48 @@ async def test_the_organiser_sees_the_regions_and_extends_a_deadline_with_a_reas
     assert "Паводок в ряде районов" in said and "28 сентября 2020" in said
     edition = await api(running, "nominations").get(f"/v1/editions/{running.outcome.edition_id}")
     assert edition.json()["calendar"]["defences_deadline"].startswith("2020-09-28T18:30")
+
+
+async def test_an_operator_imports_a_paper_poll_and_sees_each_bad_line(
+    running: Running, browser: Any, tmp_path: Path
+) -> None:
+    page = await new_page(browser)
+    await page.goto(f"{running.url}/sign-in?lang=ru")
+    await page.select_option("#f-person", f"operator-{REGION}|")
+    await page.click("form.card button")
+    await page.wait_for_load_state()
+    await page.click("a[href$='/operator']")
+    await page.wait_for_load_state()
+    await keep(page, "operator")
+    await accessible(page, "operator")
+    await page.locator("a[href*='/operator/surveys/']").first.click()
+    await page.wait_for_load_state()
+
+    header = "iin;" + ";".join(f"a{i}" for i in range(1, 17))
+    good = [make_iin(4_300_001 + n) for n in range(2)]
+    rows = [
+        good[0] + ";" + ";".join(["7"] * 16),
+        "860101300127;" + ";".join(["7"] * 16),  # a bad check digit
+        good[1] + ";" + ";".join(["7"] * 15 + ["12"]),  # an answer out of range
+    ]
+    bad = tmp_path / "poll.csv"
+    bad.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    await page.set_input_files("#f-file", str(bad))
+    await page.click("form[action$='/paper-imports'] button")
+    await page.wait_for_load_state()
+    lines = await page.locator("section[aria-labelledby=report] tbody tr").all_inner_texts()
+    assert len(lines) == 3 and gettext("ru", "accepted") in lines[0]
+    assert all(gettext("ru", "refused") in line for line in lines[1:])
+    assert "860101300127" not in await page.content()  # never an IIN back
+    await keep(page, "operator-refused")
+    await accessible(page, "operator-refused")
+
+    fixed = tmp_path / "poll-fixed.csv"
+    fixed.write_text("\n".join([header, rows[0], good[1] + ";" + ";".join(["7"] * 16)]) + "\n")
+    await page.set_input_files("#f-file", str(fixed))
+    await page.click("form[action$='/paper-imports'] button")
+    await page.wait_for_load_state()
+    said = await page.inner_text("main")
+    assert (
+        gettext("ru", "Imported: %(n)s answers from %(file)s.", n=2, file="poll-fixed.csv") in said
+    )
