@@ -14,6 +14,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from services.portal import signin
 from services.portal.backends import Backends, Problem, Refused, Unreachable
 from services.portal.pages import (
+    admission,
     audit,
     candidates,
     commission,
@@ -69,6 +70,7 @@ def create_portal(settings: Settings, api: Backends) -> FastAPI:
         audit.router(),
         organiser.router(),
         operator.router(),
+        admission.router(),
     )
     for r in routers:
         app.include_router(r)

@@ -10,6 +10,17 @@ from __future__ import annotations
 from services.portal.i18n import N_
 
 REFUSALS: dict[str, str] = {
+    # an application's admission check (§6, §9, §10, §11)
+    "akim_term_too_short": N_("The akim has held the post for less than a year (§6)."),
+    "sanction_not_lifted": N_("The akim has a disciplinary sanction that is not lifted (§6)."),
+    "application_late": N_("The application came after the application window closed (§9)."),
+    "consent_missing": N_("A consent of the Annex 1 statement is missing."),
+    "document_missing": N_("A document of the file (§9) is missing."),
+    "essay_too_long": N_("The essay is longer than allowed."),
+    "video_too_long": N_("The project video is longer than allowed."),
+    "video_duration_unknown": N_("The project video's length could not be measured."),
+    "document_pages_unknown": N_("A document's pages could not be counted."),
+    "indicators_wrong_date": N_("The socio-economic indicators are not as of 1 January (§9)."),
     "sitting_not_quorate": N_(
         "The sitting is not quorate: fewer than two thirds of the members are present, so "
         "nothing can be scored or decided."

@@ -132,6 +132,7 @@ def environment(lang: Lang) -> Environment:
     env.globals["ROLE_NAMES"] = i18n.ROLE_NAMES
     env.globals["KIND_NAMES"] = i18n.KIND_NAMES
     env.globals["place"] = lambda kato: i18n.place(kato, lang)
+    env.globals["rule_words"] = lambda code, detail: rule_words(code, detail, lang)
     return env
 
 
@@ -189,3 +190,12 @@ def explain(problem: Problem, lang: Lang) -> str:
     if known is None:
         return problem.detail or problem.code
     return i18n.gettext(lang, known)
+
+
+def rule_words(code: str, detail: str, lang: Lang) -> str:
+    """A failed rule (an application's rejection) in the page's language, by its code; the
+    service's own words when the catalog does not know the code."""
+    from services.portal.refusals import REFUSALS
+
+    known = REFUSALS.get(code)
+    return i18n.gettext(lang, known) if known else detail

@@ -20,6 +20,7 @@ from shared.text import TEXT_CHECKED
 from .. import handlers
 from ..adapters import repository
 from ..domain.edition import AnnounceEdition, ExtendDeadline
+from ..domain.rubric import Rubric, load_rubric
 from .common import cause, reading, scope
 from .schemas import (
     Appended,
@@ -87,6 +88,15 @@ def territory_router() -> APIRouter:
     async def regions() -> list[TerritoryUnit]:
         """The 17 oblasts and 3 cities of republican significance (KATO). Public."""
         return [territory_unit(u) for u in load_territory().of_level(Level.region)]
+
+    @api.get("/questionnaire-rubrics/{rubric_id}", response_model=Rubric)
+    async def questionnaire_rubric(rubric_id: str) -> Rubric:
+        """Annex 3 as data: every criterion and item with its points and words, the items a
+        secretary's score correction names (§12). Public."""
+        rubric = load_rubric()
+        if rubric.rubric_id != rubric_id:
+            raise NotFound("rubric_unknown", f"no questionnaire rubric {rubric_id!r}")
+        return rubric
 
     @api.get("/territories/{kato}", response_model=TerritoryView)
     async def territory(kato: str = KatoPath) -> TerritoryView:

@@ -39,6 +39,7 @@ ARGS = [
 ]
 PHONE = {"width": 390, "height": 844}
 HANDOVER = {  # where people take over
+    "applications": (2020, 6, 25),
     "admission": (2020, 6, 29),
     "stage I": (2020, 7, 5),
     "surveys": (2020, 7, 28),
