@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -28,6 +28,7 @@ import httpx
 from demo.nominations import steps as nominations
 from demo.scoring import steps as scoring
 from demo.scoring.api import Board
+from services.registry import SERVICES
 from shared.auth import issue_dev_token
 from shared.settings import Settings
 from tests.conftest import ROOT
@@ -37,13 +38,14 @@ from tests.e2e.test_processes import (
     Deployment,
     Process,
     eventually,
-    start,
+    free_port,
     stop_all,
     wait_ready,
 )
 
 APPLICATIONS = "2020-06-10T10:00:00"  # Asia/Almaty: the application window is open
 ADMISSION = "2020-06-25T10:00:00"  # the window closed, the check period runs
+REHEARSAL = ("nominations", "scoring")  # the services the rehearsal's commands go to
 LATER_FIRST = ("defences", "materials", "finalists", "interviews", "stage_one")
 
 
@@ -62,15 +64,58 @@ def dev_bearer(
     return {"Authorization": f"Bearer {token}"}
 
 
+def spawn(name: str, env: dict[str, str], port: int, logs: Path) -> Process:
+    """``uzdik serve <name>`` on ``port``, its stdout and stderr in ``logs``."""
+    stderr = logs / f"{name}.log"
+    with (logs / f"{name}.out").open("wb") as out, stderr.open("wb") as err:
+        popen = subprocess.Popen(
+            [str(UZDIK), "serve", name],
+            env={**env, "UZDIK_HTTP_PORT": str(port)},
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+        )
+    return Process(name, port, popen, stderr)
+
+
+def portal_env(env: dict[str, str], ports: dict[str, int], port: int) -> dict[str, str]:
+    """``uzdik serve portal``'s settings: the services' URLs, its own public URL and secret."""
+    urls = {
+        f"UZDIK_PORTAL_{name.upper()}_URL": f"http://127.0.0.1:{ports[name]}"
+        for name in ("nominations", "scoring", "survey", "reporting")
+    }
+    return {
+        **env,
+        **urls,
+        "UZDIK_PORTAL_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "UZDIK_PORTAL_SESSION_SECRET": "portal-session-secret-" + "s" * 32,
+    }
+
+
 @asynccontextmanager
-async def serving(env: dict[str, str], logs: Path) -> AsyncIterator[Deployment]:
-    """Every service as a process, ready; all of them stopped on leaving, whatever happened."""
+async def serving(
+    env: dict[str, str],
+    logs: Path,
+    services: Sequence[str] = SERVICES,
+    portal_port: int | None = None,
+) -> AsyncIterator[Deployment]:
+    """``services`` as processes (and the portal over them on ``portal_port``), all ready; all
+    of them stopped on leaving, whatever happened."""
     logs.mkdir(parents=True, exist_ok=True)
     deployment = Deployment(env)
+    ports = {name: free_port() for name in services}
     try:
-        start(deployment, logs)
+        for name in services:
+            deployment.processes[name] = spawn(name, env, ports[name], logs)
+        if portal_port is not None:
+            wired = portal_env(env, ports, portal_port)
+            deployment.processes["portal"] = spawn("portal", wired, portal_port, logs)
         async with httpx.AsyncClient(timeout=15.0, trust_env=False) as client:
-            await asyncio.gather(*(wait_ready(client, p) for p in deployment.processes.values()))
+            await asyncio.gather(
+                *(wait_ready(client, deployment[name]) for name in services),
+                *([portal_ready(client, deployment["portal"])] if portal_port else []),
+            )
         yield deployment
     finally:
         await stop_all(deployment)
@@ -78,6 +123,20 @@ async def serving(env: dict[str, str], logs: Path) -> AsyncIterator[Deployment]:
             if process.popen.poll() is None:
                 process.popen.kill()
                 process.popen.wait(timeout=10)
+
+
+async def portal_ready(client: httpx.AsyncClient, process: Process) -> None:
+    """Until the portal answers ready with every service it calls up."""
+
+    async def ready() -> bool:
+        assert process.popen.poll() is None, f"the portal exited:\n{process.log_tail()}"
+        try:
+            r = await client.get(f"{process.base}/readyz")
+        except httpx.TransportError:
+            return False
+        return r.status_code == 200 and r.json() == {"status": "ready", "down": []}
+
+    await eventually(ready, "the portal's /readyz", timeout=READY_TIMEOUT)
 
 
 @asynccontextmanager
@@ -93,61 +152,13 @@ async def clients(deployment: Deployment) -> AsyncIterator[dict[str, httpx.Async
             await client.aclose()
 
 
-def portal_env(deployment: Deployment, public_url: str) -> dict[str, str]:
-    """``uzdik serve portal``'s settings: the services' URLs, its own public URL and secret."""
-    urls = {
-        f"UZDIK_PORTAL_{name.upper()}_URL": deployment[name].base
-        for name in ("nominations", "scoring", "survey", "reporting")
-    }
-    return {
-        **deployment.env,
-        **urls,
-        "UZDIK_PORTAL_PUBLIC_URL": public_url,
-        "UZDIK_PORTAL_SESSION_SECRET": "portal-session-secret-" + "s" * 32,
-    }
-
-
-def spawn_portal(env: dict[str, str], port: int, logs: Path) -> Process:
-    """``uzdik serve portal`` on ``port``, its logs in ``logs``."""
-    stderr = logs / "portal.log"
-    with (logs / "portal.out").open("wb") as out, stderr.open("wb") as err:
-        popen = subprocess.Popen(
-            [str(UZDIK), "serve", "portal"],
-            env={**env, "UZDIK_HTTP_PORT": str(port)},
-            cwd=ROOT,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=err,
-        )
-    return Process("portal", port, popen, stderr)
-
-
-async def start_portal(deployment: Deployment, env: dict[str, str], port: int, logs: Path) -> str:
-    """The portal as one more process of ``deployment`` (stopped with it); its root URL once
-    it answers ready."""
-    process = deployment.processes["portal"] = spawn_portal(env, port, logs)
-    popen = process.popen
-    async with httpx.AsyncClient(timeout=5.0, trust_env=False) as client:
-
-        async def ready() -> bool:
-            assert popen.poll() is None, f"the portal exited:\n{process.log_tail()}"
-            try:
-                r = await client.get(f"{process.base}/readyz")
-            except httpx.TransportError:
-                return False
-            return r.status_code == 200 and r.json() == {"status": "ready", "down": []}
-
-        await eventually(ready, "the portal's /readyz", timeout=READY_TIMEOUT)
-    return process.base
-
-
 async def rehearse(env: dict[str, str], logs: Path, region: str, seed: int) -> Rehearsed:
     """An edition up to admission in ``region`` (one application per district), its stage-I
     deadline extended past today; scoring knows its candidates and the new deadline."""
     edition_id = str(uuid.uuid4())
     rng = Random(seed)
     async with (
-        serving({**env, "UZDIK_CLOCK_START": APPLICATIONS}, logs / "applications") as up,
+        serving({**env, "UZDIK_CLOCK_START": APPLICATIONS}, logs / "applications", REHEARSAL) as up,
         clients(up) as api,
     ):
         await nominations.announce_2020(api["nominations"], dev_bearer, edition_id)
@@ -160,7 +171,7 @@ async def rehearse(env: dict[str, str], logs: Path, region: str, seed: int) -> R
         )
     board = boards.regional[region]
     async with (
-        serving({**env, "UZDIK_CLOCK_START": ADMISSION}, logs / "admission") as up,
+        serving({**env, "UZDIK_CLOCK_START": ADMISSION}, logs / "admission", REHEARSAL) as up,
         clients(up) as api,
     ):
         admitted, _ = await nominations.check_all(

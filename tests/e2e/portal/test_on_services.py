@@ -25,10 +25,8 @@ from tests.e2e.portal.stack import (
     Rehearsed,
     clients,
     dev_bearer,
-    portal_env,
     rehearse,
     serving,
-    start_portal,
 )
 from tests.e2e.test_processes import admin, process_env
 from tests.idp import Account, free_port, running_idp
@@ -72,14 +70,15 @@ async def sit_and_score(env: dict[str, str], up: Rehearsed, tmp_path: Path) -> N
     root = f"http://127.0.0.1:{port}"
     with running_idp(tmp_path / "idp", people, [f"{root}/auth/callback"]) as idp:
         live = {**env, **idp.env()}
-        async with serving(live, tmp_path / "live") as deployment:
-            async with clients(deployment) as api:  # the services trust the provider only
-                r = await api["scoring"].get(
-                    f"/v1/commissions/{board.commission_id}",
-                    headers=dev_bearer(board.secretary, ["secretary"], REGION),
-                )
-                assert r.status_code == 401, r.text
-            await start_portal(deployment, portal_env(deployment, root), port, tmp_path / "live")
+        async with (
+            serving(live, tmp_path / "live", portal_port=port) as deployment,
+            clients(deployment) as api,
+        ):
+            r = await api["scoring"].get(  # the services trust the provider's tokens only
+                f"/v1/commissions/{board.commission_id}",
+                headers=dev_bearer(board.secretary, ["secretary"], REGION),
+            )
+            assert r.status_code == 401, r.text
             await in_the_browser(root, up, people)
 
 
