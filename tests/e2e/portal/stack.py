@@ -2,12 +2,13 @@
 tests/e2e/test_processes.py starts them), the portal as ``uzdik serve portal`` beside them, and
 an edition rehearsed up to admission through the demo's own HTTP steps.
 
-A process reads its business clock once, at start (``UZDIK_CLOCK_START``; there is no
-``PUT /clock`` outside the one-process ``uzdik serve``), and production settings (a JWKS URL:
-a real identity provider) refuse a simulated clock. So the rehearsal runs in two starts of the
-services on the dev issuer — one in the 2020 application window, one in the check period —
-and the organiser extends the stage-I deadline (and the later ones, the calendar staying in
-order) past today, so that the services, restarted to trust the provider, sit on the real clock.
+A process reads its business clock once, at start (``UZDIK_CLOCK_START``; only the
+one-process ``uzdik serve`` has ``PUT /clock``), and production settings (a JWKS URL: a real
+identity provider) refuse a simulated clock altogether. So the rehearsal — the demo's scenario,
+as harness.py's — runs nominations and scoring in this process on the deployment's own
+databases, topics and data directory, on a simulated 2020 clock; the organiser then extends the
+stage-I deadline (and the later ones, the calendar staying in order) past today, so that the
+processes, started afterwards to trust the provider, sit on the real clock.
 """
 
 from __future__ import annotations
@@ -19,17 +20,18 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
-from random import Random
 from typing import Any
 
 import httpx
 
-from demo.nominations import steps as nominations
+from demo.scenario import Scale, Scenario, SimClock
 from demo.scoring import steps as scoring
 from demo.scoring.api import Board
-from services.registry import SERVICES
+from services.registry import spec
 from shared.auth import issue_dev_token
+from shared.runtime import ServiceRuntime
 from shared.settings import Settings
 from tests.conftest import ROOT
 from tests.e2e.test_processes import (
@@ -42,10 +44,10 @@ from tests.e2e.test_processes import (
     stop_all,
     wait_ready,
 )
+from tests.harness import applied_count
 
-APPLICATIONS = "2020-06-10T10:00:00"  # Asia/Almaty: the application window is open
-ADMISSION = "2020-06-25T10:00:00"  # the window closed, the check period runs
 REHEARSAL = ("nominations", "scoring")  # the services the rehearsal's commands go to
+PORTAL_CALLS = ("nominations", "scoring", "survey", "reporting")  # the services the portal calls
 LATER_FIRST = ("defences", "materials", "finalists", "interviews", "stage_one")
 
 
@@ -83,7 +85,7 @@ def portal_env(env: dict[str, str], ports: dict[str, int], port: int) -> dict[st
     """``uzdik serve portal``'s settings: the services' URLs, its own public URL and secret."""
     urls = {
         f"UZDIK_PORTAL_{name.upper()}_URL": f"http://127.0.0.1:{ports[name]}"
-        for name in ("nominations", "scoring", "survey", "reporting")
+        for name in PORTAL_CALLS
     }
     return {
         **env,
@@ -97,7 +99,7 @@ def portal_env(env: dict[str, str], ports: dict[str, int], port: int) -> dict[st
 async def serving(
     env: dict[str, str],
     logs: Path,
-    services: Sequence[str] = SERVICES,
+    services: Sequence[str] = PORTAL_CALLS,
     portal_port: int | None = None,
 ) -> AsyncIterator[Deployment]:
     """``services`` as processes (and the portal over them on ``portal_port``), all ready; all
@@ -152,41 +154,69 @@ async def clients(deployment: Deployment) -> AsyncIterator[dict[str, httpx.Async
             await client.aclose()
 
 
-async def rehearse(env: dict[str, str], logs: Path, region: str, seed: int) -> Rehearsed:
-    """An edition up to admission in ``region`` (one application per district), its stage-I
-    deadline extended past today; scoring knows its candidates and the new deadline."""
-    edition_id = str(uuid.uuid4())
-    rng = Random(seed)
-    async with (
-        serving({**env, "UZDIK_CLOCK_START": APPLICATIONS}, logs / "applications", REHEARSAL) as up,
-        clients(up) as api,
-    ):
-        await nominations.announce_2020(api["nominations"], dev_bearer, edition_id)
-        await eventually(lambda: known(api["scoring"], edition_id), "scoring to hear of it")
-        boards = await scoring.form_commissions(
-            api["scoring"], dev_bearer, Random(rng.getrandbits(64)), edition_id, [region]
-        )
-        await nominations.submit_region_batch(
-            api["nominations"], dev_bearer, edition_id, region, 1, Random(rng.getrandbits(64))
-        )
-    board = boards.regional[region]
-    async with (
-        serving({**env, "UZDIK_CLOCK_START": ADMISSION}, logs / "admission", REHEARSAL) as up,
-        clients(up) as api,
-    ):
-        admitted, _ = await nominations.check_all(
-            api["nominations"], dev_bearer, edition_id, region
-        )
-        assert admitted, "the rehearsal admitted no one"
-        until = await extend_past_today(api["nominations"], edition_id)
+@asynccontextmanager
+async def rehearsal_services(
+    env: dict[str, str], clock: SimClock
+) -> AsyncIterator[dict[str, ServiceRuntime]]:
+    """Nominations and scoring in this process on the deployment's databases, topics and data
+    directory, on ``clock`` (the processes' own clock is read once, at start)."""
+    settings = Settings(
+        kafka_bootstrap_servers=env["KAFKA_BOOTSTRAP_SERVERS"],
+        topic_prefix=env["UZDIK_TOPIC_PREFIX"],
+        data_dir=Path(env["UZDIK_DATA_DIR"]),
+        relay_idle_seconds=0.02,
+    )
+    runtimes: dict[str, ServiceRuntime] = {}
+    try:
+        for name in REHEARSAL:
+            url = env["DATABASE_URL"].replace("{service}", name)
+            runtimes[name] = ServiceRuntime(spec(name), settings, url=url, clock=clock.now)
+            await runtimes[name].start_distributed()
+        yield runtimes
+    finally:
+        for runtime in runtimes.values():
+            await runtime.stop()
 
-        async def registered() -> list[dict[str, Any]]:
-            ready = await known(api["scoring"], edition_id, stage_one=until)
+
+async def rehearse(env: dict[str, str], region: str, seed: int) -> Rehearsed:
+    """The demo's edition up to admission in ``region`` (one application per district), its
+    stage-I deadline then extended past today; scoring knows the candidates and the deadline."""
+    clock = SimClock()
+    async with rehearsal_services(env, clock) as runtimes:
+        api = {
+            name: httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=rt.app), base_url=f"http://{name}"
+            )
+            for name, rt in runtimes.items()
+        }
+        try:
+            settle = partial(settled, runtimes)
+            scenario = Scenario(api, Settings(), clock=clock)
+            scale = Scale(regions=[region], per_district=1, seed=seed, edition=str(uuid.uuid4()))
+            outcome = await scenario.edition(scale, settle=settle, until="admission")
+            assert outcome.admitted, "the rehearsal admitted no one"
+            until = await extend_past_today(api["nominations"], outcome.edition_id)
+            await settle()
+            board = outcome.commissions.regional[region]
+            assert await known(api["scoring"], outcome.edition_id, stage_one=until)
             found = await scoring.candidates(api["scoring"], dev_bearer, board)
-            return found if ready and len(found) == len(admitted) else []
+            assert len(found) == outcome.admitted, found
+        finally:
+            for client in api.values():
+                await client.aclose()
+    return Rehearsed(outcome.edition_id, board, found)
 
-        found = await eventually(registered, "scoring's candidates and the extended deadline")
-    return Rehearsed(edition_id, board, found)
+
+async def settled(runtimes: dict[str, ServiceRuntime]) -> None:
+    """Until both relays published everything and scoring applied every nominations event."""
+    nominations, scoring_ = runtimes["nominations"], runtimes["scoring"]
+
+    async def calm() -> bool:
+        if await nominations.relay.backlog() or await scoring_.relay.backlog():
+            return False
+        return await applied_count(scoring_, "scoring-intake") >= await nominations.store.head()
+
+    await eventually(calm, "scoring to apply every nominations event", timeout=60.0)
 
 
 async def known(

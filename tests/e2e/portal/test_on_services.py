@@ -1,11 +1,13 @@
-"""The portal in Chromium over the distributed system: the five services as ``uzdik serve``
-processes on PostgreSQL and Kafka, ``uzdik serve portal`` pointed at them, and people signing in
-at a real OpenID Connect provider whose tokens the services verify (JWKS; no dev issuer).
+"""The portal in Chromium over the distributed system: the four services it calls as
+``uzdik serve`` processes on PostgreSQL and Kafka, ``uzdik serve portal`` pointed at them, and
+people signing in at a real OpenID Connect provider whose tokens the services verify (JWKS; no
+dev issuer).
 
-An edition is rehearsed up to admission in one region (stack.py says how, on processes whose
-clock is read at start); then its secretary opens a stage-I sitting and records attendance
-until quorate, a member scores a candidate, and the sheet shows on the candidate's dossier with
-the time reporting took from the log (through Kafka). Every page is kept as a screenshot."""
+An edition is rehearsed up to admission in one region first (stack.py says how and why: a
+process's clock is read at start, and a provider's settings refuse a simulated one); then its
+secretary opens a stage-I sitting and records attendance until quorate, a member scores a
+candidate, and the sheet shows on the candidate's dossier with the time reporting took from
+the log (through Kafka). Every portal page is kept as a screenshot."""
 
 from __future__ import annotations
 
@@ -19,9 +21,9 @@ import pytest
 
 from demo.scoring.api import Board
 from services.portal.i18n import gettext
-from services.registry import SERVICES
 from tests.e2e.portal.harness import ARTIFACTS, keep, launch
 from tests.e2e.portal.stack import (
+    PORTAL_CALLS,
     Rehearsed,
     clients,
     dev_bearer,
@@ -50,15 +52,15 @@ async def test_a_sitting_and_a_sheet_in_the_browser_on_postgresql_and_kafka(
     tmp_path: Path, pg_admin_url: str, kafka_bootstrap: str, topic_prefix: str
 ) -> None:
     stem = f"uzdik_p_{uuid.uuid4().hex[:10]}"
-    for service in SERVICES:
+    for service in PORTAL_CALLS:
         await admin(pg_admin_url, f'CREATE DATABASE "{stem}_{service}"')
     database = f"{pg_admin_url.rpartition('/')[0]}/{stem}_{{service}}"
     env = process_env(database, kafka_bootstrap, topic_prefix, tmp_path / "data")
     try:
-        up = await rehearse(env, tmp_path, REGION, seed=62)
+        up = await rehearse(env, REGION, seed=62)
         await sit_and_score(env, up, tmp_path)
     finally:
-        for service in SERVICES:
+        for service in PORTAL_CALLS:
             await admin(pg_admin_url, f'DROP DATABASE IF EXISTS "{stem}_{service}" WITH (FORCE)')
 
 
