@@ -27,8 +27,7 @@ from typing import Any
 import httpx
 
 from demo.scenario import Scale, Scenario, SimClock
-from demo.scoring import steps as scoring
-from demo.scoring.api import Board
+from demo.scoring.api import Board, candidates
 from services.registry import spec
 from shared.auth import issue_dev_token
 from shared.runtime import ServiceRuntime
@@ -53,9 +52,12 @@ LATER_FIRST = ("defences", "materials", "finalists", "interviews", "stage_one")
 
 @dataclass
 class Rehearsed:
+    """The edition, stage I open on the real clock, waiting for the region's commission."""
+
     edition_id: str
     board: Board  # the region's commission: its people (ids) and keys
     candidates: list[dict[str, Any]]  # scoring's view of the admitted candidates
+    names: dict[str, str]  # the commission's people by id, as scoring knows them
 
 
 def dev_bearer(
@@ -198,38 +200,44 @@ async def rehearse(env: dict[str, str], region: str, seed: int) -> Rehearsed:
             until = await extend_past_today(api["nominations"], outcome.edition_id)
             await settle()
             board = outcome.commissions.regional[region]
-            assert await known(api["scoring"], outcome.edition_id, stage_one=until)
-            found = await scoring.candidates(api["scoring"], dev_bearer, board)
+            assert await stage_one_deadline(api["scoring"], outcome.edition_id) == until
+            found = await candidates(api["scoring"], dev_bearer, board)
             assert len(found) == outcome.admitted, found
+            names = await people(api["scoring"], board)
         finally:
             for client in api.values():
                 await client.aclose()
-    return Rehearsed(outcome.edition_id, board, found)
+    return Rehearsed(outcome.edition_id, board, found, names)
+
+
+async def people(client: httpx.AsyncClient, board: Board) -> dict[str, str]:
+    """The names of the commission's members and secretary."""
+    r = await client.get(
+        f"/v1/commissions/{board.commission_id}", headers=dev_bearer("auditor-1", ["auditor"])
+    )
+    assert r.status_code == 200, r.text
+    view = r.json()
+    return {p["person_id"]: p["name"] for p in [*view["members"], view["secretary"]]}
 
 
 async def settled(runtimes: dict[str, ServiceRuntime]) -> None:
     """Until both relays published everything and scoring applied every nominations event."""
-    nominations, scoring_ = runtimes["nominations"], runtimes["scoring"]
+    nominations, scoring = runtimes["nominations"], runtimes["scoring"]
 
     async def calm() -> bool:
-        if await nominations.relay.backlog() or await scoring_.relay.backlog():
+        if await nominations.relay.backlog() or await scoring.relay.backlog():
             return False
-        return await applied_count(scoring_, "scoring-intake") >= await nominations.store.head()
+        return await applied_count(scoring, "scoring-intake") >= await nominations.store.head()
 
     await eventually(calm, "scoring to apply every nominations event", timeout=60.0)
 
 
-async def known(
-    client: httpx.AsyncClient, edition_id: str, stage_one: datetime | None = None
-) -> bool:
-    """Whether scoring has consumed the announcement (and the stage-I deadline ``stage_one``)."""
+async def stage_one_deadline(client: httpx.AsyncClient, edition_id: str) -> datetime | None:
+    """The stage-I deadline scoring holds for the edition (None: not heard of yet)."""
     r = await client.get(f"/v1/editions/{edition_id}", headers=dev_bearer("auditor-1", ["auditor"]))
     assert r.status_code == 200, r.text
-    view = r.json()
-    if stage_one is None:
-        return bool(view["known"])
-    deadline = view["deadlines"].get("stage_one")
-    return deadline is not None and datetime.fromisoformat(deadline) == stage_one
+    deadline = r.json()["deadlines"].get("stage_one")
+    return None if deadline is None else datetime.fromisoformat(deadline)
 
 
 async def extend_past_today(client: httpx.AsyncClient, edition_id: str) -> datetime:

@@ -19,7 +19,6 @@ from typing import Any
 
 import pytest
 
-from demo.scoring.api import Board
 from services.portal.i18n import gettext
 from tests.e2e.portal.harness import ARTIFACTS, keep, launch
 from tests.e2e.portal.stack import (
@@ -40,12 +39,10 @@ PASSWORD = "correct horse battery"
 DOSSIER_TIMEOUT = 30.0
 
 
-def account(board: Board, person: str, roles: list[str]) -> Account:
-    from demo.scoring.steps import _person
-
-    return Account(
-        person, PASSWORD, _person(person)["name"], roles, board.region, board.commission_id
-    )
+def account(up: Rehearsed, person: str, roles: list[str]) -> Account:
+    """The person's account at the provider: their commission, region and role in the claims."""
+    b = up.board
+    return Account(person, PASSWORD, up.names[person], roles, b.region, b.commission_id)
 
 
 async def test_a_sitting_and_a_sheet_in_the_browser_on_postgresql_and_kafka(
@@ -67,7 +64,7 @@ async def test_a_sitting_and_a_sheet_in_the_browser_on_postgresql_and_kafka(
 async def sit_and_score(env: dict[str, str], up: Rehearsed, tmp_path: Path) -> None:
     board = up.board
     member = next(m for m in board.members if m != board.chair)
-    people = [account(board, board.secretary, ["secretary"]), account(board, member, ["member"])]
+    people = [account(up, board.secretary, ["secretary"]), account(up, member, ["member"])]
     port = free_port()
     root = f"http://127.0.0.1:{port}"
     with running_idp(tmp_path / "idp", people, [f"{root}/auth/callback"]) as idp:
@@ -144,9 +141,10 @@ async def secretary_opens_a_quorate_sitting(
             await page.check(f"input[name=present][value='{person}']")
         await page.click("form[data-attendance] button")
         await page.wait_for_load_state()
-        if not_quorate not in await line.inner_text():
+        text = await line.inner_text()
+        if not_quorate not in text:
             break
-    text = await line.inner_text()
+        assert "5" in text and "bad" in (await line.get_attribute("class") or ""), text
     assert gettext("ru", "quorate") in text and "7" in text, text
     assert "ok" in (await line.get_attribute("class") or "")
     await keep(page, "services-sitting")
