@@ -10,10 +10,11 @@ the people of the commissions formed so far and issues them a token from the dev
 from __future__ import annotations
 
 import asyncio
+import warnings
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from authlib.integrations.starlette_client import OAuth, OAuthError
+from authlib.deprecate import AuthlibDeprecationWarning
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
@@ -23,6 +24,12 @@ from shared.auth import Principal, TokenVerifier, issue_dev_token
 from shared.errors import DomainError
 from shared.logging import get_logger
 from shared.settings import Settings
+
+with warnings.catch_warnings():
+    # Authlib warns at import that its httpx fallback (no httpx2 installed) is deprecated: a
+    # plain line on stderr, before logging is configured, among the portal's JSON log records
+    warnings.filterwarnings("ignore", "The httpx module is deprecated", AuthlibDeprecationWarning)
+    from authlib.integrations.starlette_client import OAuth, OAuthError
 
 log = get_logger("uzdik.portal.signin")
 PROVIDER = "idp"

@@ -29,7 +29,7 @@ from tests.e2e.portal.stack import (
     rehearse,
     serving,
 )
-from tests.e2e.test_processes import admin, process_env
+from tests.e2e.test_processes import admin, log_lines, process_env
 from tests.idp import Account, free_port, running_idp
 
 pytestmark = pytest.mark.integration
@@ -79,6 +79,9 @@ async def sit_and_score(env: dict[str, str], up: Rehearsed, tmp_path: Path) -> N
             )
             assert r.status_code == 401, r.text
             await in_the_browser(root, up, people)
+    for process in deployment.processes.values():  # stopped: every line is written
+        _, other = log_lines(process)
+        assert not other, f"{process.service}: stderr lines that are not JSON: {other[:3]}"
 
 
 async def in_the_browser(root: str, up: Rehearsed, people: list[Account]) -> None:
