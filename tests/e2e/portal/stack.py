@@ -34,19 +34,18 @@ from shared.runtime import ServiceRuntime
 from shared.settings import Settings
 from tests.conftest import ROOT
 from tests.e2e.test_processes import (
-    READY_TIMEOUT,
     UZDIK,
     Deployment,
     Process,
     eventually,
     free_port,
     stop_all,
-    wait_ready,
 )
 from tests.harness import applied_count
 
 REHEARSAL = ("nominations", "scoring")  # the services the rehearsal's commands go to
 PORTAL_CALLS = ("nominations", "scoring", "survey", "reporting")  # the services the portal calls
+STARTUP_TIMEOUT = 90.0  # five processes importing at once on a small, busy machine
 LATER_FIRST = ("defences", "materials", "finalists", "interviews", "stage_one")
 
 
@@ -116,10 +115,7 @@ async def serving(
             wired = portal_env(env, ports, portal_port)
             deployment.processes["portal"] = spawn("portal", wired, portal_port, logs)
         async with httpx.AsyncClient(timeout=15.0, trust_env=False) as client:
-            await asyncio.gather(
-                *(wait_ready(client, deployment[name]) for name in services),
-                *([portal_ready(client, deployment["portal"])] if portal_port else []),
-            )
+            await asyncio.gather(*(answers_ready(client, p) for p in deployment.processes.values()))
         yield deployment
     finally:
         await stop_all(deployment)
@@ -129,18 +125,20 @@ async def serving(
                 process.popen.wait(timeout=10)
 
 
-async def portal_ready(client: httpx.AsyncClient, process: Process) -> None:
-    """Until the portal answers ready with every service it calls up."""
+async def answers_ready(client: httpx.AsyncClient, process: Process) -> None:
+    """Until ``process`` answers ready (the portal: with every service it calls up)."""
 
     async def ready() -> bool:
-        assert process.popen.poll() is None, f"the portal exited:\n{process.log_tail()}"
+        code = process.popen.poll()
+        assert code is None, f"{process.service} exited ({code}):\n{process.log_tail()}"
         try:
             r = await client.get(f"{process.base}/readyz")
         except httpx.TransportError:
             return False
-        return r.status_code == 200 and r.json() == {"status": "ready", "down": []}
+        said = r.json() if r.status_code == 200 else {}
+        return said.get("status") == "ready" and not said.get("down")
 
-    await eventually(ready, "the portal's /readyz", timeout=READY_TIMEOUT)
+    await eventually(ready, f"{process.service}'s /readyz", timeout=STARTUP_TIMEOUT)
 
 
 @asynccontextmanager
