@@ -127,6 +127,15 @@ async def show(
         rubrics(api, me, board.id),
     )
     times = await _recorded_at(api, me.token, board.view["sittings"])
+    annex3: dict[str, str] = {}
+    if application and application.get("score"):
+        rubric = await api.call(
+            "nominations",
+            "GET",
+            f"/v1/questionnaire-rubrics/{application['score']['rubric_id']}",
+            None,
+        )
+        annex3 = {c["key"]: names(c["names"], lang) for c in rubric["criteria"]}
     criterion_names = {
         kind: {c["key"]: names(c["name"], lang) for c in sheet["criteria"]}
         for kind, sheet in sheets.items()
@@ -156,6 +165,7 @@ async def show(
         application=application,
         documents=DOCUMENT_KINDS,
         sheets=rows,
+        annex3=annex3,
         entered=entered or {},
     )
 

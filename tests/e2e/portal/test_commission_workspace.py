@@ -179,6 +179,7 @@ async def test_a_member_scores_a_candidate_and_corrects_it_with_a_reason(
     content = await page.content()
     assert "Пересчитал баллы по критерию оригинальности" in content
     assert gettext("ru", "correction") in content
+    assert "Стаж государственной службы" in content  # Annex 3 by its words, not its keys
     await keep(page, "candidate")
     await accessible(page, "candidate")
 
