@@ -98,8 +98,9 @@ def secured(service: str) -> set[str]:
 
 
 def test_which_routes_need_a_token() -> None:
-    """Public: an edition and the territory (nominations), a survey and a resident's answer
-    (survey); everything else needs a bearer token."""
+    """Public: an edition, the territory and Annex 3 (nominations), a survey and a resident's
+    answer (survey), the published results and the surveys' index (reporting); everything else
+    needs a bearer token."""
     public = {
         f"{m.upper()} {p}" for s in SERVICES for p, m, op in operations(s) if not op.get("security")
     }
@@ -107,8 +108,11 @@ def test_which_routes_need_a_token() -> None:
         "GET /v1/editions/{edition_id}",
         "GET /v1/territories",
         "GET /v1/territories/{kato}",
+        "GET /v1/questionnaire-rubrics/{rubric_id}",
         "GET /v1/surveys/{survey_id}",
         "POST /v1/surveys/{survey_id}/responses",
+        "GET /v1/public/results",
+        "GET /v1/public/surveys",
     }
     assert "POST /v1/editions" in secured("nominations")
     assert "GET /v1/read-models/{model}" in secured("reporting")
