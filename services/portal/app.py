@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from services.portal import signin
@@ -74,6 +75,7 @@ def create_portal(settings: Settings, api: Backends) -> FastAPI:
     )
     for r in routers:
         app.include_router(r)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(SignInRequired, _sign_in_first)
     app.add_exception_handler(CsrfFailed, _csrf_failed)
     app.add_exception_handler(Refused, _refused)
@@ -143,6 +145,22 @@ def signed_out(request: Request) -> None:
     kept = {k: request.session[k] for k in names if k in request.session}
     request.session.clear()
     request.session.update(kept)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """A page that does not exist, or a form's address opened as a page (the language
+    switched after a refused form): a page in the person's language, never bare JSON."""
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 405 and request.method == "GET":
+        prefix, here = base(request), request.url.path.rstrip("/")
+        if prefix and here.startswith(prefix + "/"):
+            here = here[len(prefix) :]
+        path = prefix + (here.rsplit("/", 1)[0] or ("" if prefix else "/"))
+        query = f"?{request.url.query}" if request.url.query else ""
+        return RedirectResponse(path + query, status_code=303)
+    code = "not_found" if exc.status_code == 404 else f"http_{exc.status_code}"
+    problem = Problem(exc.status_code, code, str(exc.detail))
+    return render(request, "error.html", status=exc.status_code, problem=problem)
 
 
 async def _csrf_failed(request: Request, _: Exception) -> Response:

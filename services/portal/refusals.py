@@ -10,6 +10,22 @@ from __future__ import annotations
 from services.portal.i18n import N_
 
 REFUSALS: dict[str, str] = {
+    # a field's own problem (the services' validation), said next to the field
+    "missing": N_("This field is required."),
+    "string_too_short": N_("This field is required."),
+    "string_too_long": N_("This text is too long."),
+    "int_parsing": N_("Enter a whole number."),
+    "int_type": N_("Enter a whole number."),
+    "greater_than_equal": N_("The number is too small."),
+    "greater_than": N_("The number is too small."),
+    "less_than_equal": N_("The number is too large."),
+    "less_than": N_("The number is too large."),
+    "date_invalid": N_("Enter a date."),
+    "file_missing": N_("Choose a file."),
+    "not_found": N_("There is no such page."),
+    "close_not_confirmed": N_(
+        "Tick the box to confirm: once a stage is closed, nothing more is recorded in it."
+    ),
     # an application's admission check (§6, §9, §10, §11)
     "akim_term_too_short": N_("The akim has held the post for less than a year (§6)."),
     "sanction_not_lifted": N_("The akim has a disciplinary sanction that is not lifted (§6)."),

@@ -133,6 +133,9 @@ def environment(lang: Lang) -> Environment:
     env.globals["KIND_NAMES"] = i18n.KIND_NAMES
     env.globals["place"] = lambda kato: i18n.place(kato, lang)
     env.globals["rule_words"] = lambda code, detail: rule_words(code, detail, lang)
+    env.globals["field_words"] = lambda code: rule_words(
+        code or "", i18n.gettext(lang, "Check this field."), lang
+    )
     return env
 
 
@@ -190,6 +193,9 @@ def explain(problem: Problem, lang: Lang) -> str:
     if known is None:
         return problem.detail or problem.code
     return i18n.gettext(lang, known)
+
+
+CHECK_FIELD = i18n.N_("Check this field.")
 
 
 def rule_words(code: str, detail: str, lang: Lang) -> str:

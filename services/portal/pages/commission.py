@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from services.portal.backends import Refused
+from services.portal.backends import Problem, Refused
 from services.portal.i18n import N_, Lang, place
 from services.portal.pages.common import Json, candidates, commission, rubrics
 from services.portal.web import (
@@ -116,7 +116,21 @@ def router() -> APIRouter:
         """The secretary closes a stage: nothing more is recorded in it (the service decides
         whether it may close)."""
         me = signed_in(request)
-        await form_of(request)
+        form = await form_of(request)
+        if form.get("confirm") != "yes":  # closing cannot be undone by the secretary
+            problem = Problem(
+                422,
+                "close_not_confirmed",
+                "tick the box to confirm that the stage closes",
+                ({"field": "confirm", "code": "close_not_confirmed"},),
+            )
+            return render(
+                request,
+                "error.html",
+                status=422,
+                problem=problem,
+                back=f"/commissions/{commission_id}",
+            )
         try:
             await backends(request).call(
                 "scoring",

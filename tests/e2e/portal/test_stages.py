@@ -294,6 +294,11 @@ async def test_the_regional_final_in_the_browser(running: Running, browser: Any)
     page_text = await secretary.inner_text("main")
     assert reason in page_text, page_text
     await secretary.click("form[action$='/stages/stage1_interview/close'] button")
+    await secretary.wait_for_load_state()  # not confirmed: nothing closes
+    assert await secretary.locator("#error-summary").count() == 1
+    await secretary.goto(f"{up.url}/commissions/{b.commission_id}?lang=ru")
+    await secretary.check("form[action$='/stages/stage1_interview/close'] input[name=confirm]")
+    await secretary.click("form[action$='/stages/stage1_interview/close'] button")
     await secretary.wait_for_load_state()
     assert _("The stage is closed.") in await secretary.content()
     await secretary.fill("#f-note", "Дело, протоколы и решение комиссии направлены нарочным")
@@ -382,6 +387,7 @@ async def test_stage_two_and_the_winners_in_the_browser(running: Running, browse
     placed = sorted(view["winners"]["winners"], key=lambda w: w["place"])
     assert first.strip() == names[placed[0]["candidate_id"]], (first, names)
     assert _("Places not awarded:") in await secretary.inner_text("main")
+    await secretary.check("form[action$='/stages/stage2/close'] input[name=confirm]")
     await secretary.click("form[action$='/stages/stage2/close'] button")
     await secretary.wait_for_load_state()
     assert _("The stage is closed.") in await secretary.content()

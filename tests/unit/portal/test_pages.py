@@ -139,3 +139,16 @@ async def test_readiness_says_which_service_is_down_and_fails_only_when_none_ans
     assert answer.json() == {"status": "degraded", "down": ["survey"]}
     answer = await probe({s: httpx.AsyncClient(base_url=nowhere) for s in SERVICES})
     assert answer.status_code == 503 and answer.json()["status"] == "down"
+
+
+async def test_a_missing_page_or_a_forms_address_opened_as_a_page_is_a_page(
+    portal: tuple[httpx.AsyncClient, OneSystem],
+) -> None:
+    """Never bare JSON: a page that does not exist says so in the person's language; a form's
+    address opened as a page (the language switched after a refused form) leads back."""
+    client, _ = portal
+    missing = await client.get("/portal/no-such-page?lang=ru")
+    assert missing.status_code == 404 and missing.headers["content-type"].startswith("text/html")
+    assert gettext("ru", "There is no such page.") in missing.text
+    opened = await client.get("/portal/sign-out?lang=kk")
+    assert opened.status_code == 303 and opened.headers["location"] == "/portal?lang=kk"
