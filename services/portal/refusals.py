@@ -23,6 +23,20 @@ REFUSALS: dict[str, str] = {
     "date_invalid": N_("Enter a date."),
     "file_missing": N_("Choose a file."),
     "not_found": N_("There is no such page."),
+    # a paper poll's file and its lines (the survey service checks them)
+    "import_refused": N_("Nothing was imported: some lines of the file have a problem."),
+    "csv_malformed": N_("The file is not a readable CSV file."),
+    "csv_empty": N_("The file is empty."),
+    "csv_bad_header": N_("The first line must be the header: iin, then a1 to a16."),
+    "csv_no_rows": N_("The file has a header but no resident's line."),
+    "wrong_column_count": N_("The line does not have the IIN and all 16 answers."),
+    "invalid_iin": N_("The IIN is not valid."),
+    "answer_not_integer": N_("An answer is not a whole number."),
+    "answer_out_of_range": N_("An answer is outside 0 to 10."),
+    "wrong_answer_count": N_("The number of answers is wrong."),
+    "duplicate_in_file": N_("This resident appears twice in the file."),
+    "not_on_roll": N_("This resident is not on the survey's roll."),
+    "already_answered": N_("This resident has already answered."),
     "close_not_confirmed": N_(
         "Tick the box to confirm: once a stage is closed, nothing more is recorded in it."
     ),

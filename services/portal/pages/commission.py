@@ -71,45 +71,7 @@ def router() -> APIRouter:
 
     @r.get("/commissions/{commission_id}", include_in_schema=False)
     async def my_commission(commission_id: str, request: Request) -> Response:
-        me = signed_in(request)
-        api, lang = backends(request), lang_of(request)
-        board = await commission(api, me, commission_id)
-        edition = await api.call(
-            "nominations", "GET", f"/v1/editions/{board.view['edition_id']}", me.token
-        )
-        people = await candidates(api, me, board)
-        sheets = await rubrics(api, me, commission_id)
-        sittings = [
-            await api.call("scoring", "GET", f"/v1/sittings/{sid}", me.token)
-            for sid in board.view["sittings"]
-        ]
-        closed = set(board.view["closed_stages"])
-        stages = [
-            {
-                "stage": key,
-                "label": label,
-                "closed": key in closed,
-                "kinds": [k for k, s in sheets.items() if s["stage"] == key],
-            }
-            for key, label in STAGES
-            if (key == "stage2") == (board.region is None)
-        ]
-        calendar = [{"label": label, "at": edition["calendar"].get(key)} for key, label in CALENDAR]
-        return render(
-            request,
-            "commission.html",
-            board=board,
-            title=board.title(lang),
-            edition=edition,
-            calendar=calendar,
-            stages=stages,
-            districts=missing(people, board.view, stages, closed, lang),
-            sittings=sittings,
-            people=board.people(),
-            region_name=place(board.region, lang),
-            names={c["candidate_id"]: c["name"] for c in people},
-            nonce=str(uuid.uuid4()),
-        )
+        return await show(request, commission_id)
 
     @r.post("/commissions/{commission_id}/stages/{stage}/close", include_in_schema=False)
     async def close_stage(commission_id: str, stage: str, request: Request) -> Response:
@@ -179,6 +141,57 @@ def router() -> APIRouter:
         )
 
     return r
+
+
+async def show(
+    request: Request,
+    commission_id: str,
+    problem: Problem | None = None,
+    typed: dict[str, Any] | None = None,
+) -> Response:
+    """My commission; with ``problem``, a refused form shown again with what was typed."""
+    me = signed_in(request)
+    api, lang = backends(request), lang_of(request)
+    board = await commission(api, me, commission_id)
+    edition = await api.call(
+        "nominations", "GET", f"/v1/editions/{board.view['edition_id']}", me.token
+    )
+    people = await candidates(api, me, board)
+    sheets = await rubrics(api, me, commission_id)
+    sittings = [
+        await api.call("scoring", "GET", f"/v1/sittings/{sid}", me.token)
+        for sid in board.view["sittings"]
+    ]
+    closed = set(board.view["closed_stages"])
+    stages = [
+        {
+            "stage": key,
+            "label": label,
+            "closed": key in closed,
+            "kinds": [k for k, s in sheets.items() if s["stage"] == key],
+        }
+        for key, label in STAGES
+        if (key == "stage2") == (board.region is None)
+    ]
+    calendar = [{"label": label, "at": edition["calendar"].get(key)} for key, label in CALENDAR]
+    return render(
+        request,
+        "commission.html",
+        status=problem.status if problem else 200,
+        problem=problem,
+        typed=typed or {},
+        board=board,
+        title=board.title(lang),
+        edition=edition,
+        calendar=calendar,
+        stages=stages,
+        districts=missing(people, board.view, stages, closed, lang),
+        sittings=sittings,
+        people=board.people(),
+        region_name=place(board.region, lang),
+        names={c["candidate_id"]: c["name"] for c in people},
+        nonce=str(uuid.uuid4()),
+    )
 
 
 def missing(

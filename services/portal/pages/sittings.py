@@ -13,6 +13,7 @@ from fastapi.responses import Response
 from services.portal.backends import Refused
 from services.portal.i18n import KIND_NAMES, N_, place
 from services.portal.pages.commission import STAGES
+from services.portal.pages.commission import show as commission_page
 from services.portal.pages.common import Json, candidates, commission, rubrics
 from services.portal.web import back_to, backends, form_of, lang_of, render, signed_in
 
@@ -41,14 +42,8 @@ def router() -> APIRouter:
                 json=body,
                 idempotency_key=f"open-{body['sitting_id']}",
             )
-        except Refused as refused:
-            return render(
-                request,
-                "error.html",
-                status=refused.problem.status,
-                problem=refused.problem,
-                back=f"/commissions/{commission_id}",
-            )
+        except Refused as refused:  # the form again, as typed, the problem beside its field
+            return await commission_page(request, commission_id, refused.problem, body)
         return back_to(request, f"/sittings/{opened['id']}", flash=N_("The sitting is open."))
 
     @r.get("/sittings/{sitting_id}", include_in_schema=False)

@@ -84,8 +84,14 @@ async def test_secretary_opens_a_sitting_and_records_attendance_until_quorate(
     await keep(page, "commission")
     await accessible(page, "commission")
     await page.select_option("#f-stage", "stage1_selection")
-    await page.fill("#f-purpose", "I этап: оценка проектов и выдвижение по районам (п. 12)")
     await page.fill("#f-purpose_kk", "I кезең: жобаларды бағалау және аудандар бойынша ұсыну")
+    await page.click("form[action$='/sittings'] button")  # no Russian agenda: refused
+    await page.wait_for_load_state()
+    assert await page.locator("#error-summary").count() == 1
+    assert gettext("ru", "This field is required.") in await page.inner_text("main")
+    kept = await page.input_value("#f-purpose_kk")  # nothing typed is lost
+    assert kept == "I кезең: жобаларды бағалау және аудандар бойынша ұсыну"
+    await page.fill("#f-purpose", "I этап: оценка проектов и выдвижение по районам (п. 12)")
     await page.click("form[action$='/sittings'] button")
     await page.wait_for_load_state()
     assert "/portal/sittings/" in page.url, page.url

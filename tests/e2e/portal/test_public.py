@@ -174,6 +174,8 @@ async def test_an_operator_imports_a_paper_poll_and_sees_each_bad_line(
     lines = await page.locator("section[aria-labelledby=report] tbody tr").all_inner_texts()
     assert len(lines) == 3 and gettext("ru", "accepted") in lines[0]
     assert all(gettext("ru", "refused") in line for line in lines[1:])
+    assert gettext("ru", "The IIN is not valid.") in lines[1]  # each line in the page's words
+    assert gettext("ru", "An answer is outside 0 to 10.") in lines[2] and "a16" in lines[2]
     assert "860101300127" not in await page.content()  # never an IIN back
     await keep(page, "operator-refused")
     await accessible(page, "operator-refused")
