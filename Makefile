@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test venv up down up-federation down-federation check lint typecheck unit bench-survey bench-replay clean
+.PHONY: demo test venv up down up-federation down-federation check lint typecheck unit bench-survey bench-replay bench-protocols clean
 
 demo: venv            ## run a whole edition embedded (SQLite, nothing to start)
 	$(BIN)/uzdik demo
@@ -44,6 +44,9 @@ bench-survey: venv
 
 bench-replay: venv
 	$(BIN)/python -m bench.replay
+
+bench-protocols: venv
+	$(BIN)/python -m bench.protocols
 
 clean:
 	rm -rf .uzdik

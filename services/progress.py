@@ -21,8 +21,8 @@ class Counting:
         self.bar = Progress(
             TextColumn("[bold]{task.description:<16}"),
             BarColumn(bar_width=24),
-            TextColumn("{task.completed:>10,} " + unit),
-            TextColumn("{task.fields[rate]:>10,.0f} " + unit + "/s"),
+            TextColumn("{task.completed:>10,} {task.fields[unit]}"),
+            TextColumn("{task.fields[rate]:>10,.0f} {task.fields[unit]}/s"),
             TimeElapsedColumn(),
             console=out,
         )
@@ -45,11 +45,13 @@ class Counting:
                 self.bar.update(task, total=self.bar.tasks[task].completed or 1)
                 self.bar.stop_task(task)
 
-    def tick(self, step: str, done: int) -> None:
+    def tick(self, step: str, done: int, unit: str | None = None) -> None:
+        """``done`` of ``step`` so far, counted in ``unit`` (the display's own by default)."""
         if step in self.tasks and self.bar.tasks[self.tasks[step][0]].finished:
             return
         if step not in self.tasks:
-            self.tasks[step] = (self.bar.add_task(step, total=None, rate=0.0), time.perf_counter())
+            task = self.bar.add_task(step, total=None, rate=0.0, unit=unit or self.unit)
+            self.tasks[step] = (task, time.perf_counter())
         task, started = self.tasks[step]
         rate = done / max(time.perf_counter() - started, 1e-6)
         self.bar.update(task, completed=done, rate=rate)
