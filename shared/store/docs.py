@@ -46,13 +46,17 @@ class DocStore:
         t = self.table
         await self.conn.execute(t.delete().where(t.c.model == model, t.c.key == key))
 
-    async def list(self, model: str, prefix: str = "") -> list[tuple[str, dict[str, Any]]]:
+    async def list_text(self, model: str, prefix: str = "") -> list[tuple[str, str]]:
+        """The documents of ``model`` (keys starting with ``prefix``) as stored, by key."""
         t = self.table.c
         query = sa.select(t.key, t.doc).where(t.model == model)
         if prefix:
             query = query.where(t.key.startswith(prefix))
         rows = await self.conn.execute(query.order_by(t.key))
-        return [(r.key, json.loads(r.doc)) for r in rows]
+        return [(r.key, str(r.doc)) for r in rows]
+
+    async def list(self, model: str, prefix: str = "") -> list[tuple[str, dict[str, Any]]]:
+        return [(key, json.loads(text)) for key, text in await self.list_text(model, prefix)]
 
     async def iter_all(self) -> AsyncIterator[tuple[str, str, str]]:
         t = self.table.c
@@ -93,9 +97,9 @@ class CachedDocStore(DocStore):
         self._cache[(model, key)] = None
         self._dirty.add((model, key))
 
-    async def list(self, model: str, prefix: str = "") -> list[tuple[str, dict[str, Any]]]:
+    async def list_text(self, model: str, prefix: str = "") -> list[tuple[str, str]]:
         await self.flush()
-        return await super().list(model, prefix)
+        return await super().list_text(model, prefix)
 
     async def flush(self) -> None:
         for model, key in sorted(self._dirty):

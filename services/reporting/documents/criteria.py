@@ -34,12 +34,3 @@ def sheets(name: str = "rubrics-2020.json") -> dict[str, tuple[Criterion, ...]]:
 
 def of_sheet(kind: str) -> tuple[Criterion, ...]:
     return sheets().get(kind, ())
-
-
-def scores_line(kind: str, scores: dict[str, int]) -> str:
-    """A sheet's scores by criterion number, in the rubric's order (``1) 7 · 2) 5 …``); a key
-    the rubric does not know is shown by its key at the end."""
-    known = of_sheet(kind)
-    shown = [f"{c.number}) {scores[c.key]}" for c in known if c.key in scores]
-    shown += [f"{k}: {v}" for k, v in sorted(scores.items()) if k not in {c.key for c in known}]
-    return " · ".join(shown)

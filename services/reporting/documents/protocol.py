@@ -10,7 +10,8 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from services.reporting.documents import criteria, wording
+from services.reporting.documents import mono, ranking, wording
+from services.reporting.documents.annex import annex
 from services.reporting.documents.labels import LABELS
 from shared.territory import load_territory
 
@@ -103,8 +104,7 @@ def view(
         "members": members,
         "secretary": (commission.get("secretary") or {}).get("name", ""),
         "chair": people.get(commission.get("chair_id", ""), ""),
-        "sheets": _sheets(protocol, people, candidates, labels),
-        "legends": _legends(protocol, labels, lang),
+        "annex": annex(protocol, commission, candidates, labels, lang),
         "summary": _summary(protocol, commission, candidates, labels, lang),
         "rankings": [_ranking(r, candidates, labels, lang) for r in protocol.get("rankings", [])],
         "casting_votes": [
@@ -124,90 +124,68 @@ def _signer(sig: Doc, commission: Doc, people: dict[str, str]) -> str:
     return str(people.get(sig["person_id"], sig["person_id"]))
 
 
-def _sheets(
-    p: Doc, people: dict[str, str], candidates: dict[str, Doc], labels: dict[str, str]
-) -> list[Doc]:
-    rows = []
-    for s in sorted(
-        p.get("sheets", {}).values(),
-        key=lambda s: (
-            _candidate(candidates, s["candidate_id"]),
-            s["kind"],
-            people.get(s["member_id"], s["member_id"]),
-            s["recorded_at"],
-        ),
-    ):
-        scores = criteria.scores_line(s["kind"], s["scores"])
-        rows.append(
-            {
-                **s,
-                "candidate": _candidate(candidates, s["candidate_id"]),
-                "member": people.get(s["member_id"], s["member_id"][:8]),
-                "kind_label": _kind(s["kind"], labels),
-                "scores_text": scores,
-            }
-        )
-    return rows
-
-
 def _summary(
     p: Doc, commission: Doc, candidates: dict[str, Doc], labels: dict[str, str], lang: str
 ) -> list[Doc]:
     """Per kind of sheet: each candidate's row of the members' sheet totals (members by their
-    number in the attendance list), the sum and the mean of the sheets given."""
+    number in the attendance list), the sum and the mean of the sheets given — the figures as
+    a line under a header line (:mod:`mono`)."""
     order = [m["person_id"] for m in commission.get("members", [])]
     live: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
     for s in p.get("sheets", {}).values():
         if not s.get("superseded_by"):
             live[s["kind"]][s["candidate_id"]][s["member_id"]] = int(s["total"])
-    groups = []
-    for kind in sorted(live):
-        extra = sorted({m for row in live[kind].values() for m in row} - set(order))
-        members = order + extra
-        rows: list[Doc] = []
-        for cid, by_member in live[kind].items():
-            totals = list(by_member.values())
-            mean = (Decimal(sum(totals)) / len(totals)).quantize(Decimal("0.0001"), ROUND_HALF_UP)
-            rows.append(
-                {
-                    "candidate": _candidate(candidates, cid),
-                    "totals": [by_member.get(m, "—") for m in members],
-                    "sum": sum(totals),
-                    "mean": wording.decimal(mean, lang),
-                }
-            )
-        rows.sort(key=lambda r: str(r["candidate"]))
-        numbers = list(range(1, len(members) + 1))
-        groups.append({"kind_label": _kind(kind, labels), "members": numbers, "rows": rows})
-    return groups
-
-
-def _legends(p: Doc, labels: dict[str, str], lang: str) -> list[Doc]:
-    """For each kind of sheet in the protocol, its criteria by number and name."""
-    kinds = sorted({s["kind"] for s in p.get("sheets", {}).values()})
     return [
-        {
-            "kind_label": _kind(kind, labels),
-            "criteria": [(c.number, c.name(lang)) for c in criteria.of_sheet(kind)],
-        }
-        for kind in kinds
-        if criteria.of_sheet(kind)
+        _summary_table(kind, live[kind], order, candidates, labels, lang) for kind in sorted(live)
     ]
+
+
+def _summary_table(
+    kind: str,
+    by_candidate: dict[str, dict[str, int]],
+    order: list[str],
+    candidates: dict[str, Doc],
+    labels: dict[str, str],
+    lang: str,
+) -> Doc:
+    members = order + sorted({m for row in by_candidate.values() for m in row} - set(order))
+    rows: list[tuple[str, list[str], str, str]] = []
+    for cid, by_member in by_candidate.items():
+        totals = list(by_member.values())
+        mean = (Decimal(sum(totals)) / len(totals)).quantize(Decimal("0.0001"), ROUND_HALF_UP)
+        shown = [str(by_member.get(m, "—")) for m in members]
+        name = _candidate(candidates, cid)
+        rows.append((name, shown, str(sum(totals)), wording.decimal(mean, lang)))
+    each = mono.width(len(members), *(t for _, shown, _, _ in rows for t in shown), least=2)
+    sums = mono.width(labels["sum"], *(r[2] for r in rows))
+    means = mono.width(labels["mean"], *(r[3] for r in rows))
+
+    def line(figures: list[str], total: str, mean: str) -> str:
+        return "".join(f.rjust(each) for f in figures) + total.rjust(sums) + mean.rjust(means)
+
+    numbers = [str(n) for n in range(1, len(members) + 1)]
+    shape = mono.fit(len(line(numbers, "", "")))
+    return {
+        "kind_label": _kind(kind, labels),
+        "head": line(numbers, labels["sum"], labels["mean"]),
+        "rows": [{"candidate": name, "figures": line(f, t, m)} for name, f, t, m in sorted(rows)],
+        "mono_pt": shape.size_pt,
+        "mono_mm": shape.width_mm,
+    }
 
 
 def _ranking(r: Doc, candidates: dict[str, Doc], labels: dict[str, str], lang: str) -> Doc:
     selected = set(r.get("selected") or [])
+    components, cells = ranking.table(r.get("entries", []), labels, lang)
     entries = [
         {
             "rank": e["rank"],
             "candidate": _candidate(candidates, e["candidate_id"]),
             "total": wording.decimal(e["total"], lang),
             "selected": e["candidate_id"] in selected,
-            "components_text": "; ".join(
-                component_text(c, labels, lang) for c in e.get("components", [])
-            ),
+            **shown,
         }
-        for e in r.get("entries", [])
+        for e, shown in zip(r.get("entries", []), cells, strict=True)
     ]
     steps = [
         {
@@ -220,20 +198,10 @@ def _ranking(r: Doc, candidates: dict[str, Doc], labels: dict[str, str], lang: s
     return {
         "scope": r.get("scope"),
         "scope_name": place_name(r.get("scope"), lang, code=True),
+        "components": components,
         "entries": entries,
         "steps": steps,
     }
-
-
-def component_text(c: Doc, labels: dict[str, str], lang: str = "ru") -> str:
-    """``name value×weight``; a line of weight 0 is shown beside the total ("for reference"); a
-    figure that does not exist (a survey nobody answered) is "no responses", never 0."""
-    value = labels["no_responses"] if c.get("value") is None else wording.decimal(c["value"], lang)
-    count = f" ({c['count']} {labels['responses']})" if c.get("count") is not None else ""
-    weight = Decimal(str(c.get("weight", 0)))
-    how = f"×{c.get('weight')}" if weight != 0 else f" — {labels['shown']}"
-    name = labels.get(f"component_{c['name']}", c["name"])
-    return f"{name} {value}{count}{how}"
 
 
 def _step_text(s: Doc, candidates: dict[str, Doc], labels: dict[str, str]) -> str:

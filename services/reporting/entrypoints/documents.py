@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -10,7 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from services.reporting.adapters import rendering
 from services.reporting.documents import protocol as protocols
 from services.reporting.documents import ratings as ratings_doc
-from services.reporting.documents import signed
+from services.reporting.documents.published import Publisher, Sources
 from shared.auth import Principal
 from shared.edge import principal
 from shared.errors import NotFound
@@ -20,6 +21,7 @@ READERS = ("organiser", "auditor", "secretary", "chair", "member", "operator", "
 Lang = Literal["ru", "kk"]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 BINARY = {"schema": {"type": "string", "format": "binary"}}
+_publisher = Publisher()  # this process's recently published protocols (see its module)
 
 
 def answers(*media_types: str) -> dict[int | str, dict[str, Any]]:
@@ -27,48 +29,34 @@ def answers(*media_types: str) -> dict[int | str, dict[str, Any]]:
     return {200: {"description": "the file", "content": {m: BINARY for m in media_types}}}
 
 
-async def load_protocol(
-    ctx: ServiceContext, sitting_id: str
-) -> tuple[Any, Any, dict[str, Any], int | None]:
-    """The protocol, its commission, the candidates and the protocol's number."""
+async def load_sources(ctx: ServiceContext, sitting_id: str) -> Sources:
+    """The stored texts the protocol is made from (parsed only when not already published)."""
     async with ctx.store.reader() as uow:
         docs = uow.docs
-        protocol = await docs.get("protocols", sitting_id)
+        protocol = await docs.get_text("protocols", sitting_id)
         if protocol is None:
             raise NotFound("sitting_unknown", f"no protocol for sitting {sitting_id}")
-        commission = await docs.get("commissions", protocol.get("commission_id", ""))
-        candidates = dict(await docs.list("candidates"))
-    return protocol, commission, candidates, protocols.number_of(sitting_id, commission)
+        commission_id = str(json.loads(protocol).get("commission_id", ""))
+        commission = await docs.get_text("commissions", commission_id)
+        candidates: tuple[tuple[str, str], ...] = tuple(await docs.list_text("candidates"))
+    return Sources(sitting_id, protocol, commission, candidates)
 
 
-async def protocol_html(ctx: ServiceContext, sitting_id: str, lang: str) -> str:
+async def readable(ctx: ServiceContext, who: Principal, sitting_id: str) -> Sources:
+    """The protocol's sources, once ``who`` may read it: the readers of its commission's region
+    (a regional token of another region is refused ``region_not_allowed``); the Republican one
+    by every reader."""
+    sources = await load_sources(ctx, sitting_id)
+    commission = json.loads(sources.commission) if sources.commission else {}
+    who.act_as(*READERS, region=commission.get("region"))
+    return sources
+
+
+def published(ctx: ServiceContext, sources: Sources, lang: str) -> protocols.Published:
     """The protocol as published: a signed one only once the document rebuilt from the log
     gives the digest the chair and the secretary signed (409 ``protocol_unverified``), and
     then rendered from that document; one not signed yet from the read model, as a draft."""
-    return (await published(ctx, sitting_id, lang)).html
-
-
-async def published(ctx: ServiceContext, sitting_id: str, lang: str) -> protocols.Published:
-    protocol, commission, candidates, number = await load_protocol(ctx, sitting_id)
-    registry = ctx.reads.get("scoring")
-    document = signed.verified(protocol, commission, registry)
-    if document is None or registry is None or commission is None:
-        html = protocols.render_html(protocol, commission, candidates, lang, number)
-        return protocols.Published(html, {})
-    rendering = signed.rendering_inputs(document, commission, candidates, lang, number)
-    html = signed.render_signed(document, protocol["signatures"], rendering, registry)
-    return protocols.Published(
-        html,
-        signed.attachments(document, protocol["signatures"], rendering),
-        protocol["signatures"]["signed_at"],
-    )
-
-
-async def may_read_protocol(ctx: ServiceContext, who: Principal, sitting_id: str) -> None:
-    """A protocol is read by the readers of its commission's region (a regional token of
-    another region is refused ``region_not_allowed``); the Republican one by every reader."""
-    _, commission, _, _ = await load_protocol(ctx, sitting_id)
-    who.act_as(*READERS, region=(commission or {}).get("region"))
+    return _publisher.published(sources, lang, ctx.reads.get("scoring"))
 
 
 def router(ctx: ServiceContext) -> APIRouter:
@@ -79,8 +67,8 @@ def router(ctx: ServiceContext) -> APIRouter:
         sitting_id: str, lang: Lang = "ru", who: Principal = Depends(principal)
     ) -> HTMLResponse:
         """The protocol of a sitting, laid out like the official one."""
-        await may_read_protocol(ctx, who, sitting_id)
-        return HTMLResponse(await protocol_html(ctx, sitting_id, lang))
+        sources = await readable(ctx, who, sitting_id)
+        return HTMLResponse(published(ctx, sources, lang).html)
 
     @api.get(
         "/protocols/{sitting_id}.pdf", response_class=Response, responses=answers("application/pdf")
@@ -88,8 +76,7 @@ def router(ctx: ServiceContext) -> APIRouter:
     async def protocol_pdf(
         sitting_id: str, lang: Lang = "ru", who: Principal = Depends(principal)
     ) -> Response:
-        await may_read_protocol(ctx, who, sitting_id)
-        shown = await published(ctx, sitting_id, lang)
+        shown = published(ctx, await readable(ctx, who, sitting_id), lang)
         pdf = await rendering.pdf(shown.html, shown.attachments, shown.signed_at)
         return Response(pdf, media_type="application/pdf")
 

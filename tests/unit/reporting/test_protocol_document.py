@@ -61,16 +61,20 @@ def test_components_beside_the_interview_mean_and_a_survey_without_responses() -
     ]
     entry = {"candidate_id": "c3", "rank": 1, "total": "63.0000", "components": components}
     ranking = {"entries": [entry], "selected": ["c3"], "tie_break_steps": []}
-    shown = view(protocol(rankings=[ranking]), None, CANDIDATES, "ru")
-    assert shown["rankings"][0]["entries"][0]["components_text"] == (
-        "опрос населения, среднее нет ответов (0 ответов) — справочно; "
-        "эссе, средний балл 60,0000 — справочно; собеседование, средний балл 63,0000×1"
-    )
+    [shown] = view(protocol(rankings=[ranking]), None, CANDIDATES, "ru")["rankings"]
+    assert shown["components"] == [
+        "опрос населения, среднее (справочно)",
+        "эссе, средний балл (справочно)",
+        "собеседование, средний балл ×1",
+    ]
+    assert shown["entries"][0]["cells"] == ["нет ответов (0 ответов)", "60,0000", "63,0000"]
     rating = {"purpose": "regional", "scope": "100000000", "entries": [entry], "selected": []}
     table = next(t for t in ratings.tables([rating], CANDIDATES, "ru") if t.purpose == "regional")
     [row] = table.rows
     shown = dict(zip(table.header, row, strict=True))
-    assert shown["опрос населения, среднее (справочно)"] is None  # no responses: no mean, an empty cell
+    assert (
+        shown["опрос населения, среднее (справочно)"] is None
+    )  # no responses: no mean, an empty cell
     assert shown["эссе, средний балл (справочно)"] == Decimal("60.0000")
     assert shown["собеседование, средний балл"] == Decimal("63.0000")
 
@@ -252,7 +256,64 @@ def test_criteria_are_named_in_the_protocols_language_and_sheets_list_them_by_nu
     ru = render_html(doc, COMMISSION, CANDIDATES, "ru")
     assert "Қарастырылып отырған мәселеге балама көзқарас" in kk
     assert "Альтернативность взгляда на рассматриваемую проблему" in ru
-    assert "1) 7 · 2) 5" in ru and "alternative_view" not in ru + kk
+    assert "alternative_view" not in ru + kk
+    [essay] = view(doc, COMMISSION, CANDIDATES, "ru")["annex"]
+    assert essay["head"][0].split() == [
+        "№",
+        "Член",
+        "комиссии",
+        "Баллы",
+        "по",
+        "критериям",
+        "Итого",
+    ]
+    assert essay["head"][1].split() == [str(n) for n in range(1, 11)]
+    [line] = essay["candidates"][0]["lines"]
+    assert line["text"].split() == ["1", "Член", "1", "7", "5", *["—"] * 8, "12"]
+    # the figures stand under their criterion's number
+    assert [line["text"].index(" 7 ") + 1, line["text"].index(" 5 ") + 1] == [
+        essay["head"][1].index(" 1 ") + 1,
+        essay["head"][1].index(" 2 ") + 1,
+    ]
+    assert line["text"] in ru
+
+
+def sheet(sheet_id: str, member: str, candidate: str, **more: Any) -> dict[str, Any]:
+    return {
+        "sheet_id": sheet_id,
+        "candidate_id": candidate,
+        "member_id": member,
+        "kind": "project",
+        "scores": {"rationality": 7},
+        "total": 7,
+        "recorded_at": f"2020-06-25T05:00:0{sheet_id[-1]}+00:00",
+        **more,
+    }
+
+
+def test_the_annex_groups_sheets_by_candidate_with_members_by_their_number() -> None:
+    """A row per candidate in order of name; its lines by member number (the attendance list's);
+    a corrected sheet struck through, the reason and the replacing sheet beside the name."""
+    board = {**COMMISSION, "members": [{"person_id": "p1", "name": "Ахметов Ержан Жумабекович"}]}
+    board["members"].append({"person_id": "p2", "name": "Омарова Айгуль"})
+    sheets = [
+        sheet("h1", "p2", "c4"),
+        sheet("h2", "p1", "c4", superseded_by="h3xxxxxxxxxx"),
+        sheet("h3", "p1", "c4", supersedes="h2", reason="опечатка", scores={"rationality": 8}),
+        sheet("h4", "p1", "c3"),
+    ]
+    doc = protocol(sheets={s["sheet_id"]: s for s in sheets})
+    [project] = view(doc, board, CANDIDATES, "ru")["annex"]
+    akimov, beisenov = project["candidates"]
+    assert (akimov["name"], beisenov["name"]) == ("Akimov", "Beisenov")
+    assert [(x["text"].split()[:4], x["old"]) for x in beisenov["lines"]] == [
+        (["1", "Ахметов", "Е.", "Ж."], True),
+        (["1", "Ахметов", "Е.", "Ж."], False),
+        (["2", "Омарова", "А.", "7"], False),
+    ]
+    assert beisenov["notes"] == ["№ 1: заменён листом h3xxxxxx", "№ 1: причина: опечатка"]
+    html = render_html(doc, board, CANDIDATES, "ru")
+    assert f'<span class="old">{beisenov["lines"][0]["text"]}</span>' in html
 
 
 def test_the_agenda_is_written_in_the_protocols_language_when_it_was_given() -> None:
