@@ -19,7 +19,7 @@ from demo.notify import DemoNotifications, PostOffice
 from demo.scenario import Outcome, Scale, Scenario, SimClock, behind_local_proxy
 from services.embedded import Embedded
 from services.progress import Counting, RequestSteps
-from services.reporting.adapters.rendering import workers
+from services.reporting.adapters import rendering
 from shared.auth import issue_dev_token
 from shared.settings import Settings
 
@@ -104,6 +104,8 @@ async def export(
     through reporting's API; ``progress(written, total)`` after each protocol's file. A stage-I
     protocol of a large region holds hundreds of sheets."""
     out.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once, before the work
+    if pdf != "none":
+        rendering.warm()  # reporting's render workers start while the first pages are made
     token = issue_dev_token(settings, "demo-auditor", ["auditor"])
     headers = {"Authorization": f"Bearer {token}"}
     client = system.clients["reporting"]
@@ -138,7 +140,7 @@ async def export(
 
     # reporting renders PDFs in worker processes: keep each of them busy with one and the next
     # one's page ready (the pages are made in reporting's own process meanwhile)
-    await gather(write, wanted, concurrency=2 * max(2, workers()))
+    await gather(write, wanted, concurrency=2 * max(2, rendering.workers()))
     for fmt in ("csv", "xlsx"):
         r = await client.get(f"/v1/ratings.{fmt}", headers=headers)
         (out / f"ratings.{fmt}").write_bytes(r.content)

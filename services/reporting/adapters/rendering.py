@@ -32,6 +32,18 @@ def _shared_pool() -> ProcessPoolExecutor:
     return _pool
 
 
+def warm() -> None:
+    """Start the workers now rather than on the first PDF asked for: each imports WeasyPrint
+    (two seconds of CPU) while the caller does something else."""
+    pool = _shared_pool()
+    for _ in range(workers()):
+        pool.submit(_ready)
+
+
+def _ready() -> None:
+    import weasyprint  # noqa: F401 - imported once per worker, ahead of its first render
+
+
 async def pdf(html: str, attachments: dict[str, bytes], at: str | None) -> bytes:
     """:func:`render_pdf` in a worker process."""
     loop = asyncio.get_running_loop()
