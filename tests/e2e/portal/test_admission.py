@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from services.portal.i18n import gettext
-from tests.e2e.portal.harness import Running, accessible, keep, launch, rehearsal
+from tests.e2e.portal.harness import Running, accessible, keep, rehearsal
 from tests.e2e.portal.test_commission_workspace import bearer, new_page, sign_in
 
 pytestmark = pytest.mark.integration
@@ -25,18 +25,6 @@ async def running(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Run
     data = tmp_path_factory.mktemp("portal-admission") / "data"
     async with rehearsal(data, [REGION], per_district=2, until="applications") as up:
         yield up
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Any]:
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as pw:
-        chromium = await launch(pw)
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
 
 
 def _(text: str, **values: Any) -> str:

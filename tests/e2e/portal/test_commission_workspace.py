@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import serialization
 
 from services.portal.i18n import gettext
 from shared.auth import issue_dev_token
-from tests.e2e.portal.harness import ROOT, Running, accessible, keep, launch, rehearsal
+from tests.e2e.portal.harness import ROOT, Running, accessible, keep, rehearsal
 
 pytestmark = pytest.mark.integration
 
@@ -35,18 +35,6 @@ async def running(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Run
     data = tmp_path_factory.mktemp("portal") / "data"
     async with rehearsal(data, [REGION, OTHER], per_district=4) as up:
         yield up
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Any]:
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as pw:
-        chromium = await launch(pw)
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
 
 
 def board(up: Running, region: str = REGION) -> Any:
@@ -360,10 +348,7 @@ async def test_an_auditor_finds_a_candidate_and_sees_a_corrections_before_and_af
     _, people, first, _ = running.facts["tie"]
     name = next(c["name"] for c in people if c["candidate_id"] == first)
     page = await new_page(browser)
-    await page.goto(f"{running.url}/sign-in?lang=ru")
-    await page.select_option("#f-person", "auditor-1|")
-    await page.click("form.card button")
-    await page.wait_for_load_state()
+    await sign_in(page, running, "auditor-1", "")
     await page.goto(f"{running.url}/audit?lang=ru")
     await page.fill("#f-q", name.split()[0].lower())  # the surname, as typed
     await page.click("form[role=search] button")

@@ -16,8 +16,8 @@ import pytest
 
 from services.portal.i18n import gettext
 from services.survey.domain.iin import make_iin
-from tests.e2e.portal.harness import Running, accessible, keep, launch, rehearsal
-from tests.e2e.portal.test_commission_workspace import api, new_page
+from tests.e2e.portal.harness import Running, accessible, keep, rehearsal
+from tests.e2e.portal.test_commission_workspace import api, new_page, sign_in
 
 pytestmark = pytest.mark.integration
 
@@ -30,18 +30,6 @@ async def running(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Run
     data = tmp_path_factory.mktemp("portal-public") / "data"
     async with rehearsal(data, [REGION], per_district=2, until="stage I") as up:
         yield up
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Any]:
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as pw:
-        chromium = await launch(pw)
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
 
 
 async def test_a_resident_reaches_the_survey_from_the_public_index(
@@ -109,10 +97,7 @@ async def test_the_organiser_sees_the_regions_and_extends_a_deadline_with_a_reas
     running: Running, browser: Any
 ) -> None:
     page = await new_page(browser)
-    await page.goto(f"{running.url}/sign-in?lang=ru")
-    await page.select_option("#f-person", "organiser-1|")
-    await page.click("form.card button")
-    await page.wait_for_load_state()
+    await sign_in(page, running, "organiser-1", "")
     await page.click("a[href$='/organiser']")
     await page.wait_for_load_state()
     await page.click(f"a[href$='/organiser/editions/{running.outcome.edition_id}']")
@@ -148,10 +133,7 @@ async def test_an_operator_imports_a_paper_poll_and_sees_each_bad_line(
     running: Running, browser: Any, tmp_path: Path
 ) -> None:
     page = await new_page(browser)
-    await page.goto(f"{running.url}/sign-in?lang=ru")
-    await page.select_option("#f-person", f"operator-{REGION}|")
-    await page.click("form.card button")
-    await page.wait_for_load_state()
+    await sign_in(page, running, f"operator-{REGION}", "")
     await page.click("a[href$='/operator']")
     await page.wait_for_load_state()
     await keep(page, "operator")

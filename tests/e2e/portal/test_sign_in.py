@@ -5,7 +5,6 @@ provider's JWKS, no dev issuer); sign-out ends the session at the provider too."
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -15,22 +14,10 @@ import pytest
 from demo.scenario import ALMATY
 from services.allinone import OneSystem
 from services.portal.i18n import gettext
-from tests.e2e.portal.harness import Rehearsal, launch, serving
+from tests.e2e.portal.harness import Rehearsal, serving
 from tests.idp import Account, free_port, running_idp
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Any]:
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as pw:
-        chromium = await launch(pw)
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
 
 
 async def test_sign_in_and_out_through_the_identity_provider(browser: Any, tmp_path: Path) -> None:

@@ -29,7 +29,7 @@ from demo.scoring.steps import RegionalFinal, _interview
 from services.portal.app import SESSION_COOKIE
 from services.portal.i18n import gettext
 from shared.auth import issue_dev_token
-from tests.e2e.portal.harness import Running, accessible, keep, launch, rehearsal
+from tests.e2e.portal.harness import Running, accessible, keep, rehearsal
 from tests.e2e.portal.test_commission_workspace import api, bearer, new_page, sign_in
 
 pytestmark = pytest.mark.integration
@@ -47,18 +47,6 @@ async def running(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Run
     data = tmp_path_factory.mktemp("portal-stages") / "data"
     async with rehearsal(data, [REGION, OTHER], per_district=2, until="surveys") as up:
         yield up
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Any]:
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as pw:
-        chromium = await launch(pw)
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
 
 
 def token_of(up: Running) -> Callable[..., dict[str, str]]:
