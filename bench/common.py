@@ -1,8 +1,9 @@
 """Shared helpers of the benchmarks: the services, a fresh database, timing, progress, results.
 
-Services are found like ``scripts/test.sh`` finds them: ``DATABASE_URL`` and
-``KAFKA_BOOTSTRAP_SERVERS``, when set, win; otherwise the local PostgreSQL and Kafka of
-``deploy/local`` are started (a no-op when they already run) and their addresses used.
+Services: ``BENCH_DATABASE_URL`` and ``KAFKA_BOOTSTRAP_SERVERS``, when set, win; otherwise the
+benchmarks' own durable PostgreSQL cluster of ``deploy/local`` (port 55433, fsync and
+synchronous_commit on) and the local broker are started (a no-op when they already run). A
+server with fsync or synchronous_commit off is refused.
 """
 
 from __future__ import annotations
@@ -60,11 +61,51 @@ def _local(script: str, extra_env: dict[str, str]) -> str:
     return line.stdout.strip().split("=", 1)[1]
 
 
+# The benchmarks' own PostgreSQL cluster: durable (fsync and synchronous_commit on), on its own
+# port, so that the tests' fast cluster (``UZDIK_PG_FAST=1`` on 55432) is never measured and
+# never reloaded by a benchmark.
+BENCH_PGPORT = os.environ.get("UZDIK_BENCH_PGPORT", "55433")
+
+
 def ensure_services() -> Services:
-    """Addresses from the environment, else the local services (started when needed)."""
-    database_url = os.environ.get("DATABASE_URL") or _local("postgres.sh", {"UZDIK_PG_FAST": "1"})
+    """Addresses from ``BENCH_DATABASE_URL`` / ``KAFKA_BOOTSTRAP_SERVERS`` when set, else the
+    benchmarks' own durable local cluster (started when needed) and the local broker.
+
+    The tests' ``DATABASE_URL`` is deliberately not used: it points at a cluster tuned for
+    speed with fsync off. Whatever the server, :func:`require_durable` refuses one where fsync
+    or synchronous_commit is off."""
+    database_url = os.environ.get("BENCH_DATABASE_URL") or _local(
+        "postgres.sh", {"UZDIK_PG_FAST": "0", "PGPORT": BENCH_PGPORT}
+    )
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or _local("kafka.sh", {})
+    asyncio.run(require_durable(database_url))
     return Services(database_url, bootstrap)
+
+
+async def server_settings(database_url: str) -> dict[str, str]:
+    """The server's durability settings and version, for the benchmark's log."""
+    conn = await asyncpg.connect(asyncpg_dsn(database_url))
+    try:
+        return {
+            name: str(await conn.fetchval(f"SHOW {name}"))
+            for name in ("fsync", "synchronous_commit", "full_page_writes", "server_version")
+        }
+    finally:
+        await conn.close()
+
+
+async def require_durable(database_url: str) -> dict[str, str]:
+    """Print the server's settings; refuse (exit 2) a server where fsync or commit is off."""
+    settings = await server_settings(database_url)
+    say("PostgreSQL " + ", ".join(f"{name}={value}" for name, value in settings.items()))
+    if settings["fsync"] != "on" or settings["synchronous_commit"] != "on":
+        say(
+            "Refusing to measure: this PostgreSQL runs with fsync or synchronous_commit off, "
+            "so its figures would not hold in production. Unset BENCH_DATABASE_URL to use the "
+            f"benchmarks' own durable cluster (port {BENCH_PGPORT}), or turn them on."
+        )
+        raise SystemExit(2)
+    return settings
 
 
 # --- a fresh PostgreSQL database ------------------------------------------------------------

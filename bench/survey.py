@@ -3,8 +3,8 @@ reference of the same rows written by asyncpg, one transaction per row, at the s
 
 One run:
 
-1. PostgreSQL and Kafka from ``DATABASE_URL`` / ``KAFKA_BOOTSTRAP_SERVERS``, else the local ones
-   of ``deploy/local`` (started when needed, :func:`bench.common.ensure_services`).
+1. PostgreSQL and Kafka from ``BENCH_DATABASE_URL`` / ``KAFKA_BOOTSTRAP_SERVERS``, else the
+   benchmarks' durable local cluster and the local broker (:func:`bench.common.ensure_services`).
 2. ``uzdik serve survey`` as subprocesses (``--replicas``, default 2: the deployment's minimum,
    its HPA's ``minReplicas``; wrk's two threads talk one to each) on a fresh database and topic
    prefix; a survey opened through the API; a warm-up survey answered first.
