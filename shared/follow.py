@@ -7,6 +7,11 @@ Offsets are committed after the consumer's transaction, so a crash redelivers an
 consumer's tracking skips what it applied. A mirrored topic's envelopes carry the positions of
 the other deployment's log: ``source`` renames their service (``reporting@<alias>``) so that
 the consumer's tracking keeps one record per deployment.
+
+:func:`feed` reads a consumer's ``<prefix>.<service>.events`` topics (the kernel's default
+transport, :class:`~shared.runtime.ServiceRuntime`): the topics take turns, so a score is not
+queued behind a survey's backlog, and the loop waits on the fetch itself — a record is applied
+as soon as it is fetched, with no fixed wait after an empty poll.
 """
 
 from __future__ import annotations
@@ -18,8 +23,9 @@ from typing import Any
 
 from shared.consumers import Consumer
 from shared.events import Envelope
-from shared.kafka import client_kwargs, decode, ensure_topics
+from shared.kafka import client_kwargs, decode, ensure_topics, record_lag
 from shared.logging import get_logger
+from shared.relay import topic_for
 from shared.runtime import ServiceContext, run_beside_store
 
 log = get_logger("uzdik.follow")
@@ -117,3 +123,85 @@ def follow_beside_store(
         tasks.clear()
 
     run_beside_store(ctx, start, halt)
+
+
+FEED_CHUNK = 500  # at most this many records of one topic in one transaction
+FEED_IDLE_MS = 1000  # an idle feed wakes this often to look at ``stop`` (no fixed wait)
+
+
+async def feed(
+    consumer: Consumer, bootstrap: str, prefix: str, stop: asyncio.Event, chunk: int = FEED_CHUNK
+) -> None:
+    """Feed ``consumer`` from its sources' topics (consumer group ``<prefix>-<name>``, as the
+    FastStream subscriber had) until ``stop``; reconnect on failure. Offsets are committed
+    after the consumer's transaction: at-least-once, and the consumer's tracking skips what it
+    applied before."""
+    from aiokafka import AIOKafkaConsumer
+
+    topics = [topic_for(source, prefix) for source in consumer.sources]
+    while not stop.is_set():
+        try:
+            await ensure_topics(bootstrap, topics)
+            kafka = AIOKafkaConsumer(
+                *topics,
+                bootstrap_servers=bootstrap,
+                group_id=f"{prefix}-{consumer.name}",
+                auto_offset_reset="earliest",
+                enable_auto_commit=False,
+                **client_kwargs(),
+            )
+            await kafka.start()
+        except Exception as exc:
+            log.warning("feed.connect_failed", consumer=consumer.name, error=str(exc)[:200])
+            with suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=2.0)
+            continue
+        try:
+            await _turns(kafka, consumer, topics, stop, chunk)
+        except Exception as exc:
+            log.warning("feed.consumer_failed", consumer=consumer.name, error=str(exc)[:200])
+        finally:
+            with suppress(Exception):
+                await kafka.stop()
+
+
+async def _turns(
+    kafka: Any, consumer: Consumer, topics: list[str], stop: asyncio.Event, chunk: int
+) -> None:
+    """Each topic in turn gets what was fetched for it (up to ``chunk`` records, one
+    transaction); when nothing is waiting, wait for the next fetch."""
+    while not stop.is_set():
+        moved = False
+        for topic in topics:
+            mine = [tp for tp in kafka.assignment() if tp.topic == topic]
+            if mine:
+                fetched = await kafka.getmany(*mine, timeout_ms=0, max_records=chunk)
+                moved = await _apply(kafka, consumer, fetched) or moved
+        if not moved:
+            fetched = await kafka.getmany(timeout_ms=FEED_IDLE_MS, max_records=chunk)
+            for topic in topics:  # what one wait brought, still a topic at a time
+                await _apply(
+                    kafka, consumer, {tp: r for tp, r in fetched.items() if tp.topic == topic}
+                )
+
+
+async def _apply(kafka: Any, consumer: Consumer, fetched: dict[Any, list[Any]]) -> bool:
+    """Apply one topic's fetched records in one transaction, then commit their offsets; on a
+    failure rewind to them (redelivered after a pause). Whether there were any."""
+    if not fetched:
+        return False
+    try:
+        await consumer.handle_batch([decode(r.value) for rs in fetched.values() for r in rs])
+    except Exception as exc:
+        log.error("kafka.consume_failed", consumer=consumer.name, error=str(exc))
+        for tp, records in fetched.items():
+            kafka.seek(tp, records[0].offset)
+        await asyncio.sleep(0.5)  # back off before the redelivery
+        return True
+    try:
+        await kafka.commit({tp: records[-1].offset + 1 for tp, records in fetched.items()})
+    except Exception as exc:  # a rebalance took the partitions: their next owner re-applies none
+        log.warning("feed.commit_failed", consumer=consumer.name, error=str(exc)[:200])
+    for records in fetched.values():
+        record_lag(consumer.name, kafka, records[-1])
+    return True

@@ -210,7 +210,10 @@ def decode(body: Any) -> Envelope:
 
 
 def subscribe(broker: KafkaBroker, consumer: Consumer, prefix: str = "uzdik") -> None:
-    """Feed ``consumer`` from its sources' topics, committing after each applied event."""
+    """Feed ``consumer`` from its sources' topics, committing after each applied batch, with
+    FastStream's batch subscriber: after an empty 50 ms poll it sleeps another 50 ms, and one
+    batch holds every topic's records. ``shared.follow.feed`` has neither wait nor queue (the
+    default); this one stays as the reference of bench/latency.py (UZDIK_KAFKA_CONSUMER)."""
     topics = [topic_for(source, prefix) for source in consumer.sources]
 
     @broker.subscriber(
@@ -231,14 +234,14 @@ def subscribe(broker: KafkaBroker, consumer: Consumer, prefix: str = "uzdik") ->
             log.error("kafka.consume_failed", consumer=consumer.name, error=str(exc))
             await asyncio.sleep(0.5)  # back off before the redelivery
             raise
-        _record_lag(consumer.name, message, records[-1])
+        record_lag(consumer.name, message.consumer, records[-1])
 
 
-def _record_lag(name: str, message: KafkaMessage, last: Any) -> None:
+def record_lag(name: str, kafka: Any, last: Any) -> None:
     """uzdik_consumer_lag: the partition's high watermark minus what was just applied."""
     try:
         tp = TopicPartition(last.topic, last.partition)
-        highwater = message.consumer.highwater(tp)  # type: ignore[attr-defined]
+        highwater = kafka.highwater(tp)
         if highwater is not None:
             CONSUMER_LAG.labels(name, last.topic).set(max(highwater - last.offset - 1, 0))
     except (AttributeError, AssertionError):  # a consumer without partition metadata yet

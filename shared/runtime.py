@@ -131,6 +131,7 @@ class ServiceRuntime:
 
     async def start_distributed(self, relay: bool = True, consume: bool = True) -> None:
         """Connect to Kafka, start the relay and the subscribers (after migrating)."""
+        from shared.follow import feed
         from shared.kafka import KafkaPublisher, ensure_topics, make_broker, subscribe
         from shared.relay import Relay, topic_for
 
@@ -152,7 +153,12 @@ class ServiceRuntime:
         self.broker = make_broker(bootstrap, client_id=f"uzdik-{self.spec.name}")
         if consume:
             for consumer in self.consumers:
-                subscribe(self.broker, consumer, self.settings.topic_prefix)
+                if self.settings.kafka_consumer == "faststream":
+                    subscribe(self.broker, consumer, prefix)
+                else:
+                    self._tasks.append(
+                        asyncio.create_task(feed(consumer, bootstrap, prefix, self._stop))
+                    )
         await self.broker.start()
         if relay:
             self.publisher = KafkaPublisher(

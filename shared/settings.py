@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Self
+from typing import Literal, Self
 from zoneinfo import ZoneInfo
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
@@ -90,6 +90,10 @@ class Settings(BaseSettings):
     relay_batch_size: int = 500
     relay_idle_seconds: float = 0.05
     consumer_poll_seconds: float = 0.05
+    # "feed": each consumer's topics take turns, the loop waits on the fetch itself (no fixed
+    # wait); "faststream": FastStream's batch subscriber, which sleeps 50 ms after an empty
+    # poll and applies every topic in one batch (bench/latency.py's reference)
+    kafka_consumer: Literal["feed", "faststream"] = "feed"
 
     # What marks production: UZDIK_ENV=production, a real identity provider (JWKS) or the dev
     # issuer disabled. Rehearsal settings (the simulated business clock) are refused there.

@@ -16,6 +16,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from shared.consumers import Consumer
 from shared.events import Envelope
+from shared.follow import feed
 from shared.kafka import KafkaPublisher, make_broker, subscribe
 from shared.migrations import upgrade
 from shared.relay import Relay, to_record, topic_for
@@ -155,8 +156,9 @@ async def test_a_consumer_handed_the_same_event_twice_applies_it_once(store: Eve
         assert await uow.docs.get("counts", "dup-1") == {"n": 1, "seen": [7]}
 
 
+@pytest.mark.parametrize("transport", ["feed", "faststream"])
 async def test_a_kafka_subscriber_applies_redelivered_events_once_and_commits_after(
-    store: EventStore, kafka_bootstrap: str, topic_prefix: str
+    store: EventStore, kafka_bootstrap: str, topic_prefix: str, transport: str
 ) -> None:
     topic = topic_for("kernel", topic_prefix)
     events = []
@@ -170,8 +172,13 @@ async def test_a_kafka_subscriber_applies_redelivered_events_once_and_commits_af
             await producer.send_and_wait(topic, record.value, key=record.key)
     finally:
         await producer.stop()
-    broker = make_broker(kafka_bootstrap)
-    subscribe(broker, counting_consumer(store), prefix=topic_prefix)
+    broker, stop = make_broker(kafka_bootstrap), asyncio.Event()
+    consumer = counting_consumer(store)
+    if transport == "faststream":
+        subscribe(broker, consumer, prefix=topic_prefix)
+        fed = None
+    else:
+        fed = asyncio.create_task(feed(consumer, kafka_bootstrap, topic_prefix, stop))
     await broker.start()
     try:
 
@@ -183,6 +190,9 @@ async def test_a_kafka_subscriber_applies_redelivered_events_once_and_commits_af
         await wait_for(done, timeout=60)
         await asyncio.sleep(1.5)  # the duplicates, if they were to be applied, would be now
     finally:
+        stop.set()
+        if fed is not None:
+            await fed
         await broker.stop()
     async with store.transaction() as uow:
         docs = {j: await uow.docs.get("counts", f"k-{j}") for j in (0, 1)}
