@@ -54,6 +54,7 @@ import httpx
 from bench.common import (
     README,
     ROOT,
+    Services,
     append_row,
     asyncpg_dsn,
     create_database,
@@ -654,6 +655,7 @@ async def settings_of(url: str) -> dict[str, str]:
 
 
 async def run(
+    services: Services,
     responses: int,
     connections: int,
     replicas: int,
@@ -661,7 +663,6 @@ async def run(
     write: bool = True,
     relay_process: bool = False,
 ) -> str:
-    services = ensure_services()
     wrk = ensure_wrk()
     admin = services.database_url
     name = f"uzdik_bench_survey_{os.getpid()}"
@@ -806,8 +807,10 @@ def main() -> None:
     )
     args = parser.parse_args()
     responses = args.responses - args.responses % THREADS
+    services = ensure_services()  # prints the server's settings; refuses a non-durable one
     line = asyncio.run(
         run(
+            services,
             responses,
             args.connections,
             args.replicas,
