@@ -3,14 +3,17 @@
 At-least-once: the published mark moves only past events Kafka acknowledged, in position order,
 so a broker outage loses nothing and a retry re-sends from the first unacknowledged event.
 Only one relay per service is active: PostgreSQL advisory lock (a process lock on SQLite).
+It wakes when its own process commits events (``EventStore.events_committed``) or, on
+PostgreSQL, when another process does (``LISTEN uzdik_appended``, migration 0009); its poll
+stays as the safety net.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
-from contextlib import AbstractAsyncContextManager, suppress
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
@@ -25,6 +28,7 @@ from shared.store.canonical import canonical_json, json_string
 from shared.store.eventstore import EventStore
 
 log = get_logger("uzdik.relay")
+APPENDED = "uzdik_appended"  # the channel a commit that appended events notifies (0009)
 
 
 def topic_for(service: str, prefix: str = "uzdik") -> str:
@@ -168,7 +172,11 @@ class Relay:
 
     async def run(self, stop: asyncio.Event) -> None:
         async with single_active(self.store, f"relay.{self.topic}", stop):
-            await self._loop(stop)
+            if not self.wake:
+                await self._loop(stop)
+                return
+            async with woken_by_others(self.store):
+                await self._loop(stop)
 
     async def _loop(self, stop: asyncio.Event) -> None:
         delay = 0.2
@@ -204,6 +212,38 @@ class Relay:
         if mark is not None and mark != stored:  # stopping: what was published is marked
             with suppress(Exception):
                 await self._mark(mark)
+
+
+@asynccontextmanager
+async def woken_by_others(store: EventStore) -> AsyncIterator[None]:
+    """While inside, a commit of another process that appended events to ``store`` sets its
+    ``events_committed`` as a commit of this one does (PostgreSQL: LISTEN on a connection of
+    its own, closed on exit). Elsewhere, or if listening fails, the relay's poll finds them."""
+    if store.engine.dialect.name != "postgresql":
+        yield
+        return
+
+    def heard(*_: object) -> None:
+        store.events_committed.set()
+
+    conn: AsyncConnection | None = None
+    try:
+        conn = await store.engine.connect()
+        driver: Any = (await conn.get_raw_connection()).driver_connection
+        await driver.add_listener(APPENDED, heard)
+    except Exception as exc:  # the database is away: the loop's own retries deal with it
+        log.warning("relay.listen_failed", error=str(exc)[:200])
+        driver = None
+    try:
+        yield
+    finally:
+        if conn is not None:
+            if driver is not None:
+                with suppress(Exception):
+                    await driver.remove_listener(APPENDED, heard)
+            with suppress(Exception):
+                await conn.invalidate()  # a listening session is not handed back to the pool
+            await conn.close()
 
 
 async def _appended_or_stop(store: EventStore, stop: asyncio.Event, seconds: float) -> None:

@@ -1,0 +1,76 @@
+"""The relay wakes for events another process appended (PostgreSQL NOTIFY), not at its poll."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer
+
+from shared.kafka import KafkaPublisher
+from shared.migrations import upgrade
+from shared.relay import Record, Relay, topic_for
+from shared.store.eventstore import open_store
+from tests.kernel_events import ACTOR, Noted
+
+POLL_SECONDS = 30.0  # the relay's poll: far longer than the test waits
+
+
+class Acked:
+    """Kafka's publisher, noting when each event was acknowledged."""
+
+    def __init__(self, inner: KafkaPublisher) -> None:
+        self.inner = inner
+        self.at: dict[str, float] = {}
+        self.published = asyncio.Event()
+
+    async def publish(self, topic: str, records: Sequence[Record]) -> int:
+        acked = await self.inner.publish(topic, records)
+        for record in records[:acked]:
+            self.at[record.headers["event_id"]] = time.monotonic()
+        if acked:
+            self.published.set()
+        return acked
+
+
+async def test_an_event_another_process_appends_is_on_kafka_without_waiting_for_the_poll(
+    pg_url: str, kafka_bootstrap: str, topic_prefix: str
+) -> None:
+    relaying = open_store("kernel", pg_url)  # the relay's process
+    other = open_store("kernel", pg_url)  # another process of the service: its own commits
+    await upgrade(relaying.engine)
+    topic = topic_for("kernel", topic_prefix)
+    publisher = Acked(KafkaPublisher(kafka_bootstrap))
+    relay = Relay(relaying, publisher, topic=topic, idle_seconds=POLL_SECONDS)
+    stop = asyncio.Event()
+    running = asyncio.create_task(relay.run(stop))
+    try:
+        await asyncio.sleep(2.0)  # active, listening, and past its first (empty) read
+        [envelope] = await other.append("note-1", 0, [Noted(text="from elsewhere")], ACTOR)
+        committed = time.monotonic()
+        await asyncio.wait_for(publisher.published.wait(), timeout=10.0)
+        assert publisher.at[str(envelope.event_id)] - committed < 5.0
+    finally:
+        stop.set()
+        await running
+        await publisher.inner.close()
+        await relaying.close()
+        await other.close()
+    assert [r["payload"]["text"] for r in await on_topic(kafka_bootstrap, topic)] == [
+        "from elsewhere"
+    ]
+
+
+async def on_topic(bootstrap: str, topic: str) -> list[dict[str, Any]]:
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    try:
+        batch = await consumer.getmany(timeout_ms=5000)
+        return [json.loads(r.value) for records in batch.values() for r in records]
+    finally:
+        await consumer.stop()
