@@ -31,6 +31,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import resource
 import shlex
 import shutil
@@ -39,14 +40,15 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
@@ -73,6 +75,7 @@ DEFAULT_RESPONSES = 30_000
 DEFAULT_CONNECTIONS = 64
 WARMUP = 3_000
 THREADS = 2
+CLOCK = os.sysconf("SC_CLK_TCK")  # /proc/<pid>/stat times are in these
 MARKER = "survey-results"
 # the edition's per-survey bucket (600/min) is for one rural district; the bench drives a whole
 # region's worth into one survey, so the bench raises it (per-IP limits stay the edition's)
@@ -337,33 +340,54 @@ class Service:
         return survey_id
 
 
-def cpu_seconds(match: Callable[[str], bool]) -> float:
-    """CPU time (user + system) of the processes whose command line ``match`` accepts."""
-    total = 0.0
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except (OSError, UnicodeDecodeError):
-            continue
-        if match(cmdline):
-            total += cpu_seconds_of(int(pid))
-    return total
+def listener(port: int) -> int | None:
+    """The process listening on ``port`` of this machine (``ss``), or None."""
+    out = subprocess.run(
+        ["ss", "-ltnpH", f"sport = :{port}"], capture_output=True, text=True, check=False
+    ).stdout
+    found = re.search(r"pid=(\d+)", out)
+    return int(found[1]) if found else None
+
+
+def _stat(pid: int) -> list[str]:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return []
 
 
 def cpu_seconds_of(pid: int) -> float:
     """CPU time (user + system) of one process; 0 when it is gone."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
+    fields = _stat(pid)
+    return (int(fields[11]) + int(fields[12])) / CLOCK if fields else 0.0
+
+
+def server_cpu_seconds(port: int | None) -> float:
+    """CPU time of the server listening on ``port`` and its processes: the server's own, its
+    live children's, and its exited children's (a PostgreSQL backend that ended). Only that
+    server: other clusters and brokers of the machine (the tests', a CI run's) are not in it."""
+    if port is None or (pid := listener(port)) is None:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    fields = _stat(pid)
+    if not fields:
+        return 0.0
+    total = sum(int(f) for f in fields[11:15]) / CLOCK  # utime, stime, cutime, cstime
+    for child in filter(str.isdigit, os.listdir("/proc")):
+        found = _stat(int(child))
+        if found and int(found[1]) == pid:
+            total += (int(found[11]) + int(found[12])) / CLOCK
+    return total
 
 
-def cpu_by_role(service: Service) -> dict[str, float]:
+def port_of(url: str) -> int | None:
+    return urlsplit(url.replace("+asyncpg", "")).port
+
+
+def cpu_by_role(service: Service, database_url: str, bootstrap: str) -> dict[str, float]:
     return {
         "service": sum(cpu_seconds_of(p.pid) for p in service.processes),
-        "postgres": cpu_seconds(lambda c: c.startswith("postgres")),
-        "kafka": cpu_seconds(lambda c: "kafka" in c and "java" in c),
+        "postgres": server_cpu_seconds(port_of(database_url)),
+        "kafka": server_cpu_seconds(port_of(f"kafka://{bootstrap.split(',')[0]}")),
     }
 
 
@@ -560,6 +584,62 @@ def compare(
     return lost, duplicated
 
 
+# --- where PostgreSQL's backends wait -------------------------------------------------------
+
+
+class WaitSampler:
+    """Samples, every ``every`` seconds from a thread of its own, what the backends of database
+    ``name`` are doing (``pg_stat_activity``: waiting for the WAL flush, for a lock, on the CPU,
+    or idle waiting for their client), and counts the cluster's WAL flushes
+    (``pg_stat_wal.wal_sync``, every database of the cluster) over the same time."""
+
+    QUERY = (
+        "SELECT CASE WHEN state = 'active' THEN coalesce(wait_event_type || ':' || wait_event, "
+        "'CPU') ELSE 'idle' END, count(*) FROM pg_stat_activity "
+        "WHERE datname = $1 AND pid <> pg_backend_pid() GROUP BY 1"
+    )
+
+    def __init__(self, url: str, name: str, every: float = 0.01) -> None:
+        self.url, self.name, self.every = url, name, every
+        self.counts: Counter[str] = Counter()
+        self.samples = 0
+        self.flushes = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True)
+
+    def __enter__(self) -> WaitSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    async def _run(self) -> None:
+        conn = await asyncpg.connect(asyncpg_dsn(self.url))
+        try:
+            wal = "SELECT wal_sync FROM pg_stat_wal"
+            first = int(await conn.fetchval(wal))
+            while not self._stop.is_set():
+                for state, n in await conn.fetch(self.QUERY, self.name):
+                    self.counts[state] += n
+                self.samples += 1
+                await asyncio.sleep(self.every)
+            self.flushes = int(await conn.fetchval(wal)) - first
+        finally:
+            await conn.close()
+
+    def summary(self, rows: int) -> str:
+        per = max(1, self.samples)
+        busy = sorted((k for k in self.counts if k != "idle"), key=lambda k: -self.counts[k])
+        return (
+            f"backends of {self.name} ({num(self.samples)} samples): "
+            + ", ".join(f"{k} {self.counts[k] / per:.1f}" for k in [*busy, "idle"])
+            + f" on average; WAL flushes of the cluster {num(self.flushes)}"
+            + f" ({rows / max(1, self.flushes):.1f} rows per flush)"
+        )
+
+
 # --- the reference --------------------------------------------------------------------------
 
 
@@ -624,11 +704,13 @@ async def reference(admin_url: str, rows: list[asyncpg.Record], connections: int
                         await conn.execute(insert_event, *event)
                         await conn.execute(insert_answered, answered)
 
-        cpu = cpu_seconds(lambda c: c.startswith("postgres")), time.process_time()
+        cpu = server_cpu_seconds(port_of(admin_url)), time.process_time()
         started = time.perf_counter()
-        await asyncio.gather(*(writer() for _ in range(connections)))
+        with WaitSampler(admin_url, name) as waits:
+            await asyncio.gather(*(writer() for _ in range(connections)))
         seconds = time.perf_counter() - started
-        server = cpu_seconds(lambda c: c.startswith("postgres")) - cpu[0]
+        say("reference: " + waits.summary(len(work)))
+        server = server_cpu_seconds(port_of(admin_url)) - cpu[0]
         client = time.process_time() - cpu[1]
         say(
             f"reference CPU per row: client {client * 1e6 / len(work):.0f} µs, postgres"
@@ -695,9 +777,11 @@ async def run(
             f"load: {num(responses)} responses, {connections} connections, {THREADS} wrk threads"
             f" (load average {load_average:.1f})"
         )
-        before, batches_before = cpu_by_role(service), batch_metrics(service)
-        load = drive(wrk, service, survey_id, responses, connections, 0, work)
-        after, batches_after = cpu_by_role(service), batch_metrics(service)
+        roles = (service, admin, services.bootstrap)
+        before, batches_before = cpu_by_role(*roles), batch_metrics(service)
+        with WaitSampler(admin, name) as waits:
+            load = drive(wrk, service, survey_id, responses, connections, 0, work)
+        after, batches_after = cpu_by_role(*roles), batch_metrics(service)
         rate = len(load.ok_ids) / load.seconds
         say(
             f"load: {num(len(load.ok_ids))} × 201 in {load.seconds:.2f} s = {num(rate)}/s; "
@@ -711,6 +795,7 @@ async def run(
             + f" ({(sum(after.values()) - sum(before.values())) / load.seconds:.2f} cores)"
             + f"; load generator (wrk) {load.cpu_seconds * 1e6 / max(1, load.answered):.0f} µs"
         )
+        say("load: " + waits.summary(len(load.ok_ids)))
         batches = {k: batches_after[k] - batches_before.get(k, 0.0) for k in batches_after}
         if count := batches.get("uzdik_survey_batch_size_count"):
             say(
