@@ -44,10 +44,10 @@ def expected(
     the region's nominees at the interview, the region's candidates before."""
     if stage == "stage2":
         return {cid for cid, d in candidates if d.get("finalist")}
-    wanted = [cid for cid, d in candidates if d.get("region") == region]
+    wanted = {cid for cid, d in candidates if d.get("region") == region}
     if stage == "stage1_interview":
-        return {cid for cid in wanted if dict(candidates)[cid].get("nominated")}
-    return set(wanted)
+        return {cid for cid, d in candidates if cid in wanted and d.get("nominated")}
+    return wanted
 
 
 async def assessed(

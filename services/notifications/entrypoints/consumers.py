@@ -34,6 +34,7 @@ from services.notifications.adapters.known import (
 from services.notifications.domain import reminders
 from services.notifications.domain.commands import QueueNotification, QueueWebhooks
 from services.notifications.domain.edition_figures import NotificationRules
+from services.notifications.domain.messages import notification_id
 from shared.consumers import Consumer
 from shared.events import SYSTEM, Envelope
 from shared.handlers import Cause
@@ -332,16 +333,24 @@ async def _closable(
     commission = await uow.docs.get(COMMISSIONS, commission_id)
     if commission is None or stage not in commission.get("open", []):
         return
-    expected = known.expected(stage, commission.get("region"), await uow.docs.list(CANDIDATES))
-    if not expected:
-        return
-    for member in present or commission["members"]:
-        done = await uow.docs.get(SHEETS, f"{commission_id}|{stage}|{member}") or {}
-        if expected - set(done.get("candidates", [])):
-            return
     why = f"closable|{commission_id}|{stage}"
-    params = {"commission_id": commission_id, "stage": stage}
     secretary = f"person:{commission['secretary']}"
+    told = notification_id(why, secretary, "stage_closable", "email")
+    if await uow.stream_version(handlers.stream_of(told)) > 0:
+        return  # told already (queue would do nothing): every later sheet is left at that
+    # the candidates every member present has given a sheet for, before the candidates are
+    # read (all of the edition's): while one of them has none, the stage cannot be closable
+    done: set[str] | None = None
+    for member in present or commission["members"]:
+        sheets = await uow.docs.get(SHEETS, f"{commission_id}|{stage}|{member}") or {}
+        given = set(sheets.get("candidates", []))
+        done = given if done is None else done & given
+        if not done:
+            return
+    expected = known.expected(stage, commission.get("region"), await uow.docs.list(CANDIDATES))
+    if not expected or (done is not None and expected - done):
+        return
+    params = {"commission_id": commission_id, "stage": stage}
     await tell(uow, rules, of(envelope), why, secretary, "secretary", "stage_closable", params)
 
 
