@@ -1,12 +1,14 @@
 """``uzdik verify-protocol FILE.pdf``: a protocol proves itself from the file alone.
 
 A signed protocol's PDF (PDF/A-3b) carries ``protocol.json`` — the canonical document the chair
-and the secretary signed —, ``signatures.json`` and ``rendering.json`` (its language, number
-and the register's names). Offline, without any service, this checks in order and names the
-first thing that does not hold: the attachments are there; the document is canonical and its
-SHA-256 is the signed digest; both signatures (chair, secretary) verify over that digest with
-their keys (and, with ``--keys``, are the keys the edition registered for those people); the
-visible text of every page is the rendering of that document.
+and the secretary signed, with (``uzdik/protocol/v2``) the number and every name its text
+states —, ``signatures.json`` and ``rendering.json`` (its language; for a v1 document, also its
+number and the register's names, which were not signed). Offline, without any service, this
+checks in order and names the first thing that does not hold: the attachments are there; the
+document is canonical and its SHA-256 is the signed digest; both signatures (chair, secretary)
+verify over that digest with their keys (and, with ``--keys``, are the keys the edition
+registered for those people); the visible text of every page is the rendering of that
+document — so a name altered in the text is caught, whatever ``rendering.json`` says.
 """
 
 from __future__ import annotations
@@ -97,12 +99,14 @@ def verify(pdf: bytes, keys: dict[str, str] | None = None) -> Verdict:
     if difference:
         return Verdict(False, f"the visible text is not the signed document's: {difference}")
     sitting = document["sitting"]["sitting_id"]
-    names = {s["role"]: _name(s["person_id"], rendering) for s in sealed["signatures"]}
+    people = signed.people(document, rendering)
+    names = {s["role"]: _name(s["person_id"], people) for s in sealed["signatures"]}
+    caveat = "" if document.get("names") is not None else f" ({signed.UNSIGNED})"
     return Verdict(
         True,
         f"the protocol of sitting {sitting} is the document signed on {sealed['signed_at']} by "
         f"the chair {names['chair']} and the secretary {names['secretary']} (SHA-256 "
-        f"{digest}); its {len(shown)} pages show that document",
+        f"{digest}); its {len(shown)} pages show that document{caveat}",
     )
 
 
@@ -124,8 +128,7 @@ def _signatures(
     return None
 
 
-def _name(person_id: str, rendering: dict[str, Any]) -> str:
-    commission = rendering.get("commission") or {}
+def _name(person_id: str, commission: dict[str, Any]) -> str:
     people = [*(commission.get("members") or []), commission.get("secretary") or {}]
     found = next((p.get("name") for p in people if p.get("person_id") == person_id), None)
     return f"{found} ({person_id})" if found else person_id

@@ -107,7 +107,9 @@ class DossierCandidate(_Value):
 class DossierProtocol(BaseModel):
     """The signed regional protocol that selected the finalist, as its parts: rebuild the
     canonical document (format ``uzdik/protocol/v1``: the commission, the SittingOpened
-    payload, every record as written) and its SHA-256 is ``digest``."""
+    payload, every record as written; ``uzdik/protocol/v2``: and the ``names`` the dossier's
+    ``seal`` keeps — the number and the names the protocol states) and its SHA-256 is
+    ``digest``."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 

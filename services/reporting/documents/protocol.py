@@ -31,14 +31,18 @@ def _candidate(candidates: dict[str, Doc], cid: str) -> str:
     return str(candidates.get(cid, {}).get("name") or cid[:8])
 
 
-def place_name(kato: str | None, lang: str, code: bool = False) -> str:
-    """A region or a district by its name in ``lang`` (its KATO code beside when ``code``)."""
+def place_name(kato: str | None, lang: str, code: bool = False, places: Doc | None = None) -> str:
+    """A region or a district by its name in ``lang`` (its KATO code beside when ``code``):
+    as ``places`` names it (a signed protocol's register), else as the KATO classifier does."""
     if not kato:
         return ""
-    unit = load_territory().find(str(kato))
-    if unit is None:
-        return str(kato)
-    name = unit.name_kk if lang == "kk" else unit.name_ru
+    if places and kato in places:
+        name = str(places[kato].get(lang) or kato)
+    else:
+        unit = load_territory().find(str(kato))
+        if unit is None:
+            return str(kato)
+        name = unit.name_kk if lang == "kk" else unit.name_ru
     return f"{name} ({kato})" if code else name
 
 
@@ -79,7 +83,8 @@ def view(
         for m in commission.get("members", [])
     ]
     level = commission.get("level", "regional")
-    region = place_name(commission.get("region"), lang)
+    places = commission.get("places")
+    region = place_name(commission.get("region"), lang, places=places)
     title = labels[level] + (f" — {region}" if region else "")
     signed = protocol.get("signatures") or {}
     roles = {"chair": labels["chair"], "secretary": labels["secretary"]}
@@ -106,7 +111,9 @@ def view(
         "chair": people.get(commission.get("chair_id", ""), ""),
         "annex": annex(protocol, commission, candidates, labels, lang),
         "summary": _summary(protocol, commission, candidates, labels, lang),
-        "rankings": [_ranking(r, candidates, labels, lang) for r in protocol.get("rankings", [])],
+        "rankings": [
+            _ranking(r, candidates, labels, lang, places) for r in protocol.get("rankings", [])
+        ],
         "casting_votes": [
             _casting(c, people, candidates, labels) for c in protocol.get("casting_votes", [])
         ],
@@ -174,7 +181,9 @@ def _summary_table(
     }
 
 
-def _ranking(r: Doc, candidates: dict[str, Doc], labels: dict[str, str], lang: str) -> Doc:
+def _ranking(
+    r: Doc, candidates: dict[str, Doc], labels: dict[str, str], lang: str, places: Doc | None
+) -> Doc:
     selected = set(r.get("selected") or [])
     components, cells = ranking.table(r.get("entries", []), labels, lang)
     entries = [
@@ -197,7 +206,7 @@ def _ranking(r: Doc, candidates: dict[str, Doc], labels: dict[str, str], lang: s
     ]
     return {
         "scope": r.get("scope"),
-        "scope_name": place_name(r.get("scope"), lang, code=True),
+        "scope_name": place_name(r.get("scope"), lang, code=True, places=places),
         "components": components,
         "entries": entries,
         "steps": steps,

@@ -3,11 +3,15 @@
 Scoring signs the sha256 of a sitting's canonical protocol: the format, the commission (its
 id, edition, level and region), the ``SittingOpened`` payload and every event that names the
 sitting, in log order, each as written (the oldest version that says all it says:
-``EventRegistry.as_written``), as JSON with sorted keys and no spaces. Reporting keeps the same
-facts per sitting (``projections.protocols``) and rebuilds the document with scoring's registry
-(handed to it by the composition root, as for upcasting): a protocol is published only when
-the rebuilt document's digest is the one signed, so what is shown and printed is what was
-signed.
+``EventRegistry.as_written``), and — format ``uzdik/protocol/v2`` — its ``names``: the number,
+the region's and districts' names, the commission's people and the candidates it names, by
+name, as the ``ProtocolSigned`` keeps it; as JSON with sorted keys and no spaces. Reporting
+keeps the same facts per sitting (``projections.protocols``) and rebuilds the document with
+scoring's registry (handed to it by the composition root, as for upcasting): a protocol is
+published only when the rebuilt document's digest is the one signed, and a v2 one is rendered
+from that document alone — every number and name printed is one the chair and the secretary
+signed. A v1 protocol (signed before names were) is rendered with the register's names, and
+its PDF says so in ``rendering.json``.
 """
 
 from __future__ import annotations
@@ -22,7 +26,8 @@ from shared.errors import Conflict
 from shared.events import EventRegistry
 from shared.store.canonical import canonical_json
 
-FORMAT = "uzdik/protocol/v1"
+FORMAT = "uzdik/protocol/v2"
+FORMAT_V1 = "uzdik/protocol/v1"
 COMMISSION_KEYS = ("commission_id", "edition_id", "level", "region")
 Doc = dict[str, Any]
 
@@ -37,12 +42,16 @@ def document(protocol: Doc, commission: Doc, registry: EventRegistry) -> Doc:
         records.append(
             {"event_type": r["event_type"], "schema_version": version, "payload": payload}
         )
-    return {
-        "format": FORMAT,
+    names = (protocol.get("signatures") or {}).get("names")
+    doc = {
+        "format": FORMAT_V1 if names is None else FORMAT,
         "commission": {k: commission.get(k) for k in COMMISSION_KEYS},
         "sitting": sitting,
         "records": records,
     }
+    if names is not None:
+        doc["names"] = names
+    return doc
 
 
 def canonical(doc: Doc) -> bytes:
@@ -116,6 +125,10 @@ def _versioned(payload: Doc, version: int) -> Doc:
 
 
 RENDER_KEYS = ("level", "region", "chair_id", "secretary", "members", "sittings")
+UNSIGNED = (
+    "a uzdik/protocol/v1 document: the facts were signed, the number and the names shown "
+    "beside them are the register's, not signed"
+)
 
 
 def rendering_inputs(
@@ -126,14 +139,18 @@ def rendering_inputs(
     number: int | None,
     named: dict[str, Doc] | None = None,
 ) -> Doc:
-    """What a signed protocol is rendered with besides the document: the language, its number,
-    the names of the commission's people and of the candidates it names (not signed: the
-    register's, shown beside the ids the document holds; ``named``: already picked)."""
+    """What a signed protocol is rendered with besides the document: a v2 document, only the
+    language (its number and names are signed in it); a v1 one, also its number and the
+    register's names of the commission's people and of the candidates it names (not signed:
+    shown beside the ids the document holds; ``named``: already picked)."""
+    if document.get("names") is not None:
+        return {"lang": lang}
     return {
         "lang": lang,
         "number": number,
         "commission": {k: commission.get(k) for k in RENDER_KEYS},
         "candidates": named_candidates(document, candidates) if named is None else named,
+        "unsigned": UNSIGNED,
     }
 
 
@@ -166,15 +183,21 @@ def render_signed(document: Doc, signatures: Doc, rendering: Doc, registry: Even
 def render_folded(shown: Doc, document: Doc, rendering: Doc) -> str:
     """:func:`render_signed` from the document already folded (the fold does not depend on
     the language: one for both)."""
-    commission = {**rendering["commission"], **document["commission"]}
-    return render_html(
-        shown,
-        commission,
-        rendering["candidates"],
-        rendering["lang"],
-        rendering["number"],
-        verified=True,
-    )
+    names = document.get("names")
+    if names is None:  # v1: the names and the number are the register's (rendering.json)
+        commission = {**rendering["commission"], **document["commission"]}
+        candidates, number = rendering["candidates"], rendering["number"]
+    else:
+        people = {k: names[k] for k in ("chair_id", "members", "secretary", "places")}
+        commission = {**document["commission"], **people}
+        candidates, number = names["candidates"], names["number"]
+    return render_html(shown, commission, candidates, rendering["lang"], number, verified=True)
+
+
+def people(document: Doc, rendering: Doc) -> Doc:
+    """The commission's people a signed protocol names: its register's (v2), or those its
+    rendering was given (v1)."""
+    return document.get("names") or rendering.get("commission") or {}
 
 
 def attachments(document: Doc, signatures: Doc, rendering: Doc) -> dict[str, bytes]:

@@ -133,6 +133,8 @@ def signed(event: Doc) -> list[Target]:
                 "digest": p["digest"],
                 "signed_at": p["signed_at"],
                 "signatures": p["signatures"],
+                "format": p.get("format") or "uzdik/protocol/v1",
+                "names": p.get("names"),
             },
         }
 

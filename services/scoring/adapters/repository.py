@@ -23,7 +23,12 @@ import sqlalchemy as sa
 from services.scoring.adapters import lookups
 from services.scoring.adapters.lookups import CommissionRef
 from services.scoring.domain import Scoring, ScoringRules, evolve, initial
-from services.scoring.events import FinalistAdmitted, FinalistSelected, registry
+from services.scoring.events import (
+    CandidateRegistered,
+    FinalistAdmitted,
+    FinalistSelected,
+    registry,
+)
 from shared.errors import Conflict, NotFound
 from shared.events import Envelope, Event
 from shared.handlers import Cause, append
@@ -171,11 +176,37 @@ class Repository:
         )
         state, merged = loaded.state, loaded.merged
         for row in result:
-            event = finalist_of(registry.load(row_to_envelope(uow.store.service, row)))
+            found = registry.load(row_to_envelope(uow.store.service, row))
+            event = finalist_of(found)
             if event.edition_id == loaded.ref.edition_id:
                 state = evolve(state, event)
+                name = await _finalist_name(uow, found)
+                if name is not None:
+                    names = {**state.finalist_names, event.candidate_id: name}
+                    state = replace(state, finalist_names=names)
             merged = row.global_position
         return replace(loaded, state=state, merged=merged)
+
+
+async def _finalist_name(uow: UnitOfWork, event: Event) -> str | None:
+    """A finalist's name, for the protocols the republic signs: as admitted from a region's
+    deployment, or as registered with its regional commission in this one."""
+    if isinstance(event, FinalistAdmitted):
+        return event.name
+    assert isinstance(event, FinalistSelected)
+    ev = schema.events
+    result = await uow.conn.execute(
+        sa.select(ev)
+        .where(ev.c.stream_id == stream_of(event.commission_id))
+        .where(ev.c.event_type == CandidateRegistered.event_type)
+        .order_by(ev.c.stream_version)
+    )
+    for row in result:
+        registered = registry.load(row_to_envelope(uow.store.service, row))
+        if isinstance(registered, CandidateRegistered):
+            if registered.candidate_id == event.candidate_id:
+                return registered.name
+    return None
 
 
 MERGED = (FinalistSelected.event_type, FinalistAdmitted.event_type)

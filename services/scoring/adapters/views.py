@@ -316,7 +316,7 @@ def protocol_view(state: Scoring, sitting_id: str, pending: list[str]) -> Protoc
     return ProtocolView(
         sitting_id=sitting_id,
         commission_id=sitting.opened.commission_id,
-        format=protocol.FORMAT,
+        format=doc["format"],
         document=doc,
         canonical=protocol.canonical(doc).decode("utf-8"),
         digest=protocol.digest(doc),

@@ -120,7 +120,7 @@ def _problems(
         )
     try:
         protocol = dossier["protocol"]
-        doc = rebuilt(protocol)
+        doc = rebuilt(protocol, (dossier.get("seal") or {}).get("payload"))
     except (KeyError, TypeError, ValueError, UnknownEvent) as error:
         problem("dossier_malformed", f"the protocol cannot be rebuilt: {error!s}"[:400])
         return problems, None
@@ -161,8 +161,9 @@ def _problems(
     return problems, finalist
 
 
-def rebuilt(protocol: Doc) -> dict[str, Any]:
-    """The canonical protocol from the dossier's parts, every record as written."""
+def rebuilt(protocol: Doc, sealed: Doc | None = None) -> dict[str, Any]:
+    """The canonical protocol from the dossier's parts, every record as written; a v2 one
+    with the register its sealing ``ProtocolSigned`` (``sealed``: the seal's payload) keeps."""
     opened = protocol["opened_event"]
     _, sitting = registry.as_written(
         "SittingOpened", int(opened["schema_version"]), dict(opened["payload"])
@@ -175,7 +176,8 @@ def rebuilt(protocol: Doc) -> dict[str, Any]:
         records.append(
             {"event_type": r["event_type"], "schema_version": version, "payload": payload}
         )
-    return assemble(protocol["commission"], sitting, records)
+    names = (sealed or {}).get("names")
+    return assemble(protocol["commission"], sitting, records, names)
 
 
 def _signature_problems(protocol: Doc, signed: str, trust: RegionTrusted | None) -> list[Problem]:

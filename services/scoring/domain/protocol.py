@@ -2,7 +2,9 @@
 
 The protocol is a pure function of the log: the commission, the SittingOpened, and every event
 recorded at the sitting in log order (attendance and quorum, each member's sheets and
-corrections, rankings with their tie-break steps, casting votes, decisions). Its canonical form
+corrections, rankings with their tie-break steps, casting votes, decisions), and its register
+(:mod:`register`: the number, the region and the people and candidates it names, by name — so
+that every name printed is a name signed). Its canonical form
 is JSON with sorted keys, no whitespace, UTF-8; the digest is the sha256 of those bytes. The
 chair and the secretary sign the digest with Ed25519; once signed, the sitting is sealed.
 """
@@ -18,6 +20,7 @@ from typing import Any
 from services.scoring.domain.commands import SignProtocol
 from services.scoring.domain.commission import require_commission
 from services.scoring.domain.refusals import refuse
+from services.scoring.domain.register import register
 from services.scoring.domain.signatures import verify_digest
 from services.scoring.domain.sitting import require_sitting
 from services.scoring.domain.state import Scoring
@@ -25,11 +28,16 @@ from services.scoring.events import ProtocolSigned, Role, Signature, as_written
 from shared.errors import Conflict, ErrorItem, Forbidden
 from shared.events import Event
 
-FORMAT = "uzdik/protocol/v1"
+FORMAT = "uzdik/protocol/v2"
+FORMAT_V1 = "uzdik/protocol/v1"
+"""v1: the facts only (the commission's id, edition, level and region, the SittingOpened, the
+records); v2 adds ``names`` (:mod:`register`): the number and the names it states."""
 
 
 def document(state: Scoring, sitting_id: str) -> dict[str, Any]:
-    """The protocol of a sitting as a JSON-ready document."""
+    """The protocol of a sitting as a JSON-ready document: a signed one as it was signed (its
+    names as the ``ProtocolSigned`` keeps them; a v1 one without), one not signed yet with
+    the register as it stands."""
     commission = require_commission(state)
     sitting = require_sitting(state, sitting_id)
     head = {
@@ -38,21 +46,33 @@ def document(state: Scoring, sitting_id: str) -> dict[str, Any]:
         "level": commission.level,
         "region": commission.region,
     }
-    return assemble(head, as_written(sitting.opened)[1], [_record(e) for e in sitting.records])
+    records = [_record(e) for e in sitting.records]
+    if sitting.signed is not None:
+        names = sitting.signed.names
+    else:
+        names = register(state, sitting_id, records)
+    return assemble(head, as_written(sitting.opened)[1], records, names)
 
 
 def assemble(
-    commission: Mapping[str, Any], sitting: Mapping[str, Any], records: list[dict[str, Any]]
+    commission: Mapping[str, Any],
+    sitting: Mapping[str, Any],
+    records: list[dict[str, Any]],
+    names: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The canonical protocol from its parts: the commission's id, edition, level and region,
-    the SittingOpened payload and the records, each as written."""
+    the SittingOpened payload and the records, each as written, and (v2) its register; without
+    a register, the v1 document."""
     keys = ("commission_id", "edition_id", "level", "region")
-    return {
-        "format": FORMAT,
+    doc: dict[str, Any] = {
+        "format": FORMAT_V1 if names is None else FORMAT,
         "commission": {k: commission.get(k) for k in keys},
         "sitting": dict(sitting),
         "records": records,
     }
+    if names is not None:
+        doc["names"] = dict(names)
+    return doc
 
 
 def _record(event: Event) -> dict[str, Any]:
@@ -87,7 +107,8 @@ def sign_protocol(state: Scoring, cmd: SignProtocol) -> list[Event]:
         "secretary": commission.secretary.person_id,
     }
     _ensure_signers(cmd.signatures, signers)
-    wanted = digest(document(state, cmd.sitting_id))
+    doc = document(state, cmd.sitting_id)
+    wanted = digest(doc)
     if forged := [
         s for s in cmd.signatures if not verify_digest(s.public_key, wanted, s.signature)
     ]:
@@ -104,6 +125,8 @@ def sign_protocol(state: Scoring, cmd: SignProtocol) -> list[Event]:
             digest=wanted,
             signatures=cmd.signatures,
             signed_at=cmd.at,
+            format=doc["format"],
+            names=doc.get("names"),
         )
     ]
 
@@ -155,8 +178,17 @@ class Verification:
 
 
 def verify(doc: Mapping[str, Any], signed: ProtocolSigned) -> Verification:
-    """Recompute the digest of ``doc`` and check it and every signature against ``signed``."""
+    """Recompute the digest of ``doc`` and check it and every signature against ``signed``.
+
+    A v2 ``doc`` rebuilt from a log that knows less than scoring did at the signing (an
+    auditor's replay of one commission's stream does not hold the republic's finalists'
+    registrations) is checked with the names the ``ProtocolSigned`` keeps, and every name the
+    log does state must be the one signed (``names_differ:<part>``)."""
     problems: list[str] = []
+    stated = doc.get("names")
+    if signed.names is not None and stated is not None and stated != signed.names:
+        problems.extend(f"names_differ:{part}" for part in _differences(stated, signed.names))
+        doc = {**doc, "names": signed.names}
     if digest(doc) != signed.digest:
         problems.append("digest_mismatch")
     for s in signed.signatures:
@@ -166,3 +198,20 @@ def verify(doc: Mapping[str, Any], signed: ProtocolSigned) -> Verification:
         if role not in {s.role for s in signed.signatures}:
             problems.append(f"signature_missing:{role}")
     return Verification(problems=tuple(problems))
+
+
+def _differences(stated: Mapping[str, Any], signed: Mapping[str, Any]) -> list[str]:
+    """The parts of the names where the log states something other than what was signed (a
+    candidate the log does not name is not a difference)."""
+    parts = [
+        k
+        for k in sorted({*stated, *signed})
+        if k != "candidates" and stated.get(k) != signed.get(k)
+    ]
+    named = signed.get("candidates") or {}
+    parts += [
+        f"candidate {cid}"
+        for cid, c in sorted((stated.get("candidates") or {}).items())
+        if named.get(cid) != c
+    ]
+    return parts

@@ -129,6 +129,9 @@ class Scoring:
     decided: frozenset[DecisionKey] = frozenset()
     pending: Mapping[DecisionKey, Pending] = field(default_factory=dict)
     finalists: Mapping[str, FinalistSelected] = field(default_factory=dict)
+    finalist_names: Mapping[str, str] = field(default_factory=dict)
+    """The republic's finalists by name (merged with their FinalistSelected by the repository,
+    from their registration or their FinalistAdmitted): the names its protocols state."""
     defences: Mapping[str, ProjectDefenceRegistered] = field(default_factory=dict)
     winners: WinnersDecided | None = None
     no_finalist: NoFinalistRecorded | None = None

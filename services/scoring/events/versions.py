@@ -22,6 +22,7 @@ for _type in (
     "RankingComputed",
     "FinalistSelected",
     "SittingOpened",
+    "ProtocolSigned",
 ):
     registry.upcaster(_type, 1)(_unchanged)
 for _type in ("CommissionFormed", "MemberReplaced"):
@@ -68,7 +69,16 @@ def _sitting_v1(payload: dict[str, Any]) -> dict[str, Any] | None:
     return {k: v for k, v in payload.items() if k not in ("purpose_kk", "place")}
 
 
+def _signed_v1(payload: dict[str, Any]) -> dict[str, Any] | None:
+    if payload.get("names") is not None or payload.get("format", _V1) != _V1:
+        return None
+    return {k: v for k, v in payload.items() if k not in ("format", "names")}
+
+
+_V1 = "uzdik/protocol/v1"
+
 DOWNCASTS: dict[str, Downcaster] = {
+    "ProtocolSigned": _signed_v1,
     "SittingOpened": _sitting_v1,
     "RankingComputed": _ranking_v1,
     "FinalistSelected": _finalist_v1,

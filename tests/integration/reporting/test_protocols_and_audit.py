@@ -331,5 +331,61 @@ def test_a_protocols_pdf_proves_itself_and_names_what_was_altered(
     assert "did not register" in " ".join(unregistered.stdout.split())
 
 
+def test_a_name_altered_in_the_text_and_in_rendering_json_is_caught(
+    edition: Path, tmp_path: Path
+) -> None:
+    """The names a protocol shows are signed with it (uzdik/protocol/v2): rendering.json holds
+    only the language, and a forger who renames a candidate or the chair in the visible text
+    and writes the new name into rendering.json is named by `uzdik verify-protocol`."""
+    import asyncio
+
+    from pypdf import PdfReader
+
+    from services.reporting.documents.protocol import render_pdf
+
+    signed = [k for k, p in docs(edition, "protocols").items() if p.get("signatures")]
+
+    async def fetch(sitting: str) -> tuple[str, bytes]:
+        settings = Settings()
+        async with Embedded(settings, edition) as system:
+            token = issue_dev_token(settings, "auditor-1", ["auditor"])
+            h = {"Authorization": f"Bearer {token}"}
+            client = system.clients["reporting"]
+            html = (await client.get(f"/v1/protocols/{sitting}.html?lang=ru", headers=h)).text
+            pdf = (await client.get(f"/v1/protocols/{sitting}.pdf?lang=ru", headers=h)).content
+        return html, pdf
+
+    sitting = next(k for k in signed if docs(edition, "protocols")[k]["signatures"]["names"])
+    html, pdf = asyncio.run(fetch(sitting))
+    attached = {n: c[0] for n, c in PdfReader(io.BytesIO(pdf)).attachments.items()}
+    document = json.loads(attached["protocol.json"])
+    assert json.loads(attached["rendering.json"]) == {"lang": "ru"}
+    assert document["format"] == "uzdik/protocol/v2"
+    names = document["names"]
+    candidate_id, candidate = next(iter(names["candidates"].items()))
+    chair = next(m for m in names["members"] if m["person_id"] == names["chair_id"])
+    assert candidate["name"] in html and chair["name"] in html
+    sealed = json.loads(attached["signatures.json"])
+
+    def forged(real: str, fake: str, rendering: dict[str, Any]) -> str:
+        files = {**attached, "rendering.json": json.dumps(rendering).encode()}
+        path = tmp_path / f"{fake}.pdf"
+        path.write_bytes(render_pdf(html.replace(real, fake), files, sealed["signed_at"]))
+        result = uzdik("verify-protocol", str(path))
+        assert result.returncode == 1, result.stdout
+        return " ".join(result.stdout.split())
+
+    fake = "Подставной Кандидат Иванович"
+    said = forged(
+        candidate["name"], fake, {"lang": "ru", "candidates": {candidate_id: {"name": fake}}}
+    )
+    assert "visible text is not the signed document" in said and fake in said
+    assert candidate["name"] in said  # the name the chair and the secretary signed
+    fake = "Подставной Председатель Петрович"
+    members = [{**m, "name": fake} if m is chair else m for m in names["members"]]
+    said = forged(chair["name"], fake, {"lang": "ru", "commission": {"members": members}})
+    assert "visible text is not the signed document" in said and fake in said
+
+
 def canonical_bytes(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()

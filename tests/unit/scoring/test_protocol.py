@@ -17,7 +17,7 @@ from services.scoring.domain.signatures import (
     sign_digest,
     verify_digest,
 )
-from services.scoring.events import ProtocolSigned, Signature, as_written, registry
+from services.scoring.events import Person, ProtocolSigned, Signature, as_written, registry
 from shared.errors import DomainError
 from shared.events import Event
 from tests.unit.scoring.builders import (
@@ -248,3 +248,79 @@ def test_a_sitting_opened_before_the_kazakh_agenda_keeps_its_protocols_digest() 
     assert document(rebuilt, "s1")["sitting"] == v1  # byte for byte what v1 wrote
     with_kk = opened.model_copy(update={"purpose_kk": "I кезең"})
     assert as_written(with_kk) == (2, with_kk.to_payload())
+
+
+def test_the_signed_document_states_the_number_and_every_name_its_text_shows(sat: Desk) -> None:
+    """Issue 18: what the printed protocol names — its number, the region, the commission's
+    people with their gender and post, the candidates — is part of what the chair and the
+    secretary sign, not a register looked up when it is printed."""
+    doc = document(sat.state, "s1")
+    names = doc["names"]
+    assert doc["format"] == "uzdik/protocol/v2"
+    assert names["number"] == 1 and names["chair_id"] == CHAIR
+    assert names["candidates"] == {"c1": {"name": "Akim c1"}}
+    assert names["members"][0] == {
+        "person_id": "m1",
+        "name": "Member 1",
+        "gender": None,
+        "position": "head_of_regional_department",
+    }
+    assert names["secretary"]["name"] == "Secretary"
+    region = sat.state.commission.region if sat.state.commission else None
+    assert region is not None and set(names["places"][region]) == {"kk", "ru"}
+    renamed = copy.deepcopy(doc)
+    renamed["names"]["candidates"]["c1"]["name"] = "Akim Forged"
+    signed = sign(sat)
+    assert signed.names == names and signed.format == "uzdik/protocol/v2"
+    assert verify(renamed, signed).problems == ("names_differ:candidate c1",)
+
+
+def test_a_signed_protocol_keeps_the_names_it_was_signed_with(sat: Desk) -> None:
+    """A member replaced after the signing changes the commission, not the signed document:
+    its names are the ones the ProtocolSigned keeps, and it still verifies after a replay."""
+    signed = sign(sat)
+    incoming = Person(person_id="m10", name="Member 10")
+    sat.do(c.ReplaceMember(outgoing_id="m9", incoming=incoming, reason="moved away"))
+    doc = document(sat.state, "s1")
+    assert [m["person_id"] for m in doc["names"]["members"]][-1] == "m9"
+    assert verify(doc, signed).valid
+    stored = [(e.event_type, e.schema_version, e.to_payload()) for e in sat.log]
+    rebuilt = replay([registry.decode(t, v, p) for t, v, p in stored], initial())
+    assert verify(document(rebuilt, "s1"), signed).valid
+
+
+def test_a_protocol_signed_before_names_were_signed_still_verifies_as_v1(sat: Desk) -> None:
+    """A ProtocolSigned v1 signed the facts only (format uzdik/protocol/v1): replayed, its
+    sitting's document is that v1 document again, and it verifies."""
+    facts = {k: v for k, v in document(sat.state, "s1").items() if k != "names"}
+    old = {**facts, "format": "uzdik/protocol/v1"}
+    payload = {
+        "commission_id": "k",
+        "sitting_id": "s1",
+        "digest": digest(old),
+        "signatures": [s.model_dump(mode="json") for s in signatures(digest(old))],
+        "signed_at": AT.isoformat(),
+    }
+    assert sat.state.commission is not None
+    payload["commission_id"] = sat.state.commission.commission_id
+    v1 = registry.decode("ProtocolSigned", 1, payload)
+    assert isinstance(v1, ProtocolSigned) and v1.format == "uzdik/protocol/v1"
+    rebuilt = replay([*sat.log, v1], initial())
+    again = document(rebuilt, "s1")
+    assert again == old and verify(again, v1).valid
+
+
+def test_an_auditor_who_knows_fewer_names_checks_those_the_log_states(sat: Desk) -> None:
+    """An auditor's replay of one commission's stream may not know every candidate the signers
+    named (the republic's finalists register with their regions): the protocol verifies with
+    the names the ProtocolSigned keeps, and a name the log states otherwise is named."""
+    signed = sign(sat)
+    replayed = copy.deepcopy(document(sat.state, "s1"))
+    replayed["names"]["candidates"] = {}
+    assert verify(replayed, signed).valid
+    replayed["names"]["members"][0]["name"] = "Someone Else"
+    replayed["names"]["candidates"] = {"c1": {"name": "Akim Other"}}
+    assert verify(replayed, signed).problems == (
+        "names_differ:members",
+        "names_differ:candidate c1",
+    )
