@@ -1,8 +1,8 @@
 """Protocols as a secretary reads them: a regional and the republican protocol rendered to PDF
 in Kazakh and Russian, their first page and an annex page kept as PNG (pdftoppm) in
 ``.artifacts/protocols/`` for a person to look at, and their text checked: the Kazakh quorum
-phrase, a woman's attendance line in Russian, a criterion's Kazakh name, the protocol's number,
-and a republican final of 17 finalists whose summary fits in a few pages."""
+phrase, a woman's attendance line in Russian, a criterion's Kazakh name, the protocol's number
+and place, and a republican final of 17 finalists whose summary fits in a few pages."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ MEMBERS = [
     ("p8", "Турсынов Виктор Кайратович", "male"),
     ("p9", "Омаров Берик Жумабекович", "male"),
 ]
+PLACE = "Конаев, здание акимата области"
 ESSAY = [
     "clarity",
     "alternative_view",
@@ -94,6 +95,7 @@ def protocol(level: str, kind: str, keys: list[str], candidates: int) -> dict[st
         "purpose": "Определение финалиста региона (§16)",
         "purpose_kk": "Өңір финалисін анықтау (§16)",
         "opened_at": "2020-07-28T04:00:00+00:00",
+        "place": PLACE,
         "attendance": {
             "present": present,
             "absent": ["p7"],
@@ -165,6 +167,7 @@ def test_a_protocol_reads_as_an_official_document(
         assert "Есенова Жанар Сериковна отсутствовала" in flat
         assert "присутствуют 8 из 9 членов комиссии" in flat
         assert "ПРОТОКОЛ № 2" in flat
+    assert f"{'Өткізілген орны' if lang == 'kk' else 'Место проведения'} {PLACE}" in flat
     if region:
         assert ("Алматы облысы" if lang == "kk" else "Алматинская область") in flat
     # the summary (before the annex) stays short however many sheets the annex holds
@@ -172,9 +175,9 @@ def test_a_protocol_reads_as_an_official_document(
 
 
 def test_a_protocols_pdf_declares_pdf_a_3b_and_associates_its_attachments() -> None:
-    """The structural markers of PDF/A-3b that can be checked here (veraPDF's command line is
-    not on Maven Central): the XMP identification, an output intent, the document's language,
-    and the attachments associated with the document (/AF, relationship Source)."""
+    """The structural markers of PDF/A-3b, read directly: the XMP identification, an output
+    intent, the document's language, and the attachments associated with the document (/AF,
+    relationship Source). veraPDF checks the whole of the standard below."""
     board = commission("regional", "190000000")
     html = render_html(protocol("regional", "essay", ESSAY, 2), board, candidates(2), "kk")
     pdf = render_pdf(html, {"protocol.json": b"{}"}, "2020-07-28T06:00:00+00:00")
@@ -184,3 +187,36 @@ def test_a_protocols_pdf_declares_pdf_a_3b_and_associates_its_attachments() -> N
     assert "/OutputIntents" in root and root["/Lang"] == "kk"
     associated = {(a.get_object()["/F"], a.get_object()["/AFRelationship"]) for a in root["/AF"]}
     assert associated == {("protocol.json", "/Source")}
+
+
+VERAPDF = Path(__file__).resolve().parents[2] / "scripts" / "verapdf.sh"
+
+
+def test_a_signed_protocols_pdf_is_pdf_a_3b_by_verapdf(tmp_path: Path) -> None:
+    """veraPDF (the PDF Association's validator, from its Maven Central jars: scripts/verapdf.sh,
+    installed by scripts/system-deps.sh) finds a regional protocol in Kazakh and the republican
+    one in Russian, each with the three attachments a signed protocol carries, conformant to
+    PDF/A-3b in every rule."""
+    files = {
+        "protocol.json": b'{"format":"uzdik/protocol/v2"}',
+        "signatures.json": b'{"digest":"00"}',
+        "rendering.json": b'{"lang":"kk"}',
+    }
+    made = []
+    for level, region, kind, keys, lang in (
+        ("regional", "190000000", "essay", ESSAY, "kk"),
+        ("republican", None, "stage2", STAGE2, "ru"),
+    ):
+        board = commission(level, region)
+        html = render_html(protocol(level, kind, keys, 3), board, candidates(3), lang, 2)
+        path = tmp_path / f"{level}-{lang}.pdf"
+        path.write_bytes(render_pdf(html, files, "2020-07-28T06:00:00+00:00"))
+        made.append(path)
+    found = subprocess.run(
+        [str(VERAPDF), "--flavour", "3b", "--format", "text", *map(str, made)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    verdicts = [line.split()[0] for line in found.stdout.splitlines() if line.strip()]
+    assert verdicts == ["PASS", "PASS"], found.stdout + found.stderr
