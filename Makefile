@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test venv up down up-federation down-federation check lint typecheck unit bench-survey bench-replay bench-protocols clean
+.PHONY: demo test venv up down up-federation down-federation check lint typecheck unit bench-survey bench-replay bench-protocols bench-latency clean
 
 demo: venv            ## run a whole edition embedded (SQLite, nothing to start)
 	$(BIN)/uzdik demo
@@ -47,6 +47,9 @@ bench-replay: venv
 
 bench-protocols: venv
 	$(BIN)/python -m bench.protocols
+
+bench-latency: venv
+	$(BIN)/python -m bench.latency
 
 clean:
 	rm -rf .uzdik
