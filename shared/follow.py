@@ -17,9 +17,12 @@ as soon as it is fetched, with no fixed wait after an empty poll.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Sequence
 from contextlib import suppress
 from typing import Any
+
+from aiokafka import TopicPartition
 
 from shared.consumers import Consumer
 from shared.events import Envelope
@@ -125,7 +128,8 @@ def follow_beside_store(
     run_beside_store(ctx, start, halt)
 
 
-FEED_CHUNK = 500  # at most this many records of one topic in one transaction
+FEED_CHUNK = 200  # at most this many records of one topic in one transaction
+FEED_QUEUE = 2_000  # a topic with this many records waiting is fetched no more until applied
 FEED_IDLE_MS = 1000  # an idle feed wakes this often to look at ``stop`` (no fixed wait)
 
 
@@ -168,40 +172,55 @@ async def feed(
 async def _turns(
     kafka: Any, consumer: Consumer, topics: list[str], stop: asyncio.Event, chunk: int
 ) -> None:
-    """Each topic in turn gets what was fetched for it (up to ``chunk`` records, one
-    transaction); when nothing is waiting, wait for the next fetch."""
+    """Take everything fetched into a queue per topic, then give each topic in turn one
+    transaction of up to ``chunk`` records; when nothing is waiting, wait for the next fetch.
+
+    Everything fetched is taken at once because aiokafka sends no new fetch to a broker while
+    records it fetched from it wait to be taken (up to 100 ms): a score would wait behind the
+    survey's backlog for its fetch. A topic whose queue is long is paused instead."""
+    queues: dict[str, deque[Any]] = {topic: deque() for topic in topics}
     while not stop.is_set():
-        moved = False
-        for topic in topics:
-            mine = [tp for tp in kafka.assignment() if tp.topic == topic]
-            if mine:
-                fetched = await kafka.getmany(*mine, timeout_ms=0, max_records=chunk)
-                moved = await _apply(kafka, consumer, fetched) or moved
-        if not moved:
-            fetched = await kafka.getmany(timeout_ms=FEED_IDLE_MS, max_records=chunk)
-            for topic in topics:  # what one wait brought, still a topic at a time
-                await _apply(
-                    kafka, consumer, {tp: r for tp, r in fetched.items() if tp.topic == topic}
-                )
+        waiting = any(queues.values())
+        fetched = await kafka.getmany(timeout_ms=0 if waiting else FEED_IDLE_MS)
+        for tp, records in fetched.items():
+            queues[tp.topic].extend(records)
+        _hold_long_queues(kafka, queues)
+        for queue in queues.values():
+            if queue:
+                await _apply(kafka, consumer, queue, chunk)
 
 
-async def _apply(kafka: Any, consumer: Consumer, fetched: dict[Any, list[Any]]) -> bool:
-    """Apply one topic's fetched records in one transaction, then commit their offsets; on a
-    failure rewind to them (redelivered after a pause). Whether there were any."""
-    if not fetched:
-        return False
+def _hold_long_queues(kafka: Any, queues: dict[str, deque[Any]]) -> None:
+    assigned = kafka.assignment()
+    held = {tp for tp in assigned if len(queues[tp.topic]) >= FEED_QUEUE}
+    if held:
+        kafka.pause(*held)
+    if free := (assigned & kafka.paused()) - held:
+        kafka.resume(*free)
+
+
+async def _apply(kafka: Any, consumer: Consumer, queue: deque[Any], chunk: int) -> None:
+    """Apply the first ``chunk`` records of a topic's queue in one transaction, then commit
+    their offsets. On a failure the queue is dropped and its partitions rewound to the first
+    record not applied: redelivered in order, after a pause."""
+    records = [queue.popleft() for _ in range(min(chunk, len(queue)))]
     try:
-        await consumer.handle_batch([decode(r.value) for rs in fetched.values() for r in rs])
+        await consumer.handle_batch([decode(r.value) for r in records])
     except Exception as exc:
         log.error("kafka.consume_failed", consumer=consumer.name, error=str(exc))
-        for tp, records in fetched.items():
-            kafka.seek(tp, records[0].offset)
+        first: dict[Any, int] = {}
+        for r in [*records, *queue]:
+            first.setdefault(TopicPartition(r.topic, r.partition), r.offset)
+        queue.clear()
+        for tp, offset in first.items():
+            with suppress(Exception):  # a partition a rebalance took: its next owner has it
+                kafka.seek(tp, offset)
         await asyncio.sleep(0.5)  # back off before the redelivery
-        return True
+        return
+    last = {TopicPartition(r.topic, r.partition): r for r in records}
     try:
-        await kafka.commit({tp: records[-1].offset + 1 for tp, records in fetched.items()})
+        await kafka.commit({tp: r.offset + 1 for tp, r in last.items()})
     except Exception as exc:  # a rebalance took the partitions: their next owner re-applies none
         log.warning("feed.commit_failed", consumer=consumer.name, error=str(exc)[:200])
-    for records in fetched.values():
-        record_lag(consumer.name, kafka, records[-1])
-    return True
+    for r in last.values():
+        record_lag(consumer.name, kafka, r)

@@ -16,7 +16,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from shared.consumers import Consumer
 from shared.events import Envelope
-from shared.follow import feed
+from shared.follow import FEED_CHUNK, feed
 from shared.kafka import KafkaPublisher, make_broker, subscribe
 from shared.migrations import upgrade
 from shared.relay import Relay, to_record, topic_for
@@ -198,6 +198,48 @@ async def test_a_kafka_subscriber_applies_redelivered_events_once_and_commits_af
         docs = {j: await uow.docs.get("counts", f"k-{j}") for j in (0, 1)}
     assert docs[0] == {"n": 5, "seen": [0, 2, 4, 6, 8]}
     assert docs[1] == {"n": 5, "seen": [1, 3, 5, 7, 9]}
+
+
+async def test_a_fed_consumer_applies_a_topic_s_event_before_another_topic_s_backlog(
+    store: EventStore, kafka_bootstrap: str, topic_prefix: str
+) -> None:
+    """The feed gives each topic its turn: one event behind 3,000 of another topic waits for a
+    transaction of theirs at most, not for all of them (a score behind a survey's backlog)."""
+    backlog = await store.append("bulk", None, [Noted(text="b", n=i) for i in range(3000)], ACTOR)
+    [one] = await store.append("alone", None, [Noted(text="a", n=0)], ACTOR)
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, enable_idempotence=True)
+    await producer.start()
+    try:
+        for envelope in backlog:  # the same events as another service's
+            record = to_record(envelope.model_copy(update={"service": "bulk"}))
+            await producer.send(topic_for("bulk", topic_prefix), record.value, key=record.key)
+        await producer.flush()
+        record = to_record(one)
+        await producer.send_and_wait(
+            topic_for("kernel", topic_prefix), record.value, key=record.key
+        )
+    finally:
+        await producer.stop()
+    order: list[str] = []
+    consumer = Consumer("turns", store, sources=["bulk", "kernel"])
+
+    @consumer.on("Noted")
+    async def note(uow: UnitOfWork, envelope: Envelope) -> None:
+        order.append(envelope.service)
+
+    stop = asyncio.Event()
+    fed = asyncio.create_task(feed(consumer, kafka_bootstrap, topic_prefix, stop))
+    try:
+
+        async def done() -> bool:
+            return len(order) >= 3001
+
+        await wait_for(done, timeout=120)
+    finally:
+        stop.set()
+        await fed
+    assert order.count("kernel") == 1 and order.count("bulk") == 3000
+    assert order.index("kernel") <= 2 * FEED_CHUNK, order.index("kernel")
 
 
 async def test_a_poison_event_is_set_aside_after_its_retries_and_the_rest_flow(
