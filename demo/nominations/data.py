@@ -71,10 +71,14 @@ class PlannedApplication:
     ineligible: Ineligibility | None
 
 
+NOT_IN_THE_FILE = (DocumentKind.essay, DocumentKind.photo)
+"""Kinds no part of §9's file: the essay is written later (§14.4), the photo is optional."""
+
+
 def plan(rng: Random, rural_district: Unit) -> PlannedApplication:
     """An application for the akim of ``rural_district``; one in ten is ineligible."""
     reason = rng.choice(list(Ineligibility)) if rng.random() < 0.1 else None
-    documents: list[DocumentKind] = [k for k in DocumentKind if k is not DocumentKind.essay]
+    documents: list[DocumentKind] = [k for k in DocumentKind if k not in NOT_IN_THE_FILE]
     if reason is Ineligibility.documents_missing:
         removed: list[DocumentKind] = rng.sample(documents, rng.randint(1, 2))
         if any(kind in PROJECT_WORK for kind in removed):  # §9 item 6: either one would do

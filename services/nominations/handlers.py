@@ -207,5 +207,5 @@ async def _append(
         after = application_state.evolve(after, event)
     assert after is not None
     envelopes = await append(uow, application_stream(after.application_id), version, events, cause)
-    await lookups.record(uow.docs, after, created=before is None)
+    await lookups.record(uow.docs, after, created=before is None, submitter=cause.actor.id)
     return Outcome(after, envelopes)

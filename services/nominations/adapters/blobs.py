@@ -34,6 +34,8 @@ class BlobRef:
 class BlobStore(Protocol):
     """The port the handlers use; :class:`FileBlobStore` is the filesystem adapter."""
 
+    root: Path
+
     async def put(self, stream: AsyncIterator[bytes], max_bytes: int) -> BlobRef: ...
 
     def path_of(self, sha256: str) -> Path: ...

@@ -5,7 +5,9 @@
 - ``application_region`` — ``<application>`` → its edition, region and listing key, which is
   what a command is authorised on before anything else is read;
 - ``application`` — ``<edition>/<region>/<district>/<application>`` → a summary, so that
-  listing an edition, a region or a district is one ordered range of keys.
+  listing an edition, a region or a district is one ordered range of keys;
+- ``application_by_submitter`` — ``<person>/<edition>/<region>/<district>/<application>``, so
+  that a nominator's own applications are one range too.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from ..domain.application_state import ApplicationState
 LIVE = "live_application"
 WHERE = "application_region"
 SUMMARY = "application"
+MINE = "application_by_submitter"
 
 
 def live_key(edition_id: str, rural_district_kato: str) -> str:
@@ -48,9 +51,14 @@ async def region_of(docs: DocStore, application_id: str) -> str | None:
     return None if found is None else str(found["region_kato"])
 
 
-async def record(docs: DocStore, state: ApplicationState, created: bool) -> None:
-    """Bring every lookup in line with ``state``, the application after the command."""
+async def record(
+    docs: DocStore, state: ApplicationState, created: bool, submitter: str | None = None
+) -> None:
+    """Bring every lookup in line with ``state``, the application after the command
+    (``submitter``: the person who created it)."""
     live = live_key(state.edition_id, state.rural_district_kato)
+    if created and submitter is not None:
+        await docs.put(MINE, f"{submitter}/{summary_key(state)}", {})
     if created:
         where = {"edition_id": state.edition_id, "region_kato": state.region_kato}
         await docs.put(WHERE, state.application_id, where)
@@ -109,6 +117,16 @@ async def page(
     more = len(found) > limit
     items = found[:limit]
     return [doc for _, doc in items], (items[-1][0] if more and items else None)
+
+
+async def submitted_by(docs: DocStore, person: str, edition_id: str) -> list[dict[str, Any]]:
+    """The summaries of the applications ``person`` submitted in the edition, in key order."""
+    found = []
+    for key, _ in await docs.list_text(MINE, f"{person}/{edition_id}/"):
+        doc = await docs.get(SUMMARY, key.split("/", 1)[1])
+        if doc is not None:
+            found.append(doc)
+    return found
 
 
 def _load(text: str) -> dict[str, Any]:

@@ -28,6 +28,7 @@ class DocumentKind(StrEnum):
     project_presentation = "project_presentation"
     project_video = "project_video"
     essay = "essay"
+    photo = "photo"
 
 
 @dataclass(frozen=True)
@@ -96,10 +97,17 @@ DOCUMENTS = MappingProxyType(
                 "Эссе «Почему я достоин звания «Үздік ауыл әкімі»» (не более 3 страниц)",
                 'Essay "Why I deserve the title «Үздік ауыл әкімі»" (at most 3 pages, §14.4)',
             ),
+            _spec(
+                _K.photo,
+                None,
+                "Фотография участника (место для фото в анкете, приложение 2)",
+                "The participant's photograph (the photo of the questionnaire, Annex 2)",
+            ),
         )
     }
 )
-"""Every kind of document of §9, in the order of §9, then the essay of §14.4."""
+"""Every kind of document of §9, in the order of §9, then the essay of §14.4 and the photo
+of the questionnaire (Annex 2), which no edition requires for completeness."""
 
 VIDEO_KINDS = frozenset({DocumentKind.project_video})
 """Kinds whose file must be a video with a measured duration (§9 item 6)."""

@@ -10,7 +10,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated, Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, StringConstraints, model_validator
 
 from .indicators import SocioEconomicIndicators
 from .values import Count, Frozen, Kato, Text
@@ -99,10 +99,14 @@ class Award(Frozen):
 
 
 class Activity(Frozen):
-    """A seminar, internship, course, scientific work or proposal: a title and a year."""
+    """A seminar, internship, course, scientific work or proposal: a title and a year; for
+    additional education (Annex 2: "учебное заведение, год окончания, направление,
+    специализация") also the institution and the specialisation."""
 
-    title: Text = Field(description="its title")
+    title: Text = Field(description="its title (for additional education: the direction)")
     year: Year | None = Field(None, description="the year")
+    institution: Text | None = Field(None, description="the institution, if any")
+    specialisation: Text | None = Field(None, description="the specialisation, if any")
 
 
 class ProjectRole(StrEnum):
@@ -149,6 +153,27 @@ class Sanction(Frozen):
     description: Text | None = Field(None, description="what it was for")
 
 
+Phone = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=5, max_length=40, pattern=r"^\+?[0-9 ()-]+$"
+    ),
+]
+Email = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+    ),
+]
+
+
+class Contacts(Frozen):
+    """Annex 2: telephone and e-mail."""
+
+    phone: Phone | None = Field(None, description="telephone, digits with + ( ) - and spaces")
+    email: Email | None = Field(None, description="e-mail address")
+
+
 class Questionnaire(Frozen):
     """Everything the nominator declares about the akim (Annex 1, Annex 2, §9 item 5)."""
 
@@ -156,11 +181,21 @@ class Questionnaire(Frozen):
     akim: PersonName = Field(description="the candidate")
     birth_date: date | None = Field(None, description="the akim's date of birth")
     position: Text = Field(description="the post held, as in the service record")
+    place_of_work: Text | None = Field(
+        None, description="Annex 2: place of work (the rural district's akimat, by name)"
+    )
+    contacts: Contacts | None = Field(None, description="Annex 2: telephone and e-mail")
     rural_district_kato: Kato = Field(description="KATO code of the akim's rural district")
     statement: ApplicationStatement = Field(description="Annex 1 statement and consents")
     education: tuple[Education, ...] = Field((), description="every education completed")
     academic_degree: Text | None = Field(None, description="academic degree, if any")
+    academic_title: Text | None = Field(
+        None, description="academic title (учёное звание), apart from the degree, if any"
+    )
     civil_service: ServiceLength = Field(description="length of civil service")
+    field_experience: ServiceLength | None = Field(
+        None, description="Annex 2: length of work in the field of the competition work"
+    )
     appointed_akim_on: date = Field(
         description="the date of appointment to the post of akim (§6: one year, to the day)"
     )
@@ -169,6 +204,12 @@ class Questionnaire(Frozen):
     internships: tuple[Activity, ...] = Field((), description="internships completed")
     refresher_courses: tuple[Activity, ...] = Field((), description="refresher courses")
     scientific_works: tuple[Activity, ...] = Field((), description="publications")
+    implemented_developments: tuple[Activity, ...] = Field(
+        (), description="Annex 2: scientific developments implemented in public administration"
+    )
+    planned_research: tuple[Activity, ...] = Field(
+        (), description="Annex 2: research planned in public service or the field"
+    )
     projects: tuple[Project, ...] = Field((), description="projects developed or implemented")
     implements_complex_projects: bool = Field(False, description="§12 tie-break (1)")
     languages: tuple[LanguageSkill, ...] = Field((), description="languages and their level")

@@ -24,6 +24,7 @@ from ..domain.complaints import RecordJustifiedComplaints
 from ..domain.eligibility import CheckApplication
 from ..domain.questionnaire_score import ConfirmScore, CorrectQuestionnaireScore
 from ..handlers import Outcome
+from . import drafts
 from .common import NOMINATING, authorised, cause, scope
 from .ids import uuid7
 from .schemas import (
@@ -91,7 +92,12 @@ def router(ctx: ServiceContext) -> APIRouter:
         )
 
         async def run(uow: UnitOfWork) -> BaseModel:
-            return created(await handlers.submit_application(uow, cmd, cause(ctx, request, actor)))
+            receipt = created(
+                await handlers.submit_application(uow, cmd, cause(ctx, request, actor))
+            )
+            if body.draft_id is not None:
+                await drafts.discard(uow.docs, who, body.draft_id)
+            return receipt
 
         response = await command(request, ctx.store, scope("submit_application"), run)
         response.headers["Location"] = f"/v1/applications/{cmd.application_id}"

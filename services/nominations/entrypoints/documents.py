@@ -7,6 +7,7 @@ is opened and its pages counted, an image is opened; a file refused as unreadabl
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -107,7 +108,19 @@ async def store_upload(
 ) -> AttachDocument:
     """Stream the body into the blob store (at most ``limit`` bytes); what the bytes are."""
     refuse_declared_oversize(request, limit)
-    blob = await blobs.put(request.stream(), limit)
+    return await store_stream(blobs, request.stream(), limit, application_id, kind, filename)
+
+
+async def store_stream(
+    blobs: BlobStore,
+    stream: AsyncIterator[bytes],
+    limit: int,
+    application_id: str,
+    kind: DocumentKind,
+    filename: str,
+) -> AttachDocument:
+    """:func:`store_upload` of any stream of bytes (a resumable upload's assembled file)."""
+    blob = await blobs.put(stream, limit)
     try:
         if blob.media_type in (PNG, JPEG):
             await check_image(blobs.path_of(blob.sha256))

@@ -45,11 +45,19 @@ def router(ctx: ServiceContext) -> APIRouter:
         status: Status | None = Query(None, description="only applications in this status"),
         after: str = Query("", max_length=400, description="the previous page's next_cursor"),
         limit: int = Query(100, ge=1, le=1000, description="at most this many items"),
+        mine: bool = Query(False, description="only those the signed-in person submitted"),
         who: Principal = Depends(principal),
     ) -> ApplicationPage:
         """Applications of an edition, by region and district, in a stable order; a
-        region-scoped token sees its own region only."""
+        region-scoped token sees its own region only. ``mine``: the signed-in person's own
+        submissions (every page at once)."""
         region = scoped_region(who, region or region_of_district(district))
+        if mine:
+            async with reading(ctx.store) as uow:
+                own = await lookups.submitted_by(uow.docs, who.sub, str(edition_id))
+            return ApplicationPage(
+                items=[ApplicationSummary.model_validate(doc) for doc in own], next_cursor=None
+            )
         prefix = key_prefix(str(edition_id), region, district)
         async with reading(ctx.store) as uow:
             items, last = await lookups.page(uow.conn, prefix, decode(after), limit, status)

@@ -91,6 +91,9 @@ class SubmitApplicationBody(Body):
     )
     edition_id: UUID = Field(description="the edition applied to")
     questionnaire: Questionnaire = Field(description="Annex 1 and Annex 2 as structured data")
+    draft_id: UUID | None = Field(
+        None, description="the submitter's draft this comes from: deleted with the submission"
+    )
 
 
 class ApplicationReceipt(Appended):

@@ -97,6 +97,23 @@ WHO: dict[tuple[str, str, str], Rule] = {
     ("nominations", "PUT", "/v1/applications/{application_id}/documents/{kind}"): rule(
         "nominator", "secretary"
     ),
+    ("nominations", "POST", "/v1/applications/{application_id}/uploads"): rule(
+        "nominator", "secretary"
+    ),
+    # an upload in progress and a draft are their owner's alone (404 to anyone else): the
+    # role is checked, the region is the owner's
+    ("nominations", "PATCH", "/v1/uploads/{upload_id}"): rule(
+        "nominator", "secretary", regional=False
+    ),
+    ("nominations", "DELETE", "/v1/uploads/{upload_id}"): rule(
+        "nominator", "secretary", regional=False
+    ),
+    ("nominations", "PUT", "/v1/application-drafts/{draft_id}"): rule(
+        "nominator", "secretary", regional=False
+    ),
+    ("nominations", "DELETE", "/v1/application-drafts/{draft_id}"): rule(
+        "nominator", "secretary", regional=False
+    ),
     # scoring: the commission's region and, for seated roles, the token's commission claim
     ("scoring", "POST", "/v1/commissions"): rule("organiser"),
     ("scoring", "POST", "/v1/commissions/{commission_id}/replacements"): rule(
@@ -357,6 +374,8 @@ def request(m: Matrix, op: tuple[str, str, str]) -> tuple[str, dict[str, Any]]:
         "stage": "stage1_interview",
         "sitting_id": s,
         "sheet_id": new_id(),
+        "upload_id": new_id(),
+        "draft_id": new_id(),
         "candidate_id": c,
         "survey_id": m.survey,
         "recipient": "candidate:matrix",
@@ -382,6 +401,14 @@ def request(m: Matrix, op: tuple[str, str, str]) -> tuple[str, dict[str, Any]]:
         "/complaints": {"json": {"count": 1, "source": "the akimat's register"}},
         "/no-finalist": {"json": {"reason": reason}},
         "/materials": {"json": {"note": ""}},
+        "/uploads": {"json": {"kind": "project_presentation", "filename": "p.pdf", "size": 9}},
+        "/v1/uploads/{upload_id}": {
+            "content": b"%PDF-1.4\n",
+            "headers": {"Upload-Offset": "0", "content-type": "application/offset+octet-stream"},
+        },
+        "/v1/application-drafts/{draft_id}": {
+            "json": {"edition_id": m.nominating_edition, "form": {"akim": "matrix"}}
+        },
         "/documents/{kind}": {
             "content": b"%PDF-1.4\n%%EOF\n",
             "headers": {"content-type": "application/octet-stream"},

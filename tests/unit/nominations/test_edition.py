@@ -52,7 +52,9 @@ def test_2020_rules_are_the_edition_data() -> None:
     rules = edition_2020().nomination_rules
     assert rules.min_years_in_post == 1
     assert rules.video_max_seconds == 300
-    assert rules.required_document_kinds == tuple(k for k in DocumentKind if k != "essay")
+    assert rules.required_document_kinds == tuple(
+        k for k in DocumentKind if k not in ("essay", "photo")
+    )
     assert rules.essay_max_pages == 3
     assert rules.rubric.max_total == 29
     assert rules.indicators_as_of.isoformat() == "2020-01-01"
