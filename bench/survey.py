@@ -44,6 +44,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -640,6 +641,120 @@ class WaitSampler:
         )
 
 
+# --- the ceiling of the write pattern alone ------------------------------------------------
+
+
+async def ceiling(admin_url: str, connections: int, rows: int, rounds: int) -> None:
+    """What the write pattern alone allows, without HTTP or any Python per response: the
+    reference's pattern (one transaction per row, ``connections`` at once) against batches of
+    rows written in one transaction under the service's append lock by closed-loop writers
+    that send their next batch as soon as the last one is committed: ``connections`` / 2 rows
+    by two writers (today's two replicas, each with its half of the clients), and
+    ``connections`` rows by one writer (every client in every flush). Rounds interleaved;
+    rows/s, ratio to the round's reference, rows per WAL flush and where the backends wait."""
+    from shared.migrations import upgrade
+    from shared.store.eventstore import make_engine
+    from shared.store.rows import lock_key
+
+    name = f"uzdik_bench_ceiling_{os.getpid()}"
+    await drop(admin_url, name)
+    await create_database(admin_url, name)
+    url = with_database(admin_url, name)
+    engine = make_engine(url)
+    await upgrade(engine)
+    await engine.dispose()
+    key = lock_key("uzdik.events.survey")
+    answers = json.dumps({f"q{i}": i % 11 for i in range(1, 17)})
+    counter = iter(range(1, 1 << 62))
+
+    def row() -> tuple[tuple[Any, ...], str]:
+        n = next(counter)
+        payload = (
+            f'{{"survey_id":"{uuid.uuid4()}","resident":"{uuid.uuid4().hex * 2}",'
+            f'"answers":{answers},"response_id":"{uuid.uuid4()}","channel":"online"}}'
+        )
+        metadata = json.dumps(
+            {
+                "event_id": str(uuid.uuid4()),
+                "correlation_id": str(uuid.uuid4()),
+                "causation_id": str(uuid.uuid4()),
+                "actor": {"id": "resident", "role": "resident", "region": None},
+                "occurred_at": datetime.now(UTC).isoformat(),
+                "recorded_at": datetime.now(UTC).isoformat(),
+            }
+        )
+        event = (n, f"s-{n}", 1, "ResponseRecorded", 1, str(uuid.uuid4()), payload, metadata)
+        return (*event, "0" * 64, f"{n:064x}"), f"r-{n}"
+
+    columns = "global_position, stream_id, stream_version, event_type, schema_version, "
+    columns += "event_id, payload, metadata, prev_hash, hash"
+    one = f"INSERT INTO events ({columns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+    many = (
+        f"INSERT INTO events ({columns}) SELECT * FROM unnest($1::bigint[], $2::text[], "
+        "$3::int[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[], $9::text[], "
+        "$10::text[])"
+    )
+    answered = "INSERT INTO documents (model, key, doc) VALUES ('survey_answered', $1, '{}')"
+    answered_many = (
+        "INSERT INTO documents (model, key, doc) SELECT 'survey_answered', k, '{}' "
+        "FROM unnest($1::text[]) AS k"
+    )
+    pool = await asyncpg.create_pool(asyncpg_dsn(url), min_size=connections, max_size=connections)
+    assert pool is not None
+
+    async def reference_pattern() -> None:
+        left = [rows]
+
+        async def writer() -> None:
+            async with pool.acquire() as conn:
+                while left[0] > 0:
+                    left[0] -= 1
+                    event, doc = row()
+                    async with conn.transaction():
+                        await conn.execute(one, *event)
+                        await conn.execute(answered, doc)
+
+        await asyncio.gather(*(writer() for _ in range(connections)))
+
+    async def batches(writers: int) -> None:
+        size, left = connections // writers, [rows]
+
+        async def writer() -> None:
+            async with pool.acquire() as conn:
+                while left[0] > 0:
+                    left[0] -= size
+                    made = [row() for _ in range(size)]
+                    async with conn.transaction():
+                        await conn.execute("SELECT pg_advisory_xact_lock($1)", key)
+                        events = zip(*(e for e, _ in made), strict=True)
+                        await conn.execute(many, *(list(column) for column in events))
+                        await conn.execute(answered_many, [d for _, d in made])
+
+        await asyncio.gather(*(writer() for _ in range(writers)))
+
+    patterns: dict[str, Callable[[], Awaitable[None]]] = {
+        f"reference: 1 row per transaction, {connections} connections": reference_pattern,
+        f"2 writers x {connections // 2} rows per transaction, append lock": lambda: batches(2),
+        f"1 writer x {connections} rows per transaction, append lock": lambda: batches(1),
+    }
+    try:
+        for round_ in range(1, rounds + 1):
+            base = 0.0
+            for label, pattern in patterns.items():
+                started = time.perf_counter()
+                with WaitSampler(admin_url, name) as waits:
+                    await pattern()
+                rate = rows / (time.perf_counter() - started)
+                base = base or rate
+                say(
+                    f"ceiling round {round_}: {label}: {num(rate)} rows/s, ratio "
+                    f"{rate / base:.2f} (load {os.getloadavg()[0]:.1f}); {waits.summary(rows)}"
+                )
+    finally:
+        await pool.close()
+        await drop(admin_url, name)
+
+
 # --- the reference --------------------------------------------------------------------------
 
 
@@ -888,11 +1003,21 @@ def main() -> None:
     )
     parser.add_argument("--keep", action="store_true", help="keep the database and the files")
     parser.add_argument(
+        "--ceiling",
+        type=int,
+        default=0,
+        metavar="ROUNDS",
+        help="only measure what the write pattern alone allows (no HTTP), ROUNDS times",
+    )
+    parser.add_argument(
         "--no-record", action="store_true", help="do not add the run to bench/README.md"
     )
     args = parser.parse_args()
     responses = args.responses - args.responses % THREADS
     services = ensure_services()  # prints the server's settings; refuses a non-durable one
+    if args.ceiling:
+        asyncio.run(ceiling(services.database_url, args.connections, 20_000, args.ceiling))
+        return
     line = asyncio.run(
         run(
             services,
