@@ -300,21 +300,20 @@ async def prepare_reporting(url: str) -> None:
         await conn.close()
 
 
-async def caught_up(urls: dict[str, str], timeout: float = 300.0) -> None:
-    """Until reporting applied every event scoring and survey stored."""
+async def caught_up(urls: dict[str, str], timeout: float = 600.0) -> None:
+    """Until reporting applied every event scoring and survey stored (counted: partitions are
+    applied side by side, so the highest position applied says nothing of the others)."""
     conns = {name: await asyncpg.connect(asyncpg_dsn(url)) for name, url in urls.items()}
     try:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             behind = 0
             for name in ("scoring", "survey"):
-                head = await conns[name].fetchval(
-                    "SELECT coalesce(max(global_position), 0) FROM events"
-                )
+                stored = await conns[name].fetchval("SELECT count(*) FROM events")
                 seen = await conns["reporting"].fetchval(
-                    "SELECT coalesce(max(position), 0) FROM audit_trail WHERE service = $1", name
+                    "SELECT count(*) FROM audit_trail WHERE service = $1", name
                 )
-                behind += head - seen
+                behind += stored - seen
             if behind <= 0:
                 return
             await asyncio.sleep(0.5)
@@ -438,24 +437,31 @@ async def measure(
     try:
         async with serving(env, work / label, services=SERVICES) as deployment:
             async with clients(deployment) as api:
-                if not kept:
-                    sitting, present = await open_quorate_sitting(
-                        api["scoring"], dev_bearer, random.Random(opts.seed), up.board,
-                        "stage1_selection",
-                    )  # fmt: skip
-                    kept.append(Sheets(up, sitting, present, await criteria(api["scoring"], up)))
-                state = kept[0]
-                await timed_sheets(api["scoring"], state, arrivals, 5, 0.2)  # warm-up
+                scoring = api["scoring"]
+
+                async def sitting() -> Sheets:
+                    """A fresh quorate sitting (the same members present each time): every
+                    phase's protocol grows from nothing, whichever configuration runs first."""
+                    found, present = await open_quorate_sitting(
+                        scoring, dev_bearer, random.Random(opts.seed), up.board, "stage1_selection"
+                    )
+                    if not kept:
+                        kept.append(Sheets(up, found, present, await criteria(scoring, up)))
+                    kept[0].sitting = found
+                    return kept[0]
+
+                await timed_sheets(scoring, await sitting(), arrivals, 5, 0.2)  # warm-up
                 await caught_up(urls)
                 cpu = await idle_cpu(deployment, opts.idle_seconds)
                 say(f"{label}: idle CPU over {opts.idle_seconds:.0f} s: " + ", ".join(
                     f"{name} {pct:.2f} %" for name, pct in cpu.items()))  # fmt: skip
-                idle = await phase(f"{label} idle", api["scoring"], state, arrivals, opts, None)
+                idle = await phase(f"{label} idle", scoring, await sitting(), arrivals, opts, None)
                 survey_id = await open_survey(api["survey"])
                 background = Background(deployment["survey"].base, survey_id, work, opts.seed)
                 pause = await background.paced(opts.background)
+                sheets = await sitting()
                 loaded = await phase(
-                    f"{label} loaded", api["scoring"], state, arrivals, opts, (background, pause)
+                    f"{label} loaded", scoring, sheets, arrivals, opts, (background, pause)
                 )
                 await caught_up(urls)
         sent = await sent_times(env["KAFKA_BOOTSTRAP_SERVERS"], env["UZDIK_TOPIC_PREFIX"])
