@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test venv up down up-federation down-federation check lint typecheck unit bench-survey bench-replay bench-protocols bench-latency clean
+.PHONY: demo test venv up down up-federation down-federation check lint typecheck unit bench-survey bench-replay bench-audit bench-protocols bench-latency clean
 
 demo: venv            ## run a whole edition embedded (SQLite, nothing to start)
 	$(BIN)/uzdik demo
@@ -44,6 +44,9 @@ bench-survey: venv
 
 bench-replay: venv
 	$(BIN)/python -m bench.replay
+
+bench-audit: venv
+	$(BIN)/python -m bench.audit
 
 bench-protocols: venv
 	$(BIN)/python -m bench.protocols

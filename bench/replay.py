@@ -1266,15 +1266,92 @@ async def _fill(
     }
 
 
+class TopicsSource:
+    """The kept topics read back and decoded with ``json.loads``, as the fill decodes them:
+    the input of the live read models made again for a kept edition."""
+
+    def __init__(self, bootstrap: str, topics: list[str]) -> None:
+        from services.reporting.adapters.kafka_source import KafkaSource
+
+        self.kafka = KafkaSource(bootstrap, topics)
+
+    async def total(self) -> int:
+        return await self.kafka.total()
+
+    async def batches(self) -> AsyncIterator[list[dict[str, Any]]]:
+        import services.reporting.adapters.kafka_source as adapter
+
+        plain = adapter.decode
+        adapter.decode = lambda values: [json.loads(v) for v in values]
+        try:
+            async for batch in self.kafka.batches():
+                yield batch
+        finally:
+            adapter.decode = plain
+
+
+def relive(params: dict[str, Any]) -> dict[str, Any]:
+    return asyncio.run(_relive(**params))
+
+
+async def _relive(prefix: str, bootstrap: str, reporting_url: str) -> dict[str, Any]:
+    """The live read models of a kept edition made again from its topics by the code of now
+    (json.loads, one process, the fill's fold): a projection changed since the fill would
+    otherwise make the replay differ from tables folded by older code."""
+    import asyncpg
+
+    from bench.common import asyncpg_dsn
+    from services.reporting.projections import audit
+    from services.reporting.replay import AuditTrail, fold, gc_paused, state_rows
+
+    started = time.perf_counter()
+    chunks: list[bytes] = []
+
+    async def keep(data: bytes) -> None:
+        chunks.append(data)
+
+    topics = [topic_for(s, prefix) for s in SERVICES]
+    ticker = Ticker("live read models again", 0)
+    trail = AuditTrail(write=keep)
+    with gc_paused():
+        state, folded, dups = await fold(
+            TopicsSource(bootstrap, topics), lambda done, total, rate: ticker.tick(done), trail
+        )
+    rows = state_rows(state)
+    del state
+
+    async def lines() -> AsyncIterator[bytes]:
+        for chunk in chunks:
+            yield chunk
+
+    conn = await asyncpg.connect(asyncpg_dsn(reporting_url))
+    try:
+        async with conn.transaction():
+            await conn.execute("TRUNCATE documents, audit_trail")
+            await conn.copy_records_to_table(
+                "documents", records=rows, columns=("model", "key", "doc")
+            )
+            await conn.copy_to_table(
+                "audit_trail", source=lines(), columns=audit.COLUMNS, format="text"
+            )
+    finally:
+        await conn.close()
+    return {"events": folded, "duplicates": dups, "seconds": time.perf_counter() - started}
+
+
 # --- the measurements ---------------------------------------------------------------------------
 
 
 async def reference(
-    bootstrap: str, topics: list[str], max_records: int = 20000, decode: bool = True
+    bootstrap: str,
+    topics: list[str],
+    max_records: int = 20000,
+    decode: bool = True,
+    hashed: bool = False,
 ) -> tuple[int, float]:
     """A plain consumer (no group) reads every partition to its end offset and decodes each
-    value with ``json.loads``; the consumer is ``KafkaSource``'s, so only the replay's work
-    differs."""
+    value with ``json.loads`` (``hashed``: computes its SHA-256 instead, the audit bench's
+    reference); the consumer is ``KafkaSource``'s, so only the replay's work differs."""
     from aiokafka import TopicPartition
     from aiokafka.admin import AIOKafkaAdminClient
 
@@ -1302,7 +1379,9 @@ async def reference(
                 stop = end[tp]
                 for r in records:
                     if r.offset < stop:
-                        if decode:
+                        if hashed:
+                            hashlib.sha256(r.value).digest()
+                        elif decode:
                             json.loads(r.value)
                         count += 1
                 if records and records[-1].offset >= stop - 1:
@@ -1407,6 +1486,18 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
         help="verify every n-th record against Envelope/to_record/the registries",
     )
     parser.add_argument("--keep", action="store_true", help="keep the topics and the database")
+    parser.add_argument(
+        "--reuse",
+        metavar="STAMP",
+        help="measure the edition a --keep run kept (its stamp) again: no fill (its live read "
+        "models are made again from its topics by the code of now)",
+    )
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=int(os.environ.get("BENCH_RUNS", "1")),
+        help="measurements over the one edition (default 1 or BENCH_RUNS)",
+    )
     parser.add_argument("--no-readme", action="store_true", help="do not record in bench/README.md")
     return parser.parse_args(argv)
 
@@ -1414,41 +1505,74 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = arguments(argv)
     found = ensure_services()
-    stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime())
+    stamp = args.reuse or time.strftime("%Y%m%d%H%M%S", time.gmtime())
     prefix, dbname = f"bench{stamp}", f"uzdik_bench_{stamp}"
     url, topics = (
         with_database(found.database_url, dbname),
         [topic_for(s, f"bench{stamp}") for s in SERVICES],
     )
-    say(f"bench-replay: {num(args.events)} events, topics {prefix}.*.events, database {dbname}")
-    asyncio.run(setup(found.database_url, dbname, url, found.bootstrap, topics))
     phases = Phases()
+    lines: list[tuple[float, str]] = []
+    keep = args.keep or bool(args.reuse)
     try:
-        with phases.timed("fill"), ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
-            filled = pool.submit(
-                fill,
-                {
-                    "events": args.events,
-                    "seed": args.seed,
-                    "prefix": prefix,
-                    "bootstrap": found.bootstrap,
-                    "reporting_url": url,
-                    "check_every": args.check_every,
-                    "compression": None if args.compression == "none" else args.compression,
-                },
-            ).result()
-        say(f"fill: {filled}")
-        refs = []
-        with phases.timed("reference-1"):
-            refs.append(asyncio.run(reference(found.bootstrap, topics)))
-        with phases.timed("replay"):
-            replayed = run_replay(prefix, found.bootstrap, url)
-        with phases.timed("reference-2"):
-            refs.append(asyncio.run(reference(found.bootstrap, topics)))
+        if args.reuse:
+            say(f"bench-replay: the kept edition {stamp} (topics {prefix}.*.events, {dbname})")
+            with (
+                phases.timed("live"),
+                ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool,
+            ):
+                params = {"prefix": prefix, "bootstrap": found.bootstrap, "reporting_url": url}
+                made = pool.submit(relive, params).result()
+            say(f"live read models made again from the topics: {made}")
+            filled: dict[str, Any] = {"events": made["events"]}
+        else:
+            say(f"bench-replay: {num(args.events)} events, topics {prefix}.*.events, {dbname}")
+            asyncio.run(setup(found.database_url, dbname, url, found.bootstrap, topics))
+            filled = build(args, prefix, found.bootstrap, url, phases)
+        for n in range(1, args.runs + 1):
+            suffix = f"-{n}" if args.runs > 1 else ""
+            refs = []
+            with phases.timed(f"reference-1{suffix}"):
+                refs.append(asyncio.run(reference(found.bootstrap, topics)))
+            with phases.timed(f"replay{suffix}"):
+                replayed = run_replay(prefix, found.bootstrap, url)
+            with phases.timed(f"reference-2{suffix}"):
+                refs.append(asyncio.run(reference(found.bootstrap, topics)))
+            lines.append(report(args, filled, refs, replayed, phases, f"replay{suffix}"))
     finally:
-        if not args.keep:
+        if keep:
+            say(f"kept: measure again with `python -m bench.replay --reuse {stamp}`")
+        else:
             asyncio.run(teardown(found.database_url, dbname, found.bootstrap, topics))
-    return report(args, filled, refs, replayed, phases)
+    ratios = sorted(lines)
+    if len(ratios) > 1:
+        say(
+            f"{len(ratios)} runs: ratio {ratios[0][0]:.2f}–{ratios[len(ratios) // 2][0]:.2f}–"
+            f"{ratios[-1][0]:.2f} (min–median–max); the last line is the median run's"
+        )
+    print(ratios[len(ratios) // 2][1], flush=True)
+    return 0
+
+
+def build(
+    args: argparse.Namespace, prefix: str, bootstrap: str, url: str, phases: Phases
+) -> dict[str, Any]:
+    """Fill the topics and the live read models (a child process; progress on stderr)."""
+    with phases.timed("fill"), ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+        filled = pool.submit(
+            fill,
+            {
+                "events": args.events,
+                "seed": args.seed,
+                "prefix": prefix,
+                "bootstrap": bootstrap,
+                "reporting_url": url,
+                "check_every": args.check_every,
+                "compression": None if args.compression == "none" else args.compression,
+            },
+        ).result()
+    say(f"fill: {filled}")
+    return filled
 
 
 MARKER = "bench-replay:results"
@@ -1474,7 +1598,9 @@ def report(
     refs: list[tuple[int, float]],
     replayed: dict[str, Any],
     phases: Phases,
-) -> int:
+    phase: str = "replay",
+) -> tuple[float, str]:
+    """Say the run's figures, record its row; (its ratio, its last line)."""
     events = filled["events"]
     if any(n != events for n, _ in refs):
         raise SystemExit(f"the reference read {[n for n, _ in refs]} events, not {events}")
@@ -1499,23 +1625,23 @@ def report(
             [
                 time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
                 num(events),
-                f"{phases.seconds['fill']:.0f} s",
+                f"{phases.seconds['fill']:.0f} s" if "fill" in phases.seconds else "kept",
                 num(reference_rate),
                 f"{replayed['wall_s']:.0f} s",
                 num(rate),
                 num(replayed["events_per_s"]),
                 f"{ratio:.2f}",
                 str(identical).lower(),
-                f"{phases.load['replay']:.1f}",
+                f"{phases.load[phase]:.1f}",
                 machine(),
             ]
         )
-    print(
+    line = (
         f"replay events={events} events_per_s={rate:.0f} reference_events_per_s="
-        f"{reference_rate:.0f} ratio={ratio:.2f} identical={str(identical).lower()}",
-        flush=True,
+        f"{reference_rate:.0f} ratio={ratio:.2f} identical={str(identical).lower()}"
     )
-    return 0
+    say(line)
+    return ratio, line
 
 
 if __name__ == "__main__":

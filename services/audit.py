@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
-from collections.abc import Callable
-from typing import Any
+import json
+import sys
+from collections.abc import AsyncGenerator, Callable
+from typing import Any, cast
 
+import orjson
+import sqlalchemy as sa
 from rich.console import Console
 
-from shared.audit import verify_chain
+from shared.audit import event_rows, verify_chain
+from shared.events import Envelope
 from shared.relay import topic_for
 from shared.settings import Settings
+from shared.store import schema
 from shared.store.canonical import event_hash
 from shared.store.eventstore import EventStore, open_store
+from shared.store.rows import StoredRow, row_to_envelope
 
 
 async def verify_all(
@@ -21,48 +30,163 @@ async def verify_all(
     console: Console,
     tick: Callable[[str, int], None] | None = None,
 ) -> bool:
-    """``tick(service, events checked)`` as each chain is walked (a progress display)."""
+    """``tick(service, events checked)`` as each chain is walked (a progress display).
+
+    With Kafka, the topics are compared with their stores by a second process while this one
+    walks the chains (both cores: the chain and the topic of a log are independent reads)."""
     ok = True
-    for service in services:
-        store = open_store(service, settings.database_url_for(service))
-        try:
-            if tick is not None:
-                tick(service, 0)
-            report = await verify_chain(
-                store, tick=None if tick is None else functools.partial(tick, service)
-            )
-            if report.discrepancy:
-                console.print(f"[red]FAIL[/red] {report.discrepancy}")
-                ok = False
-                continue
-            console.print(
-                f"ok   {service}: {report.events} events, chain head {report.head_hash[:16]}"
-            )
-            if service == "scoring":
-                signed: list[str] = []
-                for broken in await verify_protocols(store, signed):
-                    console.print(f"[red]FAIL[/red] scoring: {broken}")
-                    ok = False
-                if signed:
-                    console.print(
-                        f"ok   scoring: {len(signed)} signed protocol(s): each rebuilt from the "
-                        "log, its digest and both signatures verified"
-                    )
-            if settings.kafka_bootstrap_servers:
-                topic = topic_for(service, settings.topic_prefix)
-                problem = await compare_topic(store, settings.kafka_bootstrap_servers, topic)
-                if problem:
-                    console.print(f"[red]FAIL[/red] {service} topic {topic}: {problem}")
-                    ok = False
-                else:
-                    console.print(f"ok   {service}: topic {topic} matches the store")
-        finally:
-            await store.close()
+    topics = _TopicChecks(settings, services) if settings.kafka_bootstrap_servers else None
+    try:
+        if topics is not None:
+            await topics.start()  # at once: it runs beside the chains
+        for service in services:
+            ok = await _verify_one(settings, service, console, tick, topics) and ok
+    finally:
+        if topics is not None:
+            await topics.close()
     return ok
+
+
+class _TopicChecks:
+    """One child process (``python -c``, importing only this module) comparing each service's
+    topic with its store in turn; a JSON line per service on its stdout."""
+
+    def __init__(self, settings: Settings, services: list[str]) -> None:
+        assert settings.kafka_bootstrap_servers
+        self.jobs = [
+            (
+                s,
+                settings.database_url_for(s),
+                settings.kafka_bootstrap_servers,
+                topic_for(s, settings.topic_prefix),
+            )
+            for s in services
+        ]
+        self.proc: asyncio.subprocess.Process | None = None
+        self.done: dict[str, str | None] = {}
+
+    async def start(self) -> asyncio.subprocess.Process:
+        if self.proc is None:
+            self.proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-c",
+                "import services.audit as a; a.compare_topics_main()",
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+            )
+            assert self.proc.stdin is not None
+            self.proc.stdin.write(json.dumps(self.jobs).encode() + b"\n")
+            await self.proc.stdin.drain()
+            self.proc.stdin.close()
+        return self.proc
+
+    async def result(self, service: str) -> str | None:
+        """The first discrepancy between the service's topic and its store (None: none)."""
+        proc = await self.start()
+        assert proc.stdout is not None
+        while service not in self.done:
+            line = await proc.stdout.readline()
+            if not line:
+                code = await proc.wait()
+                raise RuntimeError(
+                    f"the topic check of {service} stopped before its answer (exit {code})"
+                )
+            answer = json.loads(line)
+            self.done[answer["service"]] = answer["problem"]
+        return self.done[service]
+
+    async def close(self) -> None:
+        if self.proc is not None and self.proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.kill()
+            await self.proc.wait()
+
+
+def compare_topics_main() -> None:
+    """The child of :class:`_TopicChecks`: jobs on stdin, a JSON line per job on stdout."""
+
+    async def run() -> None:
+        for service, url, bootstrap, topic in json.loads(sys.stdin.readline()):
+            store = open_store(service, url)
+            try:
+                problem = await compare_topic(store, bootstrap, topic)
+            finally:
+                await store.close()
+            print(json.dumps({"service": service, "problem": problem}), flush=True)
+
+    asyncio.run(run())
+
+
+async def _verify_one(
+    settings: Settings,
+    service: str,
+    console: Console,
+    tick: Callable[[str, int], None] | None,
+    topics: _TopicChecks | None,
+) -> bool:
+    store = open_store(service, settings.database_url_for(service))
+    try:
+        if tick is not None:
+            tick(service, 0)
+        report = await verify_chain(
+            store, tick=None if tick is None else functools.partial(tick, service)
+        )
+        if report.discrepancy:
+            console.print(f"[red]FAIL[/red] {report.discrepancy}")
+            return False
+        console.print(f"ok   {service}: {report.events} events, chain head {report.head_hash[:16]}")
+        ok = True
+        if service == "scoring":
+            ok = await _verify_signed(store, console)
+    finally:
+        await store.close()
+    if topics is not None:
+        topic = topic_for(service, settings.topic_prefix)
+        problem = await topics.result(service)
+        if problem:
+            console.print(f"[red]FAIL[/red] {service} topic {topic}: {problem}")
+            return False
+        console.print(f"ok   {service}: topic {topic} matches the store")
+    return ok
+
+
+async def _verify_signed(store: EventStore, console: Console) -> bool:
+    signed: list[str] = []
+    problems = await verify_protocols(store, signed)
+    for broken in problems:
+        console.print(f"[red]FAIL[/red] scoring: {broken}")
+    if signed:
+        console.print(
+            f"ok   scoring: {len(signed)} signed protocol(s): each rebuilt from the "
+            "log, its digest and both signatures verified"
+        )
+    return not problems
 
 
 def _recompute(e: dict[str, Any]) -> str:
     return event_hash(e["prev_hash"], e)
+
+
+def _sorted_json(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+
+
+def _intact(e: dict[str, Any]) -> bool:
+    """The event's content gives its hash. First with orjson's sorted encoding of the payload
+    and the metadata (the canonical text for every event the services write); an event that
+    does not match that way is recomputed the exact way (``canonical_json``)."""
+    try:
+        fast = event_hash(
+            e["prev_hash"],
+            e,
+            payload_text=_sorted_json(e["payload"]),
+            metadata_text=_sorted_json(e["metadata"]),
+        )
+        if fast == e["hash"]:
+            return True
+    except (TypeError, orjson.JSONEncodeError):
+        pass
+    return bool(_recompute(e) == e["hash"])
 
 
 async def compare_topic(store: EventStore, bootstrap: str, topic: str) -> str | None:
@@ -70,32 +194,32 @@ async def compare_topic(store: EventStore, bootstrap: str, topic: str) -> str | 
     ascending, and nothing the store does not have. Returns the first discrepancy."""
     from services.reporting.adapters.kafka_source import KafkaSource
 
-    on_topic: dict[str, dict[str, Any]] = {}
+    on_topic: dict[str, str] = {}  # event id -> its hash
     last_version: dict[str, int] = {}
-    async for batch in KafkaSource(bootstrap, [topic]).batches():
-        for e in batch:
-            if e["metadata"]["event_id"] in on_topic:
-                continue  # at-least-once: a redelivered copy
-            if _recompute(e) != e["hash"]:
-                return f"event {e['metadata']['event_id']} on the topic was altered"
-            if e["stream_version"] < last_version.get(e["stream_id"], 0):
-                return (
-                    f"event {e['metadata']['event_id']} is out of order in stream {e['stream_id']}"
-                )
-            last_version[e["stream_id"]] = e["stream_version"]
-            on_topic[e["metadata"]["event_id"]] = e
-    after = 0
+    batches = cast(AsyncGenerator[list[dict[str, Any]]], KafkaSource(bootstrap, [topic]).batches())
+    async with contextlib.aclosing(batches):
+        async for batch in batches:
+            for e in batch:
+                event_id = e["metadata"]["event_id"]
+                if event_id in on_topic:
+                    continue  # at-least-once: a redelivered copy
+                if not _intact(e):
+                    return f"event {event_id} on the topic was altered"
+                stream, version = e["stream_id"], e["stream_version"]
+                if version < last_version.get(stream, 0):
+                    return f"event {event_id} is out of order in stream {stream}"
+                last_version[stream] = version
+                on_topic[event_id] = e["hash"]
     published = await _published(store, topic)
-    while rows := await store.read_all(after=after, limit=5000):
-        for env in rows:
-            if env.global_position > published:
+    async for rows in event_rows(store):
+        for row in rows:
+            if row.global_position > published:
                 return None  # not yet relayed: the relay's backlog, not a discrepancy
-            found = on_topic.pop(str(env.event_id), None)
+            found = on_topic.pop(row.event_id, None)
             if found is None:
-                return f"event {env.event_id} at position {env.global_position} is missing"
-            if found["hash"] != env.hash:
-                return f"event {env.event_id} at position {env.global_position} differs"
-        after = rows[-1].global_position
+                return f"event {row.event_id} at position {row.global_position} is missing"
+            if found != row.hash:
+                return f"event {row.event_id} at position {row.global_position} differs"
     if on_topic:
         extra = next(iter(on_topic))
         return f"event {extra} is on the topic but not in the store"
@@ -115,39 +239,75 @@ async def _published(store: EventStore, topic: str) -> int:
 async def verify_protocols(store: EventStore, checked: list[str] | None = None) -> list[str]:
     """Every ProtocolSigned in scoring's log: rebuild the sitting's protocol from the log up
     to the signature, recompute its digest, check both Ed25519 signatures. The sittings
-    checked are appended to ``checked``; the problems are returned."""
-    from services.scoring.domain import initial, replay
+    checked are appended to ``checked``; the problems are returned.
+
+    Each commission's stream is read and folded once, its protocols checked as the fold
+    passes their signatures (the state before each is the replay of the events before it)."""
+    by_stream: dict[str, list[Envelope]] = {}
+    for env in await _signed_protocols(store):
+        by_stream.setdefault(env.stream_id, []).append(env)
+    found: list[tuple[int, str]] = []
+    sittings: list[tuple[int, str]] = []
+    for stream, signatures in by_stream.items():
+        found.extend(await _verify_stream(store, stream, signatures, sittings))
+    if checked is not None:
+        checked.extend(sitting for _, sitting in sorted(sittings))
+    return [problem for _, problem in sorted(found)]
+
+
+async def _verify_stream(
+    store: EventStore, stream: str, signatures: list[Envelope], sittings: list[tuple[int, str]]
+) -> list[tuple[int, str]]:
+    from services.scoring.domain import evolve, initial
     from services.scoring.domain.protocol import document, verify
     from services.scoring.events import ProtocolSigned, registry
 
-    problems: list[str] = []
-    after = 0
-    while rows := await store.read_all(after=after, limit=5000):
-        for env in rows:
-            if env.event_type != "ProtocolSigned":
-                continue
-            signed = registry.load(env)
-            assert isinstance(signed, ProtocolSigned)
-            if checked is not None:
-                checked.append(signed.sitting_id)
-            history = [
-                registry.load(e)
-                for e in await store.load(env.stream_id)
-                if e.stream_version < env.stream_version
-            ]
-            try:
-                doc = document(replay(history, initial()), signed.sitting_id)
-            except Exception as exc:  # the log no longer yields that sitting at all
-                problems.append(f"protocol of sitting {signed.sitting_id}: cannot rebuild ({exc})")
-                continue
-            found = verify(doc, signed).problems
-            if found:
-                problems.append(
+    events = await store.load(stream)
+    state, at, broken = initial(), 0, None
+    problems: list[tuple[int, str]] = []
+    for env in sorted(signatures, key=lambda e: e.stream_version):
+        signed = registry.load(env)
+        assert isinstance(signed, ProtocolSigned)
+        sittings.append((env.global_position, signed.sitting_id))
+        while at < len(events) and events[at].stream_version < env.stream_version:
+            event = registry.load(events[at])
+            at += 1
+            if broken is None:
+                try:
+                    state = evolve(state, event)
+                except Exception as exc:  # the log no longer folds past this event
+                    broken = exc
+        where = env.global_position
+        try:
+            if broken is not None:
+                raise broken
+            doc = document(state, signed.sitting_id)
+        except Exception as exc:  # the log no longer yields that sitting at all
+            problem = f"protocol of sitting {signed.sitting_id}: cannot rebuild ({exc})"
+            problems.append((where, problem))
+            continue
+        wrong = verify(doc, signed).problems
+        if wrong:
+            problems.append(
+                (
+                    where,
                     f"protocol of sitting {signed.sitting_id} (event {env.event_id}): "
-                    f"{', '.join(found)}"
+                    f"{', '.join(wrong)}",
                 )
-        after = rows[-1].global_position
+            )
     return problems
+
+
+async def _signed_protocols(store: EventStore) -> list[Envelope]:
+    """Every ProtocolSigned of the log, in position order (only those rows are read)."""
+    ev = schema.events
+    async with store.engine.connect() as conn:
+        rows = await conn.execute(
+            sa.select(*(ev.c[name] for name in StoredRow._fields))
+            .where(ev.c.event_type == "ProtocolSigned")
+            .order_by(ev.c.global_position)
+        )
+        return [row_to_envelope(store.service, StoredRow(*row)) for row in rows]
 
 
 async def candidate_trail(store: EventStore, candidate_id: str) -> list[dict[str, Any]]:
