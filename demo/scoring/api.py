@@ -108,6 +108,7 @@ async def open_quorate_sitting(
         "purpose": PURPOSE[stage],
         "purpose_kk": PURPOSE_KK[stage],
         "place": place_of(board.region),
+        "place_kk": place_of(board.region, "kk"),
     }
     sitting = (await call(client.post("/v1/sittings", json=body, headers=headers)))["id"]
     others = [m for m in board.members if m != board.chair]
@@ -130,11 +131,20 @@ PURPOSE = {
 }
 
 
-def place_of(region: str | None) -> str:
-    """Where the demo's commission sits: the regional akimat's building, or the Agency."""
+def place_of(region: str | None, lang: str = "ru") -> str:
+    """Where the demo's commission sits, as its protocol in ``lang`` says: the akimat's
+    building of its region (a city of republican significance has a city akimat), or the
+    Agency."""
+    kk = lang == "kk"
     if region is None:
+        if kk:
+            return "Астана, Қазақстан Республикасы Мемлекеттік қызмет істері агенттігі"
         return "Астана, Агентство РК по делам государственной службы"
-    return f"{load_territory().unit(region).name_ru}, здание акимата области"
+    unit = load_territory().unit(region)
+    city = unit.name_ru.startswith(("г.", "город"))
+    if kk:
+        return f"{unit.name_kk}, {'қала' if city else 'облыс'} әкімдігінің ғимараты"
+    return f"{unit.name_ru}, здание акимата {'города' if city else 'области'}"
 
 
 PURPOSE_KK = {

@@ -69,7 +69,9 @@ def prepare(sources: Sources, registry: EventRegistry | None) -> Prepared:
     if document is None or registry is None or commission is None:
         return Prepared(protocol, commission, candidates, number)
     shown = signed.folded(document, protocol["signatures"], registry)
-    named = signed.named_candidates(document, candidates)
+    # a v2 document names its candidates itself; a v1 one is shown with the register's names
+    names = document.get("names") is not None
+    named = None if names else signed.named_candidates(document, candidates)
     return Prepared(protocol, commission, candidates, number, document, shown, named)
 
 

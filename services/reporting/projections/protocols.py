@@ -42,6 +42,7 @@ def opened(event: Doc) -> list[Target]:
             "purpose": p["purpose"],
             "purpose_kk": p.get("purpose_kk"),
             "place": p.get("place"),
+            "place_kk": p.get("place_kk"),
             "opened_at": p["opened_at"],
             "opened_by": e["metadata"]["actor"],
             "opened_event": {"schema_version": e["schema_version"], "payload": p},

@@ -73,6 +73,7 @@ class SittingView(BaseModel):
     purpose: str
     purpose_kk: str | None = Field(None, description="the agenda in Kazakh, when given")
     place: str | None = Field(None, description="where the sitting is held, when given")
+    place_kk: str | None = Field(None, description="where, in Kazakh, when given")
     opened_at: datetime
     attendance: AttendanceRecorded | None
     quorate: bool
@@ -226,6 +227,7 @@ def sitting_view(state: Scoring, sitting: Sitting) -> SittingView:
         purpose=sitting.opened.purpose,
         purpose_kk=sitting.opened.purpose_kk,
         place=sitting.opened.place,
+        place_kk=sitting.opened.place_kk,
         opened_at=sitting.opened.opened_at,
         attendance=attendance,
         quorate=bool(attendance and attendance.quorate),

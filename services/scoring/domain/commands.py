@@ -115,6 +115,7 @@ class OpenSitting:
     at: datetime
     purpose_kk: str | None = None
     place: str | None = None
+    place_kk: str | None = None
 
 
 @dataclass(frozen=True)

@@ -45,9 +45,14 @@ def open_sitting(state: Scoring, cmd: OpenSitting) -> list[Event]:
             purpose=purpose,
             opened_at=cmd.at,
             purpose_kk=purpose_kk,
-            place=cmd.place.strip() if cmd.place and cmd.place.strip() else None,
+            place=_stated(cmd.place),
+            place_kk=_stated(cmd.place_kk),
         )
     ]
+
+
+def _stated(text: str | None) -> str | None:
+    return text.strip() if text and text.strip() else None
 
 
 def record_attendance(state: Scoring, cmd: RecordAttendance) -> list[Event]:

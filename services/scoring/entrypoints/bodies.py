@@ -90,6 +90,7 @@ class OpenSittingBody(Body):
         None, description="the agenda in Kazakh, as the Kazakh protocol says it"
     )
     place: Reason | None = Field(None, description="where the sitting is held")
+    place_kk: Reason | None = Field(None, description="where, as the Kazakh protocol says it")
     sitting_id: ClientId | None = Field(
         None, description="client-minted id; else the service mints one"
     )

@@ -80,6 +80,7 @@ def _sitting_routes(r: APIRouter, api: Api) -> None:
                 purpose=body.purpose,
                 purpose_kk=body.purpose_kk,
                 place=body.place,
+                place_kk=body.place_kk,
                 at=api.ctx.now(),
             )
             cause = api.cause(request, actor)

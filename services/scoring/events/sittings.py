@@ -20,7 +20,7 @@ class SittingOpened(Event):
     """A sitting (заседание) of the commission opened, for one stage."""
 
     event_type = "SittingOpened"
-    schema_version = 2  # v2: purpose_kk (the agenda in Kazakh) and place; v1 reads with none
+    schema_version = 3  # v2: purpose_kk (the agenda in Kazakh) and place; v3: place_kk
     sitting_id: Id
     commission_id: Id
     stage: Stage
@@ -30,7 +30,10 @@ class SittingOpened(Event):
         default=None, description="the agenda as the Kazakh protocol says it (None: not given)"
     )
     place: Text | None = Field(
-        default=None, description="where the sitting is held, as its protocol says"
+        default=None, description="where the sitting is held, as its Russian protocol says"
+    )
+    place_kk: Text | None = Field(
+        default=None, description="where, as the Kazakh protocol says it (None: not given)"
     )
 
 

@@ -25,7 +25,7 @@ for _type in (
     "ProtocolSigned",
 ):
     registry.upcaster(_type, 1)(_unchanged)
-for _type in ("CommissionFormed", "MemberReplaced"):
+for _type in ("CommissionFormed", "MemberReplaced", "SittingOpened"):
     registry.upcaster(_type, 2)(_unchanged)
 
 
@@ -77,6 +77,13 @@ def _signed_v1(payload: dict[str, Any]) -> dict[str, Any] | None:
 
 _V1 = "uzdik/protocol/v1"
 
+
+def _sitting_v2(payload: dict[str, Any]) -> dict[str, Any] | None:
+    if payload.get("place_kk") is not None:
+        return None
+    return {k: v for k, v in payload.items() if k != "place_kk"}
+
+
 DOWNCASTS: dict[str, Downcaster] = {
     "ProtocolSigned": _signed_v1,
     "SittingOpened": _sitting_v1,
@@ -88,6 +95,7 @@ DOWNCASTS: dict[str, Downcaster] = {
 registry so that another reader (reporting, an auditor's tool) writes a protocol the same way."""
 for _type, _down in DOWNCASTS.items():
     registry.downcaster(_type, 2)(_down)
+registry.downcaster("SittingOpened", 3)(_sitting_v2)
 
 
 def as_written(event: Event) -> tuple[int, dict[str, Any]]:
