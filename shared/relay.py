@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager, suppress
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
@@ -172,13 +172,14 @@ class Relay:
 
     async def run(self, stop: asyncio.Event) -> None:
         async with single_active(self.store, f"relay.{self.topic}", stop):
-            if not self.wake:
-                await self._loop(stop)
-                return
-            async with woken_by_others(self.store):
-                await self._loop(stop)
+            listener = AppendListener(self.store) if self.wake else None
+            try:
+                await self._loop(stop, listener)
+            finally:
+                if listener is not None:
+                    await listener.close()
 
-    async def _loop(self, stop: asyncio.Event) -> None:
+    async def _loop(self, stop: asyncio.Event, listener: AppendListener | None = None) -> None:
         delay = 0.2
         mark: int | None = None  # the published mark: only this (single active) relay moves it
         stored = 0  # the mark as stored
@@ -195,7 +196,8 @@ class Relay:
                 if mark != stored and (n == 0 or now - stored_at >= self.mark_seconds):
                     await self._mark(mark)
                     stored, stored_at = mark, now
-                if n == 0 and self.wake:
+                if n == 0 and listener is not None:
+                    await listener.ensure()
                     await _appended_or_stop(self.store, stop, self.idle_seconds)
                 elif n == 0:
                     await _sleep_or_stop(stop, self.idle_seconds)
@@ -214,36 +216,52 @@ class Relay:
                 await self._mark(mark)
 
 
-@asynccontextmanager
-async def woken_by_others(store: EventStore) -> AsyncIterator[None]:
-    """While inside, a commit of another process that appended events to ``store`` sets its
-    ``events_committed`` as a commit of this one does (PostgreSQL: LISTEN on a connection of
-    its own, closed on exit). Elsewhere, or if listening fails, the relay's poll finds them."""
-    if store.engine.dialect.name != "postgresql":
-        yield
-        return
+class AppendListener:
+    """A commit of another process that appended events to ``store`` sets its
+    ``events_committed``, as a commit of this process does: PostgreSQL's NOTIFY (migration
+    0009), heard on a connection of its own. :meth:`ensure` (re)connects when that connection
+    is missing or lost, at most every ``retry_seconds``; meanwhile the relay's poll finds such
+    events. Nothing to do on SQLite (one process per store)."""
 
-    def heard(*_: object) -> None:
-        store.events_committed.set()
+    def __init__(self, store: EventStore, retry_seconds: float = 5.0) -> None:
+        self.store, self.retry_seconds = store, retry_seconds
+        self.enabled = store.engine.dialect.name == "postgresql"
+        self._conn: AsyncConnection | None = None
+        self._driver: Any = None
+        self._retry_at = 0.0
 
-    conn: AsyncConnection | None = None
-    try:
-        conn = await store.engine.connect()
-        driver: Any = (await conn.get_raw_connection()).driver_connection
-        await driver.add_listener(APPENDED, heard)
-    except Exception as exc:  # the database is away: the loop's own retries deal with it
-        log.warning("relay.listen_failed", error=str(exc)[:200])
-        driver = None
-    try:
-        yield
-    finally:
+    def _heard(self, *_: object) -> None:
+        self.store.events_committed.set()
+
+    async def ensure(self) -> None:
+        """Listening, or trying again if it is time to."""
+        if not self.enabled or (self._driver is not None and not self._driver.is_closed()):
+            return
+        if time.monotonic() < self._retry_at:
+            return
+        await self.close()
+        try:
+            self._conn = await self.store.engine.connect()
+            self._driver = (await self._conn.get_raw_connection()).driver_connection
+            await self._driver.add_listener(APPENDED, self._heard)
+            self._driver.add_termination_listener(self._heard)  # lost: the loop reconnects
+        except Exception as exc:  # the database is away: the poll goes on meanwhile
+            log.warning("relay.listen_failed", error=str(exc)[:200], retry_in=self.retry_seconds)
+            self._retry_at = time.monotonic() + self.retry_seconds
+            await self.close()
+            return
+        self.store.events_committed.set()  # what was committed while not listening
+
+    async def close(self) -> None:
+        conn, driver, self._conn, self._driver = self._conn, self._driver, None, None
+        if driver is not None and not driver.is_closed():
+            with suppress(Exception):
+                await driver.remove_listener(APPENDED, self._heard)
         if conn is not None:
-            if driver is not None:
-                with suppress(Exception):
-                    await driver.remove_listener(APPENDED, heard)
             with suppress(Exception):
                 await conn.invalidate()  # a listening session is not handed back to the pool
-            await conn.close()
+            with suppress(Exception):
+                await conn.close()
 
 
 async def _appended_or_stop(store: EventStore, stop: asyncio.Event, seconds: float) -> None:

@@ -88,7 +88,10 @@ class Settings(BaseSettings):
     kafka_create_topics: bool = True
 
     relay_batch_size: int = 500
-    relay_idle_seconds: float = 0.05
+    # the relay's poll while idle: commits wake it at once (its own process's, and on PostgreSQL
+    # another process's by NOTIFY), so the poll is only the safety net; at 0.05 s it was most
+    # of an idle service's CPU (bench/README.md, "Score to rating")
+    relay_idle_seconds: float = 0.5
     consumer_poll_seconds: float = 0.05
     # "feed": each consumer's topics take turns, the loop waits on the fetch itself (no fixed
     # wait); "faststream": FastStream's batch subscriber, which sleeps 50 ms after an empty

@@ -8,6 +8,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer
 
 from shared.kafka import KafkaPublisher
@@ -74,3 +75,38 @@ async def on_topic(bootstrap: str, topic: str) -> list[dict[str, Any]]:
         return [json.loads(r.value) for records in batch.values() for r in records]
     finally:
         await consumer.stop()
+
+
+async def test_the_relay_listens_again_after_its_listening_session_is_killed(
+    pg_url: str, kafka_bootstrap: str, topic_prefix: str
+) -> None:
+    relaying = open_store("kernel", pg_url)
+    other = open_store("kernel", pg_url)
+    await upgrade(relaying.engine)
+    publisher = Acked(KafkaPublisher(kafka_bootstrap))
+    relay = Relay(
+        relaying, publisher, topic=topic_for("kernel", topic_prefix), idle_seconds=POLL_SECONDS
+    )
+    stop = asyncio.Event()
+    running = asyncio.create_task(relay.run(stop))
+    try:
+        await asyncio.sleep(2.0)
+        async with other.engine.connect() as conn:  # an administrator ends the LISTEN session
+            killed = await conn.scalar(
+                sa.text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND query LIKE 'LISTEN%'"
+                )
+            )
+        assert killed == 1
+        await asyncio.sleep(2.0)
+        [envelope] = await other.append("note-2", 0, [Noted(text="after the kill")], ACTOR)
+        committed = time.monotonic()
+        await asyncio.wait_for(publisher.published.wait(), timeout=10.0)
+        assert publisher.at[str(envelope.event_id)] - committed < 5.0
+    finally:
+        stop.set()
+        await running
+        await publisher.inner.close()
+        await relaying.close()
+        await other.close()
