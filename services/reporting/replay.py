@@ -26,12 +26,16 @@ from uuid import uuid4
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.reporting.adapters.kafka_source import KafkaSource
 from services.reporting.projections import Doc, apply_in_memory, audit, load_all
+from services.reporting.replay_split import Helper, Overlap, helper_share
 from shared.events import Readers, upcast_doc
+from shared.logging import get_logger
 from shared.store import schema
 from shared.store.canonical import canonical_json_fast
 from shared.store.eventstore import EventStore
 
+log = get_logger("uzdik.replay")
 State = dict[tuple[str, str], Doc]
 Progress = Callable[[int, int, float], None]  # done, total, events/s
 DOC_COLUMNS = ("model", "key", "doc")
@@ -243,6 +247,7 @@ class Rebuild:
         self.conn: AsyncConnection | None = None
         self.driver: Any = None
         self._copying: asyncio.Task[Any] | None = None
+        self._queue: asyncio.Queue[bytes | None] = asyncio.Queue()
         self.trail = AuditTrail(keep=write and not self.pg)
 
     async def __aenter__(self) -> Rebuild:
@@ -266,21 +271,26 @@ class Rebuild:
             await self.conn.close()  # rolls back unless swapped (committed)
 
     async def _copy_audit(self, data: bytes) -> None:
-        """COPY one batch's lines; runs while the next batch is read and folded."""
-        await self.drain()
-
-        async def chunks() -> AsyncIterator[bytes]:
-            yield data
-
-        self._copying = asyncio.create_task(
-            self.driver.copy_to_table(
-                self.audit_name, source=chunks(), columns=audit.COLUMNS, format="text"
+        """Hand one batch's lines to the one COPY of the audit rows (started by the first),
+        which PostgreSQL ingests while the next batches are read and folded."""
+        if self._copying is None:
+            self._copying = asyncio.create_task(
+                self.driver.copy_to_table(
+                    self.audit_name, source=self._chunks(), columns=audit.COLUMNS, format="text"
+                )
             )
-        )
+        elif self._copying.done():
+            await self._copying  # its error, now
+        self._queue.put_nowait(data)
+
+    async def _chunks(self) -> AsyncIterator[bytes]:
+        while (data := await self._queue.get()) is not None:
+            yield data
 
     async def drain(self) -> None:
         if self._copying is not None:
             task, self._copying = self._copying, None
+            self._queue.put_nowait(None)
             await task
 
     async def swap(self, rows: list[tuple[str, str, str]]) -> None:
@@ -327,20 +337,87 @@ async def replay(
         started = time.perf_counter()
         live = asyncio.create_task(live_digests(store))  # the live tables, meanwhile
         try:
-            async with Rebuild(store, write=swap) as rebuild:
-                state, events, dups = await fold(source, progress, rebuild.trail, readers)
-                rows = state_rows(state)
-                del state
-                await rebuild.drain()
-                report = ReplayReport(events, dups, time.perf_counter() - started)
-                report.rebuilt = digests_of(rows)
-                report.rebuilt[audit.MODEL] = rebuild.trail.digest.hexdigest()
-                report.live = await live
-                if swap:
-                    await rebuild.swap(rows)
+            try:
+                return await _rebuild(source, store, progress, swap, readers, live, started)
+            except Overlap as exc:  # a share's documents met the parent's: one process then
+                assert isinstance(source, KafkaSource)
+                log.warning("replay.split_refused", reason=str(exc))
+                whole = KafkaSource(source.bootstrap, source.topics, source.max_records)
+                return await _rebuild(whole, store, progress, swap, readers, live, started, False)
         finally:
             if not live.done():
                 live.cancel()
                 with contextlib.suppress(BaseException):
                     await live
+
+
+async def _rebuild(
+    source: EventSource,
+    store: EventStore,
+    progress: Progress | None,
+    swap: bool,
+    readers: Readers | None,
+    live: asyncio.Task[dict[str, str]],
+    started: float,
+    split: bool = True,
+) -> ReplayReport:
+    async with Rebuild(store, write=swap) as rebuild:
+        if split and isinstance(source, KafkaSource):
+            state, events, dups = await _fold_on_both_cores(source, progress, rebuild, readers)
+        else:
+            state, events, dups = await fold(source, progress, rebuild.trail, readers)
+        rows = state_rows(state)
+        del state
+        await rebuild.drain()
+        report = ReplayReport(events, dups, time.perf_counter() - started)
+        report.rebuilt = digests_of(rows)
+        report.rebuilt[audit.MODEL] = rebuild.trail.digest.hexdigest()
+        report.live = await asyncio.shield(live)
+        if swap:
+            await rebuild.swap(rows)
     return report
+
+
+async def _fold_on_both_cores(
+    source: KafkaSource, progress: Progress | None, rebuild: Rebuild, readers: Readers | None
+) -> tuple[State, int, int]:
+    """The helper process folds its share of the partitions while this one folds the rest;
+    the two states are united (``Overlap`` if a document is in both)."""
+    spans = await source.spans_of()
+    share = helper_share(spans)
+    if not share:
+        return await fold(source, progress, rebuild.trail, readers)
+    helper = Helper(source.bootstrap, share, upcast=bool(readers))
+    whole = sum(end - first for _, _, first, end in spans)
+    begun = time.perf_counter()
+
+    def tick(done: int, total: int, rate: float) -> None:
+        if progress is not None:
+            both = done + helper.done
+            progress(both, whole, both / max(time.perf_counter() - begun, 1e-9))
+
+    async def lines(data: bytes) -> None:
+        if rebuild.trail.write is not None:
+            await rebuild.trail.write(data)
+
+    try:
+        await helper.start()
+        source.only([s for s in spans if s not in share])
+        theirs = asyncio.create_task(helper.run(lines))
+        try:
+            state, events, dups = await fold(source, tick, rebuild.trail, readers)
+            other, their_events, their_dups, count, total = await theirs
+        finally:
+            if not theirs.done():
+                theirs.cancel()
+                with contextlib.suppress(BaseException):
+                    await theirs
+    finally:
+        await helper.stop()
+    both = state.keys() & other.keys()
+    if both:
+        raise Overlap(f"{len(both)} documents folded by both processes, e.g. {min(both)}")
+    state.update(other)
+    rebuild.trail.digest.count += count
+    rebuild.trail.digest.total += total
+    return state, events + their_events, dups + their_dups

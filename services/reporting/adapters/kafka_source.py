@@ -38,11 +38,22 @@ def reading_consumer(bootstrap: str) -> AIOKafkaConsumer:
     )
 
 
-class KafkaSource:
-    """Reads the topics from the beginning up to their end offsets as of the start."""
+Span = tuple[str, int, int, int]  # topic, partition, first offset, end offset
 
-    def __init__(self, bootstrap: str, topics: list[str], max_records: int = 20000) -> None:
+
+class KafkaSource:
+    """Reads the topics from the beginning up to their end offsets as of the start; or, given
+    ``spans``, exactly those partitions between those offsets (a share of a replay)."""
+
+    def __init__(
+        self,
+        bootstrap: str,
+        topics: list[str],
+        max_records: int = 20000,
+        spans: list[Span] | None = None,
+    ) -> None:
         self.bootstrap, self.topics, self.max_records = bootstrap, topics, max_records
+        self.spans = spans
         self._consumer: AIOKafkaConsumer | None = None
         self._end: dict[TopicPartition, int] = {}
         self._start: dict[TopicPartition, int] = {}
@@ -51,6 +62,10 @@ class KafkaSource:
         if self._consumer is None:
             consumer = reading_consumer(self.bootstrap)
             await consumer.start()
+            if self.spans is not None:
+                await self._open_spans(consumer, self.spans)
+                self._consumer = consumer
+                return consumer
             parts = await self._partitions()
             consumer.assign(parts)
             if parts:
@@ -59,6 +74,29 @@ class KafkaSource:
                 await consumer.seek_to_beginning(*parts)
             self._consumer = consumer
         return self._consumer
+
+    async def _open_spans(self, consumer: AIOKafkaConsumer, spans: list[Span]) -> None:
+        parts = [TopicPartition(topic, p) for topic, p, _, _ in spans]
+        consumer.assign(parts)
+        for (_, _, first, end), tp in zip(spans, parts, strict=True):
+            self._start[tp], self._end[tp] = first, end
+            consumer.seek(tp, first)
+
+    async def spans_of(self) -> list[Span]:
+        """Every partition read, with its offsets (as of the first call)."""
+        await self._open()
+        return [(tp.topic, tp.partition, self._start[tp], self._end[tp]) for tp in self._end]
+
+    def only(self, spans: list[Span]) -> None:
+        """Read only these spans (before the first batch)."""
+        wanted = {(t, p) for t, p, _, _ in spans}
+        for tp in list(self._end):
+            if (tp.topic, tp.partition) not in wanted:
+                del self._end[tp], self._start[tp]
+        if self._consumer is not None:
+            self._consumer.assign(list(self._end))
+            for tp in self._end:
+                self._consumer.seek(tp, self._start[tp])
 
     async def _partitions(self) -> list[TopicPartition]:
         admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, **client_kwargs())
