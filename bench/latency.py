@@ -9,19 +9,22 @@ One run:
    scoring in this process on those databases and topics (``tests/e2e/portal/stack.py``).
 3. ``uzdik serve scoring``, ``uzdik serve reporting`` and ``uzdik serve survey`` as processes;
    the region's commission opens a stage-I sitting and records a quorate attendance over HTTP.
-4. Sheets at a steady pace (one every ``--interval`` seconds): each present member's sheet for
-   each candidate (``POST /v1/sittings/{id}/sheets``), then corrections of the live sheets
-   (``POST /v1/sheets/{id}/corrections``, a new sheet each). Each is timed from its 201 to the
-   commit of reporting's transaction that folds it into the read models: a trigger on
-   reporting's ``audit_trail`` (written in the same transaction as the sitting's protocol
-   document) sends ``NOTIFY`` with the request's correlation id, for scoring's sheet events only,
-   and this process LISTENs. No polling: the measurement adds no wait of its own.
+4. Sheets at a steady pace (one every ``--interval`` seconds, ``--sheets`` a phase, each phase
+   at a fresh quorate sitting of its own so that its protocol grows from nothing): each present
+   member's sheet for each candidate (``POST /v1/sittings/{id}/sheets``), then corrections of
+   the live sheets (``POST /v1/sheets/{id}/corrections``, a new sheet each). Each is timed
+   from its 201 to the commit of reporting's transaction that folds it into the read models: a
+   trigger on reporting's ``audit_trail`` (written in the same transaction as the sitting's
+   protocol document) sends ``NOTIFY`` with the request's correlation id, for scoring's sheet
+   events only, and this process LISTENs. No polling: the measurement adds no wait of its own.
 5. Two phases: idle, then with residents answering a survey in the background (``wrk`` paced
    to ``--background`` responses/s over 32 connections; what it sustained is printed).
 6. All of it twice, with the processes restarted in between: the reference, the consumers as
    they were (``UZDIK_KAFKA_CONSUMER=faststream``: FastStream's batch subscriber, a 50 ms poll
-   then a 50 ms sleep when empty, every topic in one batch), then the path as it is.
-   Before each, the CPU of each idle process over ``--idle-seconds``.
+   then a 50 ms sleep when empty, every topic in one batch), then the path as it is
+   (``--now-first``: the other way round). Before each, the CPU of each idle process over
+   ``--idle-seconds``; after, where the time went: the record's timestamp on scoring's topic
+   (the relay's send) splits 201 → send and send → reporting's commit.
 
 Last line: ``score_to_rating events=<n> p50_ms=<n> p99_ms=<n> background_rps=<n>``, the loaded
 phase of the path as it is; the line before it, the idle phase's (``background_rps=0``).
