@@ -74,13 +74,18 @@ def _candidates(state: Scoring, records: list[dict[str, Any]]) -> dict[str, dict
     return {cid: {"name": known[cid]} for cid in sorted(named)}
 
 
+CRITERIA = frozenset({"scores", "derived"})
+"""A sheet's criteria and points: they name no one (skipped: most of a protocol's strings)."""
+
+
 def _strings(value: Any) -> Iterator[str]:
     if isinstance(value, str):
         yield value
     elif isinstance(value, dict):
         for k, v in value.items():
             yield k
-            yield from _strings(v)
-    elif isinstance(value, list):
+            if k not in CRITERIA:
+                yield from _strings(v)
+    elif isinstance(value, list | tuple):
         for v in value:
             yield from _strings(v)
