@@ -20,6 +20,7 @@ from services.portal.pages import (
     candidates,
     commission,
     decisions,
+    nominator,
     operator,
     organiser,
     protocol,
@@ -33,7 +34,7 @@ from shared.settings import DEV_SESSION_SECRET, Settings
 
 log = get_logger("uzdik.portal")
 STATIC = Path(__file__).parent / "static"
-STATIC_FILES = frozenset({"portal.css", "attendance.js", "sign.js"})
+STATIC_FILES = frozenset({"portal.css", "attendance.js", "sign.js", "upload.js"})
 SESSION_COOKIE = "uzdik_session"
 SESSION_SECONDS = 8 * 3600
 
@@ -72,6 +73,7 @@ def create_portal(settings: Settings, api: Backends) -> FastAPI:
         organiser.router(),
         operator.router(),
         admission.router(),
+        nominator.router(),
     )
     for r in routers:
         app.include_router(r)

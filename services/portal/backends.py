@@ -7,7 +7,7 @@ would send, so the portal can do nothing the API does not allow.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +15,7 @@ import httpx
 
 from shared.settings import Settings
 
+Content = bytes | AsyncIterable[bytes] | None
 SERVICES = ("nominations", "scoring", "survey", "reporting")
 PROBLEM = "application/problem+json"
 
@@ -91,7 +92,7 @@ class Backends:
         json: Any = None,
         params: Mapping[str, Any] | None = None,
         idempotency_key: str | None = None,
-        content: bytes | None = None,
+        content: Content = None,
         media_type: str | None = None,
     ) -> Any:
         """The answer's JSON; a problem raises :class:`Refused`, silence :class:`Unreachable`."""
@@ -118,10 +119,12 @@ class Backends:
         json: Any = None,
         params: Mapping[str, Any] | None = None,
         idempotency_key: str | None = None,
-        content: bytes | None = None,
+        content: Content = None,
         media_type: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
-        headers = {"Accept": "application/json"}
+        """The answer; ``content``: bytes, or a stream of them (an upload, not held whole)."""
+        headers = {"Accept": "application/json", **(headers or {})}
         if token:
             headers["Authorization"] = f"Bearer {token}"
         if idempotency_key:

@@ -217,6 +217,9 @@ async def dev_people(api: Backends, settings: Settings) -> list[dict[str, Any]]:
             people.append(
                 _person(f"operator-{region}", "Operator", ["operator"], region, None, label)
             )
+            people.append(
+                _person(f"nominator-{region}", "Nominator", ["nominator"], region, None, label)
+            )
         people.append(
             _person(
                 f"ethics-{region or 'republic'}",

@@ -17,6 +17,10 @@ from services.portal.pages.candidates import DOCUMENT_KINDS
 from services.portal.pages.common import Json, commission, names
 from services.portal.web import back_to, backends, form_of, lang_of, render, signed_in
 
+PHOTO = N_("Photo (optional)")
+CHUNK_BYTES = 8 << 20
+"""A resumable upload's piece: a lost line costs at most this much again."""
+
 STATUS_NAMES = {
     "submitted": N_("submitted, not checked"),
     "admitted": N_("admitted"),
@@ -186,8 +190,10 @@ async def show(
             for k in (found["rural_district_kato"], found["district_kato"], found["region_kato"])
         ),
         documents=[
-            {"kind": k, "label": label, "file": files.get(k)} for k, label in DOCUMENT_KINDS.items()
+            {"kind": k, "label": label, "file": files.get(k)}
+            for k, label in {**DOCUMENT_KINDS, "photo": PHOTO}.items()
         ],
+        chunk_bytes=CHUNK_BYTES,
         criteria=criteria,
         statuses=STATUS_NAMES,
         typed=typed or {},

@@ -15,7 +15,7 @@ No resident's identity, no score sheet and no draft is reachable here.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query
@@ -78,6 +78,17 @@ class PublicSurveys(BaseModel):
     items: list[PublicSurvey]
 
 
+class PublicEdition(BaseModel):
+    edition_id: str
+    year: int
+    title: str
+    announced_at: datetime | None = Field(None, description="when the Agency announced it")
+
+
+class PublicEditions(BaseModel):
+    items: list[PublicEdition] = Field(description="the latest first")
+
+
 def _district_of(settlement: str) -> str | None:
     unit = load_territory().find(settlement)
     return unit.parent if unit is not None else None
@@ -85,6 +96,24 @@ def _district_of(settlement: str) -> str | None:
 
 def router(ctx: ServiceContext) -> APIRouter:
     api = APIRouter(prefix="/v1/public", tags=["public"])
+
+    @api.get("/editions", response_model=PublicEditions)
+    async def editions() -> PublicEditions:
+        """The editions the Agency announced (§8: the announcement is public), the latest
+        first; each one's calendar is nominations' ``GET /v1/editions/{edition_id}``."""
+        async with ctx.store.reader() as uow:
+            found = [d for _, d in await uow.docs.list("editions")]
+        items = [
+            PublicEdition(
+                edition_id=str(d["edition_id"]),
+                year=int(d["year"]),
+                title=str(d["title"]),
+                announced_at=d.get("recorded_at"),
+            )
+            for d in found
+        ]
+        items.sort(key=lambda e: (e.year, e.announced_at or datetime.min.replace(tzinfo=UTC)))
+        return PublicEditions(items=items[::-1])
 
     @api.get("/results", response_model=PublicResults)
     async def results(

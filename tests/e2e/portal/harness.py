@@ -112,11 +112,13 @@ async def rehearsal(
     per_district: int,
     settings: Settings | None = None,
     until: str = "admission",
+    handover: tuple[int, ...] | None = None,
 ) -> AsyncIterator[Running]:
     """An edition announced, commissions formed, applications checked and admitted (the
     demo's steps over HTTP); the clock at the start of stage I (29 June 2020). With
     ``until="surveys"``: stage I and the surveys done too, the clock at the regional finals
-    (28 July 2020)."""
+    (28 July 2020). ``handover``: another moment to hand over at (year, month, day, hour), no
+    earlier than the last step's."""
     settings = behind_local_proxy(settings or Settings())
     clock = Rehearsal(start=datetime(2020, 5, 29, tzinfo=ALMATY))
     system = OneSystem(settings, data_dir, clock)
@@ -127,7 +129,7 @@ async def rehearsal(
             settle=system.settle,
             until=until,
         )
-        clock.set(*HANDOVER[until])
+        clock.set(*(handover or HANDOVER[until]))
         async with serving(system) as root:
             yield Running(root + "/portal", system, clock, outcome, settings, data_dir)
 

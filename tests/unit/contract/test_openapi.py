@@ -113,6 +113,7 @@ def test_which_routes_need_a_token() -> None:
         "POST /v1/surveys/{survey_id}/responses",
         "GET /v1/public/results",
         "GET /v1/public/surveys",
+        "GET /v1/public/editions",
     }
     assert "POST /v1/editions" in secured("nominations")
     assert "GET /v1/read-models/{model}" in secured("reporting")
