@@ -66,6 +66,10 @@ _CONNECT_PARAMETERS = frozenset(inspect.signature(asyncpg.connect).parameters)
 DRIVER_POOL = 6  # connections of the driver's own pool (PostgresEventStore._driver), per process
 STALE_SQLSTATE = "UZ001"  # uzdik_write: a document changed since it was read
 UNIQUE_VIOLATION = "23505"
+# after a commit that appended events, for the relays of the service's other processes (the
+# relay LISTENs on the channel: shared.relay); never inside the writing transaction
+_NOTIFY_SQL = "SELECT pg_notify('uzdik_appended', '')"
+NOTIFY_TIMEOUT = 5.0  # seconds for the notification's connection or statement
 # the same two statements for the driver itself (numbered parameters)
 _WRITE_ARGS = tuple(re.findall(r"(?<!:):(\w+)", _WRITE.text))
 _WRITE_SQL = re.sub(r"(?<!:):(\w+)", lambda m: f"${_WRITE_ARGS.index(m[1]) + 1}", _WRITE.text)
@@ -178,6 +182,9 @@ class PostgresEventStore(EventStore):
         self.lock_key = lock_key(f"uzdik.events.{service}")
         self._pool: asyncpg.Pool | None = None  # see _driver
         self._pool_lock = asyncio.Lock()
+        self._announcing: asyncio.Task[None] | None = None  # see _announce
+        self._announce_again = False
+        self._notifier: asyncpg.Connection | None = None
 
     @staticmethod
     def _engine(url: str) -> AsyncEngine:
@@ -193,7 +200,21 @@ class PostgresEventStore(EventStore):
     def _writing(self) -> AbstractAsyncContextManager[object]:
         return _nothing()
 
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[UnitOfWork]:
+        async with super().transaction() as uow:
+            yield uow
+        if uow.appended:  # committed
+            self._announce()
+
     async def close(self) -> None:
+        announcing, self._announcing = self._announcing, None
+        if announcing is not None:  # the last commit's notification still goes out
+            try:
+                await asyncio.wait_for(announcing, timeout=NOTIFY_TIMEOUT)
+            except TimeoutError:
+                pass
+        await self._drop_notifier()
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
@@ -220,9 +241,11 @@ class PostgresEventStore(EventStore):
             if found is None:
                 raise
             self.events_committed.set()
+            self._announce()
             return found
         if placed:
             self.events_committed.set()
+            self._announce()
         return Written(self.service, batch, placed)
 
     async def _written(self, batch: Batch) -> Written | None:
@@ -244,12 +267,8 @@ class PostgresEventStore(EventStore):
         if self._pool is None:
             async with self._pool_lock:
                 if self._pool is None:
-                    _, found = self.engine.dialect.create_connect_args(self.engine.url)
-                    # the SQL layer's own options (e.g. its statement cache size) are not the
-                    # driver's
-                    params = {k: v for k, v in found.items() if k in _CONNECT_PARAMETERS}
                     self._pool = await asyncpg.create_pool(
-                        **params,
+                        **self._connect_params(),
                         min_size=1,
                         max_size=DRIVER_POOL,
                         max_inactive_connection_lifetime=1800,
@@ -260,6 +279,51 @@ class PostgresEventStore(EventStore):
                 yield driver
         except (OSError, asyncpg.exceptions.InterfaceError) as exc:
             raise ConnectionLost(str(exc)[:200]) from exc
+
+    def _connect_params(self) -> dict[str, Any]:
+        """The driver's connection parameters from the engine's URL."""
+        _, found = self.engine.dialect.create_connect_args(self.engine.url)
+        # the SQL layer's own options (e.g. its statement cache size) are not the driver's
+        return {k: v for k, v in found.items() if k in _CONNECT_PARAMETERS}
+
+    def _announce(self) -> None:
+        """Tell the relays of the service's other processes that events were committed, after
+        the commit: a writing transaction that NOTIFYs holds PostgreSQL's cluster-wide notify
+        lock through its commit's WAL flush, and every other one waits (migration 0010). At
+        most one notification is on its way; the commits made meanwhile send one more after
+        it. Never waited for and never failing a command: the relay's poll finds what a lost
+        notification announced."""
+        self._announce_again = True
+        if self._announcing is None or self._announcing.done():
+            self._announcing = asyncio.create_task(self._announcer())
+
+    async def _announcer(self) -> None:
+        while self._announce_again:
+            self._announce_again = False
+            try:
+                await self._notify()
+            except Exception as exc:  # whatever it is, the command has committed: log it only
+                log.warning("store.notify_failed", service=self.service, error=str(exc)[:200])
+                await self._drop_notifier()
+
+    async def _notify(self) -> None:
+        """NOTIFY on a connection of its own, in autocommit with ``synchronous_commit`` off:
+        the notification's commit holds the notify lock without waiting for a WAL flush."""
+        if self._notifier is None or self._notifier.is_closed():
+            params = self._connect_params()
+            settings = {**(params.pop("server_settings", None) or {}), "synchronous_commit": "off"}
+            self._notifier = await asyncpg.connect(
+                **params, server_settings=settings, timeout=NOTIFY_TIMEOUT
+            )
+        await self._notifier.execute(_NOTIFY_SQL, timeout=NOTIFY_TIMEOUT)
+
+    async def _drop_notifier(self) -> None:
+        notifier, self._notifier = self._notifier, None
+        if notifier is not None:
+            try:
+                await notifier.close(timeout=1.0)
+            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                notifier.terminate()
 
     async def documents(self, wanted: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
         keys = sorted(set(wanted))
