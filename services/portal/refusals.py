@@ -36,6 +36,8 @@ REFUSALS: dict[str, str] = {
     "wrong_answer_count": N_("The number of answers is wrong."),
     "duplicate_in_file": N_("This resident appears twice in the file."),
     "not_on_roll": N_("This resident is not on the survey's roll."),
+    "invalid_roll": N_("The roll was not set: some lines do not hold a valid IIN."),
+    "roll_locked": N_("The roll can no longer be replaced: residents have already answered."),
     "already_answered": N_("This resident has already answered."),
     "close_not_confirmed": N_(
         "Tick the box to confirm: once a stage is closed, nothing more is recorded in it."

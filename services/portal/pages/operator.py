@@ -14,9 +14,9 @@ from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
 from services.portal.backends import Problem, Refused
-from services.portal.i18n import place
+from services.portal.i18n import N_, place
 from services.portal.pages.common import Json
-from services.portal.web import backends, form_of, lang_of, render, signed_in
+from services.portal.web import back_to, backends, form_of, lang_of, render, signed_in
 
 MAX_FILE = 5 * 1024 * 1024  # the survey service's own limit on a paper poll
 
@@ -80,7 +80,48 @@ def router() -> APIRouter:
             return await show(request, survey_id, problem=refused.problem, report=report, name=name)
         return await show(request, survey_id, report=done["lines"], imported=done, name=name)
 
+    @r.post("/operator/surveys/{survey_id}/roll", include_in_schema=False)
+    async def roll(survey_id: str, request: Request) -> Response:
+        """The residents' roll from a file: one IIN a line (or a CSV whose first column is the
+        IIN, under a header); the survey service hashes each at once and keeps no IIN."""
+        me = signed_in(request)
+        form = await form_of(request)
+        upload = form.get("file")
+        data = await upload.read(MAX_FILE + 1) if isinstance(upload, UploadFile) else b""
+        residents = roll_entries(data)
+        if not residents:
+            problem = Problem(
+                422,
+                "file_missing",
+                "choose the roll's file: one IIN a line",
+                ({"field": "roll", "code": "file_missing", "detail": "no IIN in the file"},),
+            )
+            return await show(request, survey_id, problem=problem)
+        try:
+            await backends(request).call(
+                "survey",
+                "PUT",
+                f"/v1/surveys/{survey_id}/roll",
+                me.token,
+                json={"residents": residents},
+                idempotency_key=f"roll-{form.get('nonce') or uuid.uuid4()}",
+            )
+        except Refused as refused:
+            return await show(request, survey_id, problem=refused.problem)
+        return back_to(
+            request,
+            f"/operator/surveys/{survey_id}",
+            flash=N_("The residents' roll is set: only residents on it may answer."),
+        )
+
     return r
+
+
+def roll_entries(data: bytes) -> list[str]:
+    """The file's entries: each line's first field (``;`` or ``,``), a header line skipped."""
+    text = data.decode("utf-8-sig", errors="replace")
+    entries = [line.replace(",", ";").split(";")[0].strip() for line in text.splitlines()]
+    return [e for e in entries if e and e.lower() != "iin"]
 
 
 async def show(
@@ -103,7 +144,13 @@ async def show(
         problem = problem or Problem(404, "survey_not_found", "no such survey in your region")
     shown: dict[str, Any] = {}
     if survey is not None:
-        shown = {**survey, "place": place(survey["settlement"], lang)}
+        detail = await backends(request).call("survey", "GET", f"/v1/surveys/{survey_id}", None)
+        shown = {
+            **survey,
+            "place": place(survey["settlement"], lang),
+            "roll_count": detail.get("roll_count"),
+            "roll_sha256": detail.get("roll_sha256"),
+        }
     return render(
         request,
         "operator_survey.html",

@@ -6,7 +6,7 @@
 | ``GET /v1/surveys/{id}`` | anyone | the survey: place, window, status |
 | ``POST /v1/surveys/{id}/responses`` | a resident (no account) | answer once, by IIN |
 | ``POST /v1/surveys/{id}/paper-imports`` | operator | a paper poll's CSV, whole or nothing |
-| ``PUT /v1/surveys/{id}/roll`` | organiser | the residents allowed to answer |
+| ``PUT /v1/surveys/{id}/roll`` | organiser, operator | the residents allowed to answer |
 | ``GET /v1/surveys/{id}/flags`` | organiser, auditor | responses flagged as a burst |
 | ``GET /v1/surveys/{id}/results`` | organiser, auditor, commission | live (or final) result |
 | ``POST /v1/surveys/{id}/closure`` | organiser | close by hand, with the final result |
@@ -147,6 +147,8 @@ def view(doc: SurveyDoc) -> SurveyView:
         status=doc.status,
         closed_at=doc.closed_at,
         roll=doc.roll_sha256 is not None,
+        roll_count=doc.roll_count,
+        roll_sha256=doc.roll_sha256,
     )
 
 
@@ -267,10 +269,11 @@ def _answers(api: APIRouter, ctx: ServiceContext) -> None:
         body: RollBody = Body(),
         who: Principal = Depends(principal),
     ) -> object:
-        """The residents' roll (organiser): only residents on it may answer. Replaceable until
-        the first response; logged as its size and digest."""
+        """The residents' roll (organiser, or the region's operator who keeps the akimat's
+        register): only residents on it may answer. Replaceable until the first response;
+        logged as its size and digest."""
         doc = await svc.survey(survey_id, fresh=True)
-        actor = who.act_as("organiser", region=doc.opened.region_kato)
+        actor = who.act_as("organiser", "operator", region=doc.opened.region_kato)
 
         async def run(uow: UnitOfWork) -> Appended:
             _, envelopes = await handlers.upload_roll(

@@ -66,6 +66,10 @@ class SurveyView(BaseModel):
     status: str
     closed_at: datetime | None
     roll: bool = Field(description="whether a residents' roll restricts who may answer")
+    roll_count: int | None = Field(None, description="residents on the roll, if there is one")
+    roll_sha256: str | None = Field(
+        None, description="the roll's digest (SHA-256 of its sorted resident keys)"
+    )
 
 
 class ResultsView(BaseModel):

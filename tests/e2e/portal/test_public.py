@@ -171,3 +171,50 @@ async def test_an_operator_imports_a_paper_poll_and_sees_each_bad_line(
     assert (
         gettext("ru", "Imported: %(n)s answers from %(file)s.", n=2, file="poll-fixed.csv") in said
     )
+
+
+async def test_an_operator_sets_the_residents_roll_of_a_settlement(
+    running: Running, browser: Any, tmp_path: Path
+) -> None:
+    page = await new_page(browser)
+    await sign_in(page, running, f"operator-{REGION}", "")
+    await page.goto(f"{running.url}/operator?lang=ru")
+    await page.locator("a[href*='/operator/surveys/']").last.click()
+    await page.wait_for_load_state()
+    assert gettext("ru", "No roll yet: any resident may answer.") in await page.inner_text("main")
+
+    on_roll = [make_iin(4_400_001 + n) for n in range(2)]
+    bad = tmp_path / "roll-bad.txt"
+    bad.write_text("\n".join([on_roll[0], "860101300127", on_roll[1]]) + "\n")
+    await page.set_input_files("#f-roll", str(bad))
+    await page.click("form[action$='/roll'] button")
+    await page.wait_for_load_state()
+    summary = await page.inner_text("#error-summary")
+    assert gettext("ru", "The roll was not set: some lines do not hold a valid IIN.") in summary
+    assert gettext("ru", "Line %(n)s", n=2) in summary  # the line named, never the IIN
+    assert "860101300127" not in await page.content()
+    await keep(page, "operator-roll-refused")
+    await accessible(page, "operator-roll-refused")
+
+    good = tmp_path / "roll.csv"
+    good.write_text("iin;name\n" + "\n".join(f"{i};" for i in on_roll) + "\n")
+    await page.set_input_files("#f-roll", str(good))
+    await page.click("form[action$='/roll'] button")
+    await page.wait_for_load_state()
+    text = await page.inner_text("main")
+    assert gettext("ru", "On the roll: %(n)s residents. Only they may answer.", n=2) in text
+    await keep(page, "operator-roll")
+    await accessible(page, "operator-roll")
+
+    header = "iin;" + ";".join(f"a{i}" for i in range(1, 17))
+    stranger = make_iin(4_400_101)
+    poll = tmp_path / "poll-roll.csv"
+    poll.write_text(
+        "\n".join([header, *(f"{i};" + ";".join(["8"] * 16) for i in (on_roll[0], stranger))])
+        + "\n"
+    )
+    await page.set_input_files("#f-file", str(poll))
+    await page.click("form[action$='/paper-imports'] button")
+    await page.wait_for_load_state()
+    lines = await page.locator("section[aria-labelledby=report] tbody tr").all_inner_texts()
+    assert gettext("ru", "This resident is not on the survey's roll.") in lines[1]

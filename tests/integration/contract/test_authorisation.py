@@ -154,7 +154,7 @@ WHO: dict[tuple[str, str, str], Rule] = {
         frozenset(ROLES), regional=False, public=True
     ),
     ("survey", "POST", "/v1/surveys/{survey_id}/paper-imports"): rule("operator"),
-    ("survey", "PUT", "/v1/surveys/{survey_id}/roll"): rule("organiser"),
+    ("survey", "PUT", "/v1/surveys/{survey_id}/roll"): rule("organiser", "operator"),
     ("survey", "POST", "/v1/surveys/{survey_id}/closure"): rule("organiser"),
     ("survey", "POST", "/v1/survey-closures"): rule("organiser", regional=False),
     # notifications: recipients and integrators are not a region's; a person may also record
