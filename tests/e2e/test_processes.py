@@ -40,7 +40,7 @@ from tests.unit.nominations.builders import questionnaire
 UZDIK = ROOT / ".venv" / "bin" / "uzdik"
 REGION = "190000000"  # Алматинская область
 RURAL_DISTRICT = "193633000"  # Акдалинский с.о., Балхашский район
-READY_TIMEOUT = 40.0
+READY_TIMEOUT = 120.0  # several processes starting at once on two busy cores take their time
 STOP_TIMEOUT = 15.0
 
 

@@ -28,7 +28,7 @@ from tests.conftest import ROOT
 from tests.e2e.test_processes import free_port
 
 UZDIK = ROOT / ".venv" / "bin" / "uzdik"
-READY_TIMEOUT = 60.0
+READY_TIMEOUT = 120.0  # five processes starting at once on two busy cores take their time
 STOP_TIMEOUT = 20.0
 SCALE = Scale(regions=["110000000"], per_district=2, responses_per_survey=3, seed=11)
 
