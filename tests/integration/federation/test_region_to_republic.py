@@ -107,7 +107,7 @@ async def databases(pg_admin_url: str) -> AsyncIterator[Callable[[], Awaitable[s
         await _admin(pg_admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-async def until(check: Callable[[], Awaitable[Any]], what: str, within: float = 120.0) -> Any:
+async def until(check: Callable[[], Awaitable[Any]], what: str, within: float = 240.0) -> Any:
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         found = await check()
