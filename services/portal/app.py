@@ -20,6 +20,7 @@ from services.portal.pages import (
     candidates,
     commission,
     decisions,
+    forming,
     nominator,
     operator,
     organiser,
@@ -74,6 +75,7 @@ def create_portal(settings: Settings, api: Backends) -> FastAPI:
         operator.router(),
         admission.router(),
         nominator.router(),
+        forming.router(),
     )
     for r in routers:
         app.include_router(r)

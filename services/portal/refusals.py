@@ -36,6 +36,22 @@ REFUSALS: dict[str, str] = {
     "wrong_answer_count": N_("The number of answers is wrong."),
     "duplicate_in_file": N_("This resident appears twice in the file."),
     "not_on_roll": N_("This resident is not on the survey's roll."),
+    "commission_size": N_(
+        "The commission does not have the number of voting members the rules ask for."
+    ),
+    "duplicate_member": N_("A person is listed twice."),
+    "chair_not_member": N_("The chair must be one of the voting members."),
+    "secretary_is_member": N_("The secretary does not vote: they cannot also be a member."),
+    "region_invalid": N_("A regional commission needs its region."),
+    "chair_position_required": N_("State the chair's post."),
+    "chair_position_not_allowed": N_(
+        "The rules do not let a person of this post chair the commission."
+    ),
+    "secretary_position_required": N_("State the secretary's post."),
+    "secretary_position_not_allowed": N_(
+        "The rules do not let a person of this post be the secretary."
+    ),
+    "commission_already_formed": N_("This region's commission is formed already."),
     "invalid_roll": N_("The roll was not set: some lines do not hold a valid IIN."),
     "roll_locked": N_("The roll can no longer be replaced: residents have already answered."),
     "already_answered": N_("This resident has already answered."),

@@ -16,6 +16,7 @@ import pytest
 
 from services.portal.i18n import gettext
 from services.survey.domain.iin import make_iin
+from shared.auth import issue_dev_token
 from tests.e2e.portal.harness import Running, accessible, keep, rehearsal
 from tests.e2e.portal.test_commission_workspace import api, new_page, sign_in
 
@@ -218,3 +219,50 @@ async def test_an_operator_sets_the_residents_roll_of_a_settlement(
     await page.wait_for_load_state()
     lines = await page.locator("section[aria-labelledby=report] tbody tr").all_inner_texts()
     assert gettext("ru", "This resident is not on the survey's roll.") in lines[1]
+
+
+async def test_an_organiser_forms_a_regional_commission_in_the_browser(
+    running: Running, browser: Any
+) -> None:
+    akmola = "110000000"
+    page = await new_page(browser)
+    await sign_in(page, running, "organiser-1", "")
+    await page.goto(f"{running.url}/organiser/editions/{running.outcome.edition_id}?lang=ru")
+    await page.click("a[href$='/commissions/new']")
+    await page.wait_for_load_state()
+    await page.select_option("#f-region", akmola)
+    await page.fill("#f-chair-name", "Жумабекова Алия Сериковна")
+    await page.select_option("#f-chair-gender", "female")
+    await page.select_option("#f-chair-position", "head_of_regional_department")
+    for i, name in enumerate(["Омаров Ерлан", "Садыкова Гульнар"]):
+        await page.fill(f"#f-members-{i}-name", name)
+    await page.fill("#f-secretary-name", "Ким Елена Викторовна")
+    await page.select_option("#f-secretary-gender", "female")
+    await page.click("form.application button")
+    await page.wait_for_load_state()
+    assert await page.locator("#error-summary").count() == 1  # three members are too few
+    assert await page.input_value("#f-chair-name") == "Жумабекова Алия Сериковна"  # kept
+    await keep(page, "organiser-commission-refused")
+    await accessible(page, "organiser-commission-refused")
+    for i in range(2, 8):
+        await page.fill(f"#f-members-{i}-name", f"Член комиссии {i + 2}")
+    await page.click("form.application button")  # the secretary's post is missing
+    await page.wait_for_load_state()
+    said = await page.inner_text("main")
+    assert gettext("ru", "State the secretary's post.") in said
+    assert await page.input_value("#f-members-7-name") == "Член комиссии 9"  # kept
+    await page.select_option("#f-secretary-position", "regional_department_employee")
+    await page.click("form.application button")
+    await page.wait_for_load_state()
+    assert gettext("ru", "The commission is formed. Its people can sign in now.") in (
+        await page.content()
+    )
+    token = issue_dev_token(running.settings, "organiser-1", ["organiser"])
+    boards = await api(running, "scoring").get(
+        "/v1/commissions",
+        params={"edition_id": running.outcome.edition_id},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    formed = [b for b in boards.json()["items"] if b.get("region") == akmola]
+    assert len(formed) == 1 and len(formed[0]["members"]) == 9
+    assert formed[0]["secretary"]["name"] == "Ким Елена Викторовна"
