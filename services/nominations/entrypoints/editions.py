@@ -20,9 +20,12 @@ from shared.text import TEXT_CHECKED
 from .. import handlers
 from ..adapters import repository
 from ..domain.edition import AnnounceEdition, ExtendDeadline
+from ..domain.figures import edition_2020_moved_to
 from ..domain.rubric import Rubric, load_rubric
 from .common import cause, reading, scope
+from .ids import uuid7
 from .schemas import (
+    AnnounceFromFigures,
     Appended,
     EditionView,
     ExtendDeadlineBody,
@@ -49,6 +52,26 @@ def router(ctx: ServiceContext) -> APIRouter:
         async def run(uow: UnitOfWork) -> Appended:
             envelopes = await handlers.announce_edition(uow, body, cause(ctx, request, actor))
             return Appended(id=body.edition_id, event_ids=[str(e.event_id) for e in envelopes])
+
+        return await command(request, ctx.store, scope("announce_edition"), run)
+
+    @api.post("/editions/from-figures", status_code=201, response_model=Appended)
+    async def announce_from_figures(
+        body: AnnounceFromFigures, request: Request, who: Principal = Depends(principal)
+    ) -> JSONResponse:
+        """Announce an edition today from an edition's shipped figures (``2020``: the
+        methodology's), its calendar moved so that it is announced now and every step keeps
+        its length (§8, DOMAIN "Timeline"). Organiser only. For a browser form: the rules are
+        the data's, never typed."""
+        actor = who.act_as("organiser")
+        edition_id = str(body.edition_id or uuid7())
+        cmd = edition_2020_moved_to(edition_id, ctx.now())
+        if body.title:
+            cmd = cmd.model_copy(update={"title": body.title})
+
+        async def run(uow: UnitOfWork) -> Appended:
+            envelopes = await handlers.announce_edition(uow, cmd, cause(ctx, request, actor))
+            return Appended(id=edition_id, event_ids=[str(e.event_id) for e in envelopes])
 
         return await command(request, ctx.store, scope("announce_edition"), run)
 

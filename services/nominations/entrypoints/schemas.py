@@ -85,6 +85,14 @@ class TerritoryView(TerritoryUnit):
 # --- applications ---------------------------------------------------------------------------
 
 
+class AnnounceFromFigures(Body):
+    edition_id: UUID | None = Field(None, description="the edition's id; minted when absent")
+    figures: Literal["2020"] = Field("2020", description="whose shipped figures: 2020's")
+    title: str | None = Field(
+        None, min_length=1, max_length=300, description="the official title, if not the data's"
+    )
+
+
 class SubmitApplicationBody(Body):
     application_id: UUID | None = Field(
         None, description="the client's id for the application; minted (UUIDv7) when absent"

@@ -5,6 +5,7 @@ finalist, the materials, the surveys open now."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -37,7 +38,38 @@ def router() -> APIRouter:
         me = signed_in(request)
         found = await backends(request).pages("reporting", "/v1/read-models/editions", me.token)
         found.sort(key=lambda e: (-int(e.get("year") or 0), str(e.get("title"))))
-        return render(request, "organiser.html", editions=found)
+        return render(request, "organiser.html", editions=found, nonce=str(uuid.uuid4()), typed={})
+
+    @r.post("/organiser/editions", include_in_schema=False)
+    async def announce(request: Request) -> Response:
+        me = signed_in(request)
+        form = await form_of(request)
+        title = str(form.get("title", "")).strip()
+        try:
+            done = await backends(request).call(
+                "nominations",
+                "POST",
+                "/v1/editions/from-figures",
+                me.token,
+                json={"figures": "2020", **({"title": title} if title else {})},
+                idempotency_key=f"portal-announce-{form.get('nonce') or uuid.uuid4()}",
+            )
+        except Refused as refused:
+            found = await backends(request).pages("reporting", "/v1/read-models/editions", me.token)
+            return render(
+                request,
+                "organiser.html",
+                status=refused.problem.status,
+                problem=refused.problem,
+                editions=found,
+                nonce=str(uuid.uuid4()),
+                typed={"title": title},
+            )
+        return back_to(
+            request,
+            f"/organiser/editions/{done['id']}",
+            flash=N_("The edition is announced; its calendar is below."),
+        )
 
     @r.get("/organiser/editions/{edition_id}", include_in_schema=False)
     async def edition(edition_id: str, request: Request) -> Response:

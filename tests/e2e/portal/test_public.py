@@ -266,3 +266,28 @@ async def test_an_organiser_forms_a_regional_commission_in_the_browser(
     formed = [b for b in boards.json()["items"] if b.get("region") == akmola]
     assert len(formed) == 1 and len(formed[0]["members"]) == 9
     assert formed[0]["secretary"]["name"] == "Ким Елена Викторовна"
+
+
+async def test_an_organiser_announces_an_edition_in_the_browser(
+    running: Running, browser: Any
+) -> None:
+    page = await new_page(browser)
+    await sign_in(page, running, "organiser-1", "")
+    await page.goto(f"{running.url}/organiser?lang=kk")
+    await keep(page, "organiser-editions-kk")
+    await accessible(page, "organiser-editions-kk")
+    await page.goto(f"{running.url}/organiser?lang=ru")
+    await page.fill("#f-title", "Конкурс «Лучший сельский аким» — пробный")
+    await page.click("form[action$='/organiser/editions'] button")
+    await page.wait_for_load_state()
+    assert gettext("ru", "The edition is announced; its calendar is below.") in (
+        await page.content()
+    )
+    edition_id = page.url.rsplit("/", 1)[1].split("?")[0]
+    assert edition_id != running.outcome.edition_id
+    assert "Конкурс «Лучший сельский аким» — пробный" in await page.inner_text("h1")
+    edition = await api(running, "nominations").get(f"/v1/editions/{edition_id}")
+    calendar = edition.json()["calendar"]
+    # announced on the business day it is now (5 July 2020), the window three weeks long
+    assert calendar["announced_at"].startswith("2020-07-0")
+    assert calendar["application_window_closes_at"] > calendar["application_window_opens_at"]

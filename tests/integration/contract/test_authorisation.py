@@ -71,6 +71,7 @@ SEATED_DECIDERS = rule("secretary", "chair")
 WHO: dict[tuple[str, str, str], Rule] = {
     # nominations: editions (organiser, republic-wide); applications by their region
     ("nominations", "POST", "/v1/editions"): rule("organiser", regional=False),
+    ("nominations", "POST", "/v1/editions/from-figures"): rule("organiser", regional=False),
     ("nominations", "POST", "/v1/editions/{edition_id}/deadline-extensions"): rule(
         "organiser", regional=False
     ),
@@ -386,6 +387,7 @@ def request(m: Matrix, op: tuple[str, str, str]) -> tuple[str, dict[str, Any]]:
     sheet = {"candidate_id": c, "kind": "project", "scores": {}}
     bodies: dict[str, dict[str, Any]] = {
         "/v1/editions": {"json": default_edition_2020(str(uuid.uuid4())).model_dump(mode="json")},
+        "/from-figures": {"json": {"title": "The matrix's edition"}},
         "/deadline-extensions": {
             "json": {
                 "step": "application_window",
