@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import hashlib
 import json
 import sys
 from collections.abc import AsyncGenerator, Callable
@@ -14,7 +15,7 @@ import orjson
 import sqlalchemy as sa
 from rich.console import Console
 
-from shared.audit import event_rows, verify_chain
+from shared.audit import check_row, event_rows, verify_chain
 from shared.events import Envelope
 from shared.relay import topic_for
 from shared.settings import Settings
@@ -191,38 +192,95 @@ def _intact(e: dict[str, Any]) -> bool:
 
 async def compare_topic(store: EventStore, bootstrap: str, topic: str) -> str | None:
     """The topic must hold every stored event (same hash, content intact), per-stream order
-    ascending, and nothing the store does not have. Returns the first discrepancy."""
+    ascending, and nothing the store does not have. Returns the first discrepancy.
+
+    The store is read first: for each published row whose content gives its hash, the
+    SHA-256 of the record the relay publishes for it (``record_of_row``). A record on the topic
+    whose value has that digest is that row, intact — no decoding. Any other record (another
+    encoding, altered, unknown, a row that does not give its hash) is decoded and checked the
+    exact way."""
     from services.reporting.adapters.kafka_source import KafkaSource
 
-    on_topic: dict[str, str] = {}  # event id -> its hash
-    last_version: dict[str, int] = {}
-    batches = cast(AsyncGenerator[list[dict[str, Any]]], KafkaSource(bootstrap, [topic]).batches())
-    async with contextlib.aclosing(batches):
-        async for batch in batches:
-            for e in batch:
-                event_id = e["metadata"]["event_id"]
-                if event_id in on_topic:
-                    continue  # at-least-once: a redelivered copy
-                if not _intact(e):
-                    return f"event {event_id} on the topic was altered"
-                stream, version = e["stream_id"], e["stream_version"]
-                if version < last_version.get(stream, 0):
-                    return f"event {event_id} is out of order in stream {stream}"
-                last_version[stream] = version
-                on_topic[event_id] = e["hash"]
     published = await _published(store, topic)
+    expected, backlog = await _expected_records(store, published)
+    seen: set[str] = set()
+    last_version: dict[str, int] = {}
+    records = cast(AsyncGenerator[list[Any]], KafkaSource(bootstrap, [topic]).records())
+    async with contextlib.aclosing(records):
+        async for batch in records:
+            for r in batch:
+                problem = _check_record(r, expected, seen, last_version, backlog)
+                if problem:
+                    return problem
+    if expected:
+        position, event_id = min((e[0], key) for key, e in expected.items())
+        return f"event {event_id} at position {position} is missing"
+    return None
+
+
+# event id -> (position, digest of the relay's record or None, stream, version, hash)
+Expected = dict[str, tuple[int, bytes | None, str, int, str]]
+
+
+async def _expected_records(store: EventStore, published: int) -> tuple[Expected, bool]:
+    """The published rows' expected records; and whether rows wait beyond the mark."""
+    from shared.relay import record_of_row
+
+    expected: Expected = {}
+    backlog = False
     async for rows in event_rows(store):
         for row in rows:
             if row.global_position > published:
-                return None  # not yet relayed: the relay's backlog, not a discrepancy
-            found = on_topic.pop(row.event_id, None)
-            if found is None:
-                return f"event {row.event_id} at position {row.global_position} is missing"
-            if found != row.hash:
-                return f"event {row.event_id} at position {row.global_position} differs"
-    if on_topic:
-        extra = next(iter(on_topic))
-        return f"event {extra} is on the topic but not in the store"
+                backlog = True  # not yet relayed: the relay's backlog, not a discrepancy
+                break
+            digest = None
+            if check_row(row, row.prev_hash, row.global_position) is None:
+                value = record_of_row(store.service, row).value
+                digest = hashlib.sha256(value).digest()
+            expected[row.event_id] = (
+                row.global_position,
+                digest,
+                row.stream_id,
+                row.stream_version,
+                row.hash,
+            )
+        if backlog:
+            break
+    return expected, backlog
+
+
+def _check_record(
+    r: Any,
+    expected: Expected,
+    seen: set[str],
+    last_version: dict[str, int],
+    backlog: bool,
+) -> str | None:
+    headers = dict(r.headers or ())
+    hinted = headers.get("event_id", b"").decode(errors="replace")
+    found = expected.get(hinted)
+    if found is not None and found[1] is not None and found[1] == hashlib.sha256(r.value).digest():
+        event_id, stream, version = hinted, found[2], found[3]
+        del expected[event_id]
+    else:
+        e = orjson.loads(r.value) if r.value else {}
+        event_id = e["metadata"]["event_id"]
+        if event_id in seen:
+            return None  # at-least-once: a redelivered copy
+        if not _intact(e):
+            return f"event {event_id} on the topic was altered"
+        stream, version = e["stream_id"], e["stream_version"]
+        stored = expected.pop(event_id, None)
+        if stored is None and not backlog:
+            return f"event {event_id} is on the topic but not in the store"
+        if stored is not None and stored[4] != e["hash"]:
+            return f"event {event_id} at position {stored[0]} differs"
+    if event_id in seen:
+        return None
+    seen.add(event_id)
+    if version < last_version.get(stream, 0):
+        return f"event {event_id} is out of order in stream {stream}"
+    last_version[stream] = version
     return None
 
 

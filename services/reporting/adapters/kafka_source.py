@@ -121,15 +121,24 @@ class KafkaSource:
         return sum(self._end[tp] - self._start[tp] for tp in self._end)
 
     async def batches(self) -> AsyncIterator[list[Doc]]:
+        records = self.records()
+        try:
+            async for batch in records:
+                yield decode([r.value for r in batch])
+        finally:
+            await records.aclose()  # type: ignore[attr-defined]
+
+    async def records(self) -> AsyncIterator[list[Any]]:
+        """The records themselves (key, value, headers), a fetch at a time."""
         consumer = await self._open()
         remaining = {tp for tp, end in self._end.items() if end > self._start[tp]}
         try:
             while remaining:
                 got = await consumer.getmany(timeout_ms=1000, max_records=self.max_records)
-                batch: list[Doc] = []
+                batch: list[Any] = []
                 for tp, records in got.items():
                     end = self._end.get(tp, 0)
-                    batch.extend(decode([r.value for r in records if r.offset < end]))
+                    batch.extend([r for r in records if r.offset < end])
                     if records and records[-1].offset >= end - 1:
                         remaining.discard(tp)
                 if batch:
