@@ -14,6 +14,7 @@ from fastapi.responses import Response
 
 from services.portal.backends import Problem, Refused
 from services.portal.i18n import N_, ZONE, place
+from services.portal.pages.admission import _all
 from services.portal.pages.commission import CALENDAR, STAGES
 from services.portal.pages.common import Json
 from services.portal.web import back_to, backends, form_of, lang_of, render, signed_in
@@ -135,11 +136,15 @@ async def show(
     open_by_region: dict[str, int] = {}
     for s in surveys["items"]:
         open_by_region[s["region"]] = open_by_region.get(s["region"], 0) + 1
+    applied: dict[str, int] = {}
+    for a in await _all(api, me.token, edition_id, None):
+        applied[a["region_kato"]] = applied.get(a["region_kato"], 0) + 1
     labels = dict(STAGES)
     regions = [
         {
             "kato": b["region"],
             "name": place(b["region"], lang),
+            "applications": applied.get(b["region"], 0),
             "candidates": b["candidates"],
             "nominees": b["nominees"],
             "closed": [labels[s] for s in b["closed_stages"] if s in labels],
@@ -154,6 +159,7 @@ async def show(
     ]
     regions.sort(key=lambda x: str(x["name"]))
     totals: dict[str, Any] = {
+        "applications": sum(x["applications"] for x in regions),
         "candidates": sum(x["candidates"] for x in regions),
         "nominees": sum(x["nominees"] for x in regions),
         "finalists": sum(1 for x in regions if x["finalist"]),

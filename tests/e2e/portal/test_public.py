@@ -107,6 +107,12 @@ async def test_the_organiser_sees_the_regions_and_extends_a_deadline_with_a_reas
     assert "область Ұлытау" in row
     opened = await api(running, "reporting").get("/v1/public/surveys?status=open")
     assert str(len(opened.json()["items"])) in row  # the surveys open now, counted
+    cells = (
+        await page.locator("section[aria-labelledby=regions] tbody tr")
+        .first.locator("td")
+        .all_inner_texts()
+    )
+    assert cells[0] == str(running.outcome.applications)  # every application, counted
     await keep(page, "organiser-edition")
     await accessible(page, "organiser-edition")
 
