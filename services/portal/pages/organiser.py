@@ -136,6 +136,8 @@ async def show(
     open_by_region: dict[str, int] = {}
     for s in surveys["items"]:
         open_by_region[s["region"]] = open_by_region.get(s["region"], 0) + 1
+    answers = await _answers_by_region(api, me.token, surveys["items"])
+    sheets = await _sheets_by_region(api, me, boards, lang)
     applied: dict[str, int] = {}
     for a in await _all(api, me.token, edition_id, None):
         applied[a["region_kato"]] = applied.get(a["region_kato"], 0) + 1
@@ -153,6 +155,9 @@ async def show(
             "materials": (b.get("materials") or {}).get("sent_at"),
             "sittings": len(b["sittings"]),
             "surveys": open_by_region.get(b["region"], 0),
+            "answers": answers.get(b["region"], 0),
+            "sheets_given": sheets.get(b["region"], (0, 0))[0],
+            "sheets_missing": sheets.get(b["region"], (0, 0))[1],
         }
         for b in boards
         if b.get("region")
@@ -164,6 +169,9 @@ async def show(
         "nominees": sum(x["nominees"] for x in regions),
         "finalists": sum(1 for x in regions if x["finalist"]),
         "surveys": sum(x["surveys"] for x in regions),
+        "answers": sum(x["answers"] for x in regions),
+        "sheets_given": sum(x["sheets_given"] for x in regions),
+        "sheets_missing": sum(x["sheets_missing"] for x in regions),
     }
     return render(
         request,
@@ -178,3 +186,48 @@ async def show(
         typed=typed or {},
         fields=problem.fields if problem else {},
     )
+
+
+async def _answers_by_region(api: Any, token: str, surveys: list[Json]) -> dict[str, int]:
+    """Residents' answers received so far, per region (reporting's live counts; no result
+    and no resident, only how many)."""
+    region_of = {s["survey_id"]: s["region"] for s in surveys}
+    counts = await api.pages("reporting", "/v1/read-models/survey_counts", token)
+    found: dict[str, int] = {}
+    for c in counts:
+        region = region_of.get(c["survey_id"])
+        if region:
+            found[region] = found.get(region, 0) + int(c.get("responses") or 0)
+    return found
+
+
+async def _sheets_by_region(
+    api: Any, me: Any, boards: list[Json], lang: Any
+) -> dict[str, tuple[int, int]]:
+    """Per region, the evaluation sheets given and still missing in the stages still open
+    (the commission page's count: each candidate's members less those recused)."""
+    from services.portal.pages.commission import missing
+    from services.portal.pages.common import Commission, candidates, rubrics
+
+    regional = [b for b in boards if b.get("region")]
+    if not regional:
+        return {}
+    kinds = await rubrics(api, me, regional[0]["commission_id"])
+    found: dict[str, tuple[int, int]] = {}
+    for b in regional:
+        closed = set(b["closed_stages"])
+        stages = [
+            {"stage": key, "kinds": [k for k, s in kinds.items() if s["stage"] == key]}
+            for key, _ in STAGES
+            if key != "stage2"
+        ]
+        people = await candidates(api, me, Commission(b))
+        given = gaps = 0
+        for c in people:
+            for kind in [k for s in stages if s["stage"] not in closed for k in s["kinds"]]:
+                given += int(c["live_sheets"].get(kind, 0))
+        for district in missing(people, b, stages, closed, lang):
+            for row in district["candidates"]:
+                gaps += sum(g["of"] - g["given"] for g in row["gaps"])
+        found[str(b["region"])] = (given, gaps)
+    return found

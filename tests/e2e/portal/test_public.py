@@ -113,6 +113,14 @@ async def test_the_organiser_sees_the_regions_and_extends_a_deadline_with_a_reas
         .all_inner_texts()
     )
     assert cells[0] == str(running.outcome.applications)  # every application, counted
+    counts = await api(running, "reporting").get(
+        "/v1/read-models/survey_counts",
+        headers={
+            "Authorization": f"Bearer {issue_dev_token(running.settings, 'o', ['organiser'])}"
+        },
+    )
+    answered = sum(c["responses"] for c in counts.json()["items"])
+    assert cells[4] == str(answered)  # residents' answers so far, counted
     await keep(page, "organiser-edition")
     await accessible(page, "organiser-edition")
 
