@@ -4,8 +4,9 @@ At-least-once: the published mark moves only past events Kafka acknowledged, in 
 so a broker outage loses nothing and a retry re-sends from the first unacknowledged event.
 Only one relay per service is active: PostgreSQL advisory lock (a process lock on SQLite).
 It wakes when its own process commits events (``EventStore.events_committed``) or, on
-PostgreSQL, when another process does (``LISTEN uzdik_appended``, migration 0009); its poll
-stays as the safety net.
+PostgreSQL, when another process does (``LISTEN uzdik_appended``; the writer's store
+notifies after its commit, never inside it: see ``shared.store.postgres``); its poll stays
+as the safety net.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from shared.store.canonical import canonical_json, json_string
 from shared.store.eventstore import EventStore
 
 log = get_logger("uzdik.relay")
-APPENDED = "uzdik_appended"  # the channel a commit that appended events notifies (0009)
+APPENDED = "uzdik_appended"  # notified after a commit that appended events (the store)
 
 
 def topic_for(service: str, prefix: str = "uzdik") -> str:
@@ -218,10 +219,11 @@ class Relay:
 
 class AppendListener:
     """A commit of another process that appended events to ``store`` sets its
-    ``events_committed``, as a commit of this process does: PostgreSQL's NOTIFY (migration
-    0009), heard on a connection of its own. :meth:`ensure` (re)connects when that connection
-    is missing or lost, at most every ``retry_seconds``; meanwhile the relay's poll finds such
-    events. Nothing to do on SQLite (one process per store)."""
+    ``events_committed``, as a commit of this process does: PostgreSQL's NOTIFY (sent by the
+    writing process's store after its commit), heard on a connection of its own.
+    :meth:`ensure` (re)connects when that connection is missing or lost, at most every
+    ``retry_seconds``; meanwhile the relay's poll finds such events. Nothing to do on SQLite
+    (one process per store)."""
 
     def __init__(self, store: EventStore, retry_seconds: float = 5.0) -> None:
         self.store, self.retry_seconds = store, retry_seconds
