@@ -156,10 +156,15 @@ async def _verify_signed(store: EventStore, console: Console) -> bool:
     problems = await verify_protocols(store, signed)
     for broken in problems:
         console.print(f"[red]FAIL[/red] scoring: {broken}")
-    if signed:
+    if signed and not problems:
         console.print(
             f"ok   scoring: {len(signed)} signed protocol(s): each rebuilt from the "
             "log, its digest and both signatures verified"
+        )
+    elif signed:
+        console.print(
+            f"[red]FAIL[/red] scoring: {len(problems)} of {len(signed)} signed protocol(s) "
+            "do not verify (above)"
         )
     return not problems
 

@@ -183,8 +183,12 @@ def verify(doc: Mapping[str, Any], signed: ProtocolSigned) -> Verification:
     A v2 ``doc`` rebuilt from a log that knows less than scoring did at the signing (an
     auditor's replay of one commission's stream does not hold the republic's finalists'
     registrations) is checked with the names the ``ProtocolSigned`` keeps, and every name the
-    log does state must be the one signed (``names_differ:<part>``)."""
+    log does state must be the one signed (``names_differ:<part>``). A protocol signed as v1
+    (before names were signed) is checked as the v1 document: the facts alone."""
     problems: list[str] = []
+    if signed.format == FORMAT_V1 and doc.get("format") != FORMAT_V1:
+        # signed before names were signed: the facts alone, as v1 documents were built
+        doc = {**{k: v for k, v in doc.items() if k != "names"}, "format": FORMAT_V1}
     stated = doc.get("names")
     if signed.names is not None and stated is not None and stated != signed.names:
         problems.extend(f"names_differ:{part}" for part in _differences(stated, signed.names))

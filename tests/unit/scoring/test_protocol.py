@@ -312,6 +312,34 @@ def test_a_protocol_signed_before_names_were_signed_still_verifies_as_v1(sat: De
     assert again == old and verify(again, v1).valid
 
 
+def test_an_auditor_rebuilding_with_names_checks_a_v1_signature_against_the_facts(
+    sat: Desk,
+) -> None:
+    """An auditor's rebuild states the names (v2 shape) whatever the log's age; a protocol
+    signed as v1 is checked against the facts alone (35 of the demo's protocols signed before
+    names were signed failed with digest_mismatch until it was)."""
+    rebuilt = document(sat.state, "s1")
+    assert "names" in rebuilt
+    facts = {k: v for k, v in rebuilt.items() if k != "names"}
+    old = {**facts, "format": "uzdik/protocol/v1"}
+    assert sat.state.commission is not None
+    v1 = registry.decode(
+        "ProtocolSigned",
+        1,
+        {
+            "commission_id": sat.state.commission.commission_id,
+            "sitting_id": "s1",
+            "digest": digest(old),
+            "signatures": [s.model_dump(mode="json") for s in signatures(digest(old))],
+            "signed_at": AT.isoformat(),
+        },
+    )
+    assert isinstance(v1, ProtocolSigned)
+    assert verify(rebuilt, v1).valid
+    tampered = {**rebuilt, "records": rebuilt["records"][:-1]}
+    assert "digest_mismatch" in verify(tampered, v1).problems
+
+
 def test_an_auditor_who_knows_fewer_names_checks_those_the_log_states(sat: Desk) -> None:
     """An auditor's replay of one commission's stream may not know every candidate the signers
     named (the republic's finalists register with their regions): the protocol verifies with
