@@ -267,3 +267,16 @@ async def test_nominators_apply_in_the_browser_and_see_the_outcome(
         assert gettext(lang, "Admitted: every rule holds.") in await page.inner_text("main")
         await keep(page, f"nominator-admitted-{lang}")
         await accessible(page, f"nominator-admitted-{lang}")
+
+    # the nominator withdraws the admitted application: refused without a reason, then done
+    await page.goto(f"{up.url}/applications/{complete}?lang=ru")
+    await page.click("section[aria-labelledby=withdraw] summary")
+    await page.click("form[action$='/withdrawal'] button")
+    await page.wait_for_load_state()
+    assert await page.locator("#error-summary").count() == 1
+    await page.click("section[aria-labelledby=withdraw] summary")
+    await page.fill("#f-withdraw-reason", "Аким переведён на другую должность")
+    await page.click("form[action$='/withdrawal'] button")
+    await page.wait_for_load_state()
+    assert _("The application is withdrawn.") in await page.content()
+    assert _("withdrawn") in await page.inner_text("main .tag")
