@@ -136,11 +136,22 @@ async def show(
     open_by_region: dict[str, int] = {}
     for s in surveys["items"]:
         open_by_region[s["region"]] = open_by_region.get(s["region"], 0) + 1
-    answers = await _answers_by_region(api, me.token, surveys["items"])
-    sheets = await _sheets_by_region(api, me, boards, lang)
+    answers, answers_in = await _answers_by_region(api, me.token, surveys["items"])
+    districts = await _by_district(api, me, boards, lang)
+    sheets: dict[str, tuple[int, int]] = {}
+    for d in districts.values():
+        given, gaps = sheets.get(d["region"], (0, 0))
+        sheets[d["region"]] = (given + d["sheets_given"], gaps + d["sheets_missing"])
     applied: dict[str, int] = {}
     for a in await _all(api, me.token, edition_id, None):
         applied[a["region_kato"]] = applied.get(a["region_kato"], 0) + 1
+        row = districts.setdefault(a["district_kato"], _district(a["region_kato"]))
+        row["applications"] += 1
+    for s in surveys["items"]:
+        if s.get("district"):
+            row = districts.setdefault(s["district"], _district(s["region"]))
+            row["surveys"] += 1
+            row["answers"] += answers_in.get(s["survey_id"], 0)
     labels = dict(STAGES)
     regions = [
         {
@@ -163,6 +174,18 @@ async def show(
         if b.get("region")
     ]
     regions.sort(key=lambda x: str(x["name"]))
+    by_district = sorted(
+        (
+            {
+                **row,
+                "kato": kato,
+                "name": place(kato, lang),
+                "region_name": place(row["region"], lang),
+            }
+            for kato, row in districts.items()
+        ),
+        key=lambda x: (str(x["region_name"]), str(x["name"])),
+    )
     totals: dict[str, Any] = {
         "applications": sum(x["applications"] for x in regions),
         "candidates": sum(x["candidates"] for x in regions),
@@ -182,38 +205,57 @@ async def show(
         calendar=calendar,
         extensions=extensions,
         regions=regions,
+        districts=by_district,
         totals=totals,
         typed=typed or {},
         fields=problem.fields if problem else {},
     )
 
 
-async def _answers_by_region(api: Any, token: str, surveys: list[Json]) -> dict[str, int]:
-    """Residents' answers received so far, per region (reporting's live counts; no result
-    and no resident, only how many)."""
+def _district(region: str) -> dict[str, Any]:
+    return {
+        "region": region,
+        "applications": 0,
+        "admitted": 0,
+        "nominees": 0,
+        "surveys": 0,
+        "answers": 0,
+        "sheets_given": 0,
+        "sheets_missing": 0,
+    }
+
+
+async def _answers_by_region(
+    api: Any, token: str, surveys: list[Json]
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Residents' answers received so far, per region and per survey (reporting's live
+    counts; no result and no resident, only how many)."""
     region_of = {s["survey_id"]: s["region"] for s in surveys}
     counts = await api.pages("reporting", "/v1/read-models/survey_counts", token)
     found: dict[str, int] = {}
+    per_survey: dict[str, int] = {}
     for c in counts:
+        per_survey[c["survey_id"]] = int(c.get("responses") or 0)
         region = region_of.get(c["survey_id"])
         if region:
-            found[region] = found.get(region, 0) + int(c.get("responses") or 0)
-    return found
+            found[region] = found.get(region, 0) + per_survey[c["survey_id"]]
+    return found, per_survey
 
 
-async def _sheets_by_region(
+async def _by_district(
     api: Any, me: Any, boards: list[Json], lang: Any
-) -> dict[str, tuple[int, int]]:
-    """Per region, the evaluation sheets given and still missing in the stages still open
-    (the commission page's count: each candidate's members less those recused)."""
+) -> dict[str, dict[str, Any]]:
+    """Per district: candidates admitted, nominees, and the evaluation sheets given and still
+    missing in the stages still open (the commission page's count: each candidate's members
+    less those recused)."""
     from services.portal.pages.commission import missing
     from services.portal.pages.common import Commission, candidates, rubrics
 
     regional = [b for b in boards if b.get("region")]
+    found: dict[str, dict[str, Any]] = {}
     if not regional:
-        return {}
+        return found
     kinds = await rubrics(api, me, regional[0]["commission_id"])
-    found: dict[str, tuple[int, int]] = {}
     for b in regional:
         closed = set(b["closed_stages"])
         stages = [
@@ -221,13 +263,15 @@ async def _sheets_by_region(
             for key, _ in STAGES
             if key != "stage2"
         ]
+        open_kinds = [k for s in stages if s["stage"] not in closed for k in s["kinds"]]
         people = await candidates(api, me, Commission(b))
-        given = gaps = 0
         for c in people:
-            for kind in [k for s in stages if s["stage"] not in closed for k in s["kinds"]]:
-                given += int(c["live_sheets"].get(kind, 0))
+            row = found.setdefault(c["district"], _district(str(b["region"])))
+            row["admitted"] += 1
+            row["nominees"] += 1 if c.get("nomination") is not None else 0
+            row["sheets_given"] += sum(int(c["live_sheets"].get(k, 0)) for k in open_kinds)
         for district in missing(people, b, stages, closed, lang):
-            for row in district["candidates"]:
-                gaps += sum(g["of"] - g["given"] for g in row["gaps"])
-        found[str(b["region"])] = (given, gaps)
+            row = found.setdefault(district["kato"], _district(str(b["region"])))
+            for r in district["candidates"]:
+                row["sheets_missing"] += sum(g["of"] - g["given"] for g in r["gaps"])
     return found

@@ -121,6 +121,12 @@ async def test_the_organiser_sees_the_regions_and_extends_a_deadline_with_a_reas
     )
     answered = sum(c["responses"] for c in counts.json()["items"])
     assert cells[4] == str(answered)  # residents' answers so far, counted
+    per_district = await page.locator("section[aria-labelledby=districts] tbody tr").all()
+    assert len(per_district) >= 2
+    applications = 0
+    for row in per_district:
+        applications += int((await row.locator("td").nth(1).inner_text()).replace("\u00a0", ""))
+    assert applications == running.outcome.applications  # the districts add up to the region
     await keep(page, "organiser-edition")
     await accessible(page, "organiser-edition")
 
