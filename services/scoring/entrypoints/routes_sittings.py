@@ -277,6 +277,8 @@ def _protocol_routes(r: APIRouter, api: Api) -> None:
             digest=body.signed.digest,
             signatures=tuple(Signature(**s.model_dump()) for s in body.signed.signatures),
             signed_at=api.ctx.now(),
+            # the published document says its own shape: its digest is what was signed
+            format=str(body.document.get("format") or protocol.FORMAT_V1),
         )
         verdict = protocol.verify(body.document, signed)
         return views.Verification(valid=verdict.valid, problems=list(verdict.problems))
