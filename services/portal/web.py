@@ -79,12 +79,16 @@ def csrf_token(request: Request) -> str:
     return token
 
 
+def require_csrf(request: Request, sent: object) -> None:
+    """``sent`` must be this session's CSRF token (a form's field, a script's header)."""
+    if not isinstance(sent, str) or not secrets.compare_digest(sent, csrf_token(request)):
+        raise CsrfFailed()
+
+
 async def form_of(request: Request) -> dict[str, Any]:
     """The POSTed form, after its CSRF token is checked; repeated names become lists."""
     form = await request.form()
-    sent = form.get("csrf")
-    if not isinstance(sent, str) or not secrets.compare_digest(sent, csrf_token(request)):
-        raise CsrfFailed()
+    require_csrf(request, form.get("csrf"))
     fields: dict[str, Any] = {}
     for key, value in form.multi_items():
         if key == "csrf":

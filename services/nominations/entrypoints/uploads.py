@@ -183,6 +183,7 @@ def router(ctx: ServiceContext) -> APIRouter:
         who.act_as(*NOMINATING, region=who.region)
         partials.meta(str(upload_id), who)
         partials.forget(str(upload_id))
+        _locks.pop(str(upload_id), None)
         return Response(status_code=204)
 
     @api.patch(

@@ -24,17 +24,17 @@ from starlette.datastructures import UploadFile
 
 from services.portal.backends import Problem, Refused, Unreachable
 from services.portal.i18n import N_, gettext, place
-from services.portal.pages.admission import STATUS_NAMES
+from services.portal.pages.admission import STATUS_NAMES, show
 from services.portal.pages.common import Json
 from services.portal.web import (
-    CsrfFailed,
+    Person,
     back_to,
     backends,
-    csrf_token,
     explain,
     form_of,
     lang_of,
     render,
+    require_csrf,
     signed_in,
 )
 from shared.territory import Level, load_territory
@@ -492,8 +492,6 @@ def router() -> APIRouter:
         me = signed_in(request)
         form = await form_of(request)
         file = form.get("file")
-        from services.portal.pages.admission import show
-
         if not isinstance(file, UploadFile) or not file.filename:
             problem = Problem(
                 422,
@@ -527,8 +525,6 @@ def router() -> APIRouter:
     async def withdraw(application_id: str, request: Request) -> Response:
         me = signed_in(request)
         form = await form_of(request)
-        from services.portal.pages.admission import show
-
         body = {"reason": str(form.get("reason", "")).strip()}
         try:
             await backends(request).call(
@@ -579,14 +575,10 @@ def router() -> APIRouter:
     return r
 
 
-def _scripted(request: Request) -> Any:
+def _scripted(request: Request) -> Person:
     """The person behind a script's request, its CSRF token in ``X-CSRF-Token``."""
     me = signed_in(request)
-    import secrets
-
-    sent = request.headers.get("x-csrf-token", "")
-    if not secrets.compare_digest(sent, csrf_token(request)):
-        raise CsrfFailed()
+    require_csrf(request, request.headers.get("x-csrf-token"))
     return me
 
 

@@ -15,8 +15,8 @@ from fastapi.responses import Response
 from services.portal.backends import Problem, Refused
 from services.portal.i18n import N_, ZONE, place
 from services.portal.pages.admission import _all
-from services.portal.pages.commission import CALENDAR, STAGES
-from services.portal.pages.common import Json
+from services.portal.pages.commission import CALENDAR, STAGES, missing
+from services.portal.pages.common import Commission, Json, candidates, rubrics
 from services.portal.web import back_to, backends, form_of, lang_of, render, signed_in
 
 STEPS = {  # nominations' calendar steps and the calendar's field each moves
@@ -248,9 +248,6 @@ async def _by_district(
     """Per district: candidates admitted, nominees, and the evaluation sheets given and still
     missing in the stages still open (the commission page's count: each candidate's members
     less those recused)."""
-    from services.portal.pages.commission import missing
-    from services.portal.pages.common import Commission, candidates, rubrics
-
     regional = [b for b in boards if b.get("region")]
     found: dict[str, dict[str, Any]] = {}
     if not regional:
