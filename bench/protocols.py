@@ -1,7 +1,7 @@
 """``make bench-protocols``: the demo edition's documents written as ``uzdik demo --pdf all``
 writes them (issue 18 item 6: under 30 s on the 2-core machine), beside a reference measured in
 the same run: the same export with no PDF (HTML in both languages and the ratings — the reads,
-the signed documents' checks and folds and the templates, everything but WeasyPrint).
+the signed documents' checks and folds and the templates, everything but the PDF writer).
 
 One run:
 
@@ -128,16 +128,25 @@ def pages_of(out: Path) -> dict[str, int]:
 
 
 def profile(out: Path) -> None:
-    """cProfile of the largest protocol rendered again in this process (its HTML as written)."""
+    """cProfile of the largest protocol rendered again in this process, from the signed
+    document its PDF carries (as ``uzdik verify-protocol`` renders it)."""
+    import json
+
+    from services.reporting.documents import signed
     from services.reporting.documents.protocol import render_pdf
+    from services.scoring.events import registry
 
     biggest = max(out.glob("protocol-*.pdf"), key=lambda p: len(PdfReader(p).pages))
-    html = biggest.with_suffix(".html").read_text(encoding="utf-8")
-    render_pdf("<p>warm-up</p>")
+    files = {n: c[0] for n, c in PdfReader(biggest).attachments.items()}
+    document, sealed, rendering = (
+        json.loads(files[n]) for n in ("protocol.json", "signatures.json", "rendering.json")
+    )
+    page = signed.render_signed(document, sealed, rendering, registry).page
+    render_pdf(page, files, sealed["signed_at"])  # the fonts read once, as a worker does
     profiler = cProfile.Profile()
     started = time.perf_counter()
     profiler.enable()
-    render_pdf(html)
+    render_pdf(page, files, sealed["signed_at"])
     profiler.disable()
     say(f"profile: {biggest.name} rendered in {time.perf_counter() - started:.1f} s")
     text = io.StringIO()

@@ -59,7 +59,7 @@ async def run_demo(
                 scenario.on_step = steps.begin
                 try:
                     if pdf != "none":
-                        rendering.warm()  # the workers import WeasyPrint on the idle core
+                        rendering.warm()  # the workers start on the idle core
                     outcome = await scenario.edition(scale or Scale(), settle=settle, until=until)
                     # the documents are read from reporting, which follows nominations, scoring
                     # and the survey only: the notifications' step changes none of them, so the

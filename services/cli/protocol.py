@@ -92,8 +92,8 @@ def verify(pdf: bytes, keys: dict[str, str] | None = None) -> Verdict:
     problem = _signatures(sealed, digest, keys, verify_digest)
     if problem:
         return Verdict(False, problem)
-    html = signed.render_signed(document, sealed, rendering, registry)
-    again = protocols.render_pdf(html, files, sealed.get("signed_at"))
+    made = signed.render_signed(document, sealed, rendering, registry)
+    again = protocols.render_pdf(made.page, files, sealed.get("signed_at"))
     shown = _page_texts(pdf)  # pypdf's text extraction is most of this command's time
     difference = _first_difference(shown, _page_texts(again))
     if difference:

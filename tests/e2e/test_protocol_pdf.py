@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
-from services.reporting.documents.protocol import number_of, render_html, render_pdf
+from services.reporting.documents.protocol import number_of, render, render_pdf
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / ".artifacts" / "protocols"
 MEMBERS = [
@@ -150,8 +150,8 @@ def test_a_protocol_reads_as_an_official_document(
 ) -> None:
     board = commission(level, region)
     doc = protocol(level, kind, keys, count)
-    html = render_html(doc, board, candidates(count), lang, number_of(f"s-{level}", board))
-    pdf = render_pdf(html)
+    made = render(doc, board, candidates(count), lang, number_of(f"s-{level}", board))
+    pdf = render_pdf(made.page)
     text = pages(pdf)
     whole = "\n".join(text)
     annex_page = next(i for i, t in enumerate(text, 1) if ("Қосымша" in t or "Приложение" in t))
@@ -182,8 +182,8 @@ def test_a_protocols_pdf_declares_pdf_a_3b_and_associates_its_attachments() -> N
     intent, the document's language, and the attachments associated with the document (/AF,
     relationship Source). veraPDF checks the whole of the standard below."""
     board = commission("regional", "190000000")
-    html = render_html(protocol("regional", "essay", ESSAY, 2), board, candidates(2), "kk")
-    pdf = render_pdf(html, {"protocol.json": b"{}"}, "2020-07-28T06:00:00+00:00")
+    made = render(protocol("regional", "essay", ESSAY, 2), board, candidates(2), "kk")
+    pdf = render_pdf(made.page, {"protocol.json": b"{}"}, "2020-07-28T06:00:00+00:00")
     root = PdfReader(BytesIO(pdf)).trailer["/Root"]
     xmp = root["/Metadata"].get_object().get_data().decode()
     assert 'pdfaid:part="3"' in xmp and 'pdfaid:conformance="B"' in xmp
@@ -211,9 +211,9 @@ def test_a_signed_protocols_pdf_is_pdf_a_3b_by_verapdf(tmp_path: Path) -> None:
         ("republican", None, "stage2", STAGE2, "ru"),
     ):
         board = commission(level, region)
-        html = render_html(protocol(level, kind, keys, 3), board, candidates(3), lang, 2)
+        page = render(protocol(level, kind, keys, 3), board, candidates(3), lang, 2).page
         path = tmp_path / f"{level}-{lang}.pdf"
-        path.write_bytes(render_pdf(html, files, "2020-07-28T06:00:00+00:00"))
+        path.write_bytes(render_pdf(page, files, "2020-07-28T06:00:00+00:00"))
         made.append(path)
     found = subprocess.run(
         [str(VERAPDF), "--flavour", "3b", "--format", "text", *map(str, made)],

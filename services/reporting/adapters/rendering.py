@@ -1,5 +1,6 @@
-"""PDFs are rendered off the event loop, in worker processes: a large protocol takes seconds of
-CPU in WeasyPrint, and a reporting process keeps answering meanwhile (and renders several at
+"""PDFs are rendered off the event loop, in worker processes: a large protocol takes a fraction
+of a second of CPU (hundreds of pages in a national edition), and a reporting process keeps
+answering meanwhile (and renders several at
 once on several cores). Spawned, not forked: a worker shares no connection or loop with the
 service."""
 
@@ -10,6 +11,7 @@ import atexit
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
+from typing import Any
 
 from services.reporting.documents.protocol import render_pdf
 
@@ -33,18 +35,20 @@ def _shared_pool() -> ProcessPoolExecutor:
 
 
 def warm() -> None:
-    """Start the workers now rather than on the first PDF asked for: each imports WeasyPrint
-    (two seconds of CPU) while the caller does something else."""
+    """Start the workers now rather than on the first PDF asked for: each imports fpdf2 and
+    reads the fonts' metrics while the caller does something else."""
     pool = _shared_pool()
     for _ in range(workers()):
         pool.submit(_ready)
 
 
 def _ready() -> None:
-    import weasyprint  # noqa: F401 - imported once per worker, ahead of its first render
+    from services.reporting.documents import pdf
+
+    pdf.warm()  # once per worker, ahead of its first render
 
 
-async def pdf(html: str, attachments: dict[str, bytes], at: str | None) -> bytes:
+async def pdf(page: dict[str, Any], attachments: dict[str, bytes], at: str | None) -> bytes:
     """:func:`render_pdf` in a worker process."""
     loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(_shared_pool(), render_pdf, html, attachments, at)
+    return await loop.run_in_executor(_shared_pool(), render_pdf, page, attachments, at)

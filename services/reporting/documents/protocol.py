@@ -280,6 +280,29 @@ def number_of(sitting_id: str, commission: Doc | None) -> int | None:
     return same.index(sitting_id) + 1
 
 
+@dataclass(frozen=True)
+class Rendered:
+    """A protocol in one language: its HTML (the page shown) and what its PDF is laid out from
+    (:mod:`pdf`: the same words in the same order)."""
+
+    html: str
+    page: Doc
+
+
+def render(
+    protocol: Doc,
+    commission: Doc | None,
+    candidates: dict[str, Doc],
+    lang: str = "ru",
+    number: int | None = None,
+    verified: bool = False,
+) -> Rendered:
+    """``verified``: the signed digest was checked against the log (documents.signed)."""
+    shown = view(protocol, commission, candidates, lang, number)
+    html = _env.get_template("protocol.html.j2").render(**shown, verified=verified)
+    return Rendered(html, printable(shown, verified))
+
+
 def render_html(
     protocol: Doc,
     commission: Doc | None,
@@ -288,39 +311,72 @@ def render_html(
     number: int | None = None,
     verified: bool = False,
 ) -> str:
-    """``verified``: the signed digest was checked against the log (documents.signed)."""
-    return _env.get_template("protocol.html.j2").render(
-        **view(protocol, commission, candidates, lang, number), verified=verified
-    )
+    return render(protocol, commission, candidates, lang, number, verified).html
+
+
+def printable(shown: Doc, verified: bool) -> Doc:
+    """The page a PDF is laid out from: :func:`view`'s words without the read model they were
+    taken from (plain data: it goes to a render worker process)."""
+    p, labels, lang = shown["p"], shown["L"], shown["lang"]
+    meta = [(labels["date"], f"{shown['opened']} ({labels['almaty_time']})")]
+    if p.get("place"):
+        meta.append((labels["place"], _in(p, "place", lang)))
+    stage = p.get("stage") or ""
+    meta.append((labels["stage"], str(labels.get(stage, stage))))
+    meta.append((labels["purpose"], _in(p, "purpose", lang)))
+    attendance = p.get("attendance")
+    signatures = p.get("signatures")
+    signed = None
+    if signatures:
+        signed = {
+            "signed_at": shown["signed_at"],
+            "digest": signatures["digest"],
+            "signers": shown["signers"],
+        }
+    return {
+        "lang": lang,
+        "L": labels,
+        "number": shown["number"],
+        "commission_title": shown["commission_title"],
+        "meta": meta,
+        "members": shown["members"],
+        "secretary": shown["secretary"],
+        "chair": shown["chair"],
+        "quorum": (bool(attendance["quorate"]), shown["quorum_text"]) if attendance else None,
+        "summary": shown["summary"],
+        "rankings": shown["rankings"],
+        "casting_votes": shown["casting_votes"],
+        "decisions": shown["decisions"],
+        "signed": signed,
+        "verified": verified,
+        "sitting_id": p.get("sitting_id", ""),
+        "annex": shown["annex"],
+    }
+
+
+def _in(p: Doc, field: str, lang: str) -> str:
+    """A field recorded in Russian with its Kazakh beside (``place_kk``), in ``lang``."""
+    kk = p.get(f"{field}_kk") if lang == "kk" else None
+    return str(kk or p.get(field) or "")
 
 
 @dataclass(frozen=True)
 class Published:
-    """A protocol as published: its HTML, and the files its PDF carries (a signed one: the
-    signed document, its signatures and what it was rendered with)."""
+    """A protocol as published: its HTML, its printable page, and the files its PDF carries (a
+    signed one: the signed document, its signatures and what it was rendered with)."""
 
     html: str
+    page: Doc
     attachments: dict[str, bytes]
     signed_at: str | None = None
 
 
 def render_pdf(
-    html: str, attachments: dict[str, bytes] | None = None, at: str | None = None
+    page: Doc, attachments: dict[str, bytes] | None = None, at: str | None = None
 ) -> bytes:
-    """PDF/A-3b through WeasyPrint, with ``attachments`` embedded (a signed protocol proves
-    itself from the file alone: ``uzdik verify-protocol``) and dated ``at`` (RFC 3339: when it
-    was signed); a fixed identifier and fixed dates keep it byte-identical across replays."""
-    from weasyprint import HTML, Attachment
+    """PDF/A-3b (:mod:`pdf`), with ``attachments`` embedded (a signed protocol proves itself
+    from the file alone: ``uzdik verify-protocol``) and dated ``at`` (RFC 3339: when it was
+    signed); byte-identical across replays."""
+    from services.reporting.documents.pdf import write
 
-    when = datetime.fromisoformat(at) if at else None
-    files = [
-        Attachment(string=data, name=name, relationship="Source", created=when, modified=when)
-        for name, data in sorted((attachments or {}).items())
-    ]
-    pdf: bytes = HTML(string=html).write_pdf(
-        pdf_identifier=b"uzdik-protocol",
-        uncompressed_pdf=False,
-        pdf_variant="pdf/a-3b",
-        attachments=files,
-    )
-    return pdf
+    return write(page, attachments, at)

@@ -4,9 +4,10 @@ rendered from, and remembered by a fingerprint of that.
 A protocol is asked for as HTML and as PDF, in Kazakh and in Russian: four requests, one
 protocol. What does not depend on the language (the read models parsed, the signed document
 rebuilt and checked against the signed digest, folded, the candidates it names) is done once
-for the four; the HTML once per language (the PDF is rendered from the HTML its language's
-page showed). The fingerprint is a hash of every stored text the protocol is made from, so a
-changed read model or a renamed candidate is never served from memory."""
+for the four; the HTML and the printable page once per language (the PDF is laid out from
+the very words its language's page showed). The fingerprint is a hash of every stored text the
+protocol is made from, so a changed read model or a renamed candidate is never served from
+memory."""
 
 from __future__ import annotations
 
@@ -80,14 +81,16 @@ def publish(prepared: Prepared, lang: str) -> protocols.Published:
     attachments), one not signed yet from the read model, as a draft."""
     p = prepared
     if p.document is None or p.shown is None or p.commission is None:
-        html = protocols.render_html(p.protocol, p.commission, p.candidates, lang, p.number)
-        return protocols.Published(html, {})
+        draft = protocols.render(p.protocol, p.commission, p.candidates, lang, p.number)
+        return protocols.Published(draft.html, draft.page, {})
     rendering = signed.rendering_inputs(
         p.document, p.commission, p.candidates, lang, p.number, named=p.named
     )
     signatures = p.protocol["signatures"]
+    made = signed.render_folded(p.shown, p.document, rendering)
     return protocols.Published(
-        signed.render_folded(p.shown, p.document, rendering),
+        made.html,
+        made.page,
         signed.attachments(p.document, signatures, rendering),
         signatures["signed_at"],
     )

@@ -20,7 +20,7 @@ import hashlib
 from collections.abc import Iterator
 from typing import Any
 
-from services.reporting.documents.protocol import render_html
+from services.reporting.documents.protocol import Rendered, render
 from services.reporting.projections import load_all, targets
 from shared.errors import Conflict
 from shared.events import EventRegistry
@@ -175,12 +175,15 @@ def _strings(value: Any) -> Iterator[str]:
             yield from _strings(v)
 
 
-def render_signed(document: Doc, signatures: Doc, rendering: Doc, registry: EventRegistry) -> str:
-    """The HTML of a signed protocol, from the document and the rendering inputs only."""
+def render_signed(
+    document: Doc, signatures: Doc, rendering: Doc, registry: EventRegistry
+) -> Rendered:
+    """A signed protocol's HTML and printable page, from the document and the rendering inputs
+    only."""
     return render_folded(folded(document, signatures, registry), document, rendering)
 
 
-def render_folded(shown: Doc, document: Doc, rendering: Doc) -> str:
+def render_folded(shown: Doc, document: Doc, rendering: Doc) -> Rendered:
     """:func:`render_signed` from the document already folded (the fold does not depend on
     the language: one for both)."""
     names = document.get("names")
@@ -191,7 +194,7 @@ def render_folded(shown: Doc, document: Doc, rendering: Doc) -> str:
         people = {k: names[k] for k in ("chair_id", "members", "secretary", "places")}
         commission = {**document["commission"], **people}
         candidates, number = names["candidates"], names["number"]
-    return render_html(shown, commission, candidates, rendering["lang"], number, verified=True)
+    return render(shown, commission, candidates, rendering["lang"], number, verified=True)
 
 
 def people(document: Doc, rendering: Doc) -> Doc:

@@ -77,7 +77,7 @@ def router(ctx: ServiceContext) -> APIRouter:
         sitting_id: str, lang: Lang = "ru", who: Principal = Depends(principal)
     ) -> Response:
         shown = published(ctx, await readable(ctx, who, sitting_id), lang)
-        pdf = await rendering.pdf(shown.html, shown.attachments, shown.signed_at)
+        pdf = await rendering.pdf(shown.page, shown.attachments, shown.signed_at)
         return Response(pdf, media_type="application/pdf")
 
     @api.get("/ratings.{fmt}", response_class=Response, responses=answers("text/csv", XLSX))

@@ -306,12 +306,14 @@ def test_a_protocols_pdf_proves_itself_and_names_what_was_altered(
     document = json.loads(attached["protocol.json"])
     record = next(r for r in document["records"] if r["event_type"] == "ScoreRecorded")
     record["payload"]["total"] += 1
+    page = signed_page(attached)
     altered = {**attached, "protocol.json": canonical_bytes(document)}
-    doc_changed = check("document.pdf", render_pdf(html, altered, sealed["signed_at"]))
+    doc_changed = check("document.pdf", render_pdf(page, altered, sealed["signed_at"]))
     assert doc_changed.returncode == 1
     assert "not the signed" in " ".join(doc_changed.stdout.split())
 
-    shown = html.replace("Кворум", "Кв0рум", 1)
+    assert "Кворум" in html
+    shown = replaced(page, "Кворум", "Кв0рум")
     text_changed = check("text.pdf", render_pdf(shown, attached, sealed["signed_at"]))
     assert text_changed.returncode == 1
     assert "visible text is not the signed document" in " ".join(text_changed.stdout.split())
@@ -320,7 +322,7 @@ def test_a_protocols_pdf_proves_itself_and_names_what_was_altered(
     chair = next(s for s in forged["signatures"] if s["role"] == "chair")
     chair["signature"] = chair["signature"][::-1]
     resigned = {**attached, "signatures.json": json.dumps(forged).encode()}
-    sig_changed = check("signature.pdf", render_pdf(html, resigned, sealed["signed_at"]))
+    sig_changed = check("signature.pdf", render_pdf(page, resigned, sealed["signed_at"]))
     assert sig_changed.returncode == 1
     assert "chair's signature" in " ".join(sig_changed.stdout.split())
 
@@ -370,7 +372,8 @@ def test_a_name_altered_in_the_text_and_in_rendering_json_is_caught(
     def forged(real: str, fake: str, rendering: dict[str, Any]) -> str:
         files = {**attached, "rendering.json": json.dumps(rendering).encode()}
         path = tmp_path / f"{fake}.pdf"
-        path.write_bytes(render_pdf(html.replace(real, fake), files, sealed["signed_at"]))
+        page = replaced(signed_page(attached), real, fake)
+        path.write_bytes(render_pdf(page, files, sealed["signed_at"]))
         result = uzdik("verify-protocol", str(path))
         assert result.returncode == 1, result.stdout
         return " ".join(result.stdout.split())
@@ -385,6 +388,28 @@ def test_a_name_altered_in_the_text_and_in_rendering_json_is_caught(
     members = [{**m, "name": fake} if m is chair else m for m in names["members"]]
     said = forged(chair["name"], fake, {"lang": "ru", "commission": {"members": members}})
     assert "visible text is not the signed document" in said and fake in said
+
+
+def signed_page(attached: dict[str, bytes]) -> dict[str, Any]:
+    """The printable page of a signed protocol, from its PDF's attachments (what a forger
+    would start from)."""
+    from services.reporting.documents import signed
+
+    document, sealed, rendering = (
+        json.loads(attached[n]) for n in ("protocol.json", "signatures.json", "rendering.json")
+    )
+    return signed.render_signed(document, sealed, rendering, registry).page
+
+
+def replaced(value: Any, real: str, fake: str) -> Any:
+    """``value`` with ``real`` written as ``fake`` in every string it holds."""
+    if isinstance(value, str):
+        return value.replace(real, fake)
+    if isinstance(value, dict):
+        return {k: replaced(v, real, fake) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(replaced(v, real, fake) for v in value)
+    return value
 
 
 def canonical_bytes(value: Any) -> bytes:

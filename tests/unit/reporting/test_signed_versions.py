@@ -55,9 +55,9 @@ def signed_pdf(v1: bool) -> tuple[bytes, dict[str, Any]]:
         "sittings": [{"sitting_id": "s1", "opened_at": AT.isoformat()}],
     }
     rendering = signed.rendering_inputs(doc, commission, {"c1": {"name": "Akim c1"}}, "ru", 1)
-    html = signed.render_signed(doc, sealed, rendering, registry)
+    made = signed.render_signed(doc, sealed, rendering, registry)
     files = signed.attachments(doc, sealed, rendering)
-    return render_pdf(html, files, sealed["signed_at"]), rendering
+    return render_pdf(made.page, files, sealed["signed_at"]), rendering
 
 
 def test_a_v2_protocol_is_rendered_from_its_signed_names_alone() -> None:
