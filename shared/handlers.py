@@ -58,18 +58,39 @@ async def append(
     )
 
 
+FOLDS_KEPT = 512  # streams whose last fold a store keeps (``remember``)
+
+
 async def load_state(
     uow: UnitOfWork,
     stream_id: str,
     registry: EventRegistry,
     evolve: Callable[[S | None, Event], S],
+    remember: bool = False,
 ) -> tuple[S | None, int]:
-    """Fold a stream into its state; return it with the stream's version."""
+    """Fold a stream into its state; return it with the stream's version.
+
+    ``remember``: the store keeps the stream's last fold (its version and state) and the next
+    load reads and folds only the events after it — a stream is append-only, so the events
+    up to that version are the ones already folded. For streams read far more often than
+    written (an edition: every upload and every check reads it; its first event carries the
+    whole rule book). ``evolve`` must not change the state it is given (frozen states). A fold
+    that saw events this unit of work appended is not kept (they may yet roll back)."""
+    folds = uow.store.folds
     state: S | None = None
-    history = await uow.load(stream_id)
+    version = 0
+    if remember and stream_id in folds:
+        version, state = folds[stream_id]
+    history = await uow.load(stream_id, after_version=version)
     for envelope in history:
         state = evolve(state, registry.load(envelope))
-    return state, len(history)
+    version += len(history)
+    if remember and not uow.appended:
+        folds[stream_id] = (version, state)
+        folds.move_to_end(stream_id)
+        while len(folds) > FOLDS_KEPT:
+            folds.popitem(last=False)
+    return state, version
 
 
 async def execute(

@@ -6,11 +6,21 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.store import schema
-from shared.store.canonical import canonical_json
+from shared.store.canonical import canonical_json_fast
+
+
+def parse(text: str) -> Any:
+    """A stored document's JSON (orjson; ``json`` for what orjson refuses: integers beyond 64
+    bits)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 class DocStore:
@@ -20,7 +30,7 @@ class DocStore:
 
     async def get(self, model: str, key: str) -> dict[str, Any] | None:
         text = await self.get_text(model, key)
-        return None if text is None else dict(json.loads(text))
+        return None if text is None else dict(parse(text))
 
     async def get_text(self, model: str, key: str) -> str | None:
         t = self.table.c
@@ -32,7 +42,7 @@ class DocStore:
         await self.conn.execute(self.table.insert().values(model=model, key=key, doc=text))
 
     async def put(self, model: str, key: str, doc: dict[str, Any]) -> None:
-        await self.put_text(model, key, canonical_json(doc))
+        await self.put_text(model, key, canonical_json_fast(doc))
 
     async def put_text(self, model: str, key: str, text: str) -> None:
         t = self.table
@@ -56,7 +66,7 @@ class DocStore:
         return [(r.key, str(r.doc)) for r in rows]
 
     async def list(self, model: str, prefix: str = "") -> list[tuple[str, dict[str, Any]]]:
-        return [(key, json.loads(text)) for key, text in await self.list_text(model, prefix)]
+        return [(key, parse(text)) for key, text in await self.list_text(model, prefix)]
 
     async def iter_all(self) -> AsyncIterator[tuple[str, str, str]]:
         t = self.table.c
@@ -82,7 +92,7 @@ class CachedDocStore(DocStore):
     async def get_text(self, model: str, key: str) -> str | None:
         if (model, key) in self._cache:
             doc = self._cache[(model, key)]
-            return None if doc is None else canonical_json(doc)
+            return None if doc is None else canonical_json_fast(doc)
         return await super().get_text(model, key)
 
     async def insert_text(self, model: str, key: str, text: str) -> None:

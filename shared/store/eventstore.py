@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 from abc import ABC, abstractmethod
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
@@ -273,6 +274,8 @@ class EventStore(ABC):
         # set when this process committed events: the relay beside it wakes at once instead
         # of at its next poll (appends of another process are found by the poll)
         self.events_committed = asyncio.Event()
+        # streams folded lately, for :func:`shared.handlers.load_state`'s ``remember``
+        self.folds: OrderedDict[str, tuple[int, Any]] = OrderedDict()
 
     # -- what each backend does its own way
 

@@ -24,14 +24,15 @@ def application_stream(application_id: str) -> str:
 
 async def load_edition(uow: UnitOfWork, edition_id: str) -> EditionState:
     """The edition, or 404 ``edition_not_found``."""
-    state, _ = await load_state(uow, edition_stream(edition_id), registry, edition.evolve)
+    stream = edition_stream(edition_id)
+    state, _ = await load_state(uow, stream, registry, edition.evolve, remember=True)
     return edition.require_edition(state, edition_id)
 
 
 async def load_application(uow: UnitOfWork, application_id: str) -> tuple[ApplicationState, int]:
     """The application and its stream version, or 404 ``application_not_found``."""
     stream = application_stream(application_id)
-    state, version = await load_state(uow, stream, registry, application_state.evolve)
+    state, version = await load_state(uow, stream, registry, application_state.evolve, True)
     return require_application(state, application_id), version
 
 

@@ -105,7 +105,9 @@ async def notify_both_of(
 
 
 def nominations(ctx: ServiceContext) -> Consumer:
-    consumer = Consumer("notifications-nominations", ctx.store, sources=["nominations"])
+    consumer = Consumer(
+        "notifications-nominations", ctx.store, sources=["nominations"], cache_docs=True
+    )
     rules = rules_of(ctx)
 
     @consumer.on("EditionAnnounced")
@@ -167,7 +169,7 @@ def nominations(ctx: ServiceContext) -> Consumer:
 
 def scoring(ctx: ServiceContext) -> Consumer:
     """Scoring's events, in two groups: the commissions and their sittings, the candidates."""
-    consumer = Consumer("notifications-scoring", ctx.store, sources=["scoring"])
+    consumer = Consumer("notifications-scoring", ctx.store, sources=["scoring"], cache_docs=True)
     rules = rules_of(ctx)
     _commissions(consumer, rules)
     _candidates(consumer, rules)

@@ -189,6 +189,8 @@ async def show(
         sittings=sittings,
         people=board.people(),
         region_name=place(board.region, lang),
+        region_ru=place(board.region, "ru"),
+        region_kk=place(board.region, "kk"),
         names={c["candidate_id"]: c["name"] for c in people},
         nonce=str(uuid.uuid4()),
     )

@@ -31,6 +31,7 @@ def router() -> APIRouter:
             "purpose": str(form.get("purpose", "")).strip(),
             "purpose_kk": str(form.get("purpose_kk", "")).strip() or None,
             "place": str(form.get("place", "")).strip() or None,
+            "place_kk": str(form.get("place_kk", "")).strip() or None,
             "sitting_id": str(form.get("sitting_id") or uuid.uuid4()),
         }
         try:

@@ -80,11 +80,19 @@ async def test_secretary_opens_a_sitting_and_records_attendance_until_quorate(
     kept = await page.input_value("#f-purpose_kk")  # nothing typed is lost
     assert kept == "I кезең: жобаларды бағалау және аудандар бойынша ұсыну"
     await page.fill("#f-purpose", "I этап: оценка проектов и выдвижение по районам (п. 12)")
+    # the place in both languages of the protocol, the region's names offered
+    assert await page.input_value("#f-place") == "область Ұлытау"
+    assert await page.input_value("#f-place_kk") == "Ұлытау облысы"
+    await page.fill("#f-place_kk", "Жезқазған қ., облыс әкімдігінің ғимараты")
     await page.click("form[action$='/sittings'] button")
     await page.wait_for_load_state()
     assert "/portal/sittings/" in page.url, page.url
     sitting = page.url.rsplit("/", 1)[1]
     running.facts["sitting"] = sitting
+    headers = bearer(running, b.secretary, ["secretary"], REGION, b.commission_id)
+    opened = (await api(running, "scoring").get(f"/v1/sittings/{sitting}", headers=headers)).json()
+    assert opened["place"] == "область Ұлытау", opened
+    assert opened["place_kk"] == "Жезқазған қ., облыс әкімдігінің ғимараты", opened
 
     others = [m for m in b.members if m != b.chair]
     for person in [b.chair, *others[:4]]:  # 5 of 9: short of two thirds

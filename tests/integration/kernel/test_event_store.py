@@ -545,3 +545,33 @@ async def test_a_write_whose_connection_died_is_told_by_what_is_stored(
             assert await store.read_all() == []
     finally:
         await store.close()
+
+
+async def test_a_remembered_fold_takes_in_what_was_appended_after_it(store: EventStore) -> None:
+    """``load_state(remember=True)`` folds only the events after the fold it kept: the state
+    and the version equal a fold from the start after any appends, and a fold that saw this
+    unit of work's own appends (which may roll back) is not kept."""
+    from shared.handlers import load_state
+
+    def evolve(state: tuple[str, ...] | None, event: Any) -> tuple[str, ...]:
+        return (*(state or ()), event.text)
+
+    async def fold(remember: bool) -> tuple[tuple[str, ...] | None, int]:
+        async with store.reader() as uow:
+            return await load_state(uow, "f-1", registry, evolve, remember)
+
+    await store.append("f-1", 0, [Noted(text="a"), Noted(text="b")], ACTOR)
+    assert await fold(True) == (("a", "b"), 2) == await fold(False)
+    await store.append("f-1", 2, [Noted(text="c")], ACTOR)
+    assert store.folds["f-1"][0] == 2
+    assert await fold(True) == (("a", "b", "c"), 3) == await fold(False)
+    assert store.folds["f-1"] == (3, ("a", "b", "c"))
+
+    with pytest.raises(RuntimeError):
+        async with store.transaction() as uow:
+            await uow.append("f-1", 3, [Noted(text="rolled back")], ACTOR, "c-1")
+            state, version = await load_state(uow, "f-1", registry, evolve, True)
+            assert (state, version) == (("a", "b", "c", "rolled back"), 4)
+            raise RuntimeError("the transaction fails after its own append")
+    assert store.folds["f-1"] == (3, ("a", "b", "c"))
+    assert await fold(True) == (("a", "b", "c"), 3) == await fold(False)
