@@ -31,7 +31,7 @@ async def run_demo(
     fresh: bool,
     console: Console,
     scale: Scale | None = None,
-    pdf: str = "finals",
+    pdf: str = "all",
     post: PostOffice | None = None,
     until: str | None = None,
 ) -> int:

@@ -61,8 +61,8 @@ def demo(
     per_district: Annotated[int, typer.Option(help="Applications per district.")] = 4,
     responses: Annotated[int, typer.Option(help="Survey responses per nominee.")] = 12,
     pdf: Annotated[
-        str, typer.Option(help="PDF protocols: finals (interviews, stage II), all or none.")
-    ] = "finals",
+        str, typer.Option(help="PDF protocols: all, finals (interviews, stage II) or none.")
+    ] = "all",
     seed: Annotated[int, typer.Option(help="Random seed of the synthetic edition.")] = 2020,
     until: Annotated[
         str | None,
