@@ -11,6 +11,7 @@ data (``postgres.sh drop``) and removes the broker's data folder.
 from __future__ import annotations
 
 import os
+import random
 import re
 import shutil
 import signal
@@ -40,10 +41,29 @@ def port_open(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
+def below_ephemeral() -> int:
+    """A port nothing listens on, below the range the kernel picks outgoing connections' local
+    ports from: a port taken from that range (bind to 0) can be handed to a client connection
+    (the broker's, a driver's) before the server meant for it binds, and the server then
+    fails with "Address already in use"."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.randrange(max(1024, low - 12000), low - 8)
+        with socket.socket() as s:
+            try:
+                s.bind(("0.0.0.0", port))
+            except OSError:
+                continue
+        if not port_open(port):
+            return port
+    return free_port()
+
+
 def free_run(count: int) -> int:
     """A port ``p`` with ``p + 1`` … ``p + count`` all free."""
     for _ in range(50):
-        base = free_port()
+        base = below_ephemeral()
         if base + count < 65536 and not any(port_open(base + i) for i in range(1, count + 1)):
             return base
     raise AssertionError("no run of free ports found")
@@ -66,9 +86,9 @@ def second_set() -> dict[str, str]:
     taken: set[int] = set()
     ports = {}
     for name in ("PGPORT", "KAFKA_PORT", "KAFKA_CONTROLLER_PORT"):
-        port = free_port()
+        port = below_ephemeral()
         while port in taken:
-            port = free_port()
+            port = below_ephemeral()
         taken.add(port)
         ports[name] = str(port)
     base = free_run(4)
