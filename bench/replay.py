@@ -1216,6 +1216,7 @@ async def _fill(
     import asyncpg
 
     from bench.common import asyncpg_dsn
+    from services.registry import readers
     from services.reporting.projections import audit
     from services.reporting.replay import AuditTrail, fold, gc_paused, state_rows
 
@@ -1232,8 +1233,10 @@ async def _fill(
         chunks.append(data)
 
     trail = AuditTrail(write=keep)  # the live audit_trail rows, as the live projector writes
-    with gc_paused():
-        state, folded, dups = await fold(source, lambda done, total, rate: ticker.tick(done), trail)
+    with gc_paused():  # each event as its newest version, as the live consumer sees it
+        state, folded, dups = await fold(
+            source, lambda done, total, rate: ticker.tick(done), trail, readers()
+        )
     ticker.tick(folded + dups, force=True)
     sent = time.perf_counter() - started
     rows = state_rows(state)
@@ -1297,10 +1300,14 @@ def relive(params: dict[str, Any]) -> dict[str, Any]:
 async def _relive(prefix: str, bootstrap: str, reporting_url: str) -> dict[str, Any]:
     """The live read models of a kept edition made again from its topics by the code of now
     (json.loads, one process, the fill's fold): a projection changed since the fill would
-    otherwise make the replay differ from tables folded by older code."""
+    otherwise make the replay differ from tables folded by older code. Each event is folded
+    as its newest version, as the live consumer (and ``uzdik replay``) see it: without the
+    upcasters, an edition kept before an event's new version (``SittingOpened`` v3) made
+    ``protocols`` differ from the replay's."""
     import asyncpg
 
     from bench.common import asyncpg_dsn
+    from services.registry import readers
     from services.reporting.projections import audit
     from services.reporting.replay import AuditTrail, fold, gc_paused, state_rows
 
@@ -1315,7 +1322,10 @@ async def _relive(prefix: str, bootstrap: str, reporting_url: str) -> dict[str, 
     trail = AuditTrail(write=keep)
     with gc_paused():
         state, folded, dups = await fold(
-            TopicsSource(bootstrap, topics), lambda done, total, rate: ticker.tick(done), trail
+            TopicsSource(bootstrap, topics),
+            lambda done, total, rate: ticker.tick(done),
+            trail,
+            readers(),
         )
     rows = state_rows(state)
     del state
