@@ -264,6 +264,7 @@ class Writer:
         lead = cell.size * PT * LEADING
         small = (cell.size - 1) * PT * LEADING
         y = top
+        last = sum(1 for line in lines if not line.startswith("\x00")) - 1  # the text's last line
         for n, line in enumerate(lines):
             if line.startswith("\x00"):  # a note under the text
                 if not lines[n - 1].startswith("\x00"):
@@ -272,20 +273,22 @@ class Writer:
                 y += small
                 continue
             face, size = cell.face, cell.size
-            shown = measure(line, face, size)
+            struck = n in cell.struck
+            marked = bool(cell.mark) and n == last
+            # the line's width only where it is used (most lines: left-aligned, plain)
+            shown = measure(line, face, size) if cell.align != "L" or struck or marked else 0.0
             at = x + pad
             if cell.align == "R":
                 at = x + width - pad - shown
             elif cell.align == "C":
                 at = x + (width - shown) / 2
-            struck = n in cell.struck
             self.text(at, y, line, face, size, FAINT if struck else cell.color)
             if struck:
                 middle = y + size * PT * 0.62
                 self.pdf.set_draw_color(*FAINT)
                 self.pdf.line(at, middle, at + shown, middle)
                 self.pdf.set_draw_color(68)
-            if cell.mark and n == len([t for t in lines if not t.startswith("\x00")]) - 1:
+            if marked:
                 self.text(at + shown + measure(" ", face, size), y, cell.mark, "mono", size)
             y += lead
 

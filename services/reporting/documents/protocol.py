@@ -303,17 +303,6 @@ def render(
     return Rendered(html, printable(shown, verified))
 
 
-def render_html(
-    protocol: Doc,
-    commission: Doc | None,
-    candidates: dict[str, Doc],
-    lang: str = "ru",
-    number: int | None = None,
-    verified: bool = False,
-) -> str:
-    return render(protocol, commission, candidates, lang, number, verified).html
-
-
 def printable(shown: Doc, verified: bool) -> Doc:
     """The page a PDF is laid out from: :func:`view`'s words without the read model they were
     taken from (plain data: it goes to a render worker process)."""

@@ -8,11 +8,16 @@ from decimal import Decimal
 from typing import Any
 
 from services.reporting.documents import ratings
-from services.reporting.documents.protocol import number_of, render_html, view
+from services.reporting.documents.protocol import number_of, render, view
 from services.reporting.documents.wording import kk_possessive
 from services.reporting.projections import load_all, targets
 
 CANDIDATES = {"c3": {"name": "Akimov"}, "c4": {"name": "Beisenov"}}
+
+
+def render_html(*args: Any, **kwargs: Any) -> str:
+    """The protocol's HTML page (:func:`render` gives it with the printable page)."""
+    return render(*args, **kwargs).html
 
 
 def protocol(**parts: Any) -> dict[str, Any]:
