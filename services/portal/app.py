@@ -174,6 +174,13 @@ async def _csrf_failed(request: Request, _: Exception) -> Response:
 
 async def _refused(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, Refused)
+    log.info(
+        "portal.refused",
+        path=request.url.path,
+        status=exc.problem.status,
+        code=exc.problem.code,
+        detail=exc.problem.detail,
+    )
     if exc.problem.code in ("token_expired", "token_invalid") or exc.problem.status == 401:
         signed_out(request)
         return await _sign_in_first(request, exc)

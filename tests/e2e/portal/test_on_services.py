@@ -78,7 +78,14 @@ async def sit_and_score(env: dict[str, str], up: Rehearsed, tmp_path: Path) -> N
                 headers=dev_bearer(board.secretary, ["secretary"], REGION),
             )
             assert r.status_code == 401, r.text
-            await in_the_browser(root, up, people)
+            try:
+                await in_the_browser(root, up, people)
+            except Exception as exc:  # what the processes said, beside what the browser saw
+                tails = "\n".join(
+                    f"--- {p.service} ---\n{p.log_tail(15)}"
+                    for p in deployment.processes.values()
+                )
+                raise AssertionError(f"{exc}\n{tails}") from exc
     for process in deployment.processes.values():  # stopped: every line is written
         _, other = log_lines(process)
         assert not other, f"{process.service}: stderr lines that are not JSON: {other[:3]}"
@@ -128,6 +135,8 @@ async def secretary_opens_a_quorate_sitting(
     b = up.board
     page = await signed_in(browser, root, f"/commissions/{b.commission_id}", secretary)
     await keep(page, "services-commission")
+    if not await page.locator("#f-stage").count():  # an error page, or no secretary's form
+        raise AssertionError(f"no sitting form at {page.url}:\n{await page.inner_text('body')}")
     await page.select_option("#f-stage", "stage1_selection")
     await page.fill("#f-purpose", "I этап: оценка проектов и выдвижение по районам (п. 12)")
     await page.fill("#f-purpose_kk", "I кезең: жобаларды бағалау және аудандар бойынша ұсыну")
