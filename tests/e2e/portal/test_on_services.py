@@ -82,8 +82,7 @@ async def sit_and_score(env: dict[str, str], up: Rehearsed, tmp_path: Path) -> N
                 await in_the_browser(root, up, people)
             except Exception as exc:  # what the processes said, beside what the browser saw
                 tails = "\n".join(
-                    f"--- {p.service} ---\n{p.log_tail(15)}"
-                    for p in deployment.processes.values()
+                    f"--- {p.service} ---\n{p.log_tail(15)}" for p in deployment.processes.values()
                 )
                 raise AssertionError(f"{exc}\n{tails}") from exc
     for process in deployment.processes.values():  # stopped: every line is written
