@@ -15,7 +15,7 @@ import orjson
 import sqlalchemy as sa
 from rich.console import Console
 
-from shared.audit import check_row, event_rows, verify_chain
+from shared.audit import event_rows, verify_chain
 from shared.events import Envelope
 from shared.relay import topic_for
 from shared.settings import Settings
@@ -199,52 +199,48 @@ async def compare_topic(store: EventStore, bootstrap: str, topic: str) -> str | 
     """The topic must hold every stored event (same hash, content intact), per-stream order
     ascending, and nothing the store does not have. Returns the first discrepancy.
 
-    The store is read first: for each published row whose content gives its hash, the
-    SHA-256 of the record the relay publishes for it (``record_of_row``). A record on the topic
-    whose value has that digest is that row, intact — no decoding. Any other record (another
-    encoding, altered, unknown, a row that does not give its hash) is decoded and checked the
-    exact way."""
+    The store is read first: for each published row, the SHA-256 of the record the relay
+    publishes for it (``record_value_of_row``). A record on the topic whose value has that
+    digest is that row as stored — no decoding, not even of its headers. Any other record
+    (another encoding, altered, unknown, a redelivered copy) is decoded and checked the exact
+    way. Whether each stored row gives its own hash is the chain's check (``verify_chain``,
+    which ``uzdik audit verify`` runs on every row beside this one): a row altered in the
+    store has a record that no topic record matches, so its topic record takes the exact way
+    and is judged against the row's stored hash, as before."""
     from services.reporting.adapters.kafka_source import KafkaSource
 
     published = await _published(store, topic)
-    expected, backlog = await _expected_records(store, published)
-    seen: set[str] = set()
-    last_version: dict[str, int] = {}
+    expected = _Expected(*await _expected_records(store, published))
     records = cast(AsyncGenerator[list[Any]], KafkaSource(bootstrap, [topic]).records())
     async with contextlib.aclosing(records):
         async for batch in records:
-            for r in batch:
-                problem = _check_record(r, expected, seen, last_version, backlog)
-                if problem:
-                    return problem
-    if expected:
-        position, event_id = min((e[0], key) for key, e in expected.items())
-        return f"event {event_id} at position {position} is missing"
-    return None
+            problem = expected.check(batch)
+            if problem:
+                return problem
+    return expected.missing()
 
 
-# event id -> (position, digest of the relay's record or None, stream, version, hash)
-Expected = dict[str, tuple[int, bytes | None, str, int, str]]
+# record digest -> (event id, position, stream, version, hash), for each published row
+Rows = dict[bytes, tuple[str, int, str, int, str]]
 
 
-async def _expected_records(store: EventStore, published: int) -> tuple[Expected, bool]:
+async def _expected_records(store: EventStore, published: int) -> tuple[Rows, bool]:
     """The published rows' expected records; and whether rows wait beyond the mark."""
-    from shared.relay import record_of_row
+    from shared.relay import record_value_of_row
+    from shared.store.canonical import json_string
 
-    expected: Expected = {}
+    expected: Rows = {}
     backlog = False
+    service, sha256 = json_string(store.service), hashlib.sha256
     async for rows in event_rows(store):
         for row in rows:
             if row.global_position > published:
                 backlog = True  # not yet relayed: the relay's backlog, not a discrepancy
                 break
-            digest = None
-            if check_row(row, row.prev_hash, row.global_position) is None:
-                value = record_of_row(store.service, row).value
-                digest = hashlib.sha256(value).digest()
-            expected[row.event_id] = (
+            digest = sha256(record_value_of_row(service, row)).digest()
+            expected[digest] = (
+                row.event_id,
                 row.global_position,
-                digest,
                 row.stream_id,
                 row.stream_version,
                 row.hash,
@@ -254,39 +250,68 @@ async def _expected_records(store: EventStore, published: int) -> tuple[Expected
     return expected, backlog
 
 
-def _check_record(
-    r: Any,
-    expected: Expected,
-    seen: set[str],
-    last_version: dict[str, int],
-    backlog: bool,
-) -> str | None:
-    headers = dict(r.headers or ())
-    hinted = headers.get("event_id", b"").decode(errors="replace")
-    found = expected.get(hinted)
-    if found is not None and found[1] is not None and found[1] == hashlib.sha256(r.value).digest():
-        event_id, stream, version = hinted, found[2], found[3]
-        del expected[event_id]
-    else:
+class _Expected:
+    """The published rows (all of them, by their record's digest) and those found so far."""
+
+    def __init__(self, rows: Rows, backlog: bool) -> None:
+        self.rows, self.backlog = rows, backlog
+        self.matched: set[bytes] = set()  # digests of the rows found on the topic
+        self.last_version: dict[str, int] = {}
+        self._by_id: dict[str, bytes] | None = None  # event id -> digest, made when needed
+
+    def check(self, batch: list[Any]) -> str | None:
+        rows, matched, last, sha256 = self.rows, self.matched, self.last_version, hashlib.sha256
+        for r in batch:
+            digest = sha256(r.value).digest()
+            found = rows.get(digest)
+            if found is None:
+                problem = self._exactly(r, digest)
+                if problem:
+                    return problem
+                continue
+            if digest in matched:
+                continue  # at-least-once: a redelivered copy
+            matched.add(digest)
+            stream, version = found[2], found[3]
+            if version < last.get(stream, 0):
+                return f"event {found[0]} is out of order in stream {stream}"
+            last[stream] = version
+        return None
+
+    def _exactly(self, r: Any, digest: bytes) -> str | None:
+        """A record that is no published row's exact record: another encoding of a row (or a
+        copy of one), or a discrepancy."""
         e = orjson.loads(r.value) if r.value else {}
         event_id = e["metadata"]["event_id"]
-        if event_id in seen:
-            return None  # at-least-once: a redelivered copy
+        if self._by_id is None:
+            self._by_id = {v[0]: d for d, v in self.rows.items()}
+        stored_digest = self._by_id.get(event_id)
+        if stored_digest is not None and stored_digest in self.matched:
+            return None  # a copy of a row already found
         if not _intact(e):
             return f"event {event_id} on the topic was altered"
+        stored = None if stored_digest is None else self.rows[stored_digest]
+        if stored is None:
+            return (
+                None if self.backlog else f"event {event_id} is on the topic but not in the store"
+            )
+        assert stored_digest is not None
+        self.matched.add(stored_digest)
+        if stored[4] != e["hash"]:
+            return f"event {event_id} at position {stored[1]} differs"
         stream, version = e["stream_id"], e["stream_version"]
-        stored = expected.pop(event_id, None)
-        if stored is None and not backlog:
-            return f"event {event_id} is on the topic but not in the store"
-        if stored is not None and stored[4] != e["hash"]:
-            return f"event {event_id} at position {stored[0]} differs"
-    if event_id in seen:
+        if version < self.last_version.get(stream, 0):
+            return f"event {event_id} is out of order in stream {stream}"
+        self.last_version[stream] = version
         return None
-    seen.add(event_id)
-    if version < last_version.get(stream, 0):
-        return f"event {event_id} is out of order in stream {stream}"
-    last_version[stream] = version
-    return None
+
+    def missing(self) -> str | None:
+        """The first published row not found on the topic (None: all were)."""
+        if len(self.matched) == len(self.rows):
+            return None
+        matched = self.matched
+        position, event_id = min((v[1], v[0]) for d, v in self.rows.items() if d not in matched)
+        return f"event {event_id} at position {position} is missing"
 
 
 async def _published(store: EventStore, topic: str) -> int:

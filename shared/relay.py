@@ -12,6 +12,7 @@ as the safety net.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager, suppress
@@ -62,16 +63,9 @@ def record_of_row(service: str, row: Any) -> Record:
     """:func:`to_record` of the row's envelope, from the stored row itself: the payload and
     metadata texts are spliced into the envelope's canonical JSON as stored (the bytes their
     hash was computed over), without decoding and encoding them again."""
-    value = (
-        f'{{"event_type":{json_string(row.event_type)},"global_position":{int(row.global_position)},'
-        f'"hash":{json_string(row.hash)},"metadata":{row.metadata},"payload":{row.payload},'
-        f'"prev_hash":{json_string(row.prev_hash)},"schema_version":{int(row.schema_version)},'
-        f'"service":{json_string(service)},"stream_id":{json_string(row.stream_id)},'
-        f'"stream_version":{int(row.stream_version)}}}'
-    )
     return Record(
         key=row.stream_id.encode(),
-        value=value.encode(),
+        value=record_value_of_row(json_string(service), row),
         headers={
             "event_type": row.event_type,
             "event_id": row.event_id,
@@ -81,6 +75,21 @@ def record_of_row(service: str, row: Any) -> Record:
             "hash": row.hash,
         },
     )
+
+
+def record_value_of_row(service_literal: str, row: Any) -> bytes:
+    """The value of :func:`record_of_row` alone; ``service_literal`` is the service's name as
+    a JSON string (``json_string(service)``, made once by a caller with many rows)."""
+    return (
+        f'{{"event_type":{_literal(row.event_type)},"global_position":{int(row.global_position)},'
+        f'"hash":{_literal(row.hash)},"metadata":{row.metadata},"payload":{row.payload},'
+        f'"prev_hash":{_literal(row.prev_hash)},"schema_version":{int(row.schema_version)},'
+        f'"service":{service_literal},"stream_id":{_literal(row.stream_id)},'
+        f'"stream_version":{int(row.stream_version)}}}'
+    ).encode()
+
+
+_literal = json.encoder.encode_basestring  # json_string itself, without the call around it
 
 
 class LogPublisher(Protocol):
