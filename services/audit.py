@@ -7,6 +7,7 @@ import contextlib
 import functools
 import hashlib
 import json
+import os
 import sys
 from collections.abc import AsyncGenerator, Callable
 from typing import Any, cast
@@ -48,12 +49,34 @@ async def verify_all(
     return ok
 
 
-class _TopicChecks:
-    """One child process (``python -c``, importing only this module) comparing each service's
-    topic with its store in turn; a JSON line per service on its stdout."""
+LAYOUT = "layout"  # a share found a record off its key's partition: check the topic whole
 
-    def __init__(self, settings: Settings, services: list[str]) -> None:
+
+def topic_shares() -> int:
+    """How many processes compare the topics (each a share of every topic's partitions): a
+    core each beside the chains' process (at least one, at most four);
+    ``UZDIK_AUDIT_TOPIC_PROCESSES`` says otherwise. On two cores that is one: measured on the
+    1,000,000-event edition with PostgreSQL and Kafka on the same machine, two cost 10 s more
+    CPU (each reads the store) for no shorter wait (bench/README.md, "Audit verify")."""
+    asked = os.environ.get("UZDIK_AUDIT_TOPIC_PROCESSES", "").strip()
+    if asked.isdigit() and int(asked) > 0:
+        return int(asked)
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(4, cores - 1))
+
+
+class _TopicChecks:
+    """Child processes (``python -c``, importing only this module) comparing each service's
+    topic with its store, a share of the topic's partitions each (see :func:`compare_topic`);
+    a JSON line per service on each one's stdout."""
+
+    def __init__(self, settings: Settings, services: list[str], shares: int = 0) -> None:
         assert settings.kafka_bootstrap_servers
+        self.settings = settings
+        self.shares = shares or topic_shares()
         self.jobs = [
             (
                 s,
@@ -63,29 +86,51 @@ class _TopicChecks:
             )
             for s in services
         ]
-        self.proc: asyncio.subprocess.Process | None = None
-        self.done: dict[str, str | None] = {}
+        self.procs: list[asyncio.subprocess.Process] = []
+        self.done: list[dict[str, str | None]] = [{} for _ in range(self.shares)]
 
-    async def start(self) -> asyncio.subprocess.Process:
-        if self.proc is None:
-            self.proc = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-c",
-                "import services.audit as a; a.compare_topics_main()",
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-            )
-            assert self.proc.stdin is not None
-            self.proc.stdin.write(json.dumps(self.jobs).encode() + b"\n")
-            await self.proc.stdin.drain()
-            self.proc.stdin.close()
-        return self.proc
+    async def start(self) -> list[asyncio.subprocess.Process]:
+        if not self.procs:
+            for share in range(self.shares):
+                proc = await asyncio.create_subprocess_exec(
+                    sys.executable,
+                    "-c",
+                    "import services.audit as a; a.compare_topics_main()",
+                    stdin=asyncio.subprocess.PIPE,
+                    stdout=asyncio.subprocess.PIPE,
+                )
+                assert proc.stdin is not None
+                said = {"jobs": self.jobs, "share": [share, self.shares]}
+                proc.stdin.write(json.dumps(said).encode() + b"\n")
+                await proc.stdin.drain()
+                proc.stdin.close()
+                self.procs.append(proc)
+        return self.procs
 
     async def result(self, service: str) -> str | None:
         """The first discrepancy between the service's topic and its store (None: none)."""
-        proc = await self.start()
+        problems = [
+            await self._answer(proc, done, service)
+            for proc, done in zip(await self.start(), self.done, strict=True)
+        ]
+        if LAYOUT in problems:  # records not where their keys put them now: all at once
+            store = open_store(service, self.settings.database_url_for(service))
+            try:
+                bootstrap = self.settings.kafka_bootstrap_servers
+                assert bootstrap
+                return await compare_topic(
+                    store, bootstrap, topic_for(service, self.settings.topic_prefix)
+                )
+            finally:
+                await store.close()
+        return next((p for p in problems if p), None)
+
+    @staticmethod
+    async def _answer(
+        proc: asyncio.subprocess.Process, done: dict[str, str | None], service: str
+    ) -> str | None:
         assert proc.stdout is not None
-        while service not in self.done:
+        while service not in done:
             line = await proc.stdout.readline()
             if not line:
                 code = await proc.wait()
@@ -93,24 +138,28 @@ class _TopicChecks:
                     f"the topic check of {service} stopped before its answer (exit {code})"
                 )
             answer = json.loads(line)
-            self.done[answer["service"]] = answer["problem"]
-        return self.done[service]
+            done[answer["service"]] = answer["problem"]
+        return done[service]
 
     async def close(self) -> None:
-        if self.proc is not None and self.proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                self.proc.kill()
-            await self.proc.wait()
+        for proc in self.procs:
+            if proc.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
+                await proc.wait()
 
 
 def compare_topics_main() -> None:
-    """The child of :class:`_TopicChecks`: jobs on stdin, a JSON line per job on stdout."""
+    """A child of :class:`_TopicChecks`: its jobs and share on stdin, a JSON line per job on
+    stdout."""
 
     async def run() -> None:
-        for service, url, bootstrap, topic in json.loads(sys.stdin.readline()):
+        said = json.loads(sys.stdin.readline())
+        share = (int(said["share"][0]), int(said["share"][1]))
+        for service, url, bootstrap, topic in said["jobs"]:
             store = open_store(service, url)
             try:
-                problem = await compare_topic(store, bootstrap, topic)
+                problem = await compare_topic(store, bootstrap, topic, share=share)
             finally:
                 await store.close()
             print(json.dumps({"service": service, "problem": problem}), flush=True)
@@ -195,7 +244,9 @@ def _intact(e: dict[str, Any]) -> bool:
     return bool(_recompute(e) == e["hash"])
 
 
-async def compare_topic(store: EventStore, bootstrap: str, topic: str) -> str | None:
+async def compare_topic(
+    store: EventStore, bootstrap: str, topic: str, share: tuple[int, int] = (0, 1)
+) -> str | None:
     """The topic must hold every stored event (same hash, content intact), per-stream order
     ascending, and nothing the store does not have. Returns the first discrepancy.
 
@@ -206,12 +257,31 @@ async def compare_topic(store: EventStore, bootstrap: str, topic: str) -> str | 
     way. Whether each stored row gives its own hash is the chain's check (``verify_chain``,
     which ``uzdik audit verify`` runs on every row beside this one): a row altered in the
     store has a record that no topic record matches, so its topic record takes the exact way
-    and is judged against the row's stored hash, as before."""
+    and is judged against the row's stored hash, as before.
+
+    ``share`` (i, n): only the partitions p with p % n == i, and only the rows whose key the
+    relay's partitioner puts on one of them (n processes check a topic together). A record
+    that is not its row's exact record and sits on another partition than its key's (the
+    topic's partitions were added to since, or another producer wrote it) gives
+    :data:`LAYOUT`: the caller checks that topic whole instead."""
     from services.reporting.adapters.kafka_source import KafkaSource
 
-    published = await _published(store, topic)
-    expected = _Expected(*await _expected_records(store, published))
-    records = cast(AsyncGenerator[list[Any]], KafkaSource(bootstrap, [topic]).records())
+    published = await _published(store, topic)  # before the end offsets: all of it is read
+    source = KafkaSource(bootstrap, [topic])
+    place: Callable[[bytes | None], int] | None = None
+    mine: Callable[[str], bool] | None = None
+    index, count = share
+    if count > 1:
+        spans = await source.spans_of()
+        place = _placement(sorted(p for _, p, _, _ in spans))
+        source.only([s for s in spans if s[1] % count == index])
+        where = place
+        mine = functools.lru_cache(maxsize=None)(
+            lambda stream: where(stream.encode()) % count == index
+        )
+    rows, backlog = await _expected_records(store, published, mine)
+    expected = _Expected(rows, backlog, place)
+    records = cast(AsyncGenerator[list[Any]], source.records())
     async with contextlib.aclosing(records):
         async for batch in records:
             problem = expected.check(batch)
@@ -220,12 +290,28 @@ async def compare_topic(store: EventStore, bootstrap: str, topic: str) -> str | 
     return expected.missing()
 
 
+def _placement(partitions: list[int]) -> Callable[[bytes | None], int]:
+    """The partition the relay's producer gives a key (``shared.kafka.KeyPartitioner``);
+    -1 for none."""
+    from aiokafka.partitioner import murmur2
+
+    def place(key: bytes | None) -> int:
+        if key is None or not partitions:
+            return -1
+        return partitions[(int(murmur2(key)) & 0x7FFFFFFF) % len(partitions)]
+
+    return place
+
+
 # record digest -> (event id, position, stream, version, hash), for each published row
 Rows = dict[bytes, tuple[str, int, str, int, str]]
 
 
-async def _expected_records(store: EventStore, published: int) -> tuple[Rows, bool]:
-    """The published rows' expected records; and whether rows wait beyond the mark."""
+async def _expected_records(
+    store: EventStore, published: int, mine: Callable[[str], bool] | None = None
+) -> tuple[Rows, bool]:
+    """The published rows' expected records (those of the streams ``mine`` says, if given);
+    and whether rows wait beyond the mark."""
     from shared.relay import record_value_of_row
     from shared.store.canonical import json_string
 
@@ -237,6 +323,8 @@ async def _expected_records(store: EventStore, published: int) -> tuple[Rows, bo
             if row.global_position > published:
                 backlog = True  # not yet relayed: the relay's backlog, not a discrepancy
                 break
+            if mine is not None and not mine(row.stream_id):
+                continue
             digest = sha256(record_value_of_row(service, row)).digest()
             expected[digest] = (
                 row.event_id,
@@ -253,8 +341,10 @@ async def _expected_records(store: EventStore, published: int) -> tuple[Rows, bo
 class _Expected:
     """The published rows (all of them, by their record's digest) and those found so far."""
 
-    def __init__(self, rows: Rows, backlog: bool) -> None:
-        self.rows, self.backlog = rows, backlog
+    def __init__(
+        self, rows: Rows, backlog: bool, place: Callable[[bytes | None], int] | None = None
+    ) -> None:
+        self.rows, self.backlog, self.place = rows, backlog, place
         self.matched: set[bytes] = set()  # digests of the rows found on the topic
         self.last_version: dict[str, int] = {}
         self._by_id: dict[str, bytes] | None = None  # event id -> digest, made when needed
@@ -280,7 +370,9 @@ class _Expected:
 
     def _exactly(self, r: Any, digest: bytes) -> str | None:
         """A record that is no published row's exact record: another encoding of a row (or a
-        copy of one), or a discrepancy."""
+        copy of one), or a discrepancy; or, for a share, a record off its key's partition."""
+        if self.place is not None and self.place(r.key) != r.partition:
+            return LAYOUT
         e = orjson.loads(r.value) if r.value else {}
         event_id = e["metadata"]["event_id"]
         if self._by_id is None:

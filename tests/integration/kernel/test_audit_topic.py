@@ -129,3 +129,85 @@ async def test_each_discrepancy_is_named(
     found = await _on_topic(store, kafka_bootstrap, f"{topic_prefix}.order", swapped)
     second = rows[stream[1]]  # the first one read after the stream's last
     assert found == f"event {second.event_id} is out of order in stream {victim.stream_id}"
+
+
+async def test_shares_split_a_topic_and_a_record_off_its_partition_sends_it_back_whole(
+    store: EventStore, pg_url: str, kafka_bootstrap: str, topic_prefix: str
+) -> None:
+    """``uzdik audit verify`` compares a topic in several processes, a share of its
+    partitions each: together they find what the whole check finds, and a record that is not
+    on its key's partition (partitions added since) has the topic checked whole."""
+    from aiokafka import AIOKafkaProducer
+
+    from services.audit import LAYOUT, _TopicChecks
+    from shared.relay import topic_for
+    from shared.settings import Settings
+
+    rows = await _rows(store)
+    records = [_record(store, r) for r in rows]
+    shares = [(0, 2), (1, 2)]
+
+    async def each_share(topic: str) -> list[str | None]:
+        return [await compare_topic(store, kafka_bootstrap, topic, share=s) for s in shares]
+
+    clean = f"{topic_prefix}.clean"
+    assert await _on_topic(store, kafka_bootstrap, clean, records) is None
+    assert await each_share(clean) == [None, None]
+
+    k = 5
+    victim = rows[k]
+    gone = f"{topic_prefix}.gone"
+    await _on_topic(store, kafka_bootstrap, gone, [r for i, r in enumerate(records) if i != k])
+    missing = f"event {victim.event_id} at position {victim.global_position} is missing"
+    assert sorted(await each_share(gone), key=str) == [None, missing]
+
+    # a stream of one event (its order is then no matter), put on another share's partition
+    await store.append("alone", None, [Noted(text="жалғыз", n=99)], ACTOR)
+    rows = await _rows(store)
+    records = [_record(store, r) for r in rows]
+    k = len(rows) - 1
+    prefix = f"{topic_prefix}x"  # the topic _TopicChecks compares: <prefix>.kernel.events
+    moved = topic_for("kernel", prefix)
+    publisher = KafkaPublisher(kafka_bootstrap)
+    try:
+        others = [r for i, r in enumerate(records) if i != k]
+        assert await publisher.publish(moved, others) == len(others)
+    finally:
+        await publisher.close()
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await producer.start()
+    try:
+        partitions = sorted(await producer.partitions_for(moved))
+        assert len(partitions) >= 2, "the broker's topics have one partition"
+        right = await _partition_of(moved, records[k].key, kafka_bootstrap)
+        wrong = next(p for p in partitions if p % 2 != right % 2)  # the other share's
+        await producer.send_and_wait(moved, records[k].value, key=records[k].key, partition=wrong)
+    finally:
+        await producer.stop()
+    await Relay(store, _Marks(), topic=moved).drain()
+    assert LAYOUT in await each_share(moved)
+    assert await compare_topic(store, kafka_bootstrap, moved) is None  # whole: all there
+
+    settings = Settings(
+        database_url=pg_url, kafka_bootstrap_servers=kafka_bootstrap, topic_prefix=prefix
+    )
+    checks = _TopicChecks(settings, ["kernel"], shares=2)
+    try:
+        assert await checks.result("kernel") is None
+    finally:
+        await checks.close()
+
+
+async def _partition_of(topic: str, key: bytes, bootstrap: str) -> int:
+    """The partition the relay's producer puts ``key`` on."""
+    from aiokafka import AIOKafkaProducer
+
+    from shared.kafka import KeyPartitioner
+
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await producer.start()
+    try:
+        partitions = sorted(await producer.partitions_for(topic))
+    finally:
+        await producer.stop()
+    return int(KeyPartitioner()(key, partitions, partitions))
