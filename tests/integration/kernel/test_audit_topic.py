@@ -211,3 +211,24 @@ async def _partition_of(topic: str, key: bytes, bootstrap: str) -> int:
     finally:
         await producer.stop()
     return int(KeyPartitioner()(key, partitions, partitions))
+
+
+async def test_the_servers_digest_of_a_row_is_the_relays_record_digest(store: EventStore) -> None:
+    """PostgreSQL builds each row's record and hashes it (the row's text never leaves the
+    server): the very digest of ``record_value_of_row``, for strings that need escaping too."""
+    import hashlib
+
+    from shared.relay import record_value_of_row
+    from shared.store.canonical import json_string
+
+    odd = 'қала "бір"\\екі\t\n\x01\x7f\u2028 emoji 🙂'
+    await store.append(odd, None, [Noted(text=odd, n=7)], ACTOR)
+    rows = await _rows(store)
+    literal = json_string(store.service)
+    by_server = await store.record_digests(literal, 0, rows[-1].global_position)  # type: ignore[attr-defined]
+    assert [d[:5] for d in by_server] == [
+        (r.event_id, r.global_position, r.stream_id, r.stream_version, r.hash) for r in rows
+    ]
+    mine = [hashlib.sha256(record_value_of_row(literal, r)).digest() for r in rows]
+    assert [d[5] for d in by_server] == mine
+    assert await store.record_digests(literal, 3, 5) == by_server[3:5]  # type: ignore[attr-defined]
