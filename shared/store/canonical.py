@@ -25,26 +25,43 @@ def canonical_json(value: Any) -> str:
 def _orjson_same(value: Any) -> bool:
     """True when orjson writes ``value`` exactly as ``canonical_json`` does: plain dicts with str
     keys, lists, str, int, bool, None, and only floats whose ``repr`` has no exponent (orjson
-    writes ``1e16`` where ``json`` writes ``1e+16``; ``NaN`` becomes ``null``)."""
+    writes ``1e16`` where ``json`` writes ``1e+16``; ``NaN`` becomes ``null``). Scalars inside a
+    dict or a list are looked at where they are, not stacked (most of a document is strings)."""
     stack = [value]
     while stack:
         v = stack.pop()
         t = type(v)
         if t is dict:
-            for k in v:
+            for k, x in v.items():
                 if type(k) is not str:
                     return False
-            stack.extend(v.values())
+                tx = type(x)
+                if tx is str or tx is int or tx is bool or x is None:
+                    continue
+                if tx is dict or tx is list:
+                    stack.append(x)
+                elif not _plain_float(x, tx):
+                    return False
         elif t is list:
-            stack.extend(v)
+            for x in v:
+                tx = type(x)
+                if tx is str or tx is int or tx is bool or x is None:
+                    continue
+                if tx is dict or tx is list:
+                    stack.append(x)
+                elif not _plain_float(x, tx):
+                    return False
         elif t is str or t is int or t is bool or v is None:
             continue
-        elif t is float:
-            if not math.isfinite(v) or "e" in repr(v):
-                return False
-        else:  # tuples, subclasses, Decimals...: leave them to json
+        elif not _plain_float(v, t):
             return False
     return True
+
+
+def _plain_float(v: Any, t: type) -> bool:
+    """A float orjson and json write alike (anything else that is not a container or a plain
+    scalar — tuples, subclasses, Decimals — is left to json)."""
+    return t is float and math.isfinite(v) and "e" not in repr(v)
 
 
 def canonical_json_fast(value: Any) -> str:

@@ -13,6 +13,15 @@ from services.reporting.projections import audit
 from services.reporting.replay import digests_of
 from shared.store.canonical import canonical_json, canonical_json_fast
 
+
+class _Text(str):
+    pass
+
+
+class _Number(int):
+    pass
+
+
 VALUES: list[Any] = [
     {},
     [],
@@ -27,6 +36,10 @@ VALUES: list[Any] = [
     {1: "int key"},
     {"tuple": (1, 2)},
     {"surrogate": "\ud800"},
+    # the same cases as values of a dict and items of a list, at depth
+    {"a": {"exp": 1e16, "nan": float("nan"), "t": (1, 2), "big": 2**64, "f": 0.5}},
+    [[1e-7], [float("inf")], [(3,)], [2**70], [{"k": [0.25, {"e": 1e22}]}]],
+    {"sub": [_Text("x"), {"n": _Number(3)}]},
     "plain string",
     12,
     None,
