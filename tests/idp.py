@@ -29,7 +29,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -42,6 +41,7 @@ import httpx
 import pytest
 
 from shared.settings import Settings
+from tests import ports
 
 ROOT = Path(__file__).resolve().parent.parent
 IDP_SH = ROOT / "deploy" / "local" / "idp.sh"
@@ -116,11 +116,8 @@ class Idp:
 
 
 def free_port() -> int:
-    """A port of 127.0.0.1 free right now (for the provider, or a portal's redirect URI)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+    """A port for a server this test starts (below the ephemeral range: tests/ports.py)."""
+    return ports.free_port()
 
 
 def _unavailable(message: str) -> None:

@@ -23,7 +23,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -36,6 +35,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests import ports
 from tests.deploy.conftest import PORTAL, REPO, SERVICES, Rendered, Resource, pod_spec
 
 READY_TIMEOUT_S = 60.0
@@ -80,10 +80,8 @@ def expand(value: str, env: dict[str, str]) -> str:
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+    """A port for a server this test starts (below the ephemeral range: tests/ports.py)."""
+    return ports.free_port()
 
 
 class Substitutions:

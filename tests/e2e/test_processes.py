@@ -13,7 +13,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import time
 import uuid
@@ -34,6 +33,7 @@ from services.nominations.domain.values import ALMATY
 from services.registry import SERVICES
 from shared.auth import issue_dev_token
 from shared.settings import Settings
+from tests import ports
 from tests.conftest import ROOT
 from tests.unit.nominations.builders import questionnaire
 
@@ -78,10 +78,8 @@ async def admin(url: str, sql: str) -> None:
 
 
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+    """A port for a server this test starts (below the ephemeral range: tests/ports.py)."""
+    return ports.free_port()
 
 
 def process_env(database_url: str, kafka: str, prefix: str, data_dir: Path) -> dict[str, str]:

@@ -16,6 +16,7 @@ import httpx
 
 from services.registry import SERVICES
 from services.supervisor import WIDTH
+from tests import ports
 from tests.e2e.test_processes import UZDIK, admin, process_env
 
 READY_TIMEOUT = 120.0  # five processes starting at once on two busy cores take their time
@@ -24,9 +25,7 @@ READY_TIMEOUT = 120.0  # five processes starting at once on two busy cores take 
 def free_block(size: int = 5) -> int:
     """A base port whose next ``size - 1`` ports are free too."""
     for _ in range(50):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            base: int = s.getsockname()[1]
+        base = ports.free_port()  # below the ephemeral range (tests/ports.py)
         if base + size >= 65535:
             continue
         try:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from demo.scenario import ALMATY, Outcome, Scale, Scenario, behind_local_proxy
 from services.allinone import OneSystem
 from shared.clock import BusinessClock
 from shared.settings import Settings
+from tests import ports
 
 ROOT = Path(__file__).resolve().parents[3]
 ARTIFACTS = Path(os.environ.get("UZDIK_ARTIFACTS", ROOT / ".artifacts")) / "portal"
@@ -55,10 +55,8 @@ class Rehearsal(BusinessClock):
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+    """A port for a server this test starts (below the ephemeral range: tests/ports.py)."""
+    return ports.free_port()
 
 
 @dataclass

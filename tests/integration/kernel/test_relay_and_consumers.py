@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import time
 import uuid
@@ -21,6 +20,7 @@ from shared.kafka import KafkaPublisher, make_broker, subscribe
 from shared.migrations import upgrade
 from shared.relay import Relay, to_record, topic_for
 from shared.store.eventstore import EventStore, UnitOfWork, open_store
+from tests import ports
 from tests.conftest import ROOT
 from tests.kernel_events import ACTOR, Noted
 
@@ -67,15 +67,9 @@ async def store(pg_url: str) -> AsyncIterator[EventStore]:
 
 
 def free_ports(count: int) -> list[int]:
-    """Distinct ports nothing listens on now (another run's broker may hold any fixed one)."""
-    probes = [socket.socket() for _ in range(count)]
-    try:
-        for probe in probes:
-            probe.bind(("127.0.0.1", 0))
-        return [int(probe.getsockname()[1]) for probe in probes]
-    finally:
-        for probe in probes:
-            probe.close()
+    """Distinct ports nothing listens on now (another run's broker may hold any fixed one),
+    below the ephemeral range (tests/ports.py)."""
+    return ports.free_ports(count)
 
 
 @pytest.fixture(scope="module")

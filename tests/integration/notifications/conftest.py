@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import threading
 import time
 import uuid
@@ -30,15 +29,15 @@ from services.notifications.bootstrap import SPEC as NOTIFICATIONS
 from shared.auth import issue_dev_token
 from shared.runtime import ServiceRuntime
 from shared.settings import Settings
+from tests import ports
 from tests.integration.nominations.support import Nominations
 
 IN_WINDOW = datetime(2020, 6, 10, 12, 0, tzinfo=ALMATY)
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A port for a server this test starts (below the ephemeral range: tests/ports.py)."""
+    return ports.free_port()
 
 
 class Clock:

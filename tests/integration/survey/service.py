@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import time
 import uuid
@@ -25,6 +24,7 @@ from shared.migrations import upgrade
 from shared.relay import to_record, topic_for
 from shared.settings import Settings
 from shared.store.eventstore import open_store
+from tests import ports
 
 ROOT = Path(__file__).resolve().parents[3]
 UZDIK = ROOT / ".venv" / "bin" / "uzdik"
@@ -32,9 +32,8 @@ PEPPER = "integration-test-pepper"
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A port for a server this test starts (below the ephemeral range: tests/ports.py)."""
+    return ports.free_port()
 
 
 def dsn(url: str) -> str:
