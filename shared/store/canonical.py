@@ -31,30 +31,26 @@ def _orjson_same(value: Any) -> bool:
     while stack:
         v = stack.pop()
         t = type(v)
+        items: Any
         if t is dict:
-            for k, x in v.items():
+            for k in v:
                 if type(k) is not str:
                     return False
-                tx = type(x)
-                if tx is str or tx is int or tx is bool or x is None:
-                    continue
-                if tx is dict or tx is list:
-                    stack.append(x)
-                elif not _plain_float(x, tx):
-                    return False
+            items = v.values()
         elif t is list:
-            for x in v:
-                tx = type(x)
-                if tx is str or tx is int or tx is bool or x is None:
-                    continue
-                if tx is dict or tx is list:
-                    stack.append(x)
-                elif not _plain_float(x, tx):
-                    return False
-        elif t is str or t is int or t is bool or v is None:
+            items = v
+        elif t is str or t is int or t is bool or v is None or _plain_float(v, t):
             continue
-        elif not _plain_float(v, t):
+        else:
             return False
+        for x in items:
+            tx = type(x)
+            if tx is str or tx is int or tx is bool or x is None:
+                continue
+            if tx is dict or tx is list:
+                stack.append(x)
+            elif not _plain_float(x, tx):
+                return False
     return True
 
 
