@@ -12,7 +12,6 @@ as the safety net.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager, suppress
@@ -81,15 +80,12 @@ def record_value_of_row(service_literal: str, row: Any) -> bytes:
     """The value of :func:`record_of_row` alone; ``service_literal`` is the service's name as
     a JSON string (``json_string(service)``, made once by a caller with many rows)."""
     return (
-        f'{{"event_type":{_literal(row.event_type)},"global_position":{int(row.global_position)},'
-        f'"hash":{_literal(row.hash)},"metadata":{row.metadata},"payload":{row.payload},'
-        f'"prev_hash":{_literal(row.prev_hash)},"schema_version":{int(row.schema_version)},'
-        f'"service":{service_literal},"stream_id":{_literal(row.stream_id)},'
+        f'{{"event_type":{json_string(row.event_type)},"global_position":{int(row.global_position)},'
+        f'"hash":{json_string(row.hash)},"metadata":{row.metadata},"payload":{row.payload},'
+        f'"prev_hash":{json_string(row.prev_hash)},"schema_version":{int(row.schema_version)},'
+        f'"service":{service_literal},"stream_id":{json_string(row.stream_id)},'
         f'"stream_version":{int(row.stream_version)}}}'
     ).encode()
-
-
-_literal = json.encoder.encode_basestring  # json_string itself, without the call around it
 
 
 class LogPublisher(Protocol):
