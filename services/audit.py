@@ -291,14 +291,16 @@ async def compare_topic(
 
 
 def _placement(partitions: list[int]) -> Callable[[bytes | None], int]:
-    """The partition the relay's producer gives a key (``shared.kafka.KeyPartitioner``);
-    -1 for none."""
-    from aiokafka.partitioner import murmur2
+    """The partition the relay's producer gives a key (its own ``KeyPartitioner``); -1 for
+    none."""
+    from shared.kafka import KeyPartitioner
+
+    partitioner = KeyPartitioner()
 
     def place(key: bytes | None) -> int:
         if key is None or not partitions:
             return -1
-        return partitions[(int(murmur2(key)) & 0x7FFFFFFF) % len(partitions)]
+        return partitioner(key, partitions, partitions)
 
     return place
 
