@@ -12,6 +12,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
+from shared.errors import RunAgain
 from shared.events import Envelope, Readers, upcast
 from shared.logging import get_logger
 from shared.metrics import CONSUMER_APPLIED, CONSUMER_DUPLICATES, CONSUMER_LAG, DEAD_LETTERS
@@ -32,6 +33,11 @@ class Consumer:
     handlers: dict[str, Handler] = field(default_factory=dict)
     cache_docs: bool = False  # write-behind read models for the span of a batch
     max_attempts: int = 5  # then an event that keeps failing becomes a dead letter
+    # take the service's append lock before anything else in a batch's transaction: for a
+    # consumer whose handlers write documents a command also writes under that lock and then
+    # append (two orders of the same two locks are a deadlock)
+    lock_first: bool = False
+    run_again: int = 3  # a transaction the database rolled back is run again this many times
     readers: Readers = field(default_factory=dict)  # the sources' registries: old events upcast
     _failures: dict[str, int] = field(default_factory=dict, repr=False)
 
@@ -56,7 +62,7 @@ class Consumer:
         then it is set aside as a dead letter — recorded, logged, counted — and the log moves
         on. Returns how many were applied."""
         try:
-            return await self._apply_batch(envelopes)
+            return await self._apply_again(envelopes)
         except Exception:
             if len(envelopes) == 1:
                 return await self._apply_or_bury(envelopes[0])
@@ -68,7 +74,7 @@ class Consumer:
     async def _apply_or_bury(self, envelope: Envelope) -> int:
         event_id = str(envelope.event_id)
         try:
-            applied = await self._apply_batch([envelope])
+            applied = await self._apply_again([envelope])
         except Exception as exc:
             self._failures[event_id] = self._failures.get(event_id, 0) + 1
             if self._failures[event_id] < self.max_attempts:
@@ -106,6 +112,18 @@ class Consumer:
             await uow.record_applied(self.name, envelope.service, applied)
         self._failures.pop(event_id, None)
 
+    async def _apply_again(self, envelopes: list[Envelope]) -> int:
+        """:meth:`_apply_batch`, run again when the database rolled it back for a reason that
+        is not the events' (a deadlock it broke, a lost connection): not a failure of theirs."""
+        for attempt in range(self.run_again):
+            try:
+                return await self._apply_batch(envelopes)
+            except RunAgain as exc:
+                if attempt == self.run_again - 1:
+                    raise
+                log.info("consumer.run_again", consumer=self.name, error=str(exc)[:200])
+        raise AssertionError("unreachable")
+
     async def _apply_batch(self, envelopes: list[Envelope]) -> int:
         """Apply the batch's events this consumer has not applied yet, and record every
         position of its sources it saw (wanted or not: the record's watermark moves over
@@ -114,6 +132,8 @@ class Consumer:
         if not ours:
             return 0
         async with self.store.transaction() as uow:
+            if self.lock_first:
+                await uow.lock()
             if self.cache_docs:
                 uow.docs = CachedDocStore(uow.conn)
             applied = {

@@ -82,10 +82,21 @@ class ConcurrencyError(Conflict):
         )
 
 
-class ConnectionLost(Exception):
+class RunAgain(Exception):
+    """A transaction failed before anything was committed, for a reason that is not the
+    request's: the whole transaction may be run again as it was."""
+
+
+class ConnectionLost(RunAgain):
     """A transaction's database connection was lost before anything was committed: the whole
     transaction may be run again (``EventStore.transaction`` raises it; a failure while
     committing stays what it was, since the commit may have landed)."""
+
+
+class TransactionConflict(RunAgain):
+    """The database rolled the transaction back to let a concurrent one proceed (PostgreSQL:
+    a deadlock it broke, 40P01, or a serialization failure, 40001): nothing was committed,
+    and the same transaction run again sees what the other one did."""
 
 
 class StaleRead(Exception):

@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from shared.auth import TokenVerifier
 from shared.edge import BodyGuard, BodyTooLarge, Correlate, FastLane, FastRoute, PayloadTooLarge
-from shared.errors import ConcurrencyError, ConnectionLost, DomainError
+from shared.errors import ConcurrencyError, DomainError, RunAgain
 from shared.ids import uuid4
 from shared.logging import get_logger
 from shared.openapi import document
@@ -68,7 +68,8 @@ async def command(
 ) -> JSONResponse:
     """Run a command in one transaction, honouring ``Idempotency-Key`` (same key+body: same
     answer, nothing appended; :mod:`shared.store.idempotency`) and retrying a lost
-    optimistic-concurrency race. The key is the caller's own: ``scope`` is qualified by the
+    optimistic-concurrency race or a transaction the database rolled back (a lost connection,
+    a deadlock it broke). The key is the caller's own: ``scope`` is qualified by the
     authenticated principal, so another principal's key never replays.
 
     ``body_hash`` identifies the request when its body was streamed elsewhere (an upload);
@@ -90,7 +91,7 @@ async def command(
                 if key:
                     await idempotency.remember(uow, scope, key, body_hash, content, status)
                 return JSONResponse(content, status_code=status)
-        except (ConcurrencyError, ConnectionLost):
+        except (ConcurrencyError, RunAgain):
             if attempt == attempts - 1:
                 raise
         except DomainError:

@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from shared.errors import ConcurrencyError, ConnectionLost
+from shared.errors import ConcurrencyError, ConnectionLost, TransactionConflict
 from shared.events import Actor, Envelope, Event
 from shared.store import schema
 from shared.store.batch import Batch, Doc, Written, add_counts
@@ -54,6 +54,9 @@ class Locked:
 
     documents: dict[tuple[str, str], str]  # (model, key) → the stored document's text
     versions: dict[str, int]  # stream → its current version (0: no event yet)
+
+
+GIVE_WAY = frozenset({"40P01", "40001"})  # deadlock broken, serialization failure: run again
 
 
 class UnitOfWork(ABC):
@@ -334,6 +337,8 @@ class EventStore(ABC):
                 # a failure of the commit itself (below, outside this block) may have landed
                 if exc.connection_invalidated:
                     raise ConnectionLost(str(exc.orig)[:200]) from exc
+                if getattr(exc.orig, "sqlstate", None) in GIVE_WAY:
+                    raise TransactionConflict(str(exc.orig)[:300]) from exc
                 raise
         if uow.appended:  # committed
             self.events_committed.set()

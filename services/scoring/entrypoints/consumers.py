@@ -18,7 +18,9 @@ SOURCES = ["nominations", "survey"]
 
 
 def intake_consumer(store: EventStore, repo: Repository) -> Consumer:
-    consumer = Consumer("scoring-intake", store, list(SOURCES))
+    # lock first: registering a candidate (under the append lock) updates its intake document,
+    # which the commission's formation also does under that lock (register_waiting)
+    consumer = Consumer("scoring-intake", store, list(SOURCES), lock_first=True)
 
     @consumer.on("EditionAnnounced")
     async def edition(uow: UnitOfWork, envelope: Envelope) -> None:

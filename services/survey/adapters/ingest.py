@@ -69,7 +69,7 @@ from services.survey.adapters.readmodels import (
 )
 from services.survey.domain.survey import ResidentFacts, accept_response
 from services.survey.events import ResponseFlagged, ResponseRecorded
-from shared.errors import ConnectionLost, DomainError, NotFound, StaleRead
+from shared.errors import DomainError, NotFound, RunAgain, StaleRead
 from shared.logging import get_logger
 from shared.store import idempotency
 from shared.store.batch import Batch
@@ -153,7 +153,7 @@ class ResponseWriter:
                 mode = "read"
             try:
                 outcomes, out = await self._write_once(batch, mode)
-            except (StaleRead, ConnectionLost) as exc:
+            except (StaleRead, RunAgain) as exc:
                 log.info("survey.batch_retry", attempt=attempt + 1, error=type(exc).__name__)
                 BATCH_RETRIES.inc()
                 if attempt == self.attempts - 1:
