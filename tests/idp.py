@@ -41,7 +41,7 @@ import httpx
 import pytest
 
 from shared.settings import Settings
-from tests import ports
+from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 IDP_SH = ROOT / "deploy" / "local" / "idp.sh"
@@ -113,11 +113,6 @@ class Idp:
 
     def log_text(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")
-
-
-def free_port() -> int:
-    """A port for a server this test starts (below the ephemeral range: tests/ports.py)."""
-    return ports.free_port()
 
 
 def _unavailable(message: str) -> None:

@@ -35,8 +35,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests import ports
 from tests.deploy.conftest import PORTAL, REPO, SERVICES, Rendered, Resource, pod_spec
+from tests.ports import free_port
 
 READY_TIMEOUT_S = 60.0
 MIGRATE_TIMEOUT_S = 120.0
@@ -77,11 +77,6 @@ def expand(value: str, env: dict[str, str]) -> str:
         lambda m: "$" if m.group(0) == "$$" else env.get(m.group(1), m.group(0)),
         value,
     )
-
-
-def free_port() -> int:
-    """A port for a server this test starts (below the ephemeral range: tests/ports.py)."""
-    return ports.free_port()
 
 
 class Substitutions:

@@ -28,7 +28,8 @@ from aiokafka.admin import AIOKafkaAdminClient
 from services.reporting.adapters.kafka_source import KafkaSource, reading_consumer
 from shared.kafka import client_kwargs
 from tests.conftest import ROOT
-from tests.e2e.test_processes import UZDIK, Deployment, Process, free_port
+from tests.e2e.test_processes import UZDIK, Deployment, Process
+from tests.ports import free_port
 
 KAFKA_SH = ROOT / "deploy" / "local" / "kafka.sh"
 BROKER_TIMEOUT = 150.0  # kafka.sh's own start timeout is 90 s; stop is SIGTERM then SIGKILL

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from services.registry import SERVICES
-from tests.e2e.test_processes import free_port
 from tests.e2e.test_serve import UZDIK, bare_env
+from tests.ports import free_port
 
 
 def uzdik(folder: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:

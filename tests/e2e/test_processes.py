@@ -33,8 +33,8 @@ from services.nominations.domain.values import ALMATY
 from services.registry import SERVICES
 from shared.auth import issue_dev_token
 from shared.settings import Settings
-from tests import ports
 from tests.conftest import ROOT
+from tests.ports import free_port
 from tests.unit.nominations.builders import questionnaire
 
 UZDIK = ROOT / ".venv" / "bin" / "uzdik"
@@ -75,11 +75,6 @@ async def admin(url: str, sql: str) -> None:
         await conn.execute(sql)
     finally:
         await conn.close()
-
-
-def free_port() -> int:
-    """A port for a server this test starts (below the ephemeral range: tests/ports.py)."""
-    return ports.free_port()
 
 
 def process_env(database_url: str, kafka: str, prefix: str, data_dir: Path) -> dict[str, str]:

@@ -21,8 +21,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from tests.conftest import ROOT
-from tests.e2e.test_processes import free_port
 from tests.e2e.test_serve import bare_env
+from tests.ports import free_port
 
 SECTION = "Running it distributed"
 LOCAL = ROOT / "deploy" / "local"

@@ -8,8 +8,8 @@ import subprocess
 from pathlib import Path
 
 from tests.conftest import ROOT
-from tests.e2e.test_processes import free_port
 from tests.e2e.test_serve import bare_env
+from tests.ports import free_port
 
 
 def section_commands(title: str) -> str:

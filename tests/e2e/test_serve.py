@@ -25,7 +25,7 @@ from services.registry import SERVICES
 from shared.auth import issue_dev_token
 from shared.settings import Settings
 from tests.conftest import ROOT
-from tests.e2e.test_processes import free_port
+from tests.ports import free_port
 
 UZDIK = ROOT / ".venv" / "bin" / "uzdik"
 READY_TIMEOUT = 120.0  # five processes starting at once on two busy cores take their time

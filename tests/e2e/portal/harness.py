@@ -23,7 +23,7 @@ from demo.scenario import ALMATY, Outcome, Scale, Scenario, behind_local_proxy
 from services.allinone import OneSystem
 from shared.clock import BusinessClock
 from shared.settings import Settings
-from tests import ports
+from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[3]
 ARTIFACTS = Path(os.environ.get("UZDIK_ARTIFACTS", ROOT / ".artifacts")) / "portal"
@@ -52,11 +52,6 @@ class Rehearsal(BusinessClock):
 
     def set(self, year: int, month: int, day: int, hour: int = 10) -> None:
         self.move_to(datetime(year, month, day, hour, tzinfo=ALMATY))
-
-
-def free_port() -> int:
-    """A port for a server this test starts (below the ephemeral range: tests/ports.py)."""
-    return ports.free_port()
 
 
 @dataclass

@@ -30,7 +30,8 @@ from tests.e2e.portal.stack import (
     serving,
 )
 from tests.e2e.test_processes import admin, log_lines, process_env
-from tests.idp import Account, free_port, running_idp
+from tests.idp import Account, running_idp
+from tests.ports import free_port
 
 pytestmark = pytest.mark.integration
 

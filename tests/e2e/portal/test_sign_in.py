@@ -15,7 +15,8 @@ from demo.scenario import ALMATY
 from services.allinone import OneSystem
 from services.portal.i18n import gettext
 from tests.e2e.portal.harness import Rehearsal, serving
-from tests.idp import Account, free_port, running_idp
+from tests.idp import Account, running_idp
+from tests.ports import free_port
 
 pytestmark = pytest.mark.integration
 

@@ -41,7 +41,7 @@ from services.scoring.events import FinalistAdmitted, FinalistHeld, RegionTruste
 from services.scoring.federation import seal_problem
 from tests.conftest import _admin
 from tests.harness import Distributed
-from tests.integration.kernel.test_relay_and_consumers import free_ports
+from tests.ports import free_ports
 
 pytestmark = pytest.mark.integration
 

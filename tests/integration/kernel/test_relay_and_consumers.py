@@ -20,9 +20,9 @@ from shared.kafka import KafkaPublisher, make_broker, subscribe
 from shared.migrations import upgrade
 from shared.relay import Relay, to_record, topic_for
 from shared.store.eventstore import EventStore, UnitOfWork, open_store
-from tests import ports
 from tests.conftest import ROOT
 from tests.kernel_events import ACTOR, Noted
+from tests.ports import free_ports
 
 KAFKA_SH = ROOT / "deploy" / "local" / "kafka.sh"
 
@@ -64,12 +64,6 @@ async def store(pg_url: str) -> AsyncIterator[EventStore]:
     await upgrade(s.engine)
     yield s
     await s.close()
-
-
-def free_ports(count: int) -> list[int]:
-    """Distinct ports nothing listens on now (another run's broker may hold any fixed one),
-    below the ephemeral range (tests/ports.py)."""
-    return ports.free_ports(count)
 
 
 @pytest.fixture(scope="module")

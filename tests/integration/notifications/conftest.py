@@ -29,15 +29,10 @@ from services.notifications.bootstrap import SPEC as NOTIFICATIONS
 from shared.auth import issue_dev_token
 from shared.runtime import ServiceRuntime
 from shared.settings import Settings
-from tests import ports
 from tests.integration.nominations.support import Nominations
+from tests.ports import free_port
 
 IN_WINDOW = datetime(2020, 6, 10, 12, 0, tzinfo=ALMATY)
-
-
-def free_port() -> int:
-    """A port for a server this test starts (below the ephemeral range: tests/ports.py)."""
-    return ports.free_port()
 
 
 class Clock:

@@ -24,16 +24,11 @@ from shared.migrations import upgrade
 from shared.relay import to_record, topic_for
 from shared.settings import Settings
 from shared.store.eventstore import open_store
-from tests import ports
+from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[3]
 UZDIK = ROOT / ".venv" / "bin" / "uzdik"
 PEPPER = "integration-test-pepper"
-
-
-def free_port() -> int:
-    """A port for a server this test starts (below the ephemeral range: tests/ports.py)."""
-    return ports.free_port()
 
 
 def dsn(url: str) -> str:
