@@ -60,9 +60,13 @@ class Consumer:
         If the batch fails, its events are applied one by one, so one poison event cannot
         hold the others back: it fails (and is redelivered) up to ``max_attempts`` times,
         then it is set aside as a dead letter — recorded, logged, counted — and the log moves
-        on. Returns how many were applied."""
+        on. A transaction the database could not complete (:class:`RunAgain`, run again
+        already) is no event's failure: it is raised for the batch to be redelivered.
+        Returns how many were applied."""
         try:
             return await self._apply_again(envelopes)
+        except RunAgain:
+            raise  # the database's trouble, not an event's: the batch is redelivered whole
         except Exception:
             if len(envelopes) == 1:
                 return await self._apply_or_bury(envelopes[0])
@@ -75,6 +79,8 @@ class Consumer:
         event_id = str(envelope.event_id)
         try:
             applied = await self._apply_again([envelope])
+        except RunAgain:
+            raise  # never a step towards a dead letter: the event was not at fault
         except Exception as exc:
             self._failures[event_id] = self._failures.get(event_id, 0) + 1
             if self._failures[event_id] < self.max_attempts:

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from shared.consumers import Consumer
-from shared.errors import TransactionConflict
+from shared.errors import ConnectionLost, TransactionConflict
 from shared.events import Envelope
 from shared.migrations import upgrade
 from shared.store.eventstore import EventStore, UnitOfWork, open_store
@@ -138,3 +138,26 @@ async def test_a_consumer_applies_its_batch_beside_a_command_taking_the_locks_th
     async with store.reader() as uow:
         assert (await uow.applied("intake", "nominations")).has(envelope.global_position)
         assert await uow.docs.get("intake", "a") is not None
+
+
+async def test_a_batch_the_database_cannot_take_is_redelivered_never_buried(
+    store: EventStore,
+) -> None:
+    """A transaction lost every time it is run again (the database restarting) is raised for
+    the batch to be redelivered: not applied one by one, not a step towards a dead letter."""
+    envelope = await _delivered(store)
+    consumer = Consumer("intake", store, ["nominations"], max_attempts=1)
+    runs: list[int] = []
+
+    @consumer.on("Noted")
+    async def noted(uow: UnitOfWork, envelope: Envelope) -> None:
+        runs.append(envelope.global_position)
+        raise ConnectionLost("the server closed the connection")
+
+    for _ in range(3):  # three redeliveries, each run again by the consumer itself
+        with pytest.raises(ConnectionLost):
+            await consumer.handle_batch([envelope])
+    assert len(runs) == 3 * consumer.run_again
+    async with store.reader() as uow:
+        assert await uow.docs.list("dead_letters") == []
+        assert not (await uow.applied("intake", "nominations")).has(envelope.global_position)
