@@ -20,6 +20,7 @@ from shared.store.batch import Batch, Written
 from shared.store.canonical import GENESIS
 from shared.store.eventstore import Clock, EventStore, UnitOfWork, utcnow
 from shared.store.rows import StoredRow
+from shared.store.sqlite_inline import inline_creator
 
 
 class SqliteUnitOfWork(UnitOfWork):
@@ -85,7 +86,9 @@ class SqliteEventStore(EventStore):
 
     @staticmethod
     def _engine(url: str) -> AsyncEngine:
-        engine = create_async_engine(url, connect_args={"timeout": 60})
+        path = sa.engine.make_url(url).database or ":memory:"
+        # every statement on the loop's own thread (see shared/store/sqlite_inline.py)
+        engine = create_async_engine(url, async_creator=inline_creator(path, timeout=60))
 
         @sa_event.listens_for(engine.sync_engine, "connect")
         def _pragmas(dbapi_conn: Any, _: Any) -> None:
