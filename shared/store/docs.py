@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -23,38 +24,54 @@ def parse(text: str) -> Any:
         return json.loads(text)
 
 
+class _Statements:
+    """A documents table's statements, built once: building a statement and its cache key on
+    every call cost more than running it on SQLite (``bench/README.md``, "The demo")."""
+
+    def __init__(self, table: sa.Table) -> None:
+        t = table.c
+        one = sa.and_(t.model == sa.bindparam("b_model"), t.key == sa.bindparam("b_key"))
+        self.get = sa.select(t.doc).where(one)
+        self.update = table.update().where(one).values(doc=sa.bindparam("b_doc"))
+        self.insert = table.insert()
+        self.delete = table.delete().where(one)
+
+
+@lru_cache(maxsize=64)
+def statements(table: sa.Table) -> _Statements:
+    return _Statements(table)
+
+
 class DocStore:
     def __init__(self, conn: AsyncConnection, table: sa.Table = schema.documents) -> None:
         self.conn = conn
         self.table = table
+        self._sql = statements(table)
 
     async def get(self, model: str, key: str) -> dict[str, Any] | None:
         text = await self.get_text(model, key)
         return None if text is None else dict(parse(text))
 
     async def get_text(self, model: str, key: str) -> str | None:
-        t = self.table.c
-        text = await self.conn.scalar(sa.select(t.doc).where(t.model == model, t.key == key))
+        text = await self.conn.scalar(self._sql.get, {"b_model": model, "b_key": key})
         return None if text is None else str(text)
 
     async def insert_text(self, model: str, key: str, text: str) -> None:
         """A new document; one that exists already fails on the primary key."""
-        await self.conn.execute(self.table.insert().values(model=model, key=key, doc=text))
+        await self.conn.execute(self._sql.insert, {"model": model, "key": key, "doc": text})
 
     async def put(self, model: str, key: str, doc: dict[str, Any]) -> None:
         await self.put_text(model, key, canonical_json_fast(doc))
 
     async def put_text(self, model: str, key: str, text: str) -> None:
-        t = self.table
         updated = await self.conn.execute(
-            t.update().where(t.c.model == model, t.c.key == key).values(doc=text)
+            self._sql.update, {"b_model": model, "b_key": key, "b_doc": text}
         )
         if updated.rowcount == 0:
-            await self.conn.execute(t.insert().values(model=model, key=key, doc=text))
+            await self.insert_text(model, key, text)
 
     async def delete(self, model: str, key: str) -> None:
-        t = self.table
-        await self.conn.execute(t.delete().where(t.c.model == model, t.c.key == key))
+        await self.conn.execute(self._sql.delete, {"b_model": model, "b_key": key})
 
     async def list_text(self, model: str, prefix: str = "") -> list[tuple[str, str]]:
         """The documents of ``model`` (keys starting with ``prefix``) as stored, by key."""

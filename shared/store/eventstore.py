@@ -56,6 +56,23 @@ class Locked:
     versions: dict[str, int]  # stream → its current version (0: no event yet)
 
 
+_ev = schema.events.c
+_docs = schema.documents.c
+# built once (see shared/store/docs.py, _Statements)
+STREAM_VERSION = sa.select(sa.func.max(_ev.stream_version)).where(
+    _ev.stream_id == sa.bindparam("b_stream")
+)
+STREAM_AFTER = (
+    sa.select(schema.events)
+    .where(_ev.stream_id == sa.bindparam("b_stream"), _ev.stream_version > sa.bindparam("b_after"))
+    .order_by(_ev.stream_version)
+)
+COUNTER = sa.select(_docs.doc).where(
+    _docs.model == sa.bindparam("b_model"), _docs.key == sa.bindparam("b_key")
+)
+INSERT_EVENTS = schema.events.insert()
+INSERT_DOCUMENTS = schema.documents.insert()
+
 GIVE_WAY = frozenset({"40P01", "40001"})  # deadlock broken, serialization failure: run again
 
 
@@ -138,29 +155,19 @@ class UnitOfWork(ABC):
         """Add ``values`` element by element to the counter ``model``/``key`` (a document
         holding a JSON array of integers; created when absent) and return its new value. A
         read and a write: hold the append lock, as every writer of counters does."""
-        text = await self.docs.conn.scalar(
-            sa.select(schema.documents.c.doc).where(
-                schema.documents.c.model == model, schema.documents.c.key == key
-            )
-        )
+        text = await self.docs.conn.scalar(COUNTER, {"b_model": model, "b_key": key})
         added = add_counts(json.loads(text) if text else [], values)
         await self.docs.put_text(model, key, canonical_json(added))
         return added
 
     async def stream_version(self, stream_id: str) -> int:
-        ev = schema.events.c
-        value = await self.conn.scalar(
-            sa.select(sa.func.max(ev.stream_version)).where(ev.stream_id == stream_id)
-        )
+        value = await self.conn.scalar(STREAM_VERSION, {"b_stream": stream_id})
         return int(value or 0)
 
     async def load(self, stream_id: str, after_version: int = 0) -> list[Envelope]:
         """The stream's events after ``after_version`` (all of them by default), in order."""
-        ev = schema.events
         rows = await self.conn.execute(
-            sa.select(ev)
-            .where(ev.c.stream_id == stream_id, ev.c.stream_version > after_version)
-            .order_by(ev.c.stream_version)
+            STREAM_AFTER, {"b_stream": stream_id, "b_after": after_version}
         )
         return [row_to_envelope(self.store.service, r) for r in rows]
 
@@ -214,7 +221,7 @@ class UnitOfWork(ABC):
             self._deferred.extend(rows)
         else:
             try:
-                await self.conn.execute(schema.events.insert(), rows)
+                await self.conn.execute(INSERT_EVENTS, rows)
             except IntegrityError as exc:
                 raise ConcurrencyError(stream_id, expected_version or current) from exc
         self._head = (position, prev)
@@ -230,10 +237,10 @@ class UnitOfWork(ABC):
         :meth:`write`, which does it in the server on PostgreSQL.)"""
         rows, self._deferred = self._deferred, []
         if rows:
-            await self.conn.execute(schema.events.insert(), rows)
+            await self.conn.execute(INSERT_EVENTS, rows)
         if new:
             await self.conn.execute(
-                schema.documents.insert(), [{"model": m, "key": k, "doc": d} for m, k, d in new]
+                INSERT_DOCUMENTS, [{"model": m, "key": k, "doc": d} for m, k, d in new]
             )
         for model, key, doc in put:
             await self.docs.put_text(model, key, doc)

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 CHUNK = 1_000
+
+
+@lru_cache(maxsize=64)
+def _by_keys(table: sa.Table, scope: str, key: str, columns: tuple[str, ...]) -> Any:
+    """The statement of :func:`rows_by_keys` outside PostgreSQL, built once per shape."""
+    return sa.select(*(table.c[c] for c in columns)).where(
+        table.c[scope] == sa.bindparam("b_scope"),
+        table.c[key].in_(sa.bindparam("b_keys", expanding=True)),
+    )
 
 
 async def rows_by_keys(
@@ -42,10 +52,7 @@ async def rows_by_keys(
             )
             rows = await conn.execute(statement, {"scope": scope[1], "keys": chunk})
         else:
-            rows = await conn.execute(
-                sa.select(*(table.c[c] for c in columns)).where(
-                    table.c[scope[0]] == scope[1], table.c[key].in_(chunk)
-                )
-            )
+            statement = _by_keys(table, scope[0], key, tuple(columns))
+            rows = await conn.execute(statement, {"b_scope": scope[1], "b_keys": chunk})
         found.extend(rows)
     return found

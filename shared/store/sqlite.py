@@ -23,17 +23,19 @@ from shared.store.rows import StoredRow
 from shared.store.sqlite_inline import inline_creator
 
 
+HEAD = (
+    sa.select(schema.events.c.global_position, schema.events.c.hash)
+    .order_by(schema.events.c.global_position.desc())
+    .limit(1)
+)
+
+
 class SqliteUnitOfWork(UnitOfWork):
     async def _take_lock(
         self, wanted: list[tuple[str, str]], names: list[str]
     ) -> tuple[tuple[int, str], dict[tuple[str, str], str], dict[str, int]]:
         # the store's writer lock is held already (see SqliteEventStore._writing)
-        ev = schema.events.c
-        last = (
-            await self.conn.execute(
-                sa.select(ev.global_position, ev.hash).order_by(ev.global_position.desc()).limit(1)
-            )
-        ).first()
+        last = (await self.conn.execute(HEAD)).first()
         head = (last.global_position, last.hash) if last else (0, GENESIS)
         docs = await self._documents(wanted)
         return head, docs, {name: await self.stream_version(name) for name in names}
