@@ -67,8 +67,8 @@ class DocStore:
         updated = await self.conn.execute(
             self._sql.update, {"b_model": model, "b_key": key, "b_doc": text}
         )
-        if updated.rowcount == 0:
-            await self.insert_text(model, key, text)
+        if updated.rowcount == 0:  # not self.insert_text: a write-behind store flushes there
+            await self.conn.execute(self._sql.insert, {"model": model, "key": key, "doc": text})
 
     async def delete(self, model: str, key: str) -> None:
         await self.conn.execute(self._sql.delete, {"b_model": model, "b_key": key})

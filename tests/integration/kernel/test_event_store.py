@@ -575,3 +575,46 @@ async def test_a_remembered_fold_takes_in_what_was_appended_after_it(store: Even
             raise RuntimeError("the transaction fails after its own append")
     assert store.folds["f-1"] == (3, ("a", "b", "c"))
     assert await fold(True) == (("a", "b", "c"), 3) == await fold(False)
+
+
+async def test_documents_written_behind_are_inserted_updated_and_deleted_once_flushed(
+    store: EventStore,
+) -> None:
+    from shared.store.docs import CachedDocStore
+
+    async with store.transaction() as uow:
+        await uow.docs.put("m", "kept", {"n": 1})
+        await uow.docs.put("m", "gone", {"n": 1})
+    async with store.transaction() as uow:
+        cached = CachedDocStore(uow.conn)
+        await cached.put("m", "new", {"n": 2})  # absent: inserted by the flush
+        await cached.put("m", "kept", {"n": 3})  # present: replaced
+        await cached.delete("m", "gone")
+        assert await uow.docs.get("m", "new") is None  # nothing written before the flush
+        await cached.insert_text("m", "other", '{"n":4}')  # flushes what is pending first
+        await cached.flush()
+    async with store.reader() as uow:
+        assert await uow.docs.list("m") == [
+            ("kept", {"n": 3}),
+            ("new", {"n": 2}),
+            ("other", {"n": 4}),
+        ]
+
+
+async def test_sqlite_statements_run_on_the_calling_thread(tmp_path: Any) -> None:
+    """The embedded stores hand no statement to a thread of their own (one per connection in
+    aiosqlite): the demo's half a million calls were mostly those hand-overs."""
+    import threading
+
+    store = open_store("kernel", f"sqlite+aiosqlite:///{tmp_path / 'inline.db'}")
+    await upgrade(store.engine)
+    try:
+        before = threading.active_count()
+        await store.append("inline-1", 0, [Noted(text="one")], ACTOR)
+        async with store.reader() as uow:
+            raw = await uow.conn.get_raw_connection()
+            assert type(raw.driver_connection).__name__ == "InlineConnection"
+            assert [e.stream_version for e in await uow.load("inline-1")] == [1]
+        assert threading.active_count() == before
+    finally:
+        await store.close()
