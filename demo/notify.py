@@ -17,6 +17,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email import message_from_bytes, policy
+from email.parser import BytesHeaderParser
+from email.policy import compat32
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
@@ -50,7 +52,7 @@ def _free_port() -> int:
 class PostOffice:
     """A real SMTP server and a real webhook endpoint on local ports, keeping what arrives."""
 
-    mails: list[dict[str, str]] = field(default_factory=list)
+    received: list[bytes] = field(default_factory=list)  # each mail's bytes, as they came
     hooks: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
     smtp_port: int = 0
     hook_port: int = 0
@@ -58,15 +60,34 @@ class PostOffice:
     def __post_init__(self) -> None:
         self._controller: Any = None
         self._http: ThreadingHTTPServer | None = None
+        self._parsed: list[dict[str, str]] = []
+
+    @property
+    def mails(self) -> list[dict[str, str]]:
+        """The mails received: their headers (lower-case names) and "body". Parsed when read,
+        not as they arrive: the server runs on a thread of the demo's process, and parsing
+        every mail there took the interpreter from the services for seconds."""
+        for raw in self.received[len(self._parsed) :]:
+            mail = message_from_bytes(raw, policy=policy.default)
+            found = {k.lower(): str(v) for k, v in mail.items()}
+            self._parsed.append({**found, "body": str(mail.get_content())})
+        return list(self._parsed)
+
+    def kinds(self) -> Counter[tuple[str, str]]:
+        """How many mails of each (template, language): their headers only, read plainly."""
+        parser = BytesHeaderParser(policy=compat32)
+        found: Counter[tuple[str, str]] = Counter()
+        for raw in self.received:
+            headers = parser.parsebytes(raw)
+            found[(headers.get("x-uzdik-template", "?"), headers.get("content-language", "?"))] += 1
+        return found
 
     @property
     def hook_url(self) -> str:
         return f"http://127.0.0.1:{self.hook_port}/hooks/uzdik"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        mail = message_from_bytes(envelope.content, policy=policy.default)
-        found = {k.lower(): str(v) for k, v in mail.items()}
-        self.mails.append({**found, "body": str(mail.get_content())})
+        self.received.append(bytes(envelope.content))
         return "250 OK"
 
     def __enter__(self) -> PostOffice:
@@ -211,14 +232,12 @@ class DemoNotifications:
         table = Table(title="Who was told what (§12, §17, §23): mails at the local SMTP server")
         for column in ("message", "kk", "ru"):
             table.add_column(column, justify="left" if column == "message" else "right")
-        kinds: Counter[tuple[str, str]] = Counter()
-        for m in self.post.mails:
-            kinds[(m.get("x-uzdik-template", "?"), m.get("content-language", "?"))] += 1
+        kinds = self.post.kinds()
         for template in sorted({t for t, _ in kinds}):
             table.add_row(template, str(kinds[(template, "kk")]), str(kinds[(template, "ru")]))
         console.print(table)
         console.print(
-            f"mails received {len(self.post.mails)}; webhook deliveries received "
+            f"mails received {len(self.post.received)}; webhook deliveries received "
             f"{len(self.post.hooks)} ({self.signed_hooks()} with a valid signature); "
             f"contacts recorded {self.contacts}; on the notifications log: "
             f"{record['NotificationQueued']} queued, {record['NotificationSent']} sent, "

@@ -165,18 +165,49 @@ class Consumer:
         return len(fresh)
 
 
-class Tailer:
-    """Embedded transport: feed a consumer from another service's event store."""
+class Recent:
+    """The events of one store lately read, decoded once for all the tailers reading it: each
+    service's log is followed by several consumers, which read the same rows at about the same
+    time (the demo decoded every row four times over). Envelopes are frozen; the store is
+    append-only, so a position read once holds the same event for good."""
 
-    def __init__(self, consumer: Consumer, source: EventStore, batch: int = 500) -> None:
+    def __init__(self, source: EventStore, keep: int = 5_000) -> None:
+        self.source, self.keep = source, keep
+        self._by_position: dict[int, Envelope] = {}
+
+    async def read_all(self, after: int, limit: int) -> list[Envelope]:
+        """:meth:`EventStore.read_all`, from what was decoded already as far as it goes."""
+        found: list[Envelope] = []
+        position = after + 1
+        while len(found) < limit and position in self._by_position:
+            found.append(self._by_position[position])
+            position += 1
+        if len(found) < limit:  # what is newer (or older than kept) from the store
+            more = await self.source.read_all(after=position - 1, limit=limit - len(found))
+            for envelope in more:
+                self._by_position[envelope.global_position] = envelope
+            found += more
+            while len(self._by_position) > self.keep:  # the first read go first
+                del self._by_position[next(iter(self._by_position))]
+        return found
+
+
+class Tailer:
+    """Embedded transport: feed a consumer from another service's event store (through the
+    ``recent`` reads shared by every tailer of that store, when given)."""
+
+    def __init__(
+        self, consumer: Consumer, source: EventStore, batch: int = 500, recent: Recent | None = None
+    ) -> None:
         self.consumer, self.source, self.batch = consumer, source, batch
+        self.recent = recent or Recent(source)
 
     async def step(self) -> int:
         """Feed the consumer the source's next events after what it applied; its record of
         them is written with their effect (:meth:`Consumer.handle_batch`)."""
         async with self.consumer.store.reader() as uow:
             position = (await uow.applied(self.consumer.name, self.source.service)).through
-        events = await self.source.read_all(after=position, limit=self.batch)
+        events = await self.recent.read_all(after=position, limit=self.batch)
         if events:
             await self.consumer.handle_batch(events)
             lag = await self.source.head() - events[-1].global_position
@@ -189,10 +220,12 @@ class EmbeddedBus:
 
     def __init__(self, tailers: Iterable[Tailer] = ()) -> None:
         self.tailers = list(tailers)
+        self._recent: dict[str, Recent] = {}  # by source service: decoded once for all
 
     def connect(self, consumer: Consumer, stores: dict[str, EventStore]) -> None:
         for source in consumer.sources:
-            self.tailers.append(Tailer(consumer, stores[source]))
+            recent = self._recent.setdefault(source, Recent(stores[source]))
+            self.tailers.append(Tailer(consumer, stores[source], recent=recent))
 
     async def drain(self) -> int:
         total = 0

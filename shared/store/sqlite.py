@@ -22,7 +22,6 @@ from shared.store.eventstore import Clock, EventStore, UnitOfWork, utcnow
 from shared.store.rows import StoredRow
 from shared.store.sqlite_inline import inline_creator
 
-
 HEAD = (
     sa.select(schema.events.c.global_position, schema.events.c.hash)
     .order_by(schema.events.c.global_position.desc())

@@ -34,7 +34,7 @@ class _Inline:
         future, function = item
         try:
             result = function()
-        except BaseException as exc:  # noqa: BLE001 - handed to whoever awaits the future
+        except BaseException as exc:
             if future is not None and not future.done():
                 future.set_exception(exc)
             return
