@@ -42,6 +42,9 @@ log = get_logger("uzdik.notifications")
 class Mailer(Protocol):
     async def send(self, nid: str, to: str, message: Message) -> None: ...
 
+    async def close(self) -> None:
+        """The round is over: release what was kept open for it (an SMTP session)."""
+
 
 def permanent(exc: Exception) -> bool:
     """A refusal that no retry will change: the SMTP server's 5xx (an unknown recipient)."""
@@ -79,7 +82,7 @@ class NotificationService:
     def use(self, settings: NotifySettings) -> None:
         """Send through other channels from now on (the demo's local post office)."""
         self.settings = settings
-        self.mailer = SmtpMailer(settings)
+        self.mailer = SmtpMailer(settings)  # the one replaced had no session open: between rounds
         self.poster = WebhookPoster(settings.webhook_timeout_seconds)
 
     # --- one round ---------------------------------------------------------------------
@@ -95,8 +98,11 @@ class NotificationService:
                 if datetime.fromisoformat(doc["next_at"]) <= now
             ][:limit]
             work = [await self._prepare(uow, nid) for nid in due]
-        for item in work:
-            await self._attempt(item)
+        try:
+            for item in work:
+                await self._attempt(item)
+        finally:
+            await self.mailer.close()
         return len(work)
 
     async def remind_due(self) -> list[str]:

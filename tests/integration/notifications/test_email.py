@@ -256,3 +256,39 @@ async def test_an_address_the_relay_refuses_is_a_dead_letter_at_once_and_not_on_
     assert failed["attempt"] == 1  # a 5xx is not retried
     assert "@" not in failed["error"] and "example.kz" not in failed["error"]
     assert smtp.inbox.to(address) == []
+
+
+async def test_a_round_of_mails_shares_one_smtp_session_and_a_dropped_one_is_opened_again(
+    smtp: Smtp,
+) -> None:
+    """One connection, greeting and login per round, not per mail; a refused recipient leaves
+    the session to the next mail; a relay restarted between two mails costs no mail."""
+    import aiosmtplib
+    import pytest
+
+    from services.notifications.adapters.email import SmtpMailer
+    from services.notifications.config import NotifySettings
+    from services.notifications.domain.messages import Message
+
+    settings = NotifySettings(smtp_port=smtp.port, smtp_timeout_seconds=2)
+    mailer = SmtpMailer(settings)
+    smtp.inbox.refused.add("nobody@example.kz")
+
+    def message(n: int) -> Message:
+        return Message(template="t", language="kk", subject=f"№{n}", body=f"хат {n}")
+
+    try:
+        for n in range(3):
+            await mailer.send(f"n-{n}", f"r{n}@example.kz", message(n))
+        with pytest.raises(aiosmtplib.SMTPRecipientsRefused):
+            await mailer.send("n-x", "nobody@example.kz", message(9))
+        await mailer.send("n-3", "r3@example.kz", message(3))
+        assert mailer.sessions == 1
+        smtp.stop()  # the relay goes away between two mails, and comes back
+        smtp.start()
+        await mailer.send("n-4", "r4@example.kz", message(4))
+        assert mailer.sessions == 2
+    finally:
+        await mailer.close()
+    assert [m["Subject"] for m in smtp.inbox.messages] == [f"№{n}" for n in range(5)]
+    await mailer.close()  # nothing open: nothing to do
