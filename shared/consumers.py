@@ -141,7 +141,7 @@ class Consumer:
             if self.lock_first:
                 await uow.lock()
             if self.cache_docs:
-                uow.docs = CachedDocStore(uow.conn)
+                uow.docs = CachedDocStore(uow.conn, raw=uow.docs.raw)
             applied = {
                 s: await uow.applied(self.name, s) for s in sorted({e.service for e in ours})
             }

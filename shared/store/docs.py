@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from functools import lru_cache
 from typing import Any
 
@@ -42,17 +42,31 @@ def statements(table: sa.Table) -> _Statements:
     return _Statements(table)
 
 
+Raw = Callable[[], Awaitable[Any]]
+"""The transaction's own DB-API connection, for statements run without SQLAlchemy's layers
+(SQLite, whose calls run inline: see ``SqliteUnitOfWork.raw``)."""
+
+
 class DocStore:
-    def __init__(self, conn: AsyncConnection, table: sa.Table = schema.documents) -> None:
+    def __init__(
+        self, conn: AsyncConnection, table: sa.Table = schema.documents, raw: Raw | None = None
+    ) -> None:
         self.conn = conn
         self.table = table
+        self.raw = raw
         self._sql = statements(table)
+        name = table.name
+        self._raw_get = f'SELECT doc FROM {name} WHERE model = ? AND "key" = ?'
+        self._raw_update = f'UPDATE {name} SET doc = ? WHERE model = ? AND "key" = ?'
 
     async def get(self, model: str, key: str) -> dict[str, Any] | None:
         text = await self.get_text(model, key)
         return None if text is None else dict(parse(text))
 
     async def get_text(self, model: str, key: str) -> str | None:
+        if self.raw is not None:
+            found = (await self.raw()).execute(self._raw_get, (model, key)).fetchone()
+            return None if found is None else str(found[0])
         text = await self.conn.scalar(self._sql.get, {"b_model": model, "b_key": key})
         return None if text is None else str(text)
 
@@ -64,10 +78,14 @@ class DocStore:
         await self.put_text(model, key, canonical_json_fast(doc))
 
     async def put_text(self, model: str, key: str, text: str) -> None:
-        updated = await self.conn.execute(
-            self._sql.update, {"b_model": model, "b_key": key, "b_doc": text}
-        )
-        if updated.rowcount == 0:  # not self.insert_text: a write-behind store flushes there
+        if self.raw is not None:
+            replaced = (await self.raw()).execute(self._raw_update, (text, model, key)).rowcount
+        else:
+            updated = await self.conn.execute(
+                self._sql.update, {"b_model": model, "b_key": key, "b_doc": text}
+            )
+            replaced = updated.rowcount
+        if replaced == 0:  # not self.insert_text: a write-behind store flushes there
             await self.conn.execute(self._sql.insert, {"model": model, "key": key, "doc": text})
 
     async def delete(self, model: str, key: str) -> None:
@@ -96,8 +114,10 @@ class CachedDocStore(DocStore):
     """Write-behind over a DocStore for one batch: each document is read and written once per
     batch, however many events of the batch fold into it (a protocol gathers hundreds)."""
 
-    def __init__(self, conn: AsyncConnection, table: sa.Table = schema.documents) -> None:
-        super().__init__(conn, table)
+    def __init__(
+        self, conn: AsyncConnection, table: sa.Table = schema.documents, raw: Raw | None = None
+    ) -> None:
+        super().__init__(conn, table, raw)
         self._cache: dict[tuple[str, str], dict[str, Any] | None] = {}
         self._dirty: set[tuple[str, str]] = set()
 

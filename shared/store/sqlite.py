@@ -5,6 +5,7 @@ same checks ``uzdik_write`` makes on PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
@@ -15,27 +16,76 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from shared.errors import StaleRead
+from shared.events import Envelope
 from shared.store import schema
 from shared.store.batch import Batch, Written
 from shared.store.canonical import GENESIS
+from shared.store.docs import DocStore
 from shared.store.eventstore import Clock, EventStore, UnitOfWork, utcnow
-from shared.store.rows import StoredRow
+from shared.store.rows import StoredRow, row_to_envelope
 from shared.store.sqlite_inline import inline_creator
 
-HEAD = (
-    sa.select(schema.events.c.global_position, schema.events.c.hash)
-    .order_by(schema.events.c.global_position.desc())
-    .limit(1)
+_EVENT_COLUMNS = ", ".join(StoredRow._fields)
+_RAW_STREAM_VERSION = "SELECT max(stream_version) FROM events WHERE stream_id = ?"
+_RAW_STREAM_AFTER = (
+    f"SELECT {_EVENT_COLUMNS} FROM events WHERE stream_id = ? AND stream_version > ? "
+    "ORDER BY stream_version"
 )
+_RAW_HEAD = "SELECT global_position, hash FROM events ORDER BY global_position DESC LIMIT 1"
+_RAW_CHUNK = 500  # keys per statement (SQLite's bound parameters are limited)
 
 
 class SqliteUnitOfWork(UnitOfWork):
+    """The hot reads (a stream, its version, the head, documents) go to the transaction's own
+    sqlite3 connection as plain SQL: the calls run inline (``sqlite_inline``), and SQLAlchemy's
+    layers around each statement cost several times the statement (``bench/README.md``, "The
+    demo"). Writes whose failure means something (an event or a new document that exists) stay
+    with SQLAlchemy, which names the failure."""
+
+    def __init__(self, store: EventStore, conn: AsyncConnection) -> None:
+        super().__init__(store, conn)
+        self._sqlite: sqlite3.Connection | None = None
+        self.docs = DocStore(conn, raw=self.raw)
+
+    async def raw(self) -> sqlite3.Connection:
+        """The sqlite3 connection under this unit of work's (inline: its calls run here)."""
+        if self._sqlite is None:
+            fairy = await self.conn.get_raw_connection()
+            self._sqlite = fairy.driver_connection._conn  # type: ignore[union-attr]
+        return self._sqlite
+
+    async def stream_version(self, stream_id: str) -> int:
+        found = (await self.raw()).execute(_RAW_STREAM_VERSION, (stream_id,)).fetchone()
+        return int(found[0] or 0)
+
+    async def load(self, stream_id: str, after_version: int = 0) -> list[Envelope]:
+        rows = (await self.raw()).execute(_RAW_STREAM_AFTER, (stream_id, after_version))
+        return [row_to_envelope(self.store.service, StoredRow(*r)) for r in rows.fetchall()]
+
+    async def _documents(self, wanted: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        by_model: dict[str, list[str]] = {}
+        for model, key in wanted:
+            by_model.setdefault(model, []).append(key)
+        found: dict[tuple[str, str], str] = {}
+        raw = await self.raw()
+        for model, keys in by_model.items():
+            unique = sorted(set(keys))
+            for start in range(0, len(unique), _RAW_CHUNK):
+                chunk = unique[start : start + _RAW_CHUNK]
+                marks = ", ".join("?" * len(chunk))
+                rows = raw.execute(
+                    f'SELECT "key", doc FROM documents WHERE model = ? AND "key" IN ({marks})',
+                    (model, *chunk),
+                )
+                found.update({(model, key): doc for key, doc in rows.fetchall()})
+        return found
+
     async def _take_lock(
         self, wanted: list[tuple[str, str]], names: list[str]
     ) -> tuple[tuple[int, str], dict[tuple[str, str], str], dict[str, int]]:
         # the store's writer lock is held already (see SqliteEventStore._writing)
-        last = (await self.conn.execute(HEAD)).first()
-        head = (last.global_position, last.hash) if last else (0, GENESIS)
+        last = (await self.raw()).execute(_RAW_HEAD).fetchone()
+        head = (int(last[0]), str(last[1])) if last else (0, GENESIS)
         docs = await self._documents(wanted)
         return head, docs, {name: await self.stream_version(name) for name in names}
 
