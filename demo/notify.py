@@ -11,15 +11,19 @@ delivery is a NotificationSent event on the notifications log.
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
+import base64
+import importlib.util
+import json
+import subprocess
+import sys
+import tempfile
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email import message_from_bytes, policy
 from email.parser import BytesHeaderParser
 from email.policy import compat32
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -42,31 +46,42 @@ RUSSIAN_FIRST = ("110000000", "350000000", "390000000", "550000000", "590000000"
 Karaganda, Kostanay, Pavlodar, North and East Kazakhstan."""
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @dataclass
 class PostOffice:
-    """A real SMTP server and a real webhook endpoint on local ports, keeping what arrives."""
+    """A real SMTP server and a real webhook endpoint on local ports, keeping what arrives: in
+    a process of their own (:mod:`demo.post_office`), which spools every mail and delivery into
+    a temporary folder that this object reads."""
 
-    received: list[bytes] = field(default_factory=list)  # each mail's bytes, as they came
-    hooks: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
     smtp_port: int = 0
     hook_port: int = 0
 
     def __post_init__(self) -> None:
-        self._controller: Any = None
-        self._http: ThreadingHTTPServer | None = None
+        self._process: subprocess.Popen[str] | None = None
+        self._spool: tempfile.TemporaryDirectory[str] | None = None
         self._parsed: list[dict[str, str]] = []
+
+    def _files(self, kind: str, suffix: str) -> list[Path]:
+        if self._spool is None:
+            return []
+        return sorted((Path(self._spool.name) / kind).glob(f"*{suffix}"))
+
+    @property
+    def received(self) -> list[bytes]:
+        """Each mail's bytes, as they came, in the order they came."""
+        return [path.read_bytes() for path in self._files("mail", ".eml")]
+
+    @property
+    def hooks(self) -> list[tuple[dict[str, str], bytes]]:
+        """Each webhook delivery: its headers (lower-case names) and its body."""
+        found = []
+        for path in self._files("hook", ".json"):
+            record = json.loads(path.read_bytes())
+            found.append((dict(record["headers"]), base64.b64decode(record["body"])))
+        return found
 
     @property
     def mails(self) -> list[dict[str, str]]:
-        """The mails received: their headers (lower-case names) and "body". Parsed when read,
-        not as they arrive: the server runs on a thread of the demo's process, and parsing
-        every mail there took the interpreter from the services for seconds."""
+        """The mails received: their headers (lower-case names) and "body"."""
         for raw in self.received[len(self._parsed) :]:
             mail = message_from_bytes(raw, policy=policy.default)
             found = {k.lower(): str(v) for k, v in mail.items()}
@@ -86,45 +101,41 @@ class PostOffice:
     def hook_url(self) -> str:
         return f"http://127.0.0.1:{self.hook_port}/hooks/uzdik"
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.received.append(bytes(envelope.content))
-        return "250 OK"
-
     def __enter__(self) -> PostOffice:
-        try:
-            from aiosmtpd.controller import Controller
-        except ImportError as exc:  # a production image has no demo tools
+        if importlib.util.find_spec("aiosmtpd") is None:  # a production image has no demo tools
             raise RuntimeError(
                 "the demo's local mail server needs aiosmtpd (installed by `make demo`)"
-            ) from exc
-        self.smtp_port = _free_port()
-        self._controller = Controller(self, hostname="127.0.0.1", port=self.smtp_port)
-        self._controller.start()
-        office = self
-
-        class Hook(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("content-length", "0")))
-                office.hooks.append(({k.lower(): v for k, v in self.headers.items()}, body))
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self._http = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
-        self.hook_port = int(self._http.server_address[1])
-        threading.Thread(target=self._http.serve_forever, daemon=True).start()
+            )
+        self._spool = tempfile.TemporaryDirectory(prefix="uzdik-post-")
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "demo.post_office", self._spool.name],
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=Path(__file__).resolve().parent.parent,
+        )
+        assert self._process.stdout is not None
+        line = self._process.stdout.readline().split()
+        if len(line) != 2:
+            self.__exit__(None, None, None)
+            raise RuntimeError("the demo's local mail server did not start (see above)")
+        self.smtp_port, self.hook_port = int(line[0]), int(line[1])
         return self
 
     def __exit__(
         self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if self._controller is not None:
-            self._controller.stop()
-        if self._http is not None:
-            self._http.shutdown()
-            self._http.server_close()
+        process, self._process = self._process, None
+        if process is not None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            if process.stdout is not None:
+                process.stdout.close()
+        # the spool stays readable after the office closed (a test reads it then); the folder
+        # goes with this object (TemporaryDirectory's finaliser)
 
 
 class DemoNotifications:
