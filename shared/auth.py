@@ -11,6 +11,9 @@ token for every region.
 
 from __future__ import annotations
 
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -81,11 +84,35 @@ class Principal(BaseModel):
 
 
 class TokenVerifier:
-    def __init__(self, settings: Settings) -> None:
+    """Bearer tokens to principals. A token verified once is remembered (at most ``KEPT`` of
+    them, each for at most ``REMEMBER_SECONDS`` and never past its own ``exp``): a person's
+    every request carries the same token, and its signature and claims need checking once, not
+    on each of them. A token refused is not remembered: it is checked again each time."""
+
+    KEPT = 4096
+    REMEMBER_SECONDS = 300.0
+
+    def __init__(self, settings: Settings, clock: Callable[[], float] = time.time) -> None:
         self.settings = settings
         self._jwks = jwt.PyJWKClient(settings.jwks_url) if settings.jwks_url else None
+        self._clock = clock
+        self._verified: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
 
     def verify(self, token: str) -> Principal:
+        now = self._clock()
+        known = self._verified.get(token)
+        if known is not None:
+            if now < known[1]:
+                self._verified.move_to_end(token)
+                return known[0]
+            del self._verified[token]
+        principal, expires = self._check(token)
+        self._verified[token] = (principal, min(expires, now + self.REMEMBER_SECONDS))
+        while len(self._verified) > self.KEPT:
+            self._verified.popitem(last=False)
+        return principal
+
+    def _check(self, token: str) -> tuple[Principal, float]:
         try:
             claims = self._decode(token)
         except jwt.ExpiredSignatureError as exc:
@@ -95,7 +122,7 @@ class TokenVerifier:
         unknown = set(claims.get("roles", [])) - ROLES
         if unknown:
             raise Unauthorized("token_invalid", f"unknown roles in token: {sorted(unknown)}")
-        return Principal.model_validate(claims, strict=False)
+        return Principal.model_validate(claims, strict=False), float(claims["exp"])
 
     def _decode(self, token: str) -> dict[str, Any]:
         options: Any = {"require": ["exp", "sub"]}

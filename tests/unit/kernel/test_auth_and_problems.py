@@ -143,3 +143,38 @@ def test_national_roles_and_the_republican_commission_act_without_a_region() -> 
         republican.act_as("chair", region="110000000")  # a regional matter: not its own
     mixed = Principal(sub="p", roles=["nominator", "auditor"])
     assert mixed.act_as("nominator", "auditor", region="110000000").role == "auditor"
+
+
+class CountingVerifier(TokenVerifier):
+    def __init__(self, clock: list[float]) -> None:
+        super().__init__(SETTINGS, clock=lambda: clock[0])
+        self.decoded = 0
+
+    def _decode(self, token: str) -> dict[str, object]:
+        self.decoded += 1
+        return super()._decode(token)
+
+
+def test_a_verified_token_is_checked_once_and_remembered_no_longer_than_it_is_valid() -> None:
+    issued = datetime.now(UTC)
+    token = issue_dev_token(SETTINGS, "m-1", ["member"], ttl=timedelta(seconds=120), now=issued)
+    clock = [issued.timestamp()]
+    verifier = CountingVerifier(clock)
+    assert verifier.verify(token).sub == verifier.verify(token).sub == "m-1"
+    assert verifier.decoded == 1
+    clock[0] += 121  # past its exp by the verifier's clock: not taken from memory, checked again
+    verifier.verify(token)
+    assert verifier.decoded == 2
+    clock[0] += TokenVerifier.REMEMBER_SECONDS + 1  # kept at most that long either way
+    verifier.verify(token)
+    assert verifier.decoded == 3
+
+
+def test_a_refused_token_is_refused_each_time_and_never_remembered() -> None:
+    clock = [datetime.now(UTC).timestamp()]
+    verifier = CountingVerifier(clock)
+    forged = jwt.encode({"sub": "x", "exp": clock[0] + 60}, "another-secret-long-enough-32-bytes")
+    for _ in range(2):
+        with pytest.raises(Exception, match="not valid"):
+            verifier.verify(forged)
+    assert verifier.decoded == 2
