@@ -58,6 +58,11 @@ class DocStore:
         name = table.name
         self._raw_get = f'SELECT doc FROM {name} WHERE model = ? AND "key" = ?'
         self._raw_update = f'UPDATE {name} SET doc = ? WHERE model = ? AND "key" = ?'
+        self._raw_list = f'SELECT "key", doc FROM {name} WHERE model = ? ORDER BY "key"'
+        self._raw_list_prefix = (
+            f'SELECT "key", doc FROM {name} WHERE model = ? AND "key" >= ? AND "key" < ? '
+            'AND substr("key", 1, ?) = ? ORDER BY "key"'
+        )
 
     async def get(self, model: str, key: str) -> dict[str, Any] | None:
         text = await self.get_text(model, key)
@@ -93,6 +98,16 @@ class DocStore:
 
     async def list_text(self, model: str, prefix: str = "") -> list[tuple[str, str]]:
         """The documents of ``model`` (keys starting with ``prefix``) as stored, by key."""
+        if self.raw is not None:
+            raw = await self.raw()
+            if not prefix:
+                found = raw.execute(self._raw_list, (model,))
+            else:  # the key's index from the prefix on, then the prefix exactly
+                end = prefix + "\U0010ffff"
+                found = raw.execute(
+                    self._raw_list_prefix, (model, prefix, end, len(prefix), prefix)
+                )
+            return [(str(key), str(doc)) for key, doc in found.fetchall()]
         t = self.table.c
         query = sa.select(t.key, t.doc).where(t.model == model)
         if prefix:

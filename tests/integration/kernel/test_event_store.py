@@ -618,3 +618,16 @@ async def test_sqlite_statements_run_on_the_calling_thread(tmp_path: Any) -> Non
         assert threading.active_count() == before
     finally:
         await store.close()
+
+
+async def test_documents_are_listed_by_key_and_by_a_prefix_exactly(store: EventStore) -> None:
+    keys = ["a|2", "b|1", "a|", "A|3", "a|1", "ab", "a|ж"]
+    async with store.transaction() as uow:
+        for key in keys:
+            await uow.docs.put("m", key, {"k": key})
+        await uow.docs.put("other", "a|9", {"k": "a|9"})
+    async with store.reader() as uow:
+        assert [k for k, _ in await uow.docs.list("m")] == sorted(keys)
+        assert [k for k, _ in await uow.docs.list("m", "a|")] == ["a|", "a|1", "a|2", "a|ж"]
+        assert await uow.docs.list("m", "a|ж") == [("a|ж", {"k": "a|ж"})]
+        assert await uow.docs.list("m", "zz") == []
