@@ -42,7 +42,24 @@ class BlobStore(Protocol):
 
     def require(self, sha256: str) -> Path: ...
 
+    @staticmethod
+    def _finish(out: IO[bytes], temp: Path, target: Path) -> tuple[bool, str]:
+        """Whether the bytes are new here, and what they are; new ones made durable and moved
+        into place (a known blob is discarded by the caller: no need to sync it)."""
+        out.flush()
+        fresh = not target.is_file()
+        if fresh:
+            os.fsync(out.fileno())
+        media_type = sniff_file(temp)
+        _settle(temp, target)
+        return fresh, media_type
+
     def discard(self, blob: BlobRef) -> None: ...
+
+
+INLINE_WRITE = 64 * 1024
+"""A chunk up to this size is written on the loop's thread (a page-cache copy); a larger one
+on a worker thread."""
 
 
 def too_large(max_bytes: int) -> DomainError:
@@ -83,16 +100,27 @@ class FileBlobStore:
         try:
             with handle:
                 sha256, size = await _copy(stream, handle, max_bytes)
-                fresh = not self.exists(sha256)
-                if fresh:  # a known blob is discarded: no need to sync it
-                    await asyncio.to_thread(_sync, handle)
-            media_type = await asyncio.to_thread(sniff_file, temp)
-            await asyncio.to_thread(_settle, temp, self.path_of(sha256))
+                # one hand-over to a thread for the rest (each costs the loop a wake-up)
+                fresh, media_type = await asyncio.to_thread(
+                    self._finish, handle, temp, self.path_of(sha256)
+                )
         finally:
             # Synchronous on purpose: one unlink is cheap and must happen even while the task
             # is being cancelled, or an aborted upload would leave its partial file behind.
             _discard(temp)
         return BlobRef(sha256=sha256, size=size, media_type=media_type, fresh=fresh)
+
+    @staticmethod
+    def _finish(out: IO[bytes], temp: Path, target: Path) -> tuple[bool, str]:
+        """Whether the bytes are new here, and what they are; new ones made durable and moved
+        into place (a known blob is discarded by the caller: no need to sync it)."""
+        out.flush()
+        fresh = not target.is_file()
+        if fresh:
+            os.fsync(out.fileno())
+        media_type = sniff_file(temp)
+        _settle(temp, target)
+        return fresh, media_type
 
     def discard(self, blob: BlobRef) -> None:
         """Remove the bytes of a refused upload, unless an earlier upload had brought them."""
@@ -109,13 +137,11 @@ async def _copy(stream: AsyncIterator[bytes], out: IO[bytes], max_bytes: int) ->
         if size > max_bytes:
             raise too_large(max_bytes)
         digest.update(chunk)
-        await asyncio.to_thread(out.write, chunk)
+        if len(chunk) <= INLINE_WRITE:
+            out.write(chunk)  # into the page cache: cheaper than a thread's hand-over
+        else:
+            await asyncio.to_thread(out.write, chunk)
     return digest.hexdigest(), size
-
-
-def _sync(out: IO[bytes]) -> None:
-    out.flush()
-    os.fsync(out.fileno())
 
 
 def _discard(temp: Path) -> None:
