@@ -39,6 +39,7 @@ from services.scoring.domain.federation import examine
 from services.scoring.domain.signatures import public_key_text
 from services.scoring.events import FinalistAdmitted, FinalistHeld, RegionTrusted
 from services.scoring.federation import seal_problem
+from shared.settings import Settings
 from tests.conftest import _admin
 from tests.harness import Distributed
 from tests.ports import free_ports
@@ -262,6 +263,10 @@ async def test_two_regions_finalists_cross_to_the_republic_and_the_winners_come_
             prefix,
             clock=clocks[name].now,
             jwt_issuer=ISSUER[name],
+            # the scenario's residents come through a local "proxy" (X-Forwarded-For), as the
+            # demo's do: trusted, or every one of them is 127.0.0.1 and the survey's per-address
+            # limit (20, then 10 a minute) refuses a region's 21st response
+            survey_trusted_proxies=behind_local_proxy(Settings()).survey_trusted_proxies,
             **extra,
         )
 
