@@ -42,18 +42,6 @@ class BlobStore(Protocol):
 
     def require(self, sha256: str) -> Path: ...
 
-    @staticmethod
-    def _finish(out: IO[bytes], temp: Path, target: Path) -> tuple[bool, str]:
-        """Whether the bytes are new here, and what they are; new ones made durable and moved
-        into place (a known blob is discarded by the caller: no need to sync it)."""
-        out.flush()
-        fresh = not target.is_file()
-        if fresh:
-            os.fsync(out.fileno())
-        media_type = sniff_file(temp)
-        _settle(temp, target)
-        return fresh, media_type
-
     def discard(self, blob: BlobRef) -> None: ...
 
 
