@@ -11,6 +11,7 @@ token for every region.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -97,19 +98,24 @@ class TokenVerifier:
         self._jwks = jwt.PyJWKClient(settings.jwks_url) if settings.jwks_url else None
         self._clock = clock
         self._verified: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
+        self._lock = threading.Lock()
 
     def verify(self, token: str) -> Principal:
+        """The token's principal (``Unauthorized`` otherwise). Called from worker threads (a
+        sync FastAPI dependency, the portal's sign-in): the memory is kept under a lock, the
+        check itself runs outside it."""
         now = self._clock()
-        known = self._verified.get(token)
-        if known is not None:
-            if now < known[1]:
+        with self._lock:
+            known = self._verified.get(token)
+            if known is not None and now < known[1]:
                 self._verified.move_to_end(token)
                 return known[0]
-            del self._verified[token]
         principal, expires = self._check(token)
-        self._verified[token] = (principal, min(expires, now + self.REMEMBER_SECONDS))
-        while len(self._verified) > self.KEPT:
-            self._verified.popitem(last=False)
+        with self._lock:
+            self._verified[token] = (principal, min(expires, now + self.REMEMBER_SECONDS))
+            self._verified.move_to_end(token)
+            while len(self._verified) > self.KEPT:
+                self._verified.popitem(last=False)
         return principal
 
     def _check(self, token: str) -> tuple[Principal, float]:

@@ -9,6 +9,7 @@ after that commit. The same consumers run on Kafka (shared.kafka) and on the emb
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -173,7 +174,7 @@ class Recent:
 
     def __init__(self, source: EventStore, keep: int = 5_000) -> None:
         self.source, self.keep = source, keep
-        self._by_position: dict[int, Envelope] = {}
+        self._by_position: OrderedDict[int, Envelope] = OrderedDict()
 
     async def read_all(self, after: int, limit: int) -> list[Envelope]:
         """:meth:`EventStore.read_all`, from what was decoded already as far as it goes."""
@@ -188,7 +189,7 @@ class Recent:
                 self._by_position[envelope.global_position] = envelope
             found += more
             while len(self._by_position) > self.keep:  # the first read go first
-                del self._by_position[next(iter(self._by_position))]
+                self._by_position.popitem(last=False)
         return found
 
 

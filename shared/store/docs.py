@@ -35,6 +35,15 @@ class _Statements:
         self.update = table.update().where(one).values(doc=sa.bindparam("b_doc"))
         self.insert = table.insert()
         self.delete = table.delete().where(one)
+        # the same as plain SQL, for a raw DB-API connection (SQLite's placeholders)
+        name = table.name
+        self.raw_get = f'SELECT doc FROM {name} WHERE model = ? AND "key" = ?'
+        self.raw_update = f'UPDATE {name} SET doc = ? WHERE model = ? AND "key" = ?'
+        self.raw_list = f'SELECT "key", doc FROM {name} WHERE model = ? ORDER BY "key"'
+        self.raw_list_prefix = (
+            f'SELECT "key", doc FROM {name} WHERE model = ? AND "key" >= ? AND "key" < ? '
+            'AND substr("key", 1, ?) = ? ORDER BY "key"'
+        )
 
 
 @lru_cache(maxsize=64)
@@ -55,14 +64,6 @@ class DocStore:
         self.table = table
         self.raw = raw
         self._sql = statements(table)
-        name = table.name
-        self._raw_get = f'SELECT doc FROM {name} WHERE model = ? AND "key" = ?'
-        self._raw_update = f'UPDATE {name} SET doc = ? WHERE model = ? AND "key" = ?'
-        self._raw_list = f'SELECT "key", doc FROM {name} WHERE model = ? ORDER BY "key"'
-        self._raw_list_prefix = (
-            f'SELECT "key", doc FROM {name} WHERE model = ? AND "key" >= ? AND "key" < ? '
-            'AND substr("key", 1, ?) = ? ORDER BY "key"'
-        )
 
     async def get(self, model: str, key: str) -> dict[str, Any] | None:
         text = await self.get_text(model, key)
@@ -70,7 +71,7 @@ class DocStore:
 
     async def get_text(self, model: str, key: str) -> str | None:
         if self.raw is not None:
-            found = (await self.raw()).execute(self._raw_get, (model, key)).fetchone()
+            found = (await self.raw()).execute(self._sql.raw_get, (model, key)).fetchone()
             return None if found is None else str(found[0])
         text = await self.conn.scalar(self._sql.get, {"b_model": model, "b_key": key})
         return None if text is None else str(text)
@@ -84,7 +85,7 @@ class DocStore:
 
     async def put_text(self, model: str, key: str, text: str) -> None:
         if self.raw is not None:
-            replaced = (await self.raw()).execute(self._raw_update, (text, model, key)).rowcount
+            replaced = (await self.raw()).execute(self._sql.raw_update, (text, model, key)).rowcount
         else:
             updated = await self.conn.execute(
                 self._sql.update, {"b_model": model, "b_key": key, "b_doc": text}
@@ -101,11 +102,11 @@ class DocStore:
         if self.raw is not None:
             raw = await self.raw()
             if not prefix:
-                found = raw.execute(self._raw_list, (model,))
+                found = raw.execute(self._sql.raw_list, (model,))
             else:  # the key's index from the prefix on, then the prefix exactly
                 end = prefix + "\U0010ffff"
                 found = raw.execute(
-                    self._raw_list_prefix, (model, prefix, end, len(prefix), prefix)
+                    self._sql.raw_list_prefix, (model, prefix, end, len(prefix), prefix)
                 )
             return [(str(key), str(doc)) for key, doc in found.fetchall()]
         t = self.table.c

@@ -57,7 +57,6 @@ class Locked:
 
 
 _ev = schema.events.c
-_docs = schema.documents.c
 # built once (see shared/store/docs.py, _Statements)
 STREAM_VERSION = sa.select(sa.func.max(_ev.stream_version)).where(
     _ev.stream_id == sa.bindparam("b_stream")
@@ -66,9 +65,6 @@ STREAM_AFTER = (
     sa.select(schema.events)
     .where(_ev.stream_id == sa.bindparam("b_stream"), _ev.stream_version > sa.bindparam("b_after"))
     .order_by(_ev.stream_version)
-)
-COUNTER = sa.select(_docs.doc).where(
-    _docs.model == sa.bindparam("b_model"), _docs.key == sa.bindparam("b_key")
 )
 INSERT_EVENTS = schema.events.insert()
 INSERT_DOCUMENTS = schema.documents.insert()
@@ -82,13 +78,17 @@ class UnitOfWork(ABC):
     def __init__(self, store: EventStore, conn: AsyncConnection) -> None:
         self.store = store
         self.conn = conn
-        self.docs = DocStore(conn)
+        self.docs = self._doc_store(conn)
         self._head: tuple[int, str] | None = None
         self._versions: dict[str, int] = {}  # streams' versions known under the lock
         self._deferred: list[dict[str, Any]] = []  # event rows appended, not yet written
         self.appended: list[Envelope] = []
 
     # -- what each backend does its own way
+
+    def _doc_store(self, conn: AsyncConnection) -> DocStore:
+        """The read models' store of this unit of work (a backend may read them its own way)."""
+        return DocStore(conn)
 
     @abstractmethod
     async def _take_lock(
@@ -155,7 +155,8 @@ class UnitOfWork(ABC):
         """Add ``values`` element by element to the counter ``model``/``key`` (a document
         holding a JSON array of integers; created when absent) and return its new value. A
         read and a write: hold the append lock, as every writer of counters does."""
-        text = await self.docs.conn.scalar(COUNTER, {"b_model": model, "b_key": key})
+        # read past a write-behind store's memory, as the write below goes past it too
+        text = await DocStore.get_text(self.docs, model, key)
         added = add_counts(json.loads(text) if text else [], values)
         await self.docs.put_text(model, key, canonical_json(added))
         return added

@@ -43,9 +43,11 @@ class SqliteUnitOfWork(UnitOfWork):
     with SQLAlchemy, which names the failure."""
 
     def __init__(self, store: EventStore, conn: AsyncConnection) -> None:
-        super().__init__(store, conn)
         self._sqlite: sqlite3.Connection | None = None
-        self.docs = DocStore(conn, raw=self.raw)
+        super().__init__(store, conn)
+
+    def _doc_store(self, conn: AsyncConnection) -> DocStore:
+        return DocStore(conn, raw=self.raw)
 
     async def raw(self) -> sqlite3.Connection:
         """The sqlite3 connection under this unit of work's (inline: its calls run here)."""

@@ -178,3 +178,16 @@ def test_a_refused_token_is_refused_each_time_and_never_remembered() -> None:
         with pytest.raises(Exception, match="not valid"):
             verifier.verify(forged)
     assert verifier.decoded == 2
+
+
+def test_tokens_verified_from_many_threads_at_once_are_remembered_without_error() -> None:
+    """The bearer dependency is synchronous: FastAPI runs it on worker threads, side by side."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    tokens = [issue_dev_token(SETTINGS, f"m-{n}", ["member"]) for n in range(40)]
+    verifier = TokenVerifier(SETTINGS)
+    verifier.KEPT = 16  # forgetting while others remember
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        subs = list(pool.map(lambda t: verifier.verify(t).sub, tokens * 25))
+    assert subs == [f"m-{n}" for n in range(40)] * 25
+    assert len(verifier._verified) == 16
