@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Coroutine
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -21,6 +20,7 @@ from services.cli.common import (
     _settings_for,
     app,
     console,
+    run_fast,
 )
 from services.registry import SERVICES, spec
 from shared.logging import configure_logging
@@ -114,7 +114,7 @@ def _serve_embedded(data_dir: Path | None) -> None:
         highlight=False,
         soft_wrap=True,
     )
-    _run_fast(serve_all(settings, folder, clock))
+    run_fast(serve_all(settings, folder, clock))
 
 
 def _serve_processes(service: str | None, data_dir: Path | None) -> None:
@@ -168,18 +168,7 @@ def _serve_one(service: str, data_dir: Path | None, relay: bool, consume: bool) 
     _reachable(settings, [service])
     _free_port(settings)
     configure_logging(json=settings.log_json, level=settings.log_level)
-    _run_fast(run(spec(service), settings, relay=relay, consume=consume))
-
-
-def _run_fast(main: Coroutine[Any, Any, None]) -> None:
-    """Run a server's coroutine on uvloop where it is installed (Linux wheels; same
-    behaviour, a faster event loop), else on asyncio's."""
-    try:
-        import uvloop
-    except ImportError:
-        asyncio.run(main)
-        return
-    uvloop.run(main)
+    run_fast(run(spec(service), settings, relay=relay, consume=consume))
 
 
 @app.command()
@@ -204,7 +193,7 @@ def relay(
     _free_port(settings)
     configure_logging(json=settings.log_json, level=settings.log_level)
     relay_only = replace(spec(service), routers=lambda _ctx: [], fast_routes=lambda _ctx: [])
-    _run_fast(run(relay_only, settings, relay=True, consume=False))
+    run_fast(run(relay_only, settings, relay=True, consume=False))
 
 
 @app.command()

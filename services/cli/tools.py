@@ -3,7 +3,6 @@ documents."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
@@ -16,6 +15,7 @@ from services.cli.common import (
     _settings,
     app,
     console,
+    run_fast,
 )
 from shared.auth import ROLES, issue_dev_token
 from shared.logging import configure_logging
@@ -97,7 +97,7 @@ def demo(
     scale = Scale(
         regions=region or None, per_district=per_district, responses_per_survey=responses, seed=seed
     )
-    code = asyncio.run(
+    code = run_fast(
         run_demo(
             _settings(), data_dir, fresh=fresh, console=Console(), scale=scale, pdf=pdf, until=until
         )
