@@ -28,17 +28,14 @@ from types import TracebackType
 from typing import Any
 
 import httpx
-import sqlalchemy as sa
 from rich.console import Console
 from rich.table import Table
 
 from services.embedded import Embedded
-from services.notifications.config import NotifySettings
+from services.embedded_processes import EmbeddedProcesses
 from services.notifications.domain.signing import verify
-from services.notifications.service import service_of
 from shared.auth import issue_dev_token
 from shared.settings import Settings
-from shared.store import schema
 
 INTEGRATOR = "integrator-demo"
 RUSSIAN_FIRST = ("110000000", "350000000", "390000000", "550000000", "590000000", "630000000")
@@ -141,17 +138,24 @@ class PostOffice:
 class DemoNotifications:
     """The demo's organiser and integrator, as far as telling people goes."""
 
-    def __init__(self, system: Embedded, settings: Settings, post: PostOffice) -> None:
+    def __init__(
+        self, system: Embedded | EmbeddedProcesses, settings: Settings, post: PostOffice
+    ) -> None:
         self.system, self.settings, self.post = system, settings, post
         self.client: httpx.AsyncClient = system.clients["notifications"]
         self.organiser = self._bearer("organiser-1", "organiser")
         self.secret = ""
         self.contacts = 0
-        service = service_of(system.runtimes["notifications"].ctx)
-        service.use(
-            NotifySettings(smtp_host="127.0.0.1", smtp_port=post.smtp_port, smtp_timeout_seconds=5)
+
+    async def use_post_office(self) -> None:
+        """The notifications service sends through the demo's post office from now on."""
+        await self.system.control(
+            "notifications",
+            "use",
+            smtp_host="127.0.0.1",
+            smtp_port=self.post.smtp_port,
+            smtp_timeout_seconds=5,
         )
-        self.service = service
 
     def _bearer(self, sub: str, role: str) -> dict[str, str]:
         token = issue_dev_token(self.settings, sub, [role])
@@ -197,7 +201,7 @@ class DemoNotifications:
                 await self.client.post("/v1/contacts", json=body, headers=self.organiser)
             )
             self.contacts += 1
-        await self.service.remind_due()
+        await self.system.control("notifications", "remind_due")
         return len(listed["items"])
 
     async def ceremony(self, commission_id: str, now: datetime) -> None:
@@ -216,7 +220,7 @@ class DemoNotifications:
         """Run the service's sender until nothing is due."""
         attempted = 0
         while True:
-            done = await self.service.send_due(limit=500)
+            done = int(await self.system.control("notifications", "send_due", limit=500))
             attempted += done
             if done == 0:
                 return attempted
@@ -224,11 +228,7 @@ class DemoNotifications:
 
     async def on_record(self) -> Counter[str]:
         """The notifications log's own count of what was queued, sent and failed."""
-        query = sa.select(schema.events.c.event_type, sa.func.count()).group_by(
-            schema.events.c.event_type
-        )
-        async with self.system.runtimes["notifications"].store.engine.connect() as conn:
-            return Counter({str(t): int(n) for t, n in (await conn.execute(query)).all()})
+        return Counter(await self.system.control("notifications", "event_counts"))
 
     def signed_hooks(self) -> int:
         valid = 0

@@ -19,7 +19,9 @@ from demo.http import DemoStepFailed, gather
 from demo.notify import DemoNotifications, PostOffice
 from demo.scenario import Outcome, Scale, Scenario, SimClock, behind_local_proxy
 from services.embedded import Embedded
+from services.embedded_processes import ClockFile, EmbeddedProcesses
 from services.progress import Counting, RequestSteps
+from services.registry import SERVICES
 from services.reporting.adapters import rendering
 from shared.auth import issue_dev_token
 from shared.settings import Settings
@@ -34,19 +36,37 @@ async def run_demo(
     pdf: str = "all",
     post: PostOffice | None = None,
     until: str | None = None,
+    processes: bool = True,
 ) -> int:
     """``post``: the local mail server and webhook receiver the notifications go to (one of
-    the demo's own when not given; a test passes its own to read what arrived)."""
+    the demo's own when not given; a test passes its own to read what arrived).
+    ``processes``: each service in a process of its own (every core at work); else all of
+    them on this process's event loop."""
     if fresh:
         shutil.rmtree(data_dir, ignore_errors=True)
     started = time.perf_counter()
-    clock = SimClock()
     settings = behind_local_proxy(settings)
-    console.print("[bold]uzdik demo[/bold]: the 2020 edition, embedded (SQLite), simulated clock")
+    data_dir.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once, before the work
+    if processes:
+        clock = SimClock(share=ClockFile(data_dir / "clock", create=True))
+        deployment: Embedded | EmbeddedProcesses = EmbeddedProcesses(
+            settings, data_dir, clock=clock.share
+        )
+        how = f"{len(SERVICES)} processes"
+    else:
+        clock = SimClock()
+        deployment = Embedded(settings, data_dir, clock=clock.now)
+        how = "one process"
+    console.print(
+        f"[bold]uzdik demo[/bold]: the 2020 edition, embedded (SQLite, {how}), simulated clock"
+    )
     with nullcontext(post) if post else PostOffice() as post:
-        async with Embedded(settings, data_dir, clock=clock.now) as system:
+        async with deployment as system:
+            if pdf != "none":  # reporting's render workers start on an idle core
+                await system.control("reporting", "warm")
             scenario = Scenario(system.clients, settings, console=console, clock=clock)
             notify = DemoNotifications(system, settings, post)
+            await notify.use_post_office()
             await notify.subscribe()
 
             async def settle() -> int:  # who became known is reachable before being told
@@ -58,8 +78,6 @@ async def run_demo(
                 steps = RequestSteps(counting, system.clients.values())
                 scenario.on_step = steps.begin
                 try:
-                    if pdf != "none":
-                        rendering.warm()  # the workers start on the idle core
                     outcome = await scenario.edition(scale or Scale(), settle=settle, until=until)
                     # the documents are read from reporting, which follows nominations, scoring
                     # and the survey only: the notifications' step changes none of them, so the
@@ -111,7 +129,7 @@ async def run_demo(
 
 
 async def export(
-    system: Embedded,
+    system: Embedded | EmbeddedProcesses,
     settings: Settings,
     out: Path,
     pdf: str,
@@ -121,8 +139,8 @@ async def export(
     through reporting's API; ``progress(written, total)`` after each protocol's file. A stage-I
     protocol of a large region holds hundreds of sheets."""
     out.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once, before the work
-    if pdf != "none":
-        rendering.warm()  # reporting's render workers start while the first pages are made
+    if pdf != "none":  # reporting's render workers start while the first pages are made
+        await system.control("reporting", "warm")
     token = issue_dev_token(settings, "demo-auditor", ["auditor"])
     headers = {"Authorization": f"Bearer {token}"}
     client = system.clients["reporting"]

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import httpx
 from rich.console import Console
 
+from services.embedded_processes import ClockFile
 from shared.auth import issue_dev_token
 from shared.settings import Settings
 
@@ -36,14 +37,20 @@ def stable_id(*parts: object) -> str:
 class SimClock:
     """Business time under the scenario's control."""
 
-    def __init__(self, start: datetime | None = None) -> None:
+    def __init__(self, start: datetime | None = None, share: ClockFile | None = None) -> None:
+        """``share``: where the services' processes read it (each set is written there)."""
+        self.share = share
         self.current = start or datetime.now(UTC)
+        if share is not None:
+            share.set(self.current)
 
     def now(self) -> datetime:
         return self.current
 
     def set(self, year: int, month: int, day: int, hour: int = 10) -> None:
         self.current = datetime(year, month, day, hour, tzinfo=ALMATY)
+        if self.share is not None:
+            self.share.set(self.current)
 
 
 @dataclass

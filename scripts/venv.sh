@@ -10,5 +10,5 @@ if [[ -f $stamp && $stamp -nt uv.lock && $stamp -nt pyproject.toml ]]; then
   exit 0
 fi
 echo "venv: syncing .venv with uv.lock" >&2
-uv sync --frozen --quiet
+uv sync --frozen --quiet --compile-bytecode  # every process starts faster (this machine writes no .pyc on import)
 touch "$stamp"

@@ -34,6 +34,15 @@ def _shared_pool() -> ProcessPoolExecutor:
     return _pool
 
 
+def shutdown() -> None:
+    """Stop the workers (a process that ends without running its exit handlers would leave
+    them behind)."""
+    global _pool
+    pool, _pool = _pool, None
+    if pool is not None:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 def warm() -> None:
     """Start the workers now rather than on the first PDF asked for: each imports fpdf2 and
     reads the fonts' metrics while the caller does something else."""

@@ -15,18 +15,26 @@ rendered again, so ``uzdik verify-protocol`` on another machine lays out the sam
 Widths are computed from the fonts' advance widths (no kerning: fpdf2 draws without it too).
 
 Byte-identical across replays: the creation date is the signing time, and the file identifier
-is derived from the content (fpdf2's default, with that date)."""
+is derived from the content (fpdf2's default, with that date).
+
+A process reads each font once (:func:`_face`: what fpdf2 derives from it, every character's
+width and glyph); each document opens its own fontTools font from the bytes read, its tables
+parsed only as writing the document subsets it, in place (:func:`_add_fonts`)."""
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from html import escape
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 
+from fontTools.ttLib import TTFont
 from fpdf import FPDF
+from fpdf.fonts import SubsetMap, TTFFont
 
 Doc = dict[str, Any]
 
@@ -53,8 +61,6 @@ LEADING = 1.22  # line height / font size
 @cache
 def _advances(face: str) -> tuple[dict[int, float], float]:
     """Each character's advance at 1 pt, in mm, and the advance of a missing one."""
-    from fontTools.ttLib import TTFont
-
     font = TTFont(str(FACES[face]), lazy=True)
     per_mm = PT / font["head"].unitsPerEm
     metrics = font["hmtx"].metrics
@@ -117,8 +123,7 @@ class Writer:
 
     def __init__(self, lang: str, title: str, at: datetime | None) -> None:
         self.pdf = pdf = _Pdf(format="A4", unit="mm", enforce_compliance="PDF/A-3B")
-        for name, path in FACES.items():
-            pdf.add_font(name, "", str(path))
+        _add_fonts(pdf)
         pdf.set_auto_page_break(False)
         pdf.set_margins(LEFT, TOP, RIGHT)
         pdf.set_lang(lang)
@@ -355,9 +360,77 @@ def _xmp(title: str, created: datetime) -> str:
 
 
 def warm() -> None:
-    """Read the fonts' metrics now (a render worker does it before its first protocol)."""
+    """Read the fonts now (a render worker does it before its first protocol)."""
     for face in FACES:
         _advances(face)
+        _face(face)
+
+
+# What fpdf2 2.8's TTFFont holds: what it reads from the font file once and only reads after,
+# shared by the documents a process writes; what a document changes (its subset, the glyphs it
+# misses, its widths looked up, its descriptor's object number and name, its fontTools font,
+# subset in place and closed when the file is written), each document's own.
+_SHARED = {"type", "name", "cmap", "glyph_ids", "sp", "ss", "up", "ut", "ttffile", "fontkey"}
+_SHARED |= {"emphasis", "scale", "unicode_range", "palette_index", "is_compressed", "is_cff"}
+_SHARED |= {"is_cid_keyed", "is_symbol", "cff_ros", "collection_font_number"}
+_OWN = {"i", "ttfont", "cw", "desc", "subset", "missing_glyphs", "biggest_size_pt", "_hbfont"}
+_OWN |= {"color_font"}
+
+
+@cache
+def _face(face: str) -> tuple[dict[str, Any], bytes] | None:
+    """The font ``face`` as fpdf2's ``add_font`` reads it, once per process: what documents
+    share of it (:data:`_SHARED`; its widths and descriptor, to copy), and the file's bytes.
+    None where fpdf2 holds more than :data:`_SHARED` and :data:`_OWN` (another version of it:
+    each document reads its fonts then, as fpdf2 does)."""
+    probe = FPDF()
+    probe.add_font(face, "", str(FACES[face]))
+    font = probe.fonts[face]
+    if (
+        not isinstance(font, TTFFont)
+        or set(TTFFont.__slots__) != _SHARED | _OWN
+        or font.color_font is not None
+        or font.is_compressed
+        or font.is_cff
+    ):
+        return None
+    font.close()  # its fontTools font: each document opens its own
+    data = FACES[face].read_bytes()
+    if ".notdef" not in TTFont(BytesIO(data), lazy=True)["glyf"]:
+        return None  # fpdf2 draws one into the fontTools font it opened
+    shared = {slot: getattr(font, slot) for slot in sorted(_SHARED) if hasattr(font, slot)}
+    return {**shared, "cw": font.cw, "desc": font.desc}, data
+
+
+def _add_fonts(pdf: FPDF) -> None:
+    """The faces in ``pdf``, as ``add_font`` would add them but for reading them: what fpdf2
+    reads from a font (its widths, its glyphs' numbers, its metrics) is the process's
+    (:func:`_face`), and the document has its own fontTools font, opened (tables are parsed
+    when first used: writing the file, it is subset) from the bytes the process read."""
+    for face, path in FACES.items():
+        read = _face(face)
+        if read is None:
+            pdf.add_font(face, "", str(path))
+            continue
+        shared, data = read
+        font = TTFFont.__new__(TTFFont)
+        for slot, value in shared.items():
+            setattr(font, slot, value)
+        font.i = len(pdf.fonts) + 1
+        font.ttfont = TTFont(
+            BytesIO(data),
+            recalcTimestamp=False,
+            fontNumber=font.collection_font_number,
+            lazy=True,
+        )  # as fpdf2 opens it
+        font.cw = copy.copy(font.cw)  # a defaultdict: looking a character up adds it
+        font.desc = copy.copy(font.desc)  # numbered and named when the document is written
+        font.missing_glyphs = []
+        font.biggest_size_pt = 0
+        font._hbfont = None
+        font.color_font = None
+        font.subset = SubsetMap(font)
+        pdf.fonts[face] = font
 
 
 class _Pdf(FPDF):
