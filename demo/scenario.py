@@ -286,7 +286,7 @@ class Scenario:
             for c in nominees
             for _ in range(scale.responses_per_survey)
         ]
-        gate = asyncio.Semaphore(16)
+        gate = asyncio.Semaphore(32)
         client = self.clients["survey"]
 
         async def answer(n: int, job: tuple[str, str, list[int]]) -> None:

@@ -104,12 +104,10 @@ class TokenVerifier:
         """The token's principal (``Unauthorized`` otherwise). Called from worker threads (a
         sync FastAPI dependency, the portal's sign-in): the memory is kept under a lock, the
         check itself runs outside it."""
+        known = self.remembered(token)
+        if known is not None:
+            return known
         now = self._clock()
-        with self._lock:
-            known = self._verified.get(token)
-            if known is not None and now < known[1]:
-                self._verified.move_to_end(token)
-                return known[0]
         principal, expires = self._check(token)
         with self._lock:
             self._verified[token] = (principal, min(expires, now + self.REMEMBER_SECONDS))
@@ -117,6 +115,17 @@ class TokenVerifier:
             while len(self._verified) > self.KEPT:
                 self._verified.popitem(last=False)
         return principal
+
+    def remembered(self, token: str) -> Principal | None:
+        """The principal of a token verified lately and still valid, without checking it
+        again (no network, no signature): None when it has to be checked."""
+        now = self._clock()
+        with self._lock:
+            known = self._verified.get(token)
+            if known is not None and now < known[1]:
+                self._verified.move_to_end(token)
+                return known[0]
+        return None
 
     def _check(self, token: str) -> tuple[Principal, float]:
         try:

@@ -27,6 +27,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.routing import Match
@@ -50,26 +51,36 @@ CLIENT_CLOSED = 499  # the client went away before it was answered (nginx's conv
 PROBES = frozenset({"/healthz", "/readyz", "/metrics"})  # polled constantly: not logged
 
 
-def principal(
+async def principal(
     request: Request, declared: HTTPAuthorizationCredentials | None = Security(BEARER_SCHEME)
 ) -> Principal:
     """FastAPI dependency: the verified bearer token's principal (401 otherwise); verified
     once per request (:class:`BodyGuard` may have done it before the body was read).
-    ``declared`` is unused: it documents the bearer scheme on every route that depends on
-    this one."""
+    A token verified lately is known on the event loop; the first check of one runs on a
+    worker thread (it may fetch the identity provider's keys). ``declared`` is unused: it
+    documents the bearer scheme on every route that depends on this one."""
     known = request.scope.get("state", {}).get("principal")
     if isinstance(known, Principal):
         return known
-    found = _authenticate(request.app.state.verifier, request.headers.get("authorization", ""))
+    verifier: TokenVerifier = request.app.state.verifier
+    token = _token(request.headers.get("authorization", ""))
+    found = verifier.remembered(token)
+    if found is None:
+        found = await run_in_threadpool(verifier.verify, token)
+    structlog.contextvars.bind_contextvars(actor=found.sub)
     request.state.principal = found  # whose Idempotency-Key it is (shared.http.command)
     return found
 
 
-def _authenticate(verifier: TokenVerifier, header: str) -> Principal:
+def _token(header: str) -> str:
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
+    if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("token_missing", "an Authorization: Bearer <token> header is required")
-    found = verifier.verify(token.strip())
+    return token.strip()
+
+
+def _authenticate(verifier: TokenVerifier, header: str) -> Principal:
+    found = verifier.verify(_token(header))
     structlog.contextvars.bind_contextvars(actor=found.sub)
     return found
 
