@@ -33,12 +33,15 @@ from contextlib import suppress
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from services.registry import SERVICES
 from shared.settings import Settings
+
+if TYPE_CHECKING:
+    from shared.consumers import EmbeddedBus
 
 PREFIX = "/__embedded/"
 KEY_HEADER = "x-uzdik-embedded-key"
@@ -137,6 +140,8 @@ class EmbeddedProcesses:
                 timeout=httpx.Timeout(300.0, connect=30.0),
                 transport=_Shards(),
             )
+        # every store exists now: the consumers may follow them
+        await asyncio.gather(*(self.control(name, "follow") for name in SERVICES))
         return self
 
     async def _start(self, name: str) -> int:
@@ -258,6 +263,55 @@ async def _forward(stream: asyncio.StreamReader) -> None:
         sys.stderr.write(line.decode("utf-8", errors="replace"))
 
 
+class Consuming:
+    """A service process's consumers: they follow the other stores all the time (as Kafka's
+    subscribers would), and the parent's ``drain`` runs them until nothing is left. What a
+    ``drain`` answers is everything they moved since the previous one, in the background
+    too: a round of drains where every process answers 0 is one where nothing moved
+    anywhere since the round before (the parent's test that the deployment has settled)."""
+
+    def __init__(self, bus: EmbeddedBus, poll_seconds: float = 1.0) -> None:
+        self.bus, self.poll_seconds = bus, poll_seconds
+        self._lock = asyncio.Lock()
+        self._moved = self._told = 0
+        self._following: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Follow from now on (the parent says when: once every store exists)."""
+        if self._following is None:
+            self._following = asyncio.create_task(self._follow())
+
+    async def stop(self) -> None:
+        if self._following is not None:
+            self._following.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._following
+
+    async def _drain(self) -> int:
+        async with self._lock:
+            moved = await self.bus.drain()
+        self._moved += moved
+        return moved
+
+    async def drain(self) -> int:
+        await self._drain()
+        since, self._told = self._moved - self._told, self._moved
+        return since
+
+    async def _follow(self) -> None:
+        from shared.logging import get_logger
+
+        log = get_logger("embedded")
+        while True:
+            try:
+                moved = await self._drain()
+            except Exception as exc:  # retried next poll; a drain asked for names it
+                log.error("embedded.consume_failed", error=str(exc))
+                moved = 0
+            if moved == 0:
+                await asyncio.sleep(self.poll_seconds)
+
+
 class _Controlled:
     """The service's app, with the parent's operations under :data:`PREFIX`."""
 
@@ -328,8 +382,9 @@ async def serve_one(config: dict[str, Any]) -> None:
     bus = EmbeddedBus()
     for consumer in runtime.consumers:
         bus.connect(consumer, stores)
+    consuming = Consuming(bus)
     own = operations(runtime)
-    ops = {"drain": bus.drain, **own}
+    ops = {"drain": consuming.drain, "follow": consuming.start, **own}
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", 0))
@@ -363,6 +418,7 @@ async def serve_one(config: dict[str, Any]) -> None:
         print(json.dumps({"port": listener.getsockname()[1]}), flush=True)
         await serving
     finally:
+        await consuming.stop()
         if "close" in own:
             await own["close"]()
         await runtime.stop()
