@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
@@ -76,9 +76,37 @@ async def run_demo(
 
             with Counting("requests", console) as counting:
                 steps = RequestSteps(counting, system.clients.values())
-                scenario.on_step = steps.begin
+                out = data_dir / "out"
+                early: asyncio.Task[dict[str, Any]] | None = None
+
+                def on_step(name: str) -> None:
+                    nonlocal early
+                    steps.begin(name)
+                    # stage I's sittings were signed and settled before the surveys: their
+                    # protocols (the largest) are final, and written during the regional final,
+                    # one at a time, on the core its commissions' sheets leave idle (the
+                    # survey's residents keep this process itself busy)
+                    if name == "regional final" and early is None:
+                        early = asyncio.create_task(
+                            export(
+                                system,
+                                settings,
+                                out,
+                                pdf=pdf,
+                                concurrency=1,
+                                ratings=False,
+                                progress=lambda done, _: counting.tick(
+                                    "documents", done, "documents"
+                                ),
+                            )
+                        )
+
+                scenario.on_step = on_step
                 try:
                     outcome = await scenario.edition(scale or Scale(), settle=settle, until=until)
+                    before: dict[str, Any] = {"documents": 0, "sittings": []}
+                    if early is not None:
+                        before = await early
                     # the documents are read from reporting, which follows nominations, scoring
                     # and the survey only: the notifications' step changes none of them, so the
                     # export (its PDFs on the render workers' core) runs beside it
@@ -87,9 +115,12 @@ async def run_demo(
                         export(
                             system,
                             settings,
-                            data_dir / "out",
+                            out,
                             pdf=pdf,
-                            progress=lambda done, _: counting.tick("documents", done, "documents"),
+                            skip=set(before["sittings"]),
+                            progress=lambda done, _: counting.tick(
+                                "documents", before["documents"] + done, "documents"
+                            ),
                         )
                     )
                     steps.begin("notifications")
@@ -107,10 +138,15 @@ async def run_demo(
                     written = await exporting
                     console.print(
                         f"  export: {written['documents']} documents "
-                        f"({written['protocols']} sittings) in {time.perf_counter() - began:.1f} s"
-                        " (from the end of stage II, beside the notifications)"
+                        f"({len(written['sittings'])} sittings) in "
+                        f"{time.perf_counter() - began:.1f} s (from the end of stage II, beside "
+                        f"the notifications); {before['documents']} documents of "
+                        f"{len(before['sittings'])} sittings signed in stage I written before"
                     )
+                    written["documents"] += before["documents"]
                 finally:
+                    if early is not None and not early.done():
+                        early.cancel()
                     await steps.close()
             show(console, outcome, written, data_dir, time.perf_counter() - started)
             handover = {
@@ -134,17 +170,24 @@ async def export(
     out: Path,
     pdf: str,
     progress: Callable[[int, int], None] | None = None,
+    skip: Collection[str] = (),
+    concurrency: int | None = None,
+    ratings: bool = True,
 ) -> dict[str, Any]:
     """Protocols (HTML ru+kk; PDF ru+kk of the finals, or all, or none) and ratings (CSV, XLSX),
     through reporting's API; ``progress(written, total)`` after each protocol's file. A stage-I
-    protocol of a large region holds hundreds of sheets."""
+    protocol of a large region holds hundreds of sheets. ``skip``: sittings written already;
+    ``concurrency``: requests at a time (by default enough to keep every render worker busy).
+    The sittings written are in ``sittings``; ``protocols`` counts every sitting reporting
+    has."""
     out.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once, before the work
     if pdf != "none":  # reporting's render workers start while the first pages are made
         await system.control("reporting", "warm")
     token = issue_dev_token(settings, "demo-auditor", ["auditor"])
     headers = {"Authorization": f"Bearer {token}"}
     client = system.clients["reporting"]
-    sittings = await _all(client, "/v1/read-models/protocols", headers)
+    listed = await _all(client, "/v1/read-models/protocols", headers)
+    sittings = [p for p in listed if p["sitting_id"] not in skip]
     # the largest first, so that reporting's render workers finish together, not one of them
     # alone on the longest protocol at the end; a protocol's four files one after the other
     # (reporting renders each language's page once for its HTML and its PDF)
@@ -175,11 +218,17 @@ async def export(
 
     # reporting renders PDFs in worker processes: keep each of them busy with one and the next
     # one's page ready (the pages are made in reporting's own process meanwhile)
-    await gather(write, wanted, concurrency=2 * max(2, rendering.workers()))
-    for fmt in ("csv", "xlsx"):
-        r = await client.get(f"/v1/ratings.{fmt}", headers=headers)
-        (out / f"ratings.{fmt}").write_bytes(r.content)
-    return {"dir": out, "protocols": len(sittings), "documents": written}
+    await gather(write, wanted, concurrency=concurrency or 2 * max(2, rendering.workers()))
+    if ratings:
+        for fmt in ("csv", "xlsx"):
+            r = await client.get(f"/v1/ratings.{fmt}", headers=headers)
+            (out / f"ratings.{fmt}").write_bytes(r.content)
+    return {
+        "dir": out,
+        "protocols": len(listed),
+        "sittings": [p["sitting_id"] for p in sittings],
+        "documents": written,
+    }
 
 
 async def _all(client: Any, path: str, headers: dict[str, str]) -> list[dict[str, Any]]:

@@ -16,6 +16,7 @@ from typing import Any
 from services.reporting.documents.protocol import render_pdf
 
 _pool: ProcessPoolExecutor | None = None
+NICE = 10  # the workers' scheduling priority below their service's (the CPU it leaves idle)
 
 
 def workers() -> int:
@@ -29,7 +30,12 @@ def workers() -> int:
 def _shared_pool() -> ProcessPoolExecutor:
     global _pool
     if _pool is None:
-        _pool = ProcessPoolExecutor(workers(), mp_context=multiprocessing.get_context("spawn"))
+        _pool = ProcessPoolExecutor(
+            workers(),
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=os.nice,  # a PDF waits for the requests and commands, never they for it
+            initargs=(NICE,),
+        )
         atexit.register(_pool.shutdown, wait=False, cancel_futures=True)
     return _pool
 
