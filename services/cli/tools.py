@@ -73,6 +73,14 @@ def demo(
             metavar="STEP",
         ),
     ] = None,
+    one_process: Annotated[
+        bool,
+        typer.Option(
+            "--one-process",
+            help="All the services on one event loop (by default each runs in a process of "
+            "its own, so that every core works).",
+        ),
+    ] = False,
 ) -> None:
     """Run a whole synthetic 2020 edition, embedded.
 
@@ -99,7 +107,14 @@ def demo(
     )
     code = run_fast(
         run_demo(
-            _settings(), data_dir, fresh=fresh, console=Console(), scale=scale, pdf=pdf, until=until
+            _settings(),
+            data_dir,
+            fresh=fresh,
+            console=Console(),
+            scale=scale,
+            pdf=pdf,
+            until=until,
+            processes=not one_process,
         )
     )
     raise typer.Exit(code)
