@@ -11,10 +11,11 @@ import asyncio
 import hashlib
 import os
 import tempfile
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO, Any, Protocol
 
 from shared.errors import DomainError, NotFound
 
@@ -48,6 +49,34 @@ class BlobStore(Protocol):
 INLINE_WRITE = 64 * 1024
 """A chunk up to this size is written on the loop's thread (a page-cache copy); a larger one
 on a worker thread."""
+
+
+class Facts:
+    """What stored bytes were found to be (media type, a PDF's pages, a video's length), by
+    their SHA-256: a function of the bytes alone, so the same file uploaded again (a template
+    every nominator sends, a re-sent document) is not sniffed, opened and measured again.
+    Only facts of bytes that passed every check are kept; the first read kept go first."""
+
+    KEPT = 4096
+
+    def __init__(self) -> None:
+        self._by_digest: OrderedDict[str, dict[str, Any]] = OrderedDict()
+
+    def get(self, sha256: str) -> dict[str, Any] | None:
+        found = self._by_digest.get(sha256)
+        if found is not None:
+            self._by_digest.move_to_end(sha256)
+        return found
+
+    def keep(self, sha256: str, **facts: Any) -> None:
+        self._by_digest.setdefault(sha256, {}).update(facts)
+        self._by_digest.move_to_end(sha256)
+        while len(self._by_digest) > self.KEPT:
+            self._by_digest.popitem(last=False)
+
+
+FACTS = Facts()
+"""Of this process (touched on the event loop only)."""
 
 
 def too_large(max_bytes: int) -> DomainError:
@@ -88,9 +117,14 @@ class FileBlobStore:
         try:
             with handle:
                 sha256, size = await _copy(stream, handle, max_bytes)
+                known = FACTS.get(sha256)
                 # one hand-over to a thread for the rest (each costs the loop a wake-up)
                 fresh, media_type = await asyncio.to_thread(
-                    self._finish, handle, temp, self.path_of(sha256)
+                    self._finish,
+                    handle,
+                    temp,
+                    self.path_of(sha256),
+                    known.get("media_type") if known else None,
                 )
         finally:
             # Synchronous on purpose: one unlink is cheap and must happen even while the task
@@ -99,14 +133,17 @@ class FileBlobStore:
         return BlobRef(sha256=sha256, size=size, media_type=media_type, fresh=fresh)
 
     @staticmethod
-    def _finish(out: IO[bytes], temp: Path, target: Path) -> tuple[bool, str]:
-        """Whether the bytes are new here, and what they are; new ones made durable and moved
-        into place (a known blob is discarded by the caller: no need to sync it)."""
+    def _finish(
+        out: IO[bytes], temp: Path, target: Path, media_type: str | None
+    ) -> tuple[bool, str]:
+        """Whether the bytes are new here, and what they are (sniffed, unless ``media_type``
+        is known of them already); new ones made durable and moved into place (a known blob
+        is discarded by the caller: no need to sync it)."""
         out.flush()
         fresh = not target.is_file()
         if fresh:
             os.fsync(out.fileno())
-        media_type = sniff_file(temp)
+        media_type = media_type or sniff_file(temp)
         _settle(temp, target)
         return fresh, media_type
 

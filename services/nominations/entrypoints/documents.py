@@ -23,7 +23,7 @@ from shared.store.eventstore import UnitOfWork
 
 from .. import handlers
 from ..adapters import repository
-from ..adapters.blobs import BlobRef, BlobStore, too_large
+from ..adapters.blobs import FACTS, BlobRef, BlobStore, too_large
 from ..adapters.media import JPEG, PDF, PNG, VIDEO_TYPES, check_image, measure_video
 from ..adapters.pdf import count_pages
 from ..domain.application import AttachDocument
@@ -121,13 +121,22 @@ async def store_stream(
 ) -> AttachDocument:
     """:func:`store_upload` of any stream of bytes (a resumable upload's assembled file)."""
     blob = await blobs.put(stream, limit)
-    try:
-        if blob.media_type in (PNG, JPEG):
-            await check_image(blobs.path_of(blob.sha256))
-        duration, page_count = await measured(blobs, blob, kind), await pages(blobs, blob)
-    except DomainError:  # unreadable: its bytes are not kept either
-        blobs.discard(blob)
-        raise
+    known = FACTS.get(blob.sha256)
+    video = kind in VIDEO_KINDS
+    if known is not None and "pages" in known and (not video or "duration" in known):
+        # these bytes passed every check before: what they are is known of them
+        duration, page_count = known["duration"] if video else None, known["pages"]
+    else:
+        try:
+            if blob.media_type in (PNG, JPEG):
+                await check_image(blobs.path_of(blob.sha256))
+            duration, page_count = await measured(blobs, blob, kind), await pages(blobs, blob)
+        except DomainError:  # unreadable: its bytes are not kept either
+            blobs.discard(blob)
+            raise
+        FACTS.keep(blob.sha256, media_type=blob.media_type, pages=page_count)
+        if video:
+            FACTS.keep(blob.sha256, duration=duration)
     return AttachDocument(
         application_id=application_id,
         kind=kind,
