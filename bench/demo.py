@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         say(f"  {name:<16} {s:7.1f} s")
     rate, ref_rate = len(rows) / seconds, len(rows) / ref if ref > 0 else 0.0
     say(
-        f"demo: {seconds:.1f} s wall, {cpu:.1f} s CPU (its process and render workers), "
+        f"demo: {seconds:.1f} s wall, {cpu:.1f} s CPU (it and every process it started), "
         f"{len(rows)} events ({rate:,.0f}/s over the whole run); reference: the same rows "
         f"inserted one transaction each in {ref:.1f} s ({ref_rate:,.0f}/s); load average "
         f"{load:.1f} before, {load_after:.1f} after"
