@@ -758,9 +758,12 @@ async def ceiling(admin_url: str, connections: int, rows: int, rounds: int) -> N
 # --- the reference --------------------------------------------------------------------------
 
 
-async def reference(admin_url: str, rows: list[asyncpg.Record], connections: int) -> float:
+async def reference(
+    admin_url: str, rows: list[asyncpg.Record], connections: int
+) -> tuple[float, float]:
     """The same event rows and their ``survey_answered`` rows, one transaction per response,
-    ``connections`` at once, into a fresh database with the service's tables; rows/s."""
+    ``connections`` at once, into a fresh database with the service's tables: rows/s, and the
+    CPU seconds the client and PostgreSQL spent per row."""
     from shared.migrations import upgrade
     from shared.store.eventstore import make_engine
 
@@ -832,7 +835,7 @@ async def reference(admin_url: str, rows: list[asyncpg.Record], connections: int
             f" {server * 1e6 / len(work):.0f} µs ({(client + server) / seconds:.2f} cores)"
         )
         await pool.close()
-        return len(work) / seconds
+        return len(work) / seconds, (client + server) / len(work)
     finally:
         await drop(admin_url, name)
 
@@ -904,11 +907,12 @@ async def run(
             f"statuses {dict(load.statuses)}"
         )
         per = {k: (after[k] - before[k]) * 1e6 / max(1, load.answered) for k in after}
+        wrk_us = load.cpu_seconds * 1e6 / max(1, load.answered)
         say(
             "CPU per response during the load: "
             + ", ".join(f"{k} {v:.0f} µs" for k, v in per.items())
             + f" ({(sum(after.values()) - sum(before.values())) / load.seconds:.2f} cores)"
-            + f"; load generator (wrk) {load.cpu_seconds * 1e6 / max(1, load.answered):.0f} µs"
+            + f"; load generator (wrk) {wrk_us:.0f} µs"
         )
         say("load: " + waits.summary(len(load.ok_ids)))
         batches = {k: batches_after[k] - batches_before.get(k, 0.0) for k in batches_after}
@@ -932,8 +936,9 @@ async def run(
     finally:
         service.stop()
     say(f"reference: the same {num(len(rows))} rows, one transaction each, {connections} at once")
-    ref = await reference(admin, rows, connections)
+    ref, ref_cpu = await reference(admin, rows, connections)
     say(f"reference: {num(ref)} rows/s")
+    say(bound(per, wrk_us, ref, ref_cpu))
     if not keep:
         await drop(admin, name)
         shutil.rmtree(work, ignore_errors=True)
@@ -959,6 +964,23 @@ async def run(
     return (
         f"survey_ingest responses_per_s={rate:.0f} p99_ms={load.p99_ms:.1f} "
         f"reference_rows_per_s={ref:.0f} ratio={ratio:.2f} lost={lost} duplicated={duplicated}"
+    )
+
+
+def bound(per: dict[str, float], wrk_us: float, ref: float, ref_cpu: float) -> str:
+    """What this machine allows the service at most, whatever its Python: the CPU PostgreSQL,
+    the broker and wrk spent per response in this run, on every core of the machine, against
+    the reference measured here (both sides share the same cores; both are CPU-bound)."""
+    cores = os.cpu_count() or 1
+    floor_us = sum(v for k, v in per.items() if k != "service") + wrk_us
+    most = cores * 1e6 / floor_us if floor_us else 0.0
+    left_us = cores * 1e6 / (2.0 * ref) - floor_us if ref else 0.0
+    return (
+        f"bound: PostgreSQL, Kafka and wrk alone spent {floor_us:.0f} µs per response; on"
+        f" {cores} cores that allows at most {num(most)} responses/s with no service at all ="
+        f" ratio ≤ {most / ref if ref else 0.0:.2f} (the reference spent {ref_cpu * 1e6:.0f} µs"
+        f" per row); a ratio of 2.0 would leave the service {left_us:.0f} µs per response"
+        f" (it spent {per.get('service', 0.0):.0f})"
     )
 
 

@@ -36,6 +36,7 @@ from shared.edge import principal
 from shared.errors import NotFound
 from shared.http import create_app
 from shared.logging import get_logger
+from shared.serving import CoalescingHttp
 from shared.settings import Settings
 
 log = get_logger("uzdik.allinone")
@@ -291,6 +292,7 @@ async def serve_all(settings: Settings, data_dir: Path, clock: BusinessClock) ->
             log_config=None,
             lifespan="off",
             proxy_headers=False,
+            http=CoalescingHttp,
         )
         log.info("system.started", port=settings.http_port, data_dir=str(data_dir), **_clock(clock))
         try:

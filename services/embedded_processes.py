@@ -365,6 +365,7 @@ async def serve_one(config: dict[str, Any]) -> None:
     from services.registry import spec
     from shared.consumers import EmbeddedBus
     from shared.runtime import ServiceRuntime
+    from shared.serving import CoalescingHttp
     from shared.store.eventstore import open_store
 
     name = config["service"]
@@ -394,7 +395,7 @@ async def serve_one(config: dict[str, Any]) -> None:
             lifespan="off",
             access_log=False,
             log_level=str(config.get("log_level", "WARNING")).lower(),
-            http="httptools",
+            http=CoalescingHttp,
             timeout_keep_alive=600,
         )
     )

@@ -12,6 +12,7 @@ import uvicorn
 from shared.clock import business_clock
 from shared.logging import get_logger
 from shared.runtime import ServiceRuntime, ServiceSpec
+from shared.serving import CoalescingHttp
 from shared.settings import Settings
 
 log = get_logger("uzdik.serve")
@@ -51,6 +52,7 @@ async def serve(spec: ServiceSpec, settings: Settings, relay: bool, consume: boo
         # X-Forwarded-For is the services' own business (the survey trusts its configured
         # proxies only, per request): uvicorn must not rewrite the peer before them.
         proxy_headers=False,
+        http=CoalescingHttp,  # an answer's head and body in one write
     )
     log.info("service.started", service=spec.name, port=settings.http_port)
     try:

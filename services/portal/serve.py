@@ -7,6 +7,7 @@ import uvicorn
 from services.portal.app import create_portal
 from services.portal.backends import Backends
 from shared.logging import get_logger
+from shared.serving import CoalescingHttp
 from shared.settings import Settings
 
 log = get_logger("uzdik.portal")
@@ -24,6 +25,7 @@ async def serve_portal(settings: Settings) -> None:
         log_config=None,
         lifespan="off",
         proxy_headers=False,
+        http=CoalescingHttp,
     )
     signin = "oidc" if settings.oidc_issuer else "dev"
     log.info("portal.started", port=settings.http_port, signin=signin)

@@ -65,9 +65,18 @@ class GroupCommit(Generic[T, R]):
         self._tasks: set[asyncio.Task[None]] = set()
         self.batches = 0
         self.items = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
+        """The loop the submissions run on, asked once: CPython 3.11's ``get_running_loop``
+        makes a ``getpid`` system call each time (~4 µs here, 1.9 % of the survey's CPU under
+        load). Asked again only once that loop is closed (a later loop, as in tests)."""
+        if self._loop is None or self._loop.is_closed():
+            self._loop = asyncio.get_running_loop()
+        return self._loop
 
     async def submit(self, item: T) -> R:
-        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[R] = self._running_loop().create_future()
         self._pending.append((item, future))
         self._start(fresh=True)
         return await future
@@ -81,7 +90,7 @@ class GroupCommit(Generic[T, R]):
         """Start a batch if one may start and none is being collected."""
         if self._collector is not None or not self._pending or self._running >= self.in_flight:
             return
-        task = asyncio.get_running_loop().create_task(self._batch(fresh))
+        task = self._running_loop().create_task(self._batch(fresh))
         self._collector = task
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
