@@ -28,6 +28,7 @@ import socket
 import struct
 import sys
 import threading
+import traceback
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from datetime import UTC, datetime, timedelta, timezone
@@ -435,7 +436,19 @@ def main() -> None:
 
     config = json.loads(sys.stdin.readline())
     configure_logging(json=False, level=str(config.get("log_level", "WARNING")))
-    run_fast(serve_one(config))
+    try:
+        run_fast(serve_one(config))
+    except Exception as exc:  # one sentence for the person; the traceback when debugging
+        if os.environ.get("UZDIK_DEBUG", "") not in ("", "0"):
+            traceback.print_exc()
+        first = (str(exc).strip().splitlines() or [""])[0][:300]
+        print(
+            f"uzdik: the {config.get('service')} service's process failed: "
+            f"{type(exc).__name__}: {first}",
+            file=sys.stderr,
+            flush=True,
+        )
+        os._exit(1)
     # its stores are closed and its workers stopped: nothing is left for the interpreter's
     # teardown to do but unload the modules, which costs each process most of a second
     sys.stdout.flush()

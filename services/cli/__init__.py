@@ -42,7 +42,12 @@ def main() -> None:
         _say(str(exc.args[0]) if exc.args else str(exc))
         sys.exit(EXIT_USAGE)
     except KeyboardInterrupt:
+        _say(INTERRUPTED)
         sys.exit(130)
+    except SystemExit as exc:  # typer turns Ctrl-C into a silent exit 130
+        if _interrupted(exc):
+            _say(INTERRUPTED)
+        raise
     except Exception as exc:
         if debug:
             raise
@@ -54,6 +59,21 @@ def main() -> None:
         # tasks the failure left behind would print theirs at exit
         logging.getLogger("asyncio").disabled = True
         sys.exit(EXIT_BUG)
+
+
+INTERRUPTED = "interrupted (Ctrl-C): stopped where it was; what it had written stays"
+
+
+def _interrupted(exc: BaseException) -> bool:
+    """Whether ``exc`` ends a chain that began with Ctrl-C."""
+    seen: set[int] = set()
+    link: BaseException | None = exc
+    while link is not None and id(link) not in seen:
+        if isinstance(link, KeyboardInterrupt):
+            return True
+        seen.add(id(link))
+        link = link.__cause__ or link.__context__
+    return False
 
 
 def _say(message: str) -> None:

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from services.cli.common import (
+    EXIT_FAILED,
     Refused,
     _settings,
     app,
@@ -58,8 +59,8 @@ def demo(
         list[str] | None,
         typer.Option(help="Only this region (KATO), repeatable; default all 17.", metavar="KATO"),
     ] = None,
-    per_district: Annotated[int, typer.Option(help="Applications per district.")] = 4,
-    responses: Annotated[int, typer.Option(help="Survey responses per nominee.")] = 12,
+    per_district: Annotated[int, typer.Option(help="Applications per district.", min=1)] = 4,
+    responses: Annotated[int, typer.Option(help="Survey responses per nominee.", min=0)] = 12,
     pdf: Annotated[
         str, typer.Option(help="PDF protocols: all, finals (interviews, stage II) or none.")
     ] = "all",
@@ -105,18 +106,23 @@ def demo(
     scale = Scale(
         regions=region or None, per_district=per_district, responses_per_survey=responses, seed=seed
     )
-    code = run_fast(
-        run_demo(
-            _settings(),
-            data_dir,
-            fresh=fresh,
-            console=Console(),
-            scale=scale,
-            pdf=pdf,
-            until=until,
-            processes=not one_process,
+    from services.embedded_processes import ServiceProcessFailed
+
+    try:
+        code = run_fast(
+            run_demo(
+                _settings(),
+                data_dir,
+                fresh=fresh,
+                console=Console(),
+                scale=scale,
+                pdf=pdf,
+                until=until,
+                processes=not one_process,
+            )
         )
-    )
+    except ServiceProcessFailed as exc:
+        raise Refused(str(exc), EXIT_FAILED) from exc
     raise typer.Exit(code)
 
 

@@ -3,8 +3,11 @@ documented exit code, no traceback and no file created."""
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
+import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -173,3 +176,87 @@ def test_an_unexpected_error_is_one_line_and_debug_shows_the_traceback(
     assert "Traceback" not in plain.stderr and len(plain.stderr.splitlines()) <= 3
     debug = uzdik(empty, "--debug", "audit", "verify", "--data-dir", str(broken))
     assert debug.returncode != 0 and "Traceback" in debug.stderr
+
+
+def test_the_demo_refuses_a_district_without_applicants(empty: Path) -> None:
+    refused(empty, 2, ["--per-district"], "demo", "--per-district", "0")
+
+
+def marked(mark: str) -> list[int]:
+    """The live processes (not zombies) whose environment holds ``mark``: a process the demo
+    started inherits its environment, wherever it was reparented to."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if f"{MARK}={mark}".encode() not in (entry / "environ").read_bytes():
+                continue
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+        if state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+MARK = "UZDIK_TEST_DEMO_MARK"
+
+
+def test_a_service_process_that_cannot_start_is_one_sentence_and_the_others_end(
+    empty: Path, tmp_path: Path
+) -> None:
+    """The demo's services run as processes: one that fails at its start (its database is no
+    database) is named in a sentence, no traceback; the demo ends with 1, and no process it
+    started is left."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "survey.db").write_bytes(b"not a database" * 100)
+    mark = uuid.uuid4().hex
+    demo = subprocess.run(
+        [str(UZDIK), "demo", "--data-dir", str(data), "--no-fresh", "--region", "100000000"],
+        env=bare_env(**{MARK: mark}),
+        cwd=empty,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    out, err = demo.stdout, demo.stderr
+    assert demo.returncode == 1, out + err
+    assert "the survey service's process failed: DatabaseError" in err, err
+    assert "uzdik: error: the survey service's process ended before it served" in err, err
+    assert "Traceback" not in out + err, err
+    assert marked(mark) == []
+
+
+def test_ctrl_c_stops_the_demo_with_a_sentence_and_every_process_it_started(
+    empty: Path, tmp_path: Path
+) -> None:
+    mark = uuid.uuid4().hex
+    demo = subprocess.Popen(
+        [str(UZDIK), "demo", "--data-dir", str(tmp_path / "data"), "--region", "100000000"],
+        env=bare_env(**{MARK: mark}),
+        cwd=empty,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as a terminal's
+    )
+    assert demo.stdout is not None
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # the services are up once a step has finished
+        line = demo.stdout.readline()
+        if "commissions:" in line or not line:
+            break
+    started = set(marked(mark)) - {demo.pid}
+    assert len(started) >= 5, started  # the five services' processes at least
+    demo.send_signal(signal.SIGINT)
+    out, err = demo.communicate(timeout=60)
+    assert demo.returncode == 130, out + err
+    assert "uzdik: error: interrupted (Ctrl-C)" in err, err
+    assert "Traceback" not in err, err
+    deadline = time.monotonic() + 10  # they end when their standard input closes
+    while marked(mark) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert marked(mark) == []
