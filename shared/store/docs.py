@@ -112,7 +112,7 @@ class DocStore:
         t = self.table.c
         query = sa.select(t.key, t.doc).where(t.model == model)
         if prefix:
-            query = query.where(t.key.startswith(prefix))
+            query = query.where(t.key.startswith(prefix, autoescape=True))
         rows = await self.conn.execute(query.order_by(t.key))
         return [(r.key, str(r.doc)) for r in rows]
 

@@ -208,7 +208,9 @@ async def insert_docs(
 
 async def delete_prefix(uow: UnitOfWork, model: str, prefix: str) -> None:
     await uow.conn.execute(
-        _docs.delete().where(_docs.c.model == model, _docs.c.key.startswith(prefix))
+        _docs.delete().where(
+            _docs.c.model == model, _docs.c.key.startswith(prefix, autoescape=True)
+        )
     )
 
 
@@ -217,7 +219,7 @@ async def page(
 ) -> list[tuple[str, dict[str, Any]]]:
     """Documents of ``model`` whose key starts with ``prefix``, after the key ``after``."""
     query = sa.select(_docs.c.key, _docs.c.doc).where(
-        _docs.c.model == model, _docs.c.key.startswith(prefix)
+        _docs.c.model == model, _docs.c.key.startswith(prefix, autoescape=True)
     )
     if after:
         query = query.where(_docs.c.key > after)

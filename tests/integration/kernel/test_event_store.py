@@ -631,3 +631,15 @@ async def test_documents_are_listed_by_key_and_by_a_prefix_exactly(store: EventS
         assert [k for k, _ in await uow.docs.list("m", "a|")] == ["a|", "a|1", "a|2", "a|ж"]
         assert await uow.docs.list("m", "a|ж") == [("a|ж", {"k": "a|ж"})]
         assert await uow.docs.list("m", "zz") == []
+
+
+async def test_a_prefix_with_like_wildcards_matches_itself_only(store: EventStore) -> None:
+    """``_`` and ``%`` in a prefix are characters, not LIKE's wildcards (PostgreSQL's path)."""
+    keys = ["r_1|a", "rx1|b", "r%|c", "r%z|d", "rz|e", "r\\|f", "r\\x|g"]
+    async with store.transaction() as uow:
+        for key in keys:
+            await uow.docs.put("m", key, {"k": key})
+    async with store.reader() as uow:
+        assert [k for k, _ in await uow.docs.list("m", "r_1")] == ["r_1|a"]
+        assert [k for k, _ in await uow.docs.list("m", "r%")] == ["r%z|d", "r%|c"]
+        assert [k for k, _ in await uow.docs.list("m", "r\\")] == ["r\\x|g", "r\\|f"]
