@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     log_json: bool = True
     log_level: str = "INFO"
     max_body_bytes: int = Field(default=1 << 20, gt=0)  # a JSON body; uploads set their own
+    # a resumable upload nobody continued for this long is abandoned: its bytes are deleted
+    nominations_upload_ttl_hours: float = Field(default=168.0, gt=0)
 
     jwks_url: str | None = None
     jwt_issuer: str = "uzdik-dev"

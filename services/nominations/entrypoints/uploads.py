@@ -11,6 +11,12 @@ measured, a PDF opened) and attached in one transaction; a file refused is not k
 The partial file lives beside the blob store (``<blobs>/.uploads/<id>.part``), flushed to disk
 before each answer, so an acknowledged offset survives a restart; only the person who opened
 an upload can see or continue it.
+
+An upload nobody continued for ``UZDIK_NOMINATIONS_UPLOAD_TTL_HOURS`` (a week by default; wall
+time, whatever the business clock) is abandoned: its bytes are deleted (swept when the service
+starts and when an upload is opened, at most every ten minutes), and asking for it again is
+404 ``upload_expired``. Each answer about an upload in progress carries ``Upload-Expires``
+(tus's header, an HTTP date): when it will be, unless more bytes arrive before.
 """
 
 from __future__ import annotations
@@ -18,7 +24,9 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import time
 from collections.abc import AsyncIterator
+from email.utils import formatdate
 from pathlib import Path
 from uuid import UUID
 
@@ -31,6 +39,7 @@ from shared.auth import Principal
 from shared.edge import body_limit, principal
 from shared.errors import Conflict, DomainError, NotFound
 from shared.http import command
+from shared.logging import get_logger
 from shared.runtime import ServiceContext
 from shared.store.eventstore import UnitOfWork
 
@@ -43,6 +52,10 @@ from .documents import BLOBS, described_by, store_stream
 from .ids import uuid7
 from .schemas import DocumentView
 from .views import document_view
+
+log = get_logger("uzdik.nominations.uploads")
+
+SWEEP_EVERY_S = 600.0
 
 CHUNK = 1 << 20
 MAX_CHUNK_BYTES = 64 << 20
@@ -74,10 +87,48 @@ def _lock(upload_id: str) -> asyncio.Lock:
 
 
 class Partials:
-    """The uploads in progress, as files beside the blob store."""
+    """The uploads in progress, as files beside the blob store; one left alone for ``ttl``
+    seconds (since it was opened or last received bytes) is abandoned."""
 
-    def __init__(self, blobs: BlobStore) -> None:
+    def __init__(self, blobs: BlobStore, ttl: float) -> None:
         self.dir = blobs.root / ".uploads"
+        self.ttl = ttl
+        self._swept = 0.0
+
+    def touched(self, upload_id: str) -> float | None:
+        """When the upload last moved (wall time), or None if it is not there."""
+        try:
+            return self.part_path(upload_id).stat().st_mtime
+        except FileNotFoundError:
+            return None
+
+    def expires(self, upload_id: str) -> str:
+        """``Upload-Expires``: when the upload is abandoned unless more bytes arrive."""
+        touched = self.touched(upload_id)
+        return formatdate((time.time() if touched is None else touched) + self.ttl, usegmt=True)
+
+    def sweep(self, now: float | None = None, force: bool = False) -> int:
+        """Delete the abandoned uploads (at most every :data:`SWEEP_EVERY_S` unless ``force``);
+        how many went. A ``.json`` without its ``.part`` (a crash between the two) goes too."""
+        now = time.time() if now is None else now
+        if not force and now - self._swept < SWEEP_EVERY_S:
+            return 0
+        self._swept = now
+        if not self.dir.is_dir():
+            return 0
+        gone = 0
+        for meta in self.dir.glob("*.json"):
+            upload_id = meta.name.removesuffix(".json")
+            touched = self.touched(upload_id)
+            if touched is None or now - touched > self.ttl:
+                self.forget(upload_id)
+                gone += 1
+        for tmp in self.dir.glob("*.json.tmp"):  # an open that crashed before its rename
+            if now - tmp.stat().st_mtime > self.ttl:
+                tmp.unlink(missing_ok=True)
+        if gone:
+            log.info("uploads.swept", abandoned=gone, ttl_hours=round(self.ttl / 3600, 2))
+        return gone
 
     def meta_path(self, upload_id: str) -> Path:
         return self.dir / f"{upload_id}.json"
@@ -100,6 +151,14 @@ class Partials:
             meta = {}
         if meta.get("owner") != who.sub:
             raise NotFound("upload_not_found", f"you have no upload {upload_id} in progress")
+        touched = self.touched(upload_id)
+        if touched is None or time.time() - touched > self.ttl:
+            self.forget(upload_id)
+            raise NotFound(
+                "upload_expired",
+                f"upload {upload_id} was abandoned: nothing arrived for more than "
+                f"{self.ttl / 3600:g} hours, and its bytes were deleted; open a new upload",
+            )
         return meta
 
     def offset(self, upload_id: str) -> int:
@@ -133,7 +192,8 @@ def view(upload_id: str, meta: dict[str, object], offset: int) -> UploadView:
 def router(ctx: ServiceContext) -> APIRouter:
     api = APIRouter(tags=["documents"])
     blobs: BlobStore = ctx.extras[BLOBS]
-    partials = Partials(blobs)
+    partials = Partials(blobs, ctx.settings.nominations_upload_ttl_hours * 3600)
+    partials.sweep(force=True)  # what was abandoned while the service was down
 
     @api.post(
         "/v1/applications/{application_id}/uploads", status_code=201, response_model=UploadView
@@ -160,12 +220,17 @@ def router(ctx: ServiceContext) -> APIRouter:
             "limit": limit,
             "opened_at": ctx.now().isoformat(),
         }
+        await asyncio.to_thread(partials.sweep)
         await asyncio.to_thread(partials.open, upload_id, meta)
         answer = view(upload_id, meta, 0)
         return JSONResponse(
             answer.model_dump(mode="json"),
             status_code=201,
-            headers={"Location": f"/v1/uploads/{upload_id}", "Upload-Offset": "0"},
+            headers={
+                "Location": f"/v1/uploads/{upload_id}",
+                "Upload-Offset": "0",
+                "Upload-Expires": partials.expires(upload_id),
+            },
         )
 
     @api.get("/v1/uploads/{upload_id}", response_model=UploadView)
@@ -175,7 +240,13 @@ def router(ctx: ServiceContext) -> APIRouter:
         meta = partials.meta(str(upload_id), who)
         offset = partials.offset(str(upload_id))
         answer = view(str(upload_id), meta, offset)
-        return JSONResponse(answer.model_dump(mode="json"), headers={"Upload-Offset": str(offset)})
+        return JSONResponse(
+            answer.model_dump(mode="json"),
+            headers={
+                "Upload-Offset": str(offset),
+                "Upload-Expires": partials.expires(str(upload_id)),
+            },
+        )
 
     @api.delete("/v1/uploads/{upload_id}", status_code=204)
     async def cancel_upload(upload_id: UUID, who: Principal = Depends(principal)) -> Response:
@@ -223,7 +294,8 @@ def router(ctx: ServiceContext) -> APIRouter:
             if offset < size:
                 answer = view(uid, meta, offset)
                 return JSONResponse(
-                    answer.model_dump(mode="json"), headers={"Upload-Offset": str(offset)}
+                    answer.model_dump(mode="json"),
+                    headers={"Upload-Offset": str(offset), "Upload-Expires": partials.expires(uid)},
                 )
             try:
                 return await _complete(request, uid, meta, who)

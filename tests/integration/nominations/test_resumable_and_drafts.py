@@ -171,3 +171,70 @@ async def test_the_questionnaire_takes_every_field_of_annex_2(api: Nominations) 
     assert "questionnaire.contacts.email" in {e.get("field") for e in bad.json()["errors"]}
     photo = await api.upload(application, DocumentKind.photo, png())
     assert photo.status_code == 200, photo.text
+
+
+async def test_an_abandoned_upload_expires_and_its_bytes_are_swept(
+    api: Nominations, blob_dir: Path
+) -> None:
+    """An upload nobody continued for the TTL (wall time) is 404 ``upload_expired`` and its
+    bytes are deleted; one still moving is kept; each answer says when it would expire."""
+    import os
+    import time
+    from email.utils import parsedate_to_datetime
+
+    edition = await api.announce()
+    application = await api.submitted(edition)
+    video = demo_files.video(30, 8)
+
+    async def opened() -> str:
+        answer = await api.client.post(
+            f"/v1/applications/{application}/uploads",
+            json={"kind": "project_video", "filename": "p.mp4", "size": len(video)},
+            headers=api.nominator,
+        )
+        assert answer.status_code == 201, answer.text
+        expires = parsedate_to_datetime(answer.headers["upload-expires"]).timestamp()
+        assert abs(expires - (time.time() + 168 * 3600)) < 120  # the default: a week
+        return str(answer.json()["upload_id"])
+
+    abandoned, moving = await opened(), await opened()
+    piece = await api.client.patch(
+        f"/v1/uploads/{abandoned}",
+        content=video[:1000],
+        headers={**api.nominator, "Upload-Offset": "0"},
+    )
+    assert piece.status_code == 200 and "upload-expires" in piece.headers
+    uploads = blob_dir / ".uploads"
+    eight_days_ago = time.time() - 8 * 24 * 3600
+    os.utime(uploads / f"{abandoned}.part", (eight_days_ago, eight_days_ago))
+
+    gone = await api.client.get(f"/v1/uploads/{abandoned}", headers=api.nominator)
+    assert (gone.status_code, gone.json()["code"]) == (404, "upload_expired"), gone.text
+    assert "open a new upload" in gone.json()["detail"]
+    assert not list(uploads.glob(f"{abandoned}.*")), "its bytes are deleted"
+    late = await api.client.patch(
+        f"/v1/uploads/{abandoned}",
+        content=video[1000:2000],
+        headers={**api.nominator, "Upload-Offset": "1000"},
+    )
+    assert late.status_code == 404  # gone: not resumed, not recreated
+    kept = await api.client.get(f"/v1/uploads/{moving}", headers=api.nominator)
+    assert kept.status_code == 200 and kept.json()["offset"] == 0
+
+
+def test_the_sweep_deletes_only_what_was_abandoned(tmp_path: Path) -> None:
+    import os
+    import time
+
+    from services.nominations.adapters.blobs import FileBlobStore
+    from services.nominations.entrypoints.uploads import Partials
+
+    partials = Partials(FileBlobStore(tmp_path), ttl=3600)
+    now = time.time()
+    for name, age in (("old", 7200), ("fresh", 60)):
+        partials.open(name, {"owner": "x"})
+        os.utime(partials.part_path(name), (now - age, now - age))
+    partials.meta_path("orphan").write_text("{}")  # its .part never came
+    assert partials.sweep(now=now, force=True) == 2
+    assert sorted(p.name for p in partials.dir.iterdir()) == ["fresh.json", "fresh.part"]
+    assert partials.sweep(now=now + 10) == 0  # not again within ten minutes
