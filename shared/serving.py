@@ -4,10 +4,8 @@ uvicorn writes an answer's head (status line and headers) and its body with two
 ``transport.write`` calls, each a ``write`` syscall on the socket at once. On this machine's
 loopback a ``write`` is most of an answer's cost in the kernel (py-spy, survey under load: the
 answers' writes 7.9 % of the service's CPU). :class:`CoalescingHttp` hands uvicorn a transport
-that gathers what is written during one turn of the event loop and sends it in one ``write``
-at the end of that turn (so head and body, written one after the other without waiting, go
-together). A large body is not held: beyond :data:`HOLD_BYTES` the gathered bytes go at once,
-so the real transport's flow control (pause_writing) sees them as before.
+that holds the head until the body's first bytes are written, and writes them together: the
+body leaves exactly when it did, with its head in front of it.
 """
 
 from __future__ import annotations
@@ -17,36 +15,41 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-HOLD_BYTES = 65_536
+HOLD_BYTES = 16_384  # a head is smaller: anything larger is written at once
 
 
 class CoalescingTransport:
-    """A transport whose writes within one turn of the loop go out as one write. Everything
-    but ``write`` and ``close`` (which sends what is gathered first) is the real transport's."""
+    """A transport that holds an answer's head until its body is written, and writes them
+    as one. A head is what uvicorn writes first: a small write ending the header block
+    (``\r\n\r\n``). The next write goes out at once with the head before it; a head with no
+    body after it in the same turn of the loop (an answer with an empty body, a ``100
+    Continue``) goes at the end of that turn. Nothing else is held: a body is written when it
+    is written, as before. Everything but ``write`` and ``close`` (which sends what is held
+    first) is the real transport's."""
 
-    __slots__ = ("_loop", "_pending", "_real", "_size")
+    __slots__ = ("_held", "_loop", "_real")
 
     def __init__(self, real: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
         self._real, self._loop = real, loop
-        self._pending: list[bytes] | None = None
-        self._size = 0
+        self._held: bytes | None = None
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         if not data:
             return
-        if self._pending is None:
-            self._pending, self._size = [bytes(data)], len(data)
+        if self._held is not None:
+            held, self._held = self._held, None
+            self._real.write(held + bytes(data))
+            return
+        if len(data) < HOLD_BYTES and bytes(data[-4:]) == b"\r\n\r\n":
+            self._held = bytes(data)
             self._loop.call_soon(self.flush)
-        else:
-            self._pending.append(bytes(data))
-            self._size += len(data)
-        if self._size >= HOLD_BYTES:
-            self.flush()
+            return
+        self._real.write(data)
 
     def flush(self) -> None:
-        pending, self._pending, self._size = self._pending, None, 0
-        if pending and not self._real.is_closing():
-            self._real.write(pending[0] if len(pending) == 1 else b"".join(pending))
+        held, self._held = self._held, None
+        if held is not None and not self._real.is_closing():
+            self._real.write(held)
 
     def writelines(self, lines: Any) -> None:
         for line in lines:

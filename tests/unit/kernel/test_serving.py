@@ -42,40 +42,48 @@ def corked() -> tuple[CoalescingTransport, Recording]:
     return CoalescingTransport(real, asyncio.get_running_loop()), real  # type: ignore[arg-type]
 
 
-async def test_one_turn_of_writes_is_one_write_in_order() -> None:
+async def test_a_head_leaves_with_the_first_bytes_of_its_body_at_once() -> None:
     transport, real = corked()
-    transport.write(b"HTTP/1.1 201 Created\r\n\r\n")
+    transport.write(b"HTTP/1.1 201 Created\r\ncontent-length: 11\r\n\r\n")
+    assert real.writes == []  # the head waits for its body
     transport.write(memoryview(b'{"ok":'))
+    assert real.writes == [b'HTTP/1.1 201 Created\r\ncontent-length: 11\r\n\r\n{"ok":']
     transport.write(b"")
-    transport.write(bytearray(b"true}"))
+    transport.write(bytearray(b"true}"))  # the rest of a body: written when it is written
+    assert real.writes[1:] == [b"true}"]
+    await asyncio.sleep(0)  # the head's scheduled flush finds nothing left
+    assert len(real.writes) == 2
+
+
+async def test_a_head_without_a_body_goes_at_the_end_of_the_turn() -> None:
+    transport, real = corked()
+    transport.write(b"HTTP/1.1 204 No Content\r\n\r\n")
     assert real.writes == []
     await asyncio.sleep(0)
-    assert real.writes == [b'HTTP/1.1 201 Created\r\n\r\n{"ok":true}']
-    transport.write(b"next")
-    await asyncio.sleep(0)
-    assert real.writes[1:] == [b"next"]
+    assert real.writes == [b"HTTP/1.1 204 No Content\r\n\r\n"]
 
 
 async def test_close_sends_what_is_held_first_and_once() -> None:
     transport, real = corked()
-    transport.write(b"head")
-    transport.write(b"body")
+    transport.write(b"HTTP/1.1 400 Bad Request\r\n\r\n")
     transport.close()
-    assert real.writes == [b"headbody"] and real.closed
-    await asyncio.sleep(0)  # the scheduled flush finds nothing left
-    assert real.writes == [b"headbody"]
+    assert real.writes == [b"HTTP/1.1 400 Bad Request\r\n\r\n"] and real.closed
+    await asyncio.sleep(0)
+    assert len(real.writes) == 1
 
 
-async def test_a_large_body_is_not_held() -> None:
+async def test_only_a_heads_ending_is_held_and_nothing_large() -> None:
     transport, real = corked()
-    transport.write(b"h" * 10)
-    transport.write(b"b" * HOLD_BYTES)
-    assert real.writes == [b"h" * 10 + b"b" * HOLD_BYTES]
+    transport.write(b"a body")
+    assert real.writes == [b"a body"]
+    large = b"x" * HOLD_BYTES + b"\r\n\r\n"
+    transport.write(large)
+    assert real.writes[1:] == [large]
 
 
 async def test_nothing_is_written_to_a_transport_already_closing() -> None:
     transport, real = corked()
-    transport.write(b"late")
+    transport.write(b"HTTP/1.1 200 OK\r\n\r\n")
     real.close()  # the peer went away before the turn ended
     await asyncio.sleep(0)
     assert real.writes == []
