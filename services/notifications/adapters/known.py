@@ -15,6 +15,17 @@ EDITIONS = "editions"
 SITTINGS = "sittings"
 SHEETS = "sheets"
 
+DECIDING_KIND = {"stage1_selection": "project", "stage1_interview": "interview", "stage2": "stage2"}
+"""The sheet that counts a member's assessment of a candidate as given at each stage: at the
+interview stage the essay sheets come first (§14) and the interview sheets decide (§15–§16), so
+a member who gave only the essay sheet has not yet assessed the nominee."""
+
+
+def counts(stage: str | None, kind: str | None) -> bool:
+    """Whether a sheet of ``kind`` at ``stage`` is the member's assessment there."""
+    wanted = DECIDING_KIND.get(stage or "")
+    return wanted is None or kind is None or kind == wanted
+
 
 async def known_recipients(uow: UnitOfWork) -> list[dict[str, Any]]:
     """Every recipient reference the service may tell something, with why and where: the

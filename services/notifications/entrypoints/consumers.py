@@ -210,6 +210,8 @@ def _commissions(consumer: Consumer, rules: NotificationRules) -> None:
     async def sheet(uow: UnitOfWork, envelope: Envelope) -> None:
         p = envelope.payload
         sitting = await uow.docs.get(SITTINGS, str(p["sitting_id"])) or {}
+        if not known.counts(sitting.get("stage"), p.get("kind")):
+            return  # an essay sheet: the nominee's interview sheet is still to come
         key = f"{p['commission_id']}|{sitting.get('stage')}|{p['member_id']}"
         doc = await uow.docs.get(SHEETS, key) or {"candidates": []}
         if p["candidate_id"] not in doc["candidates"]:

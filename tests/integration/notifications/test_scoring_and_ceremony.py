@@ -223,6 +223,50 @@ async def test_the_secretary_is_told_once_when_every_sheet_of_the_stage_is_in(
     assert secretary["recipient"] == "person:s-1"
     assert secretary["params"] == {"commission_id": "k-11", "stage": "stage1_selection"}
 
+    # the interview stage: every member's essay sheet is not yet the stage's assessment (§14);
+    # the secretary is told once each member's interview sheet is in (§15–§16)
+    await feed(
+        rt,
+        upstream,
+        "scoring",
+        CandidateNominated(
+            commission_id="k-11",
+            sitting_id="st-1",
+            candidate_id="c-1",
+            district="111000000",
+            points=Decimal("10"),
+            rank=1,
+            basis="points",
+        ),
+        SittingOpened(
+            sitting_id="st-2",
+            commission_id="k-11",
+            stage="stage1_interview",
+            purpose="stage I interview",
+            opened_at=edition.calendar.check_period_ends_at + timedelta(days=20),
+        ),
+    )
+
+    def interview(member: str, kind: str) -> ScoreRecorded:
+        return ScoreRecorded(
+            commission_id="k-11",
+            sheet_id=f"sh-{member}-{kind}",
+            sitting_id="st-2",
+            member_id=member,
+            candidate_id="c-1",
+            kind=kind,
+            scores={"a": 1},
+            total=1,
+        )
+
+    await feed(rt, upstream, "scoring", *(interview(m, "essay") for m in MEMBERS))
+    assert len(await told()) == 1  # essay sheets only: not closable yet
+    await feed(rt, upstream, "scoring", *(interview(m, "interview") for m in MEMBERS[:2]))
+    assert len(await told()) == 1  # m-3's interview sheet is missing
+    await feed(rt, upstream, "scoring", interview("m-3", "interview"))
+    interview_told = [t for t in await told() if t["params"]["stage"] == "stage1_interview"]
+    assert [t["recipient"] for t in interview_told] == ["person:s-1"]
+
 
 async def test_the_winners_are_told_the_time_and_place_of_the_award_the_organiser_records(
     runtime: tuple[ServiceRuntime, Clock, EventStore],
