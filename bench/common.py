@@ -152,6 +152,28 @@ async def drop_database(admin_url: str, name: str, attempts: int = 60) -> None:
         await conn.close()
 
 
+async def delete_topics(bootstrap: str, prefix: str) -> int:
+    """Delete a run's topics (``<prefix>.*``) from the broker: a benchmark that left them
+    behind grew the local broker by a few topics a run. Returns how many were deleted; a
+    failure is said, not raised (the figures are measured by then)."""
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    from shared.kafka import client_kwargs
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **client_kwargs())
+    try:
+        await admin.start()
+        ours = [t for t in await admin.list_topics() if t.startswith(f"{prefix}.")]
+        if ours:
+            await admin.delete_topics(ours)
+        return len(ours)
+    except Exception as exc:  # noqa: BLE001 - a leftover topic is not worth the run's figures
+        say(f"the topics {prefix}.* were not deleted: {exc}")
+        return 0
+    finally:
+        await admin.close()
+
+
 # --- timing and progress --------------------------------------------------------------------
 
 

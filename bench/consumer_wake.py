@@ -20,7 +20,7 @@ import uuid
 
 from aiokafka import AIOKafkaProducer
 
-from bench.common import ensure_services, say
+from bench.common import delete_topics, ensure_services, say
 from bench.latency import quantile
 from shared.consumers import Consumer
 from shared.events import Envelope
@@ -98,6 +98,7 @@ async def one(bootstrap: str, transport: str, events: int) -> list[float]:
         if task is not None:
             await task
         await broker.stop()
+        await delete_topics(bootstrap, prefix)
     return [max(0.0, consumer.reached[s] - t) * 1000 for s, t in acked.items()]
 
 

@@ -56,6 +56,7 @@ from bench.common import (
     Services,
     asyncpg_dsn,
     create_database,
+    delete_topics,
     drop_database,
     ensure_services,
     say,
@@ -567,6 +568,7 @@ async def run(opts: Options, services: Services) -> list[str]:
     finally:
         for name in DATABASES:
             await drop_database(admin, f"{stem}_{name}")
+        await delete_topics(services.bootstrap, prefix)
         shutil.rmtree(work, ignore_errors=True)
     lines = []
     for (label, a), b in zip((("idle", ref[0]), ("loaded", ref[1])), (now[0], now[1]), strict=True):

@@ -61,6 +61,7 @@ from bench.common import (
     append_row,
     asyncpg_dsn,
     create_database,
+    delete_topics,
     drop_database,
     ensure_services,
     machine,
@@ -941,6 +942,7 @@ async def run(
     say(bound(per, wrk_us, ref, ref_cpu))
     if not keep:
         await drop(admin, name)
+        await delete_topics(services.bootstrap, prefix)
         shutil.rmtree(work, ignore_errors=True)
     ratio = rate / ref if ref else 0.0
     row = [
@@ -1023,7 +1025,7 @@ def main() -> None:
         default=os.environ.get("BENCH_SURVEY_RELAY_PROCESS", "0") == "1",
         help="run the outbox relay as a process of its own (uzdik relay survey)",
     )
-    parser.add_argument("--keep", action="store_true", help="keep the database and the files")
+    parser.add_argument("--keep", action="store_true", help="keep the database, the topics and the files")
     parser.add_argument(
         "--ceiling",
         type=int,
