@@ -14,6 +14,7 @@ WINNERS = "winners"
 EDITIONS = "editions"
 SITTINGS = "sittings"
 SHEETS = "sheets"
+RECUSALS = "recusals"
 
 DECIDING_KIND = {"stage1_selection": "project", "stage1_interview": "interview", "stage2": "stage2"}
 """The sheet that counts a member's assessment of a candidate as given at each stage: at the
@@ -64,9 +65,12 @@ def expected(
 async def assessed(
     uow: UnitOfWork, commission_id: str, stage: str, members: list[str]
 ) -> dict[str, set[str]]:
-    """The candidates each member has given a sheet for at ``stage``."""
+    """The candidates each member is done with at ``stage``: those given a sheet, and those the
+    member recused from (§5: a recused member gives no sheet for that candidate, so nothing of
+    theirs is missing for it)."""
     done: dict[str, set[str]] = {}
     for member in members:
         sheets = await uow.docs.get(SHEETS, f"{commission_id}|{stage}|{member}") or {}
-        done[member] = set(sheets.get("candidates", []))
+        recused = await uow.docs.get(RECUSALS, f"{commission_id}|{member}") or {}
+        done[member] = set(sheets.get("candidates", [])) | set(recused.get("candidates", []))
     return done

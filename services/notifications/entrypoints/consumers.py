@@ -6,8 +6,10 @@
 * scoring: the same two when the candidate is nominated or not (the regional commission
   closes stage I selection), a finalist, a winner; every member of a commission when a sitting
   is called (``person:<id>``); the secretary, once, when every member's sheets of a stage are
-  in (the stage can be closed); members are reminded of a stage's deadline by the sender's
-  rounds (:func:`.reminders.remind_due`);
+  in (the stage can be closed: the stage's deciding sheet — at the interview stage the
+  interview sheet, not the essay — or a recusal from the candidate, §5); members are reminded
+  of a stage's deadline by the sender's rounds (:func:`.reminders.remind_due`), never of a
+  candidate they recused from;
 * the organiser's record of the award ceremony (§22–§23, ``POST /v1/ceremonies``): the
   winners and their nominators, with its time and place, the diploma and the gift;
 * ``uzdik.results`` (reporting's contract): each webhook subscription that wants the type.
@@ -27,6 +29,7 @@ from services.notifications.adapters.known import (
     CANDIDATES,
     COMMISSIONS,
     EDITIONS,
+    RECUSALS,
     SHEETS,
     SITTINGS,
     WINNERS,
@@ -227,6 +230,15 @@ def _commissions(consumer: Consumer, rules: NotificationRules) -> None:
                 sitting.get("present"),
             )
 
+    @consumer.on("MemberRecused")
+    async def recused(uow: UnitOfWork, envelope: Envelope) -> None:
+        p = envelope.payload
+        key = f"{p['commission_id']}|{p['member_id']}"
+        doc = await uow.docs.get(RECUSALS, key) or {"candidates": []}
+        if p["candidate_id"] not in doc["candidates"]:
+            doc["candidates"].append(p["candidate_id"])
+            await uow.docs.put(RECUSALS, key, doc)
+
     @consumer.on("AttendanceRecorded")
     async def attendance(uow: UnitOfWork, envelope: Envelope) -> None:
         p = envelope.payload
@@ -342,12 +354,11 @@ async def _closable(
     told = notification_id(why, secretary, "stage_closable", "email")
     if await uow.stream_version(handlers.stream_of(told)) > 0:
         return  # told already (queue would do nothing): every later sheet is left at that
-    # the candidates every member present has given a sheet for, before the candidates are
-    # read (all of the edition's): while one of them has none, the stage cannot be closable
+    # the candidates every member present is done with (a sheet given, or recused from), before
+    # the candidates are read (all of the edition's): while one has none, it cannot be closable
     done: set[str] | None = None
     for member in present or commission["members"]:
-        sheets = await uow.docs.get(SHEETS, f"{commission_id}|{stage}|{member}") or {}
-        given = set(sheets.get("candidates", []))
+        given = (await known.assessed(uow, commission_id, stage, [member]))[member]
         done = given if done is None else done & given
         if not done:
             return

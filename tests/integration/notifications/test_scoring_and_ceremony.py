@@ -24,6 +24,7 @@ from services.scoring.events import (
     CandidateNominated,
     CommissionFormed,
     FinalistSelected,
+    MemberRecused,
     Person,
     ScoreRecorded,
     SittingOpened,
@@ -266,6 +267,69 @@ async def test_the_secretary_is_told_once_when_every_sheet_of_the_stage_is_in(
     await feed(rt, upstream, "scoring", interview("m-3", "interview"))
     interview_told = [t for t in await told() if t["params"]["stage"] == "stage1_interview"]
     assert [t["recipient"] for t in interview_told] == ["person:s-1"]
+
+
+async def test_a_member_recused_from_a_candidate_is_not_reminded_of_it_nor_awaited(
+    runtime: tuple[ServiceRuntime, Clock, EventStore],
+) -> None:
+    """§5: a recused member gives no sheet for that candidate; nothing of theirs is missing."""
+    rt, clock, upstream = runtime
+    edition = default_edition_2020(EDITION)
+    await feed(rt, upstream, "nominations", EditionAnnounced(**edition.model_dump()))
+    chair = Person(person_id="m-1", name="Chair", position="deputy_akim")
+
+    def sheet(member: str, cid: str) -> ScoreRecorded:
+        return ScoreRecorded(
+            commission_id="k-11",
+            sheet_id=f"sh-{member}-{cid}",
+            sitting_id="st-1",
+            member_id=member,
+            candidate_id=cid,
+            kind="project",
+            scores={"a": 1},
+            total=1,
+        )
+
+    await feed(
+        rt,
+        upstream,
+        "scoring",
+        CommissionFormed(
+            commission_id="k-11",
+            edition_id=EDITION,
+            level="regional",
+            region="110000000",
+            members=(chair, *(Person(person_id=m, name=m) for m in MEMBERS[1:])),
+            chair_id="m-1",
+            secretary=Person(person_id="s-1", name="Secretary", position="head_of_department"),
+        ),
+        candidate_registered("c-1", application_id="c-1", edition_id=EDITION),
+        candidate_registered("c-2", application_id="c-2", edition_id=EDITION),
+        MemberRecused(commission_id="k-11", member_id="m-3", candidate_id="c-2", reason="cousin"),
+        SittingOpened(
+            sitting_id="st-1",
+            commission_id="k-11",
+            stage="stage1_selection",
+            purpose="stage I selection",
+            opened_at=datetime(2020, 6, 26, 10, tzinfo=edition.calendar.announced_at.tzinfo),
+        ),
+        *(sheet(m, c) for m, c in (("m-1", "c-1"), ("m-1", "c-2"), ("m-2", "c-1"))),
+        *(sheet(m, c) for m, c in (("m-2", "c-2"), ("m-3", "c-1"))),
+    )
+
+    async def queued(template: str) -> list[dict]:
+        return [
+            e.payload
+            for e in await rt.store.read_all(limit=1000)
+            if e.event_type == "NotificationQueued" and e.payload["template"] == template
+        ]
+
+    # every sheet a member may give is in (m-3 gives none for c-2): the secretary is told
+    [closable] = await queued("stage_closable")
+    assert closable["params"] == {"commission_id": "k-11", "stage": "stage1_selection"}
+    clock.set(edition.calendar.stage_one_deadline - timedelta(hours=47))
+    assert await service_of(rt.ctx).remind_due() == []  # m-3 is not reminded of c-2
+    assert await queued("deadline_reminder") == []
 
 
 async def test_the_winners_are_told_the_time_and_place_of_the_award_the_organiser_records(
