@@ -238,6 +238,9 @@ def _commissions(consumer: Consumer, rules: NotificationRules) -> None:
         if p["candidate_id"] not in doc["candidates"]:
             doc["candidates"].append(p["candidate_id"])
             await uow.docs.put(RECUSALS, key, doc)
+        commission = await uow.docs.get(COMMISSIONS, str(p["commission_id"])) or {}
+        for stage in commission.get("open", []):  # the sheet it awaited may have been the last
+            await _closable(uow, rules, envelope, str(p["commission_id"]), str(stage))
 
     @consumer.on("AttendanceRecorded")
     async def attendance(uow: UnitOfWork, envelope: Envelope) -> None:

@@ -278,6 +278,13 @@ async def test_a_member_recused_from_a_candidate_is_not_reminded_of_it_nor_await
     await feed(rt, upstream, "nominations", EditionAnnounced(**edition.model_dump()))
     chair = Person(person_id="m-1", name="Chair", position="deputy_akim")
 
+    async def queued(template: str) -> list[dict]:
+        return [
+            e.payload
+            for e in await rt.store.read_all(limit=1000)
+            if e.event_type == "NotificationQueued" and e.payload["template"] == template
+        ]
+
     def sheet(member: str, cid: str) -> ScoreRecorded:
         return ScoreRecorded(
             commission_id="k-11",
@@ -305,7 +312,6 @@ async def test_a_member_recused_from_a_candidate_is_not_reminded_of_it_nor_await
         ),
         candidate_registered("c-1", application_id="c-1", edition_id=EDITION),
         candidate_registered("c-2", application_id="c-2", edition_id=EDITION),
-        MemberRecused(commission_id="k-11", member_id="m-3", candidate_id="c-2", reason="cousin"),
         SittingOpened(
             sitting_id="st-1",
             commission_id="k-11",
@@ -316,13 +322,14 @@ async def test_a_member_recused_from_a_candidate_is_not_reminded_of_it_nor_await
         *(sheet(m, c) for m, c in (("m-1", "c-1"), ("m-1", "c-2"), ("m-2", "c-1"))),
         *(sheet(m, c) for m, c in (("m-2", "c-2"), ("m-3", "c-1"))),
     )
-
-    async def queued(template: str) -> list[dict]:
-        return [
-            e.payload
-            for e in await rt.store.read_all(limit=1000)
-            if e.event_type == "NotificationQueued" and e.payload["template"] == template
-        ]
+    assert await queued("stage_closable") == []  # m-3's sheet of c-2 is awaited
+    # m-3 declares the conflict once the others' sheets are in: that was the last one awaited
+    await feed(
+        rt,
+        upstream,
+        "scoring",
+        MemberRecused(commission_id="k-11", member_id="m-3", candidate_id="c-2", reason="cousin"),
+    )
 
     # every sheet a member may give is in (m-3 gives none for c-2): the secretary is told
     [closable] = await queued("stage_closable")
