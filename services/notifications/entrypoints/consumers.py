@@ -9,7 +9,8 @@
   in (the stage can be closed: the stage's deciding sheet — at the interview stage the
   interview sheet, not the essay — or a recusal from the candidate, §5); members are reminded
   of a stage's deadline by the sender's rounds (:func:`.reminders.remind_due`), never of a
-  candidate they recused from;
+  candidate they recused from; in the republic's deployment the finalists stage II awaits are
+  those the federation admitted (``FinalistAdmitted``);
 * the organiser's record of the award ceremony (§22–§23, ``POST /v1/ceremonies``): the
   winners and their nominators, with its time and place, the diploma and the gift;
 * ``uzdik.results`` (reporting's contract): each webhook subscription that wants the type.
@@ -329,6 +330,19 @@ def _candidates(consumer: Consumer, rules: NotificationRules) -> None:
         await uow.docs.put(CANDIDATES, str(p["candidate_id"]), {**doc, "finalist": True})
         params = {"region": p["region"], "regional_total": str(p["regional_total"])}
         await notify_both_of(uow, rules, envelope, str(p["candidate_id"]), "finalist", params)
+
+    @consumer.on("FinalistAdmitted")
+    async def admitted(uow: UnitOfWork, envelope: Envelope) -> None:
+        # the republic's deployment: a region's finalist, admitted over the federation, is one
+        # the republican commission assesses at stage II (its region's deployment told the
+        # nominator and the candidate when it was selected; their contacts are the region's)
+        p = envelope.payload
+        cid = str(p["candidate_id"])
+        doc = await uow.docs.get(CANDIDATES, cid) or {
+            "region": str(p["region"]),
+            "district": str(p.get("district") or ""),
+        }
+        await uow.docs.put(CANDIDATES, cid, {**doc, "nominated": True, "finalist": True})
 
     @consumer.on("WinnersDecided")
     async def winners(uow: UnitOfWork, envelope: Envelope) -> None:

@@ -23,6 +23,7 @@ from services.notifications.service import service_of
 from services.scoring.events import (
     CandidateNominated,
     CommissionFormed,
+    FinalistAdmitted,
     FinalistSelected,
     MemberRecused,
     Person,
@@ -337,6 +338,88 @@ async def test_a_member_recused_from_a_candidate_is_not_reminded_of_it_nor_await
     clock.set(edition.calendar.stage_one_deadline - timedelta(hours=47))
     assert await service_of(rt.ctx).remind_due() == []  # m-3 is not reminded of c-2
     assert await queued("deadline_reminder") == []
+
+
+async def test_the_republics_secretary_is_told_once_the_admitted_finalists_are_assessed(
+    runtime: tuple[ServiceRuntime, Clock, EventStore],
+) -> None:
+    """The republic's deployment learns its finalists from the federation (FinalistAdmitted),
+    not from a FinalistSelected of its own: they are the ones stage II awaits."""
+    rt, clock, upstream = runtime
+    edition = default_edition_2020(EDITION)
+    await feed(rt, upstream, "nominations", EditionAnnounced(**edition.model_dump()))
+    chair = Person(person_id="m-1", name="Chair", position="deputy_akim")
+
+    def admitted(cid: str, region: str) -> FinalistAdmitted:
+        return FinalistAdmitted(
+            edition_id=EDITION,
+            region=region,
+            issuer="region-" + region,
+            candidate_id=cid,
+            name="Finalist " + cid,
+            district=region[:4] + "00000",
+            finalist={"candidate_id": cid, "region": region},
+            finalist_schema_version=1,
+            source_commission_id="k-" + region,
+            source_sitting_id="st-" + region,
+            protocol_digest="a" * 64,
+            chain_position=7,
+            chain_hash="b" * 64,
+            published_at=datetime(2020, 8, 1, tzinfo=UTC),
+        )
+
+    def sheet(member: str, cid: str) -> ScoreRecorded:
+        return ScoreRecorded(
+            commission_id="k-rep",
+            sheet_id=f"sh-{member}-{cid}",
+            sitting_id="st-rep",
+            member_id=member,
+            candidate_id=cid,
+            kind="stage2",
+            scores={"a": 1},
+            total=1,
+        )
+
+    await feed(
+        rt,
+        upstream,
+        "scoring",
+        CommissionFormed(
+            commission_id="k-rep",
+            edition_id=EDITION,
+            level="republican",
+            region=None,
+            members=(chair, *(Person(person_id=m, name=m) for m in MEMBERS[1:])),
+            chair_id="m-1",
+            secretary=Person(person_id="s-9", name="Secretary", position="head_of_department"),
+        ),
+        admitted("f-1", "110000000"),
+        admitted("f-2", "150000000"),
+        SittingOpened(
+            sitting_id="st-rep",
+            commission_id="k-rep",
+            stage="stage2",
+            purpose="stage II defences",
+            opened_at=datetime(2020, 9, 20, 10, tzinfo=UTC),
+        ),
+        *(sheet(m, "f-1") for m in MEMBERS),
+        *(sheet(m, "f-2") for m in MEMBERS[:2]),
+    )
+
+    async def told() -> list[dict]:
+        return [
+            e.payload
+            for e in await rt.store.read_all(limit=1000)
+            if e.event_type == "NotificationQueued" and e.payload["template"] == "stage_closable"
+        ]
+
+    assert await told() == []  # m-3 has not assessed f-2
+    clock.set(edition.calendar.defences_deadline - timedelta(hours=47))
+    [reminder] = await service_of(rt.ctx).remind_due()  # m-3, of f-2
+    await feed(rt, upstream, "scoring", sheet("m-3", "f-2"))
+    [secretary] = await told()
+    assert secretary["recipient"] == "person:s-9"
+    assert secretary["params"] == {"commission_id": "k-rep", "stage": "stage2"}
 
 
 async def test_the_winners_are_told_the_time_and_place_of_the_award_the_organiser_records(
