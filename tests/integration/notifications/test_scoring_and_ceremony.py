@@ -415,7 +415,13 @@ async def test_the_republics_secretary_is_told_once_the_admitted_finalists_are_a
 
     assert await told() == []  # m-3 has not assessed f-2
     clock.set(edition.calendar.defences_deadline - timedelta(hours=47))
-    [reminder] = await service_of(rt.ctx).remind_due()  # m-3, of f-2
+    assert len(await service_of(rt.ctx).remind_due()) == 1
+    [reminder] = [
+        e.payload
+        for e in await rt.store.read_all(limit=1000)
+        if e.event_type == "NotificationQueued" and e.payload["template"] == "deadline_reminder"
+    ]
+    assert (reminder["recipient"], reminder["params"]["missing"]) == ("person:m-3", 1)  # f-2
     await feed(rt, upstream, "scoring", sheet("m-3", "f-2"))
     [secretary] = await told()
     assert secretary["recipient"] == "person:s-9"
