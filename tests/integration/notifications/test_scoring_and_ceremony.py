@@ -273,7 +273,7 @@ async def test_the_secretary_is_told_once_when_every_sheet_of_the_stage_is_in(
 async def test_a_member_recused_from_a_candidate_is_not_reminded_of_it_nor_awaited(
     runtime: tuple[ServiceRuntime, Clock, EventStore],
 ) -> None:
-    """§5: a recused member gives no sheet for that candidate; nothing of theirs is missing."""
+    """The reading of §3, §20: a recused member gives no sheet for that candidate; nothing of theirs is missing."""
     rt, clock, upstream = runtime
     edition = default_edition_2020(EDITION)
     await feed(rt, upstream, "nominations", EditionAnnounced(**edition.model_dump()))
