@@ -66,8 +66,8 @@ async def assessed(
     uow: UnitOfWork, commission_id: str, stage: str, members: list[str]
 ) -> dict[str, set[str]]:
     """The candidates each member is done with at ``stage``: those given a sheet, and those the
-    member recused from (the reading of §3, §20: a recused member gives no sheet for that candidate, so nothing of
-    theirs is missing for it)."""
+    member recused from (our reading of §3, §20: a recused member gives no sheet for that
+    candidate, so nothing of theirs is missing for it)."""
     done: dict[str, set[str]] = {}
     for member in members:
         sheets = await uow.docs.get(SHEETS, f"{commission_id}|{stage}|{member}") or {}

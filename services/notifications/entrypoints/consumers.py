@@ -7,10 +7,11 @@
   closes stage I selection), a finalist, a winner; every member of a commission when a sitting
   is called (``person:<id>``); the secretary, once, when every member's sheets of a stage are
   in (the stage can be closed: the stage's deciding sheet — at the interview stage the
-  interview sheet, not the essay — or a recusal from the candidate: the reading of §3, §20); members are reminded
-  of a stage's deadline by the sender's rounds (:func:`.reminders.remind_due`), never of a
-  candidate they recused from; in the republic's deployment the finalists stage II awaits are
-  those the federation admitted (``FinalistAdmitted``);
+  interview sheet, not the essay — or a recusal from the candidate, our reading of §3, §20);
+  members are reminded of a stage's deadline by the sender's rounds
+  (:func:`.reminders.remind_due`), never of a candidate they recused from; in the republic's
+  deployment the finalists stage II awaits are those the federation admitted
+  (``FinalistAdmitted``);
 * the organiser's record of the award ceremony (§22–§23, ``POST /v1/ceremonies``): the
   winners and their nominators, with its time and place, the diploma and the gift;
 * ``uzdik.results`` (reporting's contract): each webhook subscription that wants the type.
