@@ -240,11 +240,14 @@ def federation_patches(d: Deployment) -> str:
             acls += [("group", f"uzdik-scoring-federation-{topic}", ("Read", "Describe"))]
         return listener + _add_acls("scoring-kafka", acls)
     topic = "republic.uzdik.results"
-    acls = [
-        ("topic", topic, ("Read", "Describe")),
-        ("group", f"uzdik-reporting-republic-{topic}", ("Read", "Describe")),
-    ]
-    return listener + _add_acls("reporting-kafka", acls)
+    patches = listener
+    for service in ("reporting", "notifications"):  # the republic's answer; its winners told
+        acls = [
+            ("topic", topic, ("Read", "Describe")),
+            ("group", f"uzdik-{service}-republic-{topic}", ("Read", "Describe")),
+        ]
+        patches += _add_acls(f"{service}-kafka", acls)
+    return patches
 
 
 def federation(d: Deployment) -> str:

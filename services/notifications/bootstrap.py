@@ -4,13 +4,22 @@ from __future__ import annotations
 
 from services.notifications import service
 from services.notifications.entrypoints import consumers, http
+from services.notifications.entrypoints.republic import follow_republic
 from services.notifications.events import registry
-from shared.runtime import ServiceSpec
+from shared.runtime import ServiceContext, ServiceSpec
+
+
+def setup(ctx: ServiceContext) -> None:
+    """Rules, the sender and the results subscription; a region's deployment also follows the
+    republic's mirrored results, to tell its winners (``entrypoints/republic.py``)."""
+    service.install(ctx)
+    follow_republic(ctx)
+
 
 SPEC = ServiceSpec(
     name="notifications",
     registry=registry,
-    setup=service.install,
+    setup=setup,
     routers=lambda ctx: [http.router(ctx)],
     # uzdik.results is not a "<service>.events" topic: distributed, the service subscribes to
     # it itself (adapters/results_source.py); embedded, a tailer of reporting's store feeds it.

@@ -129,10 +129,11 @@ def test_survey_pepper_goes_to_the_survey_only(overlay: Rendered) -> None:
 
 def federated_reads(overlay: Rendered, service: str) -> set[str]:
     """What a service reads of the other side of the federation (MirrorMaker 2's topics): the
-    republic's scoring every region's finalists, a region's reporting the republic's answer."""
+    republic's scoring every region's finalists, a region's reporting the republic's answer
+    and its notifications the winners it tells."""
     if overlay.overlay == "republic" and service == "scoring":
         return {f"{s}.uzdik.results" for s in REGION_ALIASES}
-    if overlay.overlay.startswith("region-") and service == "reporting":
+    if overlay.overlay.startswith("region-") and service in ("reporting", "notifications"):
         return {"republic.uzdik.results"}
     return set()
 

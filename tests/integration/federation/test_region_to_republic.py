@@ -215,6 +215,20 @@ async def seen_in_region(
     return found
 
 
+async def told_in_region(system: Distributed, template: str) -> list[str]:
+    """The recipients the region's notifications queued a ``template`` for, once there is one."""
+    reader = Scenario(system.clients, system.settings).bearer("auditor-1", ["auditor"])
+
+    async def check() -> list[str] | None:
+        r = await system.clients["notifications"].get("/v1/notifications", headers=reader)
+        items = r.json()["items"] if r.status_code == 200 else []
+        found = [i["recipient"] for i in items if i["template"] == template]
+        return found or None
+
+    recipients: list[str] = await until(check, f"a {template} notification in the region")
+    return recipients
+
+
 async def republican_protocols(system: Distributed) -> int:
     """The republic's signed protocols a region has received (digest and signatures)."""
     reader = Scenario(system.clients, system.settings).bearer("auditor-1", ["auditor"])
@@ -348,6 +362,13 @@ async def test_two_regions_finalists_cross_to_the_republic_and_the_winners_come_
                 names[outcome.finalists[region]["candidate_id"]]
                 == outcome.finalists[region]["name"]
             )
+            # the region tells its own winner (the republic knows no one behind it), once
+            other = (second if region == A else first).finalists[B if region == A else A]
+            told = await told_in_region(system, "winner")
+            mine = outcome.finalists[region]["candidate_id"]
+            assert told.count(f"candidate:{mine}") == 1, told
+            assert f"candidate:{other['candidate_id']}" not in told
+            assert any(r.startswith("user:") for r in told), told  # its nominator too
 
         # once each, whatever MirrorMaker 2 carried twice around its kill -9
         kinds = await republic.trail(edition)

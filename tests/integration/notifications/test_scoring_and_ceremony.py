@@ -19,6 +19,7 @@ from services.notifications.bootstrap import SPEC
 from services.notifications.config import catalogue
 from services.notifications.domain.messages import render
 from services.notifications.entrypoints import consumers
+from services.notifications.entrypoints.republic import republic_consumer
 from services.notifications.service import service_of
 from services.scoring.events import (
     CandidateNominated,
@@ -426,6 +427,41 @@ async def test_the_republics_secretary_is_told_once_the_admitted_finalists_are_a
     [secretary] = await told()
     assert secretary["recipient"] == "person:s-9"
     assert secretary["params"] == {"commission_id": "k-rep", "stage": "stage2"}
+
+
+async def test_a_region_tells_its_own_winner_of_the_republics_decision_once(
+    runtime: tuple[ServiceRuntime, Clock, EventStore],
+) -> None:
+    """Federated: the republic's WinnersAnnounced, mirrored into a region's cluster, tells the
+    nominator and the candidate this region has the application of; not another region's."""
+    from services.reporting.events import Winner as Announced
+    from services.reporting.events import WinnersAnnounced
+
+    rt, _, upstream = runtime
+    await feed(rt, upstream, "nominations", _submitted(C1))
+    announced = WinnersAnnounced(
+        commission_id="k-rep",
+        winners=(
+            Announced(
+                place=1, candidate_id="c-other", name="B", region="470000000", mean="91.0", sum=819
+            ),
+            Announced(place=2, candidate_id=C1, name="A", region="110000000", mean="88.5", sum=797),
+        ),
+        by_casting_vote=False,
+    )
+    [stored] = await upstream.append("winners-k-rep", None, [announced], SYSTEM)
+    mirrored = Envelope.model_validate({**stored.model_dump(), "service": "reporting@republic"})
+    consumer = republic_consumer(rt.ctx, "republic")
+    await consumer.handle_batch([mirrored])
+    await consumer.handle_batch([mirrored])  # MirrorMaker 2 carried it twice
+
+    told = [
+        e.payload
+        for e in await rt.store.read_all(limit=1000)
+        if e.event_type == "NotificationQueued" and e.payload["template"] == "winner"
+    ]
+    assert sorted(t["recipient"] for t in told) == [f"candidate:{C1}", "user:system"]
+    assert all(t["params"]["place"] == 2 for t in told)
 
 
 async def test_the_winners_are_told_the_time_and_place_of_the_award_the_organiser_records(
