@@ -343,7 +343,9 @@ def _candidates(consumer: Consumer, rules: NotificationRules) -> None:
             "region": str(p["region"]),
             "district": str(p.get("district") or ""),
         }
-        await uow.docs.put(CANDIDATES, cid, {**doc, "nominated": True, "finalist": True})
+        await uow.docs.put(
+            CANDIDATES, cid, {**doc, "nominated": True, "finalist": True, "from_region": True}
+        )
 
     @consumer.on("WinnersDecided")
     async def winners(uow: UnitOfWork, envelope: Envelope) -> None:
@@ -351,7 +353,16 @@ def _candidates(consumer: Consumer, rules: NotificationRules) -> None:
         places = {str(w["candidate_id"]): int(w["place"]) for w in p["winners"]}
         await uow.docs.put(WINNERS, str(p["commission_id"]), {"places": places})
         for cid, place in places.items():
+            if await _told_by_region(uow, cid):
+                continue
             await notify_both_of(uow, rules, envelope, cid, "winner", {"place": place})
+
+
+async def _told_by_region(uow: UnitOfWork, candidate_id: str) -> bool:
+    """A finalist the federation admitted whose application this deployment has not: its
+    region's deployment has the people and tells them (``entrypoints/republic.py``)."""
+    doc = await uow.docs.get(CANDIDATES, candidate_id) or {}
+    return bool(doc.get("from_region")) and await uow.docs.get(APPLICATIONS, candidate_id) is None
 
 
 async def _closable(

@@ -427,6 +427,26 @@ async def test_the_republics_secretary_is_told_once_the_admitted_finalists_are_a
     [secretary] = await told()
     assert secretary["recipient"] == "person:s-9"
     assert secretary["params"] == {"commission_id": "k-rep", "stage": "stage2"}
+    # the winners are the regions' to tell: the republic has no one behind them to write to
+    await feed(
+        rt,
+        upstream,
+        "scoring",
+        WinnersDecided(
+            commission_id="k-rep",
+            sitting_id="st-rep",
+            winners=tuple(
+                Winner(candidate_id=c, place=n, mean="90.0", sum=270, sheets=3)
+                for n, c in ((1, "f-2"), (2, "f-1"))
+            ),
+            by_casting_vote=False,
+        ),
+    )
+    assert not [
+        e
+        for e in await rt.store.read_all(limit=1000)
+        if e.event_type == "NotificationQueued" and e.payload["template"] == "winner"
+    ]
 
 
 async def test_a_region_tells_its_own_winner_of_the_republics_decision_once(
