@@ -233,11 +233,14 @@ def _protocol_routes(r: APIRouter, api: Api) -> None:
             readable(who, ref)
             state = (await repo.load(uow, ref.commission_id)).state
             require_sitting(state, sitting_id)
-            pending = [
-                role
-                for role in ("chair", "secretary")
-                if await uow.docs.get(lookups.SIGNATURE, f"{sitting_id}/{role}") is not None
-            ]
+            view = views.protocol_view(state, sitting_id, [])
+            # a signature counts only over the digest as it stands: one given before a later
+            # sheet changed the protocol is asked for again (sealing ignores it too)
+            pending = []
+            for role in ("chair", "secretary"):
+                doc = await uow.docs.get(lookups.SIGNATURE, f"{sitting_id}/{role}")
+                if doc is not None and doc["digest"] == view.digest:
+                    pending.append(role)
             return views.protocol_view(state, sitting_id, pending)
 
     @r.post("/sittings/{sitting_id}/protocol/signatures", status_code=201, response_model=Signing)
